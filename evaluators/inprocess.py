@@ -1,0 +1,115 @@
+"""QuickJS-ng inside the Python process (PyPI `quickjs-ng`).
+
+The runtime never calls into Python: the binding refuses host callbacks while a time limit is
+set, and a callback that raises leaves the interpreter in a bad state. The transport is pulled
+instead: push the inbox, run the job queue, drain the outbox (runner/js/transport.js).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+import quickjs
+
+from runner.errors import CrashError, LimitError
+from runner.limits import Budget, Limits
+from runner.runtime_bundle import boot_expression
+from runner.transport import Message, RuntimeTransport
+
+from .options import RuntimeOptions
+
+
+class InProcessTransport(RuntimeTransport):
+    def __init__(self, options: RuntimeOptions) -> None:
+        self.limits: Limits = options.limits
+        self.context = quickjs.Context()
+        if self.limits.memory_mb is not None:
+            self.context.set_memory_limit(int(self.limits.memory_mb * 1024 * 1024))
+        self.context.set_max_stack_size(int(self.limits.stack_kb) * 1024)
+        self._inbox: list[Message] = []
+        try:
+            self.context.eval(f"globalThis.__modrun_boot = {boot_expression(options.runtime_config())}")
+            self._receive = self.context.eval("__modrun_boot.receive")
+            self._drain = self.context.eval("__modrun_boot.drain")
+            self.context.eval("delete globalThis.__modrun_boot")
+        except quickjs.JSException as error:
+            self.dead = True
+            raise self._limit_or_crash(error, "") from None
+
+    async def send(self, messages: list[Message]) -> None:
+        self._inbox.extend(messages)
+
+    async def receive(self, budget: Budget) -> list[Message]:
+        if self.dead:
+            raise CrashError("the runtime was discarded")
+        seconds, which = budget.slice()
+        if seconds is not None and seconds <= 0:
+            raise LimitError(f"{which} limit exceeded", limit=which)
+        context = self.context
+        context.set_time_limit(seconds if seconds is not None else -1)
+        started = time.process_time()
+        try:
+            if self._inbox:
+                payload = orjson.dumps(self._inbox).decode()
+                self._inbox.clear()
+                self._receive(payload)
+            while context.execute_pending_job():
+                pass
+            out = self._drain()
+        except quickjs.JSException as error:
+            raise self._fail(error, which) from None
+        except quickjs.StackOverflow as error:
+            raise self._fail(error, which) from None
+        finally:
+            budget.spend_cpu(time.process_time() - started)
+        return orjson.loads(out) if out else []
+
+    def _fail(self, error: Exception, which: str) -> Exception:
+        # Keep what the module printed before it was stopped: drain once more, then discard.
+        leftover = self._salvage()
+        self.dead = True
+        failure = self._limit_or_crash(error, which)
+        failure.leftover = leftover  # type: ignore[attr-defined]
+        return failure
+
+    def _salvage(self) -> list[Message]:
+        try:
+            if self.limits.memory_mb is not None:
+                self.context.set_memory_limit(int(self.limits.memory_mb * 1024 * 1024) + 16 * 1024 * 1024)
+            self.context.set_time_limit(0.5)
+            out = self._drain()
+            return orjson.loads(out) if out else []
+        except Exception:
+            return []
+
+    def _limit_or_crash(self, error: Exception, which: str) -> Exception:
+        text = str(error)
+        if isinstance(error, quickjs.StackOverflow):
+            return LimitError("stack limit exceeded", limit="stack")
+        if "interrupted" in text:
+            limit = which or "cpu"
+            return LimitError(f"{limit} limit exceeded", limit=limit)
+        if "out of memory" in text:
+            return LimitError(f"memory limit exceeded ({self.limits.memory_mb:g} MB)"
+                              if self.limits.memory_mb else "out of memory", limit="memory")
+        if "stack overflow" in text.lower():
+            return LimitError("stack limit exceeded", limit="stack")
+        return CrashError(f"the runtime failed: {text.splitlines()[0] if text else type(error).__name__}")
+
+    async def close(self) -> None:
+        self.dead = True
+
+
+class InProcessEvaluator:
+    """QuickJS-ng in the host process: the fastest start and the fastest calls; limits are the
+    engine's own (CPU time, heap, stack)."""
+
+    name = "inprocess"
+
+    async def create_transport(self, options: RuntimeOptions) -> RuntimeTransport:
+        return InProcessTransport(options)
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "engine": "quickjs-ng"}

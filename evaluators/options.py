@@ -1,0 +1,24 @@
+"""What an evaluator is told when it creates a runtime."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from runner.limits import Limits
+
+
+@dataclass(frozen=True)
+class RuntimeOptions:
+    profile: str = "bare"
+    limits: Limits = field(default_factory=Limits)
+    mode: str = "production"
+
+    def runtime_config(self) -> dict[str, Any]:
+        """The config object handed to runner/js/runtime.js."""
+        dev = self.mode == "development"
+        return {
+            "profile": self.profile,
+            "outputLimit": self.limits.output_bytes,
+            "env": {"MODE": self.mode, "DEV": dev, "PROD": not dev, "SSR": True},
+        }

@@ -1,0 +1,180 @@
+"""`modrun run ENTRY …` — the command-line contract in DESIGN.md.
+
+Exit codes: 0 ok · 1 uncaught JS error · 2 usage or config error · 3 load error · 4 limit
+exceeded · 5 runtime crashed or transport failed. With --json, stdout carries exactly one JSON
+object and the module's console output goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, NoReturn
+
+import orjson
+
+from .errors import CrashError, LimitError, LoadError, ModrunError, UsageError
+from .exports_proxy import JSFunction, JSOpaque
+from .server import Server
+
+EXIT_CODES = {"js": 1, "usage": 2, "load": 3, "limit": 4, "crash": 5}
+EVALUATORS = ("inprocess", "wasm", "process")
+PROFILES = ("bare", "edge")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message}\n{self.format_usage().strip()}")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="modrun", description="Run JavaScript ES modules in sandboxed runtimes.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    run = commands.add_parser("run", help="import a module in a fresh runtime, optionally call an export")
+    run.add_argument("entry", metavar="ENTRY", help="the module to import (a file path)")
+    run.add_argument("--root", help="project root (default: the current directory when ENTRY is inside it, "
+                     "else ENTRY's directory)")
+    run.add_argument("--evaluator", default="inprocess", choices=EVALUATORS)
+    run.add_argument("--profile", default="bare", choices=PROFILES)
+    run.add_argument("--call", metavar="EXPORT", help="call this export (`default` for the default export)")
+    run.add_argument("--args", metavar="JSON_ARRAY", default="[]", help="arguments for --call, as a JSON array")
+    run.add_argument("--json", action="store_true", help="print one JSON object: the result or the error")
+    run.add_argument("--timeout", type=float, metavar="S", help="wall-clock limit for the whole run, in seconds")
+    run.add_argument("--memory", type=float, metavar="MB", help="cap on the runtime's heap, in MiB")
+    return parser
+
+
+def _choose_root(entry: Path, root: str | None) -> Path:
+    if root is not None:
+        path = Path(root).resolve()
+        if not path.is_dir():
+            raise UsageError(f"--root {root}: not a directory")
+        return path
+    cwd = Path.cwd().resolve()
+    return cwd if cwd in entry.parents else entry.parent
+
+
+def _entry_url(entry: Path, root: Path) -> str:
+    try:
+        return "/" + entry.relative_to(root).as_posix()
+    except ValueError:
+        return str(entry)  # outside the root: resolution refuses it with a load error
+
+
+def _check_args(ns: argparse.Namespace) -> list[Any]:
+    try:
+        args = orjson.loads(ns.args)
+    except orjson.JSONDecodeError as error:
+        raise UsageError(f"--args must be a JSON array: {error}") from None
+    if not isinstance(args, list):
+        raise UsageError(f"--args must be a JSON array, not {type(args).__name__}")
+    if ns.timeout is not None and ns.timeout <= 0:
+        raise UsageError("--timeout must be a positive number of seconds")
+    if ns.memory is not None and ns.memory <= 0:
+        raise UsageError("--memory must be a positive number of MiB")
+    if ns.profile == "edge":
+        raise UsageError("--profile edge is not available yet: this version provides the bare profile only")
+    if ns.evaluator != "inprocess":
+        from evaluators import evaluator_names
+
+        if ns.evaluator not in evaluator_names():
+            raise UsageError(f"--evaluator {ns.evaluator} is not available yet "
+                             f"(available: {', '.join(evaluator_names())})")
+    return args
+
+
+def _plain(value: Any, where: str = "the result") -> Any:
+    if isinstance(value, JSFunction):
+        raise ModrunError(f"{where} is a function, which JSON cannot carry", name="TypeError")
+    if isinstance(value, JSOpaque):
+        raise ModrunError(f"{where} is a {value.type} ({value.text}), which JSON cannot carry", name="TypeError")
+    if isinstance(value, dict):
+        return {k: _plain(v, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    return value
+
+
+async def _run(ns: argparse.Namespace, args: list[Any], console_stream: Any) -> dict[str, Any]:
+    entry = Path(ns.entry).resolve()
+    root = _choose_root(entry, ns.root)
+    deadline = time.monotonic() + ns.timeout if ns.timeout else None
+    limits: dict[str, Any] = {}
+    if ns.memory:
+        limits["memory_mb"] = ns.memory
+
+    def on_console(level: str, text: str) -> None:
+        stream = sys.stderr if level in ("warn", "error") else console_stream
+        stream.write(text + "\n")
+        stream.flush()
+
+    environments = {"cli": {"evaluator": ns.evaluator, "profile": ns.profile, "limits": limits}}
+    if not entry.is_file():
+        raise LoadError(f"Cannot find module {entry}" + (" (it is a directory)" if entry.is_dir() else ""),
+                        code="ERR_MODULE_NOT_FOUND", id=str(entry))
+    async with Server(root=root, environments=environments, on_console=on_console) as server:
+        environment = server.environments["cli"]
+        module = await environment.import_module(_entry_url(entry, root), deadline=deadline)
+        result: Any = None
+        if ns.call is not None:
+            if ns.call not in module.exports:
+                listed = ", ".join(module.exports) or "none"
+                raise UsageError(f"--call {ns.call}: {module.url} has no export named {ns.call!r} (exports: {listed})")
+            target = module[ns.call]
+            if not isinstance(target, JSFunction):
+                raise UsageError(f"--call {ns.call}: the export {ns.call!r} is not a function")
+            result = await target(*args, deadline=deadline)
+        return {"ok": True, "result": _plain(result), "exports": sorted(module.exports)}
+
+
+def _error_payload(error: ModrunError) -> dict[str, Any]:
+    payload = error.to_payload()
+    return {k: v for k, v in payload.items() if v is not None}
+
+
+def _report(error: ModrunError, as_json: bool) -> int:
+    if as_json:
+        sys.stdout.write(orjson.dumps({"ok": False, "error": _error_payload(error)}).decode() + "\n")
+    else:
+        text = error.stack or f"{error.name}: {error.message}"
+        if isinstance(error, LoadError) and error.frame and error.frame not in text:
+            text += "\n\n" + error.frame
+        if isinstance(error, LimitError):
+            text = f"modrun: {error.message} (limit: {error.limit})"
+        sys.stderr.write(text.rstrip() + "\n")
+    sys.stdout.flush()
+    return EXIT_CODES.get(error.kind, 1)
+
+
+def run_command(argv: list[str]) -> int:
+    as_json = "--json" in argv
+    try:
+        ns = _parser().parse_args(argv)
+        args = _check_args(ns)
+        console_stream = sys.stderr if ns.json else sys.stdout
+        timeout = ns.timeout + 1.0 if ns.timeout else None  # the runtime's own deadline comes first
+        outcome = asyncio.run(asyncio.wait_for(_run(ns, args, console_stream), timeout))
+    except ModrunError as error:
+        return _report(error, as_json)
+    except TimeoutError:
+        return _report(LimitError("wall-time limit exceeded", limit="wall-time"), as_json)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:  # never a traceback from our internals
+        if os.environ.get("MODRUN_DEBUG"):
+            raise
+        return _report(CrashError(f"internal error: {type(error).__name__}: {error}"), as_json)
+    if ns.json:
+        sys.stdout.write(orjson.dumps(outcome).decode() + "\n")
+    elif ns.call is not None:
+        sys.stdout.write(orjson.dumps(outcome["result"]).decode() + "\n")
+    sys.stdout.flush()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> NoReturn:
+    sys.exit(run_command(sys.argv[1:] if argv is None else argv))

@@ -1,0 +1,167 @@
+"""Early (parse-time) errors of the module goal that the runner transform would otherwise hide.
+
+The transformed code is compiled by QuickJS as the body of a strict async function, so QuickJS
+still reports most strict-mode errors itself. What it can no longer see is checked here: the
+import/export syntax the transform removes, the rules that differ between a module and a
+function body (top-level `return`, `new.target`, `await` as an identifier, lexical top-level
+functions, HTML-like comments), names the transform rewrites (`arguments`, imports), and the
+syntax errors tree-sitter recovered from (ERROR and MISSING nodes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from tree_sitter import Node
+
+from .code_frame import code_frame
+from .errors import Location, ParseError
+from .scope import ModuleEntries, ScopeAnalysis
+
+_DEFAULT_DECLARATIONS = frozenset({"function_declaration", "generator_function_declaration",
+                                   "class_declaration"})
+_STATEMENT_LISTS = frozenset({"program", "statement_block", "switch_case", "switch_default", "ERROR"})
+
+MESSAGES = {
+    "await-identifier": "Unexpected reserved word 'await' (modules reserve it)",
+    "await": "'await' is only valid in async functions and the top level of modules",
+    "return": "Illegal return statement (not inside a function)",
+    "new.target": "new.target expression is not allowed here",
+    "super": "'super' keyword unexpected here",
+    "nested-import": "An import declaration may only appear at the top level of a module",
+    "nested-export": "An export declaration may only appear at the top level of a module",
+    "html-comment": "HTML-like comments are not allowed in modules",
+    "jsx": "JSX syntax is not supported here (transform it with a plugin first)",
+    "delete-identifier": "Delete of an unqualified identifier in strict mode",
+    "strict-assign": "Unexpected eval or arguments in strict mode",
+    "assign-meta": "Invalid assignment target (import.meta / new.target)",
+}
+
+
+def parse_error(code: str, src: bytes, offset: int, message: str, file: str) -> ParseError:
+    """A ParseError at byte `offset` of `src` (1-based line and character column, code frame)."""
+    offset = max(0, min(offset, len(src)))
+    line = src.count(b"\n", 0, offset) + 1
+    line_start = src.rfind(b"\n", 0, offset) + 1
+    column = len(src[line_start:offset].decode("utf-8", "replace")) + 1
+    return ParseError(message, loc=Location(file, line, column), frame=code_frame(code, line, column), id=file)
+
+
+def tree_error(root: Node, src: bytes) -> tuple[int, str] | None:
+    """The first ERROR or MISSING node, as (offset, message); None for a clean tree."""
+    for node in _error_nodes(root):
+        if node.is_missing:
+            if _declaration_semicolon(node):
+                continue
+            t = node.type
+            return node.start_byte, f"Missing '{t}'" if not node.is_named else f"Missing {t}"
+        parent = node.parent
+        if parent is None or parent.type in _STATEMENT_LISTS:
+            # Recovery at statement level swallows a valid prefix: blame the token after it.
+            return _unexpected(root, src, node.end_byte)
+        return _unexpected(root, src, node.start_byte)
+    return None
+
+
+def _error_nodes(node: Node) -> Iterator[Node]:
+    """ERROR and MISSING nodes in document order (an ERROR's own children are not searched)."""
+    for child in node.children:
+        if child.is_missing or (child.is_error and child.type == "ERROR"):
+            yield child
+        elif child.has_error:
+            yield from _error_nodes(child)
+
+
+def _declaration_semicolon(node: Node) -> bool:
+    """`export default class {}` and `export default function () {}` are declarations: no `;`
+    follows them (tree-sitter-javascript reads them as expressions that need one)."""
+    parent = node.parent
+    if node.type != ";" or parent is None or parent.type != "export_statement":
+        return False
+    value = parent.child_by_field_name("value")
+    return value is not None and value.type in ("class", "function_expression", "generator_function")
+
+
+def _unexpected(root: Node, src: bytes, offset: int) -> tuple[int, str]:
+    n = len(src)
+    while True:
+        while offset < n and src[offset] in b" \t\r\n\f\v":
+            offset += 1
+        if src.startswith(b"//", offset):
+            nl = src.find(b"\n", offset)
+            offset = n if nl < 0 else nl + 1
+        elif src.startswith(b"/*", offset):
+            close = src.find(b"*/", offset + 2)
+            offset = n if close < 0 else close + 2
+        else:
+            break
+    if offset >= n:
+        return n, "Unexpected end of input"
+    leaf = root.descendant_for_byte_range(offset, offset + 1)
+    text = src[offset:leaf.end_byte] if leaf is not None and leaf.start_byte == offset else src[offset:offset + 1]
+    token = text[:30].decode("utf-8", "replace").split("\n")[0]
+    return offset, f"Unexpected token '{token}'"
+
+
+def _has_lone_surrogate(name: str) -> bool:
+    return any(0xD800 <= ord(c) <= 0xDFFF for c in name)
+
+
+def module_errors(analysis: ScopeAnalysis, entries: ModuleEntries, root: Node,
+                  src: bytes) -> list[tuple[int, str]]:
+    """All early errors found, as (offset, message); the caller reports the first by offset."""
+    errors: list[tuple[int, str]] = list(entries.errors)
+    for offset, code in analysis.misplaced:
+        errors.append((offset, MESSAGES[code]))
+
+    # Top-level declarations: in a module, functions are lexical too, and imports are bindings.
+    lexical: dict[str, int] = {}
+    var_names: dict[str, int] = {}
+    for d in analysis.declarations:
+        if d.kind == "import" and d.name in ("eval", "arguments"):
+            errors.append((d.start, MESSAGES["strict-assign"]))
+        if d.kind == "var":
+            if d.name in lexical:
+                errors.append((d.start, f"Identifier '{d.name}' has already been declared"))
+            var_names.setdefault(d.name, d.start)
+            continue
+        if d.name in lexical or d.name in var_names:
+            errors.append((d.start, f"Identifier '{d.name}' has already been declared"))
+        lexical.setdefault(d.name, d.start)
+
+    module_bindings = analysis.module.bindings
+    seen: set[str] = set()
+    for e in entries.exports:
+        if _has_lone_surrogate(e.exported):
+            errors.append((e.start, "An export name cannot include a lone surrogate"))
+        if e.exported in seen:
+            errors.append((e.start, f"Duplicate export of '{e.exported}'"))
+        seen.add(e.exported)
+        if e.import_index is None and e.local is not None and e.local != "*default*" and \
+                e.local not in module_bindings:
+            errors.append((e.start, f"Export '{e.local}' is not defined in module"))
+        if e.import_name is not None and _has_lone_surrogate(e.import_name):
+            errors.append((e.start, "An export name cannot include a lone surrogate"))
+    for imp in entries.imports:
+        for name in imp.names:
+            if _has_lone_surrogate(name.imported):
+                errors.append((name.start, "An import name cannot include a lone surrogate"))
+
+    # `export default function () {}()`: the declaration forms end at their closing brace.
+    for item in analysis.items:
+        declaration = item.child_by_field_name("declaration")
+        if declaration is not None and declaration.type not in _DEFAULT_DECLARATIONS and \
+                any(c.type == "default" for c in item.children[:3]):
+            errors.append((declaration.start_byte, f"Unexpected token '{declaration.children[0].type}'"))
+        value = item.child_by_field_name("value")
+        if value is None or value.type in ("function_expression", "generator_function", "class"):
+            continue
+        head = src[value.start_byte:value.start_byte + 20]
+        if head.startswith((b"function", b"class")) or (head.startswith(b"async") and
+                                                         head[5:].lstrip().startswith(b"function")):
+            inner = value
+            while inner.named_child_count and inner.type not in ("function_expression", "generator_function",
+                                                                 "class"):
+                inner = inner.named_children[0]
+            errors.append(_unexpected(root, src, inner.end_byte))
+    return errors

@@ -1,0 +1,175 @@
+"""An environment: a named module pipeline (resolve conditions, plugins, module graph) plus the
+runtime its module runner lives in. `fetch_module` is what runners call over the transport."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from .code_frame import code_frame
+from .config import EnvironmentConfig, resolve_conditions
+from .errors import LoadError, Location
+from .exports_proxy import ModuleProxy
+from .module_graph import ModuleGraph, ModuleNode
+from .plugin_container import PluginContainer
+from .plugins import JsonPlugin, ResolvePlugin
+from .runner_client import ConsoleSink, RunnerClient
+from .script_transform import transform_script
+from .sourcemap import shift_lines
+from .transform_request import TransformedModule, load_source, transform_request
+
+if TYPE_CHECKING:
+    from .server import Server
+
+
+class Environment:
+    def __init__(self, name: str, config: EnvironmentConfig, server: Server) -> None:
+        self.name = name
+        self.config = config
+        self.server = server
+        self.root: Path = server.root
+        self.mode = server.mode
+        self.profile = config.profile
+        self.conditions = resolve_conditions(config, server.mode)
+        self.module_graph = ModuleGraph(str(server.root))
+        plugins = [*server.plugins, *config.plugins, JsonPlugin(), ResolvePlugin()]
+        self.plugin_container = PluginContainer(self, plugins)
+        self.on_console: ConsoleSink | None = server.on_console
+        self._transforms_in_flight: dict[str, asyncio.Future[TransformedModule]] = {}
+        self._runner: RunnerClient | None = None
+        self._real_root = os.path.realpath(server.root)
+
+    # ---- server side ----
+
+    async def resolve(self, specifier: str, importer: str | None = None) -> str:
+        """The id a specifier names, checked to lie inside the root (or be virtual)."""
+        id = await self.plugin_container.resolve_id(specifier, importer)
+        if id is None:
+            raise self._not_found(specifier, importer)
+        if not id.startswith("\0") and os.path.isabs(id):
+            real = os.path.realpath(id.split("?", 1)[0])
+            if real != self._real_root and not real.startswith(self._real_root + os.sep):
+                raise LoadError(
+                    f"'{specifier}' resolves to {id}, which is outside the root {self.root}: only modules inside "
+                    "the root (and its node_modules) can be imported",
+                    code="ERR_OUTSIDE_ROOT", importer=importer, id=id, **self._import_site(specifier, importer))
+        return id
+
+    def _not_found(self, specifier: str, importer: str | None) -> LoadError:
+        kind = "package" if not specifier.startswith((".", "/", "\0", "file:")) else "module"
+        message = f"Cannot find {kind} '{specifier}'" + (f" imported from {importer}" if importer else "")
+        return LoadError(message, code="ERR_MODULE_NOT_FOUND", importer=importer, id=specifier,
+                         **self._import_site(specifier, importer))
+
+    def _import_site(self, specifier: str, importer: str | None) -> dict[str, Any]:
+        """Where in the importer the failing import is: location and code frame."""
+        node = self.module_graph.get_module_by_id(importer) if importer else None
+        module: TransformedModule | None = node.transform_result if node else None
+        if module is None:
+            return {}
+        for entry in module.meta["imports"]:
+            if entry["specifier"] == specifier and entry.get("line"):
+                line, column = entry["line"], entry["column"]
+                return {"loc": Location(node.file or node.id, line, column),  # type: ignore[union-attr]
+                        "frame": code_frame(module.source, line, column)}
+        return {}
+
+    async def transform_request(self, url: str) -> TransformedModule:
+        node = self.module_graph.ensure_entry_from_id(await self.resolve(url))
+        return await transform_request(self, node)
+
+    async def warmup_request(self, url: str) -> None:
+        """Transform a module ahead of its first import; failures are left for the import to report."""
+        try:
+            await self.transform_request(url)
+        except LoadError:
+            pass
+
+    async def fetch_module(self, url: str, importer: str | None = None,
+                           options: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Vite's fetchModule: `{code, file, id, url, invalidate}` (here with `map` and the runner's
+        link metadata under `modrun`), or `{cache: true}` when the runner's copy is current."""
+        options = options or {}
+        node = self.module_graph.ensure_entry_from_id(await self.resolve(url, importer))
+        if options.get("cached") and node.transform_result is not None:
+            return {"cache": True}
+        module = await transform_request(self, node)
+        resolved: dict[str, str] = {}
+        imported: set[ModuleNode] = set()
+        for specifier in module.deps:
+            try:
+                dep = self.module_graph.ensure_entry_from_id(await self.resolve(specifier, node.id))
+            except LoadError:
+                continue  # the runner asks again and reports the error with its importer
+            resolved[specifier] = dep.url
+            imported.add(dep)
+        self.module_graph.update_module_imports(node, imported)
+        offset = int(options.get("startOffset") or 0)
+        map_ = shift_lines(module.map, offset) if module.map is not None and offset else module.map
+        code = module.code
+        if options.get("inlineSourceMap", True) and map_ is not None:
+            encoded = base64.b64encode(orjson.dumps(map_)).decode()
+            code += f"\n//# sourceMappingURL=data:application/json;base64,{encoded}\n"
+            map_ = None
+        result: dict[str, Any] = {"code": code, "file": node.file, "id": node.id, "url": node.url,
+                                  "invalidate": False, "modrun": {**module.meta, "resolved": resolved}}
+        if map_ is not None:
+            result["map"] = map_
+        return result
+
+    def invoke_handlers(self) -> dict[str, Callable[..., Any]]:
+        """What a module runner may invoke on this environment."""
+        return {"fetchModule": self.fetch_module}
+
+    # ---- runtime side ----
+
+    async def create_runner(self, *, on_console: ConsoleSink | None = None) -> RunnerClient:
+        """A fresh runtime with a module runner in it, connected to this environment."""
+        from evaluators import RuntimeOptions, get_evaluator
+
+        evaluator = get_evaluator(self.config.evaluator)
+        options = RuntimeOptions(profile=self.config.profile, limits=self.config.limits, mode=self.mode)
+        transport = await evaluator.create_transport(options)
+        return RunnerClient(transport, self.invoke_handlers(), limits=self.config.limits,
+                            on_console=on_console or self.on_console)
+
+    async def get_runner(self) -> RunnerClient:
+        """This environment's long-lived runner, created on first use and again after a limit or crash."""
+        if self._runner is None or self._runner.dead:
+            self._runner = await self.create_runner()
+        return self._runner
+
+    async def import_module(self, url: str, *, deadline: float | None = None) -> ModuleProxy:
+        """Import `url` (a root-relative url, a path, or an id) in this environment's runtime and
+        return its exports: data as Python values, functions as async callables."""
+        runner = await self.get_runner()
+        return await ModuleProxy.load(runner, self._entry_url(url), deadline=deadline)
+
+    async def run_script(self, path: str, code: str | None = None, *, runner: RunnerClient | None = None,
+                         deadline: float | None = None) -> None:
+        """Run a classic script (global code, not a module) in the runtime; its `import()` calls load
+        modules relative to `path`. `code` overrides the file's contents."""
+        id = await self.resolve(self._entry_url(path))
+        source = code if code is not None else (await load_source(self, id)).code
+        target = runner or await self.get_runner()
+        await target.invoke("evalScript", [transform_script(source, id)], deadline=deadline)
+
+    def _entry_url(self, url: str) -> str:
+        path = Path(url)
+        if path.is_absolute() and path.exists():
+            try:
+                return "/" + path.resolve().relative_to(self.root).as_posix()
+            except ValueError:
+                return url  # outside the root: resolve() says so with a clear error
+        return url
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.close()
+            self._runner = None

@@ -1,0 +1,111 @@
+"""A module's exports as seen from Python: data as Python values (read when the module was
+imported), functions as callables that run inside the runtime."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+if TYPE_CHECKING:
+    from .runner_client import RunnerClient
+
+
+class JSFunction:
+    """An exported JS function (or a method of an exported object). Awaiting a call runs it in the
+    runtime; arguments and the result must be JSON-serialisable."""
+
+    def __init__(self, runner: RunnerClient, url: str, path: list[str | int], name: str) -> None:
+        self._runner = runner
+        self._url = url
+        self._path = path
+        self.__name__ = name or str(path[-1])
+
+    async def __call__(self, *args: Any, deadline: float | None = None) -> Any:
+        try:
+            orjson.dumps(list(args))
+        except TypeError as error:
+            raise TypeError(f"arguments to {self.__name__}() must be JSON-serialisable: {error}") from None
+        return await self._runner.invoke("call", [self._url, self._path, list(args)], deadline=deadline)
+
+    def __repr__(self) -> str:
+        return f"<JSFunction {'.'.join(map(str, self._path))} of {self._url}>"
+
+
+class JSOpaque:
+    """A value JSON cannot carry (a BigInt, a symbol, a cycle…), shown but not usable as data."""
+
+    def __init__(self, type: str, text: str) -> None:
+        self.type = type
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"<JS {self.type} {self.text}>"
+
+
+def from_wire(value: Any, runner: RunnerClient, url: str) -> Any:
+    if isinstance(value, dict):
+        marker = value.get("$modrun")
+        if marker == "function":
+            return JSFunction(runner, url, list(value["path"]), str(value.get("name") or ""))
+        if marker == "opaque":
+            return JSOpaque(str(value.get("type")), str(value.get("text")))
+        return {k: from_wire(v, runner, url) for k, v in value.items()}
+    if isinstance(value, list):
+        return [from_wire(v, runner, url) for v in value]
+    return value
+
+
+class ModuleProxy:
+    """`mod.name` or `mod["name"]` for an export; `mod.exports` lists their names."""
+
+    def __init__(self, runner: RunnerClient, url: str, exports: list[str], values: dict[str, Any]) -> None:
+        self._runner = runner
+        self._url = url
+        self._exports = exports
+        self._values = {name: from_wire(values.get(name), runner, url) for name in exports}
+
+    @classmethod
+    async def load(cls, runner: RunnerClient, url: str, *, deadline: float | None = None) -> ModuleProxy:
+        answer = await runner.invoke("import", [url], deadline=deadline)
+        return cls(runner, answer["url"], list(answer["exports"]), answer["values"])
+
+    @property
+    def url(self) -> str:
+        return self._url
+
+    @property
+    def exports(self) -> list[str]:
+        return list(self._exports)
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._values:
+            raise KeyError(self._missing(name))
+        return self._values[name]
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name not in self._values:
+            raise AttributeError(self._missing(name))
+        return self._values[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._values
+
+    def __dir__(self) -> list[str]:
+        return [*self._exports, "exports", "url", "get"]
+
+    async def get(self, name: str) -> Any:
+        """The export's current value (exports are live bindings; attributes are a snapshot)."""
+        if name not in self._values:
+            raise AttributeError(self._missing(name))
+        value = await self._runner.invoke("get", [self._url, [name]])
+        return from_wire(value, self._runner, self._url)
+
+    def _missing(self, name: str) -> str:
+        listed = ", ".join(self._exports) or "none"
+        return f"{self._url} has no export named {name!r} (exports: {listed})"
+
+    def __repr__(self) -> str:
+        return f"<ModuleProxy {self._url} exports={self._exports}>"

@@ -1,0 +1,145 @@
+// What the host may ask of a runtime: import a module, call an export, read a value, clear the
+// cache. Results cross as JSON; exported functions cross as markers the host turns into
+// callables. A value JSON cannot carry is an error naming where it is, never a silent null.
+
+class HostFailure {
+  constructor(kind, error) {
+    this.kind = kind;
+    this.error = error;
+  }
+}
+
+function createHostApi(runner) {
+  const recordFor = (url) => {
+    const record = runner.byUrl.get(url) || runner.byId.get(url);
+    if (!record || record.status !== "evaluated") throw new Error(`module ${url} has not been imported`);
+    return record;
+  };
+
+  const lookup = (url, path) => {
+    let holder;
+    let value = recordFor(url).namespace();
+    for (let i = 0; i < path.length; i++) {
+      holder = i === 0 ? undefined : value; // an exported function is called with `this` undefined
+      if (value === null || value === undefined) throw new TypeError(`cannot read '${path[i]}' of ${value}`);
+      value = value[path[i]];
+    }
+    return { holder, value };
+  };
+
+  return {
+    async import(url) {
+      let record;
+      try {
+        record = await runner.load(url, null);
+      } catch (error) {
+        throw new HostFailure("load", error);
+      }
+      try {
+        await runner.evaluate(record, []);
+      } catch (error) {
+        throw new HostFailure("js", error);
+      }
+      const namespace = record.namespace();
+      const names = Object.keys(namespace);
+      const values = {};
+      for (const name of names) values[name] = describe(namespace[name], [name], []);
+      return { url: record.url, exports: names, values };
+    },
+
+    async call(url, path, args) {
+      try {
+        const { holder, value } = lookup(url, path);
+        if (typeof value !== "function") throw new TypeError(`${path.join(".")} is not a function`);
+        const result = await value.apply(holder, args);
+        return toWire(result, "the result");
+      } catch (error) {
+        throw new HostFailure("js", error);
+      }
+    },
+
+    get(url, path) {
+      try {
+        return describe(lookup(url, path).value, path, []);
+      } catch (error) {
+        throw new HostFailure("js", error);
+      }
+    },
+
+    // A classic script, run as global code; its import() calls (rewritten by the server to
+    // __modrun_dynamic_import__) load modules relative to the script.
+    evalScript(code) {
+      runner.installScriptImport();
+      try {
+        (0, eval)(code);
+      } catch (error) {
+        const parse = error instanceof SyntaxError && runner.traces.isEvalParseError(error);
+        if (parse) {
+          try { error.code = "ERR_PARSE"; } catch {}
+        }
+        throw new HostFailure(parse ? "load" : "js", error);
+      }
+      return null;
+    },
+
+    clearCache() {
+      runner.clearCache();
+      return null;
+    },
+  };
+}
+
+// Exports as data; functions (also inside objects) become markers with their path.
+function describe(value, path, seen) {
+  switch (typeof value) {
+    case "function": return { $modrun: "function", path, name: value.name };
+    case "undefined": return null;
+    case "bigint": case "symbol": return { $modrun: "opaque", type: typeof value, text: safeString(value, typeof value) };
+    case "number": return Number.isFinite(value) ? value : { $modrun: "opaque", type: "number", text: String(value) };
+    case "object": break;
+    default: return value;
+  }
+  if (value === null) return null;
+  if (seen.includes(value)) return { $modrun: "opaque", type: "cyclic", text: "[Circular]" };
+  const inner = seen.concat([value]);
+  if (Array.isArray(value)) return value.map((item, i) => describe(item, path.concat([i]), inner));
+  if (typeof value.toJSON === "function") return toWire(value, path.join("."));
+  const out = {};
+  for (const key of Object.keys(value)) out[key] = describe(value[key], path.concat([key]), inner);
+  return out;
+}
+
+// Strict JSON: what JSON.stringify would silently drop or throw on is named.
+function toWire(value, where) {
+  const seen = [];
+  const walk = (v, at) => {
+    switch (typeof v) {
+      case "function": throw new TypeError(`${at} is a function, which JSON cannot carry`);
+      case "symbol": throw new TypeError(`${at} is a symbol, which JSON cannot carry`);
+      case "bigint": throw new TypeError(`${at} is a BigInt (${v}n), which JSON cannot carry`);
+      case "undefined": return null;
+      case "number": return Number.isFinite(v) ? v : null;
+      case "object": break;
+      default: return v;
+    }
+    if (v === null) return null;
+    if (typeof v.toJSON === "function") return walk(v.toJSON(), at);
+    if (seen.includes(v)) throw new TypeError(`${at} is a cyclic object, which JSON cannot carry`);
+    seen.push(v);
+    let out;
+    if (Array.isArray(v)) {
+      out = [];
+      for (let i = 0; i < v.length; i++) out.push(walk(v[i], `${at}[${i}]`));
+    } else {
+      out = {};
+      for (const key of Object.keys(v)) {
+        const item = v[key];
+        if (item === undefined) continue; // as JSON.stringify does
+        out[key] = walk(item, `${at}.${key}`);
+      }
+    }
+    seen.pop();
+    return out;
+  };
+  return walk(value, where);
+}

@@ -1,0 +1,14 @@
+// Bootstrap, evaluated last inside the bundle's closure: wires the profile, the transport, the
+// module runner and the host API, and hands the host its two entry points.
+
+function bootRuntime(global, config, runnerSource) {
+  const transport = new MailboxTransport();
+  if (config.profile === "bare" || !config.profile) installBareProfile(global, transport, config);
+  const runner = new ModuleRunner(transport, { runnerSource, env: config.env });
+  const api = createHostApi(runner);
+  transport.connect(api);
+  return {
+    receive: (text) => transport.receive(text),
+    drain: () => transport.drain(),
+  };
+}

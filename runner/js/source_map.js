@@ -1,0 +1,83 @@
+// Source map v3 lookup, decoded lazily: only an error that is formatted pays for it.
+
+const BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const BASE64_VALUE = new Int8Array(128).fill(-1);
+for (let i = 0; i < BASE64.length; i++) BASE64_VALUE[BASE64.charCodeAt(i)] = i;
+
+function decodeMappings(mappings) {
+  // lines[genLine] = flat Int32Array of [genCol, srcIndex, srcLine, srcCol] quadruples, sorted by genCol
+  const lines = [];
+  let srcIndex = 0, srcLine = 0, srcCol = 0;
+  let segments = [];
+  let genCol = 0;
+  let i = 0;
+  const n = mappings.length;
+  const fields = [0, 0, 0, 0, 0];
+  while (i <= n) {
+    const ch = i < n ? mappings.charCodeAt(i) : 59; // 59 ';' flushes the last line
+    if (ch === 59 || ch === 44) { // ';' or ','
+      i++;
+      if (ch === 59) {
+        lines.push(Int32Array.from(segments));
+        segments = [];
+        genCol = 0;
+      }
+      continue;
+    }
+    let count = 0;
+    while (i < n) {
+      const c = mappings.charCodeAt(i);
+      if (c === 44 || c === 59) break;
+      let value = 0, shift = 0, digit;
+      do {
+        digit = BASE64_VALUE[mappings.charCodeAt(i++)];
+        if (digit < 0) throw new Error("invalid source map");
+        value += (digit & 31) << shift;
+        shift += 5;
+      } while (digit & 32);
+      fields[count++] = value & 1 ? -(value >>> 1) : value >>> 1;
+    }
+    genCol += fields[0];
+    if (count >= 4) {
+      srcIndex += fields[1];
+      srcLine += fields[2];
+      srcCol += fields[3];
+      segments.push(genCol, srcIndex, srcLine, srcCol);
+    }
+  }
+  return lines;
+}
+
+class SourceMap {
+  constructor(json) {
+    this.json = json; // a string or an object; parsed on first lookup
+    this.lines = null;
+  }
+
+  decode() {
+    if (this.lines) return;
+    const map = typeof this.json === "string" ? JSON.parse(this.json) : this.json;
+    this.sources = map.sources || [];
+    this.lines = decodeMappings(map.mappings || "");
+  }
+
+  // line and column are 1-based (as stack frames give them); returns 1-based or null
+  originalPosition(line, column) {
+    this.decode();
+    let row = line - 1;
+    const col = column - 1;
+    while (row >= 0 && row < this.lines.length) {
+      const segs = this.lines[row];
+      let best = -1;
+      for (let k = 0; k < segs.length; k += 4) {
+        if (row !== line - 1 || segs[k] <= col) best = k;
+        else break;
+      }
+      if (best >= 0) {
+        return { source: this.sources[segs[best + 1]], line: segs[best + 2] + 1, column: segs[best + 3] + 1 };
+      }
+      row--; // no segment before the column on this line: fall back to the previous mapped line
+    }
+    return null;
+  }
+}

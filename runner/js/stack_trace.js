@@ -1,0 +1,131 @@
+// Source-mapped stack traces.
+//
+// QuickJS names every compiled source "<input>", so a frame's file says nothing. A frame does
+// carry its function object: a module's wrapper is known by identity, and any function defined
+// inside a module is found by locating its source text in the module's wrapper source (checked
+// against the frame's line). Stacks are formatted lazily, on the first read of `error.stack`,
+// so code that throws without looking at stacks pays only for capturing the call sites.
+
+const WRAPPER_LINE_OFFSET = 3; // "async function anonymous(<names>\n) {\n\"use strict\";\n" precede line 1
+
+class StackTraces {
+  constructor(runnerSource) {
+    this.runnerSource = runnerSource; // frames inside the runner itself are left out
+    this.modules = [];
+    this.byWrapper = new WeakMap();
+    this.byFunction = new WeakMap();
+    this.sites = new WeakMap(); // error -> raw call sites, for phase checks
+  }
+
+  register(record) {
+    this.modules.push(record);
+    this.byWrapper.set(record.wrapper, record);
+  }
+
+  unregister(record) {
+    const i = this.modules.indexOf(record);
+    if (i >= 0) this.modules.splice(i, 1);
+  }
+
+  install() {
+    const traces = this;
+    // QuickJS-ng calls the hook at construction and again for every frame the exception unwinds
+    // through, with fewer sites each time: only the first call, the full stack, counts.
+    const captured = new WeakSet();
+    // An assignment, not defineProperty: QuickJS-ng keeps the hook behind an accessor.
+    Error.prepareStackTrace = function prepareStackTrace(error, sites) {
+      if (typeof error !== "object" || error === null || captured.has(error)) return undefined;
+      captured.add(error);
+      const raw = [];
+      for (const site of sites) {
+        raw.push([site.getFunction(), site.getFunctionName(), site.getLineNumber(), site.getColumnNumber(),
+          site.isNative()]);
+      }
+      traces.sites.set(error, raw);
+      let formatted;
+      Object.defineProperty(error, "stack", {
+        configurable: true, enumerable: false,
+        get() {
+          if (formatted === undefined) formatted = traces.format(error, raw);
+          return formatted;
+        },
+        set(value) {
+          Object.defineProperty(error, "stack", { value, writable: true, configurable: true, enumerable: false });
+        },
+      });
+      return undefined;
+    };
+  }
+
+  moduleOf(fn, line) {
+    if (typeof fn !== "function") return null;
+    const direct = this.byWrapper.get(fn);
+    if (direct) return direct;
+    if (this.byFunction.has(fn)) return this.byFunction.get(fn);
+    let found = null;
+    let text;
+    try { text = Function.prototype.toString.call(fn); } catch { text = ""; }
+    if (text && !text.endsWith("[native code]\n}")) {
+      for (const record of this.modules) {
+        const source = record.wrapperSource;
+        let at = source.indexOf(text);
+        while (at >= 0) {
+          const startLine = countLines(source, at);
+          if (line >= startLine && line <= startLine + countLines(text, text.length) - 1) {
+            found = record;
+            break;
+          }
+          at = source.indexOf(text, at + 1);
+        }
+        if (found) break;
+      }
+      if (!found && this.runnerSource.indexOf(text) >= 0) found = RUNNER_FRAME;
+    }
+    this.byFunction.set(fn, found);
+    return found;
+  }
+
+  // One frame as "name (file:line:column)" with the original position, or null to leave it out.
+  frame(fn, name, line, column, isNative) {
+    if (isNative) return name ? `${name} (native)` : "<native>";
+    const record = this.moduleOf(fn, line);
+    if (record === RUNNER_FRAME) return null;
+    if (!record) return `${name || "<anonymous>"} (<anonymous>:${line}:${column})`;
+    let where = `${record.file}:${line - WRAPPER_LINE_OFFSET}:${column}`;
+    const original = record.originalPosition(line, column);
+    if (original) where = `${original.source || record.file}:${original.line}:${original.column}`;
+    const label = record.wrapper === fn ? "<module>" : name || "<anonymous>";
+    return `${label} (${where})`;
+  }
+
+  format(error, raw) {
+    let head;
+    try { head = String(error); } catch { head = "Error"; }
+    const lines = [head];
+    let lastUser = 0;
+    for (const [fn, name, line, column, isNative] of raw) {
+      const text = this.frame(fn, name, line, column, isNative);
+      if (text === null) continue;
+      lines.push(`    at ${text}`);
+      if (!isNative) lastUser = lines.length;
+    }
+    // Native frames past the last user frame are the runner calling in (apply, call): noise.
+    return lines.slice(0, lastUser || 1).join("\n");
+  }
+
+  // Was this error raised while `eval` parsed its source (not thrown by the code it ran)? The
+  // parser's error has no frame of the evaluated code: its caller is `eval` itself, while a
+  // throw at the top of a script comes from the "<eval>" frame.
+  isEvalParseError(error) {
+    const raw = this.sites.get(error);
+    return Boolean(raw && raw.length > 1 && raw[1][4] && raw[1][1] === "eval" && raw[0][1] !== "<eval>");
+  }
+}
+
+const RUNNER_FRAME = { runner: true };
+
+function countLines(text, end) {
+  let lines = 1;
+  for (let i = text.indexOf("\n"); i >= 0 && i < end; i = text.indexOf("\n", i + 1)) lines++;
+  return lines;
+}

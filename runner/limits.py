@@ -1,0 +1,73 @@
+"""Limits of a runtime, and the budget one host operation may spend of them."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import UsageError
+
+DEFAULT_STACK_KB = 4096
+DEFAULT_OUTPUT_BYTES = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    """`cpu_ms` and `wall_ms` apply to each host operation (an import, a call); `memory_mb` caps
+    the engine's heap; `stack_kb` the engine's stack; `output_bytes` the console output."""
+
+    cpu_ms: float | None = None
+    wall_ms: float | None = None
+    memory_mb: float | None = None
+    stack_kb: int = DEFAULT_STACK_KB
+    output_bytes: int = DEFAULT_OUTPUT_BYTES
+
+    @classmethod
+    def from_config(cls, value: Limits | dict[str, Any] | None) -> Limits:
+        if value is None:
+            return cls()
+        if isinstance(value, Limits):
+            return value
+        if not isinstance(value, dict):
+            raise UsageError(f"limits must be a mapping, not {type(value).__name__}")
+        known = {"cpu_ms", "wall_ms", "memory_mb", "stack_kb", "output_bytes"}
+        unknown = sorted(set(value) - known)
+        if unknown:
+            raise UsageError(f"unknown limit {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+        for key, item in value.items():
+            if item is not None and (isinstance(item, bool) or not isinstance(item, int | float) or item <= 0):
+                raise UsageError(f"limit {key} must be a positive number, not {item!r}")
+        return cls(**value)
+
+
+@dataclass
+class Budget:
+    """What one host operation may still spend: a wall-clock deadline and CPU seconds."""
+
+    deadline: float | None = None  # time.monotonic() value
+    cpu_left: float | None = None  # seconds
+
+    @classmethod
+    def start(cls, limits: Limits, deadline: float | None = None) -> Budget:
+        if limits.wall_ms is not None:
+            own = time.monotonic() + limits.wall_ms / 1000
+            deadline = own if deadline is None else min(deadline, own)
+        cpu = limits.cpu_ms / 1000 if limits.cpu_ms is not None else None
+        return cls(deadline=deadline, cpu_left=cpu)
+
+    def wall_left(self) -> float | None:
+        return None if self.deadline is None else self.deadline - time.monotonic()
+
+    def slice(self) -> tuple[float | None, str]:
+        """The time the engine may run now, and which limit that is."""
+        wall = self.wall_left()
+        if wall is None and self.cpu_left is None:
+            return None, ""
+        if self.cpu_left is None or (wall is not None and wall <= self.cpu_left):
+            return wall, "wall-time"
+        return self.cpu_left, "cpu"
+
+    def spend_cpu(self, seconds: float) -> None:
+        if self.cpu_left is not None:
+            self.cpu_left -= seconds

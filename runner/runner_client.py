@@ -1,0 +1,117 @@
+"""The host's handle on the module runner inside one runtime: drives the transport, answers the
+runtime's requests (fetchModule…) while it waits for its own, and enforces the time budget."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+from .errors import CrashError, JSError, LimitError, ModrunError, error_from_payload
+from .limits import Budget, Limits
+from .transport import Message, RuntimeTransport, invoke_message, response_message
+
+Handler = Callable[..., Any]
+ConsoleSink = Callable[[str, str], None]
+
+
+def _print_console(level: str, text: str) -> None:
+    print(text, flush=True)
+
+
+class RunnerClient:
+    def __init__(self, transport: RuntimeTransport, handlers: dict[str, Handler], *, limits: Limits,
+                 on_console: ConsoleSink | None = None) -> None:
+        self.transport = transport
+        self.handlers = handlers
+        self.limits = limits
+        self.on_console = on_console or _print_console
+        self._ids = itertools.count(1)
+        self._lock = asyncio.Lock()
+
+    @property
+    def dead(self) -> bool:
+        return self.transport.dead
+
+    async def invoke(self, name: str, args: list[Any], *, deadline: float | None = None) -> Any:
+        """Ask the runtime to run `name(*args)` and wait for its answer."""
+        async with self._lock:
+            if self.transport.dead:
+                raise CrashError("the runtime is no longer available (it hit a limit, crashed or was closed)")
+            call_id = next(self._ids)
+            await self.transport.send([invoke_message(name, call_id, args)])
+            try:
+                return await self._pump(call_id, Budget.start(self.limits, deadline))
+            except (LimitError, CrashError) as error:
+                for message in getattr(error, "leftover", ()):  # output printed before the stop
+                    if message.get("event") == "modrun:console":
+                        self._event(message)
+                await self.transport.close()  # a runtime that hit a limit is never reused
+                raise
+
+    async def _pump(self, call_id: int, budget: Budget) -> Any:
+        wanted = f"response:{call_id}"
+        tasks: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                messages = await self.transport.receive(budget)
+                for message in messages:
+                    data = message.get("data")
+                    if message.get("event") == "vite:invoke" and isinstance(data, dict):
+                        if data.get("id") == wanted:
+                            body = data.get("data") or {}
+                            if "error" in body:
+                                raise error_from_payload(body["error"])
+                            return body.get("result")
+                        if str(data.get("id", "")).startswith("send:"):
+                            tasks.add(asyncio.ensure_future(self._answer(data)))
+                        continue
+                    self._event(message)
+                if messages:
+                    continue
+                if not tasks:
+                    raise JSError("the runtime went idle before answering: a promise it awaits never settles "
+                                  "(for example a top-level await on a promise nothing resolves)",
+                                  name="Error")
+                done, _ = await asyncio.wait(tasks, timeout=budget.wall_left(),
+                                             return_when=asyncio.FIRST_COMPLETED)
+                if not done:
+                    raise LimitError("wall-time limit exceeded while the host served the runtime",
+                                     limit="wall-time")
+                tasks -= done
+                for task in done:
+                    task.result()
+        finally:
+            for task in tasks:
+                task.cancel()
+
+    async def _answer(self, data: dict[str, Any]) -> None:
+        name = str(data.get("name"))
+        handler = self.handlers.get(name)
+        try:
+            if handler is None:
+                raise CrashError(f"the host has no handler for {name!r}")
+            result = handler(*(data.get("data") or []))
+            if inspect.isawaitable(result):
+                result = await result
+            body: dict[str, Any] = {"result": result}
+        except ModrunError as error:
+            body = {"error": error.to_payload()}
+        except Exception as error:  # a bug in a handler must not take the host down
+            body = {"error": {"name": type(error).__name__, "message": str(error), "kind": "crash",
+                              "stack": f"{type(error).__name__}: {error}"}}
+        await self.transport.send([response_message(name, str(data["id"]), body)])
+
+    def _event(self, message: Message) -> None:
+        event = message.get("event")
+        data = message.get("data") or {}
+        if event == "modrun:console":
+            self.on_console(str(data.get("level", "log")), str(data.get("text", "")))
+        elif event == "modrun:limit":
+            raise LimitError(str(data.get("message", "limit exceeded")), limit=str(data.get("limit", "output")))
+
+    async def close(self) -> None:
+        await self.transport.close()
+

@@ -1,0 +1,29 @@
+"""The JS shipped into every runtime: the files under runner/js, joined into one closure."""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+JS_DIR = Path(__file__).with_name("js")
+# Order matters: each file uses only what comes before it, and runtime.js boots the rest.
+FILES = (
+    "source_map.js", "stack_trace.js", "namespace.js", "inspect.js", "transport.js",
+    "profile_bare.js", "module_runner.js", "host_api.js", "runtime.js",
+)
+
+
+@functools.cache
+def runtime_source() -> str:
+    """A function expression `(config) => {receive, drain}`; its own text lets the runtime tell
+    its frames from user frames in stack traces."""
+    body = "\n".join((JS_DIR / name).read_text() for name in FILES)
+    return ("(function modrunRuntime(config) {\n\"use strict\";\n" + body +
+            "\nreturn bootRuntime(globalThis, config, String(modrunRuntime));\n})")
+
+
+def boot_expression(config: dict[str, Any]) -> str:
+    """Source that boots the runtime and evaluates to its two host entry points."""
+    return f"{runtime_source()}({json.dumps(config)})"

@@ -1,0 +1,263 @@
+"""Source maps (v3): base64 VLQ, a builder, line shifting, lookup and composition.
+
+Conventions used throughout this module:
+- `SourceMapBuilder.add` takes 0-based lines and 0-based columns, as the mappings encode them;
+- `original_position` takes a 1-based generated line and a 0-based column and answers a 1-based
+  original line and 0-based column (the convention of Mozilla's `source-map` and of Vite's
+  `trace-mapping`), so a stack frame `file:L:C` (both 1-based) is looked up as `(L, C - 1)`;
+- columns are UTF-16 code units, as the format prescribes. QuickJS-ng reports columns in UTF-8
+  bytes: convert with `utf8_to_utf16_column` when the line holds non-ASCII text.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any, NamedTuple
+
+_B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+_B64_VALUE = {c: i for i, c in enumerate(_B64)}
+
+
+def vlq_encode(value: int) -> str:
+    """One signed integer as base64 VLQ (sign in the lowest bit, 5 bits per digit)."""
+    v = (-value << 1) | 1 if value < 0 else value << 1
+    out = []
+    while True:
+        digit = v & 31
+        v >>= 5
+        if v:
+            out.append(_B64[digit | 32])
+        else:
+            out.append(_B64[digit])
+            return "".join(out)
+
+
+# Deltas are nearly always small: a table avoids the loop above for almost every number.
+_VLQ_TABLE = {v: vlq_encode(v) for v in range(-1024, 1025)}
+
+
+def _vlq(value: int) -> str:
+    s = _VLQ_TABLE.get(value)
+    return s if s is not None else vlq_encode(value)
+
+
+def vlq_decode(segment: str) -> list[int]:
+    """All signed integers of one VLQ-encoded segment (e.g. `"AAgBC"` -> `[0, 0, 16, 1]`)."""
+    values: list[int] = []
+    shift = acc = 0
+    for ch in segment:
+        digit = _B64_VALUE[ch]
+        acc += (digit & 31) << shift
+        if digit & 32:
+            shift += 5
+            continue
+        values.append(-(acc >> 1) if acc & 1 else acc >> 1)
+        shift = acc = 0
+    if shift:
+        raise ValueError(f"truncated VLQ segment {segment!r}")
+    return values
+
+
+class Segment(NamedTuple):
+    """One decoded mapping: absolute 0-based values; `source` is None for unmapped segments."""
+
+    column: int
+    source: int | None = None
+    line: int = 0
+    source_column: int = 0
+    name: int | None = None
+
+
+@lru_cache(maxsize=128)
+def decode_mappings(mappings: str) -> tuple[tuple[Segment, ...], ...]:
+    """The `mappings` string as one tuple of segments per generated line (cached by string)."""
+    lines: list[tuple[Segment, ...]] = []
+    src = src_line = src_col = name = 0
+    for text in mappings.split(";"):
+        segs: list[Segment] = []
+        col = 0
+        if text:
+            for part in text.split(","):
+                if not part:
+                    continue
+                v = vlq_decode(part)
+                col += v[0]
+                if len(v) == 1:
+                    segs.append(Segment(col))
+                    continue
+                src += v[1]
+                src_line += v[2]
+                src_col += v[3]
+                if len(v) >= 5:
+                    name += v[4]
+                    segs.append(Segment(col, src, src_line, src_col, name))
+                else:
+                    segs.append(Segment(col, src, src_line, src_col))
+            segs.sort(key=lambda s: s.column)
+        lines.append(tuple(segs))
+    return tuple(lines)
+
+
+def encode_mappings(lines: list[list[tuple[int, ...]]]) -> str:
+    """Per generated line, sorted `(column, source, line, source_column[, name])` tuples -> VLQ."""
+    out: list[str] = []
+    src = src_line = src_col = name = 0
+    vlq = _vlq
+    for segs in lines:
+        col = 0
+        parts: list[str] = []
+        for seg in segs:
+            if len(seg) == 1:
+                parts.append(vlq(seg[0] - col))
+                col = seg[0]
+                continue
+            s = vlq(seg[0] - col) + vlq(seg[1] - src) + vlq(seg[2] - src_line) + vlq(seg[3] - src_col)
+            col, src, src_line, src_col = seg[0], seg[1], seg[2], seg[3]
+            if len(seg) >= 5 and seg[4] is not None:
+                s += vlq(seg[4] - name)
+                name = seg[4]
+            parts.append(s)
+        out.append(",".join(parts))
+    return ";".join(out)
+
+
+class SourceMapBuilder:
+    """Collects mappings (0-based lines and columns) and renders a v3 source map."""
+
+    def __init__(self, sources: list[str] | None = None, sources_content: list[str | None] | None = None,
+                 *, file: str | None = None) -> None:
+        self.sources = list(sources or [])
+        self.sources_content = list(sources_content) if sources_content is not None else None
+        self.file = file
+        self.names: list[str] = []
+        self._name_index: dict[str, int] = {}
+        self._lines: list[list[tuple[int, ...]]] = []
+
+    def add_source(self, source: str, content: str | None = None) -> int:
+        """Register one more source; answers its index."""
+        self.sources.append(source)
+        if self.sources_content is None:
+            self.sources_content = [None] * (len(self.sources) - 1)
+        self.sources_content.append(content)
+        return len(self.sources) - 1
+
+    def add(self, gen_line: int, gen_col: int, src_line: int, src_col: int, name: str | None = None,
+            source: int = 0) -> None:
+        """Map generated (line, column) to original (line, column) of `sources[source]`."""
+        lines = self._lines
+        while len(lines) <= gen_line:
+            lines.append([])
+        if name is None:
+            lines[gen_line].append((gen_col, source, src_line, src_col))
+            return
+        idx = self._name_index.get(name)
+        if idx is None:
+            idx = self._name_index[name] = len(self.names)
+            self.names.append(name)
+        lines[gen_line].append((gen_col, source, src_line, src_col, idx))
+
+    def to_dict(self) -> dict[str, Any]:
+        lines = []
+        for segs in self._lines:
+            # Drop exact duplicates at one column (the first mapping added wins).
+            segs = sorted(segs, key=lambda s: s[0])
+            kept: list[tuple[int, ...]] = []
+            last = -1
+            for s in segs:
+                if s[0] != last:
+                    kept.append(s)
+                    last = s[0]
+            lines.append(kept)
+        result: dict[str, Any] = {"version": 3}
+        if self.file is not None:
+            result["file"] = self.file
+        result["sources"] = list(self.sources)
+        result["sourcesContent"] = (list(self.sources_content) if self.sources_content is not None
+                                    else [None] * len(self.sources))
+        result["names"] = list(self.names)
+        result["mappings"] = encode_mappings(lines)
+        return result
+
+
+def shift_lines(source_map: dict[str, Any], n: int) -> dict[str, Any]:
+    """A copy of `source_map` for code with `n` lines prepended (e.g. a wrapper's header)."""
+    shifted = dict(source_map)
+    if n > 0:
+        shifted["mappings"] = ";" * n + source_map.get("mappings", "")
+    elif n < 0:
+        shifted["mappings"] = ";".join(source_map.get("mappings", "").split(";")[-n:])
+    return shifted
+
+
+class OriginalPosition(NamedTuple):
+    source: str | None
+    line: int  # 1-based
+    column: int  # 0-based
+    name: str | None
+
+
+def original_position(source_map: dict[str, Any], line: int, column: int) -> OriginalPosition | None:
+    """Where generated `line` (1-based) and `column` (0-based) come from, or None if unmapped.
+
+    Picks the closest mapping at or left of `column` on that line, as stack remappers do.
+    """
+    lines = decode_mappings(source_map.get("mappings", ""))
+    if line < 1 or line > len(lines):
+        return None
+    segs = lines[line - 1]
+    lo, hi = 0, len(segs)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if segs[mid].column <= column:
+            lo = mid + 1
+        else:
+            hi = mid
+    if lo == 0:
+        return None
+    seg = segs[lo - 1]
+    if seg.source is None:
+        return None
+    sources = source_map.get("sources") or []
+    names = source_map.get("names") or []
+    source = sources[seg.source] if seg.source < len(sources) else None
+    root = source_map.get("sourceRoot")
+    if source is not None and root:
+        source = root.rstrip("/") + "/" + source
+    name = names[seg.name] if seg.name is not None and seg.name < len(names) else None
+    return OriginalPosition(source, seg.line + 1, seg.source_column, name)
+
+
+def compose(outer: dict[str, Any], inner: dict[str, Any]) -> dict[str, Any]:
+    """Chain two maps: `outer` maps the final code to its input, which `inner` maps to the
+    original sources (e.g. outer = our runner transform's map, inner = a plugin's map).
+
+    Each outer mapping is looked up in `inner`; mappings that fall on nothing are dropped.
+    """
+    builder = SourceMapBuilder(file=outer.get("file"))
+    inner_sources = inner.get("sources") or []
+    inner_content = inner.get("sourcesContent") or []
+    index: dict[str | None, int] = {}
+    outer_names = outer.get("names") or []
+    for gen_line, segs in enumerate(decode_mappings(outer.get("mappings", ""))):
+        for seg in segs:
+            if seg.source is None:
+                continue
+            pos = original_position(inner, seg.line + 1, seg.source_column)
+            if pos is None:
+                continue
+            src_index = index.get(pos.source)
+            if src_index is None:
+                i = inner_sources.index(pos.source) if pos.source in inner_sources else -1
+                content = inner_content[i] if 0 <= i < len(inner_content) else None
+                src_index = index[pos.source] = builder.add_source(pos.source or "", content)
+            name = outer_names[seg.name] if seg.name is not None and seg.name < len(outer_names) else None
+            builder.add(gen_line, seg.column, pos.line - 1, pos.column, name or pos.name, src_index)
+    return builder.to_dict()
+
+
+def utf8_to_utf16_column(line_text: str, byte_column: int) -> int:
+    """A column counted in UTF-8 bytes (QuickJS-ng's stack traces) as UTF-16 code units."""
+    if line_text.isascii():
+        return byte_column
+    prefix = line_text.encode("utf-8")[:byte_column].decode("utf-8", errors="ignore")
+    return len(prefix.encode("utf-16-le")) // 2

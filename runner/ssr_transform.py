@@ -1,0 +1,543 @@
+"""ESM source -> Vite's runner format (the code a ModuleRunner evaluates), with a source map.
+
+The runner evaluates the result as the body of
+`new AsyncFunction("__vite_ssr_exports__", "__vite_ssr_import_meta__", "__vite_ssr_import__",
+"__vite_ssr_dynamic_import__", "__vite_ssr_exportAll__", "__vite_ssr_exportName__", code)`.
+
+Shape of the output:
+- line 1 starts with a prologue (no newlines): export getters, the `name` fix of an anonymous
+  default function, then the hoisted imports (and `exportAll` after each `export *`), so that
+  original line N stays generated line N;
+- the body is the source with import declarations and export syntax removed (newlines kept),
+  `export default <expr>` turned into `const __vite_ssr_export_default__ = <expr>;`, references
+  to imports rewritten to `__vite_ssr_import_N__.name` (calls as `(0, …)(…)`), `import.meta`
+  and `import()` renamed, and a top-level `arguments` made to behave as in a module.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import orjson
+from tree_sitter import Node, Parser, Query, QueryCursor
+
+from .early_errors import module_errors, parse_error, tree_error
+from .scope import (
+    CALLEE,
+    LANGUAGE,
+    SHORTHAND,
+    WS,
+    STMT_START,
+    TYPEOF,
+    WRITE,
+    ScopeAnalysis,
+    analyze,
+    parse_attributes,
+)
+from .scope import module_entries as read_module_entries
+from .sourcemap import encode_mappings
+
+DEFAULT_LOCAL = "__vite_ssr_export_default__"
+_IDENT = re.compile(r"[A-Za-z_$][\w$]*", re.ASCII)
+# Mapped tokens: words (identifiers, keywords, numbers), where engines put stack positions.
+_TOKEN = re.compile(rb"\n|[\w$\x80-\xff\\]+")
+_COMMENTS = QueryCursor(Query(LANGUAGE, "(comment) @c (html_comment) @c"))
+_WITH = re.compile(rb"\bwith" + WS + rb"*\{")
+_EXPORT_NEWLINE = re.compile(rb"\bexport(?:[ \t]|/\*.*?\*/)*(?://[^\n]*)?\n(?:\s|//[^\n]*|/\*.*?\*/)*", re.S)
+_KEYWORDS = (b"break|case|catch|class|const|continue|debugger|delete|do|else|export|extends|false|finally|for|"
+             b"function|if|import|in|instanceof|new|null|return|super|switch|this|throw|true|try|typeof|var|"
+             b"void|while|with")
+_RESERVED_NAME = re.compile(rb"\bas\s+(" + _KEYWORDS + rb")\b|(?<![.\w$])(" + _KEYWORDS + rb")\s+as\b")
+_ANON_DEFINITIONS = ("arrow_function", "function_expression", "generator_function", "class")
+_ARGUMENTS = ('(("arguments" in globalThis) ? globalThis.arguments : '
+              '(() => { throw new ReferenceError("arguments is not defined") })())')
+# Statements that end a statement on their own even without `;` (a removed import after them
+# cannot make the next line continue them).
+_CONTINUERS = frozenset(b"([`+-/")
+_SELF_TERMINATED = frozenset({
+    "function_declaration", "generator_function_declaration", "class_declaration", "statement_block",
+    "if_statement", "for_statement", "for_in_statement", "while_statement", "try_statement",
+    "switch_statement", "labeled_statement", "with_statement", "empty_statement",
+})
+
+
+@dataclass(frozen=True)
+class ImportRecord:
+    """One static import declaration or `export … from`, in source order."""
+
+    specifier: str
+    imported_names: list[str]  # "default" for a default import; the namespace is not a name
+    namespace: bool  # needs the whole namespace: `import * as`, `export * from`, `export * as`
+    attributes: dict[str, str]
+    line: int  # of the specifier string, 1-based
+    column: int  # 1-based, in characters
+
+
+@dataclass(frozen=True)
+class ExportRecord:
+    kind: Literal["local", "indirect"]
+    local: str | None = None  # local: the binding (`__vite_ssr_export_default__` for default exprs)
+    constant: bool = False  # local: the binding is never reassigned after its declaration
+    specifier: str | None = None  # indirect: the module it comes from
+    import_name: str | None = None  # indirect: its name there; "*" is the namespace object
+
+
+@dataclass(frozen=True)
+class TransformResult:
+    code: str
+    map: dict[str, Any]
+    deps: list[str] = field(default_factory=list)
+    dynamic_deps: list[str] = field(default_factory=list)
+    imports: list[ImportRecord] = field(default_factory=list)
+    exports: dict[str, ExportRecord] = field(default_factory=dict)
+    star_exports: list[str] = field(default_factory=list)
+    has_tla: bool = False
+
+
+_local = threading.local()
+
+
+def _parser() -> Parser:
+    parser = getattr(_local, "parser", None)
+    if parser is None:
+        parser = _local.parser = Parser(LANGUAGE)
+    return parser
+
+
+def _js_string(value: str) -> str:
+    try:
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:  # lone surrogates: escape them
+        return json.dumps(value)
+
+
+def _member(base: str, name: str) -> str:
+    return f"{base}.{name}" if _IDENT.fullmatch(name) else f"{base}[{_js_string(name)}]"
+
+
+def _in_error(root: Node, start: int, end: int) -> bool:
+    node: Node | None = root.descendant_for_byte_range(start, end)
+    if node is None or node.type in ("string_fragment", "comment", "string", "template_string"):
+        return False
+    while node is not None:
+        if node.type == "ERROR":
+            return True
+        node = node.parent
+    return False
+
+
+def _repair(src: bytes, root: Node) -> tuple[bytearray | None, dict[int, tuple[int, int]]]:
+    """Same-length patches for valid module syntax tree-sitter-javascript does not parse:
+    `export … from "x" with {…}` and `with` after a line break (attributes blanked out, their
+    range remembered by the end of the specifier), reserved words as export/import names (`export {x as if}`: first letter
+    turned into `$`; names are read from the original text), and `export` followed by a line
+    break (parsed as an identifier: the gap is blanked)."""
+    ranges: dict[int, tuple[int, int]] = {}
+    buf: bytearray | None = None
+    for m in _EXPORT_NEWLINE.finditer(src):
+        leaf = root.descendant_for_byte_range(m.start(), m.start() + 6)
+        if leaf is not None and leaf.type == "identifier" and leaf.start_byte == m.start():
+            buf = buf if buf is not None else bytearray(src)
+            buf[m.start() + 6:m.end()] = b" " * (m.end() - m.start() - 6)
+    if not root.has_error:
+        return buf, ranges
+    for m in _WITH.finditer(src):
+        pos = m.start()
+        if not _in_error(root, pos, pos + 4):
+            continue
+        before = len(src[:pos].rstrip().removesuffix(b"\xe2\x80\xa8").removesuffix(b"\xe2\x80\xa9").rstrip())
+        quote = root.descendant_for_byte_range(before - 1, before)
+        string = quote.parent if quote is not None else None
+        if string is None or string.type != "string" or string.end_byte != before:
+            continue
+        _, end, _ = parse_attributes(src, pos)
+        if end < 0:
+            continue
+        buf = buf if buf is not None else bytearray(src)
+        buf[pos:end] = bytes(b if b == 10 else 32 for b in src[pos:end])
+        ranges[before] = (pos, end)
+    for m in _RESERVED_NAME.finditer(src):
+        group = 1 if m.group(1) else 2
+        pos = m.start(group)
+        if _in_error(root, pos, m.end(group)):
+            buf = buf if buf is not None else bytearray(src)
+            buf[pos] = 36  # "$"
+    return buf, ranges
+
+
+def ssr_transform(code: str, id: str) -> TransformResult:
+    """Transform one ES module; raises ParseError (file=id) for syntax and early errors."""
+    src = code.encode("utf-8", "surrogatepass")
+    parser = _parser()
+    tree = parser.parse(src)
+    root = tree.root_node
+    attr_ranges: dict[int, tuple[int, int]] = {}
+    if root.has_error or b"export" in src:
+        patched, attr_ranges = _repair(src, root)
+        if patched is not None:
+            tree = parser.parse(bytes(patched))
+            root = tree.root_node
+    if root.has_error:
+        err = tree_error(root, src)
+        if err is not None:
+            raise parse_error(code, src, err[0], err[1], id)
+    analysis = analyze(root, src)
+    entries = read_module_entries(analysis.items, src, attr_ranges)
+    errors = module_errors(analysis, entries, root, src)
+    if errors:
+        offset, message = min(errors)
+        raise parse_error(code, src, offset, message, id)
+    return _Emitter(code, id, src, root, analysis, entries).emit()
+
+
+class _Emitter:
+    def __init__(self, code: str, id: str, src: bytes, root: Node, analysis: ScopeAnalysis,
+                 entries: Any) -> None:
+        self.code = code
+        self.id = id
+        self.src = src
+        self.root = root
+        self.analysis = analysis
+        self.entries = entries
+        # (start, end, replacement, [(offset in replacement, original offset)]) — never overlapping.
+        self.edits: list[tuple[int, int, bytes, tuple[tuple[int, int], ...]]] = []
+        self.prologue: list[tuple[bytes, tuple[tuple[int, int], ...]]] = []
+        self._line_starts: list[int] | None = None
+
+    def edit(self, start: int, end: int, text: str, at: int = -1, inner: int = -1) -> None:
+        """Replace [start, end) by `text` plus the newlines the range held."""
+        data = text.encode("utf-8", "surrogatepass")
+        newlines = self.src.count(b"\n", start, end)
+        if newlines:
+            data += b"\n" * newlines
+        points: tuple[tuple[int, int], ...] = ()
+        if at >= 0:
+            points = ((0, at),) if inner <= 0 else ((0, at), (inner, at))
+        self.edits.append((start, end, data, points))
+
+    def remove_statement(self, node: Node) -> None:
+        self.edit(node.start_byte, node.end_byte, ";" if self._join_hazard(node) else "")
+
+    def _join_hazard(self, node: Node) -> bool:
+        """Would removing `node` let the statement before it continue into the one after it?"""
+        nxt = node.next_named_sibling
+        while nxt is not None and nxt.type in ("comment", "html_comment"):
+            nxt = nxt.next_named_sibling
+        if nxt is None or self.src[nxt.start_byte] not in _CONTINUERS:
+            return False
+        return self._open_before(node)
+
+    def _open_before(self, node: Node) -> bool:
+        """Does the statement before `node` end without a `;` or a closing block?"""
+        prev = node.prev_named_sibling
+        while prev is not None and prev.type in ("comment", "hash_bang_line", "html_comment"):
+            prev = prev.prev_named_sibling
+        if prev is None or self.src[prev.end_byte - 1:prev.end_byte] == b";":
+            return False
+        if prev.type == "export_statement":
+            decl = prev.child_by_field_name("declaration")
+            return decl is None or decl.type not in _SELF_TERMINATED
+        return prev.type not in _SELF_TERMINATED
+
+    def _statement_start_hazard(self, offset: int) -> bool:
+        """A rewrite starting with `(` at the start of an expression statement at `offset`."""
+        node = self.root.descendant_for_byte_range(offset, offset)
+        while node is not None and not (node.type == "expression_statement" and node.start_byte == offset):
+            node = node.parent
+        return node is not None and self._open_before(node)
+
+    # --- the parts --------------------------------------------------------------------------
+
+    def emit(self) -> TransformResult:
+        src = self.src
+        analysis = self.analysis
+        entries = self.entries
+        imports = entries.imports
+        bindings = analysis.module.bindings
+
+        # Where each imported local name points.
+        import_targets: dict[str, tuple[str, bool]] = {}
+        for n, imp in enumerate(imports):
+            var = f"__vite_ssr_import_{n}__"
+            for name in imp.names:
+                if name.local is not None:
+                    if name.imported == "*":
+                        import_targets[name.local] = (var, True)
+                    else:
+                        import_targets[name.local] = (_member(var, name.imported), False)
+
+        # a. export getters.
+        exports: dict[str, ExportRecord] = {}
+        uses_eval = analysis.uses_eval
+        if not uses_eval:
+            analysis.count_writes()
+        for e in entries.exports:
+            if e.import_index is not None:
+                imp = imports[e.import_index]
+                var = f"__vite_ssr_import_{e.import_index}__"
+                target = var if e.import_name == "*" else _member(var, e.import_name or "")
+                exports[e.exported] = ExportRecord("indirect", specifier=imp.specifier,
+                                                   import_name=e.import_name)
+            elif e.local == "*default*":
+                target = DEFAULT_LOCAL
+                exports[e.exported] = ExportRecord("local", local=DEFAULT_LOCAL, constant=not uses_eval)
+            else:
+                local = e.local or ""
+                b = bindings.get(local)
+                if b is not None and b.kind == "import":
+                    target = import_targets[local][0]
+                    imp_index, imp_name = self._import_of(local)
+                    exports[e.exported] = ExportRecord("indirect", specifier=imports[imp_index].specifier,
+                                                       import_name=imp_name)
+                else:
+                    target = local
+                    constant = not uses_eval and b is not None and (
+                        b.kind == "const" or (b.writes == 0 and (b.kind != "var" or b.inits <= 1)))
+                    exports[e.exported] = ExportRecord("local", local=local, constant=constant)
+            self.prologue.append((
+                f"__vite_ssr_exportName__({_js_string(e.exported)}, () => {target});".encode(
+                    "utf-8", "surrogatepass"), ((0, e.start),)))
+
+        # b. + body edits of the export statements.
+        hashbang = src.startswith(b"#!")
+        for item in analysis.items:
+            if item.type == "import_statement":
+                self.remove_statement(item)
+            else:
+                self.export_statement(item)
+
+        # c, d. hoisted imports.
+        for n, imp in enumerate(imports):
+            options: dict[str, Any] = {}
+            names = [x.imported for x in imp.names]
+            if names and "*" not in names:
+                options["importedNames"] = list(dict.fromkeys(names))
+            if imp.attributes:
+                options["attributes"] = imp.attributes
+            opts = ", " + orjson.dumps(options).decode() if options else ""
+            var = f"__vite_ssr_import_{n}__"
+            text = f"const {var} = await __vite_ssr_import__({_js_string(imp.specifier)}{opts});"
+            self.prologue.append((text.encode("utf-8", "surrogatepass"),
+                                  ((0, imp.start), (text.index("__vite_ssr_import__("), imp.start))))
+            if imp.star:
+                self.prologue.append((f"__vite_ssr_exportAll__({var});".encode(), ((0, imp.start),)))
+
+        # Body rewrites.
+        for ref, b in analysis.module_references():
+            if b.kind != "import":
+                continue
+            target, is_namespace = import_targets[ref.name]
+            flags = ref.flags
+            text = target
+            if flags & CALLEE and not is_namespace:
+                text = f"(0,{target})"
+            if flags & SHORTHAND:
+                text = f"{ref.name}: {target}"
+            elif flags & STMT_START and text[0] == "(" and self._statement_start_hazard(ref.start):
+                text = ";" + text
+            dot = len(text) - len(target) + max(target.rfind("."), target.rfind("[")) + 1
+            self.edit(ref.start, ref.end, text, ref.start, dot)
+        if "arguments" not in bindings:
+            for ref in analysis.references:
+                if ref.name == "arguments" and not ref.flags & WRITE and analysis.resolve(ref) is None:
+                    text = "globalThis.arguments" if ref.flags & TYPEOF else _ARGUMENTS
+                    if ref.flags & SHORTHAND:
+                        text = "arguments: " + text
+                    elif ref.flags & STMT_START and self._statement_start_hazard(ref.start):
+                        text = ";" + text
+                    self.edit(ref.start, ref.end, text, ref.start)
+        for start, end in analysis.import_meta:
+            self.edit(start, end, "__vite_ssr_import_meta__", start)
+        dynamic_deps: list[str] = []
+        for dyn in analysis.dynamic_imports:
+            self.edit(dyn.start, dyn.import_end, "__vite_ssr_dynamic_import__", dyn.start)
+            if dyn.specifier is not None:
+                dynamic_deps.append(dyn.specifier)
+        if hashbang:
+            self.edit(0, 2, "//")
+
+        code, mappings = self._assemble()
+        source_map = {"version": 3, "sources": [self.id], "sourcesContent": [self.code], "names": [],
+                      "mappings": mappings}
+        records = []
+        for imp in imports:
+            line, column = self.position(imp.spec_start)
+            names = [x.imported for x in imp.names if x.imported != "*"]
+            namespace = imp.star or any(x.imported == "*" for x in imp.names) or (
+                imp.is_export and any(e.import_index is not None and imports[e.import_index] is imp
+                                      and e.import_name == "*" for e in entries.exports))
+            records.append(ImportRecord(imp.specifier, list(dict.fromkeys(names)), namespace,
+                                        dict(imp.attributes), line, column))
+        return TransformResult(
+            code=code, map=source_map,
+            deps=list(dict.fromkeys(imp.specifier for imp in imports)),
+            dynamic_deps=list(dict.fromkeys(dynamic_deps)),
+            imports=records, exports=exports,
+            star_exports=[imp.specifier for imp in imports if imp.star],
+            has_tla=analysis.top_level_await is not None)
+
+    def _import_of(self, local: str) -> tuple[int, str]:
+        for n, imp in enumerate(self.entries.imports):
+            for name in imp.names:
+                if name.local == local:
+                    return n, name.imported
+        raise KeyError(local)
+
+    def export_statement(self, node: Node) -> None:
+        declaration = node.child_by_field_name("declaration")
+        value = node.child_by_field_name("value")
+        if declaration is not None:
+            self.edit(node.start_byte, declaration.start_byte, "")
+            return
+        if value is None:
+            self.remove_statement(node)
+            return
+        t = value.type
+        if t in ("function_expression", "generator_function") and value.child_by_field_name("name") is None:
+            # `export default function () {}` is a hoisted declaration: name it, fix `.name`.
+            self.edit(node.start_byte, value.start_byte, "")
+            params = value.child_by_field_name("parameters")
+            if params is not None:
+                self.edit(params.start_byte, params.start_byte, " " + DEFAULT_LOCAL)
+            self.prologue.append((f'Object.defineProperty({DEFAULT_LOCAL}, "name", '
+                                  '{value: "default", configurable: true});'.encode(), ((0, node.start_byte),)))
+            return
+        inner = value
+        while inner.type == "parenthesized_expression" and inner.named_child_count == 1:
+            inner = inner.named_children[0]
+        anonymous = inner.type in _ANON_DEFINITIONS and (
+            inner.type == "arrow_function" or inner.child_by_field_name("name") is None)
+        if anonymous:
+            # NamedEvaluation through a property key gives the function or class the name "default".
+            self.edit(node.start_byte, value.start_byte, f"const {DEFAULT_LOCAL} = ({{ default: ",
+                      node.start_byte)
+            self.edit(value.end_byte, value.end_byte, " }).default;")
+        else:
+            self.edit(node.start_byte, value.start_byte, f"const {DEFAULT_LOCAL} = ", node.start_byte)
+            self.edit(value.end_byte, value.end_byte, ";")
+
+    # --- output and mappings ----------------------------------------------------------------
+
+    def position(self, offset: int) -> tuple[int, int]:
+        """1-based line and 1-based character column of a byte offset."""
+        src = self.src
+        line = src.count(b"\n", 0, offset) + 1
+        start = src.rfind(b"\n", 0, offset) + 1
+        return line, len(src[start:offset].decode("utf-8", "surrogatepass")) + 1
+
+    def _line_col(self, offset: int) -> tuple[int, int]:
+        """0-based line and byte column."""
+        starts = self._line_starts
+        if starts is None:
+            starts = self._line_starts = [0] + [m.end() for m in re.finditer(rb"\n", self.src)]
+        lo, hi = 0, len(starts)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if starts[mid] <= offset:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo - 1, offset - starts[lo - 1]
+
+    def _assemble(self) -> tuple[str, str]:
+        src = self.src
+        out: list[bytes] = []
+        lines: list[list[tuple[int, ...]]] = [[] for _ in range(src.count(b"\n") + 1)]
+        cur = lines[0]
+        col = 0
+        for text, points in self.prologue:
+            for off, at in points:
+                sl, sc = self._line_col(at)
+                cur.append((col + off, 0, sl, sc))
+            out.append(text)
+            col += len(text)
+        edits = sorted(self.edits, key=lambda e: (e[0], e[1]))
+        edits.append((len(src), len(src), b"", ()))
+        # Comments are copied but not mapped: split copies around them, tokenizing only newlines.
+        comments = [(n.start_byte, n.end_byte) for n in _COMMENTS.captures(self.root).get("c", ())]
+        ci = 0
+        nc = len(comments)
+        line = 0
+        line_start = 0
+        shift = col
+        pos = 0
+        finditer = _TOKEN.finditer
+        for start, end, data, points in edits:
+            if start > pos:
+                out.append(src[pos:start])
+                a = pos
+                while a < start:
+                    while ci < nc and comments[ci][1] <= a:
+                        ci += 1
+                    if ci < nc and comments[ci][0] < start:
+                        b, skip_to = max(a, comments[ci][0]), min(comments[ci][1], start)
+                    else:
+                        b = skip_to = start
+                    for m in finditer(src, a, b):
+                        s = m.start()
+                        if src[s] == 10:
+                            line += 1
+                            line_start = s + 1
+                            shift = 0
+                            cur = lines[line]
+                        else:
+                            c = s - line_start
+                            cur.append((c + shift, 0, line, c))
+                    k = src.count(b"\n", b, skip_to)
+                    if k:
+                        line += k
+                        line_start = src.rfind(b"\n", b, skip_to) + 1
+                        shift = 0
+                        cur = lines[line]
+                    a = skip_to
+            elif start < pos:
+                raise AssertionError(f"overlapping edits at {start}")
+            if points:
+                gen = start - line_start + shift
+                for off, at in points:
+                    if at == start:
+                        c = start - line_start
+                        cur.append((gen + off, 0, line, c))
+                    else:
+                        sl, sc = self._line_col(at)
+                        cur.append((gen + off, 0, sl, sc))
+            if data:
+                out.append(data)
+            newlines = data.count(b"\n")
+            if newlines:
+                line += newlines
+                line_start = src.rfind(b"\n", start, end) + 1
+                shift = -(end - line_start)
+                cur = lines[line]
+            else:
+                shift += len(data) - (end - start)
+            pos = end
+        blob = b"".join(out)
+        code = blob.decode("utf-8", "surrogatepass")
+        if not blob.isascii():
+            lines = _to_utf16(lines, blob, src)
+        return code, encode_mappings(lines)
+
+
+def _to_utf16(lines: list[list[tuple[int, ...]]], gen: bytes, src: bytes) -> list[list[tuple[int, ...]]]:
+    """Byte columns -> UTF-16 columns (the source map unit) on lines holding non-ASCII text."""
+    gen_lines = gen.split(b"\n")
+    src_lines = src.split(b"\n")
+
+    def conv(text: bytes, col: int) -> int:
+        if text.isascii():
+            return col
+        return len(text[:col].decode("utf-8", "surrogatepass").encode("utf-16-le", "surrogatepass")) // 2
+
+    result = []
+    for i, segs in enumerate(lines):
+        g = gen_lines[i] if i < len(gen_lines) else b""
+        if g.isascii() and all(src_lines[s[2]].isascii() for s in segs):
+            result.append(segs)
+            continue
+        result.append([(conv(g, s[0]), s[1], s[2], conv(src_lines[s[2]], s[3])) for s in segs])
+    return result

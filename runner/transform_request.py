@@ -1,0 +1,100 @@
+"""Vite's transformRequest: load a module through the plugins, transform it, then turn it into
+runner format — deduped while in flight, cached per module by content and on disk by hash."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import LoadError
+from .plugin import LoadResult
+from .sourcemap import compose
+from .ssr_transform import TransformResult, ssr_transform
+
+if TYPE_CHECKING:
+    from .environment import Environment
+    from .module_graph import ModuleNode
+
+
+@dataclass(frozen=True)
+class TransformedModule:
+    code: str
+    map: dict[str, Any] | None
+    meta: dict[str, Any]  # link metadata for the module runner
+    deps: list[str]
+    dynamic_deps: list[str]
+    source: str  # the loaded source, for code frames
+    source_hash: str
+
+
+def runner_meta(result: TransformResult) -> dict[str, Any]:
+    """What the JS module runner needs to link a module before running it."""
+    exports: dict[str, Any] = {}
+    constants = []
+    for name, record in result.exports.items():
+        if record.kind == "local":
+            exports[name] = {"kind": "local"}
+            if record.constant:
+                constants.append(name)
+        else:
+            exports[name] = {"kind": "indirect", "specifier": record.specifier, "import": record.import_name}
+    return {
+        "deps": list(result.deps),
+        "imports": [{"specifier": r.specifier, "names": list(r.imported_names), "line": r.line, "column": r.column}
+                    for r in result.imports],
+        "exports": exports,
+        "starExports": list(result.star_exports),
+        "constants": constants,
+        "hasTLA": result.has_tla,
+    }
+
+
+async def load_source(environment: Environment, id: str) -> LoadResult:
+    loaded = await environment.plugin_container.load(id)
+    if loaded is not None:
+        return loaded
+    if id.startswith("\0") or not Path(id).is_absolute():
+        raise LoadError(f"no plugin could load {id!r}", code="ERR_LOAD", id=id)
+    try:
+        return LoadResult(await asyncio.to_thread(Path(id).read_text, encoding="utf-8"))
+    except FileNotFoundError:
+        raise LoadError(f"Cannot find module '{id}'", code="ERR_MODULE_NOT_FOUND", id=id) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise LoadError(f"cannot read {id}: {error}", code="ERR_LOAD", id=id) from None
+
+
+async def transform_request(environment: Environment, node: ModuleNode) -> TransformedModule:
+    inflight = environment._transforms_in_flight
+    pending = inflight.get(node.id)
+    if pending is None:
+        pending = asyncio.ensure_future(_transform(environment, node))
+        inflight[node.id] = pending
+        pending.add_done_callback(lambda _: inflight.pop(node.id, None))
+    return await asyncio.shield(pending)
+
+
+async def _transform(environment: Environment, node: ModuleNode) -> TransformedModule:
+    loaded = await load_source(environment, node.id)
+    source_hash = hashlib.sha1(loaded.code.encode("utf-8", "surrogatepass")).hexdigest()
+    cached: TransformedModule | None = node.transform_result
+    if cached is not None and cached.source_hash == source_hash:
+        return cached
+    transformed = await environment.plugin_container.transform(loaded, node.id)
+    cache = environment.server.transform_cache
+    key = cache.key(node.id, transformed.code)
+    stored = cache.get(key)
+    if stored is None:
+        result = ssr_transform(transformed.code, node.file or node.id)
+        stored = {"code": result.code, "map": result.map, "meta": runner_meta(result),
+                  "dynamic_deps": list(result.dynamic_deps)}
+        cache.put(key, stored)
+    map_ = stored["map"]
+    if transformed.map is not None and map_ is not None:
+        map_ = compose(map_, transformed.map)
+    module = TransformedModule(code=stored["code"], map=map_, meta=stored["meta"], deps=stored["meta"]["deps"],
+                               dynamic_deps=stored["dynamic_deps"], source=loaded.code, source_hash=source_hash)
+    node.transform_result = module
+    return module
