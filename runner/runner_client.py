@@ -30,6 +30,7 @@ class RunnerClient:
         self.on_console = on_console or _print_console
         self._ids = itertools.count(1)
         self._lock = asyncio.Lock()
+        self._background: set[asyncio.Task[None]] = set()
 
     @property
     def dead(self) -> bool:
@@ -38,54 +39,67 @@ class RunnerClient:
     async def invoke(self, name: str, args: list[Any], *, deadline: float | None = None) -> Any:
         """Ask the runtime to run `name(*args)` and wait for its answer."""
         async with self._lock:
-            if self.transport.dead:
-                raise CrashError("the runtime is no longer available (it hit a limit, crashed or was closed)")
-            call_id = next(self._ids)
-            await self.transport.send([invoke_message(name, call_id, args)])
-            try:
-                return await self._pump(call_id, Budget.start(self.limits, deadline))
-            except (LimitError, CrashError) as error:
-                for message in getattr(error, "leftover", ()):  # output printed before the stop
-                    if message.get("event") == "modrun:console":
-                        self._event(message)
-                await self.transport.close()  # a runtime that hit a limit is never reused
-                raise
+            return await self._run(next(self._ids), name, args, deadline)
 
-    async def _pump(self, call_id: int, budget: Budget) -> Any:
-        wanted = f"response:{call_id}"
-        tasks: set[asyncio.Task[None]] = set()
+    async def settle(self, *, deadline: float | None = None) -> None:
+        """Let the runtime finish what it still has under way (dynamic imports, promise jobs)
+        until it is idle and the host owes it nothing."""
+        async with self._lock:
+            await self._run(None, "", [], deadline)
+
+    async def _run(self, call_id: int | None, name: str, args: list[Any], deadline: float | None) -> Any:
+        if self.transport.dead:
+            raise CrashError("the runtime is no longer available (it hit a limit, crashed or was closed)")
+        if call_id is not None:
+            await self.transport.send([invoke_message(name, call_id, args)])
         try:
-            while True:
-                messages = await self.transport.receive(budget)
-                for message in messages:
-                    data = message.get("data")
-                    if message.get("event") == "vite:invoke" and isinstance(data, dict):
-                        if data.get("id") == wanted:
-                            body = data.get("data") or {}
-                            if "error" in body:
-                                raise error_from_payload(body["error"])
-                            return body.get("result")
-                        if str(data.get("id", "")).startswith("send:"):
-                            tasks.add(asyncio.ensure_future(self._answer(data)))
-                        continue
+            return await self._pump(call_id, Budget.start(self.limits, deadline))
+        except (LimitError, CrashError) as error:
+            for message in getattr(error, "leftover", ()):  # output printed before the stop
+                if message.get("event") == "modrun:console":
                     self._event(message)
-                if messages:
-                    continue
-                if not tasks:
-                    raise JSError("the runtime went idle before answering: a promise it awaits never settles "
-                                  "(for example a top-level await on a promise nothing resolves)",
-                                  name="Error")
-                done, _ = await asyncio.wait(tasks, timeout=budget.wall_left(),
-                                             return_when=asyncio.FIRST_COMPLETED)
-                if not done:
-                    raise LimitError("wall-time limit exceeded while the host served the runtime",
-                                     limit="wall-time")
-                tasks -= done
-                for task in done:
-                    task.result()
-        finally:
-            for task in tasks:
+            for task in self._background:
                 task.cancel()
+            await self.transport.close()  # a runtime that hit a limit is never reused
+            raise
+
+    async def _pump(self, call_id: int | None, budget: Budget) -> Any:
+        # Requests the runtime made stay answered in the background after our own answer came:
+        # a pending dynamic import must still complete.
+        wanted = f"response:{call_id}" if call_id is not None else None
+        tasks = self._background
+        answer: dict[str, Any] | None = None
+        while True:
+            messages = await self.transport.receive(budget)
+            # Every message of a batch is handled, also those after our answer (console output).
+            for message in messages:
+                data = message.get("data")
+                if message.get("event") == "vite:invoke" and isinstance(data, dict):
+                    if wanted is not None and data.get("id") == wanted:
+                        answer = data.get("data") or {}
+                        continue
+                    if str(data.get("id", "")).startswith("send:"):
+                        task = asyncio.ensure_future(self._answer(data))
+                        tasks.add(task)
+                        task.add_done_callback(tasks.discard)
+                    continue
+                self._event(message)
+            if answer is not None:
+                if "error" in answer:
+                    raise error_from_payload(answer["error"])
+                return answer.get("result")
+            if messages:
+                continue
+            if not tasks:
+                if wanted is None:
+                    return None
+                raise JSError("the runtime went idle before answering: a promise it awaits never settles "
+                              "(for example a top-level await on a promise nothing resolves)", name="Error")
+            done, _ = await asyncio.wait(set(tasks), timeout=budget.wall_left(), return_when=asyncio.FIRST_COMPLETED)
+            if not done:
+                raise LimitError("wall-time limit exceeded while the host served the runtime", limit="wall-time")
+            for task in done:
+                task.result()
 
     async def _answer(self, data: dict[str, Any]) -> None:
         name = str(data.get("name"))

@@ -14,13 +14,20 @@ FILES = (
     "profile_bare.js", "module_runner.js", "host_api.js", "runtime.js",
 )
 
+# The runner keeps its own references to the built-ins it uses, so that module code replacing a
+# global (test262 does `globalThis.Promise = …`) cannot break module loading.
+INTRINSICS = (
+    "const { Promise, Object, Array, JSON, Map, Set, WeakMap, WeakSet, Reflect, Proxy, Symbol, String, Number,"
+    " Error, TypeError, SyntaxError, ReferenceError, RangeError, Function } = globalThis;\n"
+)
+
 
 @functools.cache
 def runtime_source() -> str:
     """A function expression `(config) => {receive, drain}`; its own text lets the runtime tell
     its frames from user frames in stack traces."""
     body = "\n".join((JS_DIR / name).read_text() for name in FILES)
-    return ("(function modrunRuntime(config) {\n\"use strict\";\n" + body +
+    return ("(function modrunRuntime(config) {\n\"use strict\";\n" + INTRINSICS + body +
             "\nreturn bootRuntime(globalThis, config, String(modrunRuntime));\n})")
 
 

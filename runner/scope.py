@@ -73,6 +73,9 @@ class Scope:
         self.var_scope: Scope = self if kind in ("module", "body") or parent is None else parent.var_scope
 
 
+_new_tuple = tuple.__new__  # builds NamedTuples without their Python-level __new__
+
+
 class Reference(NamedTuple):
     name: str
     scope: Scope
@@ -108,6 +111,7 @@ class ScopeAnalysis:
     misplaced: list[tuple[int, str]]  # (offset, code) of context-dependent syntax errors
     top_level_await: int | None  # offset of the first top-level `await` / `for await`
     uses_eval: bool  # a direct `eval(...)` call exists
+    comments: list[tuple[int, int]]  # (start, end) of the comments met, in source order
     default_export_start: int | None = None
     _resolved: dict[int, Binding | None] = field(default_factory=dict)
 
@@ -159,6 +163,7 @@ def _ids(*names: str) -> frozenset[int]:
 _K_STATEMENT_LIST = _ids("program", "statement_block", "switch_case", "switch_default")
 _K_IDENTIFIER = _ids("identifier", "undefined")
 _K_PAREN = _ids("parenthesized_expression")
+_K_HTML_COMMENT = _ids("html_comment")
 
 
 class _Walker:
@@ -178,6 +183,8 @@ class _Walker:
         self.misplaced: list[tuple[int, str]] = []
         self.tla: int | None = None
         self.uses_eval = False
+        self.comments: list[tuple[int, int]] = []
+        self.names: dict[bytes, str] = {}
         self.default_export_start: int | None = None
         self.handlers = _handlers_for(self)
         self._stmt_start = -1
@@ -204,15 +211,24 @@ class _Walker:
         pass
 
     def name_of(self, node: Node) -> str:
-        return identifier_name(self.src[node.start_byte:node.end_byte].decode("utf-8", "surrogatepass"))
+        raw = self.src[node.start_byte:node.end_byte]
+        name = self.names.get(raw)
+        if name is None:
+            name = self.names[raw] = identifier_name(raw.decode("utf-8", "surrogatepass"))
+        return name
 
     def ref(self, node: Node, flags: int) -> None:
-        name = self.name_of(node)
+        start = node.start_byte
+        end = node.end_byte
+        raw = self.src[start:end]
+        name = self.names.get(raw)
+        if name is None:
+            name = self.names[raw] = identifier_name(raw.decode("utf-8", "surrogatepass"))
         if name == "await":
-            self.misplaced.append((node.start_byte, "await-identifier"))
+            self.misplaced.append((start, "await-identifier"))
         elif flags & WRITE and name in ("eval", "arguments"):
-            self.misplaced.append((node.start_byte, "strict-assign"))
-        self.refs.append(Reference(name, self.scope, node.start_byte, node.end_byte, flags))
+            self.misplaced.append((start, "strict-assign"))
+        self.refs.append(_new_tuple(Reference, (name, self.scope, start, end, flags)))
 
     def declare(self, node: Node, kind: str, scope: Scope | None = None) -> Binding:
         name = self.name_of(node)
@@ -362,8 +378,10 @@ class _Walker:
     def nested_module_item(self, node: Node) -> None:
         self.misplaced.append((node.start_byte, "nested-" + node.type.split("_")[0]))
 
-    def html_comment(self, node: Node) -> None:
-        self.misplaced.append((node.start_byte, "html-comment"))
+    def comment(self, node: Node) -> None:
+        self.comments.append((node.start_byte, node.end_byte))
+        if node.kind_id in _K_HTML_COMMENT:
+            self.misplaced.append((node.start_byte, "html-comment"))
 
     def jsx(self, node: Node) -> None:
         self.misplaced.append((node.start_byte, "jsx"))
@@ -586,7 +604,16 @@ class _Walker:
     # --- expressions ------------------------------------------------------------------------
 
     def identifier(self, node: Node) -> None:
-        self.ref(node, READ | (STMT_START if node.start_byte == self._stmt_start else 0))
+        start = node.start_byte
+        end = node.end_byte
+        raw = self.src[start:end]
+        name = self.names.get(raw)
+        if name is None:
+            name = self.names[raw] = identifier_name(raw.decode("utf-8", "surrogatepass"))
+        if name == "await":
+            self.misplaced.append((start, "await-identifier"))
+        self.refs.append(_new_tuple(Reference, (name, self.scope, start, end,
+                                                READ | STMT_START if start == self._stmt_start else READ)))
 
     def shorthand(self, node: Node) -> None:
         self.ref(node, READ | SHORTHAND)
@@ -711,7 +738,8 @@ _HANDLER_NAMES = {
     "identifier undefined": "identifier",
     "shorthand_property_identifier": "shorthand",
     "statement_identifier": "label",
-    "string number regex comment property_identifier private_property_identifier this true false null "
+    "comment html_comment": "comment",
+    "string number regex property_identifier private_property_identifier this true false null "
     "hash_bang_line empty_statement debugger_statement optional_chain": "skip",
     "statement_block": "block",
     "expression_statement": "expression_statement",
@@ -738,7 +766,6 @@ _HANDLER_NAMES = {
     "return_statement": "return_statement",
     "super": "super_",
     "import_statement export_statement": "nested_module_item",
-    "html_comment": "html_comment",
     "jsx_element jsx_self_closing_element jsx_opening_element": "jsx",
 }
 _HANDLER_TABLE: dict[int, str] = {}
@@ -789,7 +816,7 @@ def analyze(root: Node, src: bytes) -> ScopeAnalysis:
     return ScopeAnalysis(
         module=w.module, references=w.refs, declarations=w.decls, items=w.items,
         import_meta=w.import_meta, dynamic_imports=w.dynamic_imports, misplaced=w.misplaced,
-        top_level_await=w.tla, uses_eval=w.uses_eval, default_export_start=w.default_export_start)
+        top_level_await=w.tla, uses_eval=w.uses_eval, comments=w.comments, default_export_start=w.default_export_start)
 
 
 # --- the module's import and export entries ---------------------------------------------------

@@ -24,6 +24,22 @@ def _error(source: str, id: str, node: Node, message: str) -> ParseError:
     return ParseError(message, loc=Location(id, line, column), frame=code_frame(source, line, column), id=id)
 
 
+def _constructed_by(call: Node) -> Node | None:
+    """The `new` expression whose constructor chain starts with this import() call, if any:
+    `new import(x)` and `new import(x).prop` are both syntax errors."""
+    node = call
+    while node.parent is not None:
+        parent = node.parent
+        if parent.type == "new_expression":
+            return parent if parent.child_by_field_name("constructor") == node else None
+        if parent.type in ("member_expression", "subscript_expression") and \
+                parent.child_by_field_name("object") == node:
+            node = parent
+            continue
+        return None
+    return None
+
+
 def transform_script(source: str, id: str) -> str:
     """The script with its dynamic imports routed to the module runner. Other syntax errors are
     left for the engine, which reports them with its own messages when it evaluates the script."""
@@ -36,9 +52,9 @@ def transform_script(source: str, id: str) -> str:
         if node.type == "call_expression":
             callee = node.child_by_field_name("function")
             if callee is not None and callee.type == "import":
-                parent = node.parent
-                if parent is not None and parent.type == "new_expression":
-                    raise _error(source, id, parent, "import() cannot be used with new")
+                constructed = _constructed_by(node)
+                if constructed is not None:
+                    raise _error(source, id, constructed, "import() cannot be used with new")
                 arguments = node.child_by_field_name("arguments")
                 args = [c for c in arguments.named_children if c.type != "comment"] if arguments else []
                 if not args:

@@ -23,29 +23,37 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import orjson
-from tree_sitter import Node, Parser, Query, QueryCursor
+from tree_sitter import Node, Parser
 
 from .early_errors import module_errors, parse_error, tree_error
 from .scope import (
     CALLEE,
     LANGUAGE,
     SHORTHAND,
-    WS,
     STMT_START,
     TYPEOF,
     WRITE,
+    WS,
     ScopeAnalysis,
     analyze,
     parse_attributes,
 )
 from .scope import module_entries as read_module_entries
-from .sourcemap import encode_mappings
+from .sourcemap import decode_mappings, encode_mappings, vlq_encode
 
 DEFAULT_LOCAL = "__vite_ssr_export_default__"
 _IDENT = re.compile(r"[A-Za-z_$][\w$]*", re.ASCII)
 # Mapped tokens: words (identifiers, keywords, numbers), where engines put stack positions.
 _TOKEN = re.compile(rb"\n|[\w$\x80-\xff\\]+")
-_COMMENTS = QueryCursor(Query(LANGUAGE, "(comment) @c (html_comment) @c"))
+_PAIR = {d: vlq_encode(d) + "AA" + vlq_encode(d) for d in range(-64, 1025)}
+_VLQ = {d: vlq_encode(d) for d in range(-1024, 1025)}
+
+
+def _vlq(value: int) -> str:
+    s = _VLQ.get(value)
+    return s if s is not None else vlq_encode(value)
+
+
 _WITH = re.compile(rb"\bwith" + WS + rb"*\{")
 _EXPORT_NEWLINE = re.compile(rb"\bexport(?:[ \t]|/\*.*?\*/)*(?://[^\n]*)?\n(?:\s|//[^\n]*|/\*.*?\*/)*", re.S)
 _KEYWORDS = (b"break|case|catch|class|const|continue|debugger|delete|do|else|export|extends|false|finally|for|"
@@ -60,8 +68,11 @@ _ARGUMENTS = ('(("arguments" in globalThis) ? globalThis.arguments : '
 _CONTINUERS = frozenset(b"([`+-/")
 _SELF_TERMINATED = frozenset({
     "function_declaration", "generator_function_declaration", "class_declaration", "statement_block",
-    "if_statement", "for_statement", "for_in_statement", "while_statement", "try_statement",
-    "switch_statement", "labeled_statement", "with_statement", "empty_statement",
+    "try_statement", "switch_statement", "do_statement", "empty_statement",
+})
+_NESTED_STATEMENT = frozenset({
+    "if_statement", "else_clause", "for_statement", "for_in_statement", "while_statement",
+    "labeled_statement", "with_statement",
 })
 
 
@@ -222,7 +233,7 @@ class _Emitter:
     def remove_statement(self, node: Node) -> None:
         self.edit(node.start_byte, node.end_byte, ";" if self._join_hazard(node) else "")
 
-    def _join_hazard(self, node: Node) -> bool:
+    def _join_hazard(self, node: Node) -> bool:  # noqa: D401
         """Would removing `node` let the statement before it continue into the one after it?"""
         nxt = node.next_named_sibling
         while nxt is not None and nxt.type in ("comment", "html_comment"):
@@ -232,16 +243,25 @@ class _Emitter:
         return self._open_before(node)
 
     def _open_before(self, node: Node) -> bool:
-        """Does the statement before `node` end without a `;` or a closing block?"""
+        """Could the statement before `node` continue into a line starting with `(`?"""
         prev = node.prev_named_sibling
         while prev is not None and prev.type in ("comment", "hash_bang_line", "html_comment"):
             prev = prev.prev_named_sibling
-        if prev is None or self.src[prev.end_byte - 1:prev.end_byte] == b";":
-            return False
-        if prev.type == "export_statement":
-            decl = prev.child_by_field_name("declaration")
-            return decl is None or decl.type not in _SELF_TERMINATED
-        return prev.type not in _SELF_TERMINATED
+        while prev is not None:
+            t = prev.type
+            if t in _SELF_TERMINATED:
+                return False
+            if self.src[prev.end_byte - 1] == 59:  # ";"
+                return False
+            if t in _NESTED_STATEMENT:
+                # `if (a) b` ends with its innermost statement.
+                prev = prev.named_children[-1] if prev.named_child_count else None
+                continue
+            if t == "export_statement":
+                prev = prev.child_by_field_name("declaration")
+                continue
+            return True
+        return False
 
     def _statement_start_hazard(self, offset: int) -> bool:
         """A rewrite starting with `(` at the start of an expression statement at `offset`."""
@@ -444,21 +464,33 @@ class _Emitter:
         return lo - 1, offset - starts[lo - 1]
 
     def _assemble(self) -> tuple[str, str]:
+        """Apply the edits, encoding the mappings as it goes (segments come in column order).
+
+        Generated line N is original line N, so a copied token at original column c of line N
+        sits at generated column c + shift, where shift changes only at edits on that line.
+        """
         src = self.src
         out: list[bytes] = []
-        lines: list[list[tuple[int, ...]]] = [[] for _ in range(src.count(b"\n") + 1)]
-        cur = lines[0]
+        vlq = _vlq
+        pair = _PAIR
+        line_parts: list[str] = []
+        segs: list[str] = []
+        # Encoder state: previous generated column (per line), source line and column.
+        pg = psl = psc = 0
+
         col = 0
         for text, points in self.prologue:
             for off, at in points:
                 sl, sc = self._line_col(at)
-                cur.append((col + off, 0, sl, sc))
+                g = col + off
+                segs.append(vlq(g - pg) + "A" + vlq(sl - psl) + vlq(sc - psc))
+                pg, psl, psc = g, sl, sc
             out.append(text)
             col += len(text)
         edits = sorted(self.edits, key=lambda e: (e[0], e[1]))
         edits.append((len(src), len(src), b"", ()))
-        # Comments are copied but not mapped: split copies around them, tokenizing only newlines.
-        comments = [(n.start_byte, n.end_byte) for n in _COMMENTS.captures(self.root).get("c", ())]
+        # Comments are copied but not mapped: copies are split around them.
+        comments = sorted(self.analysis.comments)
         ci = 0
         nc = len(comments)
         line = 0
@@ -478,33 +510,47 @@ class _Emitter:
                     else:
                         b = skip_to = start
                     for m in finditer(src, a, b):
-                        s = m.start()
-                        if src[s] == 10:
+                        t = m.start()
+                        if src[t] == 10:
                             line += 1
-                            line_start = s + 1
-                            shift = 0
-                            cur = lines[line]
+                            line_start = t + 1
+                            shift = pg = 0
+                            line_parts.append(",".join(segs))
+                            segs = []
+                            continue
+                        c = t - line_start
+                        g = c + shift
+                        if line == psl:
+                            dg = g - pg
+                            ds = c - psc
+                            if dg == ds:
+                                seg = pair.get(dg)
+                                segs.append(seg if seg is not None else vlq(dg) + "AA" + vlq(dg))
+                            else:
+                                segs.append(vlq(dg) + "AA" + vlq(ds))
                         else:
-                            c = s - line_start
-                            cur.append((c + shift, 0, line, c))
+                            segs.append(vlq(g - pg) + "A" + vlq(line - psl) + vlq(c - psc))
+                            psl = line
+                        pg = g
+                        psc = c
                     k = src.count(b"\n", b, skip_to)
                     if k:
                         line += k
                         line_start = src.rfind(b"\n", b, skip_to) + 1
-                        shift = 0
-                        cur = lines[line]
+                        shift = pg = 0
+                        line_parts.append(",".join(segs))
+                        line_parts.extend([""] * (k - 1))
+                        segs = []
                     a = skip_to
             elif start < pos:
                 raise AssertionError(f"overlapping edits at {start}")
             if points:
                 gen = start - line_start + shift
                 for off, at in points:
-                    if at == start:
-                        c = start - line_start
-                        cur.append((gen + off, 0, line, c))
-                    else:
-                        sl, sc = self._line_col(at)
-                        cur.append((gen + off, 0, sl, sc))
+                    sl, sc = (line, start - line_start) if at == start else self._line_col(at)
+                    g = gen + off
+                    segs.append(vlq(g - pg) + "A" + vlq(sl - psl) + vlq(sc - psc))
+                    pg, psl, psc = g, sl, sc
             if data:
                 out.append(data)
             newlines = data.count(b"\n")
@@ -512,18 +558,23 @@ class _Emitter:
                 line += newlines
                 line_start = src.rfind(b"\n", start, end) + 1
                 shift = -(end - line_start)
-                cur = lines[line]
+                pg = 0
+                line_parts.append(",".join(segs))
+                line_parts.extend([""] * (newlines - 1))
+                segs = []
             else:
                 shift += len(data) - (end - start)
             pos = end
+        line_parts.append(",".join(segs))
         blob = b"".join(out)
         code = blob.decode("utf-8", "surrogatepass")
+        mappings = ";".join(line_parts)
         if not blob.isascii():
-            lines = _to_utf16(lines, blob, src)
-        return code, encode_mappings(lines)
+            mappings = _to_utf16(mappings, blob, src)
+        return code, mappings
 
 
-def _to_utf16(lines: list[list[tuple[int, ...]]], gen: bytes, src: bytes) -> list[list[tuple[int, ...]]]:
+def _to_utf16(mappings: str, gen: bytes, src: bytes) -> str:
     """Byte columns -> UTF-16 columns (the source map unit) on lines holding non-ASCII text."""
     gen_lines = gen.split(b"\n")
     src_lines = src.split(b"\n")
@@ -533,11 +584,11 @@ def _to_utf16(lines: list[list[tuple[int, ...]]], gen: bytes, src: bytes) -> lis
             return col
         return len(text[:col].decode("utf-8", "surrogatepass").encode("utf-16-le", "surrogatepass")) // 2
 
-    result = []
-    for i, segs in enumerate(lines):
+    result: list[list[tuple[int, ...]]] = []
+    for i, segs in enumerate(decode_mappings(mappings)):
         g = gen_lines[i] if i < len(gen_lines) else b""
-        if g.isascii() and all(src_lines[s[2]].isascii() for s in segs):
-            result.append(segs)
-            continue
-        result.append([(conv(g, s[0]), s[1], s[2], conv(src_lines[s[2]], s[3])) for s in segs])
-    return result
+        if g.isascii() and all(src_lines[s.line].isascii() for s in segs):
+            result.append([(s.column, 0, s.line, s.source_column) for s in segs])
+        else:
+            result.append([(conv(g, s.column), 0, s.line, conv(src_lines[s.line], s.source_column)) for s in segs])
+    return encode_mappings(result)

@@ -112,7 +112,7 @@ const ERROR_CONSTRUCTORS = {
 
 function errorToPayload(error, kind) {
   if (error instanceof HostFailure) return errorToPayload(error.error, error.kind);
-  if (error instanceof Error || (error && typeof error === "object" && "message" in error && "name" in error)) {
+  if (error instanceof Error || (error !== null && typeof error === "object" && "message" in error)) {
     const payload = {};
     for (const key of Object.keys(error)) {
       const value = error[key];
@@ -120,7 +120,10 @@ function errorToPayload(error, kind) {
       if (typeof value === "bigint") { payload[key] = String(value); continue; }
       payload[key] = value;
     }
-    payload.name = safeString(error.name, "Error");
+    // An error-like object that is not an Error (test262's Test262Error) is named by its constructor.
+    const ctor = error.constructor;
+    const fallbackName = ctor && typeof ctor.name === "string" && ctor.name ? ctor.name : "Error";
+    payload.name = typeof error.name === "string" ? error.name : fallbackName;
     payload.message = safeString(error.message, "");
     // QuickJS-ng leaves `stack` null on a stack overflow: fall back to the message.
     const stack = error.stack;
