@@ -10,13 +10,14 @@ syntax errors tree-sitter recovered from (ERROR and MISSING nodes).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
-from tree_sitter import Node
+from tree_sitter import Node, Parser
 
 from .code_frame import code_frame
 from .errors import Location, ParseError
-from .scope import ModuleEntries, ScopeAnalysis
+from .scope import LANGUAGE, ModuleEntries, ScopeAnalysis, default_declaration_head
 
 _DEFAULT_DECLARATIONS = frozenset({"function_declaration", "generator_function_declaration",
                                    "class_declaration"})
@@ -154,14 +155,21 @@ def module_errors(analysis: ScopeAnalysis, entries: ModuleEntries, root: Node,
                 any(c.type == "default" for c in item.children[:3]):
             errors.append((declaration.start_byte, f"Unexpected token '{declaration.children[0].type}'"))
         value = item.child_by_field_name("value")
-        if value is None or value.type in ("function_expression", "generator_function", "class"):
+        head = default_declaration_head(value) if value is not None else None
+        if head is None or head == value:
             continue
-        head = src[value.start_byte:value.start_byte + 20]
-        if head.startswith((b"function", b"class")) or (head.startswith(b"async") and
-                                                         head[5:].lstrip().startswith(b"function")):
-            inner = value
-            while inner.named_child_count and inner.type not in ("function_expression", "generator_function",
-                                                                 "class"):
-                inner = inner.named_children[0]
-            errors.append(_unexpected(root, src, inner.end_byte))
+        # What tree-sitter glued to the declaration must stand on its own as statements.
+        rest = _parser().parse(src[head.end_byte:item.end_byte])
+        if rest.root_node.has_error:
+            errors.append(_unexpected(root, src, head.end_byte))
     return errors
+
+
+_local = threading.local()
+
+
+def _parser() -> Parser:
+    parser = getattr(_local, "parser", None)
+    if parser is None:
+        parser = _local.parser = Parser(LANGUAGE)
+    return parser

@@ -17,6 +17,7 @@ from .config import EnvironmentConfig, resolve_conditions
 from .errors import LoadError, Location
 from .exports_proxy import ModuleProxy
 from .module_graph import ModuleGraph, ModuleNode
+from .module_types import ModuleTypesPlugin, check_type, split_type, typed_id
 from .plugin_container import PluginContainer
 from .plugins import JsonPlugin, ResolvePlugin
 from .runner_client import ConsoleSink, RunnerClient
@@ -38,7 +39,7 @@ class Environment:
         self.profile = config.profile
         self.conditions = resolve_conditions(config, server.mode)
         self.module_graph = ModuleGraph(str(server.root))
-        plugins = [*server.plugins, *config.plugins, JsonPlugin(), ResolvePlugin()]
+        plugins = [ModuleTypesPlugin(), *server.plugins, *config.plugins, JsonPlugin(), ResolvePlugin()]
         self.plugin_container = PluginContainer(self, plugins)
         self.on_console: ConsoleSink | None = server.on_console
         self._transforms_in_flight: dict[str, asyncio.Future[TransformedModule]] = {}
@@ -96,18 +97,25 @@ class Environment:
         """Vite's fetchModule: `{code, file, id, url, invalidate}` (here with `map` and the runner's
         link metadata under `modrun`), or `{cache: true}` when the runner's copy is current."""
         options = options or {}
-        node = self.module_graph.ensure_entry_from_id(await self.resolve(url, importer))
+        base, module_type = split_type(url)
+        attributes = options.get("attributes") or {}
+        module_type = module_type or attributes.get("type")
+        check_type(module_type, url)
+        node = self.module_graph.ensure_entry_from_id(typed_id(await self.resolve(base, importer), module_type))
         if options.get("cached") and node.transform_result is not None:
             return {"cache": True}
         module = await transform_request(self, node)
         resolved: dict[str, str] = {}
         imported: set[ModuleNode] = set()
-        for specifier in module.deps:
+        for key in module.deps:
+            specifier, _, dep_type = key.partition("\0")
             try:
-                dep = self.module_graph.ensure_entry_from_id(await self.resolve(specifier, node.id))
+                check_type(dep_type or None, specifier)
+                dep_id = typed_id(await self.resolve(specifier, node.id), dep_type or None)
             except LoadError:
                 continue  # the runner asks again and reports the error with its importer
-            resolved[specifier] = dep.url
+            dep = self.module_graph.ensure_entry_from_id(dep_id)
+            resolved[key] = dep.url
             imported.add(dep)
         self.module_graph.update_module_imports(node, imported)
         offset = int(options.get("startOffset") or 0)

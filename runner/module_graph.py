@@ -28,7 +28,7 @@ def url_for_id(id: str, root: str) -> str:
     if id.startswith("\0"):
         return "/@id/__x00__" + id[1:]
     if id.startswith(root + "/"):
-        return id[len(root):]
+        return id[len(root):]  # a `?type=` query stays: a typed module is a module of its own
     if id.startswith("/"):
         return "/@fs" + id
     return "/@id/" + id

@@ -164,6 +164,7 @@ _K_STATEMENT_LIST = _ids("program", "statement_block", "switch_case", "switch_de
 _K_IDENTIFIER = _ids("identifier", "undefined")
 _K_PAREN = _ids("parenthesized_expression")
 _K_HTML_COMMENT = _ids("html_comment")
+_AWAIT_MISREAD = frozenset({"call_expression", "subscript_expression", "binary_expression", "member_expression"})
 
 
 class _Walker:
@@ -186,24 +187,23 @@ class _Walker:
         self.comments: list[tuple[int, int]] = []
         self.names: dict[bytes, str] = {}
         self.default_export_start: int | None = None
-        self.handlers = _handlers_for(self)
         self._stmt_start = -1
 
     # --- plumbing ---------------------------------------------------------------------------
 
     def visit(self, node: Node) -> None:
-        fn = self.handlers.get(node.kind_id)
+        fn = _HANDLERS.get(node.kind_id)
         if fn is not None:
-            fn(node)
+            fn(self, node)
         elif node.named_child_count:
             self.children(node)
 
     def children(self, node: Node) -> None:
-        handlers = self.handlers
+        handlers = _HANDLERS
         for child in node.named_children:
             fn = handlers.get(child.kind_id)
             if fn is not None:
-                fn(child)
+                fn(self, child)
             elif child.named_child_count:
                 self.children(child)
 
@@ -253,7 +253,7 @@ class _Walker:
     # --- statements -------------------------------------------------------------------------
 
     def program(self, root: Node) -> None:
-        handlers = self.handlers
+        handlers = _HANDLERS
         for child in root.named_children:
             t = child.type
             if t == "import_statement":
@@ -265,7 +265,7 @@ class _Walker:
             else:
                 fn = handlers.get(child.kind_id)
                 if fn is not None:
-                    fn(child)
+                    fn(self, child)
                 elif child.named_child_count:
                     self.children(child)
 
@@ -611,9 +611,22 @@ class _Walker:
         if name is None:
             name = self.names[raw] = identifier_name(raw.decode("utf-8", "surrogatepass"))
         if name == "await":
-            self.misplaced.append((start, "await-identifier"))
+            self.await_identifier(node, start)
+            return
         self.refs.append(_new_tuple(Reference, (name, self.scope, start, end,
                                                 READ | STMT_START if start == self._stmt_start else READ)))
+
+    def await_identifier(self, node: Node, start: int) -> None:
+        """tree-sitter, which cannot tell whether a function is async, reads `await (x)`,
+        `await [x]` or `await -x` as an identifier `await` called, indexed or subtracted from.
+        Where `await` is an operator (async functions, the top level) that is an await
+        expression; anywhere else, or without an operand, it is an error."""
+        if self.await_ctx == AWAIT_MODULE or self.await_ctx == AWAIT_ASYNC:
+            parent = node.parent
+            if parent is not None and parent.start_byte == start and parent.type in _AWAIT_MISREAD:
+                self.await_at(start)
+                return
+        self.misplaced.append((start, "await-identifier"))
 
     def shorthand(self, node: Node) -> None:
         self.ref(node, READ | SHORTHAND)
@@ -688,7 +701,7 @@ class _Walker:
             args = node.child_by_field_name("arguments")
             spec = None
             if args is not None:
-                first = args.named_child(0)
+                first = args.named_child(0) if args.named_child_count else None
                 if first is not None and first.type == "string" and args.named_child_count <= 2:
                     spec = string_value(self.src, first)
             self.dynamic_imports.append(DynamicImport(node.start_byte, node.end_byte, fn.end_byte, spec))
@@ -698,7 +711,9 @@ class _Walker:
         inner = fn
         while inner.kind_id in _K_PAREN and inner.named_child_count == 1:
             inner = inner.named_child(0)  # type: ignore[assignment]
-        if inner.kind_id in _K_IDENTIFIER:
+        if inner.kind_id in _K_IDENTIFIER and self.src[inner.start_byte:inner.end_byte] == b"await":
+            self.identifier(inner)
+        elif inner.kind_id in _K_IDENTIFIER:
             flags = READ | CALLEE | (STMT_START if inner.start_byte == self._stmt_start else 0)
             self.ref(inner, flags)
             if self.src[inner.start_byte:inner.end_byte] == b"eval":
@@ -774,8 +789,8 @@ for _names, _method in _HANDLER_NAMES.items():
         _HANDLER_TABLE[_i] = _method
 
 
-def _handlers_for(walker: _Walker) -> dict[int, Callable[[Node], None]]:
-    return {i: getattr(walker, m) for i, m in _HANDLER_TABLE.items()}
+_HANDLERS: dict[int, Callable[[_Walker, Node], None]] = {
+    i: getattr(_Walker, m) for i, m in _HANDLER_TABLE.items()}
 
 def string_value(src: bytes, node: Node) -> str:
     """The value of a string literal node (escapes decoded; lone surrogates kept as such)."""
@@ -869,6 +884,26 @@ def module_name(src: bytes, node: Node) -> str:
     if node.type == "string":
         return string_value(src, node)
     return identifier_name(src[node.start_byte:node.end_byte].decode("utf-8", "surrogatepass"))
+
+
+_DEFAULT_HEADS = ("function_expression", "generator_function", "class")
+
+
+def default_declaration_head(value: Node) -> Node | None:
+    """The function or class an `export default` value starts with, or None.
+
+    `export default function () {}` and `export default class {}` are declarations that end at
+    their closing brace; tree-sitter reads them as expressions, and so may swallow what follows
+    (`export default function () {}\n(x)` becomes a call). The node returned ends the export.
+    """
+    inner = value
+    start = value.start_byte
+    while inner.type not in _DEFAULT_HEADS:
+        first = inner.named_child(0) if inner.named_child_count else None
+        if first is None or first.start_byte != start or inner.type == "parenthesized_expression":
+            return None
+        inner = first
+    return inner
 
 
 def _pattern_names(node: Node, out: list[Node]) -> None:

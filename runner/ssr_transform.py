@@ -20,10 +20,11 @@ import json
 import re
 import threading
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any, Literal
 
 import orjson
-from tree_sitter import Node, Parser
+from tree_sitter import Node, Parser, Query, QueryCursor
 
 from .early_errors import module_errors, parse_error, tree_error
 from .scope import (
@@ -36,10 +37,11 @@ from .scope import (
     WS,
     ScopeAnalysis,
     analyze,
+    default_declaration_head,
     parse_attributes,
 )
 from .scope import module_entries as read_module_entries
-from .sourcemap import decode_mappings, encode_mappings, vlq_encode
+from .sourcemap import vlq_encode
 
 DEFAULT_LOCAL = "__vite_ssr_export_default__"
 _IDENT = re.compile(r"[A-Za-z_$][\w$]*", re.ASCII)
@@ -54,6 +56,9 @@ def _vlq(value: int) -> str:
     return s if s is not None else vlq_encode(value)
 
 
+_ARROW_THEN_BRACKET = QueryCursor(Query(
+    LANGUAGE, "(subscript_expression object: (arrow_function body: (statement_block) @body))"
+              "(call_expression function: (arrow_function body: (statement_block) @body))"))
 _WITH = re.compile(rb"\bwith" + WS + rb"*\{")
 _EXPORT_NEWLINE = re.compile(rb"\bexport(?:[ \t]|/\*.*?\*/)*(?://[^\n]*)?\n(?:\s|//[^\n]*|/\*.*?\*/)*", re.S)
 _KEYWORDS = (b"break|case|catch|class|const|continue|debugger|delete|do|else|export|extends|false|finally|for|"
@@ -142,11 +147,15 @@ def _in_error(root: Node, start: int, end: int) -> bool:
 
 
 def _repair(src: bytes, root: Node) -> tuple[bytearray | None, dict[int, tuple[int, int]]]:
-    """Same-length patches for valid module syntax tree-sitter-javascript does not parse:
-    `export … from "x" with {…}` and `with` after a line break (attributes blanked out, their
-    range remembered by the end of the specifier), reserved words as export/import names (`export {x as if}`: first letter
-    turned into `$`; names are read from the original text), and `export` followed by a line
-    break (parsed as an identifier: the gap is blanked)."""
+    """Same-length patches for valid module syntax tree-sitter-javascript does not parse; the
+    patched bytes are only parsed, everything else reads the original text:
+    - `export … from "x" with {…}`, and `with` after a line break: the attributes are blanked
+      out, their range remembered by the end offset of the specifier;
+    - reserved words as export/import names (`export {x as if}`): first letter turned into `$`;
+    - `export` followed by a line break (read as an identifier): the gap is blanked;
+    - an arrow function with a block body, then a line starting with `[` or `(` that tree-sitter
+      glues to it (JS inserts a `;` there): a `;` is put in the gap.
+    """
     ranges: dict[int, tuple[int, int]] = {}
     buf: bytearray | None = None
     for m in _EXPORT_NEWLINE.finditer(src):
@@ -171,6 +180,18 @@ def _repair(src: bytes, root: Node) -> tuple[bytearray | None, dict[int, tuple[i
         buf = buf if buf is not None else bytearray(src)
         buf[pos:end] = bytes(b if b == 10 else 32 for b in src[pos:end])
         ranges[before] = (pos, end)
+    for body in _ARROW_THEN_BRACKET.captures(root).get("body", ()):
+        # `() => {}` + newline + `[…]`: ASI ends the arrow (it cannot be indexed); tree-sitter
+        # indexes it and trips on what follows. A `;` in the gap makes it read like JS does.
+        outer = body.parent.parent if body.parent is not None else None
+        if outer is None or not outer.has_error:
+            continue
+        gap_end = body.end_byte
+        while gap_end < len(src) and src[gap_end] in b" \t\r\n":
+            gap_end += 1
+        if b"\n" in src[body.end_byte:gap_end] and src[gap_end:gap_end + 1] in (b"[", b"("):
+            buf = buf if buf is not None else bytearray(src)
+            buf[gap_end - 1] = 59  # ";"
     for m in _RESERVED_NAME.finditer(src):
         group = 1 if m.group(1) else 2
         pos = m.start(group)
@@ -217,7 +238,6 @@ class _Emitter:
         # (start, end, replacement, [(offset in replacement, original offset)]) — never overlapping.
         self.edits: list[tuple[int, int, bytes, tuple[tuple[int, int], ...]]] = []
         self.prologue: list[tuple[bytes, tuple[tuple[int, int], ...]]] = []
-        self._line_starts: list[int] | None = None
 
     def edit(self, start: int, end: int, text: str, at: int = -1, inner: int = -1) -> None:
         """Replace [start, end) by `text` plus the newlines the range held."""
@@ -416,11 +436,16 @@ class _Emitter:
         if value is None:
             self.remove_statement(node)
             return
-        t = value.type
-        if t in ("function_expression", "generator_function") and value.child_by_field_name("name") is None:
+        head = default_declaration_head(value)
+        if head is not None and head.child_by_field_name("name") is None:
+            if head.type == "class":
+                self.edit(node.start_byte, head.start_byte, f"const {DEFAULT_LOCAL} = ({{ default: ",
+                          node.start_byte)
+                self.edit(head.end_byte, head.end_byte, " }).default;")
+                return
             # `export default function () {}` is a hoisted declaration: name it, fix `.name`.
-            self.edit(node.start_byte, value.start_byte, "")
-            params = value.child_by_field_name("parameters")
+            self.edit(node.start_byte, head.start_byte, "")
+            params = head.child_by_field_name("parameters")
             if params is not None:
                 self.edit(params.start_byte, params.start_byte, " " + DEFAULT_LOCAL)
             self.prologue.append((f'Object.defineProperty({DEFAULT_LOCAL}, "name", '
@@ -450,26 +475,22 @@ class _Emitter:
         return line, len(src[start:offset].decode("utf-8", "surrogatepass")) + 1
 
     def _line_col(self, offset: int) -> tuple[int, int]:
-        """0-based line and byte column."""
-        starts = self._line_starts
-        if starts is None:
-            starts = self._line_starts = [0] + [m.end() for m in re.finditer(rb"\n", self.src)]
-        lo, hi = 0, len(starts)
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if starts[mid] <= offset:
-                lo = mid + 1
-            else:
-                hi = mid
-        return lo - 1, offset - starts[lo - 1]
+        """0-based line and column (in source-map units) of a byte offset."""
+        src = self.src
+        line = src.count(b"\n", 0, offset)
+        start = src.rfind(b"\n", 0, offset) + 1
+        return line, _units(src[start:offset])
 
     def _assemble(self) -> tuple[str, str]:
         """Apply the edits, encoding the mappings as it goes (segments come in column order).
 
         Generated line N is original line N, so a copied token at original column c of line N
         sits at generated column c + shift, where shift changes only at edits on that line.
+        Columns are UTF-16 units: on a line with non-ASCII text, byte columns are corrected with
+        running counts of UTF-8 continuation bytes and 4-byte lead bytes.
         """
         src = self.src
+        n = len(src)
         out: list[bytes] = []
         vlq = _vlq
         pair = _PAIR
@@ -477,18 +498,30 @@ class _Emitter:
         segs: list[str] = []
         # Encoder state: previous generated column (per line), source line and column.
         pg = psl = psc = 0
+        wide_file = not src.isascii() or not all(e[2].isascii() for e in self.edits)
+        cont: list[int] = []  # per byte of a non-ASCII line: continuation bytes so far ...
+        lead4: list[int] = []  # ... and 4-byte sequence leads so far
+        wide = False
+
+        def line_tables(start: int) -> tuple[bool, list[int], list[int]]:
+            end = src.find(b"\n", start)
+            text = src[start:end if end >= 0 else n]
+            if text.isascii():
+                return False, [], []
+            return (True, list(accumulate(text.translate(_CONT_TABLE))),
+                    list(accumulate(text.translate(_LEAD4_TABLE))))
 
         col = 0
         for text, points in self.prologue:
             for off, at in points:
                 sl, sc = self._line_col(at)
-                g = col + off
+                g = col + _units(text[:off]) if off else col
                 segs.append(vlq(g - pg) + "A" + vlq(sl - psl) + vlq(sc - psc))
                 pg, psl, psc = g, sl, sc
             out.append(text)
-            col += len(text)
+            col += _units(text)
         edits = sorted(self.edits, key=lambda e: (e[0], e[1]))
-        edits.append((len(src), len(src), b"", ()))
+        edits.append((n, n, b"", ()))
         # Comments are copied but not mapped: copies are split around them.
         comments = sorted(self.analysis.comments)
         ci = 0
@@ -496,6 +529,8 @@ class _Emitter:
         line = 0
         line_start = 0
         shift = col
+        if wide_file:
+            wide, cont, lead4 = line_tables(0)
         pos = 0
         finditer = _TOKEN.finditer
         for start, end, data, points in edits:
@@ -517,8 +552,12 @@ class _Emitter:
                             shift = pg = 0
                             line_parts.append(",".join(segs))
                             segs = []
+                            if wide_file:
+                                wide, cont, lead4 = line_tables(line_start)
                             continue
                         c = t - line_start
+                        if wide and c:
+                            c = c - cont[c - 1] + lead4[c - 1]
                         g = c + shift
                         if line == psl:
                             dg = g - pg
@@ -541,14 +580,19 @@ class _Emitter:
                         line_parts.append(",".join(segs))
                         line_parts.extend([""] * (k - 1))
                         segs = []
+                        if wide_file:
+                            wide, cont, lead4 = line_tables(line_start)
                     a = skip_to
             elif start < pos:
                 raise AssertionError(f"overlapping edits at {start}")
             if points:
-                gen = start - line_start + shift
+                c = start - line_start
+                if wide and c:
+                    c = c - cont[c - 1] + lead4[c - 1]
+                gen = c + shift
                 for off, at in points:
-                    sl, sc = (line, start - line_start) if at == start else self._line_col(at)
-                    g = gen + off
+                    sl, sc = (line, c) if at == start else self._line_col(at)
+                    g = gen + (_units(data[:off]) if wide_file else off)
                     segs.append(vlq(g - pg) + "A" + vlq(sl - psl) + vlq(sc - psc))
                     pg, psl, psc = g, sl, sc
             if data:
@@ -557,38 +601,30 @@ class _Emitter:
             if newlines:
                 line += newlines
                 line_start = src.rfind(b"\n", start, end) + 1
-                shift = -(end - line_start)
+                shift = -_units(src[line_start:end]) if wide_file else -(end - line_start)
                 pg = 0
                 line_parts.append(",".join(segs))
                 line_parts.extend([""] * (newlines - 1))
                 segs = []
+                if wide_file:
+                    wide, cont, lead4 = line_tables(line_start)
+            elif wide_file:
+                shift += _units(data) - _units(src[start:end])
             else:
                 shift += len(data) - (end - start)
             pos = end
         line_parts.append(",".join(segs))
-        blob = b"".join(out)
-        code = blob.decode("utf-8", "surrogatepass")
-        mappings = ";".join(line_parts)
-        if not blob.isascii():
-            mappings = _to_utf16(mappings, blob, src)
-        return code, mappings
+        return b"".join(out).decode("utf-8", "surrogatepass"), ";".join(line_parts)
 
 
-def _to_utf16(mappings: str, gen: bytes, src: bytes) -> str:
-    """Byte columns -> UTF-16 columns (the source map unit) on lines holding non-ASCII text."""
-    gen_lines = gen.split(b"\n")
-    src_lines = src.split(b"\n")
+# UTF-16 length of UTF-8 text = bytes - continuation bytes + 4-byte leads (surrogate pairs).
+_CONT_TABLE = bytes(1 if 0x80 <= i < 0xC0 else 0 for i in range(256))
+_LEAD4_TABLE = bytes(1 if i >= 0xF0 else 0 for i in range(256))
 
-    def conv(text: bytes, col: int) -> int:
-        if text.isascii():
-            return col
-        return len(text[:col].decode("utf-8", "surrogatepass").encode("utf-16-le", "surrogatepass")) // 2
 
-    result: list[list[tuple[int, ...]]] = []
-    for i, segs in enumerate(decode_mappings(mappings)):
-        g = gen_lines[i] if i < len(gen_lines) else b""
-        if g.isascii() and all(src_lines[s.line].isascii() for s in segs):
-            result.append([(s.column, 0, s.line, s.source_column) for s in segs])
-        else:
-            result.append([(conv(g, s.column), 0, s.line, conv(src_lines[s.line], s.source_column)) for s in segs])
-    return encode_mappings(result)
+def _units(text: bytes) -> int:
+    """Length in UTF-16 code units (the source-map column unit) of UTF-8 `text`."""
+    if text.isascii():
+        return len(text)
+    return len(text) - sum(text.translate(_CONT_TABLE)) + sum(text.translate(_LEAD4_TABLE))
+

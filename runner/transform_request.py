@@ -30,6 +30,12 @@ class TransformedModule:
     source_hash: str
 
 
+def dependency_key(specifier: str, module_type: str | None) -> str:
+    """How the runner names a dependency: the specifier, plus the module type asked for with
+    `with { type }` (mirrored in runner/js/module_runner.js)."""
+    return f"{specifier}\0{module_type}" if module_type else specifier
+
+
 def runner_meta(result: TransformResult) -> dict[str, Any]:
     """What the JS module runner needs to link a module before running it."""
     exports: dict[str, Any] = {}
@@ -41,10 +47,22 @@ def runner_meta(result: TransformResult) -> dict[str, Any]:
                 constants.append(name)
         else:
             exports[name] = {"kind": "indirect", "specifier": record.specifier, "import": record.import_name}
+    imports = [{"specifier": r.specifier, "key": dependency_key(r.specifier, r.attributes.get("type")),
+                "names": list(r.imported_names), "line": r.line, "column": r.column} for r in result.imports]
+    # One dependency per (specifier, module type), in source order: a module may import the same
+    # file as code and as text.
+    deps: list[str] = []
+    for specifier in result.deps:
+        typed = [i["key"] for i in imports if i["specifier"] == specifier]
+        untyped = specifier in typed or any(
+            e.kind != "local" and e.specifier == specifier for e in result.exports.values()
+        ) or specifier in result.star_exports or not typed
+        for key in ([specifier] if untyped else []) + typed:
+            if key not in deps:
+                deps.append(key)
     return {
-        "deps": list(result.deps),
-        "imports": [{"specifier": r.specifier, "names": list(r.imported_names), "line": r.line, "column": r.column}
-                    for r in result.imports],
+        "deps": deps,
+        "imports": imports,
         "exports": exports,
         "starExports": list(result.star_exports),
         "constants": constants,

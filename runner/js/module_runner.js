@@ -43,6 +43,8 @@ class ModuleRecord {
     this.openGate = null;
     this.evaluation = null;
     this.error = undefined;
+    this.cycleRoot = null; // the first module of the cycle this one is part of
+    this.cycleMembers = [];
     this.importMeta = null;
   }
 
@@ -90,9 +92,9 @@ class ModuleRunner {
   }
 
   // The load phase only: fetch the whole static graph and link it. Errors here are load errors.
-  async load(url, importer) {
+  async load(url, importer, type) {
     this.assertOpen();
-    const record = await this.fetchRecord(url, importer);
+    const record = await this.fetchRecord(url, importer, type);
     await this.fetchGraph(record);
     this.link(record);
     return record;
@@ -119,14 +121,17 @@ class ModuleRunner {
 
   // ---- fetch ----
 
-  fetchRecord(specifier, importer) {
+  fetchRecord(specifier, importer, type) {
     const known = this.byUrl.get(specifier);
-    if (known && (importer === null || isAbsoluteUrl(specifier))) return Promise.resolve(known);
-    const key = importer && !isAbsoluteUrl(specifier) ? `${importer.id}\0${specifier}` : specifier;
+    if (known && (importer === null || isAbsoluteUrl(specifier)) && !type) return Promise.resolve(known);
+    let key = importer && !isAbsoluteUrl(specifier) ? `${importer.id}\0${specifier}` : specifier;
+    if (type) key += `\0${type}`;
     let pending = this.inflight.get(key);
     if (!pending) {
+      const options = { cached: false, startOffset: 3, inlineSourceMap: false };
+      if (type) options.attributes = { type };
       pending = this.transport
-        .invoke("fetchModule", [specifier, importer ? importer.id : undefined, { cached: false, startOffset: 3, inlineSourceMap: false }])
+        .invoke("fetchModule", [specifier, importer ? importer.id : undefined, options])
         .then((result) => this.recordFor(result, specifier))
         .finally(() => this.inflight.delete(key));
       this.inflight.set(key, pending);
@@ -158,11 +163,12 @@ class ModuleRunner {
       if (visiting.has(record) || record.status !== "fetched") return;
       visiting.add(record);
       const resolved = (record.meta && record.meta.resolved) || {};
-      await Promise.all(record.staticSpecifiers().map(async (specifier) => {
-        let dep = record.deps.get(specifier);
+      await Promise.all(record.staticSpecifiers().map(async (key) => {
+        let dep = record.deps.get(key);
         if (!dep) {
-          dep = await this.fetchRecord(resolved[specifier] || specifier, record);
-          record.deps.set(specifier, dep);
+          const [specifier, type] = key.split("\0");
+          dep = resolved[key] ? await this.fetchRecord(resolved[key], record) : await this.fetchRecord(specifier, record, type);
+          record.deps.set(key, dep);
           dep.importers.add(record);
         }
         await visit(dep);
@@ -237,7 +243,7 @@ class ModuleRunner {
     if (!record.meta) return; // code from a server without link metadata: Vite's run-time semantics
     const meta = record.meta;
     for (const entry of meta.imports) {
-      const dep = record.deps.get(entry.specifier);
+      const dep = record.deps.get(entry.key);
       for (const name of entry.names) {
         const resolution = this.resolveExport(dep, name, []);
         if (resolution === null || resolution === AMBIGUOUS) {
@@ -301,17 +307,31 @@ class ModuleRunner {
   // ---- evaluate ----
 
   evaluate(record, chain) {
-    if (record.status === "evaluated") return RESOLVED;
     if (record.status === "errored") return Promise.reject(record.error);
-    if (record.status === "evaluating") {
-      if (chain.includes(record) || this.waitsOn(record, chain)) return RESOLVED; // a cycle: partial exports
-      return record.evaluation;
+    if (record.status === "evaluating" && (chain.includes(record) || this.waitsOn(record, chain))) {
+      this.joinCycle(chain, record);
+      return RESOLVED; // a cycle: partial exports
     }
+    // A member of a cycle is done only when the cycle's root is (the spec's [[CycleRoot]]).
+    const root = record.cycleRoot;
+    const cycle = root && root.status === "evaluating" && !chain.includes(root) ? root.evaluation : RESOLVED;
+    if (record.status === "evaluated") return cycle;
+    if (record.status === "evaluating") return cycle === RESOLVED ? record.evaluation : record.evaluation.then(() => cycle);
     record.status = "evaluating";
+    record.cycleMembers = [];
     const inner = chain.concat([record]);
     record.evaluation = (async () => {
       try {
-        for (const specifier of record.staticSpecifiers()) await this.evaluate(record.deps.get(specifier), inner);
+        // Dependencies run one after another, except that one with top-level await (in it or
+        // below it) does not hold up its siblings: the importer waits for it at the end.
+        const pendingAsync = [];
+        for (const specifier of record.staticSpecifiers()) {
+          const dep = record.deps.get(specifier);
+          const done = this.evaluate(dep, inner);
+          if (this.isAsync(dep, new Set())) pendingAsync.push(done);
+          else await done;
+        }
+        if (pendingAsync.length) await Promise.all(pendingAsync);
         if (record.openGate) record.openGate();
         else this.start(record);
         await record.started;
@@ -320,10 +340,39 @@ class ModuleRunner {
       } catch (error) {
         record.status = "errored";
         record.error = error;
+        // Every module of a cycle shares the error of the cycle it belongs to.
+        for (const member of record.cycleMembers) {
+          member.status = "errored";
+          member.error = error;
+        }
         throw error;
       }
     })();
     return record.evaluation;
+  }
+
+  // Has this module, or one it imports that has not finished, top-level await?
+  isAsync(record, seen) {
+    if (record.status === "evaluated" || record.status === "errored" || seen.has(record)) return false;
+    seen.add(record);
+    if (record.meta && record.meta.hasTLA) return true;
+    for (const dep of record.deps.values()) if (this.isAsync(dep, seen)) return true;
+    return false;
+  }
+
+  // `target` was reached again through `chain`: every module on the chain after it belongs to the
+  // cycle rooted at the earliest such module.
+  joinCycle(chain, target) {
+    let index = chain.indexOf(target);
+    if (index < 0) return;
+    let root = chain[index];
+    while (root.cycleRoot && root.cycleRoot !== root && chain.includes(root.cycleRoot)) root = root.cycleRoot;
+    index = chain.indexOf(root);
+    for (const member of chain.slice(index + 1)) {
+      if (member.cycleRoot === root) continue;
+      member.cycleRoot = root;
+      root.cycleMembers.push(member);
+    }
   }
 
   // Does `record` (being evaluated elsewhere) wait, through modules still evaluating, on one in `chain`?
@@ -357,7 +406,8 @@ class ModuleRunner {
   }
 
   staticImport(record, specifier, options) {
-    const dep = record.deps.get(specifier);
+    const type = options && options.attributes && options.attributes.type;
+    const dep = record.deps.get(type ? `${specifier}\0${type}` : specifier);
     if (!dep) return this.runtimeImport(record, specifier);
     const value = options && options.importedNames ? dep.exports : dep.namespace();
     return record.gate.then(() => value);
@@ -374,9 +424,9 @@ class ModuleRunner {
 
   async dynamicImport(record, specifier, options) {
     const key = String(specifier);
-    if (options !== undefined) checkImportOptions(options);
-    const resolved = record.meta && record.meta.resolved && record.meta.resolved[key];
-    const dep = await this.load(resolved || key, record);
+    const type = options !== undefined ? checkImportOptions(options) : undefined;
+    const resolved = !type && record.meta && record.meta.resolved && record.meta.resolved[key];
+    const dep = await this.load(resolved || key, record, type);
     await this.evaluate(dep, []);
     return dep.namespace();
   }
@@ -477,13 +527,15 @@ function checkImportOptions(options) {
     throw new TypeError("The second argument of import() must be an object");
   }
   const attributes = options.with;
-  if (attributes === undefined) return;
+  if (attributes === undefined) return undefined;
   if (attributes === null || (typeof attributes !== "object" && typeof attributes !== "function")) {
     throw new TypeError("The 'with' option of import() must be an object");
   }
+  const values = Object.create(null);
   for (const key of Object.keys(attributes)) {
-    if (typeof attributes[key] !== "string") {
-      throw new TypeError(`Import attribute '${key}' must be a string`);
-    }
+    const value = attributes[key]; // read once: the spec reads each attribute a single time
+    if (typeof value !== "string") throw new TypeError(`Import attribute '${key}' must be a string`);
+    values[key] = value;
   }
+  return values.type; // the module type asked for, if any
 }
