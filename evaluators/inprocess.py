@@ -8,17 +8,21 @@ instead: push the inbox, run the job queue, drain the outbox (runner/js/transpor
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import orjson
 import quickjs
 
 from runner.errors import CrashError, LimitError
 from runner.limits import Budget, Limits
+from runner.runner_client import check_json
 from runner.runtime_bundle import boot_expression
 from runner.transport import Message, RuntimeTransport
 
 from .options import RuntimeOptions
+
+T = TypeVar("T")
 
 
 class InProcessTransport(RuntimeTransport):
@@ -33,6 +37,7 @@ class InProcessTransport(RuntimeTransport):
             self.context.eval(f"globalThis.__modrun_boot = {boot_expression(options.runtime_config())}")
             self._receive = self.context.eval("__modrun_boot.receive")
             self._drain = self.context.eval("__modrun_boot.drain")
+            self._call_now = self.context.eval("__modrun_boot.callNow")
             self.context.eval("delete globalThis.__modrun_boot")
         except quickjs.JSException as error:
             self.dead = True
@@ -42,29 +47,52 @@ class InProcessTransport(RuntimeTransport):
         self._inbox.extend(messages)
 
     async def receive(self, budget: Budget) -> list[Message]:
+        out = self._enter(budget, self._turn)
+        return orjson.loads(out) if out else []
+
+    def call_now(self, budget: Budget, url: str, path: list[Any], args: list[Any]) -> tuple[dict[str, Any], list[Message]]:
+        """Call an export directly, without the message round trip; see RunnerClient.call."""
+        try:
+            request = orjson.dumps([path, args]).decode()
+        except orjson.JSONEncodeError:
+            check_json(args)  # raises the TypeError that names the problem
+            raise
+
+        def work() -> tuple[str, str]:
+            answer = self._call_now(url, request)
+            return answer, self._turn()
+
+        answer, out = self._enter(budget, work)
+        return orjson.loads(answer), (orjson.loads(out) if out else [])
+
+    def _turn(self) -> str:
+        """Deliver the inbox, run every pending job, and collect the outbox."""
+        if self._inbox:
+            payload = orjson.dumps(self._inbox).decode()
+            self._inbox.clear()
+            self._receive(payload)
+        while self.context.execute_pending_job():
+            pass
+        return str(self._drain())
+
+    def _enter(self, budget: Budget, work: Callable[[], T]) -> T:
+        """Run engine work under the budget's time limit; a limit or an engine failure discards
+        the runtime."""
         if self.dead:
             raise CrashError("the runtime was discarded")
         seconds, which = budget.slice()
         if seconds is not None and seconds <= 0:
             raise LimitError(f"{which} limit exceeded", limit=which)
-        context = self.context
-        context.set_time_limit(seconds if seconds is not None else -1)
-        started = time.process_time()
+        self.context.set_time_limit(seconds if seconds is not None else -1)
+        metered = budget.cpu_left is not None  # reading the CPU clock costs a microsecond: only when needed
+        started = time.process_time() if metered else 0.0
         try:
-            if self._inbox:
-                payload = orjson.dumps(self._inbox).decode()
-                self._inbox.clear()
-                self._receive(payload)
-            while context.execute_pending_job():
-                pass
-            out = self._drain()
-        except quickjs.JSException as error:
-            raise self._fail(error, which) from None
-        except quickjs.StackOverflow as error:
+            return work()
+        except (quickjs.JSException, quickjs.StackOverflow) as error:
             raise self._fail(error, which) from None
         finally:
-            budget.spend_cpu(time.process_time() - started)
-        return orjson.loads(out) if out else []
+            if metered:
+                budget.spend_cpu(time.process_time() - started)
 
     def _fail(self, error: Exception, which: str) -> Exception:
         # Keep what the module printed before it was stopped: drain once more, then discard.

@@ -45,14 +45,15 @@ def parse_error(code: str, src: bytes, offset: int, message: str, file: str) -> 
     line = src.count(b"\n", 0, offset) + 1
     line_start = src.rfind(b"\n", 0, offset) + 1
     column = len(src[line_start:offset].decode("utf-8", "replace")) + 1
-    return ParseError(message, loc=Location(file, line, column), frame=code_frame(code, line, column), id=file)
+    return ParseError(message, loc=Location(file, line, column), frame=code_frame(code, line, column),
+                      id=file)
 
 
 def tree_error(root: Node, src: bytes) -> tuple[int, str] | None:
     """The first ERROR or MISSING node, as (offset, message); None for a clean tree."""
     for node in _error_nodes(root):
         if node.is_missing:
-            if _declaration_semicolon(node):
+            if _declaration_semicolon(node) or _module_item_asi(node, src):
                 continue
             t = node.type
             return node.start_byte, f"Missing '{t}'" if not node.is_named else f"Missing {t}"
@@ -71,6 +72,16 @@ def _error_nodes(node: Node) -> Iterator[Node]:
             yield child
         elif child.has_error:
             yield from _error_nodes(child)
+
+
+def _module_item_asi(node: Node, src: bytes) -> bool:
+    """`import "a"` / `export * from "a"` then a line starting with `(` or `[`: nothing can
+    continue a module item, so ASI applies (tree-sitter asks for a `;`)."""
+    parent = node.parent
+    if node.type != ";" or parent is None or parent.type not in ("import_statement", "export_statement"):
+        return False
+    gap = src[node.start_byte:]
+    return b"\n" in gap[:len(gap) - len(gap.lstrip())]
 
 
 def _declaration_semicolon(node: Node) -> bool:
@@ -99,7 +110,8 @@ def _unexpected(root: Node, src: bytes, offset: int) -> tuple[int, str]:
     if offset >= n:
         return n, "Unexpected end of input"
     leaf = root.descendant_for_byte_range(offset, offset + 1)
-    text = src[offset:leaf.end_byte] if leaf is not None and leaf.start_byte == offset else src[offset:offset + 1]
+    end = leaf.end_byte if leaf is not None and leaf.start_byte == offset else offset + 1
+    text = src[offset:end]
     token = text[:30].decode("utf-8", "replace").split("\n")[0]
     return offset, f"Unexpected token '{token}'"
 

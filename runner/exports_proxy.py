@@ -3,9 +3,8 @@ imported), functions as callables that run inside the runtime."""
 
 from __future__ import annotations
 
+from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
-
-import orjson
 
 if TYPE_CHECKING:
     from .runner_client import RunnerClient
@@ -21,12 +20,9 @@ class JSFunction:
         self._path = path
         self.__name__ = name or str(path[-1])
 
-    async def __call__(self, *args: Any, deadline: float | None = None) -> Any:
-        try:
-            orjson.dumps(list(args))
-        except TypeError as error:
-            raise TypeError(f"arguments to {self.__name__}() must be JSON-serialisable: {error}") from None
-        return await self._runner.invoke("call", [self._url, self._path, list(args)], deadline=deadline)
+    def __call__(self, *args: Any, deadline: float | None = None) -> Coroutine[Any, Any, Any]:
+        # Returns the client's coroutine itself: one coroutine frame less on a hot path.
+        return self._runner.call(self._url, self._path, list(args), deadline=deadline)
 
     def __repr__(self) -> str:
         return f"<JSFunction {'.'.join(map(str, self._path))} of {self._url}>"

@@ -50,6 +50,8 @@ class Budget:
 
     @classmethod
     def start(cls, limits: Limits, deadline: float | None = None) -> Budget:
+        if deadline is None and limits.wall_ms is None and limits.cpu_ms is None:
+            return _UNLIMITED  # nothing to count down: one shared instance, never mutated
         if limits.wall_ms is not None:
             own = time.monotonic() + limits.wall_ms / 1000
             deadline = own if deadline is None else min(deadline, own)
@@ -71,3 +73,6 @@ class Budget:
     def spend_cpu(self, seconds: float) -> None:
         if self.cpu_left is not None:
             self.cpu_left -= seconds
+
+
+_UNLIMITED = Budget()

@@ -9,12 +9,22 @@ import itertools
 from collections.abc import Callable
 from typing import Any
 
+import orjson
+
 from .errors import CrashError, JSError, LimitError, ModrunError, error_from_payload
 from .limits import Budget, Limits
 from .transport import Message, RuntimeTransport, invoke_message, response_message
 
 Handler = Callable[..., Any]
 ConsoleSink = Callable[[str, str], None]
+
+
+def check_json(args: list[Any]) -> None:
+    """Arguments for the runtime must be JSON: say so before anything is sent."""
+    try:
+        orjson.dumps(args)
+    except orjson.JSONEncodeError as error:
+        raise TypeError(f"arguments must be JSON-serialisable: {error}") from None
 
 
 def _print_console(level: str, text: str) -> None:
@@ -47,47 +57,86 @@ class RunnerClient:
         async with self._lock:
             await self._run(None, "", [], deadline)
 
-    async def _run(self, call_id: int | None, name: str, args: list[Any], deadline: float | None) -> Any:
+    async def call(self, url: str, path: list[str | int], args: list[Any], *, deadline: float | None = None) -> Any:
+        """Call an export (or a method reached from one) with JSON arguments. Runtimes that can be
+        entered directly run a call that returns a plain value without any message round trip."""
+        direct = getattr(self.transport, "call_now", None)
+        if direct is None or self._lock.locked():
+            check_json(args)
+            return await self.invoke("call", [url, path, args], deadline=deadline)
+        # No await until the engine has answered, so no other operation can interleave here and
+        # the lock is needed only if the answer is a promise still to be awaited.
+        self._check_alive()
+        budget = Budget.start(self.limits, deadline)
+        try:
+            answer, messages = direct(budget, url, path, args)
+            self._handle(messages, None)
+            if "pending" in answer:  # it returned a promise: wait for it the ordinary way
+                async with self._lock:
+                    call_id = next(self._ids)
+                    await self.transport.send([invoke_message("awaitCall", call_id, [answer["pending"]])])
+                    return await self._pump(call_id, budget)
+        except (LimitError, CrashError) as error:
+            await self._discard(error)
+            raise
+        return self._result(answer)
+
+    def _check_alive(self) -> None:
         if self.transport.dead:
             raise CrashError("the runtime is no longer available (it hit a limit, crashed or was closed)")
+
+    async def _run(self, call_id: int | None, name: str, args: list[Any], deadline: float | None) -> Any:
+        self._check_alive()
         if call_id is not None:
             await self.transport.send([invoke_message(name, call_id, args)])
         try:
             return await self._pump(call_id, Budget.start(self.limits, deadline))
         except (LimitError, CrashError) as error:
-            for message in getattr(error, "leftover", ()):  # output printed before the stop
-                if message.get("event") == "modrun:console":
-                    self._event(message)
-            for task in self._background:
-                task.cancel()
-            await self.transport.close()  # a runtime that hit a limit is never reused
+            await self._discard(error)
             raise
+
+    async def _discard(self, error: Exception) -> None:
+        for message in getattr(error, "leftover", ()):  # output printed before the stop
+            if message.get("event") == "modrun:console":
+                self._event(message)
+        for task in self._background:
+            task.cancel()
+        await self.transport.close()  # a runtime that hit a limit is never reused
+
+    @staticmethod
+    def _result(answer: dict[str, Any]) -> Any:
+        if "error" in answer:
+            raise error_from_payload(answer["error"])
+        return answer.get("result")
+
+    def _handle(self, messages: list[Message], wanted: str | None) -> dict[str, Any] | None:
+        """Dispatch a batch: requests from the runtime start background tasks, events go to their
+        sinks, and the answer to `wanted` is returned. Every message is handled, also those after
+        the answer (console output printed after it)."""
+        answer = None
+        for message in messages:
+            data = message.get("data")
+            if message.get("event") == "vite:invoke" and isinstance(data, dict):
+                if wanted is not None and data.get("id") == wanted:
+                    answer = data.get("data") or {}
+                elif str(data.get("id", "")).startswith("send:"):
+                    task = asyncio.ensure_future(self._answer(data))
+                    self._background.add(task)
+                    task.add_done_callback(self._background.discard)
+                continue
+            self._event(message)
+        return answer
 
     async def _pump(self, call_id: int | None, budget: Budget) -> Any:
         # Requests the runtime made stay answered in the background after our own answer came:
         # a pending dynamic import must still complete.
         wanted = f"response:{call_id}" if call_id is not None else None
         tasks = self._background
-        answer: dict[str, Any] | None = None
         while True:
             messages = await self.transport.receive(budget)
-            # Every message of a batch is handled, also those after our answer (console output).
-            for message in messages:
-                data = message.get("data")
-                if message.get("event") == "vite:invoke" and isinstance(data, dict):
-                    if wanted is not None and data.get("id") == wanted:
-                        answer = data.get("data") or {}
-                        continue
-                    if str(data.get("id", "")).startswith("send:"):
-                        task = asyncio.ensure_future(self._answer(data))
-                        tasks.add(task)
-                        task.add_done_callback(tasks.discard)
-                    continue
-                self._event(message)
+            answer = self._handle(messages, wanted)
             if answer is not None:
-                if "error" in answer:
-                    raise error_from_payload(answer["error"])
-                return answer.get("result")
+                return self._result(answer)
             if messages:
                 continue
             if not tasks:

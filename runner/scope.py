@@ -3,9 +3,14 @@
 The walk builds the scope chain (module, function parameters and bodies with `var` hoisting,
 blocks, catch clauses, class bodies, the own-name scopes of function and class expressions,
 loop heads, switch case blocks), declares every binding, and records every identifier
-reference with the scope it occurs in. References are resolved after the walk, so hoisted
-declarations seen later still shadow. It also notes the function context of constructs whose
-validity depends on it (`await`, `return`, `new.target`, `super`, ...) for the early errors.
+reference with the scope it occurs in; member and key names, labels, method and field names,
+import/export specifiers and `meta` of `import.meta` are not references. References are
+resolved after the walk, so hoisted declarations seen later still shadow
+(`ScopeAnalysis.module_references` answers which references denote a module-scope binding).
+
+The walk also notes the function context of constructs whose validity depends on it (`await`,
+`return`, `new.target`, `super`, ...) for the early errors, and `module_entries` reads the
+module's import and export entries from its top-level statements.
 
 Offsets are byte offsets into the UTF-8 source, as tree-sitter reports them.
 """
@@ -14,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import tree_sitter_javascript
@@ -28,7 +33,6 @@ WRITE = 2
 CALLEE = 4  # the callee of a call or the tag of a tagged template (through parentheses)
 SHORTHAND = 8  # `{x}` in an object literal, or in a destructuring assignment target
 TYPEOF = 16  # the operand of `typeof`
-STMT_START = 32  # the first token of an expression statement that sits in a statement list
 
 # Function contexts, for `await` (the innermost function, arrows included).
 AWAIT_MODULE, AWAIT_ASYNC, AWAIT_SYNC, AWAIT_NONE = 0, 1, 2, 3
@@ -111,9 +115,7 @@ class ScopeAnalysis:
     misplaced: list[tuple[int, str]]  # (offset, code) of context-dependent syntax errors
     top_level_await: int | None  # offset of the first top-level `await` / `for await`
     uses_eval: bool  # a direct `eval(...)` call exists
-    comments: list[tuple[int, int]]  # (start, end) of the comments met, in source order
-    default_export_start: int | None = None
-    _resolved: dict[int, Binding | None] = field(default_factory=dict)
+    comments: list[tuple[int, int]]  # (start, end) of the comments met
 
     def resolve(self, ref: Reference) -> Binding | None:
         """The binding `ref` denotes, or None for a global."""
@@ -160,11 +162,11 @@ def _ids(*names: str) -> frozenset[int]:
     return frozenset(ids)
 
 
-_K_STATEMENT_LIST = _ids("program", "statement_block", "switch_case", "switch_default")
 _K_IDENTIFIER = _ids("identifier", "undefined")
 _K_PAREN = _ids("parenthesized_expression")
 _K_HTML_COMMENT = _ids("html_comment")
-_AWAIT_MISREAD = frozenset({"call_expression", "subscript_expression", "binary_expression", "member_expression"})
+_AWAIT_MISREAD = frozenset({"call_expression", "subscript_expression", "binary_expression",
+                            "member_expression"})
 
 
 class _Walker:
@@ -186,8 +188,6 @@ class _Walker:
         self.uses_eval = False
         self.comments: list[tuple[int, int]] = []
         self.names: dict[bytes, str] = {}
-        self.default_export_start: int | None = None
-        self._stmt_start = -1
 
     # --- plumbing ---------------------------------------------------------------------------
 
@@ -273,14 +273,6 @@ class _Walker:
         outer = self.push("block")
         self.children(node)
         self.scope = outer
-
-    def expression_statement(self, node: Node) -> None:
-        parent = node.parent
-        if parent is not None and parent.kind_id in _K_STATEMENT_LIST:
-            # The identifier starting here (only one token can) gets STMT_START: a rewrite that
-            # begins with `(` there needs a `;` in front of it.
-            self._stmt_start = node.start_byte
-        self.children(node)
 
     def var_declaration(self, node: Node) -> None:
         for decl in node.named_children:
@@ -417,7 +409,6 @@ class _Walker:
         if declaration is not None:
             self.visit(declaration)
         elif value is not None:
-            self.default_export_start = node.start_byte
             t = value.type
             if t in ("function_expression", "generator_function") and \
                     value.child_by_field_name("name") is None:
@@ -613,8 +604,7 @@ class _Walker:
         if name == "await":
             self.await_identifier(node, start)
             return
-        self.refs.append(_new_tuple(Reference, (name, self.scope, start, end,
-                                                READ | STMT_START if start == self._stmt_start else READ)))
+        self.refs.append(_new_tuple(Reference, (name, self.scope, start, end, READ)))
 
     def await_identifier(self, node: Node, start: int) -> None:
         """tree-sitter, which cannot tell whether a function is async, reads `await (x)`,
@@ -634,7 +624,7 @@ class _Walker:
     def assignment(self, node: Node) -> None:
         left = node.child_by_field_name("left")
         if left is not None:
-            self.target(left, WRITE | (STMT_START if left.start_byte == self._stmt_start else 0))
+            self.target(left, WRITE)
         for child in node.named_children:
             if child != left:
                 self.visit(child)
@@ -646,7 +636,7 @@ class _Walker:
             while inner.kind_id in _K_PAREN and inner.named_child_count == 1:
                 inner = inner.named_child(0)  # type: ignore[assignment]
             if inner.kind_id in _K_IDENTIFIER:
-                self.ref(inner, READ | WRITE | (STMT_START if inner.start_byte == self._stmt_start else 0))
+                self.ref(inner, READ | WRITE)
             elif inner.type == "meta_property":
                 self.misplaced.append((inner.start_byte, "assign-meta"))
             else:
@@ -664,7 +654,7 @@ class _Walker:
         while inner.kind_id in _K_PAREN and inner.named_child_count == 1:
             inner = inner.named_child(0)  # type: ignore[assignment]
         if inner.kind_id in _K_IDENTIFIER:
-            self.ref(inner, READ | WRITE | (STMT_START if inner.start_byte == self._stmt_start else 0))
+            self.ref(inner, READ | WRITE)
         elif inner.type == "meta_property":
             self.misplaced.append((inner.start_byte, "assign-meta"))
         else:
@@ -686,11 +676,6 @@ class _Walker:
             self.ref(inner, READ | TYPEOF)
         else:
             self.visit(arg)
-
-    def member(self, node: Node) -> None:
-        obj = node.child_by_field_name("object")
-        if obj is not None:
-            self.visit(obj)
 
     def call(self, node: Node) -> None:
         fn = node.child_by_field_name("function")
@@ -714,8 +699,7 @@ class _Walker:
         if inner.kind_id in _K_IDENTIFIER and self.src[inner.start_byte:inner.end_byte] == b"await":
             self.identifier(inner)
         elif inner.kind_id in _K_IDENTIFIER:
-            flags = READ | CALLEE | (STMT_START if inner.start_byte == self._stmt_start else 0)
-            self.ref(inner, flags)
+            self.ref(inner, READ | CALLEE)
             if self.src[inner.start_byte:inner.end_byte] == b"eval":
                 self.uses_eval = True
         else:
@@ -757,7 +741,6 @@ _HANDLER_NAMES = {
     "string number regex property_identifier private_property_identifier this true false null "
     "hash_bang_line empty_statement debugger_statement optional_chain": "skip",
     "statement_block": "block",
-    "expression_statement": "expression_statement",
     "variable_declaration": "var_declaration",
     "lexical_declaration using_declaration": "lexical_declaration",
     "function_declaration generator_function_declaration": "function_declaration",
@@ -774,7 +757,6 @@ _HANDLER_NAMES = {
     "augmented_assignment_expression": "augmented_assignment",
     "update_expression": "update",
     "unary_expression": "unary",
-    "member_expression": "member",
     "call_expression": "call",
     "meta_property": "meta_property",
     "await_expression": "await_expression",
@@ -831,7 +813,7 @@ def analyze(root: Node, src: bytes) -> ScopeAnalysis:
     return ScopeAnalysis(
         module=w.module, references=w.refs, declarations=w.decls, items=w.items,
         import_meta=w.import_meta, dynamic_imports=w.dynamic_imports, misplaced=w.misplaced,
-        top_level_await=w.tla, uses_eval=w.uses_eval, comments=w.comments, default_export_start=w.default_export_start)
+        top_level_await=w.tla, uses_eval=w.uses_eval, comments=w.comments)
 
 
 # --- the module's import and export entries ---------------------------------------------------
@@ -964,13 +946,14 @@ def module_entries(items: list[Node], src: bytes, attributes: dict[int, tuple[in
             if source is None:
                 continue
             names: list[ImportName] = []
-            for clause in node.named_children:
-                if clause.type != "import_clause":
+            for import_clause in node.named_children:
+                if import_clause.type != "import_clause":
                     continue
-                for part in clause.named_children:
+                for part in import_clause.named_children:
                     t = part.type
                     if t == "identifier":
-                        names.append(ImportName("default", module_name(src, part), part.start_byte, part.end_byte))
+                        names.append(ImportName("default", module_name(src, part), part.start_byte,
+                                                part.end_byte))
                     elif t == "namespace_import":
                         for ident in part.named_children:
                             if ident.type == "identifier":
@@ -987,7 +970,8 @@ def module_entries(items: list[Node], src: bytes, attributes: dict[int, tuple[in
                             local = module_name(src, alias)
                             if local in RESERVED_WORDS:
                                 errors.append((alias.start_byte, f"Unexpected reserved word '{local}'"))
-                            names.append(ImportName(module_name(src, name), local, name.start_byte, name.end_byte))
+                            names.append(ImportName(module_name(src, name), local, name.start_byte,
+                                                    name.end_byte))
             imports.append(ImportDecl(node.start_byte, node.end_byte, string_value(src, source),
                                       source.start_byte, source.end_byte, attrs_of(node, source), names,
                                       False, False))
@@ -1000,7 +984,8 @@ def module_entries(items: list[Node], src: bytes, attributes: dict[int, tuple[in
             if is_default:
                 name = declaration.child_by_field_name("name")
                 local = module_name(src, name) if name is not None else "*default*"
-                exports.append(ExportEntry("default", node.start_byte, declaration.start_byte, local, None, None))
+                exports.append(ExportEntry("default", node.start_byte, declaration.start_byte, local,
+                                           None, None))
             else:
                 for ident in declared_names(declaration):
                     local = module_name(src, ident)
@@ -1037,7 +1022,8 @@ def module_entries(items: list[Node], src: bytes, attributes: dict[int, tuple[in
                     elif name.type != "identifier":
                         errors.append((name.start_byte, "A string literal or keyword cannot be used as an "
                                                         "exported binding without `from`"))
-                    exports.append(ExportEntry(exported, alias.start_byte, alias.end_byte, local_name, None, None))
+                    exports.append(ExportEntry(exported, alias.start_byte, alias.end_byte, local_name,
+                                               None, None))
                 else:
                     import_names.append(ImportName(local_name, None, name.start_byte, name.end_byte))
                     exports.append(ExportEntry(exported, alias.start_byte, alias.end_byte, None, index,

@@ -196,11 +196,8 @@ class OriginalPosition(NamedTuple):
     name: str | None
 
 
-def original_position(source_map: dict[str, Any], line: int, column: int) -> OriginalPosition | None:
-    """Where generated `line` (1-based) and `column` (0-based) come from, or None if unmapped.
-
-    Picks the closest mapping at or left of `column` on that line, as stack remappers do.
-    """
+def _segment_at(source_map: dict[str, Any], line: int, column: int) -> Segment | None:
+    """The closest mapped segment at or left of (1-based `line`, 0-based `column`)."""
     lines = decode_mappings(source_map.get("mappings", ""))
     if line < 1 or line > len(lines):
         return None
@@ -212,10 +209,18 @@ def original_position(source_map: dict[str, Any], line: int, column: int) -> Ori
             lo = mid + 1
         else:
             hi = mid
-    if lo == 0:
+    if lo == 0 or segs[lo - 1].source is None:
         return None
-    seg = segs[lo - 1]
-    if seg.source is None:
+    return segs[lo - 1]
+
+
+def original_position(source_map: dict[str, Any], line: int, column: int) -> OriginalPosition | None:
+    """Where generated `line` (1-based) and `column` (0-based) come from, or None if unmapped.
+
+    Picks the closest mapping at or left of `column` on that line, as stack remappers do.
+    """
+    seg = _segment_at(source_map, line, column)
+    if seg is None or seg.source is None:
         return None
     sources = source_map.get("sources") or []
     names = source_map.get("names") or []
@@ -232,27 +237,34 @@ def compose(outer: dict[str, Any], inner: dict[str, Any]) -> dict[str, Any]:
     original sources (e.g. outer = our runner transform's map, inner = a plugin's map).
 
     Each outer mapping is looked up in `inner`; mappings that fall on nothing are dropped.
+    The result has inner's sources (and sourceRoot) and content.
     """
     builder = SourceMapBuilder(file=outer.get("file"))
     inner_sources = inner.get("sources") or []
     inner_content = inner.get("sourcesContent") or []
-    index: dict[str | None, int] = {}
+    inner_names = inner.get("names") or []
     outer_names = outer.get("names") or []
+    index: dict[int, int] = {}
     for gen_line, segs in enumerate(decode_mappings(outer.get("mappings", ""))):
         for seg in segs:
             if seg.source is None:
                 continue
-            pos = original_position(inner, seg.line + 1, seg.source_column)
-            if pos is None:
+            target = _segment_at(inner, seg.line + 1, seg.source_column)
+            if target is None or target.source is None:
                 continue
-            src_index = index.get(pos.source)
+            src_index = index.get(target.source)
             if src_index is None:
-                i = inner_sources.index(pos.source) if pos.source in inner_sources else -1
-                content = inner_content[i] if 0 <= i < len(inner_content) else None
-                src_index = index[pos.source] = builder.add_source(pos.source or "", content)
+                source = inner_sources[target.source] if target.source < len(inner_sources) else ""
+                content = inner_content[target.source] if target.source < len(inner_content) else None
+                src_index = index[target.source] = builder.add_source(source or "", content)
             name = outer_names[seg.name] if seg.name is not None and seg.name < len(outer_names) else None
-            builder.add(gen_line, seg.column, pos.line - 1, pos.column, name or pos.name, src_index)
-    return builder.to_dict()
+            if name is None and target.name is not None and target.name < len(inner_names):
+                name = inner_names[target.name]
+            builder.add(gen_line, seg.column, target.line, target.source_column, name, src_index)
+    result = builder.to_dict()
+    if inner.get("sourceRoot"):
+        result["sourceRoot"] = inner["sourceRoot"]
+    return result
 
 
 def utf8_to_utf16_column(line_text: str, byte_column: int) -> int:

@@ -31,7 +31,6 @@ from .scope import (
     CALLEE,
     LANGUAGE,
     SHORTHAND,
-    STMT_START,
     TYPEOF,
     WRITE,
     WS,
@@ -56,25 +55,25 @@ def _vlq(value: int) -> str:
     return s if s is not None else vlq_encode(value)
 
 
-_ARROW_THEN_BRACKET = QueryCursor(Query(
+_ARROW_THEN_BRACKET = Query(
     LANGUAGE, "(subscript_expression object: (arrow_function body: (statement_block) @body))"
-              "(call_expression function: (arrow_function body: (statement_block) @body))"))
+              "(call_expression function: (arrow_function body: (statement_block) @body))")
 _WITH = re.compile(rb"\bwith" + WS + rb"*\{")
 _EXPORT_NEWLINE = re.compile(rb"\bexport(?:[ \t]|/\*.*?\*/)*(?://[^\n]*)?\n(?:\s|//[^\n]*|/\*.*?\*/)*", re.S)
-_KEYWORDS = (b"break|case|catch|class|const|continue|debugger|delete|do|else|export|extends|false|finally|for|"
-             b"function|if|import|in|instanceof|new|null|return|super|switch|this|throw|true|try|typeof|var|"
-             b"void|while|with")
+_KEYWORDS = (b"break|case|catch|class|const|continue|debugger|delete|do|else|export|extends|false|finally|"
+             b"for|function|if|import|in|instanceof|new|null|return|super|switch|this|throw|true|try|typeof|"
+             b"var|void|while|with")
 _RESERVED_NAME = re.compile(rb"\bas\s+(" + _KEYWORDS + rb")\b|(?<![.\w$])(" + _KEYWORDS + rb")\s+as\b")
 _ANON_DEFINITIONS = ("arrow_function", "function_expression", "generator_function", "class")
 _ARGUMENTS = ('(("arguments" in globalThis) ? globalThis.arguments : '
               '(() => { throw new ReferenceError("arguments is not defined") })())')
-# Statements that end a statement on their own even without `;` (a removed import after them
-# cannot make the next line continue them).
-_CONTINUERS = frozenset(b"([`+-/")
+_STATEMENT_LISTS = frozenset({"program", "statement_block", "switch_case", "switch_default"})
+# Statements that end on their own, without `;` (the next line cannot continue them).
 _SELF_TERMINATED = frozenset({
     "function_declaration", "generator_function_declaration", "class_declaration", "statement_block",
     "try_statement", "switch_statement", "do_statement", "empty_statement",
 })
+_SKIPPED = frozenset({"comment", "html_comment", "hash_bang_line", "import_statement"})
 _NESTED_STATEMENT = frozenset({
     "if_statement", "else_clause", "for_statement", "for_in_statement", "while_statement",
     "labeled_statement", "with_statement",
@@ -180,7 +179,7 @@ def _repair(src: bytes, root: Node) -> tuple[bytearray | None, dict[int, tuple[i
         buf = buf if buf is not None else bytearray(src)
         buf[pos:end] = bytes(b if b == 10 else 32 for b in src[pos:end])
         ranges[before] = (pos, end)
-    for body in _ARROW_THEN_BRACKET.captures(root).get("body", ()):
+    for body in QueryCursor(_ARROW_THEN_BRACKET).captures(root).get("body", ()):
         # `() => {}` + newline + `[…]`: ASI ends the arrow (it cannot be indexed); tree-sitter
         # indexes it and trips on what follows. A `;` in the gap makes it read like JS does.
         outer = body.parent.parent if body.parent is not None else None
@@ -251,26 +250,20 @@ class _Emitter:
         self.edits.append((start, end, data, points))
 
     def remove_statement(self, node: Node) -> None:
-        self.edit(node.start_byte, node.end_byte, ";" if self._join_hazard(node) else "")
-
-    def _join_hazard(self, node: Node) -> bool:  # noqa: D401
-        """Would removing `node` let the statement before it continue into the one after it?"""
-        nxt = node.next_named_sibling
-        while nxt is not None and nxt.type in ("comment", "html_comment"):
-            nxt = nxt.next_named_sibling
-        if nxt is None or self.src[nxt.start_byte] not in _CONTINUERS:
-            return False
-        return self._open_before(node)
+        # `a \n import …\n (b)`: without the import, `a(b)` would be a call; a `;` keeps them apart.
+        self.edit(node.start_byte, node.end_byte, ";" if self._open_before(node) else "")
 
     def _open_before(self, node: Node) -> bool:
-        """Could the statement before `node` continue into a line starting with `(`?"""
+        """Could the statement before `node` continue into a next line starting with `(`?"""
         prev = node.prev_named_sibling
-        while prev is not None and prev.type in ("comment", "hash_bang_line", "html_comment"):
-            prev = prev.prev_named_sibling
         while prev is not None:
             t = prev.type
             if t in _SELF_TERMINATED:
                 return False
+            if t in _SKIPPED or (t == "export_statement" and prev.child_by_field_name("declaration") is None
+                                 and prev.child_by_field_name("value") is None):
+                prev = prev.prev_named_sibling  # comments, and statements the transform removes
+                continue
             if self.src[prev.end_byte - 1] == 59:  # ";"
                 return False
             if t in _NESTED_STATEMENT:
@@ -278,7 +271,7 @@ class _Emitter:
                 prev = prev.named_children[-1] if prev.named_child_count else None
                 continue
             if t == "export_statement":
-                prev = prev.child_by_field_name("declaration")
+                prev = prev.child_by_field_name("declaration")  # `export default x` gets a `;`
                 continue
             return True
         return False
@@ -286,9 +279,12 @@ class _Emitter:
     def _statement_start_hazard(self, offset: int) -> bool:
         """A rewrite starting with `(` at the start of an expression statement at `offset`."""
         node = self.root.descendant_for_byte_range(offset, offset)
-        while node is not None and not (node.type == "expression_statement" and node.start_byte == offset):
+        while node is not None and node.start_byte == offset and node.type != "expression_statement":
             node = node.parent
-        return node is not None and self._open_before(node)
+        if node is None or node.type != "expression_statement" or node.start_byte != offset:
+            return False
+        parent = node.parent
+        return parent is not None and parent.type in _STATEMENT_LISTS and self._open_before(node)
 
     # --- the parts --------------------------------------------------------------------------
 
@@ -377,17 +373,17 @@ class _Emitter:
                 text = f"(0,{target})"
             if flags & SHORTHAND:
                 text = f"{ref.name}: {target}"
-            elif flags & STMT_START and text[0] == "(" and self._statement_start_hazard(ref.start):
+            elif text[0] == "(" and self._statement_start_hazard(ref.start):
                 text = ";" + text
             dot = len(text) - len(target) + max(target.rfind("."), target.rfind("[")) + 1
             self.edit(ref.start, ref.end, text, ref.start, dot)
         if "arguments" not in bindings:
-            for ref in analysis.references:
-                if ref.name == "arguments" and not ref.flags & WRITE and analysis.resolve(ref) is None:
+            for ref in analysis.global_references("arguments"):
+                if not ref.flags & WRITE:
                     text = "globalThis.arguments" if ref.flags & TYPEOF else _ARGUMENTS
                     if ref.flags & SHORTHAND:
                         text = "arguments: " + text
-                    elif ref.flags & STMT_START and self._statement_start_hazard(ref.start):
+                    elif self._statement_start_hazard(ref.start):
                         text = ";" + text
                     self.edit(ref.start, ref.end, text, ref.start)
         for start, end in analysis.import_meta:
@@ -447,9 +443,11 @@ class _Emitter:
             self.edit(node.start_byte, head.start_byte, "")
             params = head.child_by_field_name("parameters")
             if params is not None:
-                self.edit(params.start_byte, params.start_byte, " " + DEFAULT_LOCAL)
-            self.prologue.append((f'Object.defineProperty({DEFAULT_LOCAL}, "name", '
-                                  '{value: "default", configurable: true});'.encode(), ((0, node.start_byte),)))
+                space = "" if self.src[params.start_byte - 1:params.start_byte].isspace() else " "
+                self.edit(params.start_byte, params.start_byte, space + DEFAULT_LOCAL)
+            fix_name = (f'Object.defineProperty({DEFAULT_LOCAL}, "name", '
+                        '{value: "default", configurable: true});')
+            self.prologue.append((fix_name.encode(), ((0, node.start_byte),)))
             return
         inner = value
         while inner.type == "parenthesized_expression" and inner.named_child_count == 1:

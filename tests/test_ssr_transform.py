@@ -11,10 +11,20 @@ import pytest
 import quickjs
 
 from runner.errors import ParseError
-from runner.sourcemap import original_position, shift_lines, utf8_to_utf16_column
+from runner.sourcemap import (
+    SourceMapBuilder,
+    compose,
+    decode_mappings,
+    original_position,
+    shift_lines,
+    utf8_to_utf16_column,
+    vlq_decode,
+    vlq_encode,
+)
 from runner.ssr_transform import ssr_transform
 
-CASES = Path(__file__).resolve().parents[2] / "shared" / "conformance" / "vite-fixtures" / "ssr-transform-cases"
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+CASES = SHARED / "conformance" / "vite-fixtures" / "ssr-transform-cases"
 
 # A tiny module runner: the transformed code runs as Vite's runner runs it; imported modules
 # are plain objects made by factories `(exports) => module` (so a fake module can poke at the
@@ -35,8 +45,9 @@ globalThis.__run = function (code, factories, meta) {
   const fn = new AsyncFunction('__vite_ssr_exports__', '__vite_ssr_import_meta__', '__vite_ssr_import__',
     '__vite_ssr_dynamic_import__', '__vite_ssr_exportAll__', '__vite_ssr_exportName__',
     '"use strict";\n' + code);
-  const imp = async (spec, options) => { calls.push(options === undefined ? [spec] : [spec, options]); return load(spec); };
-  const dyn = async (spec, options) => { calls.push(options === undefined ? ['dynamic', spec] : ['dynamic', spec, options]); return load(spec); };
+  const record = (call, options) => calls.push(options === undefined ? call : [...call, options]);
+  const imp = async (spec, options) => { record([spec], options); return load(spec); };
+  const dyn = async (spec, options) => { record(['dynamic', spec], options); return load(spec); };
   const exportAll = (ns) => {
     for (const k in ns) if (k !== 'default' && !(k in exports))
       Object.defineProperty(exports, k, { enumerable: true, configurable: true, get: () => ns[k] });
@@ -182,11 +193,12 @@ def test_fixture_declare_scope_hoisting() -> None:
 
 def test_fixture_switch_case_scopes() -> None:
     r = ok(fixture("074-a-switch-case-local-shadows-an-import-only-within-the-case-b.input.js"),
-           {"./ast": "() => ({ createObjectProperty: (x) => typeof x === 'function' ? 'O(' + x() + ')' : x })"})
+           {"./ast": "() => ({ createObjectProperty: (x) => typeof x === 'function' ? `O(${x()})` : x })"})
     assert r("exports.buildProps({ type: 1, value: 'v' })") == "O(ref_for)"
     assert r("logs") == ["v"]
     r2 = ok(fixture("075-a-switch-case-function-or-class-declaration-is-scoped-to-the.input.js")
-            + "\nexport { run }", {"./m": "() => ({ f: () => 'imported f', C: class { get v() { return 'C' } } })"})
+            + "\nexport { run }",
+            {"./m": "() => ({ f: () => 'imported f', C: class { get v() { return 'C' } } })"})
     assert r2("(() => { const [a, b] = exports.run(2); return [a, b.v] })()") == ["imported f", "C"]
 
 
@@ -463,6 +475,10 @@ SHADOW_MODULE = {"m": "() => ({ x: 'IMPORT', f: () => 'IMPORT', C: class { stati
     ("let y; ({ x: y } = { x: 'assigned' }); export const r = y + x;", "assignedIMPORT"),
     ("export const r = C.v + new (class extends C {})().constructor.v;", "IMPORTIMPORT"),
     ("class K { static { var x = 'static'; this.s = x } } export const r = K.s + x;", "staticIMPORT"),
+    # Vite case 064: condition blocks, also inside a class constructor.
+    ("let s = ''; if (false) { const x = 1 } else if (s) { const [x] = [2] } else { s += x } "
+     "class T { constructor() { if (false) { const x = 1 } else { this.v = x } } } "
+     "export const r = s + new T().v;", "IMPORTIMPORT"),
 ])
 def test_shadowing(body: str, expected: str) -> None:
     r = ok("import { x, f, C } from 'm';\n" + body, SHADOW_MODULE)
@@ -686,3 +702,91 @@ def test_valid_module_syntax_is_accepted() -> None:
     ]
     for src in sources:
         ssr_transform(src, "/ok.js")
+
+
+def test_call_wrapper_in_single_statement_positions() -> None:
+    src = """
+import { f } from 'm';
+let n = 0;
+if (n) f()
+if (!n) f(); else f()
+for (const i of [1]) f()
+while (n++ < 1) f()
+do f(); while (false)
+label: f()
+f()
+"""
+    r = ok(src, {"m": "() => ({ f: () => { __logs.push('f') } })"})
+    assert r("logs") == ["f"] * 6
+
+
+# --- the source-map helpers ---------------------------------------------------------------------
+
+def test_vlq_round_trip() -> None:
+    values = [0, 1, -1, 15, 16, -16, 31, 32, 1023, -1024, 123456, -987654]
+    for v in values:
+        assert vlq_decode(vlq_encode(v)) == [v]
+    assert vlq_encode(0) == "A" and vlq_encode(1) == "C" and vlq_encode(-1) == "D" and vlq_encode(16) == "gB"
+    assert vlq_decode("AAgBC") == [0, 0, 16, 1]
+
+
+def test_builder_decode_shift_and_lookup() -> None:
+    b = SourceMapBuilder(["a.js"], ["x\ny"])
+    b.add(0, 4, 0, 0)
+    b.add(0, 0, 0, 2, name="n")  # out of order on purpose
+    b.add(2, 3, 1, 1)
+    m = b.to_dict()
+    assert m["version"] == 3 and m["sources"] == ["a.js"] and m["sourcesContent"] == ["x\ny"]
+    assert m["names"] == ["n"]
+    lines = decode_mappings(m["mappings"])
+    assert [[(s.column, s.line, s.source_column) for s in line] for line in lines] == [
+        [(0, 0, 2), (4, 0, 0)], [], [(3, 1, 1)]]
+    assert original_position(m, 1, 5) == ("a.js", 1, 0, None)
+    assert original_position(m, 1, 2) == ("a.js", 1, 2, "n")
+    assert original_position(m, 2, 0) is None
+    assert original_position(m, 3, 2) is None
+    shifted = shift_lines(m, 3)
+    assert original_position(shifted, 6, 3) == ("a.js", 2, 1, None)
+
+
+def test_compose_with_a_plugin_map() -> None:
+    # A "plugin" that moved everything one line down and two columns right.
+    plugin = SourceMapBuilder(["orig.ts"], ["const a = 1;\nfoo(a);\n"])
+    plugin.add(1, 2, 0, 0)
+    plugin.add(2, 2, 1, 0)
+    plugin.add(2, 6, 1, 4)
+    plugin_code = "\n  const a = 1;\n  foo(a);\n"
+    ours = ssr_transform(plugin_code, "/mid.js").map
+    composed = compose(ours, plugin.to_dict())
+    assert composed["sources"] == ["orig.ts"]
+    assert composed["sourcesContent"] == ["const a = 1;\nfoo(a);\n"]
+    assert original_position(composed, 3, 2) == ("orig.ts", 2, 0, None)
+    assert original_position(composed, 3, 6) == ("orig.ts", 2, 4, None)
+
+
+def test_source_map_columns_are_utf16_units() -> None:
+    src = 'import { "\\u00f1" as n } from "m";\nconst s = "😀é"; n(s)'
+    result = ssr_transform(src, "/u.js")
+    line2 = result.code.split("\n")[1]
+    col = line2.index("(0,")
+    assert original_position(result.map, 2, len(line2[:col].encode("utf-16-le")) // 2) == \
+        ("/u.js", 2, len('const s = "😀é"; '.encode("utf-16-le")) // 2, None)
+    assert '(0,__vite_ssr_import_0__["ñ"])(s)' in result.code
+    ok(src, {"m": "() => ({ 'ñ': (x) => x })"})
+
+
+def test_removed_statements_do_not_join_neighbours() -> None:
+    src = """
+import { f } from 'm';
+let x = () => 0
+export { x }
+f()
+let y = x
+import 'n'
+;[1].forEach(() => f())
+let z = x
+export * from 'n'
+(f)()
+"""
+    r = ok(src, {"m": "() => ({ f: () => { __logs.push('f') } })", "n": "() => ({})"})
+    assert r("logs") == ["f"] * 3

@@ -16,9 +16,19 @@ function createHostApi(runner) {
     return record;
   };
 
+  const pendingCalls = new Map();
+  let lastPending = 0;
+
+  const invoke = (url, path, args) => {
+    const { holder, value } = lookup(url, path);
+    if (typeof value !== "function") throw new TypeError(`${path.join(".")} is not a function`);
+    return value.apply(holder, args);
+  };
+
   const lookup = (url, path) => {
     let holder;
-    let value = recordFor(url).namespace();
+    // The plain exports object holds the same live values as the namespace, without its Proxy.
+    let value = recordFor(url).exports;
     for (let i = 0; i < path.length; i++) {
       holder = i === 0 ? undefined : value; // an exported function is called with `this` undefined
       if (value === null || value === undefined) throw new TypeError(`cannot read '${path[i]}' of ${value}`);
@@ -49,10 +59,37 @@ function createHostApi(runner) {
 
     async call(url, path, args) {
       try {
-        const { holder, value } = lookup(url, path);
-        if (typeof value !== "function") throw new TypeError(`${path.join(".")} is not a function`);
-        const result = await value.apply(holder, args);
+        const result = await invoke(url, path, args);
         return toWire(result, "the result");
+      } catch (error) {
+        throw new HostFailure("js", error);
+      }
+    },
+
+    // The direct path (runtimes the host can enter synchronously): the answer as JSON text, or
+    // {pending: id} when the function returned a promise, which `awaitCall(id)` then waits for.
+    callNow(url, requestJson) {
+      let result;
+      try {
+        const [path, args] = JSON.parse(requestJson);
+        result = invoke(url, path, args);
+        if (result !== null && (typeof result === "object" || typeof result === "function") &&
+            typeof result.then === "function") {
+          const id = ++lastPending;
+          pendingCalls.set(id, result);
+          return JSON.stringify({ pending: id });
+        }
+        return JSON.stringify({ result: toWire(result, "the result") });
+      } catch (error) {
+        return JSON.stringify({ error: errorToPayload(error, "js") });
+      }
+    },
+
+    async awaitCall(id) {
+      const pending = pendingCalls.get(id);
+      pendingCalls.delete(id);
+      try {
+        return toWire(await pending, "the result");
       } catch (error) {
         throw new HostFailure("js", error);
       }
@@ -111,35 +148,38 @@ function describe(value, path, seen) {
 
 // Strict JSON: what JSON.stringify would silently drop or throw on is named.
 function toWire(value, where) {
-  const seen = [];
-  const walk = (v, at) => {
-    switch (typeof v) {
-      case "function": throw new TypeError(`${at} is a function, which JSON cannot carry`);
-      case "symbol": throw new TypeError(`${at} is a symbol, which JSON cannot carry`);
-      case "bigint": throw new TypeError(`${at} is a BigInt (${v}n), which JSON cannot carry`);
-      case "undefined": return null;
-      case "number": return Number.isFinite(v) ? v : null;
-      case "object": break;
-      default: return v;
+  const type = typeof value;
+  if (type === "string" || type === "boolean") return value; // the common case, kept cheap
+  if (type === "number") return Number.isFinite(value) ? value : null;
+  return wireValue(value, where, []);
+}
+
+function wireValue(v, at, seen) {
+  switch (typeof v) {
+    case "function": throw new TypeError(`${at} is a function, which JSON cannot carry`);
+    case "symbol": throw new TypeError(`${at} is a symbol, which JSON cannot carry`);
+    case "bigint": throw new TypeError(`${at} is a BigInt (${v}n), which JSON cannot carry`);
+    case "undefined": return null;
+    case "number": return Number.isFinite(v) ? v : null;
+    case "object": break;
+    default: return v;
+  }
+  if (v === null) return null;
+  if (typeof v.toJSON === "function") return wireValue(v.toJSON(), at, seen);
+  if (seen.includes(v)) throw new TypeError(`${at} is a cyclic object, which JSON cannot carry`);
+  seen.push(v);
+  let out;
+  if (Array.isArray(v)) {
+    out = [];
+    for (let i = 0; i < v.length; i++) out.push(wireValue(v[i], `${at}[${i}]`, seen));
+  } else {
+    out = {};
+    for (const key of Object.keys(v)) {
+      const item = v[key];
+      if (item === undefined) continue; // as JSON.stringify does
+      out[key] = wireValue(item, `${at}.${key}`, seen);
     }
-    if (v === null) return null;
-    if (typeof v.toJSON === "function") return walk(v.toJSON(), at);
-    if (seen.includes(v)) throw new TypeError(`${at} is a cyclic object, which JSON cannot carry`);
-    seen.push(v);
-    let out;
-    if (Array.isArray(v)) {
-      out = [];
-      for (let i = 0; i < v.length; i++) out.push(walk(v[i], `${at}[${i}]`));
-    } else {
-      out = {};
-      for (const key of Object.keys(v)) {
-        const item = v[key];
-        if (item === undefined) continue; // as JSON.stringify does
-        out[key] = walk(item, `${at}.${key}`);
-      }
-    }
-    seen.pop();
-    return out;
-  };
-  return walk(value, where);
+  }
+  seen.pop();
+  return out;
 }

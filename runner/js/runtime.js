@@ -10,5 +10,6 @@ function bootRuntime(global, config, runnerSource) {
   return {
     receive: (text) => transport.receive(text),
     drain: () => transport.drain(),
+    callNow: (url, requestJson) => api.callNow(url, requestJson),
   };
 }

@@ -1,0 +1,5 @@
+"""`python -m runner` is the `modrun` command."""
+
+from .cli import main
+
+main()

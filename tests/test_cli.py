@@ -1,0 +1,145 @@
+"""The command-line contract of DESIGN.md: flags, the --json envelope, exit codes 0-5, and bad
+input as a new user would try it — each a clear message, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures" / "cli"
+EXAMPLE = Path(__file__).parents[1] / "examples" / "shop"
+
+
+def modrun(*args: str, cwd: Path = FIXTURES, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "runner", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def envelope(result: subprocess.CompletedProcess[str]) -> dict:
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1, f"--json must print exactly one line, got: {result.stdout!r}"
+    return json.loads(lines[0])
+
+
+def assert_clean(result: subprocess.CompletedProcess[str]) -> None:
+    assert "Traceback" not in result.stderr and "Traceback" not in result.stdout
+
+
+def test_call_default_prints_one_json_line():
+    result = modrun("run", "src/lib.js", "--call", "default", "--args", '["ada"]')
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == '"hello ada"\n'
+
+
+def test_json_envelope_with_sorted_exports():
+    result = modrun("run", "src/lib.js", "--call", "add", "--args", "[2, 3]", "--json")
+    assert result.returncode == 0
+    assert envelope(result) == {
+        "ok": True, "result": 5,
+        "exports": ["add", "big", "cyclic", "data", "default", "fn", "later", "nothing", "yes"],
+    }
+
+
+def test_promise_result_is_awaited_and_undefined_prints_null():
+    assert modrun("run", "src/lib.js", "--call", "later", "--args", "[21]").stdout == "42\n"
+    assert modrun("run", "src/lib.js", "--call", "nothing").stdout == "null\n"
+
+
+def test_without_call_or_json_only_console_output_is_printed():
+    result = modrun("run", "src/logs.js")
+    assert result.returncode == 0
+    assert result.stdout == "to stdout\n"
+    assert result.stderr == "to stderr\n"
+
+
+def test_json_sends_console_output_to_stderr():
+    result = modrun("run", "src/logs.js", "--json")
+    assert envelope(result) == {"ok": True, "result": None, "exports": ["done"]}
+    assert "to stdout" in result.stderr and "to stderr" in result.stderr
+
+
+def test_bundled_example_matches_readme():
+    result = modrun("run", "src/main.js", "--call", "default", "--args", '["/"]', "--json", cwd=EXAMPLE)
+    outcome = envelope(result)
+    assert outcome["ok"] and outcome["result"]["total"] == "66.98 EUR"
+    assert "Cup &amp; saucer" in outcome["result"]["html"]
+
+
+def test_root_defaults_to_entry_directory_outside_cwd(tmp_path):
+    result = modrun("run", str(FIXTURES / "src" / "lib.js"), "--call", "add", "--args", "[1, 1]", cwd=tmp_path)
+    assert result.stdout == "2\n"
+
+
+@pytest.mark.parametrize("args, code, kind, needle", [
+    (["src/nofile.js"], 3, "load", "Cannot find module"),
+    (["src/syntax.js"], 3, "load", "Unexpected token"),
+    (["src/badname.js"], 3, "load", "does not provide an export named 'nope'"),
+    (["src/outside.js"], 3, "load", "outside the root"),
+    (["src/missingdep.js"], 3, "load", "Cannot find module './missing.js' imported from"),
+    (["src/builtin.js"], 3, "load", "Node.js built-in module"),
+    (["src/throw42.js"], 1, "js", "42"),
+    (["src/thrower.js", "--call", "fail"], 1, "js", "bad thing"),
+    (["src/deep.js", "--call", "default"], 1, "js", "stack"),
+    (["src/loop.js", "--call", "default", "--timeout", "0.5"], 4, "limit", "wall-time"),
+    (["src/bomb.js", "--memory", "32"], 4, "limit", "memory"),
+    (["src/lib.js", "--call", "fn"], 1, "js", "is a function"),
+    (["src/lib.js", "--call", "big"], 1, "js", "BigInt"),
+    (["src/lib.js", "--call", "cyclic"], 1, "js", "cyclic"),
+    (["src/lib.js", "--call", "nothere"], 2, "usage", "exports: add, big"),
+    (["src/lib.js", "--call", "yes"], 2, "usage", "not a function"),
+    (["src/lib.js", "--call", "add", "--args", "{"], 2, "usage", "--args"),
+    (["src/lib.js", "--call", "add", "--args", '{"a": 1}'], 2, "usage", "JSON array"),
+    (["src/lib.js", "--profile", "edge"], 2, "usage", "edge"),
+    (["src/lib.js", "--timeout", "-1"], 2, "usage", "--timeout"),
+    (["src/lib.js", "--bogus"], 2, "usage", "unrecognized arguments"),
+    (["src/dynamic.js", "--call", "uncaught"], 1, "js", "Cannot find module './missing-dynamic.js'"),
+    (["src/hang.js"], 1, "js", "never settles"),
+])
+def test_bad_input_has_clear_error_and_exit_code(args, code, kind, needle):
+    plain = modrun("run", *args)
+    assert plain.returncode == code, plain.stderr
+    assert needle in plain.stderr
+    assert_clean(plain)
+    as_json = modrun("run", *args, "--json")
+    assert as_json.returncode == code
+    error = envelope(as_json)
+    assert error["ok"] is False
+    assert error["error"]["kind"] == kind
+    assert {"kind", "name", "message", "stack"} <= set(error["error"])
+    assert needle in error["error"]["message"] + error["error"]["stack"]
+
+
+def test_load_error_has_location_and_code_frame():
+    error = envelope(modrun("run", "src/syntax.js", "--json"))["error"]
+    assert error["name"] == "SyntaxError"
+    assert error["loc"]["line"] == 2 and error["loc"]["file"].endswith("src/syntax.js")
+    assert "> 2 | let x = ;" in error["frame"]
+
+
+def test_js_error_stack_is_source_mapped():
+    error = envelope(modrun("run", "src/thrower.js", "--call", "fail", "--json"))["error"]
+    assert error["name"] == "TypeError"
+    assert "src/thrower.js:2:" in error["stack"]
+
+
+def test_caught_dynamic_import_failure_is_not_an_error():
+    result = modrun("run", "src/dynamic.js", "--call", "default")
+    assert result.returncode == 0
+    assert result.stdout == '"caught Error"\n'
+
+
+def test_second_run_uses_the_transform_cache(tmp_path):
+    project = tmp_path / "app"
+    (project / "src").mkdir(parents=True)
+    (project / "src" / "main.js").write_text("export default () => 7;\n")
+    assert modrun("run", "src/main.js", "--call", "default", cwd=project).stdout == "7\n"
+    cache = project / "node_modules" / ".modrun" / "transforms"
+    entries = sorted(cache.rglob("*.json"))
+    assert len(entries) == 1
+    stamp = entries[0].stat().st_mtime_ns
+    assert modrun("run", "src/main.js", "--call", "default", cwd=project).stdout == "7\n"
+    assert entries[0].stat().st_mtime_ns == stamp  # read, not written again
