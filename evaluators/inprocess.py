@@ -50,7 +50,8 @@ class InProcessTransport(RuntimeTransport):
         out = self._enter(budget, self._turn)
         return orjson.loads(out) if out else []
 
-    def call_now(self, budget: Budget, url: str, path: list[Any], args: list[Any]) -> tuple[dict[str, Any], list[Message]]:
+    def call_now(self, budget: Budget, url: str, path: list[Any],
+                 args: list[Any]) -> tuple[dict[str, Any], list[Message]]:
         """Call an export directly, without the message round trip; see RunnerClient.call."""
         try:
             request = orjson.dumps([path, args]).decode()

@@ -53,7 +53,7 @@ def runner_meta(result: TransformResult) -> dict[str, Any]:
     # file as code and as text.
     deps: list[str] = []
     for specifier in result.deps:
-        typed = [i["key"] for i in imports if i["specifier"] == specifier]
+        typed = [str(i["key"]) for i in imports if i["specifier"] == specifier]
         untyped = specifier in typed or any(
             e.kind != "local" and e.specifier == specifier for e in result.exports.values()
         ) or specifier in result.star_exports or not typed

@@ -60,7 +60,8 @@ def test_import_and_call(project, tmp_path):
 
 def test_errors_are_exceptions_with_mapped_stacks(tmp_path):
     root = write(tmp_path, {"a.js": 'import { check } from "./b.js";\nexport const go = (v) => check(v);\n',
-                            "b.js": "export function check(v) {\n  if (v < 0) throw new RangeError(`negative: ${v}`);\n  return v;\n}\n"})
+                            "b.js": ("export function check(v) {\n"
+                                     "  if (v < 0) throw new RangeError(`negative: ${v}`);\n  return v;\n}\n")})
 
     async def main():
         async with Server(root=root, cache_dir=False) as server:
@@ -105,7 +106,8 @@ def test_cpu_limit_discards_the_runtime_and_the_next_import_gets_a_fresh_one(tmp
 
 
 def test_memory_limit(tmp_path):
-    root = write(tmp_path, {"grow.js": "export function grow() { const a = []; for (;;) a.push(new Array(1e5).fill(1)); }\n"})
+    root = write(tmp_path, {
+        "grow.js": "export function grow() { const a = []; for (;;) a.push(new Array(1e5).fill(1)); }\n"})
 
     async def main():
         async with Server(root=root, cache_dir=False, environments={"x": {"limits": {"memory_mb": 16}}}) as server:
@@ -196,7 +198,8 @@ def test_virtual_modules_and_module_types(tmp_path):
         "note.txt": "hi\n"})
 
     async def main():
-        async with Server(root=root, cache_dir=False, virtual_modules={"virtual:conf": "export default {debug: true}"}) as s:
+        virtual = {"virtual:conf": "export default {debug: true}"}
+        async with Server(root=root, cache_dir=False, virtual_modules=virtual) as s:
             mod = await s.environments["ssr"].import_module("/main.js")
             assert mod.default == [True, "hi\n", [104, 105, 10], True]
     run(main())
