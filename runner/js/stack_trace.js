@@ -91,6 +91,7 @@ class StackTraces {
     const record = this.moduleOf(fn, line);
     if (record === RUNNER_FRAME) return null;
     if (!record) return `${name || "<anonymous>"} (<anonymous>:${line}:${column})`;
+    column = utf16Column(record.wrapperSource, line, column);
     let where = `${record.file}:${line - WRAPPER_LINE_OFFSET}:${column}`;
     const original = record.originalPosition(line, column);
     if (original) where = `${original.source || record.file}:${original.line}:${original.column}`;
@@ -128,4 +129,26 @@ function countLines(text, end) {
   let lines = 1;
   for (let i = text.indexOf("\n"); i >= 0 && i < end; i = text.indexOf("\n", i + 1)) lines++;
   return lines;
+}
+
+// QuickJS-ng counts columns in UTF-8 bytes; source maps (and editors) count UTF-16 units.
+function utf16Column(source, line, byteColumn) {
+  let start = 0;
+  for (let n = 1; n < line; n++) {
+    const newline = source.indexOf("\n", start);
+    if (newline < 0) return byteColumn;
+    start = newline + 1;
+  }
+  let bytes = 0;
+  let units = 0;
+  while (bytes < byteColumn - 1) {
+    const code = source.charCodeAt(start + units);
+    if (Number.isNaN(code) || code === 10) break;
+    if (code < 0x80) bytes += 1;
+    else if (code < 0x800) bytes += 2;
+    else if (code >= 0xd800 && code <= 0xdbff) { bytes += 4; units += 1; }
+    else bytes += 3;
+    units += 1;
+  }
+  return units + 1;
 }

@@ -1,0 +1,213 @@
+"""Re-importing a 500-module graph into a fresh runtime, with the transforms already done.
+
+One Server imports the graph once (every transform done and held in the environment's module
+graph). Then, repeatedly, a fresh runtime (new QuickJS context, `env.create_runner()`) imports
+the entry: it fetches every module from the environment (`fetchModule` answers from memory),
+links and evaluates them. Reported per module, with a breakdown:
+
+- runtime creation: `create_runner()` (QuickJS context + the runner bundle booted in it);
+- engine: time inside the engine (`transport.receive`, which runs synchronously: delivering
+  answers, compiling the wrappers, linking, evaluating, JSON in and out);
+- host: the rest of the import (Python: the `fetchModule` handlers, asyncio, dispatch); the
+  501 `fetchModule` calls the runner made are also replayed one by one to show their own cost.
+
+Side by side: Vite 8's ModuleRunner in Node doing the same (`runner.clearCache()` then
+`runner.import('/entry.js')`, server transforms warm), and a floor for QuickJS itself: compiling
+the 501 transformed wrappers (`new AsyncFunction`) in a bare context.
+
+Goal (from the issue): <= 0.05 ms per module for the fresh-runtime import.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import harness
+import node_peers
+import quickjs
+from graph import generate, module_count
+
+from runner import Server
+from runner.exports_proxy import ModuleProxy
+
+GOAL_MS = 0.05
+
+
+def _sink(level: str, text: str) -> None:
+    pass
+
+
+async def _measure(work: Path, repeat: int, instrumented: bool) -> dict[str, Any]:
+    """Per-run timings in ms; with `instrumented`, also the engine's share, the number of engine
+    turns and the fetch requests (replayed afterwards, one at a time)."""
+    runs: list[dict[str, float]] = []
+    requests: list[tuple[Any, ...]] = []
+    codes: list[str] = []
+    async with Server(root=work, cache_dir=False, on_console=_sink) as server:
+        env = server.environments["ssr"]
+        first = await env.import_module("/entry.js")  # all transforms done, held in the module graph
+        checksum = first.checksum
+        cached_runner = await env.get_runner()
+        # A module already in the runner: the cost of the import call alone.
+        n_cached = 300
+        started = time.perf_counter()
+        for _ in range(n_cached):
+            await ModuleProxy.load(cached_runner, "/entry.js")
+        cached_us = (time.perf_counter() - started) / n_cached * 1e6
+        for i in range(repeat + 1):  # the first is a warm-up
+            engine_s = 0.0
+            turns = 0
+            requests.clear()
+            t0 = time.perf_counter()
+            runner = await env.create_runner(on_console=_sink)
+            t1 = time.perf_counter()
+            if instrumented:
+                fetch = runner.handlers["fetchModule"]
+                receive = runner.transport.receive
+
+                def recording_fetch(*args: Any, _fetch: Any = fetch) -> Any:
+                    requests.append(args)
+                    return _fetch(*args)
+
+                async def timed_receive(budget: Any, _receive: Any = receive) -> Any:
+                    nonlocal engine_s, turns
+                    s = time.perf_counter()
+                    result = await _receive(budget)
+                    engine_s += time.perf_counter() - s
+                    turns += 1
+                    return result
+
+                runner.handlers["fetchModule"] = recording_fetch
+                runner.transport.receive = timed_receive  # type: ignore[method-assign]
+            proxy = await ModuleProxy.load(runner, "/entry.js")
+            t2 = time.perf_counter()
+            assert proxy.checksum == checksum, (proxy.checksum, checksum)
+            await runner.close()
+            if i == 0:
+                continue
+            run = {"create_ms": (t1 - t0) * 1000, "import_ms": (t2 - t1) * 1000, "total_ms": (t2 - t0) * 1000}
+            if instrumented:
+                run["engine_ms"] = engine_s * 1000
+                run["host_ms"] = run["import_ms"] - run["engine_ms"]
+                run["turns"] = turns
+                run["fetches"] = len(requests)
+            runs.append(run)
+        replay: list[float] = []
+        if instrumented:
+            for _ in range(3):
+                started = time.perf_counter()
+                for args in requests:
+                    result = await env.fetch_module(*args)
+                    if len(codes) < len(requests):
+                        codes.append(result["code"])
+                replay.append((time.perf_counter() - started) * 1000)
+    return {"runs": runs, "codes": codes, "cached_us": cached_us, "replay_ms": replay}
+
+
+def _compile_floor(codes: list[str], repeat: int) -> list[float]:
+    """ms to compile every transformed module as the runner's wrapper, in a bare QuickJS context."""
+    names = ("__vite_ssr_exports__, __vite_ssr_import_meta__, __vite_ssr_import__, "
+             "__vite_ssr_dynamic_import__, __vite_ssr_exportAll__, __vite_ssr_exportName__")
+    samples = []
+    for _ in range(repeat):
+        context = quickjs.Context()
+        context.eval("globalThis.AF = (async function () {}).constructor;")
+        compile_one = context.eval(f"(code) => {{ new AF({json.dumps(names)}, '\"use strict\";\\n' + code); }}")
+        started = time.perf_counter()
+        for code in codes:
+            compile_one(code)
+        samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def _vite(work: Path, repeat: int) -> dict[str, Any] | None:
+    if node_peers.ensure_vite() is None:
+        return None
+    done = node_peers.run_node([node_peers.script("vite_import.mjs"), str(work), "/entry.js", str(repeat + 1)], cwd=work)
+    data = json.loads(done.stderr.strip().splitlines()[-1])
+    data["reimport_ms"] = data["reimport_ms"][1:]  # drop the first (JIT warm-up)
+    return data
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--modules", type=int, default=500)
+    parser.add_argument("--repeat", type=int, default=15)
+    ns = parser.parse_args()
+    n = module_count(ns.modules)
+
+    work = Path(tempfile.mkdtemp(prefix="modrun-bench-reimport-"))
+    try:
+        generate(work, ns.modules)
+        measured = asyncio.run(_measure(work, ns.repeat, instrumented=False))
+        probed = asyncio.run(_measure(work, max(3, ns.repeat // 3), instrumented=True))
+        plain, cached_us = measured["runs"], measured["cached_us"]
+        instrumented, codes = probed["runs"], probed["codes"]
+        floor = _compile_floor(codes, 5)
+        vite = _vite(work, ns.repeat)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    def col(runs: list[dict[str, float]], key: str) -> dict[str, float]:
+        return harness.stats([r[key] for r in runs])
+
+    total = col(plain, "total_ms")
+    imp = col(plain, "import_ms")
+    create = col(plain, "create_ms")
+    vite_re = harness.stats(vite["reimport_ms"]) if vite else None
+    rows = [
+        ["modrun: fresh runtime + import (goal metric)", total["median"], total["median"] / n,
+         harness.ratio(total["median"], vite_re["median"]) if vite_re else "-"],
+        ["modrun:   runtime creation", create["median"], create["median"] / n, "-"],
+        ["modrun:   import into the fresh runtime", imp["median"], imp["median"] / n,
+         harness.ratio(imp["median"], vite_re["median"]) if vite_re else "-"],
+    ]
+    if vite_re:
+        rows.append(["Vite 8 runner: clearCache() + import", vite_re["median"], vite_re["median"] / n, 1.0])
+    floor_s = harness.stats(floor)
+    rows.append(["floor: compile 501 wrappers in bare QuickJS", floor_s["median"], floor_s["median"] / n,
+                 harness.ratio(floor_s["median"], vite_re["median"]) if vite_re else "-"])
+    print(harness.table(["run", "ms (median)", "ms/module", "x Vite"], rows,
+                        f"warm_reimport: {n} modules, transforms warm in the environment (median of {ns.repeat})"))
+
+    b_rows = []
+    keys = [("create_ms", "runtime creation"), ("engine_ms", "engine (compile, link, evaluate, JSON)"),
+            ("host_ms", "host (fetchModule handlers, asyncio, dispatch)"), ("total_ms", "total")]
+    inst_total = col(instrumented, "total_ms")["median"]
+    for key, label in keys:
+        s = col(instrumented, key)
+        b_rows.append([label, s["median"], s["median"] / n, s["median"] / inst_total])
+    replay = harness.stats(probed["replay_ms"])
+    b_rows.append([f"  of which: {instrumented[0]['fetches']} fetchModule calls replayed one by one",
+                   replay["median"], replay["median"] / n, replay["median"] / inst_total])
+    print()
+    print(harness.table(["part", "ms (median)", "ms/module", "share"], b_rows,
+                        f"breakdown (instrumented runs, median of {len(instrumented)}; "
+                        f"{instrumented[0]['turns']} engine turns and {instrumented[0]['fetches']} fetches per import)"))
+    print()
+    other = [["modrun: import of a module already in the runner", cached_us, "µs"]]
+    if vite:
+        other.append(["Vite 8 runner: import of a cached module", vite["cached_us"], "µs"])
+    print(harness.table(["cached import", "per call", "unit"], other))
+    goals = [harness.goal("fresh-runtime import, ms per module", total["median"] / n, GOAL_MS, " ms")]
+    print(harness.goal_lines(goals))
+    path = harness.write_results("warm_reimport", {
+        "modules": n, "repeat": ns.repeat, "unit": "ms",
+        "versions": {"node": node_peers.node_version(), "vite": node_peers.vite_version()},
+        "runs": plain, "instrumented_runs": instrumented, "fetch_replay_ms": probed["replay_ms"], "compile_floor_ms": floor,
+        "cached_import_us": cached_us, "vite": vite,
+        "summary": {"total": total, "import": imp, "create": create, "vite_reimport": vite_re},
+        "goals": goals,
+    })
+    print(f"results: {path}")
+
+
+if __name__ == "__main__":
+    main()
