@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import UsageError
+from .errors import UsageError, config_mapping
 from .limits import Limits
 
 PROFILES = ("bare",)  # `edge` arrives with the edge profile's Web APIs
@@ -27,13 +27,8 @@ class EnvironmentConfig:
             return cls()
         if isinstance(value, EnvironmentConfig):
             return value
-        if not isinstance(value, dict):
-            raise UsageError(f"environment {name!r}: config must be a mapping, not {type(value).__name__}")
-        known = {"evaluator", "profile", "limits", "conditions", "plugins"}
-        unknown = sorted(set(value) - known)
-        if unknown:
-            raise UsageError(f"environment {name!r}: unknown option {', '.join(unknown)} "
-                             f"(known: {', '.join(sorted(known))})")
+        value = config_mapping(value, {"evaluator", "profile", "limits", "conditions", "plugins"},
+                               f"environment {name!r}")
         profile = value.get("profile", "bare")
         if profile not in PROFILES:
             hint = " (the edge profile is not available yet)" if profile == "edge" else ""

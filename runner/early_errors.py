@@ -10,14 +10,14 @@ syntax errors tree-sitter recovered from (ERROR and MISSING nodes).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
-from tree_sitter import Node, Parser
+from tree_sitter import Node
 
 from .code_frame import code_frame
 from .errors import Location, ParseError
-from .scope import LANGUAGE, ModuleEntries, ScopeAnalysis, default_declaration_head
+from .parser import parse_javascript
+from .scope import ModuleEntries, ScopeAnalysis, default_declaration_head
 
 _DEFAULT_DECLARATIONS = frozenset({"function_declaration", "generator_function_declaration",
                                    "class_declaration"})
@@ -171,17 +171,8 @@ def module_errors(analysis: ScopeAnalysis, entries: ModuleEntries, root: Node,
         if head is None or head == value:
             continue
         # What tree-sitter glued to the declaration must stand on its own as statements.
-        rest = _parser().parse(src[head.end_byte:item.end_byte])
+        rest = parse_javascript(src[head.end_byte:item.end_byte])
         if rest.root_node.has_error:
             errors.append(_unexpected(root, src, head.end_byte))
     return errors
 
-
-_local = threading.local()
-
-
-def _parser() -> Parser:
-    parser = getattr(_local, "parser", None)
-    if parser is None:
-        parser = _local.parser = Parser(LANGUAGE)
-    return parser

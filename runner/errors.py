@@ -40,6 +40,16 @@ class UsageError(ModrunError):
     kind = "usage"
 
 
+def config_mapping(value: object, known: set[str], what: str) -> dict[str, Any]:
+    """A config mapping with only known keys, or a UsageError that says what `what` accepts."""
+    if not isinstance(value, dict):
+        raise UsageError(f"{what} must be a mapping, not {type(value).__name__}")
+    unknown = sorted(set(value) - known)
+    if unknown:
+        raise UsageError(f"{what}: unknown option {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+    return value
+
+
 @dataclass(frozen=True)
 class Location:
     file: str

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import UsageError
+from .errors import UsageError, config_mapping
 
 DEFAULT_STACK_KB = 4096
 DEFAULT_OUTPUT_BYTES = 64 * 1024 * 1024
@@ -29,12 +29,7 @@ class Limits:
             return cls()
         if isinstance(value, Limits):
             return value
-        if not isinstance(value, dict):
-            raise UsageError(f"limits must be a mapping, not {type(value).__name__}")
-        known = {"cpu_ms", "wall_ms", "memory_mb", "stack_kb", "output_bytes"}
-        unknown = sorted(set(value) - known)
-        if unknown:
-            raise UsageError(f"unknown limit {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+        value = config_mapping(value, {"cpu_ms", "wall_ms", "memory_mb", "stack_kb", "output_bytes"}, "limits")
         for key, item in value.items():
             if item is not None and (isinstance(item, bool) or not isinstance(item, int | float) or item <= 0):
                 raise UsageError(f"limit {key} must be a positive number, not {item!r}")

@@ -22,10 +22,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
-import tree_sitter_javascript
-from tree_sitter import Language, Node
+from tree_sitter import Node
 
-LANGUAGE = Language(tree_sitter_javascript.language())
+from .parser import JAVASCRIPT as LANGUAGE
 
 # Reference flags.
 READ = 1

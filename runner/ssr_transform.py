@@ -18,15 +18,15 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import Any, Literal
 
 import orjson
-from tree_sitter import Node, Parser, Query, QueryCursor
+from tree_sitter import Node, Query, QueryCursor
 
 from .early_errors import module_errors, parse_error, tree_error
+from .parser import parse_javascript
 from .scope import (
     CALLEE,
     LANGUAGE,
@@ -113,16 +113,6 @@ class TransformResult:
     has_tla: bool = False
 
 
-_local = threading.local()
-
-
-def _parser() -> Parser:
-    parser = getattr(_local, "parser", None)
-    if parser is None:
-        parser = _local.parser = Parser(LANGUAGE)
-    return parser
-
-
 def _js_string(value: str) -> str:
     try:
         return orjson.dumps(value).decode()
@@ -203,14 +193,13 @@ def _repair(src: bytes, root: Node) -> tuple[bytearray | None, dict[int, tuple[i
 def ssr_transform(code: str, id: str) -> TransformResult:
     """Transform one ES module; raises ParseError (file=id) for syntax and early errors."""
     src = code.encode("utf-8", "surrogatepass")
-    parser = _parser()
-    tree = parser.parse(src)
+    tree = parse_javascript(src)
     root = tree.root_node
     attr_ranges: dict[int, tuple[int, int]] = {}
     if root.has_error or b"export" in src:
         patched, attr_ranges = _repair(src, root)
         if patched is not None:
-            tree = parser.parse(bytes(patched))
+            tree = parse_javascript(bytes(patched))
             root = tree.root_node
     if root.has_error:
         err = tree_error(root, src)
