@@ -11,9 +11,9 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-import orjson
 import quickjs
 
+from runner import wire
 from runner.errors import CrashError, LimitError
 from runner.limits import Budget, Limits
 from runner.runner_client import check_json
@@ -48,14 +48,14 @@ class InProcessTransport(RuntimeTransport):
 
     async def receive(self, budget: Budget) -> list[Message]:
         out = self._enter(budget, self._turn)
-        return orjson.loads(out) if out else []
+        return wire.loads(out) if out else []
 
     def call_now(self, budget: Budget, url: str, path: list[Any],
                  args: list[Any]) -> tuple[dict[str, Any], list[Message]]:
         """Call an export directly, without the message round trip; see RunnerClient.call."""
         try:
-            request = orjson.dumps([path, args]).decode()
-        except orjson.JSONEncodeError:
+            request = wire.dumps([path, args])
+        except TypeError:
             check_json(args)  # raises the TypeError that names the problem
             raise
 
@@ -64,12 +64,12 @@ class InProcessTransport(RuntimeTransport):
             return answer, self._turn()
 
         answer, out = self._enter(budget, work)
-        return orjson.loads(answer), (orjson.loads(out) if out else [])
+        return wire.loads(answer), (wire.loads(out) if out else [])
 
     def _turn(self) -> str:
         """Deliver the inbox, run every pending job, and collect the outbox."""
         if self._inbox:
-            payload = orjson.dumps(self._inbox).decode()
+            payload = wire.dumps(self._inbox)
             self._inbox.clear()
             self._receive(payload)
         while self.context.execute_pending_job():
@@ -109,7 +109,7 @@ class InProcessTransport(RuntimeTransport):
                 self.context.set_memory_limit(int(self.limits.memory_mb * 1024 * 1024) + 16 * 1024 * 1024)
             self.context.set_time_limit(0.5)
             out = self._drain()
-            return orjson.loads(out) if out else []
+            return wire.loads(out) if out else []
         except Exception:
             return []
 

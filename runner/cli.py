@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 
 import orjson
 
+from . import wire
 from .errors import CrashError, LimitError, LoadError, ModrunError, UsageError
 from .exports_proxy import JSFunction, JSOpaque
 from .server import Server
@@ -138,7 +139,7 @@ def _error_payload(error: ModrunError) -> dict[str, Any]:
 
 def _report(error: ModrunError, as_json: bool) -> int:
     if as_json:
-        sys.stdout.write(orjson.dumps({"ok": False, "error": _error_payload(error)}).decode() + "\n")
+        sys.stdout.write(wire.dumps({"ok": False, "error": _error_payload(error)}) + "\n")
     else:
         text = error.stack or f"{error.name}: {error.message}"
         if isinstance(error, LoadError) and error.frame and error.frame not in text:
@@ -169,9 +170,9 @@ def run_command(argv: list[str]) -> int:
             raise
         return _report(CrashError(f"internal error: {type(error).__name__}: {error}"), as_json)
     if ns.json:
-        sys.stdout.write(orjson.dumps(outcome).decode() + "\n")
+        sys.stdout.write(wire.dumps(outcome) + "\n")
     elif ns.call is not None:
-        sys.stdout.write(orjson.dumps(outcome["result"]).decode() + "\n")
+        sys.stdout.write(wire.dumps(outcome["result"]) + "\n")
     sys.stdout.flush()
     return 0
 

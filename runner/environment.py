@@ -16,6 +16,7 @@ from .code_frame import code_frame
 from .config import EnvironmentConfig, resolve_conditions
 from .errors import LoadError, Location
 from .exports_proxy import ModuleProxy
+from .ids import file_of
 from .module_graph import ModuleGraph, ModuleNode
 from .module_types import ModuleTypesPlugin, check_type, split_type, typed_id
 from .plugin_container import PluginContainer
@@ -54,7 +55,7 @@ class Environment:
         if id is None:
             raise self._not_found(specifier, importer)
         if not id.startswith("\0") and os.path.isabs(id):
-            real = os.path.realpath(id.split("?", 1)[0])
+            real = os.path.realpath(file_of(id))
             if real != self._real_root and not real.startswith(self._real_root + os.sep):
                 raise LoadError(
                     f"'{specifier}' resolves to {id}, which is outside the root {self.root}: only modules inside "

@@ -7,6 +7,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from .ids import file_of
+
 
 @dataclass(eq=False)
 class ModuleNode:
@@ -53,7 +55,7 @@ class ModuleGraph:
     def ensure_entry_from_id(self, id: str) -> ModuleNode:
         node = self.id_to_module.get(id)
         if node is None:
-            file = None if id.startswith("\0") or not id.startswith("/") else id.split("?", 1)[0]
+            file = None if id.startswith("\0") or not id.startswith("/") else file_of(id)
             node = ModuleNode(url=url_for_id(id, self.root), id=id, file=file)
             self.id_to_module[id] = node
             self.url_to_module[node.url] = node

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import LoadError
+from .ids import file_of
 from .plugin import Plugin
 
 MODULE_TYPES = ("json", "text", "bytes")
@@ -47,7 +48,7 @@ class ModuleTypesPlugin(Plugin):
         if module_type is None or id.startswith("\0"):
             return None
         try:
-            data = await asyncio.to_thread(Path(path).read_bytes)
+            data = await asyncio.to_thread(Path(file_of(path)).read_bytes)
         except OSError as error:
             raise LoadError(f"cannot read {path}: {error.strerror}", code="ERR_LOAD", id=id) from None
         if module_type == "bytes":

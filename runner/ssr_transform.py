@@ -16,7 +16,6 @@ Shape of the output:
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from itertools import accumulate
@@ -25,6 +24,7 @@ from typing import Any, Literal
 import orjson
 from tree_sitter import Node, Query, QueryCursor
 
+from . import wire
 from .early_errors import module_errors, parse_error, tree_error
 from .parser import parse_javascript
 from .scope import (
@@ -114,10 +114,7 @@ class TransformResult:
 
 
 def _js_string(value: str) -> str:
-    try:
-        return orjson.dumps(value).decode()
-    except orjson.JSONEncodeError:  # lone surrogates: escape them
-        return json.dumps(value)
+    return wire.dumps(value)
 
 
 def _member(base: str, name: str) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import LoadError
+from .ids import file_of
 from .plugin import LoadResult
 from .sourcemap import compose
 from .ssr_transform import TransformResult, ssr_transform
@@ -77,7 +78,7 @@ async def load_source(environment: Environment, id: str) -> LoadResult:
     if id.startswith("\0") or not Path(id).is_absolute():
         raise LoadError(f"no plugin could load {id!r}", code="ERR_LOAD", id=id)
     try:
-        return LoadResult(await asyncio.to_thread(Path(id).read_text, encoding="utf-8"))
+        return LoadResult(await asyncio.to_thread(Path(file_of(id)).read_text, encoding="utf-8"))
     except FileNotFoundError:
         raise LoadError(f"Cannot find module '{id}'", code="ERR_MODULE_NOT_FOUND", id=id) from None
     except (OSError, UnicodeDecodeError) as error:

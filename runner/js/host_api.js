@@ -52,8 +52,14 @@ function createHostApi(runner) {
       }
       const namespace = record.namespace();
       const names = Object.keys(namespace);
-      const values = {};
-      for (const name of names) values[name] = describe(namespace[name], [name], []);
+      const values = Object.create(null);
+      for (const name of names) {
+        try {
+          values[name] = describe(record.exports[name], [name], []);
+        } catch (error) {
+          values[name] = { $modrun: "opaque", type: "getter", text: `[reading it threw ${safeString(error, "an error")}]` };
+        }
+      }
       return { url: record.url, exports: names, values };
     },
 
@@ -141,8 +147,18 @@ function describe(value, path, seen) {
   const inner = seen.concat([value]);
   if (Array.isArray(value)) return value.map((item, i) => describe(item, path.concat([i]), inner));
   if (typeof value.toJSON === "function") return toWire(value, path.join("."));
-  const out = {};
-  for (const key of Object.keys(value)) out[key] = describe(value[key], path.concat([key]), inner);
+  const out = Object.create(null); // so that a key "__proto__" stays a key
+  for (const key of Object.keys(value)) {
+    let item;
+    try {
+      item = value[key];
+    } catch (error) {
+      // A getter that throws (say, a missing setting) must not fail the whole import.
+      out[key] = { $modrun: "opaque", type: "getter", text: `[getter threw ${safeString(error, "an error")}]` };
+      continue;
+    }
+    out[key] = describe(item, path.concat([key]), inner);
+  }
   return out;
 }
 
@@ -173,7 +189,7 @@ function wireValue(v, at, seen) {
     out = [];
     for (let i = 0; i < v.length; i++) out.push(wireValue(v[i], `${at}[${i}]`, seen));
   } else {
-    out = {};
+    out = Object.create(null); // so that a key "__proto__" stays a key
     for (const key of Object.keys(v)) {
       const item = v[key];
       if (item === undefined) continue; // as JSON.stringify does

@@ -26,7 +26,20 @@ function inspect(value, depth = 2, seen = []) {
   const item = (v) => inspect(v, depth - 1, inner);
   if (Array.isArray(value)) {
     const parts = [];
-    for (let i = 0; i < value.length && i < 100; i++) parts.push(i in value ? item(value[i]) : "<empty>");
+    let holes = 0;
+    const flushHoles = () => {
+      if (holes) parts.push(`<${holes} empty item${holes === 1 ? "" : "s"}>`);
+      holes = 0;
+    };
+    for (let i = 0; i < value.length && i < 100; i++) {
+      if (i in value) {
+        flushHoles();
+        parts.push(item(value[i]));
+      } else {
+        holes++;
+      }
+    }
+    flushHoles();
     if (value.length > 100) parts.push(`... ${value.length - 100} more items`);
     return wrap("[", parts, "]");
   }
@@ -73,8 +86,13 @@ function wrap(open, parts, close) {
   return `${open}\n  ${parts.join(",\n").split("\n").join("\n  ")}\n${close}`;
 }
 
+// Node's choice of quotes: single, else double when the text has a single quote, else backtick.
 function quote(text) {
-  return `'${text.replace(/\\/g, "\\\\").replace(/'/g, "\\'").replace(/\n/g, "\\n")}'`;
+  const escaped = text.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
+  if (!text.includes("'")) return `'${escaped}'`;
+  if (!text.includes('"')) return `"${escaped}"`;
+  if (!text.includes("`") && !text.includes("${")) return `\`${escaped}\``;
+  return `'${escaped.replace(/'/g, "\\'")}'`;
 }
 
 function inspectFunction(fn) {

@@ -480,7 +480,8 @@ class ModuleRunner {
       const meta = Object.create(null);
       const file = record.file;
       const slash = file.lastIndexOf("/");
-      meta.url = file.startsWith("/") ? `file://${encodeURI(file)}` : record.url;
+      const query = record.id.indexOf("?");
+      meta.url = file.startsWith("/") ? `file://${encodeURI(file)}${query >= 0 ? record.id.slice(query) : ""}` : record.url;
       meta.filename = file;
       meta.dirname = slash > 0 ? file.slice(0, slash) : "/";
       meta.env = this.options.env || { MODE: "production", DEV: false, PROD: true, SSR: true };

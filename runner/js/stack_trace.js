@@ -101,7 +101,7 @@ class StackTraces {
 
   format(error, raw) {
     let head;
-    try { head = String(error); } catch { head = "Error"; }
+    try { head = String(error); } catch { head = "Error"; } // a hostile name/message getter
     const lines = [head];
     let lastUser = 0;
     for (const [fn, name, line, column, isNative] of raw) {

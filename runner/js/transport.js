@@ -112,21 +112,23 @@ const ERROR_CONSTRUCTORS = {
 
 function errorToPayload(error, kind) {
   if (error instanceof HostFailure) return errorToPayload(error.error, error.kind);
-  if (error instanceof Error || (error !== null && typeof error === "object" && "message" in error)) {
-    const payload = {};
-    for (const key of Object.keys(error)) {
-      const value = error[key];
+  if (error instanceof Error || (error !== null && typeof error === "object" && safeHas(error, "message"))) {
+    const payload = Object.create(null);
+    let keys = [];
+    try { keys = Object.keys(error); } catch {}
+    for (const key of keys) {
+      const value = safeGet(error, key);
       if (value === undefined || typeof value === "function" || typeof value === "symbol") continue;
-      if (typeof value === "bigint") { payload[key] = String(value); continue; }
-      payload[key] = value;
+      payload[key] = typeof value === "bigint" ? String(value) : value;
     }
     // An error-like object that is not an Error (test262's Test262Error) is named by its constructor.
-    const ctor = error.constructor;
+    const ctor = safeGet(error, "constructor");
     const fallbackName = ctor && typeof ctor.name === "string" && ctor.name ? ctor.name : "Error";
-    payload.name = typeof error.name === "string" ? error.name : fallbackName;
-    payload.message = safeString(error.message, "");
+    const name = safeGet(error, "name");
+    payload.name = typeof name === "string" ? name : fallbackName;
+    payload.message = safeString(safeGet(error, "message"), "");
     // QuickJS-ng leaves `stack` null on a stack overflow: fall back to the message.
-    const stack = error.stack;
+    const stack = safeGet(error, "stack");
     payload.stack = typeof stack === "string" && stack ? stack : `${payload.name}: ${payload.message}`;
     if (kind) payload.kind = kind;
     else if (!payload.kind) payload.kind = "js";
@@ -139,6 +141,15 @@ function errorToPayload(error, kind) {
   // A thrown non-Error value: say what it was.
   const text = describeThrown(error);
   return { name: "Uncaught", message: text, stack: `Uncaught ${text}`, kind: kind || "js", thrown: text };
+}
+
+// Reading a property of a thrown value may itself throw (a hostile getter): never let it escape.
+function safeGet(object, key) {
+  try { return object[key]; } catch { return undefined; }
+}
+
+function safeHas(object, key) {
+  try { return key in object; } catch { return false; }
 }
 
 function describeThrown(value) {
@@ -155,5 +166,5 @@ function describeThrown(value) {
 }
 
 function safeString(value, fallback) {
-  try { return String(value); } catch { return fallback; }
+  try { return value === undefined ? fallback : String(value); } catch { return fallback; }
 }

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from ..errors import LoadError
+from ..ids import file_of, split_query
 from ..plugin import Plugin
 
 EXTENSIONS = (".mjs", ".js", ".mts", ".ts", ".jsx", ".tsx", ".json")
@@ -138,15 +139,16 @@ class ResolvePlugin(Plugin):
         if source.startswith("file://"):
             found = probe(Path(unquote(urlparse(source).path)))
             return str(found) if found else None
-        base = Path(importer).parent if importer and os.path.isabs(importer) else root
-        if source.startswith(("./", "../")) or source in (".", ".."):
-            found = probe(base / source)
-            return str(found) if found else None
-        if source.startswith("/"):
-            found = probe(root / source.lstrip("/"))
-            if found is None and Path(source).is_absolute():
-                found = probe(Path(source))
-            return str(found) if found else None
+        base = Path(file_of(importer)).parent if importer and os.path.isabs(importer) else root
+        path, query = split_query(source)
+        if path.startswith(("./", "../")) or path in (".", ".."):
+            found = probe(base / path)
+            return str(found) + query if found else None
+        if path.startswith("/"):
+            found = probe(root / path.lstrip("/"))
+            if found is None and Path(path).is_absolute():
+                found = probe(Path(path))
+            return str(found) + query if found else None
         if is_node_builtin(source):
             raise LoadError(
                 f"'{source}' is a Node.js built-in module, which the {environment.profile} profile does not "

@@ -1,0 +1,113 @@
+"""The framing of the channel between the process evaluator and its worker.
+
+A frame is a 7-byte header — the magic `MR`, one kind byte, the payload length as a 32-bit
+little-endian integer — followed by the payload. The channel is a Unix socket of its own (never
+stdout), so nothing the module prints can corrupt it. Garbage is caught early: a wrong magic, an
+unknown kind or an oversized length is a `FrameError`; a frame whose rest never arrives is caught
+by the readers' stall timeouts.
+
+Frames, parent to worker:
+- INIT   JSON `{profile, mode, limits, address_space_bytes}`; the worker answers READY or FAIL;
+- TURN   `<dd` (absolute CLOCK_MONOTONIC deadline, CPU seconds left; NaN for none) + the
+         messages for the runtime as a JSON array (may be empty). The worker delivers them, runs
+         every pending job and answers with one OUT frame (or FAIL);
+Worker to parent:
+- READY  JSON `{pid, boot_ms, vm_bytes}`;
+- OUT    `<dB` (engine CPU seconds spent, 1 when the runtime is idle) + the runtime's outbox as a
+         JSON array (empty text when it sent nothing);
+- FAIL   JSON `{kind, limit, message, leftover}`: the runtime is gone (a limit, an engine failure,
+         a protocol error) and the worker exits.
+
+This module imports only the standard library: the worker loads it before anything else.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+
+MAGIC = b"MR"
+HEADER = struct.Struct("<2sBI")
+TURN_HEAD = struct.Struct("<dd")
+OUT_HEAD = struct.Struct("<dB")
+
+INIT = 1
+TURN = 2
+READY = 16
+OUT = 17
+FAIL = 18
+KINDS = frozenset({INIT, TURN, READY, OUT, FAIL})
+
+#: the largest payload either side accepts; more is a protocol error (bounded memory)
+MAX_FRAME = 512 * 1024 * 1024
+
+
+class FrameError(Exception):
+    """The channel carried something that is not a frame."""
+
+
+def pack(kind: int, payload: bytes = b"") -> bytes:
+    if len(payload) > MAX_FRAME:
+        raise FrameError(f"a frame of {len(payload)} bytes exceeds the channel's limit of {MAX_FRAME} bytes")
+    return HEADER.pack(MAGIC, kind, len(payload)) + payload
+
+
+def pack_turn(deadline: float | None, cpu_left: float | None, messages: bytes) -> bytes:
+    head = TURN_HEAD.pack(math.nan if deadline is None else deadline, math.nan if cpu_left is None else cpu_left)
+    return pack(TURN, head + messages)
+
+
+def unpack_turn(payload: bytes) -> tuple[float | None, float | None, bytes]:
+    deadline, cpu_left = TURN_HEAD.unpack_from(payload)
+    return (None if math.isnan(deadline) else deadline, None if math.isnan(cpu_left) else cpu_left,
+            payload[TURN_HEAD.size:])
+
+
+def pack_out(cpu: float, idle: bool, text: str) -> bytes:
+    return pack(OUT, OUT_HEAD.pack(cpu, 1 if idle else 0) + text.encode("utf-8", "surrogatepass"))
+
+
+def unpack_out(payload: bytes) -> tuple[float, bool, bytes]:
+    cpu, idle = OUT_HEAD.unpack_from(payload)
+    return cpu, bool(idle), payload[OUT_HEAD.size:]
+
+
+class FrameReader:
+    """Incremental parser: feed it bytes as they arrive, take whole frames out."""
+
+    def __init__(self, max_frame: int = MAX_FRAME) -> None:
+        self.max_frame = max_frame
+        self._buffer = bytearray()
+        self._need: tuple[int, int] | None = None  # (kind, length) of the frame being assembled
+
+    def feed(self, data: bytes) -> None:
+        self._buffer += data
+
+    @property
+    def partial(self) -> bool:
+        """Some bytes of a frame have arrived, not all of it."""
+        return bool(self._buffer) or self._need is not None
+
+    def next(self) -> tuple[int, bytes] | None:
+        """The next whole frame, or None until more bytes arrive. Raises FrameError on garbage."""
+        if self._need is None:
+            if len(self._buffer) < HEADER.size:
+                if self._buffer and not MAGIC.startswith(bytes(self._buffer[:2])):
+                    raise FrameError(f"bad frame header {bytes(self._buffer[:HEADER.size])!r}")
+                return None
+            magic, kind, length = HEADER.unpack_from(self._buffer)
+            if magic != MAGIC:
+                raise FrameError(f"bad frame header {bytes(self._buffer[:HEADER.size])!r} (no frame magic)")
+            if kind not in KINDS:
+                raise FrameError(f"unknown frame kind {kind}")
+            if length > self.max_frame:
+                raise FrameError(f"a frame of {length} bytes exceeds the channel's limit of {self.max_frame} bytes")
+            del self._buffer[:HEADER.size]
+            self._need = (kind, length)
+        kind, length = self._need
+        if len(self._buffer) < length:
+            return None
+        payload = bytes(self._buffer[:length])
+        del self._buffer[:length]
+        self._need = None
+        return kind, payload

@@ -1,0 +1,244 @@
+"""The child program of the process evaluator: QuickJS-ng and the same runner/js bundle as the
+in-process evaluator, in an OS process of its own, driven over a framed Unix-socket channel
+(evaluators/process_frames.py).
+
+    python -P evaluators/process_worker.py FD
+
+The worker runs the pull loop locally: for each TURN frame it delivers the messages, runs every
+pending job and answers with the outbox in one OUT frame, which also says that the runtime is
+idle. Engine work runs under the budget the parent sent (its deadline and CPU seconds), with the
+engine's own limits (heap, stack, interrupt) and OS limits on top: RLIMIT_AS on the whole process,
+RLIMIT_CPU re-armed before each turn, no core files, and death with the parent (PR_SET_PDEATHSIG).
+A limit or an engine failure is reported in a FAIL frame, after which the worker exits: a runtime
+that hit a limit is never reused.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+_STARTED = time.perf_counter()
+
+
+def _lean_packages() -> None:
+    """Load only the submodules the worker needs. The `runner` package's __init__ imports the
+    whole server side (parser, transforms, plugins: ~110 ms); stand-in package objects with the
+    real directories as their path skip it, and every submodule still loads from its own file."""
+    import types
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    for name in ("runner", "evaluators"):
+        directory = root / name
+        if name in sys.modules or not (directory / "__init__.py").is_file():
+            continue
+        package = types.ModuleType(name)
+        package.__path__ = [str(directory)]
+        package.__package__ = name
+        package.__file__ = str(directory / "__init__.py")
+        sys.modules[name] = package
+
+
+if __name__ == "__main__":
+    _lean_packages()
+
+import ctypes  # noqa: E402
+import errno  # noqa: E402
+import faulthandler  # noqa: E402
+import os  # noqa: E402
+import resource  # noqa: E402
+import select  # noqa: E402
+import signal  # noqa: E402
+import socket  # noqa: E402
+from typing import Any, NoReturn  # noqa: E402
+
+import orjson  # noqa: E402
+
+from evaluators.inprocess import InProcessTransport  # noqa: E402
+from evaluators.options import RuntimeOptions  # noqa: E402
+from evaluators.process_frames import (  # noqa: E402
+    FAIL,
+    INIT,
+    READY,
+    TURN,
+    FrameError,
+    FrameReader,
+    pack,
+    pack_out,
+    unpack_turn,
+)
+from runner.errors import CrashError, LimitError  # noqa: E402
+from runner.limits import Budget, Limits  # noqa: E402
+
+#: once a frame has started, the rest must arrive within this many seconds
+STALL_S = 5.0
+#: RLIMIT_CPU is armed this many seconds beyond the engine's own CPU/wall slice
+CPU_GRACE_S = 1.0
+PR_SET_PDEATHSIG = 1
+
+
+class WorkerEngine(InProcessTransport):
+    """The in-process transport's engine handling (limits, salvage, error classification), driven
+    with message text as it comes off the channel instead of decoded messages."""
+
+    def turn(self, budget: Budget, text: bytes) -> str:
+        return self._enter(budget, lambda: self._turn_text(text))
+
+    def _turn_text(self, text: bytes) -> str:
+        if text:
+            self._receive(text.decode("utf-8", "surrogatepass"))
+        while self.context.execute_pending_job():
+            pass
+        return str(self._drain())
+
+
+class Channel:
+    """The worker's end: blocking reads (bounded once a frame has started) and writes."""
+
+    def __init__(self, fd: int) -> None:
+        self.sock = socket.socket(fileno=fd)
+        self.sock.setblocking(True)
+        self.reader = FrameReader()
+
+    def read(self) -> tuple[int, bytes] | None:
+        """The next frame, or None when the parent closed the channel between frames."""
+        while True:
+            frame = self.reader.next()
+            if frame is not None:
+                return frame
+            if self.reader.partial:  # the rest of a started frame must come soon
+                ready = select.select([self.sock], [], [], STALL_S)[0]
+                if not ready:
+                    raise FrameError(f"a truncated frame: its rest did not arrive within {STALL_S:g} s")
+            data = self.sock.recv(1 << 20)
+            if not data:
+                if self.reader.partial:
+                    raise FrameError("the channel closed in the middle of a frame")
+                return None
+            self.reader.feed(data)
+
+    def write(self, frame: bytes) -> None:
+        self.sock.sendall(frame)
+
+
+def _die_with_parent() -> None:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() == 1:  # the parent died before prctl took effect
+        os._exit(0)
+
+
+def _vm_bytes() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _os_limits(config: dict[str, Any]) -> None:
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    address_space = config.get("address_space_bytes")
+    if address_space:
+        _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard == resource.RLIM_INFINITY or address_space < hard:
+            resource.setrlimit(resource.RLIMIT_AS, (int(address_space), hard))
+    # The engine recurses on this thread's stack: make room for its own stack limit.
+    want = int(config["limits"].get("stack_kb") or 0) * 1024 + 8 * 1024 * 1024
+    soft, hard = resource.getrlimit(resource.RLIMIT_STACK)
+    if soft != resource.RLIM_INFINITY and soft < want and (hard == resource.RLIM_INFINITY or want <= hard):
+        resource.setrlimit(resource.RLIMIT_STACK, (want, hard))
+
+
+class CpuGuard:
+    """RLIMIT_CPU as a backstop for the engine's interrupt: armed before each turn that has a
+    finite slice, a little beyond it. Exceeding it ends the process with SIGXCPU."""
+
+    def __init__(self) -> None:
+        self.soft, self.hard = resource.getrlimit(resource.RLIMIT_CPU)
+
+    def arm(self, seconds: float | None) -> None:
+        if seconds is None:
+            return
+        want = int(time.process_time() + max(seconds, 0.0) + CPU_GRACE_S) + 1
+        if self.hard != resource.RLIM_INFINITY:
+            want = min(want, self.hard)
+        if want != self.soft:
+            resource.setrlimit(resource.RLIMIT_CPU, (want, self.hard))
+            self.soft = want
+
+
+def _fail_frame(error: BaseException) -> bytes:
+    leftover = getattr(error, "leftover", None) or []
+    if isinstance(error, LimitError):
+        body: dict[str, Any] = {"kind": "limit", "limit": error.limit, "message": error.message}
+    elif isinstance(error, MemoryError):
+        body = {"kind": "limit", "limit": "memory", "message": "the runtime process ran out of address space"}
+    elif isinstance(error, CrashError):
+        body = {"kind": "crash", "message": error.message}
+    elif isinstance(error, FrameError):
+        body = {"kind": "crash", "message": f"the runtime received a bad frame: {error}"}
+    else:
+        body = {"kind": "crash", "message": f"the runtime process failed: {type(error).__name__}: {error}"}
+    body["leftover"] = leftover
+    try:
+        return pack(FAIL, orjson.dumps(body))
+    except Exception:
+        body["leftover"] = []
+        return pack(FAIL, orjson.dumps(body))
+
+
+def serve(channel: Channel) -> int:
+    first = channel.read()
+    if first is None:
+        return 0
+    kind, payload = first
+    if kind != INIT:
+        raise FrameError(f"expected an INIT frame, got kind {kind}")
+    config = orjson.loads(payload)
+    _os_limits(config)
+    options = RuntimeOptions(profile=config["profile"], mode=config["mode"], limits=Limits(**config["limits"]))
+    engine = WorkerEngine(options)
+    guard = CpuGuard()
+    channel.write(pack(READY, orjson.dumps({"pid": os.getpid(), "vm_bytes": _vm_bytes(),
+                                            "boot_ms": (time.perf_counter() - _STARTED) * 1000})))
+    while True:
+        frame = channel.read()
+        if frame is None:
+            return 0
+        kind, payload = frame
+        if kind != TURN:
+            raise FrameError(f"expected a TURN frame, got kind {kind}")
+        deadline, cpu_left, text = unpack_turn(payload)
+        budget = Budget(deadline=deadline, cpu_left=cpu_left)
+        seconds, _which = budget.slice()
+        guard.arm(seconds)
+        out = engine.turn(budget, text)
+        spent = cpu_left - budget.cpu_left if cpu_left is not None and budget.cpu_left is not None else 0.0
+        channel.write(pack_out(spent, True, out))
+
+
+def main(argv: list[str]) -> NoReturn:
+    faulthandler.enable()  # a segfault in the engine leaves a Python stack on stderr for the parent
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the host's to handle, not the runtime's
+    if len(argv) != 2:
+        sys.stderr.write("usage: process_worker.py FD\n")
+        os._exit(2)
+    _die_with_parent()
+    channel = Channel(int(argv[1]))
+    try:
+        status = serve(channel)
+    except BaseException as error:  # every failure is reported as a frame, then the worker exits
+        try:
+            channel.write(_fail_frame(error))
+        except OSError as write_error:
+            if write_error.errno not in (errno.EPIPE, errno.ECONNRESET):
+                raise
+        status = 3
+    sys.stdout.flush()
+    os._exit(status)  # no interpreter teardown: the engine's heap goes with the process
+
+
+if __name__ == "__main__":
+    main(sys.argv)

@@ -1,0 +1,14 @@
+"""Module ids: an absolute path, maybe with a query (`/a.js?v=2` is a module of its own, read
+from /a.js), or a virtual id starting with `\\0`."""
+
+from __future__ import annotations
+
+
+def file_of(id: str) -> str:
+    """The file behind an id: the id without its query."""
+    return id.split("?", 1)[0]
+
+
+def split_query(specifier: str) -> tuple[str, str]:
+    path, sep, query = specifier.partition("?")
+    return path, sep + query
