@@ -46,11 +46,27 @@ class Environment:
         self._transforms_in_flight: dict[str, asyncio.Future[TransformedModule]] = {}
         self._runner: RunnerClient | None = None
         self._real_root = os.path.realpath(server.root)
+        self._resolved: dict[tuple[str, str | None], str] = {}
+        # id -> (the transform it was built from, options it was built for, the FetchResult)
+        self._fetched: dict[str, tuple[TransformedModule, tuple[int, bool], dict[str, Any]]] = {}
 
     # ---- server side ----
 
     async def resolve(self, specifier: str, importer: str | None = None) -> str:
-        """The id a specifier names, checked to lie inside the root (or be virtual)."""
+        """The id a specifier names, checked to lie inside the root (or be virtual). Successful
+        resolutions are remembered per (specifier, importer); `clear_resolve_cache()` forgets them."""
+        key = (specifier, importer)
+        known = self._resolved.get(key)
+        if known is not None:
+            return known
+        id = await self._resolve(specifier, importer)
+        self._resolved[key] = id
+        return id
+
+    def clear_resolve_cache(self) -> None:
+        self._resolved.clear()
+
+    async def _resolve(self, specifier: str, importer: str | None) -> str:
         id = await self.plugin_container.resolve_id(specifier, importer)
         if id is None:
             raise self._not_found(specifier, importer)
@@ -106,6 +122,11 @@ class Environment:
         if options.get("cached") and node.transform_result is not None:
             return {"cache": True}
         module = await transform_request(self, node)
+        offset = int(options.get("startOffset") or 0)
+        inline = bool(options.get("inlineSourceMap", True))
+        previous = self._fetched.get(node.id)
+        if previous is not None and previous[0] is module and previous[1] == (offset, inline):
+            return previous[2]  # same transform, same shape: the answer built last time
         resolved: dict[str, str] = {}
         imported: set[ModuleNode] = set()
         for key in module.deps:
@@ -119,10 +140,9 @@ class Environment:
             resolved[key] = dep.url
             imported.add(dep)
         self.module_graph.update_module_imports(node, imported)
-        offset = int(options.get("startOffset") or 0)
         map_ = shift_lines(module.map, offset) if module.map is not None and offset else module.map
         code = module.code
-        if options.get("inlineSourceMap", True) and map_ is not None:
+        if inline and map_ is not None:
             encoded = base64.b64encode(orjson.dumps(map_)).decode()
             code += f"\n//# sourceMappingURL=data:application/json;base64,{encoded}\n"
             map_ = None
@@ -130,6 +150,7 @@ class Environment:
                                   "invalidate": False, "modrun": {**module.meta, "resolved": resolved}}
         if map_ is not None:
             result["map"] = map_
+        self._fetched[node.id] = (module, (offset, inline), result)
         return result
 
     def invoke_handlers(self) -> dict[str, Callable[..., Any]]:
@@ -158,7 +179,10 @@ class Environment:
         """Import `url` (a root-relative url, a path, or an id) in this environment's runtime and
         return its exports: data as Python values, functions as async callables."""
         runner = await self.get_runner()
-        return await ModuleProxy.load(runner, self._entry_url(url), deadline=deadline)
+        try:
+            return await ModuleProxy.load(runner, self._entry_url(url), deadline=deadline)
+        finally:
+            self.server.transform_cache.flush()  # new transforms reach the disk once per import
 
     async def run_script(self, path: str, code: str | None = None, *, runner: RunnerClient | None = None,
                          deadline: float | None = None) -> None:

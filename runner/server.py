@@ -68,6 +68,7 @@ class Server:
     async def close(self) -> None:
         for environment in self.environments.values():
             await environment.close()
+        self.transform_cache.close()
 
 
 class SyncServer:

@@ -1,19 +1,25 @@
 """The persistent transform cache: runner-format output on disk, keyed by a hash of the module's
-id, its code after plugin transforms, and the transform's own source. Writes go to a temporary
-file renamed into place, so concurrent runs never see half a file."""
+id, its code after plugin transforms, and the transform's own source.
+
+It is one SQLite database (stdlib `sqlite3`) in WAL mode: concurrent runs read and write it
+safely, and new entries are written together in one transaction — one file per module made
+cold runs pay a file creation for every module, which on slow disks cost more than the
+transform itself.
+"""
 
 from __future__ import annotations
 
 import functools
 import hashlib
 import os
-import tempfile
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 _TRANSFORM_SOURCES = ("ssr_transform.py", "scope.py", "early_errors.py", "sourcemap.py", "transform_request.py")
+_FLUSH_EVERY = 256
 
 
 @functools.cache
@@ -30,11 +36,10 @@ def _salt() -> bytes:
 def default_cache_dir(root: Path) -> Path:
     """Vite keeps its cache in node_modules/.vite; ours is node_modules/.modrun, or the user's
     cache directory when the root is not writable."""
-    candidate = root / "node_modules" / ".modrun" / "transforms"
     if os.access(root, os.W_OK):
-        return candidate
+        return root / "node_modules" / ".modrun"
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "modrun" / "transforms" / hashlib.sha256(str(root).encode()).hexdigest()[:16]
+    return base / "modrun" / hashlib.sha256(str(root).encode()).hexdigest()[:16]
 
 
 class TransformCache:
@@ -42,6 +47,13 @@ class TransformCache:
         self.directory = directory
         self.hits = 0
         self.misses = 0
+        self._db: sqlite3.Connection | None = None
+        self._pending: list[tuple[str, bytes]] = []
+        self._broken = directory is None
+
+    @property
+    def path(self) -> Path | None:
+        return None if self.directory is None else self.directory / "transforms.sqlite"
 
     @staticmethod
     def key(id: str, code: str) -> str:
@@ -51,27 +63,62 @@ class TransformCache:
         digest.update(code.encode("utf-8", "surrogatepass"))
         return digest.hexdigest()
 
+    def _connect(self) -> sqlite3.Connection | None:
+        if self._db is None and not self._broken:
+            try:
+                assert self.directory is not None and self.path is not None
+                self.directory.mkdir(parents=True, exist_ok=True)
+                db = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
+                db.execute("CREATE TABLE IF NOT EXISTS transforms (key TEXT PRIMARY KEY, value BLOB NOT NULL)")
+                self._db = db
+            except (OSError, sqlite3.Error):
+                self._broken = True  # a cache that cannot be opened is only slower
+        return self._db
+
     def get(self, key: str) -> dict[str, Any] | None:
-        if self.directory is None:
+        db = self._connect()
+        if db is None:
             return None
         try:
-            data = (self.directory / key[:2] / f"{key}.json").read_bytes()
-            value = orjson.loads(data)
-        except (OSError, orjson.JSONDecodeError):
-            self.misses += 1
-            return None
-        self.hits += 1
-        return value if isinstance(value, dict) else None
+            row = db.execute("SELECT value FROM transforms WHERE key = ?", (key,)).fetchone()
+            value = orjson.loads(row[0]) if row else None
+        except (sqlite3.Error, orjson.JSONDecodeError):
+            value = None
+        if isinstance(value, dict):
+            self.hits += 1
+            return value
+        self.misses += 1
+        return None
 
     def put(self, key: str, value: dict[str, Any]) -> None:
-        if self.directory is None:
+        if self._broken:
             return
-        folder = self.directory / key[:2]
+        self._pending.append((key, orjson.dumps(value)))
+        if len(self._pending) >= _FLUSH_EVERY:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write what was added since the last flush, in one transaction."""
+        if not self._pending:
+            return
+        db = self._connect()
+        pending, self._pending = self._pending, []
+        if db is None:
+            return
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            fd, temp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(orjson.dumps(value))
-            os.replace(temp, folder / f"{key}.json")
-        except OSError:
-            pass  # a cache that cannot be written is only slower
+            db.execute("BEGIN IMMEDIATE")
+            db.executemany("INSERT OR REPLACE INTO transforms (key, value) VALUES (?, ?)", pending)
+            db.execute("COMMIT")
+        except sqlite3.Error:
+            try:
+                db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+
+    def close(self) -> None:
+        self.flush()
+        if self._db is not None:
+            self._db.close()
+            self._db = None

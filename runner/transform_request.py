@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,15 @@ class TransformedModule:
     dynamic_deps: list[str]
     source: str  # the loaded source, for code frames
     source_hash: str
+    stamp: tuple[int, int] | None = None  # (mtime_ns, size) of the file it was read from
+
+
+def _stamp(path: str) -> tuple[int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_mtime_ns, info.st_size
 
 
 def dependency_key(specifier: str, module_type: str | None) -> str:
@@ -73,12 +83,16 @@ def runner_meta(result: TransformResult) -> dict[str, Any]:
 
 async def load_source(environment: Environment, id: str) -> LoadResult:
     loaded = await environment.plugin_container.load(id)
-    if loaded is not None:
-        return loaded
+    return loaded if loaded is not None else read_source(id)
+
+
+def read_source(id: str) -> LoadResult:
+    """A module's file, read on the loop's thread: module files are small, and a thread hop
+    costs more than the read."""
     if id.startswith("\0") or not Path(id).is_absolute():
         raise LoadError(f"no plugin could load {id!r}", code="ERR_LOAD", id=id)
     try:
-        return LoadResult(await asyncio.to_thread(Path(file_of(id)).read_text, encoding="utf-8"))
+        return LoadResult(Path(file_of(id)).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise LoadError(f"Cannot find module '{id}'", code="ERR_MODULE_NOT_FOUND", id=id) from None
     except (OSError, UnicodeDecodeError) as error:
@@ -96,9 +110,16 @@ async def transform_request(environment: Environment, node: ModuleNode) -> Trans
 
 
 async def _transform(environment: Environment, node: ModuleNode) -> TransformedModule:
-    loaded = await load_source(environment, node.id)
-    source_hash = hashlib.sha1(loaded.code.encode("utf-8", "surrogatepass")).hexdigest()
     cached: TransformedModule | None = node.transform_result
+    plugin_loaded = await environment.plugin_container.load(node.id)
+    stamp = None
+    if plugin_loaded is None and node.file is not None:
+        # A file whose modification time and size are unchanged is not read again.
+        stamp = _stamp(node.file)
+        if cached is not None and stamp is not None and cached.stamp == stamp:
+            return cached
+    loaded = plugin_loaded if plugin_loaded is not None else read_source(node.id)
+    source_hash = hashlib.sha1(loaded.code.encode("utf-8", "surrogatepass")).hexdigest()
     if cached is not None and cached.source_hash == source_hash:
         return cached
     transformed = await environment.plugin_container.transform(loaded, node.id)
@@ -114,6 +135,7 @@ async def _transform(environment: Environment, node: ModuleNode) -> TransformedM
     if transformed.map is not None and map_ is not None:
         map_ = compose(map_, transformed.map)
     module = TransformedModule(code=stored["code"], map=map_, meta=stored["meta"], deps=stored["meta"]["deps"],
-                               dynamic_deps=stored["dynamic_deps"], source=loaded.code, source_hash=source_hash)
+                               dynamic_deps=stored["dynamic_deps"], source=loaded.code, source_hash=source_hash,
+                               stamp=stamp)
     node.transform_result = module
     return module

@@ -4,6 +4,7 @@ input as a new user would try it — each a clear message, never a traceback."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -135,11 +136,25 @@ def test_caught_dynamic_import_failure_is_not_an_error():
 def test_second_run_uses_the_transform_cache(tmp_path):
     project = tmp_path / "app"
     (project / "src").mkdir(parents=True)
-    (project / "src" / "main.js").write_text("export default () => 7;\n")
+    (project / "src" / "main.js").write_text('import { n } from "./n.js";\nexport default () => n;\n')
+    (project / "src" / "n.js").write_text("export const n = 7;\n")
     assert modrun("run", "src/main.js", "--call", "default", cwd=project).stdout == "7\n"
-    cache = project / "node_modules" / ".modrun" / "transforms"
-    entries = sorted(cache.rglob("*.json"))
-    assert len(entries) == 1
-    stamp = entries[0].stat().st_mtime_ns
-    assert modrun("run", "src/main.js", "--call", "default", cwd=project).stdout == "7\n"
-    assert entries[0].stat().st_mtime_ns == stamp  # read, not written again
+    database = project / "node_modules" / ".modrun" / "transforms.sqlite"
+
+    def entries() -> list[str]:
+        with sqlite3.connect(database) as db:
+            return sorted(row[0] for row in db.execute("SELECT key FROM transforms"))
+
+    first = entries()
+    assert len(first) == 2
+    probe = project / "probe.py"
+    probe.write_text(
+        "import asyncio\nfrom runner import Server\n"
+        "async def main():\n"
+        "    async with Server(root='.') as server:\n"
+        "        await server.environments['ssr'].import_module('/src/main.js')\n"
+        "        print(server.transform_cache.hits, server.transform_cache.misses)\n"
+        "asyncio.run(main())\n")
+    counted = subprocess.run([sys.executable, str(probe)], cwd=project, capture_output=True, text=True, timeout=60)
+    assert counted.stdout.split() == ["2", "0"], counted.stderr  # every transform came from the cache
+    assert entries() == first

@@ -44,6 +44,7 @@ class ModuleRecord {
     this.evaluation = null;
     this.error = undefined;
     this.cycleRoot = null; // the first module of the cycle this one is part of
+    this.hasAsyncGraph = undefined; // top-level await in it or below it (see ModuleRunner.isAsync)
     this.cycleMembers = [];
     this.importMeta = null;
   }
@@ -328,7 +329,7 @@ class ModuleRunner {
         for (const specifier of record.staticSpecifiers()) {
           const dep = record.deps.get(specifier);
           const done = this.evaluate(dep, inner);
-          if (this.isAsync(dep, new Set())) pendingAsync.push(done);
+          if (this.isAsync(dep)) pendingAsync.push(done);
           else await done;
         }
         if (pendingAsync.length) await Promise.all(pendingAsync);
@@ -351,13 +352,17 @@ class ModuleRunner {
     return record.evaluation;
   }
 
-  // Has this module, or one it imports that has not finished, top-level await?
-  isAsync(record, seen) {
-    if (record.status === "evaluated" || record.status === "errored" || seen.has(record)) return false;
-    seen.add(record);
-    if (record.meta && record.meta.hasTLA) return true;
-    for (const dep of record.deps.values()) if (this.isAsync(dep, seen)) return true;
-    return false;
+  // Has this module, or one it imports that has not finished, top-level await? Computed once
+  // per module (a walk per import edge would be quadratic on deep graphs).
+  isAsync(record) {
+    if (record.status === "evaluated" || record.status === "errored") return false;
+    if (record.hasAsyncGraph === undefined) {
+      record.hasAsyncGraph = false; // a cycle back to this module adds nothing
+      let found = Boolean(record.meta && record.meta.hasTLA);
+      for (const dep of record.deps.values()) if (!found && this.isAsync(dep)) found = true;
+      record.hasAsyncGraph = found;
+    }
+    return record.hasAsyncGraph;
   }
 
   // `target` was reached again through `chain`: every module on the chain after it belongs to the
