@@ -31,7 +31,7 @@ from typing import Any
 
 import harness
 import node_peers
-import quickjs
+import quickjs_floor
 from graph import generate, module_count
 
 from runner import Server
@@ -44,12 +44,34 @@ def _sink(level: str, text: str) -> None:
     pass
 
 
+def _split_engine(transport: Any) -> dict[str, float]:
+    """Time the in-process transport's two engine entry points apart from the job queue: `deliver`
+    (JSON.parse of the host's answers, with the code, and their dispatch) and `drain`
+    (JSON.stringify of the runtime's requests). Relies on evaluators/inprocess.py internals;
+    gives nothing if they are not there."""
+    parts = {"deliver": 0.0, "drain": 0.0}
+    if not (hasattr(transport, "_receive") and hasattr(transport, "_drain")):
+        return {}
+    for attribute, part in (("_receive", "deliver"), ("_drain", "drain")):
+        inner = getattr(transport, attribute)
+
+        def timed(*args: Any, _inner: Any = inner, _part: str = part) -> Any:
+            s = time.perf_counter()
+            try:
+                return _inner(*args)
+            finally:
+                parts[_part] += time.perf_counter() - s
+
+        setattr(transport, attribute, timed)
+    return parts
+
+
 async def _measure(work: Path, repeat: int, instrumented: bool) -> dict[str, Any]:
     """Per-run timings in ms; with `instrumented`, also the engine's share, the number of engine
     turns and the fetch requests (replayed afterwards, one at a time)."""
     runs: list[dict[str, float]] = []
     requests: list[tuple[Any, ...]] = []
-    codes: list[str] = []
+    modules: dict[str, dict[str, Any]] = {}
     async with Server(root=work, cache_dir=False, on_console=_sink) as server:
         env = server.environments["ssr"]
         first = await env.import_module("/entry.js")  # all transforms done, held in the module graph
@@ -86,6 +108,7 @@ async def _measure(work: Path, repeat: int, instrumented: bool) -> dict[str, Any
 
                 runner.handlers["fetchModule"] = recording_fetch
                 runner.transport.receive = timed_receive  # type: ignore[method-assign]
+                parts = _split_engine(runner.transport)
             proxy = await ModuleProxy.load(runner, "/entry.js")
             t2 = time.perf_counter()
             assert proxy.checksum == checksum, (proxy.checksum, checksum)
@@ -98,6 +121,10 @@ async def _measure(work: Path, repeat: int, instrumented: bool) -> dict[str, Any
                 run["host_ms"] = run["import_ms"] - run["engine_ms"]
                 run["turns"] = turns
                 run["fetches"] = len(requests)
+                if parts:
+                    run["deliver_ms"] = parts["deliver"] * 1000
+                    run["drain_ms"] = parts["drain"] * 1000
+                    run["jobs_ms"] = run["engine_ms"] - run["deliver_ms"] - run["drain_ms"]
             runs.append(run)
         replay: list[float] = []
         if instrumented:
@@ -105,32 +132,16 @@ async def _measure(work: Path, repeat: int, instrumented: bool) -> dict[str, Any
                 started = time.perf_counter()
                 for args in requests:
                     result = await env.fetch_module(*args)
-                    if len(codes) < len(requests):
-                        codes.append(result["code"])
+                    modules[result["url"]] = {"code": result["code"], "resolved": result["modrun"]["resolved"]}
                 replay.append((time.perf_counter() - started) * 1000)
-    return {"runs": runs, "codes": codes, "cached_us": cached_us, "replay_ms": replay}
-
-
-def _compile_floor(codes: list[str], repeat: int) -> list[float]:
-    """ms to compile every transformed module as the runner's wrapper, in a bare QuickJS context."""
-    names = ("__vite_ssr_exports__, __vite_ssr_import_meta__, __vite_ssr_import__, "
-             "__vite_ssr_dynamic_import__, __vite_ssr_exportAll__, __vite_ssr_exportName__")
-    samples = []
-    for _ in range(repeat):
-        context = quickjs.Context()
-        context.eval("globalThis.AF = (async function () {}).constructor;")
-        compile_one = context.eval(f"(code) => {{ new AF({json.dumps(names)}, '\"use strict\";\\n' + code); }}")
-        started = time.perf_counter()
-        for code in codes:
-            compile_one(code)
-        samples.append((time.perf_counter() - started) * 1000)
-    return samples
+    return {"runs": runs, "modules": modules, "checksum": checksum, "cached_us": cached_us, "replay_ms": replay}
 
 
 def _vite(work: Path, repeat: int) -> dict[str, Any] | None:
     if node_peers.ensure_vite() is None:
         return None
-    done = node_peers.run_node([node_peers.script("vite_import.mjs"), str(work), "/entry.js", str(repeat + 1)], cwd=work)
+    done = node_peers.run_node([node_peers.script("vite_import.mjs"), str(work), "/entry.js", str(repeat + 1)],
+                               cwd=work)
     data = json.loads(done.stderr.strip().splitlines()[-1])
     data["reimport_ms"] = data["reimport_ms"][1:]  # drop the first (JIT warm-up)
     return data
@@ -149,8 +160,9 @@ def main() -> None:
         measured = asyncio.run(_measure(work, ns.repeat, instrumented=False))
         probed = asyncio.run(_measure(work, max(3, ns.repeat // 3), instrumented=True))
         plain, cached_us = measured["runs"], measured["cached_us"]
-        instrumented, codes = probed["runs"], probed["codes"]
-        floor = _compile_floor(codes, 5)
+        instrumented, modules = probed["runs"], probed["modules"]
+        floor = quickjs_floor.compile_ms(modules)
+        load_floor = quickjs_floor.load_ms(modules, "/entry.js", "checksum", probed["checksum"])
         vite = _vite(work, ns.repeat)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -172,16 +184,26 @@ def main() -> None:
     if vite_re:
         rows.append(["Vite 8 runner: clearCache() + import", vite_re["median"], vite_re["median"] / n, 1.0])
     floor_s = harness.stats(floor)
-    rows.append(["floor: compile 501 wrappers in bare QuickJS", floor_s["median"], floor_s["median"] / n,
+    rows.append(["floor: compile every wrapper, bare QuickJS", floor_s["median"], floor_s["median"] / n,
                  harness.ratio(floor_s["median"], vite_re["median"]) if vite_re else "-"])
+    load_s = harness.stats(load_floor)
+    rows.append(["floor: compile + evaluate, minimal loader, bare QuickJS", load_s["median"], load_s["median"] / n,
+                 harness.ratio(load_s["median"], vite_re["median"]) if vite_re else "-"])
+    size = sum(len(m["code"]) for m in modules.values()) / len(modules)
     print(harness.table(["run", "ms (median)", "ms/module", "x Vite"], rows,
-                        f"warm_reimport: {n} modules, transforms warm in the environment (median of {ns.repeat})"))
+                        f"warm_reimport: {n} modules ({size:,.0f} bytes each after transform), transforms warm in the "
+                        f"environment (median of {ns.repeat})"))
 
     b_rows = []
     keys = [("create_ms", "runtime creation"), ("engine_ms", "engine (compile, link, evaluate, JSON)"),
+            ("deliver_ms", "  engine: deliver answers (JSON.parse, dispatch)"),
+            ("jobs_ms", "  engine: job queue (compile, link, evaluate)"),
+            ("drain_ms", "  engine: drain requests (JSON.stringify)"),
             ("host_ms", "host (fetchModule handlers, asyncio, dispatch)"), ("total_ms", "total")]
     inst_total = col(instrumented, "total_ms")["median"]
     for key, label in keys:
+        if key not in instrumented[0]:
+            continue
         s = col(instrumented, key)
         b_rows.append([label, s["median"], s["median"] / n, s["median"] / inst_total])
     replay = harness.stats(probed["replay_ms"])
@@ -190,7 +212,8 @@ def main() -> None:
     print()
     print(harness.table(["part", "ms (median)", "ms/module", "share"], b_rows,
                         f"breakdown (instrumented runs, median of {len(instrumented)}; "
-                        f"{instrumented[0]['turns']} engine turns and {instrumented[0]['fetches']} fetches per import)"))
+                        f"{instrumented[0]['turns']} engine turns and {instrumented[0]['fetches']} fetches "
+                        "per import)"))
     print()
     other = [["modrun: import of a module already in the runner", cached_us, "µs"]]
     if vite:
@@ -201,7 +224,9 @@ def main() -> None:
     path = harness.write_results("warm_reimport", {
         "modules": n, "repeat": ns.repeat, "unit": "ms",
         "versions": {"node": node_peers.node_version(), "vite": node_peers.vite_version()},
-        "runs": plain, "instrumented_runs": instrumented, "fetch_replay_ms": probed["replay_ms"], "compile_floor_ms": floor,
+        "runs": plain, "instrumented_runs": instrumented,
+        "fetch_replay_ms": probed["replay_ms"], "compile_floor_ms": floor, "load_floor_ms": load_floor,
+        "bytes_per_module": size,
         "cached_import_us": cached_us, "vite": vite,
         "summary": {"total": total, "import": imp, "create": create, "vite_reimport": vite_re},
         "goals": goals,
