@@ -139,6 +139,3 @@ class InProcessEvaluator:
 
     async def create_transport(self, options: RuntimeOptions) -> RuntimeTransport:
         return InProcessTransport(options)
-
-    def describe(self) -> dict[str, Any]:
-        return {"name": self.name, "engine": "quickjs-ng"}

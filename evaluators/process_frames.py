@@ -7,7 +7,7 @@ unknown kind or an oversized length is a `FrameError`; a frame whose rest never 
 by the readers' stall timeouts.
 
 Frames, parent to worker:
-- INIT   JSON `{profile, mode, limits, address_space_bytes}`; the worker answers READY or FAIL;
+- INIT   JSON `{profile, mode, limits, address_space_headroom_bytes, stall_s}`; the worker answers READY or FAIL;
 - TURN   `<dd` (absolute CLOCK_MONOTONIC deadline, CPU seconds left; NaN for none) + the
          messages for the runtime as a JSON array (may be empty). The worker delivers them, runs
          every pending job and answers with one OUT frame (or FAIL);
@@ -24,6 +24,7 @@ This module imports only the standard library: the worker loads it before anythi
 from __future__ import annotations
 
 import math
+import socket
 import struct
 
 MAGIC = b"MR"
@@ -38,6 +39,8 @@ OUT = 17
 FAIL = 18
 KINDS = frozenset({INIT, TURN, READY, OUT, FAIL})
 
+#: bytes read from the socket at a time
+CHUNK = 256 * 1024
 #: the largest payload either side accepts; more is a protocol error (bounded memory)
 MAX_FRAME = 512 * 1024 * 1024
 
@@ -58,6 +61,8 @@ def pack_turn(deadline: float | None, cpu_left: float | None, messages: bytes) -
 
 
 def unpack_turn(payload: bytes) -> tuple[float | None, float | None, bytes]:
+    if len(payload) < TURN_HEAD.size:
+        raise FrameError(f"a TURN frame of {len(payload)} bytes is too short")
     deadline, cpu_left = TURN_HEAD.unpack_from(payload)
     return (None if math.isnan(deadline) else deadline, None if math.isnan(cpu_left) else cpu_left,
             payload[TURN_HEAD.size:])
@@ -68,6 +73,8 @@ def pack_out(cpu: float, idle: bool, text: str) -> bytes:
 
 
 def unpack_out(payload: bytes) -> tuple[float, bool, bytes]:
+    if len(payload) < OUT_HEAD.size:
+        raise FrameError(f"an OUT frame of {len(payload)} bytes is too short")
     cpu, idle = OUT_HEAD.unpack_from(payload)
     return cpu, bool(idle), payload[OUT_HEAD.size:]
 
@@ -79,9 +86,19 @@ class FrameReader:
         self.max_frame = max_frame
         self._buffer = bytearray()
         self._need: tuple[int, int] | None = None  # (kind, length) of the frame being assembled
+        self._chunk = bytearray(CHUNK)
+        self._chunk_view = memoryview(self._chunk)
 
-    def feed(self, data: bytes) -> None:
+    def feed(self, data: bytes | memoryview) -> None:
         self._buffer += data
+
+    def fill_from(self, sock: socket.socket) -> int:
+        """Read what the socket has (up to the chunk size) into the buffer; 0 at end of stream.
+        Reads into a reused buffer: `recv(large)` would allocate (and mmap) a fresh one each time."""
+        count = sock.recv_into(self._chunk)
+        if count:
+            self._buffer += self._chunk_view[:count]
+        return count
 
     @property
     def partial(self) -> bool:

@@ -87,7 +87,11 @@ class WorkerEngine(InProcessTransport):
 
     def _turn_text(self, text: bytes) -> str:
         if text:
-            self._receive(text.decode("utf-8", "surrogatepass"))
+            try:
+                decoded = text.decode("utf-8", "surrogatepass")
+            except UnicodeDecodeError as error:
+                raise FrameError(f"a TURN frame whose messages are not UTF-8 ({error.reason})") from None
+            self._receive(decoded)
         while self.context.execute_pending_job():
             pass
         return str(self._drain())
@@ -100,6 +104,7 @@ class Channel:
         self.sock = socket.socket(fileno=fd)
         self.sock.setblocking(True)
         self.reader = FrameReader()
+        self.stall_s = STALL_S
 
     def read(self) -> tuple[int, bytes] | None:
         """The next frame, or None when the parent closed the channel between frames."""
@@ -108,15 +113,13 @@ class Channel:
             if frame is not None:
                 return frame
             if self.reader.partial:  # the rest of a started frame must come soon
-                ready = select.select([self.sock], [], [], STALL_S)[0]
+                ready = select.select([self.sock], [], [], self.stall_s)[0]
                 if not ready:
-                    raise FrameError(f"a truncated frame: its rest did not arrive within {STALL_S:g} s")
-            data = self.sock.recv(1 << 20)
-            if not data:
+                    raise FrameError(f"a truncated frame: its rest did not arrive within {self.stall_s:g} s")
+            if not self.reader.fill_from(self.sock):
                 if self.reader.partial:
                     raise FrameError("the channel closed in the middle of a frame")
                 return None
-            self.reader.feed(data)
 
     def write(self, frame: bytes) -> None:
         self.sock.sendall(frame)
@@ -139,8 +142,9 @@ def _vm_bytes() -> int:
 
 def _os_limits(config: dict[str, Any]) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    address_space = config.get("address_space_bytes")
-    if address_space:
+    headroom = config.get("address_space_headroom_bytes")
+    if headroom:
+        address_space = _vm_bytes() + int(headroom)
         _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
         if hard == resource.RLIM_INFINITY or address_space < hard:
             resource.setrlimit(resource.RLIMIT_AS, (int(address_space), hard))
@@ -197,6 +201,7 @@ def serve(channel: Channel) -> int:
     if kind != INIT:
         raise FrameError(f"expected an INIT frame, got kind {kind}")
     config = orjson.loads(payload)
+    channel.stall_s = float(config.get("stall_s") or STALL_S)
     _os_limits(config)
     options = RuntimeOptions(profile=config["profile"], mode=config["mode"], limits=Limits(**config["limits"]))
     engine = WorkerEngine(options)

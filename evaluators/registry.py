@@ -18,7 +18,8 @@ class Evaluator(Protocol):
     async def create_transport(self, options: RuntimeOptions) -> RuntimeTransport: ...
 
 
-_BUILTIN = {"inprocess": ("evaluators.inprocess", "InProcessEvaluator")}
+_BUILTIN = {"inprocess": ("evaluators.inprocess", "InProcessEvaluator"),
+            "process": ("evaluators.process", "ProcessEvaluator")}
 _registered: dict[str, Any] = {}
 
 

@@ -176,5 +176,7 @@ class RunnerClient:
             raise LimitError(str(data.get("message", "limit exceeded")), limit=str(data.get("limit", "output")))
 
     async def close(self) -> None:
+        for task in self._background:
+            task.cancel()
         await self.transport.close()
 

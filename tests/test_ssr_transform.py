@@ -23,7 +23,7 @@ from runner.sourcemap import (
 )
 from runner.ssr_transform import ssr_transform
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+SHARED = (Path(__file__).resolve().parents[2] / "shared").resolve()
 CASES = SHARED / "conformance" / "vite-fixtures" / "ssr-transform-cases"
 
 # A tiny module runner: the transformed code runs as Vite's runner runs it; imported modules

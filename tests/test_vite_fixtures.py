@@ -25,7 +25,7 @@ import pytest
 
 from runner import JSFunction, JSOpaque, ModrunError, Server
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "conformance" / "vite-fixtures"
+FIXTURES = (Path(__file__).resolve().parents[2] / "shared" / "conformance" / "vite-fixtures").resolve()
 CASES_FILE = FIXTURES / "cases.txt"
 RESULTS_FILE = FIXTURES / "node-vs-qjs-results.txt"
 

@@ -477,7 +477,7 @@ class ModuleRunner {
       const value = record.exports[name];
       Object.defineProperty(record.exports, name, { value, writable: false, enumerable: true, configurable: false });
     }
-    Object.preventExtensions(record.exports);
+    Object.seal(record.exports); // as Vite does: no export appears or disappears after evaluation
   }
 
   importMeta(record) {

@@ -22,7 +22,7 @@ from runner import LoadError, ModrunError, Server
 from runner.runner_client import RunnerClient
 from runner.script_transform import transform_script
 
-TEST262 = Path(__file__).resolve().parents[3] / "shared" / "conformance" / "test262"
+TEST262 = (Path(__file__).resolve().parents[3] / "shared" / "conformance" / "test262").resolve()
 DIRECTORIES = (
     "test/language/module-code",
     "test/language/expressions/dynamic-import",

@@ -1,0 +1,239 @@
+"""An environment served over WebSocket with Vite's protocol, so that remote module runners — a
+real Vite `ModuleRunner` in Node with `createWebSocketModuleRunnerTransport`, for one — import
+modules from a modrun environment.
+
+    async with serve_environment(server.environments["ssr"]) as endpoint:
+        print(endpoint.url)   # ws://127.0.0.1:PORT/?token=...
+
+The wire is Vite's: JSON text messages; `{type: "custom", event: "vite:invoke", data: {name,
+id: "send:<id>", data: [args]}}` requests answered with `id: "response:<id>"` and `data: {result}`
+or `data: {error: {name, message, stack, ...}}`; `{type: "connected"}` on connect; HMR payloads
+(`update`, `full-reload`, `prune`, `error`, `custom`) pushed with `send()`; custom events from
+clients delivered to `on()` listeners; JSON `{type: "ping"}` keep-alives ignored (WebSocket-level
+pings are answered by the library, and sent every `ping_interval` seconds).
+
+Safety: it listens on loopback only, and every connection must present the token in the query
+string (`?token=`), compared in constant time; anything else gets HTTP 403 before the upgrade.
+Requests are answered concurrently, at most `max_in_flight` per connection (the rest wait: a
+client cannot make the server hold unbounded work).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import inspect
+import ipaddress
+import secrets
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
+
+import orjson
+from websockets.asyncio.server import Server as WsServer
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from .errors import ModrunError, UsageError
+
+if TYPE_CHECKING:
+    from .environment import Environment
+
+Handler = Callable[..., Any]
+Listener = Callable[[Any, "RemoteClient"], Any]
+
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+SUBPROTOCOLS = ("vite-hmr", "vite-ping")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class RemoteClient:
+    """One connected runner; `send(event, data)` or `send(payload)` talks to it alone."""
+
+    def __init__(self, connection: ServerConnection) -> None:
+        self.connection = connection
+
+    async def send(self, payload: dict[str, Any] | str, data: Any = None) -> None:
+        message = {"type": "custom", "event": payload, "data": data} if isinstance(payload, str) else payload
+        await self.connection.send(orjson.dumps(message).decode())
+
+
+class EnvironmentWebSocketServer:
+    """Vite's WebSocket transport, server side, in front of one environment's invoke handlers."""
+
+    def __init__(self, environment: Environment | None = None, *, host: str = "127.0.0.1", port: int = 0,
+                 token: str | None = None, handlers: dict[str, Handler] | None = None,
+                 builtins: list[str] | None = None, ping_interval: float | None = 30.0,
+                 max_in_flight: int = 64, max_message_bytes: int = 4 * 1024 * 1024) -> None:
+        if not _is_loopback(host):
+            raise UsageError(f"the WebSocket server listens on loopback only, not {host!r}")
+        if environment is None and handlers is None:
+            raise UsageError("give an environment or handlers to serve")
+        self.environment = environment
+        self.host = host
+        self.port = port
+        self.token = token or secrets.token_urlsafe(18)
+        self.handlers: dict[str, Handler] = dict(environment.invoke_handlers() if environment is not None else {})
+        # Vite's runner asks which specifiers the runtime loads by itself; a sandbox loads none.
+        builtin_list = list(builtins or [])
+        self.handlers.setdefault("getBuiltins", lambda: builtin_list)
+        self.handlers.update(handlers or {})
+        self.ping_interval = ping_interval
+        self.max_in_flight = max_in_flight
+        self.max_message_bytes = max_message_bytes
+        self.clients: set[RemoteClient] = set()
+        self._listeners: dict[str, list[Listener]] = {}
+        self._server: WsServer | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def url(self) -> str:
+        """The address to give a runner, token included."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"ws://{host}:{self.port}/?token={self.token}"
+
+    async def start(self) -> EnvironmentWebSocketServer:
+        self._server = await serve(
+            self._connection, self.host, self.port, process_request=self._check_request,
+            subprotocols=list(SUBPROTOCOLS),  # type: ignore[arg-type]
+            ping_interval=self.ping_interval, max_size=self.max_message_bytes)
+        self.port = self._server.sockets[0].getsockname()[1] if self._server.sockets else self.port
+        return self
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+        for task in list(self._tasks):
+            task.cancel()
+
+    async def __aenter__(self) -> EnvironmentWebSocketServer:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # ---- the HMR payload channel ----
+
+    async def send(self, payload: dict[str, Any] | str, data: Any = None) -> None:
+        """Send an HMR payload (`{"type": "full-reload"}`, `{"type": "update", "updates": [...]}`…)
+        or a custom event (`send("my:event", data)`) to every connected runner."""
+        message = {"type": "custom", "event": payload, "data": data} if isinstance(payload, str) else payload
+        text = orjson.dumps(message).decode()
+        for client in list(self.clients):
+            with contextlib.suppress(ConnectionClosed):
+                await client.connection.send(text)
+
+    def on(self, event: str, listener: Listener) -> None:
+        """Listen to a custom event from runners (`import.meta.hot.send(event, data)`); also
+        `vite:client:connect` and `vite:client:disconnect`."""
+        self._listeners.setdefault(event, []).append(listener)
+
+    def off(self, event: str, listener: Listener) -> None:
+        with contextlib.suppress(KeyError, ValueError):
+            self._listeners[event].remove(listener)
+
+    # ---- connections ----
+
+    def _check_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        remote = connection.remote_address
+        if remote is not None and not _is_loopback(str(remote[0])):
+            return self._refuse(connection, HTTPStatus.FORBIDDEN, "loopback clients only")
+        offered = request.headers.get("Sec-WebSocket-Protocol")
+        if offered and offered.strip() == "vite-ping":
+            return None  # Vite's "is the server up?" probe: accepted, then closed at once
+        token = parse_qs(urlsplit(request.path).query).get("token", [""])[0]
+        if not token or not hmac.compare_digest(token.encode(), self.token.encode()):
+            return self._refuse(connection, HTTPStatus.FORBIDDEN, "a valid token is required (?token=...)")
+        return None
+
+    @staticmethod
+    def _refuse(connection: ServerConnection, status: HTTPStatus, text: str) -> Response:
+        response = connection.respond(status, text + "\n")
+        response.headers = Headers({**dict(response.headers.raw_items()), "Connection": "close"})
+        return response
+
+    async def _connection(self, connection: ServerConnection) -> None:
+        if connection.subprotocol == "vite-ping":
+            await connection.close(1000)
+            return
+        client = RemoteClient(connection)
+        self.clients.add(client)
+        slots = asyncio.Semaphore(self.max_in_flight)
+        try:
+            await connection.send('{"type":"connected"}')
+            await self._emit("vite:client:connect", None, client)
+            async for raw in connection:
+                try:
+                    message = orjson.loads(raw)
+                except orjson.JSONDecodeError:
+                    continue  # as Vite does: what is not JSON is not a message
+                if not isinstance(message, dict) or message.get("type") != "custom":
+                    continue  # `{"type": "ping"}` keep-alives and anything unknown
+                event = message.get("event")
+                data = message.get("data")
+                if event == "vite:invoke" and isinstance(data, dict):
+                    if str(data.get("id", "")).startswith("send:"):
+                        await slots.acquire()
+                        task = asyncio.ensure_future(self._invoke(client, data))
+                        self._tasks.add(task)
+                        task.add_done_callback(self._tasks.discard)
+                        task.add_done_callback(lambda _: slots.release())
+                elif isinstance(event, str):
+                    await self._emit(event, data, client)
+        except ConnectionClosed:
+            pass
+        finally:
+            self.clients.discard(client)
+            await self._emit("vite:client:disconnect", None, client)
+
+    async def _emit(self, event: str, data: Any, client: RemoteClient) -> None:
+        for listener in list(self._listeners.get(event, ())):
+            try:
+                result = listener(data, client)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:  # a listener's bug must not drop the connection
+                continue
+
+    async def _invoke(self, client: RemoteClient, data: dict[str, Any]) -> None:
+        name = str(data.get("name"))
+        args = data.get("data")
+        body: dict[str, Any]
+        try:
+            handler = self.handlers.get(name)
+            if handler is None:
+                raise UsageError(f"the server has no invoke handler named {name!r}")
+            result = handler(*(args if isinstance(args, list) else []))
+            if inspect.isawaitable(result):
+                result = await result
+            body = {"result": result}
+        except ModrunError as error:
+            body = {"error": error.to_payload()}
+        except Exception as error:  # a handler bug is reported to the runner, not fatal to the server
+            body = {"error": {"name": type(error).__name__, "message": str(error),
+                              "stack": f"{type(error).__name__}: {error}", "kind": "crash"}}
+        response = {"type": "custom", "event": "vite:invoke",
+                    "data": {"name": name, "id": "response:" + str(data["id"]).removeprefix("send:"), "data": body}}
+        with contextlib.suppress(ConnectionClosed):
+            await client.connection.send(orjson.dumps(response).decode())
+
+
+def serve_environment(environment: Environment, *, host: str = "127.0.0.1", port: int = 0, token: str | None = None,
+                      **options: Any) -> EnvironmentWebSocketServer:
+    """Serve `environment` to remote module runners over WebSocket (Vite's protocol). Use as
+    `async with serve_environment(env) as endpoint:`; `endpoint.url` carries the token."""
+    return EnvironmentWebSocketServer(environment, host=host, port=port, token=token, **options)
