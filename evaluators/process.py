@@ -36,7 +36,7 @@ from typing import Any
 
 import orjson
 
-from runner.errors import CrashError, LimitError, ModrunError
+from runner.errors import CrashError, LimitError, ModrunError, UsageError
 from runner.limits import Budget
 from runner.transport import Message, RuntimeTransport
 
@@ -211,7 +211,16 @@ class ProcessTransport(RuntimeTransport):
             except orjson.JSONEncodeError as error:
                 raise TypeError(f"a message for the runtime is not JSON-serialisable: {error}") from None
             self._inbox.clear()
-            await self._write(pack_turn(budget.deadline, budget.cpu_left, messages), budget)
+            try:
+                frame = pack_turn(budget.deadline, budget.cpu_left, messages)
+            except FrameError as error:  # nothing was sent: the runtime stays usable
+                raise UsageError(f"a message for the runtime is too large: {error}") from None
+            try:
+                sent = self.worker.sock.send(frame)  # the usual case: all of it at once
+            except (BlockingIOError, OSError):
+                sent = 0
+            if sent < len(frame):
+                await self._write(memoryview(frame)[sent:], budget)
             self._turns += 1
         elif self._turns == 0:
             return []  # the runtime said it is idle and has been sent nothing since
@@ -391,9 +400,8 @@ class ProcessTransport(RuntimeTransport):
 
     # ---- writing ----
 
-    async def _write(self, frame: bytes, budget: Budget) -> None:
+    async def _write(self, view: memoryview, budget: Budget) -> None:
         sock = self.worker.sock
-        view = memoryview(frame)
         while view:
             if self._failure is not None or self._eof:
                 raise self._failure or await self._died()
@@ -571,6 +579,3 @@ class ProcessEvaluator:
     def shutdown(self) -> None:
         """Kill the pool's idle workers (runtimes in use are closed by their environments)."""
         self.pool.shutdown()
-
-    def describe(self) -> dict[str, Any]:
-        return {"name": self.name, "engine": "quickjs-ng", "isolation": "process", "pool_size": self.pool.size}

@@ -31,6 +31,8 @@ MAGIC = b"MR"
 HEADER = struct.Struct("<2sBI")
 TURN_HEAD = struct.Struct("<dd")
 OUT_HEAD = struct.Struct("<dB")
+_TURN_FRAME = struct.Struct("<2sBIdd")  # header and TURN head in one pack
+_OUT_FRAME = struct.Struct("<2sBIdB")
 
 INIT = 1
 TURN = 2
@@ -56,8 +58,11 @@ def pack(kind: int, payload: bytes = b"") -> bytes:
 
 
 def pack_turn(deadline: float | None, cpu_left: float | None, messages: bytes) -> bytes:
-    head = TURN_HEAD.pack(math.nan if deadline is None else deadline, math.nan if cpu_left is None else cpu_left)
-    return pack(TURN, head + messages)
+    size = TURN_HEAD.size + len(messages)
+    if size > MAX_FRAME:
+        raise FrameError(f"a frame of {size} bytes exceeds the channel's limit of {MAX_FRAME} bytes")
+    return _TURN_FRAME.pack(MAGIC, TURN, size, math.nan if deadline is None else deadline,
+                            math.nan if cpu_left is None else cpu_left) + messages
 
 
 def unpack_turn(payload: bytes) -> tuple[float | None, float | None, bytes]:
@@ -69,7 +74,11 @@ def unpack_turn(payload: bytes) -> tuple[float | None, float | None, bytes]:
 
 
 def pack_out(cpu: float, idle: bool, text: str) -> bytes:
-    return pack(OUT, OUT_HEAD.pack(cpu, 1 if idle else 0) + text.encode("utf-8", "surrogatepass"))
+    body = text.encode("utf-8", "surrogatepass")
+    size = OUT_HEAD.size + len(body)
+    if size > MAX_FRAME:
+        raise FrameError(f"a frame of {size} bytes exceeds the channel's limit of {MAX_FRAME} bytes")
+    return _OUT_FRAME.pack(MAGIC, OUT, size, cpu, 1 if idle else 0) + body
 
 
 def unpack_out(payload: bytes) -> tuple[float, bool, bytes]:
@@ -119,6 +128,11 @@ class FrameReader:
                 raise FrameError(f"unknown frame kind {kind}")
             if length > self.max_frame:
                 raise FrameError(f"a frame of {length} bytes exceeds the channel's limit of {self.max_frame} bytes")
+            end = HEADER.size + length
+            if len(self._buffer) >= end:  # the usual case: the whole frame is here
+                payload = bytes(self._buffer[HEADER.size:end])
+                del self._buffer[:end]
+                return kind, payload
             del self._buffer[:HEADER.size]
             self._need = (kind, length)
         kind, length = self._need

@@ -76,6 +76,7 @@ STALL_S = 5.0
 #: RLIMIT_CPU is armed this many seconds beyond the engine's own CPU/wall slice
 CPU_GRACE_S = 1.0
 PR_SET_PDEATHSIG = 1
+UNLIMITED = Budget()  # never spent from: no CPU limit to count down
 
 
 class WorkerEngine(InProcessTransport):
@@ -216,9 +217,11 @@ def serve(channel: Channel) -> int:
         if kind != TURN:
             raise FrameError(f"expected a TURN frame, got kind {kind}")
         deadline, cpu_left, text = unpack_turn(payload)
+        if deadline is None and cpu_left is None:
+            channel.write(pack_out(0.0, True, engine.turn(UNLIMITED, text)))
+            continue
         budget = Budget(deadline=deadline, cpu_left=cpu_left)
-        seconds, _which = budget.slice()
-        guard.arm(seconds)
+        guard.arm(budget.slice()[0])
         out = engine.turn(budget, text)
         spent = cpu_left - budget.cpu_left if cpu_left is not None and budget.cpu_left is not None else 0.0
         channel.write(pack_out(spent, True, out))

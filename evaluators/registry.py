@@ -19,7 +19,8 @@ class Evaluator(Protocol):
 
 
 _BUILTIN = {"inprocess": ("evaluators.inprocess", "InProcessEvaluator"),
-            "process": ("evaluators.process", "ProcessEvaluator")}
+            "process": ("evaluators.process", "ProcessEvaluator"),
+            "wasm": ("evaluators.wasm", "WasmEvaluator")}
 _registered: dict[str, Any] = {}
 
 

@@ -19,9 +19,11 @@ from .plugin import LoadResult, Plugin
 from .plugins import VirtualModules
 from .server import Server, SyncServer
 from .transport import RuntimeTransport
+from .ws_server import EnvironmentWebSocketServer, serve_environment
 
 __all__ = [
     "CrashError", "Environment", "EnvironmentConfig", "JSError", "JSFunction", "JSOpaque", "LimitError",
     "Limits", "LoadError", "LoadResult", "Location", "ModrunError", "ModuleGraph", "ModuleNode", "ModuleProxy",
-    "ParseError", "Plugin", "RuntimeTransport", "Server", "SyncServer", "UsageError", "VirtualModules",
+    "EnvironmentWebSocketServer", "ParseError", "Plugin", "RuntimeTransport", "Server", "SyncServer", "UsageError",
+    "VirtualModules", "serve_environment",
 ]

@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import orjson
 
@@ -143,8 +145,12 @@ class Environment:
         map_ = shift_lines(module.map, offset) if module.map is not None and offset else module.map
         code = module.code
         if inline and map_ is not None:
+            # As Vite's fetchModule does: its runner maps stack frames through the module that the
+            # frame's sourceURL names.
             encoded = base64.b64encode(orjson.dumps(map_)).decode()
-            code += f"\n//# sourceMappingURL=data:application/json;base64,{encoded}\n"
+            source_url = re.sub(r"\s", lambda m: quote(m.group(0)), node.id)
+            code += (f"\n//# sourceURL={source_url}"
+                     f"\n//# sourceMappingURL=data:application/json;base64,{encoded}\n")
             map_ = None
         result: dict[str, Any] = {"code": code, "file": node.file, "id": node.id, "url": node.url,
                                   "invalidate": False, "modrun": {**module.meta, "resolved": resolved}}

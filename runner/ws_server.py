@@ -26,7 +26,7 @@ import hmac
 import inspect
 import ipaddress
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
@@ -34,9 +34,9 @@ from urllib.parse import parse_qs, urlsplit
 import orjson
 from websockets.asyncio.server import Server as WsServer
 from websockets.asyncio.server import ServerConnection, serve
-from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+from websockets.typing import Subprotocol
 
 from .errors import ModrunError, UsageError
 
@@ -107,7 +107,7 @@ class EnvironmentWebSocketServer:
     async def start(self) -> EnvironmentWebSocketServer:
         self._server = await serve(
             self._connection, self.host, self.port, process_request=self._check_request,
-            subprotocols=list(SUBPROTOCOLS),  # type: ignore[arg-type]
+            select_subprotocol=self._select_subprotocol,
             ping_interval=self.ping_interval, max_size=self.max_message_bytes)
         self.port = self._server.sockets[0].getsockname()[1] if self._server.sockets else self.port
         return self
@@ -148,23 +148,22 @@ class EnvironmentWebSocketServer:
 
     # ---- connections ----
 
+    @staticmethod
+    def _select_subprotocol(connection: ServerConnection, offered: Sequence[Subprotocol]) -> Subprotocol | None:
+        """Vite's `vite-hmr` (or the `vite-ping` probe) when offered; a plain connection is fine too."""
+        return next((protocol for protocol in offered if protocol in SUBPROTOCOLS), None)
+
     def _check_request(self, connection: ServerConnection, request: Request) -> Response | None:
         remote = connection.remote_address
         if remote is not None and not _is_loopback(str(remote[0])):
-            return self._refuse(connection, HTTPStatus.FORBIDDEN, "loopback clients only")
+            return connection.respond(HTTPStatus.FORBIDDEN, "loopback clients only\n")
         offered = request.headers.get("Sec-WebSocket-Protocol")
         if offered and offered.strip() == "vite-ping":
             return None  # Vite's "is the server up?" probe: accepted, then closed at once
         token = parse_qs(urlsplit(request.path).query).get("token", [""])[0]
         if not token or not hmac.compare_digest(token.encode(), self.token.encode()):
-            return self._refuse(connection, HTTPStatus.FORBIDDEN, "a valid token is required (?token=...)")
+            return connection.respond(HTTPStatus.FORBIDDEN, "a valid token is required (?token=...)\n")
         return None
-
-    @staticmethod
-    def _refuse(connection: ServerConnection, status: HTTPStatus, text: str) -> Response:
-        response = connection.respond(status, text + "\n")
-        response.headers = Headers({**dict(response.headers.raw_items()), "Connection": "close"})
-        return response
 
     async def _connection(self, connection: ServerConnection) -> None:
         if connection.subprotocol == "vite-ping":
