@@ -19,7 +19,6 @@ from .plugin import LoadResult, Plugin
 from .plugins import VirtualModules
 from .server import Server, SyncServer
 from .transport import RuntimeTransport
-from .ws_server import EnvironmentWebSocketServer, serve_environment
 
 __all__ = [
     "CrashError", "Environment", "EnvironmentConfig", "JSError", "JSFunction", "JSOpaque", "LimitError",
@@ -27,3 +26,12 @@ __all__ = [
     "EnvironmentWebSocketServer", "ParseError", "Plugin", "RuntimeTransport", "Server", "SyncServer", "UsageError",
     "VirtualModules", "serve_environment",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # The WebSocket server pulls in `websockets`: import it only when asked for.
+    if name in ("EnvironmentWebSocketServer", "serve_environment"):
+        from . import ws_server
+
+        return getattr(ws_server, name)
+    raise AttributeError(f"module 'runner' has no attribute {name!r}")
