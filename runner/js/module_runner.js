@@ -192,12 +192,12 @@ class ModuleRunner {
     for (const record of pending) this.compile(record);
     for (const record of pending) this.resolveBindings(record);
     for (const record of pending) record.status = "linked";
-    // Start modules that import something: they define their exports, then wait at the gate.
-    for (const record of pending) {
-      if (record.staticSpecifiers().length > 0) {
-        record.gate = new Promise((resolve) => { record.openGate = resolve; });
-        this.start(record);
-      }
+    // Start the modules that are part of a cycle: they define their exports (and their hoisted
+    // functions become callable, as in the spec), then wait at the gate for their turn. Others
+    // start at their turn: nothing can reach their exports before that.
+    for (const record of cyclicRecords(pending)) {
+      record.gate = new Promise((resolve) => { record.openGate = resolve; });
+      this.start(record);
     }
   }
 
@@ -329,12 +329,17 @@ class ModuleRunner {
         for (const specifier of record.staticSpecifiers()) {
           const dep = record.deps.get(specifier);
           const done = this.evaluate(dep, inner);
+          if (done === RESOLVED) continue; // finished already (or a cycle): no tick to wait
           if (this.isAsync(dep)) pendingAsync.push(done);
           else await done;
         }
         if (pendingAsync.length) await Promise.all(pendingAsync);
-        if (record.openGate) record.openGate();
-        else this.start(record);
+        if (record.openGate) {
+          record.openGate();
+          record.gate = RESOLVED;
+        } else {
+          this.start(record);
+        }
         await record.started;
         this.finalize(record);
         record.status = "evaluated";
@@ -415,7 +420,8 @@ class ModuleRunner {
     const dep = record.deps.get(type ? `${specifier}\0${type}` : specifier);
     if (!dep) return this.runtimeImport(record, specifier);
     const value = options && options.importedNames ? dep.exports : dep.namespace();
-    return record.gate.then(() => value);
+    // Once the module runs, its imports are ready: no promise beyond the `await` itself.
+    return record.gate === RESOLVED ? value : record.gate.then(() => value);
   }
 
   // Code that did not come with link metadata (another server's transform): Vite's semantics.
@@ -494,6 +500,47 @@ class ModuleRunner {
     }
     return record.importMeta;
   }
+}
+
+// The records that are part of an import cycle (Tarjan's strongly connected components, with a
+// module importing itself counting as a cycle).
+function cyclicRecords(records) {
+  const inSet = new Set(records);
+  const index = new Map();
+  const low = new Map();
+  const stack = [];
+  const onStack = new Set();
+  const cyclic = [];
+  let next = 0;
+  const connect = (record) => {
+    index.set(record, next);
+    low.set(record, next);
+    next++;
+    stack.push(record);
+    onStack.add(record);
+    for (const dep of record.deps.values()) {
+      if (!inSet.has(dep)) continue;
+      if (!index.has(dep)) {
+        connect(dep);
+        low.set(record, Math.min(low.get(record), low.get(dep)));
+      } else if (onStack.has(dep)) {
+        low.set(record, Math.min(low.get(record), index.get(dep)));
+      }
+    }
+    if (low.get(record) === index.get(record)) {
+      const component = [];
+      let member;
+      do {
+        member = stack.pop();
+        onStack.delete(member);
+        component.push(member);
+      } while (member !== record);
+      const selfImport = component.length === 1 && [...record.deps.values()].includes(record);
+      if (component.length > 1 || selfImport) cyclic.push(...component);
+    }
+  };
+  for (const record of records) if (!index.has(record)) connect(record);
+  return cyclic;
 }
 
 function isAbsoluteUrl(specifier) {
