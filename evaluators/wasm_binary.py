@@ -253,16 +253,23 @@ class Memory:
         return b"\1" + uleb(self.minimum) + uleb(self.maximum)
 
 
-def read_memory(payload: bytes) -> Memory:
+def read_memories(payload: bytes) -> list[Memory]:
     count, pos = read_uleb(payload, 0)
-    if count != 1:
-        raise WasmFormatError("expected exactly one memory")
-    flags = payload[pos]
-    if flags not in (0, 1):
-        raise WasmFormatError(f"unsupported memory flags {flags}")
-    minimum, pos = read_uleb(payload, pos + 1)
-    maximum = read_uleb(payload, pos)[0] if flags == 1 else None
-    return Memory(minimum, maximum)
+    out = []
+    for _ in range(count):
+        flags = payload[pos]
+        if flags not in (0, 1):
+            raise WasmFormatError(f"unsupported memory flags {flags}")
+        minimum, pos = read_uleb(payload, pos + 1)
+        maximum = None
+        if flags == 1:
+            maximum, pos = read_uleb(payload, pos)
+        out.append(Memory(minimum, maximum))
+    return out
+
+
+def write_memories(memories: list[Memory]) -> bytes:
+    return vec([memory.encode() for memory in memories])
 
 
 @dataclass
@@ -376,8 +383,10 @@ def scan(code: bytes, pos: int = 0) -> Iterator[tuple[int, int, int]]:
         elif op == 0x1C:  # select t*
             count, pos = read_uleb(code, pos)
             pos += count
-        elif 0x28 <= op <= 0x3E:  # memarg
-            _, pos = read_uleb(code, pos)
+        elif 0x28 <= op <= 0x3E:  # memarg: align flags, [memory index,] offset
+            flags, pos = read_uleb(code, pos)
+            if flags & 0x40:
+                _, pos = read_uleb(code, pos)
             _, pos = read_uleb(code, pos)
         elif op in (0x3F, 0x40):  # memory.size / memory.grow
             _, pos = read_uleb(code, pos)

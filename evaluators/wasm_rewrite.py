@@ -17,63 +17,55 @@ compiles its stack checks in (`sp - alloca < rt->stack_limit`), but its WASI bui
   driver can set a soft floor above the hard one: JS recursion, the parser and the regexp
   engine then throw a catchable `RangeError: Maximum call stack size exceeded`.
 
-**Stopping.** Wasmtime's epoch and fuel instrumentation cost 18–40 % on this engine (measured:
-bench/wasm_compute.py). Instead the rewrite adds a control word in a page of its own:
+**Memory.** QuickJS counts its heap for `JS_SetMemoryLimit` with `js__malloc_usable_size`,
+which the WASI build compiles to `return 0`: every allocation counts 8 bytes whatever its size,
+so strings and ArrayBuffers escape the limit entirely. The rewrite gives that function a body
+that reads the size from dlmalloc's chunk header, as `malloc_usable_size` does natively; the
+engine checks it against `malloc` at start-up (wasm_snapshot.py). And when the limit is hit,
+QuickJS builds its `InternalError: out of memory` under the same limit, fails, and throws `null`
+instead; the rewrite wraps `JS_ThrowInternalError` (which every inlined copy of
+`JS_ThrowOutOfMemory` calls) so the error is built with 1 MiB of headroom.
+
+**Stopping.** Wasmtime's own mechanisms instrument every function entry and loop head and cost
+this engine 19–22 % (epoch deadlines), 13–34 % (fuel) or 39–50 % (both) on fib and a JSON/string
+workload (bench/wasm_compute.py). Instead the rewrite adds two control words in a memory of
+their own, which cost nothing measurable:
 - an interrupt handler for `JS_SetInterruptHandler` (a new function in the function table) that
   returns the word; QuickJS polls it on calls and backward jumps and throws its uncatchable
   `interrupted` error, which unwinds the guest cleanly;
 - a check of a second word at the head of every loop except the interpreter's own (which polls
   the handler): the backstop for C code that loops without polling. It records the cause and
   traps. Recursion needs no check: the stack guard bounds it.
-The host's watchdog thread writes the words; nothing else in the guest can reach that page
-(the stack floor is above it, and the allocator never hands it out).
+The host's watchdog thread writes the words (wasm_watchdog.py). They live in a second linear
+memory that only the instructions added here address: the reactor's C code knows memory 0 only,
+so a guest that found a memory-safety bug in QuickJS still could not clear them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from . import wasm_binary as wb
+from . import wasm_step
+from .wasm_layout import (
+    CAUSE_STACK,
+    CAUSE_STOP,
+    CONTROL_MEMORY,
+    EXPORT_CONTROL,
+    EXPORT_INTERRUPT_HANDLER,
+    EXPORT_STACK_POINTER,
+    EXPORT_STEP,
+    EXPORT_TRAP_CAUSE,
+    EXPORT_USABLE_SIZE,
+    INTERRUPT_WORD,
+    PAGE,
+    STOP_WORD,
+    Layout,
+)
 
-PAGE = 65536
 STACK_POINTER = "__stack_pointer"
 INTERPRETER = "JS_CallInternal"  # polls the interrupt handler itself
-
-EXPORT_STACK_POINTER = "modrun_stack_pointer"
-EXPORT_TRAP_CAUSE = "modrun_trap_cause"
-EXPORT_INTERRUPT_HANDLER = "modrun_interrupt_handler"
-
-CAUSE_STACK = 1  # the shadow stack reached its floor
-CAUSE_STOP = 2  # the host set the stop word
-
-# Offsets in the control page
-INTERRUPT_WORD = 0
-STOP_WORD = 4
-
-REWRITE_VERSION = 1  # part of the compiled-module cache key: bump when the output changes
-
-
-@dataclass(frozen=True)
-class Layout:
-    """Where the rewrite put things in linear memory, and the engine's field offsets."""
-
-    control: int  # address of the control page
-    floor: int  # lowest address the shadow stack may reach (the hard guard)
-    top: int  # the stack pointer's initial value
-    limit_offset: int  # offset of JSRuntime.stack_limit
-    size_offset: int  # offset of JSRuntime.stack_size
-    interrupt_handler: int  # table index of the interrupt handler (a C function pointer)
-
-    @property
-    def interrupt_address(self) -> int:
-        return self.control + INTERRUPT_WORD
-
-    @property
-    def stop_address(self) -> int:
-        return self.control + STOP_WORD
-
-    def to_json(self) -> dict[str, int]:
-        return dict(self.__dict__)
+USABLE_SIZE = "js__malloc_usable_size"
+# i32.load from the control memory: memarg flags (align 4 | the multi-memory bit), memory, offset 0
+_LOAD_CONTROL = bytes([0x28, 0x02 | 0x40]) + bytes([CONTROL_MEMORY, 0])
 
 
 def rewrite(wasm: bytes, stack_region: int, *, check_loops: bool = True) -> tuple[bytes, Layout]:
@@ -87,13 +79,15 @@ def rewrite(wasm: bytes, stack_region: int, *, check_loops: bool = True) -> tupl
     bodies = wb.read_code(by_id[wb.CODE].payload)
     globals_ = wb.read_globals(by_id[wb.GLOBAL].payload)
     exports = wb.read_exports(by_id[wb.EXPORT].payload)
-    memory = wb.read_memory(by_id[wb.MEMORY].payload)
+    memories = wb.read_memories(by_id[wb.MEMORY].payload)
+    if len(memories) != 1:
+        raise wb.WasmFormatError("expected exactly one memory")
+    memory = memories[0]
 
     sp_index = _stack_pointer_index(sections, globals_)
-    control = memory.minimum * PAGE
-    floor = control + PAGE
+    floor = memory.minimum * PAGE
     top = floor + -(-stack_region // PAGE) * PAGE
-    memory = wb.Memory(top // PAGE, memory.maximum)
+    memories = [wb.Memory(top // PAGE, memory.maximum), wb.Memory(1, 1)]  # memory 1: the control words
     globals_[sp_index] = wb.Global(wb.I32, True, wb.const_init(wb.I32, top))
     cause_index = len(globals_)
     globals_.append(wb.Global(wb.I32, True, wb.const_init(wb.I32, 0)))
@@ -102,10 +96,27 @@ def rewrite(wasm: bytes, stack_region: int, *, check_loops: bool = True) -> tupl
     for i, body in enumerate(bodies):
         scratch = len(types[function_types[i]].params) + body.local_count
         bodies[i] = _instrument(body, scratch, sp_index, cause_index, floor,
-                                control + STOP_WORD if check_loops and i != interpreter else None)
+                                STOP_WORD if check_loops and i != interpreter else None)
+
+    usable = _function_index(names, USABLE_SIZE)
+    bodies[usable - len(imported)] = _usable_size_body()
+
+    rt_offset = _single_load_offset(bodies[_function_index(names, "JS_GetRuntime") - len(imported)].code)
+    malloc_limit_offset = _single_store_offset(
+        bodies[_function_index(names, "JS_SetMemoryLimit") - len(imported)].code)
+    thrower = _function_index(names, "JS_ThrowInternalError") - len(imported)
+    original_thrower = len(imported) + len(function_types)
+    function_types.append(function_types[thrower])
+    bodies.append(bodies[thrower])
+    bodies[thrower] = _headroom_body(original_thrower, len(types[function_types[thrower]].params),
+                                     rt_offset, malloc_limit_offset)
 
     setter = _function_index(names, "JS_SetMaxStackSize") - len(imported)
     limit_offset, size_offset = _stack_field_offsets(bodies[setter].code)
+    # A snapshot would give every sandbox the same Math.random sequence and a performance.now()
+    # zero from another store's clock: the driver rewrites both fields, found here.
+    random_offset = _context_field(bodies[_function_index(names, "js_math_random") - len(imported)].code, 0x29)
+    time_origin_offset = _context_field(bodies[_function_index(names, "js_perf_now") - len(imported)].code, 0x2B)
 
     # The interrupt handler: int handler(JSRuntime *rt, void *opaque) { return *interrupt_word; }
     handler_signature = wb.FuncType((wb.I32, wb.I32), (wb.I32,))
@@ -114,22 +125,33 @@ def rewrite(wasm: bytes, stack_region: int, *, check_loops: bool = True) -> tupl
         types.append(handler_signature)
     handler_function = len(imported) + len(function_types)
     function_types.append(handler_type)
-    bodies.append(wb.Body([], bytes([wb.OP_I32_CONST]) + wb.sleb(control + INTERRUPT_WORD) +
-                          bytes([0x28, 0x02, 0x00, wb.OP_END])))  # i32.load align=4 offset=0
+    bodies.append(wb.Body([], bytes([wb.OP_I32_CONST]) + wb.sleb(INTERRUPT_WORD) + _LOAD_CONTROL +
+                          bytes([wb.OP_END])))
     table, elements, handler_slot = _append_to_table(by_id[wb.TABLE].payload, by_id[wb.ELEMENT].payload,
                                                      handler_function)
 
-    added = {EXPORT_STACK_POINTER, EXPORT_TRAP_CAUSE, EXPORT_INTERRUPT_HANDLER}
+    # The driver's round trip in one call (wasm_step.py).
+    exported = {e.name: e.index for e in exports if e.kind == 0}
+    step_type = _type_index(types, wasm_step.SIGNATURE)
+    if step_type == len(types):
+        types.append(wasm_step.SIGNATURE)
+    step_function = len(imported) + len(function_types)
+    function_types.append(step_type)
+    bodies.append(wasm_step.step_body({name: exported[name] for name in wasm_step.NEEDS}))
+
+    added = {EXPORT_STACK_POINTER, EXPORT_TRAP_CAUSE, EXPORT_INTERRUPT_HANDLER, EXPORT_USABLE_SIZE, EXPORT_STEP,
+             EXPORT_CONTROL}
     exports = [e for e in exports if e.name not in added]
     exports += [wb.Export(EXPORT_STACK_POINTER, 3, sp_index), wb.Export(EXPORT_TRAP_CAUSE, 3, cause_index),
-                wb.Export(EXPORT_INTERRUPT_HANDLER, 0, handler_function)]
+                wb.Export(EXPORT_INTERRUPT_HANDLER, 0, handler_function), wb.Export(EXPORT_USABLE_SIZE, 0, usable),
+                wb.Export(EXPORT_STEP, 0, step_function), wb.Export(EXPORT_CONTROL, 2, CONTROL_MEMORY)]
 
     replaced = {
         wb.TYPE: wb.vec([b"\x60" + wb.vec([bytes([p]) for p in t.params]) + wb.vec([bytes([r]) for r in t.results])
                          for t in types]),
         wb.FUNCTION: wb.vec([wb.uleb(t) for t in function_types]),
         wb.TABLE: table,
-        wb.MEMORY: wb.vec([memory.encode()]),
+        wb.MEMORY: wb.write_memories(memories),
         wb.GLOBAL: wb.write_globals(globals_),
         wb.EXPORT: wb.write_exports(exports),
         wb.ELEMENT: elements,
@@ -138,7 +160,7 @@ def rewrite(wasm: bytes, stack_region: int, *, check_loops: bool = True) -> tupl
     # Debug sections describe the old code offsets: drop them; keep names for trap backtraces.
     out = [wb.Section(s.id, replaced.get(s.id, s.payload)) if s.id != wb.CUSTOM else s
            for s in sections if s.id != wb.CUSTOM or s.custom_name == "name"]
-    layout = Layout(control, floor, top, limit_offset, size_offset, handler_slot)
+    layout = Layout(floor, top, limit_offset, size_offset, handler_slot, random_offset, time_origin_offset)
     return wb.write_module(out), layout
 
 
@@ -190,7 +212,7 @@ def _instrument(body: wb.Body, scratch: int, sp_index: int, cause_index: int, fl
                    bytes([wb.OP_I32_LT_U, wb.OP_IF, wb.EMPTY_BLOCK]) + trap_with(CAUSE_STACK) +
                    bytes([wb.OP_LOCAL_GET]) + wb.uleb(scratch) + bytes([wb.OP_GLOBAL_SET]) + sp)
     stop_check = b"" if stop_address is None else (
-        bytes([wb.OP_I32_CONST]) + wb.sleb(stop_address) + bytes([0x28, 0x02, 0x00, wb.OP_IF, wb.EMPTY_BLOCK]) +
+        bytes([wb.OP_I32_CONST]) + wb.sleb(stop_address) + _LOAD_CONTROL + bytes([wb.OP_IF, wb.EMPTY_BLOCK]) +
         trap_with(CAUSE_STOP))
     out = bytearray()
     last = 0
@@ -212,6 +234,56 @@ def _instrument(body: wb.Body, scratch: int, sp_index: int, cause_index: int, fl
     return wb.Body(body.locals + [(1, wb.I32)] if guarded else body.locals, bytes(out))
 
 
+OOM_HEADROOM = 1 << 20
+
+
+def _headroom_body(original: int, params: int, rt_offset: int, limit_offset: int) -> wb.Body:
+    """JSValue JS_ThrowInternalError(JSContext *ctx, …): raise rt->malloc_limit by OOM_HEADROOM
+    (when there is a limit) around the original, so the error object can be built."""
+    rt, saved, result = params, params + 1, params + 2
+    store_limit = bytes([0x36, 0x02]) + wb.uleb(limit_offset)  # i32.store offset=limit
+    forward = b"".join(bytes([wb.OP_LOCAL_GET, i]) for i in range(params))
+    code = (bytes([wb.OP_LOCAL_GET, 0, 0x28, 0x02]) + wb.uleb(rt_offset) +  # rt = ctx->rt
+            bytes([wb.OP_LOCAL_TEE, rt, 0x28, 0x02]) + wb.uleb(limit_offset) +  # saved = rt->malloc_limit
+            bytes([wb.OP_LOCAL_SET, saved, wb.OP_LOCAL_GET, saved, wb.OP_IF, wb.EMPTY_BLOCK,
+                   wb.OP_LOCAL_GET, rt, wb.OP_LOCAL_GET, saved, wb.OP_I32_CONST]) + wb.sleb(OOM_HEADROOM) +
+            bytes([0x6A]) + store_limit + bytes([wb.OP_END]) +  # i32.add; store
+            forward + bytes([wb.OP_CALL]) + wb.uleb(original) + bytes([wb.OP_LOCAL_SET, result]) +
+            bytes([wb.OP_LOCAL_GET, rt, wb.OP_LOCAL_GET, saved]) + store_limit +  # restore
+            bytes([wb.OP_LOCAL_GET, result, wb.OP_END]))
+    return wb.Body([(2, wb.I32), (1, wb.I64)], code)
+
+
+def _single_load_offset(code: bytes) -> int:
+    """`return ((T *)param0)->field`: the field's offset."""
+    ops = [(op, code[offset + 1:end]) for offset, op, end in wb.scan(code)]
+    if [op for op, _ in ops] != [wb.OP_LOCAL_GET, 0x28, wb.OP_END]:
+        raise wb.WasmFormatError("an accessor does not have the expected shape")
+    immediate = ops[1][1]
+    return wb.read_uleb(immediate, wb.read_uleb(immediate, 0)[1])[0]
+
+
+def _single_store_offset(code: bytes) -> int:
+    """`((T *)param0)->field = param1`: the field's offset."""
+    ops = [(op, code[offset + 1:end]) for offset, op, end in wb.scan(code)]
+    if [op for op, _ in ops] != [wb.OP_LOCAL_GET, wb.OP_LOCAL_GET, 0x36, wb.OP_END]:
+        raise wb.WasmFormatError("a setter does not have the expected shape")
+    immediate = ops[2][1]
+    return wb.read_uleb(immediate, wb.read_uleb(immediate, 0)[1])[0]
+
+
+def _usable_size_body() -> wb.Body:
+    """size_t usable(void *p) { return p ? (((size_t *)p)[-1] & ~7) - 4 : 0; } — dlmalloc's
+    `dlmalloc_usable_size` for an in-use chunk in wasm32: the chunk's size (flag bits masked off)
+    less the 4-byte header."""
+    code = bytes([wb.OP_LOCAL_GET, 0, 0x45, wb.OP_IF, wb.I32, wb.OP_I32_CONST, 0, wb.OP_ELSE,  # i32.eqz
+                  wb.OP_LOCAL_GET, 0, wb.OP_I32_CONST, 4, 0x6B,  # i32.sub
+                  0x28, 0x02, 0x00,  # i32.load
+                  wb.OP_I32_CONST, 0x78, 0x71,  # i32.const -8; i32.and
+                  wb.OP_I32_CONST, 4, 0x6B, wb.OP_END, wb.OP_END])
+    return wb.Body([], code)
+
+
 def _stack_field_offsets(code: bytes) -> tuple[int, int]:
     """`JS_SetMaxStackSize(rt, size)` in the WASI build is `rt->stack_limit = 0; rt->stack_size =
     size`: read both field offsets from its two stores."""
@@ -230,6 +302,18 @@ def _stack_field_offsets(code: bytes) -> tuple[int, int]:
         raise wb.WasmFormatError("JS_SetMaxStackSize does not have the expected shape; "
                                  "cannot find JSRuntime.stack_limit")
     return limit, size
+
+
+def _context_field(code: bytes, load_opcode: int) -> int:
+    """The offset of the first `load_opcode` (i64.load, f64.load…) straight from the function's
+    first parameter, the JSContext."""
+    previous: tuple[int, bytes] | None = None
+    for offset, op, end in wb.scan(code):
+        if op == load_opcode and previous == (wb.OP_LOCAL_GET, b"\0"):
+            immediate = code[offset + 1:end]
+            return wb.read_uleb(immediate, wb.read_uleb(immediate, 0)[1])[0]
+        previous = (op, code[offset + 1:end])
+    raise wb.WasmFormatError("cannot find a JSContext field the driver needs")
 
 
 def _append_to_table(table: bytes, elements: bytes, function: int) -> tuple[bytes, bytes, int]:

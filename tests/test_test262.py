@@ -1,4 +1,5 @@
-"""test262 through the in-process evaluator, per directory, against native QuickJS-ng's score.
+"""test262 through every evaluator, per directory, against native QuickJS-ng's score; every
+evaluator must score the same.
 
 Native QuickJS-ng fails 6 of the 597 module-code runs it makes and none elsewhere (its runner
 skips the same features we skip). Known failures here are listed with their cause; any other
@@ -8,6 +9,7 @@ failure, or a known one that starts passing, fails this test so the list stays t
 from __future__ import annotations
 
 import asyncio
+import functools
 
 import pytest
 
@@ -30,9 +32,17 @@ KNOWN_FAILURES = PROXY_QUIRK | EVAL_IMPORT
 MINIMUM_PASSED = {"test/language/module-code": 591}  # native QuickJS-ng: 591 of 597
 
 
-@pytest.fixture(scope="module")
-def results():
-    return asyncio.run(run_directories(list(DIRECTORIES), "inprocess"))
+EVALUATORS = ("inprocess", "wasm")
+
+
+@functools.cache
+def _results(evaluator: str):
+    return asyncio.run(run_directories(list(DIRECTORIES), evaluator))
+
+
+@pytest.fixture(scope="module", params=EVALUATORS)
+def results(request):
+    return _results(request.param)
 
 
 @pytest.mark.parametrize("directory", DIRECTORIES)
@@ -44,3 +54,11 @@ def test_directory(results, directory):
     fixed = sorted(k for k in KNOWN_FAILURES if k.startswith(directory) and k not in failed)
     assert not fixed, f"known failures now pass, update the list: {fixed}"
     assert tally.passed >= MINIMUM_PASSED.get(directory, 1)
+
+
+def test_same_score_on_every_evaluator():
+    scores = {evaluator: {directory: (tally.passed, tally.failed, tally.skipped)
+                          for directory, tally in _results(evaluator).items()}
+              for evaluator in EVALUATORS}
+    reference = scores[EVALUATORS[0]]
+    assert all(score == reference for score in scores.values()), scores

@@ -1,0 +1,184 @@
+"""CPU-bound work in the wasm evaluator vs the in-process one, and what each way of stopping a
+guest costs.
+
+1. Through modrun: `await mod.fib(25)` and `await mod.workload(1000)` (bench/fixtures/compute.js:
+   a JSON / grouping / sorting / string mix) called through the exports proxy, wasm and
+   in-process interleaved; quickjs-rs (rquickjs in wasmtime) beside, running the same source.
+2. The cost of interruption, measured on the bare guest (the source evaluated with JS_Eval, no
+   runner): the reactor as shipped on PyPI; rewritten without any stop check; rewritten as modrun
+   runs it (stop word at loop heads, QuickJS's interrupt handler); and rewritten with wasmtime's
+   epoch interruption, fuel, or both instead. This is why the wasm evaluator stops guests with
+   its own control words and not with epochs or fuel.
+3. Why fib's ratio is what it is: the same fib entered with an integer literal and with an
+   argument that came through JSON (bench/fixtures/fib_args.js): QuickJS's JSON.parse makes every
+   number a float64, which the wasm32 build NaN-boxes (slower) and the 64-bit build does not.
+
+Goal (from the issue): wasm <= 1.2x in-process, for fib and for the workload.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import harness
+import quickjs_rs_peer
+import wasmtime
+
+from evaluators.wasm_engine import STACK_REGION, _linker, reactor_path
+from evaluators.wasm_rewrite import rewrite
+from runner import Server
+
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "compute.js"
+FIB_ARGS = Path(__file__).resolve().parent / "fixtures" / "fib_args.js"
+CALLS: list[tuple[str, int]] = [("fib", 25), ("workload", 1000)]
+GOAL = 1.2
+
+
+async def _through_modrun(root: Path, repeat: int) -> dict[str, dict[str, list[float]]]:
+    environments = {"wasm": {"evaluator": "wasm"}, "inprocess": {"evaluator": "inprocess"}}
+    out: dict[str, dict[str, list[float]]] = {"wasm": {}, "inprocess": {}}
+    async with Server(root=root, cache_dir=False, environments=environments) as server:
+        modules = {name: await server.environments[name].import_module("/compute.js") for name in environments}
+        for function, arg in CALLS:
+            expected = await getattr(modules["inprocess"], function)(arg)
+            assert await getattr(modules["wasm"], function)(arg) == expected
+            for name in environments:
+                out[name][function] = []
+            for _ in range(2):  # warm-up
+                for name in environments:
+                    await getattr(modules[name], function)(arg)
+            for _ in range(repeat):
+                for name in environments:
+                    t0 = time.perf_counter()
+                    await getattr(modules[name], function)(arg)
+                    out[name][function].append((time.perf_counter() - t0) * 1000)
+        # Why fib's ratio is what it is: the argument's representation.
+        fibs = {name: await server.environments[name].import_module("/fib_args.js") for name in environments}
+        for label, call in [("fib(25), 25 an integer literal", lambda m: m.fibInteger()),
+                            ("fib(n), n from JSON (a float)", lambda m: m.fibFromJson(25))]:
+            for name in environments:
+                await call(fibs[name])
+                out[name][label] = []
+            for _ in range(max(3, repeat // 3)):
+                for name in environments:
+                    t0 = time.perf_counter()
+                    await call(fibs[name])
+                    out[name][label].append((time.perf_counter() - t0) * 1000)
+    return out
+
+
+def _variant(wasm: bytes, *, epoch: bool = False, fuel: bool = False, repeat: int = 5) -> dict[str, float]:
+    """Best-of-N ms for fib(25) and workload(1000) on a bare guest of this module build (driven
+    through wasmtime-py's plain calls: the work is milliseconds, the call overhead microseconds)."""
+    config = wasmtime.Config()
+    config.epoch_interruption = epoch
+    config.consume_fuel = fuel
+    engine = wasmtime.Engine(config)
+    module = wasmtime.Module(engine, wasm)
+    store = wasmtime.Store(engine)
+    store.set_wasi(wasmtime.WasiConfig())
+    if epoch:
+        store.set_epoch_deadline(1 << 40)
+    if fuel:
+        store.set_fuel(1 << 62)
+    exports = _linker(engine).instantiate(store, module).exports(store)
+    memory = exports["memory"]
+    assert isinstance(memory, wasmtime.Memory)
+
+    def call(name: str, *args: int) -> int:
+        func = exports[name]
+        assert isinstance(func, wasmtime.Func)
+        return int(func(store, *args) or 0)
+
+    call("_initialize")
+    ctx = call("JS_NewContext", call("JS_NewRuntime"))
+
+    def evaluate(code: str) -> None:
+        raw = code.encode() + b"\0"
+        pointer = call("malloc", len(raw))
+        memory.write(store, raw, pointer)
+        value = call("JS_Eval", ctx, pointer, len(raw) - 1, pointer, 0)
+        assert value >> 32 != 6, "the guest threw"
+        call("JS_FreeValue", ctx, value)
+        call("free", pointer)
+
+    evaluate(FIXTURE.read_text().replace("export function", "function"))
+    out = {}
+    for function, arg in CALLS:
+        code = f"{function}({arg})" if function == "fib" else f"JSON.stringify({function}({arg})).length"
+        evaluate(code)
+        best = float("inf")
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            evaluate(code)
+            best = min(best, time.perf_counter() - t0)
+        out[function] = best * 1000
+    store.close()
+    return out
+
+
+def _instrumentation(repeat: int) -> dict[str, dict[str, float]]:
+    original = reactor_path().read_bytes()
+    bare, _ = rewrite(original, STACK_REGION, check_loops=False)
+    shipped, _ = rewrite(original, STACK_REGION)
+    return {
+        "reactor as shipped on PyPI (no stack guard, no stop)": _variant(original, repeat=repeat),
+        "rewritten, no stop check": _variant(bare, repeat=repeat),
+        "rewritten, modrun's stop words (what runs)": _variant(shipped, repeat=repeat),
+        "rewritten + wasmtime epoch interruption": _variant(bare, epoch=True, repeat=repeat),
+        "rewritten + wasmtime fuel": _variant(bare, fuel=True, repeat=repeat),
+        "rewritten + fuel + epoch": _variant(bare, epoch=True, fuel=True, repeat=repeat),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=15)
+    ns = parser.parse_args(argv)
+    work = Path(tempfile.mkdtemp(prefix="modrun-bench-wasm-compute-"))
+    try:
+        shutil.copy(FIXTURE, work / "compute.js")
+        shutil.copy(FIB_ARGS, work / "fib_args.js")
+        samples = asyncio.run(_through_modrun(work, ns.repeat))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    peer = quickjs_rs_peer.run("compute", str(FIXTURE), "5")
+    costs = _instrumentation(5)
+
+    medians = {name: {f: harness.stats(v)["median"] for f, v in per.items()} for name, per in samples.items()}
+    rows = []
+    for function, arg in CALLS:
+        wasm, inprocess = medians["wasm"][function], medians["inprocess"][function]
+        rows.append([f"{function}({arg})", wasm, inprocess, harness.ratio(wasm, inprocess),
+                     peer[function] if peer else "unavailable"])
+    for label in [k for k in medians["wasm"] if k not in dict(CALLS)]:
+        wasm, inprocess = medians["wasm"][label], medians["inprocess"][label]
+        rows.append([f"  {label}", wasm, inprocess, harness.ratio(wasm, inprocess), ""])
+    print(harness.table(["call (median ms)", "wasm", "in-process", "wasm / in-process",
+                         f"quickjs-rs {quickjs_rs_peer.version()} (best)"], rows,
+                        "wasm_compute: CPU-bound calls through modrun"))
+    print()
+    reference = costs["rewritten, no stop check"]
+    cost_rows = [[label, v["fib"], harness.ratio(v["fib"], reference["fib"]), v["workload"],
+                  harness.ratio(v["workload"], reference["workload"])] for label, v in costs.items()]
+    print(harness.table(["bare guest build (best ms)", "fib(25)", "x", "workload(1000)", "x"], cost_rows,
+                        "What stopping a guest costs (x = against the rewritten build with no stop check)"))
+    goals = [harness.goal(f"wasm / in-process, {function}", harness.ratio(medians["wasm"][function],
+                                                                          medians["inprocess"][function]), GOAL)
+             for function, _ in CALLS]
+    print()
+    print(harness.goal_lines(goals))
+    path = harness.write_results("wasm_compute", {"medians_ms": medians, "samples_ms": samples,
+                                                  "instrumentation_best_ms": costs, "quickjs_rs_best_ms": peer,
+                                                  "goals": goals})
+    print(f"\nwrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

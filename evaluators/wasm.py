@@ -1,0 +1,209 @@
+"""QuickJS compiled to WebAssembly, run by wasmtime: a sandbox that untrusted code cannot hang,
+exhaust or escape.
+
+Each runtime is one wasm instance made from a snapshot of a booted runtime (wasm_engine.py,
+wasm_snapshot.py). As in the in-process evaluator the runtime never calls the host: the host
+pushes the inbox, runs the job queue and drains the outbox (runner/js/transport.js), all through
+QuickJS's C API (wasm_guest.py).
+
+Limits:
+- CPU time and wall time: the watchdog thread (wasm_watchdog.py) interrupts the guest through
+  QuickJS's interrupt handler, then, if C code does not give way, stops it at the next loop head;
+  CPU time is the running thread's own;
+- memory: QuickJS's allocator limit (a catchable `out of memory`, strings and ArrayBuffers
+  included) under a hard cap on the instance's linear memory;
+- stack: QuickJS's stack check on a relocated, guarded shadow stack (wasm_rewrite.py), and
+  wasmtime's cap on native stack.
+After a limit or a trap the instance is discarded; the host process is unaffected.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import time
+import weakref
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import orjson
+import wasmtime
+
+from runner import wire
+from runner.errors import CrashError, LimitError
+from runner.limits import Budget, Limits
+from runner.runner_client import check_json
+from runner.transport import Message, RuntimeTransport
+
+from .options import RuntimeOptions
+from .wasm_engine import MAX_SHADOW_BUDGET, SHADOW_PER_NATIVE, WasmEngine, on_big_stack, shared_engine
+from .wasm_guest import Guest, GuestException, GuestMemoryError, GuestTrap
+from .wasm_layout import CAUSE_STACK, CAUSE_STOP
+from .wasm_watchdog import WATCHDOG
+
+T = TypeVar("T")
+
+MB = 1024 * 1024
+MEMORY_SLACK = 16 * MB  # linear memory allowed beyond the heap limit (allocator overhead)
+SALVAGE_SECONDS = 0.5  # time allowed to collect the output of a runtime that hit a limit
+
+
+def _dumps(value: Any) -> bytes:
+    """JSON as UTF-8 for the guest (lone surrogates escaped, as runner/wire.py does)."""
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError as error:
+        if "surrogates" not in str(error):
+            raise TypeError(str(error)) from None
+        return wire.dumps(value).encode()
+
+
+class WasmTransport(RuntimeTransport):
+    def __init__(self, options: RuntimeOptions, engine: WasmEngine | None = None) -> None:
+        self.limits: Limits = options.limits
+        engine = engine or shared_engine()
+        config = options.runtime_config()
+        heap = int(self.limits.memory_mb * MB) if self.limits.memory_mb is not None else None
+
+        def create() -> Guest:
+            snapshot = engine.snapshot(config)
+            guest = engine.new_guest(snapshot, None if heap is None else heap + MEMORY_SLACK)
+            guest.set_memory_limit(heap)
+            guest.set_stack_budget(min(self.limits.stack_kb * 1024 // SHADOW_PER_NATIVE, MAX_SHADOW_BUDGET))
+            entry = snapshot.booted.entry_points
+            self._receive, self._drain, self._call_now = entry["receive"], entry["drain"], entry["callNow"]
+            return guest
+
+        try:
+            self.guest = on_big_stack(create)
+        except (GuestTrap, GuestException, GuestMemoryError, wasmtime.WasmtimeError) as error:
+            self.dead = True
+            raise CrashError(f"the wasm runtime could not start: {error}") from None
+        self._arm = WATCHDOG.register(self.guest.interrupt_word, self.guest.stop_word)
+        weakref.finalize(self, WATCHDOG.unregister, self._arm)  # a transport dropped without close()
+        self._inbox: list[Message] = []
+
+    async def send(self, messages: list[Message]) -> None:
+        self._inbox.extend(messages)
+
+    async def receive(self, budget: Budget) -> list[Message]:
+        out = self._enter(budget, self._turn)
+        return wire.loads(out) if out else []
+
+    def call_now(self, budget: Budget, url: str, path: list[Any],
+                 args: list[Any]) -> tuple[dict[str, Any], list[Message]]:
+        """Call an export directly, without the message round trip; see RunnerClient.call."""
+        try:
+            request = _dumps([path, args])
+        except TypeError:
+            check_json(args)  # raises the TypeError that names the problem
+            raise
+
+        def work() -> tuple[str | None, list[Message]]:
+            # callNow, then the jobs it left, then drain: one call into the guest.
+            answer, out = self.guest.step(self._call_now, url.encode(), request)
+            messages = wire.loads(out) if out else []
+            if self._inbox:
+                more = self._turn()
+                messages += wire.loads(more) if more else []
+            return answer, messages
+
+        answer, messages = self._enter(budget, work)
+        if answer is None:
+            raise CrashError("the runtime's callNow returned no answer")
+        return wire.loads(answer), messages
+
+    def _turn(self) -> str:
+        """Deliver the inbox, run every pending job, and collect the outbox."""
+        if self._inbox:
+            payload = _dumps(self._inbox)
+            self._inbox.clear()
+            return self.guest.step(self._receive, payload)[1] or ""
+        return self.guest.step(0)[1] or ""
+
+    def _enter(self, budget: Budget, work: Callable[[], T]) -> T:
+        """Run guest work under the budget; a limit or a failure discards the runtime."""
+        if self.dead:
+            raise CrashError("the runtime was discarded")
+        seconds, which = budget.slice()
+        if seconds is not None and seconds <= 0:
+            raise LimitError(f"{which} limit exceeded", limit=which)
+
+        def run() -> T:
+            armed = seconds is not None
+            if armed:
+                WATCHDOG.arm(self._arm, budget.deadline, budget.cpu_left)
+            try:
+                return work()
+            except (GuestException, GuestTrap, GuestMemoryError) as error:
+                fired = self._arm.fired if armed else None
+                if armed:
+                    armed = False
+                    budget.spend_cpu(WATCHDOG.disarm(self._arm))
+                raise self._fail(error, fired) from None
+            finally:
+                if armed:
+                    budget.spend_cpu(WATCHDOG.disarm(self._arm))
+
+        return on_big_stack(run)
+
+    def _fail(self, error: Exception, fired: str | None) -> Exception:
+        leftover = self._salvage() if isinstance(error, GuestException) else []
+        self._discard()
+        failure = self._classify(error, fired)
+        failure.leftover = leftover  # type: ignore[attr-defined]
+        return failure
+
+    def _discard(self) -> None:
+        self.dead = True
+        WATCHDOG.unregister(self._arm)
+        self.guest.close()
+
+    def _salvage(self) -> list[Message]:
+        """Keep what the module printed before it was stopped: drain once more."""
+        guest = self.guest
+        try:
+            ctypes.c_uint32.from_address(guest.interrupt_word).value = 0
+            if self.limits.memory_mb is not None:
+                guest.set_memory_limit(int(self.limits.memory_mb * MB) + MEMORY_SLACK)
+            WATCHDOG.arm(self._arm, time.monotonic() + SALVAGE_SECONDS, None)
+            try:
+                out = guest.take_text(guest.call_function(self._drain))
+            finally:
+                WATCHDOG.disarm(self._arm)
+            return wire.loads(out) if out else []
+        except Exception:
+            return []
+
+    def _classify(self, error: Exception, fired: str | None) -> Exception:
+        """What stopped the guest. Once the watchdog has fired, whatever the guest then reports
+        (QuickJS's `interrupted`, a trap at a loop head, or an exception it lost on the way out:
+        interrupted promise jobs surface as `null`) is that limit."""
+        if isinstance(error, GuestTrap) and (error.cause == CAUSE_STACK or
+                                             error.code == wasmtime.TrapCode.STACK_OVERFLOW):
+            return LimitError("stack limit exceeded", limit="stack")
+        if fired or (isinstance(error, GuestTrap) and error.cause == CAUSE_STOP):
+            limit = fired or "cpu"
+            return LimitError(f"{limit} limit exceeded", limit=limit)
+        text = str(error)
+        if isinstance(error, GuestMemoryError) or "out of memory" in text:
+            return LimitError(f"memory limit exceeded ({self.limits.memory_mb:g} MB)"
+                              if self.limits.memory_mb else "out of memory", limit="memory")
+        if isinstance(error, GuestTrap):
+            return CrashError(f"the runtime crashed: {text.splitlines()[0]}")
+        if "stack overflow" in text.lower() or "Maximum call stack size exceeded" in text:
+            return LimitError("stack limit exceeded", limit="stack")
+        return CrashError(f"the runtime failed: {text.splitlines()[0] if text else type(error).__name__}")
+
+    async def close(self) -> None:
+        if not self.dead:
+            self._discard()
+
+
+class WasmEvaluator:
+    """QuickJS-ng 0.15.1 compiled to WASI, in wasmtime: hard limits, no ambient authority, and a
+    new sandbox in well under a millisecond from a snapshot."""
+
+    name = "wasm"
+
+    async def create_transport(self, options: RuntimeOptions) -> RuntimeTransport:
+        return WasmTransport(options)

