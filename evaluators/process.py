@@ -36,6 +36,7 @@ from typing import Any
 
 import orjson
 
+from runner import wire
 from runner.errors import CrashError, LimitError, ModrunError, UsageError
 from runner.limits import Budget
 from runner.transport import Message, RuntimeTransport
@@ -207,8 +208,8 @@ class ProcessTransport(RuntimeTransport):
             if seconds is not None and seconds <= 0:
                 raise LimitError(f"{which} limit exceeded", limit=which)
             try:
-                messages = orjson.dumps(self._inbox)
-            except orjson.JSONEncodeError as error:
+                messages = wire.dumps_bytes(self._inbox)
+            except TypeError as error:
                 raise TypeError(f"a message for the runtime is not JSON-serialisable: {error}") from None
             self._inbox.clear()
             try:
@@ -230,8 +231,8 @@ class ProcessTransport(RuntimeTransport):
                 if kind != OUT:
                     raise FrameError(f"expected an OUT frame, got kind {kind}")
                 cpu, _idle, text = unpack_out(payload)
-                messages = orjson.loads(text) if text else []
-            except (FrameError, orjson.JSONDecodeError) as error:
+                messages = wire.loads(text) if text else []
+            except (FrameError, ValueError) as error:
                 self._break(self._protocol_error(str(error)))
                 raise self._failure from None  # type: ignore[misc]
             self._turns -= 1

@@ -25,7 +25,6 @@ import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-import orjson
 import wasmtime
 
 from runner import wire
@@ -45,16 +44,6 @@ T = TypeVar("T")
 MB = 1024 * 1024
 MEMORY_SLACK = 16 * MB  # linear memory allowed beyond the heap limit (allocator overhead)
 SALVAGE_SECONDS = 0.5  # time allowed to collect the output of a runtime that hit a limit
-
-
-def _dumps(value: Any) -> bytes:
-    """JSON as UTF-8 for the guest (lone surrogates escaped, as runner/wire.py does)."""
-    try:
-        return orjson.dumps(value)
-    except orjson.JSONEncodeError as error:
-        if "surrogates" not in str(error):
-            raise TypeError(str(error)) from None
-        return wire.dumps(value).encode()
 
 
 class WasmTransport(RuntimeTransport):
@@ -93,7 +82,7 @@ class WasmTransport(RuntimeTransport):
                  args: list[Any]) -> tuple[dict[str, Any], list[Message]]:
         """Call an export directly, without the message round trip; see RunnerClient.call."""
         try:
-            request = _dumps([path, args])
+            request = wire.dumps_bytes([path, args])
         except TypeError:
             check_json(args)  # raises the TypeError that names the problem
             raise
@@ -115,7 +104,7 @@ class WasmTransport(RuntimeTransport):
     def _turn(self) -> str:
         """Deliver the inbox, run every pending job, and collect the outbox."""
         if self._inbox:
-            payload = _dumps(self._inbox)
+            payload = wire.dumps_bytes(self._inbox)
             self._inbox.clear()
             return self.guest.step(self._receive, payload)[1] or ""
         return self.guest.step(0)[1] or ""

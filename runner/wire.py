@@ -24,3 +24,13 @@ def dumps(value: Any) -> str:
         if "surrogates" not in str(error):
             raise
         return json.dumps(value, separators=(",", ":"))  # escapes the lone surrogates
+
+
+def dumps_bytes(value: Any) -> bytes:
+    """`dumps` as UTF-8 bytes, for channels that carry bytes."""
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError as error:
+        if "surrogates" not in str(error):
+            raise
+        return json.dumps(value, separators=(",", ":")).encode()

@@ -31,13 +31,13 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
-import orjson
 from websockets.asyncio.server import Server as WsServer
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
+from . import wire
 from .errors import ModrunError, UsageError
 
 if TYPE_CHECKING:
@@ -67,7 +67,7 @@ class RemoteClient:
 
     async def send(self, payload: dict[str, Any] | str, data: Any = None) -> None:
         message = {"type": "custom", "event": payload, "data": data} if isinstance(payload, str) else payload
-        await self.connection.send(orjson.dumps(message).decode())
+        await self.connection.send(wire.dumps(message))
 
 
 class EnvironmentWebSocketServer:
@@ -132,7 +132,7 @@ class EnvironmentWebSocketServer:
         """Send an HMR payload (`{"type": "full-reload"}`, `{"type": "update", "updates": [...]}`…)
         or a custom event (`send("my:event", data)`) to every connected runner."""
         message = {"type": "custom", "event": payload, "data": data} if isinstance(payload, str) else payload
-        text = orjson.dumps(message).decode()
+        text = wire.dumps(message)
         for client in list(self.clients):
             with contextlib.suppress(ConnectionClosed):
                 await client.connection.send(text)
@@ -177,8 +177,8 @@ class EnvironmentWebSocketServer:
             await self._emit("vite:client:connect", None, client)
             async for raw in connection:
                 try:
-                    message = orjson.loads(raw)
-                except orjson.JSONDecodeError:
+                    message = wire.loads(raw)
+                except ValueError:
                     continue  # as Vite does: what is not JSON is not a message
                 if not isinstance(message, dict) or message.get("type") != "custom":
                     continue  # `{"type": "ping"}` keep-alives and anything unknown
@@ -228,7 +228,7 @@ class EnvironmentWebSocketServer:
         response = {"type": "custom", "event": "vite:invoke",
                     "data": {"name": name, "id": "response:" + str(data["id"]).removeprefix("send:"), "data": body}}
         with contextlib.suppress(ConnectionClosed):
-            await client.connection.send(orjson.dumps(response).decode())
+            await client.connection.send(wire.dumps(response))
 
 
 def serve_environment(environment: Environment, *, host: str = "127.0.0.1", port: int = 0, token: str | None = None,

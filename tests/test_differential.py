@@ -147,11 +147,11 @@ def describe(value: Any) -> Any:
     return value
 
 
-async def run_modrun_async(project: Path, case: Case, cache_dir: Path) -> dict[str, Any]:
+async def run_modrun_async(project: Path, case: Case, cache_dir: Path, evaluator: str = "inprocess") -> dict[str, Any]:
     logs: list[list[str]] = []
     out: dict[str, Any] = {"exports": [], "values": {}, "results": [], "reads": {}, "error": None, "logs": logs}
     stage = "import"
-    async with Server(root=project, cache_dir=cache_dir,
+    async with Server(root=project, cache_dir=cache_dir, environments={"ssr": {"evaluator": evaluator}},
                       on_console=lambda level, text: logs.append([level, text])) as server:
         env = server.environments["ssr"]
         try:
@@ -168,8 +168,12 @@ async def run_modrun_async(project: Path, case: Case, cache_dir: Path) -> dict[s
     return out
 
 
-def run_modrun(project: Path, case: Case, cache_dir: Path) -> dict[str, Any]:
-    return asyncio.run(run_modrun_async(project, case, cache_dir))
+def run_modrun(project: Path, case: Case, cache_dir: Path, evaluator: str = "inprocess") -> dict[str, Any]:
+    return asyncio.run(run_modrun_async(project, case, cache_dir, evaluator))
+
+
+# Every case runs on every evaluator: they must all give what Node gives.
+EVALUATORS = ("inprocess", "wasm", "process")
 
 
 @pytest.fixture
@@ -179,10 +183,11 @@ def driver(tmp_path: Path) -> Path:
     return path
 
 
-def compare(case: Case, tmp_path: Path, driver: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+def compare(case: Case, tmp_path: Path, driver: Path,
+            evaluator: str = "inprocess") -> tuple[dict[str, Any], dict[str, Any]]:
     project = write_project(tmp_path / "project", case)
     expected = run_node(project, case, driver)
-    actual = run_modrun(project, case, tmp_path / "cache")
+    actual = run_modrun(project, case, tmp_path / "cache", evaluator)
     if not case.compare_message:
         for side in (expected, actual):
             if side["error"]:
@@ -1218,9 +1223,10 @@ def test_known_differences(name: str, tmp_path: Path, driver: Path, request: pyt
     compare(case, tmp_path, driver)
 
 
+@pytest.mark.parametrize("evaluator", EVALUATORS)
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_node_and_modrun_agree(name: str, tmp_path: Path, driver: Path) -> None:
-    compare(CASES[name], tmp_path, driver)
+def test_node_and_modrun_agree(name: str, evaluator: str, tmp_path: Path, driver: Path) -> None:
+    compare(CASES[name], tmp_path, driver, evaluator)
 
 
 def test_cases_exercise_what_they_claim(tmp_path: Path, driver: Path) -> None:

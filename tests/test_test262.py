@@ -32,7 +32,7 @@ KNOWN_FAILURES = PROXY_QUIRK | EVAL_IMPORT
 MINIMUM_PASSED = {"test/language/module-code": 591}  # native QuickJS-ng: 591 of 597
 
 
-EVALUATORS = ("inprocess", "wasm")
+EVALUATORS = ("inprocess", "wasm", "process")
 
 
 @functools.cache

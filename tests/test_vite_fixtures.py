@@ -104,14 +104,16 @@ def node_results() -> dict[str, Expected]:
     return load_results("NODE")
 
 
-async def import_case(root: Path, url: str, cache_dir: Path) -> tuple[Any, list[tuple[str, str]], dict[str, Any]]:
+async def import_case(root: Path, url: str, cache_dir: Path,
+                      evaluator: str = "inprocess") -> tuple[Any, list[tuple[str, str]], dict[str, Any]]:
     """Import the entry in a fresh server; return (error or None, console lines, exports).
     Exported functions are called with no arguments and shown as "<fn()=result>"."""
     logs: list[tuple[str, str]] = []
     def on_console(level: str, text: str) -> None:
         logs.append((level, text))
 
-    async with Server(root=root, cache_dir=cache_dir, on_console=on_console) as server:
+    async with Server(root=root, cache_dir=cache_dir, on_console=on_console,
+                      environments={"ssr": {"evaluator": evaluator}}) as server:
         try:
             mod = await server.environments["ssr"].import_module(url)
         except ModrunError as error:
@@ -148,11 +150,12 @@ def test_every_case_has_an_entry_and_a_node_result(node_results: dict[str, Expec
         assert name in node_results, f"{name}: no NODE line in {RESULTS_FILE.name}"
 
 
+@pytest.mark.parametrize("evaluator", ("inprocess", "wasm", "process"))
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_matches_node(name: str, node_results: dict[str, Expected], tmp_path: Path) -> None:
+def test_matches_node(name: str, evaluator: str, node_results: dict[str, Expected], tmp_path: Path) -> None:
     root, url = CASES[name]
     expected = node_results[name]
-    error, logs, values = asyncio.run(import_case(root, url, tmp_path / "cache"))
+    error, logs, values = asyncio.run(import_case(root, url, tmp_path / "cache", evaluator))
 
     assert [text for _, text in logs] == expected.logs
     assert all(level == "log" for level, _ in logs)
