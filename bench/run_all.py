@@ -16,7 +16,8 @@ import time
 
 import harness
 
-BENCHMARKS = ("cold_graph", "warm_reimport", "compute", "live_binding", "call_roundtrip")
+BENCHMARKS = ("cold_graph", "warm_reimport", "compute", "live_binding", "call_roundtrip",
+              "wasm_start", "wasm_call", "wasm_compute", "wasm_idle", "process_roundtrip")
 
 
 def main(argv: list[str]) -> int:
