@@ -117,7 +117,7 @@ def _unexpected(root: Node, src: bytes, offset: int) -> tuple[int, str]:
 
 
 def _has_lone_surrogate(name: str) -> bool:
-    return any(0xD800 <= ord(c) <= 0xDFFF for c in name)
+    return not name.isascii() and any(0xD800 <= ord(c) <= 0xDFFF for c in name)
 
 
 def module_errors(analysis: ScopeAnalysis, entries: ModuleEntries, root: Node,
@@ -161,12 +161,19 @@ def module_errors(analysis: ScopeAnalysis, entries: ModuleEntries, root: Node,
                 errors.append((name.start, "An import name cannot include a lone surrogate"))
 
     # `export default function () {}()`: the declaration forms end at their closing brace.
+    fields = entries.fields
     for item in analysis.items:
-        declaration = item.child_by_field_name("declaration")
-        if declaration is not None and declaration.type not in _DEFAULT_DECLARATIONS and \
-                any(c.type == "default" for c in item.children[:3]):
+        known = fields.get(item.start_byte) if fields is not None else None
+        if known is not None:
+            declaration, value, is_default = known
+        elif fields is not None and item.type == "import_statement":
+            continue  # (no declaration nor value)
+        else:
+            declaration = item.child_by_field_name("declaration")
+            value = item.child_by_field_name("value")
+            is_default = any(c.type == "default" for c in item.children[:3])
+        if declaration is not None and declaration.type not in _DEFAULT_DECLARATIONS and is_default:
             errors.append((declaration.start_byte, f"Unexpected token '{declaration.children[0].type}'"))
-        value = item.child_by_field_name("value")
         head = default_declaration_head(value) if value is not None else None
         if head is None or head == value:
             continue

@@ -12,12 +12,17 @@ The walk also notes the function context of constructs whose validity depends on
 `return`, `new.target`, `super`, ...) for the early errors, and `module_entries` reads the
 module's import and export entries from its top-level statements.
 
+Told which names matter (imports; exported locals, whose writes only matter), the walk leaves
+out the statements, functions and classes whose text shows they cannot hold anything it would
+record (see `_Walker.quiet`), and keeps only the references and inner bindings of those names.
+
 Offsets are byte offsets into the UTF-8 source, as tree-sitter reports them.
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -163,17 +168,68 @@ def _ids(*names: str) -> frozenset[int]:
 
 _K_IDENTIFIER = _ids("identifier", "undefined")
 _K_PAREN = _ids("parenthesized_expression")
+_K_DECLARATOR = _ids("variable_declarator")
+# (Never quiet at the top level: each has a word of _TOP_LEVEL_WATCHED.)
+_K_TOP_DECLARATIONS = _ids("lexical_declaration", "variable_declaration", "function_declaration",
+                           "generator_function_declaration", "class_declaration")
+_K_PLAIN_IDENTIFIER = _ids("identifier")
+_K_IMPORT_STATEMENT = _ids("import_statement")
+_K_IMPORT_CLAUSE = _ids("import_clause")
+_K_IMPORT_ATTRIBUTE = _ids("import_attribute")
+_K_NAMESPACE_IMPORT = _ids("namespace_import")
+_K_NAMED_IMPORTS = _ids("named_imports")
+_K_IMPORT_SPECIFIER = _ids("import_specifier")
+_DEFAULT_KEYWORD = LANGUAGE.id_for_node_kind("default", False)
 _K_HTML_COMMENT = _ids("html_comment")
 _AWAIT_MISREAD = frozenset({"call_expression", "subscript_expression", "binary_expression",
                             "member_expression"})
+# For `_Walker.quiet`, in ASCII source: words are runs of these bytes ...
+_WORD_BYTES = bytes(i if chr(i).isascii() and (chr(i).isalnum() or chr(i) in "_$") else 32 for i in range(256))
+# ... words always watched ...
+_ALWAYS_WATCHED = frozenset({b"arguments", b"await", b"eval", b"super", b"import", b"export", b"delete",
+                             b"target"})
+# ... and at the top level also those that can declare in the module scope or are misplaced there.
+_TOP_LEVEL_WATCHED = frozenset({b"var", b"let", b"const", b"using", b"function", b"class", b"return"})
+# What follows a name that is only read: member access, call, index, tagged template.
+_READ_FOLLOWERS = frozenset(b".([`")
+# Escapes and comment openers (HTML-like ones included).
+_SPECIALS = (b"\\", b"//", b"/*", b"<!--", b"-->")
+
+
+def _marked(marks: list[int], start: int, end: int) -> bool:
+    """Does a special (see `_SPECIALS`) start in or overlap [start, end)?"""
+    i = bisect_left(marks, start - 3)
+    return i < len(marks) and marks[i] < end
 
 
 class _Walker:
     """One recursive pass; handlers are keyed by node kind id."""
 
-    def __init__(self, src: bytes) -> None:
+    def __init__(self, src: bytes, watched: frozenset[bytes] | None = None,
+                 written: frozenset[bytes] = frozenset()) -> None:
         self.src = src
+        # Words whose presence makes a subtree worth walking (None: walk everything) ...
+        self.watched = watched
+        self.watched_top: frozenset[bytes] = frozenset()
+        # ... names for which only writes matter (see `quiet`) ...
+        self.written = written
+        # ... and the names of the references and declarations worth recording.
+        self.kept: frozenset[bytes] = frozenset()
+        self.words = b""  # the source with every byte but [A-Za-z0-9_$] blanked
+        self.marks: list[int] = []  # offsets of backslashes and comment openers
+        if watched is not None:
+            self.watched_top = watched | _TOP_LEVEL_WATCHED
+            self.kept = watched | written
+            self.words = src.translate(_WORD_BYTES)
+            marks = self.marks
+            for special in _SPECIALS:
+                at = src.find(special)
+                while at >= 0:
+                    marks.append(at)
+                    at = src.find(special, at + 1)
+            marks.sort()
         self.module = Scope("module", None)
+        self.unused = Binding("", "unused", -1, self.module)  # stands for bindings not kept
         self.scope = self.module
         self.await_ctx = AWAIT_MODULE
         self.this_ctx = THIS_MODULE
@@ -187,6 +243,8 @@ class _Walker:
         self.uses_eval = False
         self.comments: list[tuple[int, int]] = []
         self.names: dict[bytes, str] = {}
+        self.fields: dict[int, tuple[Node | None, Node | None, bool]] | None = None  # see ModuleEntries
+        self.import_locals: dict[int, list[tuple[int, int]]] | None = None
 
     # --- plumbing ---------------------------------------------------------------------------
 
@@ -201,13 +259,92 @@ class _Walker:
         handlers = _HANDLERS
         for child in node.named_children:
             fn = handlers.get(child.kind_id)
-            if fn is not None:
+            if fn is None:
+                if child.named_child_count:
+                    self.children(child)
+            elif fn is not _skip:
                 fn(self, child)
-            elif child.named_child_count:
-                self.children(child)
+
+    def statements(self, node: Node) -> None:
+        """The statements of a block or body, leaving out those `quiet` allows to."""
+        watched = self.watched
+        if watched is None:
+            self.children(node)
+            return
+        if self.scope.var_scope is self.module:
+            # `var` (and sloppy-looking function declarations) can land in the module scope.
+            watched = self.watched_top
+        handlers = _HANDLERS
+        marks = self.marks
+        quiet = self.quiet_range
+        for child in node.named_children:
+            start = child.start_byte
+            end = child.end_byte
+            if end - start > 8 and (not marks or not _marked(marks, start, end)) and quiet(start, end, watched):
+                continue
+            fn = handlers.get(child.kind_id)
+            if fn is None:
+                if child.named_child_count:
+                    self.children(child)
+            elif fn is not _skip:
+                fn(self, child)
 
     def skip(self, node: Node) -> None:
         pass
+
+    def quiet(self, node: Node, name: Node | None) -> bool:
+        """Can the function or class `node` (its own name `name` aside) be left unwalked?
+
+        Its scopes cannot affect anything outside it, so walking it only matters for what the
+        walk records: references to the watched names and `arguments`, writes to the `written`
+        names, the context-dependent syntax noted for the early errors (`await`, `super`,
+        `new.target`, `import`, `export`, `delete`, `eval`; at the top level also `return` and
+        declarations, see `statements`), comments, and escaped names. None of those can be
+        there without a watched word, a written name that is not plainly read (see
+        `quiet_range`), a backslash or a comment opener in the text. (JSX is ruled out for the
+        whole module beforehand, see `analyze`.)
+        """
+        watched = self.watched
+        if watched is None:
+            return False
+        marks = self.marks
+        start = node.start_byte
+        end = node.end_byte
+        if marks and _marked(marks, start, end):
+            return False
+        if name is None:
+            return self.quiet_range(start, end, watched)
+        if self.words[name.start_byte:name.end_byte] == b"await":
+            return False
+        return (self.quiet_range(start, name.start_byte, watched)
+                and self.quiet_range(name.end_byte, end, watched))
+
+    def quiet_range(self, start: int, end: int, watched: frozenset[bytes]) -> bool:
+        """No watched word in [start, end), and the `written` names there only read: each
+        followed in the range by `.`, `?.`, `(`, `[` or a template (member access, call, tag),
+        which cannot be an assignment target, nor a declaration (but for `function name(`:
+        not with the word `function` in the range), parameter or pattern element."""
+        words = self.words[start:end].split()
+        if not watched.isdisjoint(words):
+            return False
+        written = self.written
+        if not written or written.isdisjoint(words):
+            return True
+        if b"function" in words:
+            return False
+        text = self.words
+        src = self.src
+        size = len(text)
+        for word in written.intersection(words):
+            at = text.find(word, start, end)
+            while at >= 0:
+                after = at + len(word)
+                if (not at or text[at - 1] == 32) and (after == size or text[after] == 32):
+                    follower = src[after:min(after + 32, end)].lstrip()[:2]
+                    if not follower or (follower[0] not in _READ_FOLLOWERS and follower != b"?."):
+                        return False
+                at = text.find(word, after, end)
+        return True
 
     def name_of(self, node: Node) -> str:
         raw = self.src[node.start_byte:node.end_byte]
@@ -220,6 +357,8 @@ class _Walker:
         start = node.start_byte
         end = node.end_byte
         raw = self.src[start:end]
+        if self.watched is not None and raw not in self.kept and 92 not in raw:
+            return  # a reference that does not matter (see `analyze`)
         name = self.names.get(raw)
         if name is None:
             name = self.names[raw] = identifier_name(raw.decode("utf-8", "surrogatepass"))
@@ -230,18 +369,28 @@ class _Walker:
         self.refs.append(_new_tuple(Reference, (name, self.scope, start, end, flags)))
 
     def declare(self, node: Node, kind: str, scope: Scope | None = None) -> Binding:
-        name = self.name_of(node)
-        if name == "await":
-            self.misplaced.append((node.start_byte, "await-identifier"))
         if scope is None:
             scope = self.scope
         if kind == "var":
             scope = scope.var_scope
-        b = scope.bindings.get(name)
-        if b is None or (kind not in ("var", "param") and b.kind in ("var", "param", "arguments")):
-            b = scope.bindings[name] = Binding(name, kind, node.start_byte, scope)
+        start = node.start_byte
+        end = node.end_byte
+        raw = self.src[start:end]
+        if scope is not self.module:
+            if self.watched is not None and raw not in self.kept and 92 not in raw:
+                # Cannot shadow anything that matters (nor be `await`): see `analyze`.
+                return self.unused
+        name = self.names.get(raw)
+        if name is None:
+            name = self.names[raw] = identifier_name(raw.decode("utf-8", "surrogatepass"))
+        if name == "await":
+            self.misplaced.append((start, "await-identifier"))
+        bindings = scope.bindings
+        b = bindings.get(name)
+        if b is None or (kind != "var" and kind != "param" and b.kind in ("var", "param", "arguments")):
+            b = bindings[name] = Binding(name, kind, start, scope)
         if scope is self.module:
-            self.decls.append(Declaration(name, kind, node.start_byte, node.end_byte))
+            self.decls.append(_new_tuple(Declaration, (name, kind, start, end)))
         return b
 
     def push(self, kind: str) -> Scope:
@@ -253,6 +402,8 @@ class _Walker:
 
     def program(self, root: Node) -> None:
         handlers = _HANDLERS
+        watched = self.watched_top if self.watched is not None else None
+        marks = self.marks
         for child in root.named_children:
             t = child.type
             if t == "import_statement":
@@ -262,47 +413,62 @@ class _Walker:
                 self.items.append(child)
                 self.export_statement(child)
             else:
-                fn = handlers.get(child.kind_id)
-                if fn is not None:
+                kind = child.kind_id
+                if watched is not None and kind not in _K_TOP_DECLARATIONS:
+                    start = child.start_byte
+                    end = child.end_byte
+                    if end - start > 8 and (not marks or not _marked(marks, start, end)) and \
+                            self.quiet_range(start, end, watched):
+                        continue
+                fn = handlers.get(kind)
+                if fn is None:
+                    if child.named_child_count:
+                        self.children(child)
+                elif fn is not _skip:
                     fn(self, child)
-                elif child.named_child_count:
-                    self.children(child)
 
     def block(self, node: Node) -> None:
         outer = self.push("block")
-        self.children(node)
+        self.statements(node)
         self.scope = outer
 
     def var_declaration(self, node: Node) -> None:
-        for decl in node.named_children:
-            if decl.type == "variable_declarator":
-                self.declarator(decl, "var")
-            else:
-                self.visit(decl)
+        self.declarators(node, "var")
 
     def lexical_declaration(self, node: Node) -> None:
         kind_node = node.child_by_field_name("kind")
-        kind = "let" if kind_node is not None and kind_node.type == "let" else "const"
-        for decl in node.named_children:
-            if decl.type == "variable_declarator":
-                self.declarator(decl, kind)
-            else:
-                self.visit(decl)
+        self.declarators(node, "let" if kind_node is not None and kind_node.type == "let" else "const")
 
-    def declarator(self, node: Node, kind: str) -> None:
-        name = node.child_by_field_name("name")
-        value = node.child_by_field_name("value")
-        if name is not None:
-            self.pattern(name, kind, value is not None)
-        if value is not None:
-            self.visit(value)
+    def declarators(self, node: Node, kind: str) -> None:
+        handlers = _HANDLERS
+        for decl in node.named_children:
+            if decl.kind_id not in _K_DECLARATOR:
+                self.visit(decl)
+                continue
+            name = decl.child_by_field_name("name")
+            value = decl.child_by_field_name("value")
+            if name is not None:
+                if name.kind_id in _K_IDENTIFIER:  # (what `pattern` does with one)
+                    b = self.declare(name, kind)
+                    if value is not None:
+                        b.inits += 1
+                else:
+                    self.pattern(name, kind, value is not None)
+            if value is not None:
+                fn = handlers.get(value.kind_id)
+                if fn is None:
+                    if value.named_child_count:
+                        self.children(value)
+                elif fn is not _skip:
+                    fn(self, value)
 
     def function_declaration(self, node: Node) -> None:
         name = node.child_by_field_name("name")
         if name is not None:
             kind = "function" if self.scope.kind in ("module", "body") else "let"
             self.declare(name, kind)
-        self.function(node, arrow=False, method=False)
+        if not self.quiet(node, name):
+            self.function(node, arrow=False, method=False)
 
     def class_declaration(self, node: Node) -> None:
         name = node.child_by_field_name("name")
@@ -344,7 +510,7 @@ class _Walker:
             self.pattern(param, "catch", False)
         body = node.child_by_field_name("body")
         if body is not None:
-            self.children(body)  # the body shares the catch scope
+            self.statements(body)  # the body shares the catch scope
         self.scope = outer
 
     def switch_statement(self, node: Node) -> None:
@@ -380,6 +546,24 @@ class _Walker:
     # --- import / export (top level) --------------------------------------------------------
 
     def import_statement(self, node: Node) -> None:
+        bound = self.import_locals.get(node.start_byte) if self.import_locals is not None else None
+        if bound is not None:
+            module = self.module
+            bindings = module.bindings
+            names = self.names
+            src = self.src
+            for start, end in bound:  # `declare(..., "import")` in the module scope
+                raw = src[start:end]
+                name = names.get(raw)
+                if name is None:
+                    name = names[raw] = identifier_name(raw.decode("utf-8", "surrogatepass"))
+                if name == "await":
+                    self.misplaced.append((start, "await-identifier"))
+                b = bindings.get(name)
+                if b is None or b.kind in ("var", "param", "arguments"):
+                    bindings[name] = Binding(name, "import", start, module)
+                self.decls.append(_new_tuple(Declaration, (name, "import", start, end)))
+            return
         for child in node.named_children:
             if child.type != "import_clause":
                 continue
@@ -400,8 +584,12 @@ class _Walker:
                             self.declare(local, "import")
 
     def export_statement(self, node: Node) -> None:
-        declaration = node.child_by_field_name("declaration")
-        value = node.child_by_field_name("value")
+        known = self.fields.get(node.start_byte) if self.fields is not None else None
+        if known is not None:
+            declaration, value, _ = known
+        else:
+            declaration = node.child_by_field_name("declaration")
+            value = node.child_by_field_name("value")
         for child in node.named_children:
             if child.type == "decorator":
                 self.visit(child)
@@ -412,7 +600,8 @@ class _Walker:
             if t in ("function_expression", "generator_function") and \
                     value.child_by_field_name("name") is None:
                 # `export default function () {}` is a hoisted declaration: no own-name scope.
-                self.function(value, arrow=False, method=False)
+                if not self.quiet(value, None):
+                    self.function(value, arrow=False, method=False)
             else:
                 self.visit(value)
 
@@ -420,6 +609,8 @@ class _Walker:
 
     def function_expression(self, node: Node) -> None:
         name = node.child_by_field_name("name")
+        if self.quiet(node, name):
+            return
         if name is None:
             self.function(node, arrow=False, method=False)
             return
@@ -429,15 +620,19 @@ class _Walker:
         self.scope = outer
 
     def arrow_function(self, node: Node) -> None:
-        self.function(node, arrow=True, method=False)
+        if not self.quiet(node, None):
+            self.function(node, arrow=True, method=False)
 
     def object_method(self, node: Node) -> None:
         self.method(node)
 
     def method(self, node: Node) -> None:
         name = node.child_by_field_name("name")
-        if name is not None and name.type == "computed_property_name":
-            self.children(name)
+        computed = name if name is not None and name.type == "computed_property_name" else None
+        if self.quiet(node, name if computed is None else None):
+            return
+        if computed is not None:
+            self.children(computed)
         for child in node.named_children:
             if child.type == "decorator":
                 self.visit(child)
@@ -471,7 +666,7 @@ class _Walker:
         if body is not None:
             if body.type == "statement_block":
                 self.scope = Scope("body", params)
-                self.children(body)
+                self.statements(body)
             else:
                 self.visit(body)
         self.scope, self.await_ctx, self.this_ctx = saved
@@ -480,6 +675,8 @@ class _Walker:
         self.class_(node, node.child_by_field_name("name"))
 
     def class_(self, node: Node, name: Node | None) -> None:
+        if self.quiet(node, name):
+            return
         outer = self.push("class")
         if name is not None:
             self.declare(name, "self")
@@ -524,7 +721,7 @@ class _Walker:
             self.visit(value)
         if body is not None:
             self.scope = Scope("body", fn)
-            self.children(body)
+            self.statements(body)
         self.scope, self.await_ctx, self.this_ctx = saved
 
     # --- patterns ---------------------------------------------------------------------------
@@ -597,6 +794,8 @@ class _Walker:
         start = node.start_byte
         end = node.end_byte
         raw = self.src[start:end]
+        if self.watched is not None and raw not in self.kept and 92 not in raw:
+            return  # a reference that does not matter (see `analyze`)
         name = self.names.get(raw)
         if name is None:
             name = self.names[raw] = identifier_name(raw.decode("utf-8", "surrogatepass"))
@@ -703,9 +902,15 @@ class _Walker:
                 self.uses_eval = True
         else:
             self.visit(fn)
+        handlers = _HANDLERS
         for child in node.named_children:
             if child != fn:
-                self.visit(child)
+                fn2 = handlers.get(child.kind_id)
+                if fn2 is None:
+                    if child.named_child_count:
+                        self.children(child)
+                elif fn2 is not _skip:
+                    fn2(self, child)
 
     def meta_property(self, node: Node) -> None:
         first = node.child(0)
@@ -772,6 +977,8 @@ for _names, _method in _HANDLER_NAMES.items():
 
 _HANDLERS: dict[int, Callable[[_Walker, Node], None]] = {
     i: getattr(_Walker, m) for i, m in _HANDLER_TABLE.items()}
+_skip = _Walker.skip
+
 
 def string_value(src: bytes, node: Node) -> str:
     """The value of a string literal node (escapes decoded; lone surrogates kept as such)."""
@@ -805,14 +1012,62 @@ def _unescape(raw: str) -> str:
     return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
 
 
-def analyze(root: Node, src: bytes) -> ScopeAnalysis:
-    """Walk the module once; see the module docstring."""
-    w = _Walker(src)
+def analyze(root: Node, src: bytes, watched: set[str] | None = None,
+            written: set[str] | None = None,
+            entries: ModuleEntries | None = None) -> ScopeAnalysis:
+    """Walk the module once; see the module docstring.
+
+    With `watched` (the names all of whose references matter: imports) and `written` (names
+    whose writes matter: exported locals), statements, functions and classes that cannot
+    hold such references (nor anything else the walk records: see `_Walker.quiet`) are not
+    walked, and other references and the bindings of inner scopes are not recorded:
+    `references` is then complete only for those names and `arguments`, and the scopes only
+    for them and the module scope. ASCII sources only (elsewhere words are not told apart
+    reliably), and not when JSX could be present.
+    """
+    if watched is not None and src.isascii() and not _maybe_jsx(src):
+        w = _Walker(src, _ALWAYS_WATCHED.union([name.encode() for name in watched]),
+                    frozenset([name.encode() for name in written or () if name not in watched]))
+    else:
+        w = _Walker(src)
+    if entries is not None:
+        w.fields = entries.fields
+        w.import_locals = entries.import_locals
     w.program(root)
     return ScopeAnalysis(
         module=w.module, references=w.refs, declarations=w.decls, items=w.items,
         import_meta=w.import_meta, dynamic_imports=w.dynamic_imports, misplaced=w.misplaced,
         top_level_await=w.tla, uses_eval=w.uses_eval, comments=w.comments)
+
+
+def module_items(root: Node) -> list[Node]:
+    """The top-level import and export statements, in source order."""
+    return [child for child in root.named_children if child.type in ("import_statement", "export_statement")]
+
+
+def _maybe_jsx(src: bytes) -> bool:
+    """Could a `<` of (ASCII) `src` start JSX? Not after a non-keyword word, `)` or `]` (an
+    operand: the `<` is an operator), nor as part of `<<` or `<=`."""
+    at = src.find(b"<")
+    while at >= 0:
+        if (at and src[at - 1] == 60) or src[at + 1:at + 2] in (b"<", b"="):  # "<<", "<="
+            at = src.find(b"<", at + 1)
+            continue
+        before = src[max(0, at - 80):at].rstrip()
+        at = src.find(b"<", at + 1)
+        if not before:
+            return True
+        last = before[-1]
+        if last == 41 or last == 93:  # ")" "]"
+            continue
+        word = _WORD_BEFORE.search(before)
+        if word is None or word.group().decode() in RESERVED_WORDS or word.group() in _EXPRESSION_WORDS:
+            return True
+    return False
+
+
+_WORD_BEFORE = re.compile(rb"[\w$]+$")
+_EXPRESSION_WORDS = frozenset({b"of", b"async", b"get", b"set", b"as", b"from"})
 
 
 # --- the module's import and export entries ---------------------------------------------------
@@ -858,6 +1113,12 @@ class ModuleEntries(NamedTuple):
     imports: list[ImportDecl]
     exports: list[ExportEntry]
     errors: list[tuple[int, str]]  # (offset, message) found while reading names and attributes
+    constants: frozenset[str] = frozenset()  # locals exported by `export const`
+    # Per export statement (by start offset): its declaration and value fields, and whether
+    # it is `export default`.
+    fields: dict[int, tuple[Node | None, Node | None, bool]] | None = None
+    # Per import statement (by start offset): the ranges of the identifiers it binds.
+    import_locals: dict[int, list[tuple[int, int]]] | None = None
 
 
 def module_name(src: bytes, node: Node) -> str:
@@ -925,13 +1186,14 @@ def module_entries(items: list[Node], src: bytes, attributes: dict[int, tuple[in
     imports: list[ImportDecl] = []
     exports: list[ExportEntry] = []
     errors: list[tuple[int, str]] = []
+    constants: set[str] = set()
+    fields: dict[int, tuple[Node | None, Node | None, bool]] = {}
+    import_locals: dict[int, list[tuple[int, int]]] = {}
 
-    def attrs_of(node: Node, source: Node) -> dict[str, str]:
+    def attrs_of(node: Node, source: Node, found: tuple[int, int] | None = None) -> dict[str, str]:
         rng = attributes.get(source.end_byte)
         if rng is None:
-            for child in node.named_children:
-                if child.type == "import_attribute":
-                    rng = (child.start_byte, child.end_byte)
+            rng = found
         if rng is None:
             return {}
         parsed, _, err = parse_attributes(src, rng[0], rng[1])
@@ -939,46 +1201,72 @@ def module_entries(items: list[Node], src: bytes, attributes: dict[int, tuple[in
             errors.append(err)
         return parsed
 
+    def attribute_range(node: Node) -> tuple[int, int] | None:
+        rng = None
+        for child in node.named_children:
+            if child.type == "import_attribute":
+                rng = (child.start_byte, child.end_byte)
+        return rng
+
     for node in items:
         source = node.child_by_field_name("source")
-        if node.type == "import_statement":
-            if source is None:
-                continue
+        if node.kind_id in _K_IMPORT_STATEMENT:
             names: list[ImportName] = []
+            bound: list[tuple[int, int]] = []
+            import_locals[node.start_byte] = bound
+            attribute = None
             for import_clause in node.named_children:
-                if import_clause.type != "import_clause":
+                kind = import_clause.kind_id
+                if kind in _K_IMPORT_ATTRIBUTE:
+                    attribute = (import_clause.start_byte, import_clause.end_byte)
+                if kind not in _K_IMPORT_CLAUSE:
                     continue
                 for part in import_clause.named_children:
-                    t = part.type
-                    if t == "identifier":
-                        names.append(ImportName("default", module_name(src, part), part.start_byte,
-                                                part.end_byte))
-                    elif t == "namespace_import":
+                    kind = part.kind_id
+                    if kind in _K_PLAIN_IDENTIFIER:
+                        start = part.start_byte
+                        end = part.end_byte
+                        bound.append((start, end))
+                        names.append(_new_tuple(ImportName, (
+                            "default", identifier_name(src[start:end].decode("utf-8", "surrogatepass")),
+                            start, end)))
+                    elif kind in _K_NAMESPACE_IMPORT:
                         for ident in part.named_children:
-                            if ident.type == "identifier":
-                                names.append(ImportName("*", module_name(src, ident), ident.start_byte,
-                                                        ident.end_byte))
-                    elif t == "named_imports":
+                            if ident.kind_id in _K_PLAIN_IDENTIFIER:
+                                bound.append((ident.start_byte, ident.end_byte))
+                                names.append(_new_tuple(ImportName, (
+                                    "*", module_name(src, ident), ident.start_byte, ident.end_byte)))
+                    elif kind in _K_NAMED_IMPORTS:
                         for spec in part.named_children:
-                            if spec.type != "import_specifier":
+                            if spec.kind_id not in _K_IMPORT_SPECIFIER:
                                 continue
                             name = spec.child_by_field_name("name")
                             alias = spec.child_by_field_name("alias") or name
+                            if alias is not None and alias.kind_id in _K_PLAIN_IDENTIFIER:
+                                bound.append((alias.start_byte, alias.end_byte))
                             if name is None or alias is None:
                                 continue
                             local = module_name(src, alias)
                             if local in RESERVED_WORDS:
                                 errors.append((alias.start_byte, f"Unexpected reserved word '{local}'"))
-                            names.append(ImportName(module_name(src, name), local, name.start_byte,
-                                                    name.end_byte))
-            imports.append(ImportDecl(node.start_byte, node.end_byte, string_value(src, source),
-                                      source.start_byte, source.end_byte, attrs_of(node, source), names,
-                                      False, False))
+                            names.append(_new_tuple(ImportName, (
+                                module_name(src, name) if name != alias else local, local, name.start_byte,
+                                name.end_byte)))
+            if source is None:
+                continue
+            imports.append(_new_tuple(ImportDecl, (
+                node.start_byte, node.end_byte, string_value(src, source), source.start_byte,
+                source.end_byte, attrs_of(node, source, attribute), names, False, False)))
             continue
 
         declaration = node.child_by_field_name("declaration")
         value = node.child_by_field_name("value")
-        is_default = any(c.type == "default" for c in node.children[:3])
+        is_default = False
+        for c in node.children[:3]:
+            if c.kind_id == _DEFAULT_KEYWORD:
+                is_default = True
+                break
+        fields[node.start_byte] = (declaration, value, is_default)
         if declaration is not None:
             if is_default:
                 name = declaration.child_by_field_name("name")
@@ -986,6 +1274,10 @@ def module_entries(items: list[Node], src: bytes, attributes: dict[int, tuple[in
                 exports.append(ExportEntry("default", node.start_byte, declaration.start_byte, local,
                                            None, None))
             else:
+                if declaration.type == "lexical_declaration":
+                    kind_node = declaration.child_by_field_name("kind")
+                    if kind_node is not None and kind_node.type == "const":
+                        constants.update(module_name(src, ident) for ident in declared_names(declaration))
                 for ident in declared_names(declaration):
                     local = module_name(src, ident)
                     exports.append(ExportEntry(local, ident.start_byte, ident.end_byte, local, None, None))
@@ -1033,9 +1325,10 @@ def module_entries(items: list[Node], src: bytes, attributes: dict[int, tuple[in
             exports.append(ExportEntry(exported, target.start_byte, target.end_byte, None, index, "*"))
         if source is not None:
             imports.append(ImportDecl(node.start_byte, node.end_byte, string_value(src, source),
-                                      source.start_byte, source.end_byte, attrs_of(node, source),
+                                      source.start_byte, source.end_byte,
+                                      attrs_of(node, source, attribute_range(node)),
                                       import_names, True, clause is None and ns_export is None))
-    return ModuleEntries(imports, exports, errors)
+    return ModuleEntries(imports, exports, errors, frozenset(constants), fields, import_locals)
 
 
 # JS white space beyond ASCII: LS, PS, NBSP, BOM (as UTF-8).

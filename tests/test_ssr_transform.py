@@ -586,6 +586,45 @@ export { imp, ns, imp as imp2 };
     assert not with_eval["c"].constant
 
 
+@pytest.mark.parametrize(("src", "constant"), [
+    # Only reads: member access, call, index, tag, optional chaining (in code the analysis may skip).
+    ("export let x = 1; function g() { x.y = 1; x(); x[0] = 2; x`t`; x?.z; x\n(1) }", True),
+    ("export let x = 1; function g() { [x] = [1] }", False),
+    ("export let x = 1; function g() { ({ x } = {}) }", False),
+    ("export let x = 1; function g() { for (x of []); }", False),
+    ("export let x = 1; function g() { x\n= 2 }", False),
+    ("export let x = 1; class K { static { x ??= 2 } }", False),
+    # Writes to an inner declaration of the name, whatever form it takes.
+    ("export function h() {}\nfunction outer() {\n  function h() {}\n  h = 5;\n}", True),
+    ("export let w = 1;\nfunction outer(foo) {\n  let w\n  w = 2\n  w\n  (foo)\n}", True),
+    ("export let w = 1;\nfunction outer() { try {} catch (w) { w = 2 } }", True),
+    ("export let w = 1;\nfunction outer() { const f = (w) => { w = 5 }; }", True),
+    ("export function h() {}\nfunction outer() { { function h() {} } h = 5; }", False),
+    ("export function h() {}\nfunction outer() { h = 5 }", False),
+])
+def test_constant_flags_with_inner_scopes(src: str, constant: bool) -> None:
+    exports = ssr_transform(src, "/x.js").exports
+    assert [e.constant for e in exports.values()] == [constant]
+
+
+def test_imports_inside_nested_functions_and_classes() -> None:
+    # Functions, classes and statements without an import's name are not walked: the ones with
+    # it are, however deep, and their own declarations still shadow.
+    src = """
+import { f, g } from 'm';
+const unrelated = (a) => { const b = a * 2; return [b, a].map((c) => c + 1); };
+class K { m(v) { return v + 1 } n() { return f() } static s = g; }
+function outer() {
+  const keep = 1;
+  function inner() { return keep + f() }
+  { let g = () => 'local'; return [inner(), g()] }
+}
+export const r = [unrelated(1), new K().n(), K.s(), outer()];
+"""
+    r = ok(src, {"m": "() => ({ f: () => 'F', g: () => 'G' })"})
+    assert r("exports.r") == [[3, 2], "F", "G", ["1F", "local"]]
+
+
 # --- source maps ------------------------------------------------------------------------------
 
 def _stack_position(r: Run, result: Any) -> tuple[int, int]:
