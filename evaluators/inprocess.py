@@ -16,23 +16,23 @@ import quickjs
 from runner import wire
 from runner.errors import CrashError, LimitError
 from runner.limits import Budget, Limits
-from runner.runner_client import check_json
 from runner.runtime_bundle import boot_expression
 from runner.transport import Message, RuntimeTransport
 
 from .options import RuntimeOptions
+from .pulled import PulledTransport
 
 T = TypeVar("T")
 
 
-class InProcessTransport(RuntimeTransport):
+class InProcessTransport(PulledTransport):
     def __init__(self, options: RuntimeOptions) -> None:
         self.limits: Limits = options.limits
         self.context = quickjs.Context()
         if self.limits.memory_mb is not None:
             self.context.set_memory_limit(int(self.limits.memory_mb * 1024 * 1024))
         self.context.set_max_stack_size(int(self.limits.stack_kb) * 1024)
-        self._inbox: list[Message] = []
+        super().__init__()
         try:
             self.context.eval(f"globalThis.__modrun_boot = {boot_expression(options.runtime_config())}")
             self._receive = self.context.eval("__modrun_boot.receive")
@@ -43,21 +43,10 @@ class InProcessTransport(RuntimeTransport):
             self.dead = True
             raise self._limit_or_crash(error, "") from None
 
-    async def send(self, messages: list[Message]) -> None:
-        self._inbox.extend(messages)
-
-    async def receive(self, budget: Budget) -> list[Message]:
-        out = self._enter(budget, self._turn)
-        return wire.loads(out) if out else []
-
     def call_now(self, budget: Budget, url: str, path: list[Any],
                  args: list[Any]) -> tuple[dict[str, Any], list[Message]]:
         """Call an export directly, without the message round trip; see RunnerClient.call."""
-        try:
-            request = wire.dumps([path, args])
-        except TypeError:
-            check_json(args)  # raises the TypeError that names the problem
-            raise
+        request = self._call_request(path, args).decode()
 
         def work() -> tuple[str, str]:
             answer = self._call_now(url, request)

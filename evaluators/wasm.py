@@ -30,10 +30,10 @@ import wasmtime
 from runner import wire
 from runner.errors import CrashError, LimitError
 from runner.limits import Budget, Limits
-from runner.runner_client import check_json
 from runner.transport import Message, RuntimeTransport
 
 from .options import RuntimeOptions
+from .pulled import PulledTransport
 from .wasm_engine import MAX_SHADOW_BUDGET, SHADOW_PER_NATIVE, WasmEngine, on_big_stack, shared_engine
 from .wasm_guest import Guest, GuestException, GuestMemoryError, GuestTrap
 from .wasm_layout import CAUSE_STACK, CAUSE_STOP
@@ -46,7 +46,7 @@ MEMORY_SLACK = 16 * MB  # linear memory allowed beyond the heap limit (allocator
 SALVAGE_SECONDS = 0.5  # time allowed to collect the output of a runtime that hit a limit
 
 
-class WasmTransport(RuntimeTransport):
+class WasmTransport(PulledTransport):
     def __init__(self, options: RuntimeOptions, engine: WasmEngine | None = None) -> None:
         self.limits: Limits = options.limits
         engine = engine or shared_engine()
@@ -69,23 +69,12 @@ class WasmTransport(RuntimeTransport):
             raise CrashError(f"the wasm runtime could not start: {error}") from None
         self._arm = WATCHDOG.register(self.guest.interrupt_word, self.guest.stop_word)
         weakref.finalize(self, WATCHDOG.unregister, self._arm)  # a transport dropped without close()
-        self._inbox: list[Message] = []
-
-    async def send(self, messages: list[Message]) -> None:
-        self._inbox.extend(messages)
-
-    async def receive(self, budget: Budget) -> list[Message]:
-        out = self._enter(budget, self._turn)
-        return wire.loads(out) if out else []
+        super().__init__()
 
     def call_now(self, budget: Budget, url: str, path: list[Any],
                  args: list[Any]) -> tuple[dict[str, Any], list[Message]]:
         """Call an export directly, without the message round trip; see RunnerClient.call."""
-        try:
-            request = wire.dumps_bytes([path, args])
-        except TypeError:
-            check_json(args)  # raises the TypeError that names the problem
-            raise
+        request = self._call_request(path, args)
 
         def work() -> tuple[str | None, list[Message]]:
             # callNow, then the jobs it left, then drain: one call into the guest.

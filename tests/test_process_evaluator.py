@@ -26,17 +26,10 @@ from evaluators.options import RuntimeOptions
 from evaluators.process import ProcessEvaluator, ProcessTransport
 from runner import CrashError, JSError, JSFunction, LimitError, LoadError, Server
 from runner.limits import Limits
+from tests.project_files import write
 
 FAULT_WORKER = Path(__file__).with_name("fault_worker.py")
 PROJECT = Path(__file__).resolve().parents[1]
-
-
-def write(root: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return root
 
 
 def run(coroutine):

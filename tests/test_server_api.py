@@ -5,19 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-from pathlib import Path
 
 import pytest
 
 from runner import JSError, JSFunction, LimitError, LoadError, Plugin, Server, SyncServer, UsageError
-
-
-def write(root: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return root
+from tests.project_files import write
 
 
 def run(coroutine):

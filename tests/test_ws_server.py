@@ -19,19 +19,12 @@ from websockets.exceptions import InvalidStatus
 
 from runner import Server, UsageError
 from runner.ws_server import EnvironmentWebSocketServer, serve_environment
+from tests.project_files import write
 
 VITE_VERSION = "8.3.8"
 CACHE = Path(__file__).with_name(".cache") / "vite"
 NODE = shutil.which("node")
 NPM = shutil.which("npm")
-
-
-def write(root: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return root
 
 
 GRAPH = {
