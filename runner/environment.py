@@ -49,6 +49,7 @@ class Environment:
         self._runner: RunnerClient | None = None
         self._real_root = os.path.realpath(server.root)
         self._resolved: dict[tuple[str, str | None], str] = {}
+        self._inside: dict[str, bool] = {}
         # id -> (the transform it was built from, options it was built for, the FetchResult)
         self._fetched: dict[str, tuple[TransformedModule, tuple[int, bool], dict[str, Any]]] = {}
 
@@ -67,19 +68,26 @@ class Environment:
 
     def clear_resolve_cache(self) -> None:
         self._resolved.clear()
+        self._inside.clear()
 
     async def _resolve(self, specifier: str, importer: str | None) -> str:
         id = await self.plugin_container.resolve_id(specifier, importer)
         if id is None:
             raise self._not_found(specifier, importer)
-        if not id.startswith("\0") and os.path.isabs(id):
-            real = os.path.realpath(file_of(id))
-            if real != self._real_root and not real.startswith(self._real_root + os.sep):
-                raise LoadError(
-                    f"'{specifier}' resolves to {id}, which is outside the root {self.root}: only modules inside "
-                    "the root (and its node_modules) can be imported",
-                    code="ERR_OUTSIDE_ROOT", importer=importer, id=id, **self._import_site(specifier, importer))
+        if not id.startswith("\0") and os.path.isabs(id) and not self._inside_root(id):
+            raise LoadError(
+                f"'{specifier}' resolves to {id}, which is outside the root {self.root}: only modules inside "
+                "the root (and its node_modules) can be imported",
+                code="ERR_OUTSIDE_ROOT", importer=importer, id=id, **self._import_site(specifier, importer))
         return id
+
+    def _inside_root(self, id: str) -> bool:
+        """Is the file behind `id` (links followed) inside the root? Remembered per id."""
+        inside = self._inside.get(id)
+        if inside is None:
+            real = os.path.realpath(file_of(id))
+            inside = self._inside[id] = real == self._real_root or real.startswith(self._real_root + os.sep)
+        return inside
 
     def _not_found(self, specifier: str, importer: str | None) -> LoadError:
         kind = "package" if not specifier.startswith((".", "/", "\0", "file:")) else "module"

@@ -36,11 +36,12 @@ def is_node_builtin(source: str) -> bool:
     return source.split("/", 1)[0] in NODE_BUILTINS
 
 
-def probe(path: Path) -> Path | None:
+def probe(path: Path | str) -> Path | None:
     """The file `path` names, trying extensions and directory indexes as Vite does."""
-    path = Path(os.path.normpath(path))
-    if path.is_file():
-        return path
+    text = os.path.normpath(path)
+    if os.path.isfile(text):  # the usual case, checked without building Path objects
+        return Path(text)
+    path = Path(text)
     for ext in EXTENSIONS:
         candidate = path.with_name(path.name + ext)
         if candidate.is_file():
@@ -139,13 +140,13 @@ class ResolvePlugin(Plugin):
         if source.startswith("file://"):
             found = probe(Path(unquote(urlparse(source).path)))
             return str(found) if found else None
-        base = Path(file_of(importer)).parent if importer and os.path.isabs(importer) else root
+        base = os.path.dirname(file_of(importer)) if importer and os.path.isabs(importer) else str(root)
         path, query = split_query(source)
         if path.startswith(("./", "../")) or path in (".", ".."):
-            found = probe(base / path)
+            found = probe(os.path.join(base, path))
             return str(found) + query if found else None
         if path.startswith("/"):
-            found = probe(root / path.lstrip("/"))
+            found = probe(os.path.join(root, path.lstrip("/")))
             if found is None and Path(path).is_absolute():
                 found = probe(Path(path))
             return str(found) + query if found else None
@@ -154,7 +155,7 @@ class ResolvePlugin(Plugin):
                 f"'{source}' is a Node.js built-in module, which the {environment.profile} profile does not "
                 "provide: use Web APIs instead" + (f" (imported from {importer})" if importer else ""),
                 code="ERR_NODE_BUILTIN", importer=importer, id=source)
-        return self._resolve_bare(source, base, root, tuple(environment.conditions))
+        return self._resolve_bare(source, Path(base), root, tuple(environment.conditions))
 
     def _resolve_bare(self, source: str, base: Path, root: Path, conditions: tuple[str, ...]) -> str | None:
         parts = source.split("/")
