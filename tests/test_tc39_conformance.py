@@ -13,7 +13,7 @@ import functools
 
 import pytest
 
-from tests.conformance.test262 import DIRECTORIES, TEST262, run_directories
+from tests.conformance.tc39 import DIRECTORIES, TEST262, run_directories
 
 pytestmark = pytest.mark.skipif(not TEST262.is_dir(), reason="../shared/conformance/test262 is not beside the project")
 

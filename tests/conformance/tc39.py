@@ -2,7 +2,7 @@
 environment and module runner, script tests run as global code with import() routed to the
 runner. Prints `N passed, N failed` per directory.
 
-    python -m tests.conformance.test262 [--evaluator inprocess] [DIR ...]
+    python -m tests.conformance.tc39 [--evaluator inprocess] [DIR ...]
 """
 
 from __future__ import annotations
