@@ -24,7 +24,6 @@ from .module_types import ModuleTypesPlugin, check_type, split_type, typed_id
 from .plugin_container import PluginContainer
 from .plugins import JsonPlugin, ResolvePlugin
 from .runner_client import ConsoleSink, RunnerClient
-from .script_transform import transform_script
 from .sourcemap import shift_lines
 from .transform_request import TransformedModule, load_source, transform_request
 
@@ -204,6 +203,8 @@ class Environment:
         modules relative to `path`. `code` overrides the file's contents."""
         id = await self.resolve(self._entry_url(path))
         source = code if code is not None else (await load_source(self, id)).code
+        from .script_transform import transform_script  # loads the parser only when scripts run
+
         target = runner or await self.get_runner()
         await target.invoke("evalScript", [transform_script(source, id)], deadline=deadline)
 

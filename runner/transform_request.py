@@ -14,11 +14,11 @@ from .errors import LoadError
 from .ids import file_of
 from .plugin import LoadResult
 from .sourcemap import compose
-from .ssr_transform import TransformResult, ssr_transform
 
 if TYPE_CHECKING:
     from .environment import Environment
     from .module_graph import ModuleNode
+    from .ssr_transform import TransformResult
 
 
 @dataclass(frozen=True)
@@ -127,6 +127,9 @@ async def _transform(environment: Environment, node: ModuleNode) -> TransformedM
     key = cache.key(node.id, transformed.code)
     stored = cache.get(key)
     if stored is None:
+        # Imported here: a run whose transforms all come from the cache never loads the parser.
+        from .ssr_transform import ssr_transform
+
         result = ssr_transform(transformed.code, node.file or node.id)
         stored = {"code": result.code, "map": result.map, "meta": runner_meta(result),
                   "dynamic_deps": list(result.dynamic_deps)}
