@@ -19,8 +19,6 @@ import argparse
 import asyncio
 import shutil
 import tempfile
-import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,40 +34,6 @@ PAYLOAD = {"id": 42, "name": "widget", "tags": ["a", "b", "c"], "price": 12.5,
            "stock": {"warehouse": 7, "store": 3}, "notes": "x" * 80, "active": True, "parent": None}
 
 
-def _percentiles(samples_ns: list[int]) -> dict[str, float]:
-    ordered = sorted(samples_ns)
-    n = len(ordered)
-
-    def pick(q: float) -> float:
-        return ordered[min(n - 1, int(q * n))] / 1000
-
-    return {"p50": pick(0.5), "p90": pick(0.9), "p99": pick(0.99), "mean": sum(ordered) / n / 1000, "n": n}
-
-
-async def _time_async(fn: Callable[[], Awaitable[Any]], calls: int, warmup: int) -> list[int]:
-    for _ in range(warmup):
-        await fn()
-    clock = time.perf_counter_ns
-    samples = []
-    for _ in range(calls):
-        t0 = clock()
-        await fn()
-        samples.append(clock() - t0)
-    return samples
-
-
-def _time_sync(fn: Callable[[], Any], calls: int, warmup: int) -> list[int]:
-    for _ in range(warmup):
-        fn()
-    clock = time.perf_counter_ns
-    samples = []
-    for _ in range(calls):
-        t0 = clock()
-        fn()
-        samples.append(clock() - t0)
-    return samples
-
-
 async def _modrun(root: Path, calls: int, warmup: int) -> dict[str, list[int]]:
     out: dict[str, list[int]] = {}
     environments = {"plain": {}, "limited": {"limits": {"cpu_ms": 1000, "wall_ms": 5000}}}
@@ -80,12 +44,13 @@ async def _modrun(root: Path, calls: int, warmup: int) -> dict[str, list[int]]:
         assert await plain.addLater(1, 2) == 3
         assert await plain.echo(PAYLOAD) == PAYLOAD
         add, add_limited, add_later, echo = plain.add, limited.add, plain.addLater, plain.echo
-        out["modrun: await mod.add(1, 2)"] = await _time_async(lambda: add(1, 2), calls, warmup)
-        out["modrun with cpu/wall limits: await mod.add(1, 2)"] = await _time_async(
+        out["modrun: await mod.add(1, 2)"] = await harness.time_calls_async(lambda: add(1, 2), calls, warmup)
+        out["modrun with cpu/wall limits: await mod.add(1, 2)"] = await harness.time_calls_async(
             lambda: add_limited(1, 2), calls, warmup)
-        out["modrun: await mod.addLater(1, 2) (async export)"] = await _time_async(
+        out["modrun: await mod.addLater(1, 2) (async export)"] = await harness.time_calls_async(
             lambda: add_later(1, 2), calls // 2, warmup)
-        out["modrun: await mod.echo(obj) (~200 B JSON)"] = await _time_async(lambda: echo(PAYLOAD), calls // 2, warmup)
+        out["modrun: await mod.echo(obj) (~200 B JSON)"] = await harness.time_calls_async(
+            lambda: echo(PAYLOAD), calls // 2, warmup)
     return out
 
 
@@ -103,8 +68,8 @@ def _direct(calls: int, warmup: int) -> dict[str, list[int]]:
 
     assert echo_json() == PAYLOAD
     return {
-        "quickjs direct: ctx.get('add')(1, 2)": _time_sync(lambda: add(1, 2), calls, warmup),
-        "quickjs direct: echo(obj) via parse_json/.json()": _time_sync(echo_json, calls // 2, warmup),
+        "quickjs direct: ctx.get('add')(1, 2)": harness.time_calls_sync(lambda: add(1, 2), calls, warmup),
+        "quickjs direct: echo(obj) via parse_json/.json()": harness.time_calls_sync(echo_json, calls // 2, warmup),
     }
 
 
@@ -122,7 +87,7 @@ def main() -> None:
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    summary = {name: _percentiles(values) for name, values in samples.items()}
+    summary = {name: harness.percentiles_us(values) for name, values in samples.items()}
     reference = summary["quickjs direct: ctx.get('add')(1, 2)"]["p50"]
     rows = [[name, s["p50"], s["p90"], s["p99"], s["mean"], harness.ratio(s["p50"], reference), s["n"]]
             for name, s in summary.items()]

@@ -9,7 +9,7 @@ import platform
 import statistics
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,43 @@ def time_ms(fn: Callable[[], Any], repeat: int, warmup: int = 0) -> list[float]:
         started = time.perf_counter()
         fn()
         samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def percentiles_us(samples_ns: Sequence[int]) -> dict[str, float]:
+    """p50 / p90 / p99 / mean of per-call samples in nanoseconds, as microseconds."""
+    ordered = sorted(samples_ns)
+    n = len(ordered)
+
+    def pick(q: float) -> float:
+        return ordered[min(n - 1, int(q * n))] / 1000
+
+    return {"p50": pick(0.5), "p90": pick(0.9), "p99": pick(0.99), "mean": sum(ordered) / n / 1000, "n": n}
+
+
+async def time_calls_async(fn: Callable[[], Awaitable[Any]], calls: int, warmup: int) -> list[int]:
+    """Nanoseconds of each of `calls` awaited calls, after `warmup` untimed ones."""
+    for _ in range(warmup):
+        await fn()
+    clock = time.perf_counter_ns
+    samples = []
+    for _ in range(calls):
+        t0 = clock()
+        await fn()
+        samples.append(clock() - t0)
+    return samples
+
+
+def time_calls_sync(fn: Callable[[], Any], calls: int, warmup: int) -> list[int]:
+    """Nanoseconds of each of `calls` calls, after `warmup` untimed ones."""
+    for _ in range(warmup):
+        fn()
+    clock = time.perf_counter_ns
+    samples = []
+    for _ in range(calls):
+        t0 = clock()
+        fn()
+        samples.append(clock() - t0)
     return samples
 
 

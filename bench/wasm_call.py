@@ -20,10 +20,7 @@ import argparse
 import asyncio
 import shutil
 import tempfile
-import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
 import harness
 import quickjs_rs_peer
@@ -38,37 +35,6 @@ PAYLOAD = {"id": 42, "name": "widget", "tags": ["a", "b", "c"], "price": 12.5,
 LIMITS = {"cpu_ms": 1000, "wall_ms": 5000}
 
 
-def _percentiles(samples_ns: list[int]) -> dict[str, float]:
-    ordered = sorted(samples_ns)
-    n = len(ordered)
-    return {"p50": ordered[n // 2] / 1000, "p90": ordered[min(n - 1, int(0.9 * n))] / 1000,
-            "p99": ordered[min(n - 1, int(0.99 * n))] / 1000, "mean": sum(ordered) / n / 1000, "n": n}
-
-
-async def _time_async(fn: Callable[[], Awaitable[Any]], calls: int, warmup: int) -> list[int]:
-    for _ in range(warmup):
-        await fn()
-    samples = []
-    clock = time.perf_counter_ns
-    for _ in range(calls):
-        t0 = clock()
-        await fn()
-        samples.append(clock() - t0)
-    return samples
-
-
-def _time_sync(fn: Callable[[], Any], calls: int, warmup: int) -> list[int]:
-    for _ in range(warmup):
-        fn()
-    samples = []
-    clock = time.perf_counter_ns
-    for _ in range(calls):
-        t0 = clock()
-        fn()
-        samples.append(clock() - t0)
-    return samples
-
-
 async def _measure(root: Path, evaluator: str, calls: int, warmup: int) -> dict[str, list[int]]:
     environments = {"plain": {"evaluator": evaluator}, "limited": {"evaluator": evaluator, "limits": LIMITS}}
     out: dict[str, list[int]] = {}
@@ -78,21 +44,23 @@ async def _measure(root: Path, evaluator: str, calls: int, warmup: int) -> dict[
         assert await plain.add(1, 2) == 3 and await limited.add(1, 2) == 3
         assert await plain.addLater(1, 2) == 3 and await plain.echo(PAYLOAD) == PAYLOAD
         add, add_limited, add_later, echo = plain.add, limited.add, plain.addLater, plain.echo
-        out["await mod.add(1, 2)"] = await _time_async(lambda: add(1, 2), calls, warmup)
-        out["  with cpu/wall limits"] = await _time_async(lambda: add_limited(1, 2), calls, warmup)
-        out["await mod.addLater(1, 2) (async export)"] = await _time_async(lambda: add_later(1, 2), calls // 2, warmup)
-        out["await mod.echo(obj) (~200 B JSON)"] = await _time_async(lambda: echo(PAYLOAD), calls // 2, warmup)
+        out["await mod.add(1, 2)"] = await harness.time_calls_async(lambda: add(1, 2), calls, warmup)
+        out["  with cpu/wall limits"] = await harness.time_calls_async(lambda: add_limited(1, 2), calls, warmup)
+        out["await mod.addLater(1, 2) (async export)"] = await harness.time_calls_async(
+            lambda: add_later(1, 2), calls // 2, warmup)
+        out["await mod.echo(obj) (~200 B JSON)"] = await harness.time_calls_async(
+            lambda: echo(PAYLOAD), calls // 2, warmup)
         if evaluator == "wasm":
             transport = server.environments["plain"]._runner.transport  # type: ignore[union-attr]
             budget = Budget.start(Limits())
             url = plain.url
             guest = transport.guest
             request = b'[["add"],[1,2]]'
-            out["layer: transport.call_now"] = _time_sync(
+            out["layer: transport.call_now"] = harness.time_calls_sync(
                 lambda: transport.call_now(budget, url, ["add"], [1, 2]), calls, warmup)
-            out["layer: modrun_step (callNow + jobs + drain)"] = _time_sync(
+            out["layer: modrun_step (callNow + jobs + drain)"] = harness.time_calls_sync(
                 lambda: guest.step(transport._call_now, url.encode(), request), calls, warmup)
-            out["layer: one export call (unchecked API)"] = _time_sync(
+            out["layer: one export call (unchecked API)"] = harness.time_calls_sync(
                 lambda: guest.call("JS_ExecutePendingJob", guest.rt, guest._out), calls, warmup)
     return out
 
@@ -111,8 +79,8 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(work, ignore_errors=True)
     peer = quickjs_rs_peer.run("call", str(min(ns.calls, 5000)))
 
-    summary = {"wasm": {k: _percentiles(v) for k, v in wasm.items()},
-               "inprocess": {k: _percentiles(v) for k, v in inprocess.items()}}
+    summary = {"wasm": {k: harness.percentiles_us(v) for k, v in wasm.items()},
+               "inprocess": {k: harness.percentiles_us(v) for k, v in inprocess.items()}}
     rows = []
     for name, s in summary["wasm"].items():
         ref = summary["inprocess"].get(name)
