@@ -28,9 +28,9 @@ import harness
 from graph import generate
 
 from evaluators.options import RuntimeOptions
-from evaluators.process import ProcessEvaluator
+from evaluators.process.evaluator import ProcessEvaluator
 from runner import Server
-from runner.exports_proxy import ModuleProxy
+from runner.rpc.exports import ModuleProxy
 
 ROUND_TRIP_GOAL_US = 80.0
 POOL_GOAL_MS = 5.0

@@ -35,7 +35,7 @@ import quickjs_floor
 from graph import generate, module_count
 
 from runner import Server
-from runner.exports_proxy import ModuleProxy
+from runner.rpc.exports import ModuleProxy
 
 GOAL_MS = 0.05
 

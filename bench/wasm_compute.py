@@ -29,8 +29,8 @@ import harness
 import quickjs_rs_peer
 import wasmtime
 
-from evaluators.wasm_engine import STACK_REGION, _linker, reactor_path
-from evaluators.wasm_rewrite import rewrite
+from evaluators.wasm.engine import STACK_REGION, _linker, reactor_path
+from evaluators.wasm.rewrite import rewrite
 from runner import Server
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "compute.js"

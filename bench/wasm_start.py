@@ -34,10 +34,10 @@ import wasmtime
 
 from evaluators.inprocess import InProcessTransport
 from evaluators.options import RuntimeOptions
-from evaluators.wasm import WasmTransport
-from evaluators.wasm_engine import shared_engine
-from evaluators.wasm_guest import Guest, function_types, signatures
-from runner.runtime_bundle import boot_expression
+from evaluators.wasm.engine import shared_engine
+from evaluators.wasm.evaluator import WasmTransport
+from evaluators.wasm.guest import Guest, function_types, signatures
+from runner.js.bundle import boot_expression
 
 ROOT = Path(__file__).resolve().parents[1]
 WARM_GOAL_MS = 1.0
@@ -50,9 +50,9 @@ import runner
 t1 = time.perf_counter()
 import wasmtime
 t2 = time.perf_counter()
-from evaluators.wasm import WasmTransport
+from evaluators.wasm.evaluator import WasmTransport
 from evaluators.options import RuntimeOptions
-from evaluators.wasm_engine import shared_engine
+from evaluators.wasm.engine import shared_engine
 t3 = time.perf_counter()
 engine = shared_engine()
 t4 = time.perf_counter()

@@ -13,11 +13,11 @@ from typing import Any, TypeVar
 
 import quickjs
 
-from runner import wire
 from runner.errors import CrashError, LimitError
+from runner.js.bundle import boot_expression
 from runner.limits import Budget, Limits
-from runner.runtime_bundle import boot_expression
-from runner.transport import Message, RuntimeTransport
+from runner.rpc import wire
+from runner.rpc.transport import Message, RuntimeTransport
 
 from .options import RuntimeOptions
 from .pulled import PulledTransport

@@ -9,10 +9,10 @@ from abc import abstractmethod
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from runner import wire
 from runner.limits import Budget
-from runner.runner_client import check_json
-from runner.transport import Message, RuntimeTransport
+from runner.rpc import wire
+from runner.rpc.client import check_json
+from runner.rpc.transport import Message, RuntimeTransport
 
 T = TypeVar("T")
 

@@ -7,7 +7,7 @@ import importlib
 from typing import Any, Protocol
 
 from runner.errors import UsageError
-from runner.transport import RuntimeTransport
+from runner.rpc.transport import RuntimeTransport
 
 from .options import RuntimeOptions
 

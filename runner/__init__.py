@@ -12,13 +12,13 @@ from .errors import (
     ParseError,
     UsageError,
 )
-from .exports_proxy import JSFunction, JSOpaque, ModuleProxy
 from .limits import Limits
 from .module_graph import ModuleGraph, ModuleNode
 from .plugin import LoadResult, Plugin
 from .plugins import VirtualModules
+from .rpc.exports import JSFunction, JSOpaque, ModuleProxy
+from .rpc.transport import RuntimeTransport
 from .server import Server, SyncServer
-from .transport import RuntimeTransport
 
 __all__ = [
     "CrashError", "Environment", "EnvironmentConfig", "JSError", "JSFunction", "JSOpaque", "LimitError",
@@ -31,7 +31,7 @@ __all__ = [
 def __getattr__(name: str) -> object:
     # The WebSocket server pulls in `websockets`: import it only when asked for.
     if name in ("EnvironmentWebSocketServer", "serve_environment"):
-        from . import ws_server
+        from .rpc import websocket
 
-        return getattr(ws_server, name)
+        return getattr(websocket, name)
     raise AttributeError(f"module 'runner' has no attribute {name!r}")

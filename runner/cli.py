@@ -17,9 +17,9 @@ from typing import Any, NoReturn
 
 import orjson
 
-from . import wire
 from .errors import CrashError, LimitError, LoadError, ModrunError, UsageError
-from .exports_proxy import JSFunction, JSOpaque
+from .rpc import wire
+from .rpc.exports import JSFunction, JSOpaque
 from .server import Server
 
 EXIT_CODES = {"js": 1, "usage": 2, "load": 3, "limit": 4, "crash": 5}

@@ -17,14 +17,14 @@ import orjson
 from .code_frame import code_frame
 from .config import EnvironmentConfig, resolve_conditions
 from .errors import LoadError, Location
-from .exports_proxy import ModuleProxy
 from .ids import file_of
 from .module_graph import ModuleGraph, ModuleNode
-from .module_types import ModuleTypesPlugin, check_type, split_type, typed_id
 from .plugin_container import PluginContainer
 from .plugins import JsonPlugin, ResolvePlugin
-from .runner_client import ConsoleSink, RunnerClient
-from .sourcemap import shift_lines
+from .plugins.module_types import ModuleTypesPlugin, check_type, split_type, typed_id
+from .rpc.client import ConsoleSink, RunnerClient
+from .rpc.exports import ModuleProxy
+from .transform.sourcemap import shift_lines
 from .transform_request import TransformedModule, load_source, transform_request
 
 if TYPE_CHECKING:
@@ -203,7 +203,7 @@ class Environment:
         modules relative to `path`. `code` overrides the file's contents."""
         id = await self.resolve(self._entry_url(path))
         source = code if code is not None else (await load_source(self, id)).code
-        from .script_transform import transform_script  # loads the parser only when scripts run
+        from .transform.script_transform import transform_script  # loads the parser only when scripts run
 
         target = runner or await self.get_runner()
         await target.invoke("evalScript", [transform_script(source, id)], deadline=deadline)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import LoadError, ModrunError
 from .plugin import LoadResult
-from .sourcemap import compose
+from .transform.sourcemap import compose
 
 if TYPE_CHECKING:
     from .environment import Environment

@@ -19,9 +19,9 @@ from typing import Any, TypeVar
 from .config import MODES, EnvironmentConfig
 from .environment import Environment
 from .errors import UsageError
-from .exports_proxy import JSFunction, ModuleProxy
 from .plugins import VirtualModules
-from .runner_client import ConsoleSink
+from .rpc.client import ConsoleSink
+from .rpc.exports import JSFunction, ModuleProxy
 from .transform_cache import TransformCache, default_cache_dir
 
 T = TypeVar("T")

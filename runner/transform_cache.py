@@ -1,5 +1,5 @@
 """The persistent transform cache: runner-format output on disk, keyed by a hash of the module's
-id, its code after plugin transforms, and the transform's own source.
+id, its code after plugin transforms, the transform's own source and the installed parser.
 
 It is one SQLite database (stdlib `sqlite3`) in WAL mode: concurrent runs read and write it
 safely, and new entries are written together in one transaction — one file per module made
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib.util
 import os
 import sqlite3
 from pathlib import Path
@@ -18,18 +19,29 @@ from typing import Any
 
 import orjson
 
-_TRANSFORM_SOURCES = ("ssr_transform.py", "scope.py", "early_errors.py", "sourcemap.py", "transform_request.py")
+# The parser and its grammars: an upgrade (within the allowed versions) may parse differently.
+_PARSER_PACKAGES = ("tree_sitter", "tree_sitter_javascript")
 _FLUSH_EVERY = 256
 
 
 @functools.cache
 def _salt() -> bytes:
-    digest = hashlib.sha256(b"modrun-transform-v1")
+    """What transform output depends on besides its input: the transform's own sources (every
+    file of runner/transform, and transform_request.py, which shapes the stored entry) and the
+    installed parser. The parser's files are identified by name, size and modification time, not
+    by importing them: a run whose transforms all come from the cache never loads the parser."""
+    digest = hashlib.sha256(b"modrun-transform-v2")
     here = Path(__file__).parent
-    for name in _TRANSFORM_SOURCES:
-        path = here / name
-        if path.exists():
-            digest.update(path.read_bytes())
+    for path in [*sorted((here / "transform").glob("*.py")), here / "transform_request.py"]:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    for package in _PARSER_PACKAGES:
+        spec = importlib.util.find_spec(package)
+        for directory in (spec.submodule_search_locations or []) if spec is not None else []:
+            for entry in sorted(os.scandir(directory), key=lambda e: e.name):
+                if entry.is_file():
+                    info = entry.stat()
+                    digest.update(f"{package}/{entry.name}:{info.st_size}:{info.st_mtime_ns}".encode())
     return digest.digest()
 
 

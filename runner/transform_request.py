@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any
 from .errors import LoadError
 from .ids import file_of
 from .plugin import LoadResult
-from .sourcemap import compose
+from .transform.sourcemap import compose
 
 if TYPE_CHECKING:
     from .environment import Environment
     from .module_graph import ModuleNode
-    from .ssr_transform import TransformResult
+    from .transform.ssr_transform import TransformResult
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,7 @@ async def _transform(environment: Environment, node: ModuleNode) -> TransformedM
     stored = cache.get(key)
     if stored is None:
         # Imported here: a run whose transforms all come from the cache never loads the parser.
-        from .ssr_transform import ssr_transform
+        from .transform.ssr_transform import ssr_transform
 
         result = ssr_transform(transformed.code, node.file or node.id)
         stored = {"code": result.code, "map": result.map, "meta": runner_meta(result),

@@ -2,7 +2,7 @@
 
     python tests/fault_worker.py FAULT FD
 
-It is the real worker (evaluators/process_worker.py) with one behaviour replaced. Faults that
+It is the real worker (evaluators/process/worker.py) with one behaviour replaced. Faults that
 fire on a trigger do so on the first TURN whose messages contain the text `__fault__`:
 - exit: os._exit(7) (a worker that quits without a word)
 - segv: a real segmentation fault (a NULL read through ctypes)
@@ -19,7 +19,8 @@ import os
 import sys
 import time
 
-from evaluators import process_frames, process_worker
+from evaluators.process import frames as process_frames
+from evaluators.process import worker as process_worker
 
 TRIGGER = b"__fault__"
 

@@ -23,7 +23,7 @@ import pytest
 
 from evaluators import register_evaluator
 from evaluators.options import RuntimeOptions
-from evaluators.process import ProcessEvaluator, ProcessTransport
+from evaluators.process.evaluator import ProcessEvaluator, ProcessTransport
 from runner import CrashError, JSError, JSFunction, LimitError, LoadError, Server
 from runner.limits import Limits
 from tests.project_files import write

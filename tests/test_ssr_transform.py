@@ -11,7 +11,7 @@ import pytest
 import quickjs
 
 from runner.errors import ParseError
-from runner.sourcemap import (
+from runner.transform.sourcemap import (
     SourceMapBuilder,
     compose,
     decode_mappings,
@@ -21,7 +21,7 @@ from runner.sourcemap import (
     vlq_decode,
     vlq_encode,
 )
-from runner.ssr_transform import ssr_transform
+from runner.transform.ssr_transform import ssr_transform
 
 SHARED = (Path(__file__).resolve().parents[2] / "shared").resolve()
 CASES = SHARED / "conformance" / "vite-fixtures" / "ssr-transform-cases"

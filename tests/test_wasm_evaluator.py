@@ -20,12 +20,12 @@ import pytest
 import wasmtime
 
 from evaluators.options import RuntimeOptions
-from evaluators.wasm import WasmTransport
-from evaluators.wasm_cache import ModuleCache
-from evaluators.wasm_engine import shared_engine
-from evaluators.wasm_guest import GuestTrap
-from evaluators.wasm_layout import CAUSE_STACK, EXPORT_STACK_POINTER
-from evaluators.wasm_watchdog import GRACE, Watchdog
+from evaluators.wasm.cache import ModuleCache
+from evaluators.wasm.engine import shared_engine
+from evaluators.wasm.evaluator import WasmTransport
+from evaluators.wasm.guest import GuestTrap
+from evaluators.wasm.layout import CAUSE_STACK, EXPORT_STACK_POINTER
+from evaluators.wasm.watchdog import GRACE, Watchdog
 from runner import CrashError, JSError, LimitError, Server
 from runner.limits import Limits
 

@@ -18,7 +18,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from runner import Server, UsageError
-from runner.ws_server import EnvironmentWebSocketServer, serve_environment
+from runner.rpc.websocket import EnvironmentWebSocketServer, serve_environment
 from tests.project_files import write
 
 VITE_VERSION = "8.3.8"

@@ -9,8 +9,8 @@ from typing import Any
 
 from ..code_frame import code_frame
 from ..errors import Location, ParseError
-from ..module_types import split_type
 from ..plugin import Plugin
+from .module_types import split_type
 
 
 class JsonPlugin(Plugin):

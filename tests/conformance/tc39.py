@@ -19,8 +19,8 @@ from typing import Any
 import yaml
 
 from runner import LoadError, ModrunError, Server
-from runner.runner_client import RunnerClient
-from runner.script_transform import transform_script
+from runner.rpc.client import RunnerClient
+from runner.transform.script_transform import transform_script
 
 TEST262 = (Path(__file__).resolve().parents[3] / "shared" / "conformance" / "test262").resolve()
 DIRECTORIES = (

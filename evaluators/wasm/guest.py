@@ -19,7 +19,7 @@ import wasmtime
 from wasmtime import _bindings as bindings
 from wasmtime import _ffi as ffi
 
-from .wasm_layout import (
+from .layout import (
     BOX_ARGS,
     BOX_CONTEXT,
     BOX_DRAIN,
@@ -154,7 +154,7 @@ class Guest:
         ctypes.pointer(control)[0] = item.of.memory
         control_base = ctypes.cast(ffi.wasmtime_memory_data(self._context, ctypes.byref(control)),
                                    ctypes.c_void_p).value or 0
-        #: host addresses of the control words (wasm_layout.py), for the watchdog
+        #: host addresses of the control words (layout.py), for the watchdog
         self.interrupt_word = control_base + INTERRUPT_WORD
         self.stop_word = control_base + STOP_WORD
         self._export(instance, EXPORT_TRAP_CAUSE, item)
@@ -388,7 +388,7 @@ class Guest:
         self.write(self._box + BOX_DRAIN, struct.pack("<Q", function))
 
     def step(self, function: int, *texts: bytes) -> tuple[str | None, str | None]:
-        """One round trip in one call into the guest (wasm_step.py): `function(*texts)` (UTF-8)
+        """One round trip in one call into the guest (step.py): `function(*texts)` (UTF-8)
         unless `function` is 0, then every pending job, then drain. Returns the call's result and
         the drained text (None where there is no string). The transport's hot path: kept lean."""
         box = self._box

@@ -13,9 +13,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .errors import LoadError
-from .ids import file_of
-from .plugin import Plugin
+from ..errors import LoadError
+from ..ids import file_of
+from ..plugin import Plugin
 
 MODULE_TYPES = ("json", "text", "bytes")
 _QUERY = "?type="

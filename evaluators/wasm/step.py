@@ -5,7 +5,7 @@ and one transport turn through the bare C API takes eleven of them (make the arg
 call, free them, convert the result, free it, run the jobs, call drain, convert, free…). This
 function does the whole turn inside the guest, so a turn is one call:
 
-    int32 modrun_step(JSValue fn, int32 argc, StepBox *box)   (the box: wasm_layout.py)
+    int32 modrun_step(JSValue fn, int32 argc, StepBox *box)   (the box: layout.py)
 
 1. free the C strings the previous step returned;
 2. if `fn` is not 0: call it with `argc` (0–2) strings made from `box->args`, free them, and
@@ -20,8 +20,8 @@ At most two arguments.
 
 from __future__ import annotations
 
-from . import wasm_binary as wb
-from .wasm_layout import (
+from . import binary as wb
+from .layout import (
     BOX_ARGS,
     BOX_CONTEXT,
     BOX_DRAIN,

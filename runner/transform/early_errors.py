@@ -14,8 +14,8 @@ from collections.abc import Iterator
 
 from tree_sitter import Node
 
-from .code_frame import code_frame
-from .errors import Location, ParseError
+from ..code_frame import code_frame
+from ..errors import Location, ParseError
 from .parser import parse_javascript
 from .scope import ModuleEntries, ScopeAnalysis, default_declaration_head
 

@@ -26,7 +26,7 @@ from typing import Any, Literal
 import orjson
 from tree_sitter import Node, Query, QueryCursor
 
-from . import wire
+from ..rpc import wire
 from .early_errors import module_errors, parse_error, tree_error
 from .parser import parse_javascript
 from .scope import (

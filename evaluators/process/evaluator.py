@@ -1,6 +1,6 @@
 """QuickJS-ng in a separate OS process: the shape of an edge runtime.
 
-Each runtime is a worker process (evaluators/process_worker.py) embedding QuickJS-ng and the same
+Each runtime is a worker process (evaluators/process/worker.py) embedding QuickJS-ng and the same
 runner/js bundle as the in-process evaluator. The host talks to it only through framed messages
 on a Unix socket of its own (evaluators/process_frames.py), so a crash, a segfault, a kill or a
 runaway in the runtime never takes the host down:
@@ -36,13 +36,13 @@ from typing import Any
 
 import orjson
 
-from runner import wire
 from runner.errors import CrashError, LimitError, ModrunError, UsageError
 from runner.limits import Budget
-from runner.transport import Message, RuntimeTransport
+from runner.rpc import wire
+from runner.rpc.transport import Message, RuntimeTransport
 
-from .options import RuntimeOptions
-from .process_frames import (
+from ..options import RuntimeOptions
+from .frames import (
     FAIL,
     INIT,
     OUT,
@@ -54,7 +54,7 @@ from .process_frames import (
     unpack_out,
 )
 
-WORKER = Path(__file__).with_name("process_worker.py")
+WORKER = Path(__file__).with_name("worker.py")
 
 DEFAULT_POOL_SIZE = int(os.environ.get("MODRUN_PROCESS_POOL", "2"))
 #: how long a worker may take to boot before it is declared dead
@@ -495,7 +495,7 @@ class ProcessEvaluator:
     """QuickJS-ng in a worker process per runtime: crash isolation, OS limits, a kill on the
     wall-clock deadline, and a pool of ready workers.
 
-    `command` replaces `[python, -P, process_worker.py]` (the channel's fd number is appended), for
+    `command` replaces `[python, -P, evaluators/process/worker.py]` (the channel's fd number is appended), for
     example to start workers under a sandbox wrapper; `address_space_mb` is the address space a
     runtime may add beyond the worker's baseline (default: twice the heap limit plus 256 MiB, or
     4 GiB without one); `pool_size` workers per configuration are kept ready

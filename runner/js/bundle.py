@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-JS_DIR = Path(__file__).with_name("js")
+JS_DIR = Path(__file__).parent
 # Order matters: each file uses only what comes before it, and runtime.js boots the rest.
 FILES = (
     "source_map.js", "stack_trace.js", "namespace.js", "inspect.js", "transport.js",

@@ -1,18 +1,18 @@
 """QuickJS compiled to WebAssembly, run by wasmtime: a sandbox that untrusted code cannot hang,
 exhaust or escape.
 
-Each runtime is one wasm instance made from a snapshot of a booted runtime (wasm_engine.py,
-wasm_snapshot.py). As in the in-process evaluator the runtime never calls the host: the host
+Each runtime is one wasm instance made from a snapshot of a booted runtime (engine.py,
+snapshot.py). As in the in-process evaluator the runtime never calls the host: the host
 pushes the inbox, runs the job queue and drains the outbox (runner/js/transport.js), all through
-QuickJS's C API (wasm_guest.py).
+QuickJS's C API (guest.py).
 
 Limits:
-- CPU time and wall time: the watchdog thread (wasm_watchdog.py) interrupts the guest through
+- CPU time and wall time: the watchdog thread (watchdog.py) interrupts the guest through
   QuickJS's interrupt handler, then, if C code does not give way, stops it at the next loop head;
   CPU time is the running thread's own;
 - memory: QuickJS's allocator limit (a catchable `out of memory`, strings and ArrayBuffers
   included) under a hard cap on the instance's linear memory;
-- stack: QuickJS's stack check on a relocated, guarded shadow stack (wasm_rewrite.py), and
+- stack: QuickJS's stack check on a relocated, guarded shadow stack (rewrite.py), and
   wasmtime's cap on native stack.
 After a limit or a trap the instance is discarded; the host process is unaffected.
 """
@@ -27,17 +27,17 @@ from typing import Any, TypeVar
 
 import wasmtime
 
-from runner import wire
 from runner.errors import CrashError, LimitError
 from runner.limits import Budget, Limits
-from runner.transport import Message, RuntimeTransport
+from runner.rpc import wire
+from runner.rpc.transport import Message, RuntimeTransport
 
-from .options import RuntimeOptions
-from .pulled import PulledTransport
-from .wasm_engine import MAX_SHADOW_BUDGET, SHADOW_PER_NATIVE, WasmEngine, on_big_stack, shared_engine
-from .wasm_guest import Guest, GuestException, GuestMemoryError, GuestTrap
-from .wasm_layout import CAUSE_STACK, CAUSE_STOP
-from .wasm_watchdog import WATCHDOG
+from ..options import RuntimeOptions
+from ..pulled import PulledTransport
+from .engine import MAX_SHADOW_BUDGET, SHADOW_PER_NATIVE, WasmEngine, on_big_stack, shared_engine
+from .guest import Guest, GuestException, GuestMemoryError, GuestTrap
+from .layout import CAUSE_STACK, CAUSE_STOP
+from .watchdog import WATCHDOG
 
 T = TypeVar("T")
 

@@ -2,8 +2,8 @@
 bodies, and an instruction scanner that knows every immediate the reactor build uses (MVP plus
 bulk memory, reference types, sign extension and saturating truncation; no SIMD).
 
-The wasm evaluator rewrites the QuickJS reactor before compiling it (wasm_stack.py) and bakes a
-booted runtime into data segments (wasm_snapshot.py); both are built on this file.
+The wasm evaluator rewrites the QuickJS reactor before compiling it (stack.py) and bakes a
+booted runtime into data segments (snapshot.py); both are built on this file.
 """
 
 from __future__ import annotations

@@ -12,8 +12,8 @@ import json
 
 from tree_sitter import Node
 
-from .code_frame import code_frame
-from .errors import Location, ParseError
+from ..code_frame import code_frame
+from ..errors import Location, ParseError
 from .parser import parse_javascript
 
 CALLEE = "__modrun_dynamic_import__"

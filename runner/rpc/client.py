@@ -11,8 +11,8 @@ from typing import Any
 
 import orjson
 
-from .errors import CrashError, JSError, LimitError, ModrunError, error_from_payload
-from .limits import Budget, Limits
+from ..errors import CrashError, JSError, LimitError, ModrunError, error_from_payload
+from ..limits import Budget, Limits
 from .transport import Message, RuntimeTransport, invoke_message, response_message
 
 Handler = Callable[..., Any]

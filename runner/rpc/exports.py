@@ -7,7 +7,7 @@ from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .runner_client import RunnerClient
+    from .client import RunnerClient
 
 
 class JSFunction:

@@ -4,11 +4,11 @@ once, a snapshot per runner configuration, and new sandboxes made from those sna
 Fast start, in order of what a new sandbox costs:
 - in a warm process a sandbox is `InstancePre.instantiate` of the snapshot module (its memory
   mapped copy-on-write from the compiled image) plus a few writes: tens of microseconds;
-- a fresh process memory-maps the compiled snapshot from the on-disk cache (wasm_cache.py) and
+- a fresh process memory-maps the compiled snapshot from the on-disk cache (cache.py) and
   pre-links it;
-- the very first run rewrites the reactor (wasm_rewrite.py), boots a runtime in it compiled by
+- the very first run rewrites the reactor (rewrite.py), boots a runtime in it compiled by
   Winch, wasmtime's fast baseline compiler (a few hundred milliseconds), bakes it into a snapshot
-  module (wasm_snapshot.py) and compiles that with Cranelift, the optimising compiler, once.
+  module (snapshot.py) and compiles that with Cranelift, the optimising compiler, once.
 
 The guest has no ambient authority: WASI is configured empty (no preopened directories, no
 environment, no arguments, no inherited standard streams), the calls that could block the
@@ -33,12 +33,12 @@ from typing import Any, TypeVar
 import wasmtime
 from wasmtime import _ffi as ffi
 
-from runner.runtime_bundle import boot_expression
+from runner.js.bundle import boot_expression
 
-from . import wasm_snapshot
-from .wasm_cache import ModuleCache, cache_key, default_directory
-from .wasm_guest import Guest, Signature, function_types, signatures
-from .wasm_layout import REWRITE_VERSION, Layout
+from . import snapshot
+from .cache import ModuleCache, cache_key, default_directory
+from .guest import Guest, Signature, function_types, signatures
+from .layout import REWRITE_VERSION, Layout
 
 T = TypeVar("T")
 
@@ -122,7 +122,7 @@ class Snapshot:
     pre: wasmtime.InstancePre
     layout: Layout
     signatures: dict[str, Signature]
-    booted: wasm_snapshot.BootedRuntime
+    booted: snapshot.BootedRuntime
     memory_size: int  # bytes of linear memory a new instance starts with
     source: str  # "disk" (the on-disk cache) or "built" (by this process)
 
@@ -160,7 +160,7 @@ class WasmEngine:
 
     def rewritten(self) -> tuple[bytes, Layout]:
         if self._rewritten is None:
-            from .wasm_rewrite import rewrite  # only when a snapshot is built
+            from .rewrite import rewrite  # only when a snapshot is built
 
             self._rewritten = rewrite(self.wasm_path.read_bytes(), STACK_REGION)
         return self._rewritten
@@ -187,7 +187,7 @@ class WasmEngine:
         module, meta = cached
         try:
             layout = Layout(**meta["layout"])
-            booted = wasm_snapshot.BootedRuntime.from_json(meta["booted"])
+            booted = snapshot.BootedRuntime.from_json(meta["booted"])
             types = meta["functions"]
             memory_size = int(meta["memory_size"])
         except (KeyError, TypeError, ValueError):
@@ -197,7 +197,7 @@ class WasmEngine:
     def _build(self, key: str, boot_source: str) -> Snapshot:
         base, layout = self.rewritten()
         image, booted = _boot_in_baseline(base, layout, boot_source)
-        module = wasmtime.Module(self.engine, wasm_snapshot.snapshot_module(base, image))
+        module = wasmtime.Module(self.engine, snapshot.snapshot_module(base, image))
         types = function_types(module)
         meta = {"layout": layout.to_json(), "booted": booted.to_json(), "memory_size": len(image), "functions": types}
         self.cache.store(key, module, meta)
@@ -217,7 +217,7 @@ class WasmEngine:
         return guest
 
 
-def _boot_in_baseline(base: bytes, layout: Layout, boot_source: str) -> tuple[bytes, wasm_snapshot.BootedRuntime]:
+def _boot_in_baseline(base: bytes, layout: Layout, boot_source: str) -> tuple[bytes, snapshot.BootedRuntime]:
     """Boot a runtime in an instance compiled by Winch (fast to compile, and it runs only the
     boot) and capture its memory."""
     try:
@@ -233,8 +233,8 @@ def _boot_in_baseline(base: bytes, layout: Layout, boot_source: str) -> tuple[by
     instance = _linker(engine).instantiate(store, module)
     guest = Guest(store, instance, signatures(function_types(module)), layout)
     try:
-        booted = wasm_snapshot.boot(guest, boot_source)
-        return wasm_snapshot.capture(guest, layout), booted
+        booted = snapshot.boot(guest, boot_source)
+        return snapshot.capture(guest, layout), booted
     finally:
         store.close()
 

@@ -2,7 +2,7 @@
 in-process evaluator, in an OS process of its own, driven over a framed Unix-socket channel
 (evaluators/process_frames.py).
 
-    python -P evaluators/process_worker.py FD
+    python -P evaluators/process/worker.py FD
 
 The worker runs the pull loop locally: for each TURN frame it delivers the messages, runs every
 pending job and answers with the outbox in one OUT frame, which also says that the runtime is
@@ -28,7 +28,7 @@ def _lean_packages() -> None:
     import types
     from pathlib import Path
 
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     for name in ("runner", "evaluators"):
         directory = root / name
         if name in sys.modules or not (directory / "__init__.py").is_file():
@@ -57,7 +57,7 @@ import orjson  # noqa: E402
 
 from evaluators.inprocess import InProcessTransport  # noqa: E402
 from evaluators.options import RuntimeOptions  # noqa: E402
-from evaluators.process_frames import (  # noqa: E402
+from evaluators.process.frames import (  # noqa: E402
     FAIL,
     INIT,
     READY,
@@ -231,7 +231,7 @@ def main(argv: list[str]) -> NoReturn:
     faulthandler.enable()  # a segfault in the engine leaves a Python stack on stderr for the parent
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the host's to handle, not the runtime's
     if len(argv) != 2:
-        sys.stderr.write("usage: process_worker.py FD\n")
+        sys.stderr.write("usage: worker.py FD\n")
         os._exit(2)
     _die_with_parent()
     channel = Channel(int(argv[1]))

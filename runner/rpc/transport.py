@@ -12,7 +12,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any
 
-from .limits import Budget
+from ..limits import Budget
 
 Message = dict[str, Any]
 

@@ -29,7 +29,7 @@ CONTROL_MEMORY = 1
 INTERRUPT_WORD = 0
 STOP_WORD = 4
 
-# StepBox field offsets (wasm_step.py). The host allocates BOX_HEADER + BOX_INLINE bytes:
+# StepBox field offsets (step.py). The host allocates BOX_HEADER + BOX_INLINE bytes:
 # argument text that fits is written right after BOX_ARGS, so one copy fills in both.
 BOX_VALUES = 0  # 2 × JSValue: the argument strings while the call runs
 BOX_RESULT = 16  # i32 C string, i32 length

@@ -20,8 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .wasm_guest import Guest
-from .wasm_layout import EXPORT_USABLE_SIZE, PAGE, Layout
+from .guest import Guest
+from .layout import EXPORT_USABLE_SIZE, PAGE, Layout
 
 CHUNK = 4096  # the granularity at which zero pages are left out of the image
 ENTRY_POINTS = ("receive", "drain", "callNow")
@@ -97,7 +97,7 @@ def capture(guest: Guest, layout: Layout) -> bytes:
 def snapshot_module(base: bytes, image: bytes) -> bytes:
     """`base` with its memory starting as `image` (every mutable global of the base module is the
     stack pointer or the trap cause, both back at their initial values between calls)."""
-    from . import wasm_binary as wb  # only when a snapshot is built
+    from . import binary as wb  # only when a snapshot is built
 
     sections = wb.read_sections(base)
     pages = -(-len(image) // PAGE)
@@ -117,7 +117,7 @@ def snapshot_module(base: bytes, image: bytes) -> bytes:
 
 def _segments(image: bytes) -> list[Any]:
     """Runs of non-zero chunks, each trimmed of zeros at both ends (wasm_binary.DataSegment)."""
-    from . import wasm_binary as wb
+    from . import binary as wb
 
     segments = []
     zero = bytes(CHUNK)

@@ -37,11 +37,11 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
+from ..errors import ModrunError, UsageError
 from . import wire
-from .errors import ModrunError, UsageError
 
 if TYPE_CHECKING:
-    from .environment import Environment
+    from ..environment import Environment
 
 Handler = Callable[..., Any]
 Listener = Callable[[Any, "RemoteClient"], Any]

@@ -21,7 +21,7 @@ compiles its stack checks in (`sp - alloca < rt->stack_limit`), but its WASI bui
 which the WASI build compiles to `return 0`: every allocation counts 8 bytes whatever its size,
 so strings and ArrayBuffers escape the limit entirely. The rewrite gives that function a body
 that reads the size from dlmalloc's chunk header, as `malloc_usable_size` does natively; the
-engine checks it against `malloc` at start-up (wasm_snapshot.py). And when the limit is hit,
+engine checks it against `malloc` at start-up (snapshot.py). And when the limit is hit,
 QuickJS builds its `InternalError: out of memory` under the same limit, fails, and throws `null`
 instead; the rewrite wraps `JS_ThrowInternalError` (which every inlined copy of
 `JS_ThrowOutOfMemory` calls) so the error is built with 1 MiB of headroom.
@@ -36,16 +36,16 @@ their own, which cost nothing measurable:
 - a check of a second word at the head of every loop except the interpreter's own (which polls
   the handler): the backstop for C code that loops without polling. It records the cause and
   traps. Recursion needs no check: the stack guard bounds it.
-The host's watchdog thread writes the words (wasm_watchdog.py). They live in a second linear
+The host's watchdog thread writes the words (watchdog.py). They live in a second linear
 memory that only the instructions added here address: the reactor's C code knows memory 0 only,
 so a guest that found a memory-safety bug in QuickJS still could not clear them.
 """
 
 from __future__ import annotations
 
-from . import wasm_binary as wb
-from . import wasm_step
-from .wasm_layout import (
+from . import binary as wb
+from . import step
+from .layout import (
     CAUSE_STACK,
     CAUSE_STOP,
     CONTROL_MEMORY,
@@ -130,14 +130,14 @@ def rewrite(wasm: bytes, stack_region: int, *, check_loops: bool = True) -> tupl
     table, elements, handler_slot = _append_to_table(by_id[wb.TABLE].payload, by_id[wb.ELEMENT].payload,
                                                      handler_function)
 
-    # The driver's round trip in one call (wasm_step.py).
+    # The driver's round trip in one call (step.py).
     exported = {e.name: e.index for e in exports if e.kind == 0}
-    step_type = _type_index(types, wasm_step.SIGNATURE)
+    step_type = _type_index(types, step.SIGNATURE)
     if step_type == len(types):
-        types.append(wasm_step.SIGNATURE)
+        types.append(step.SIGNATURE)
     step_function = len(imported) + len(function_types)
     function_types.append(step_type)
-    bodies.append(wasm_step.step_body({name: exported[name] for name in wasm_step.NEEDS}))
+    bodies.append(step.step_body({name: exported[name] for name in step.NEEDS}))
 
     added = {EXPORT_STACK_POINTER, EXPORT_TRAP_CAUSE, EXPORT_INTERRUPT_HANDLER, EXPORT_USABLE_SIZE, EXPORT_STEP,
              EXPORT_CONTROL}

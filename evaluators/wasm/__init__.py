@@ -1,0 +1,6 @@
+"""QuickJS compiled to WebAssembly under wasmtime: the sandbox evaluator (evaluator.py) and the
+engine, guest driver, module rewrite, snapshots and watchdog it is built from."""
+
+from .evaluator import WasmEvaluator, WasmTransport
+
+__all__ = ["WasmEvaluator", "WasmTransport"]
