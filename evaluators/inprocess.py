@@ -13,11 +13,12 @@ from typing import Any, TypeVar
 
 import quickjs
 
-from runner.errors import CrashError, LimitError
+from runner.errors import CrashError, LimitError, RuntimeStopped
 from runner.js.bundle import boot_expression
 from runner.limits import Budget, Limits
 from runner.rpc import wire
-from runner.rpc.transport import Message, RuntimeTransport
+from runner.rpc.protocol import Message
+from runner.rpc.transport import RuntimeTransport
 
 from .options import RuntimeOptions
 from .pulled import PulledTransport
@@ -26,6 +27,8 @@ T = TypeVar("T")
 
 
 class InProcessTransport(PulledTransport):
+    direct_calls = True
+
     def __init__(self, options: RuntimeOptions) -> None:
         self.limits: Limits = options.limits
         self.context = quickjs.Context()
@@ -84,12 +87,12 @@ class InProcessTransport(PulledTransport):
             if metered:
                 budget.spend_cpu(time.process_time() - started)
 
-    def _fail(self, error: Exception, which: str) -> Exception:
+    def _fail(self, error: Exception, which: str) -> RuntimeStopped:
         # Keep what the module printed before it was stopped: drain once more, then discard.
         leftover = self._salvage()
         self.dead = True
         failure = self._limit_or_crash(error, which)
-        failure.leftover = leftover  # type: ignore[attr-defined]
+        failure.output = leftover
         return failure
 
     def _salvage(self) -> list[Message]:
@@ -102,7 +105,7 @@ class InProcessTransport(PulledTransport):
         except Exception:
             return []
 
-    def _limit_or_crash(self, error: Exception, which: str) -> Exception:
+    def _limit_or_crash(self, error: Exception, which: str) -> RuntimeStopped:
         text = str(error)
         if isinstance(error, quickjs.StackOverflow):
             return LimitError("stack limit exceeded", limit="stack")

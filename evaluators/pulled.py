@@ -11,8 +11,8 @@ from typing import Any, TypeVar
 
 from runner.limits import Budget
 from runner.rpc import wire
-from runner.rpc.client import check_json
-from runner.rpc.transport import Message, RuntimeTransport
+from runner.rpc.protocol import Message, check_json
+from runner.rpc.transport import RuntimeTransport
 
 T = TypeVar("T")
 

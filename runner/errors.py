@@ -98,17 +98,27 @@ class ParseError(LoadError):
                          id=id or loc.file)
 
 
-class LimitError(ModrunError):
+class RuntimeStopped(ModrunError):
+    """The runtime is gone. `output` holds the console messages it sent before it stopped, so that
+    what a module printed before a limit or a crash is still shown."""
+
+    def __init__(self, message: str, *, output: list[dict[str, Any]] | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.output: list[dict[str, Any]] = list(output or ())
+
+
+class LimitError(RuntimeStopped):
     """The runtime was stopped by a CPU, wall-time, memory, stack or output limit (exit code 4)."""
 
     kind = "limit"
 
-    def __init__(self, message: str, *, limit: str, stack: str | None = None) -> None:
+    def __init__(self, message: str, *, limit: str, stack: str | None = None,
+                 output: list[dict[str, Any]] | None = None) -> None:
         self.limit = limit
-        super().__init__(message, name="LimitError", stack=stack, limit=limit)
+        super().__init__(message, name="LimitError", stack=stack, output=output, limit=limit)
 
 
-class CrashError(ModrunError):
+class CrashError(RuntimeStopped):
     """The runtime died or the transport failed (exit code 5)."""
 
     kind = "crash"

@@ -146,7 +146,9 @@ def test_invoke_requests_events_and_hmr_payloads(project: Path) -> None:
                     assert error["code"] == "ERR_MODULE_NOT_FOUND"
                     assert "Cannot find module './nope.js'" in error["message"]
                     assert answers["response:r2"] == {"result": []}
-                    assert "no invoke handler named 'noSuchHandler'" in answers["response:r3"]["error"]["message"]
+                    unknown = answers["response:r3"]["error"]
+                    assert (unknown["kind"], unknown["code"]) == ("usage", "ERR_UNKNOWN_METHOD")
+                    assert "no invoke method named 'noSuchHandler'" in unknown["message"]
                     assert seen == [{"x": 1}]
                     await endpoint.send({"type": "full-reload", "path": "*"})  # the HMR payload channel
                     assert json.loads(await ws.recv()) == {"type": "full-reload", "path": "*"}

@@ -39,7 +39,8 @@ import orjson
 from runner.errors import CrashError, LimitError, ModrunError, UsageError
 from runner.limits import Budget
 from runner.rpc import wire
-from runner.rpc.transport import Message, RuntimeTransport
+from runner.rpc.protocol import Message
+from runner.rpc.transport import RuntimeTransport
 
 from ..options import RuntimeOptions
 from .frames import (
@@ -372,7 +373,7 @@ class ProcessTransport(RuntimeTransport):
             error = LimitError(message, limit=str(body.get("limit") or "unknown"))
         else:
             error = CrashError(message)
-        error.leftover = body.get("leftover") or []  # console output from before the end (RunnerClient prints it)
+        error.output = body.get("output") or []  # console output from before the end (RunnerClient prints it)
         self._failure = error
         if self._attached:
             self._detach()

@@ -15,7 +15,7 @@ Worker to parent:
 - READY  JSON `{pid, boot_ms, vm_bytes}`;
 - OUT    `<dB` (engine CPU seconds spent, 1 when the runtime is idle) + the runtime's outbox as a
          JSON array (empty text when it sent nothing);
-- FAIL   JSON `{kind, limit, message, leftover}`: the runtime is gone (a limit, an engine failure,
+- FAIL   JSON `{kind, limit, message, output}`: the runtime is gone (a limit, an engine failure,
          a protocol error) and the worker exits.
 
 This module imports only the standard library: the worker loads it before anything else.

@@ -68,7 +68,7 @@ from evaluators.process.frames import (  # noqa: E402
     pack_out,
     unpack_turn,
 )
-from runner.errors import CrashError, LimitError  # noqa: E402
+from runner.errors import CrashError, LimitError, RuntimeStopped  # noqa: E402
 from runner.limits import Budget, Limits  # noqa: E402
 
 #: once a frame has started, the rest must arrive within this many seconds
@@ -175,7 +175,7 @@ class CpuGuard:
 
 
 def _fail_frame(error: BaseException) -> bytes:
-    leftover = getattr(error, "leftover", None) or []
+    output = error.output if isinstance(error, RuntimeStopped) else []
     if isinstance(error, LimitError):
         body: dict[str, Any] = {"kind": "limit", "limit": error.limit, "message": error.message}
     elif isinstance(error, MemoryError):
@@ -186,11 +186,11 @@ def _fail_frame(error: BaseException) -> bytes:
         body = {"kind": "crash", "message": f"the runtime received a bad frame: {error}"}
     else:
         body = {"kind": "crash", "message": f"the runtime process failed: {type(error).__name__}: {error}"}
-    body["leftover"] = leftover
+    body["output"] = output
     try:
         return pack(FAIL, orjson.dumps(body))
     except Exception:
-        body["leftover"] = []
+        body["output"] = []
         return pack(FAIL, orjson.dumps(body))
 
 

@@ -27,10 +27,11 @@ from typing import Any, TypeVar
 
 import wasmtime
 
-from runner.errors import CrashError, LimitError
+from runner.errors import CrashError, LimitError, RuntimeStopped
 from runner.limits import Budget, Limits
 from runner.rpc import wire
-from runner.rpc.transport import Message, RuntimeTransport
+from runner.rpc.protocol import Message
+from runner.rpc.transport import RuntimeTransport
 
 from ..options import RuntimeOptions
 from ..pulled import PulledTransport
@@ -47,6 +48,8 @@ SALVAGE_SECONDS = 0.5  # time allowed to collect the output of a runtime that hi
 
 
 class WasmTransport(PulledTransport):
+    direct_calls = True
+
     def __init__(self, options: RuntimeOptions, engine: WasmEngine | None = None) -> None:
         self.limits: Limits = options.limits
         engine = engine or shared_engine()
@@ -124,11 +127,11 @@ class WasmTransport(PulledTransport):
 
         return on_big_stack(run)
 
-    def _fail(self, error: Exception, fired: str | None) -> Exception:
+    def _fail(self, error: Exception, fired: str | None) -> RuntimeStopped:
         leftover = self._salvage() if isinstance(error, GuestException) else []
         self._discard()
         failure = self._classify(error, fired)
-        failure.leftover = leftover  # type: ignore[attr-defined]
+        failure.output = leftover
         return failure
 
     def _discard(self) -> None:
@@ -152,7 +155,7 @@ class WasmTransport(PulledTransport):
         except Exception:
             return []
 
-    def _classify(self, error: Exception, fired: str | None) -> Exception:
+    def _classify(self, error: Exception, fired: str | None) -> RuntimeStopped:
         """What stopped the guest. Once the watchdog has fired, whatever the guest then reports
         (QuickJS's `interrupted`, a trap at a loop head, or an exception it lost on the way out:
         interrupted promise jobs surface as `null`) is that limit."""

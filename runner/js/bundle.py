@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..rpc.protocol import js_constants
+
 JS_DIR = Path(__file__).parent
 # Order matters: each file uses only what comes before it, and runtime.js boots the rest.
 FILES = (
@@ -27,7 +29,8 @@ def runtime_source() -> str:
     """A function expression `(config) => {receive, drain}`; its own text lets the runtime tell
     its frames from user frames in stack traces."""
     body = "\n".join((JS_DIR / name).read_text() for name in FILES)
-    return ("(function modrunRuntime(config) {\n\"use strict\";\n" + INTRINSICS + body +
+    protocol = f"const PROTOCOL = {json.dumps(js_constants())};\n"
+    return ("(function modrunRuntime(config) {\n\"use strict\";\n" + INTRINSICS + protocol + body +
             "\nreturn bootRuntime(globalThis, config, String(modrunRuntime));\n})")
 
 

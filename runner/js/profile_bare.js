@@ -15,10 +15,10 @@ function installBareProfile(global, transport, config) {
     written += text.length + 1;
     if (outputLimit && written > outputLimit) {
       overflowed = true;
-      transport.send({ type: "custom", event: "modrun:limit", data: { limit: "output", message: `console output exceeded ${outputLimit} bytes` } });
+      transport.send({ type: "custom", event: PROTOCOL.limitEvent, data: { limit: "output", message: `console output exceeded ${outputLimit} bytes` } });
       return;
     }
-    transport.send({ type: "custom", event: "modrun:console", data: { level, text } });
+    transport.send({ type: "custom", event: PROTOCOL.consoleEvent, data: { level, text } });
   };
   const logger = (level) => (...args) => emit(level, formatLog(args));
 

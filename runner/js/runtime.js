@@ -6,6 +6,9 @@ function bootRuntime(global, config, runnerSource) {
   if (config.profile === "bare" || !config.profile) installBareProfile(global, transport, config);
   const runner = new ModuleRunner(transport, { runnerSource, env: config.env });
   const api = createHostApi(runner);
+  for (const name of PROTOCOL.runtimeMethods) {
+    if (typeof api[name] !== "function") throw new Error(`the host API lacks the protocol method '${name}'`);
+  }
   transport.connect(api);
   return {
     receive: (text) => transport.receive(text),

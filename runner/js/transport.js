@@ -34,7 +34,7 @@ class MailboxTransport {
     const id = ++this.nextId;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, name });
-      this.outbox.push({ type: "custom", event: "vite:invoke", data: { name, id: `send:${id}`, data } });
+      this.outbox.push({ type: "custom", event: PROTOCOL.invokeEvent, data: { name, id: `send:${id}`, data } });
     });
   }
 
@@ -53,7 +53,7 @@ class MailboxTransport {
       for (const listener of this.eventListeners[message.type] || []) listener(message);
       return;
     }
-    if (message.event !== "vite:invoke") {
+    if (message.event !== PROTOCOL.invokeEvent) {
       for (const listener of this.eventListeners[message.event] || []) listener(message.data);
       return;
     }
@@ -67,11 +67,13 @@ class MailboxTransport {
       return;
     }
     const reply = (body) => this.outbox.push({
-      type: "custom", event: "vite:invoke", data: { name, id: `response:${id.slice(5)}`, data: body },
+      type: "custom", event: PROTOCOL.invokeEvent, data: { name, id: `response:${id.slice(5)}`, data: body },
     });
     const handler = this.handlers[name];
     if (!handler) {
-      reply({ error: { name: "Error", message: `runtime has no handler for "${name}"`, kind: "usage" } });
+      const known = Object.keys(this.handlers).sort().join(", ");
+      const message = `no invoke method named '${name}' here (known: ${known})`;
+      reply({ error: { name: "UsageError", message, stack: `UsageError: ${message}`, kind: "usage", code: PROTOCOL.unknownMethod } });
       return;
     }
     let result;

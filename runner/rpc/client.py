@@ -4,27 +4,26 @@ runtime's requests (fetchModule…) while it waits for its own, and enforces the
 from __future__ import annotations
 
 import asyncio
-import inspect
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
-import orjson
-
-from ..errors import CrashError, JSError, LimitError, ModrunError, error_from_payload
+from ..errors import CrashError, JSError, LimitError, RuntimeStopped, error_from_payload
 from ..limits import Budget, Limits
-from .transport import Message, RuntimeTransport, invoke_message, response_message
+from .protocol import (
+    CONSOLE_EVENT,
+    INVOKE_EVENT,
+    LIMIT_EVENT,
+    Handler,
+    Message,
+    answer_invoke,
+    check_json,
+    invoke_message,
+    request_of,
+)
+from .transport import RuntimeTransport
 
-Handler = Callable[..., Any]
 ConsoleSink = Callable[[str, str], None]
-
-
-def check_json(args: list[Any]) -> None:
-    """Arguments for the runtime must be JSON: say so before anything is sent."""
-    try:
-        orjson.dumps(args)
-    except orjson.JSONEncodeError as error:
-        raise TypeError(f"arguments must be JSON-serialisable: {error}") from None
 
 
 def _print_console(level: str, text: str) -> None:
@@ -32,7 +31,7 @@ def _print_console(level: str, text: str) -> None:
 
 
 class RunnerClient:
-    def __init__(self, transport: RuntimeTransport, handlers: dict[str, Handler], *, limits: Limits,
+    def __init__(self, transport: RuntimeTransport, handlers: Mapping[str, Handler], *, limits: Limits,
                  on_console: ConsoleSink | None = None) -> None:
         self.transport = transport
         self.handlers = handlers
@@ -60,8 +59,7 @@ class RunnerClient:
     async def call(self, url: str, path: list[str | int], args: list[Any], *, deadline: float | None = None) -> Any:
         """Call an export (or a method reached from one) with JSON arguments. Runtimes that can be
         entered directly run a call that returns a plain value without any message round trip."""
-        direct = getattr(self.transport, "call_now", None)
-        if direct is None or self._lock.locked():
+        if not self.transport.direct_calls or self._lock.locked():
             check_json(args)
             return await self.invoke("call", [url, path, args], deadline=deadline)
         # No await until the engine has answered, so no other operation can interleave here and
@@ -69,14 +67,14 @@ class RunnerClient:
         self._check_alive()
         budget = Budget.start(self.limits, deadline)
         try:
-            answer, messages = direct(budget, url, path, args)
+            answer, messages = self.transport.call_now(budget, url, path, args)
             self._handle(messages, None)
             if "pending" in answer:  # it returned a promise: wait for it the ordinary way
                 async with self._lock:
                     call_id = next(self._ids)
                     await self.transport.send([invoke_message("awaitCall", call_id, [answer["pending"]])])
                     return await self._pump(call_id, budget)
-        except (LimitError, CrashError) as error:
+        except RuntimeStopped as error:
             await self._discard(error)
             raise
         return self._result(answer)
@@ -91,13 +89,13 @@ class RunnerClient:
             await self.transport.send([invoke_message(name, call_id, args)])
         try:
             return await self._pump(call_id, Budget.start(self.limits, deadline))
-        except (LimitError, CrashError) as error:
+        except RuntimeStopped as error:
             await self._discard(error)
             raise
 
-    async def _discard(self, error: Exception) -> None:
-        for message in getattr(error, "leftover", ()):  # output printed before the stop
-            if message.get("event") == "modrun:console":
+    async def _discard(self, error: RuntimeStopped) -> None:
+        for message in error.output:  # what the runtime printed before it stopped
+            if message.get("event") == CONSOLE_EVENT:
                 self._event(message)
         for task in self._background:
             task.cancel()
@@ -115,14 +113,16 @@ class RunnerClient:
         the answer (console output printed after it)."""
         answer = None
         for message in messages:
+            request = request_of(message)
+            if request is not None:
+                task = asyncio.ensure_future(self._answer(request))
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
+                continue
             data = message.get("data")
-            if message.get("event") == "vite:invoke" and isinstance(data, dict):
+            if message.get("event") == INVOKE_EVENT and isinstance(data, dict):
                 if wanted is not None and data.get("id") == wanted:
                     answer = data.get("data") or {}
-                elif str(data.get("id", "")).startswith("send:"):
-                    task = asyncio.ensure_future(self._answer(data))
-                    self._background.add(task)
-                    task.add_done_callback(self._background.discard)
                 continue
             self._event(message)
         return answer
@@ -150,29 +150,15 @@ class RunnerClient:
             for task in done:
                 task.result()
 
-    async def _answer(self, data: dict[str, Any]) -> None:
-        name = str(data.get("name"))
-        handler = self.handlers.get(name)
-        try:
-            if handler is None:
-                raise CrashError(f"the host has no handler for {name!r}")
-            result = handler(*(data.get("data") or []))
-            if inspect.isawaitable(result):
-                result = await result
-            body: dict[str, Any] = {"result": result}
-        except ModrunError as error:
-            body = {"error": error.to_payload()}
-        except Exception as error:  # a bug in a handler must not take the host down
-            body = {"error": {"name": type(error).__name__, "message": str(error), "kind": "crash",
-                              "stack": f"{type(error).__name__}: {error}"}}
-        await self.transport.send([response_message(name, str(data["id"]), body)])
+    async def _answer(self, request: dict[str, Any]) -> None:
+        await self.transport.send([await answer_invoke(self.handlers, request)])
 
     def _event(self, message: Message) -> None:
         event = message.get("event")
         data = message.get("data") or {}
-        if event == "modrun:console":
+        if event == CONSOLE_EVENT:
             self.on_console(str(data.get("level", "log")), str(data.get("text", "")))
-        elif event == "modrun:limit":
+        elif event == LIMIT_EVENT:
             raise LimitError(str(data.get("message", "limit exceeded")), limit=str(data.get("limit", "output")))
 
     async def close(self) -> None:

@@ -1,36 +1,33 @@
-"""The RPC transport between an environment and a module runner inside a runtime.
-
-Messages use Vite's shapes. A request is
-`{"type": "custom", "event": "vite:invoke", "data": {"name", "id": "send:N", "data": [args]}}`
-and its answer carries `"id": "response:N"` and `"data": {"result": ...}` or `{"error": {...}}`.
-Either side may invoke the other. Evaluators implement `RuntimeTransport`, one small base class
-in the manner of httpx's transports; everything above it is shared.
-"""
+"""The host's end of the RPC channel to one runtime: the one small base class every evaluator
+implements (in the manner of httpx's transports); everything above it (runner/rpc/client.py) is
+shared. Messages are the protocol's (runner/rpc/protocol.py)."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import Any, ClassVar
 
 from ..limits import Budget
-
-Message = dict[str, Any]
-
-
-def invoke_message(name: str, call_id: int, args: list[Any]) -> Message:
-    return {"type": "custom", "event": "vite:invoke", "data": {"name": name, "id": f"send:{call_id}", "data": args}}
-
-
-def response_message(name: str, request_id: str, body: dict[str, Any]) -> Message:
-    return {"type": "custom", "event": "vite:invoke",
-            "data": {"name": name, "id": "response:" + request_id.removeprefix("send:"), "data": body}}
+from .protocol import Message
 
 
 class RuntimeTransport(ABC):
-    """The host's end of the channel to one runtime."""
+    """The contract:
+
+    - `send(messages)` queues messages for the runtime; `receive(budget)` lets the runtime work
+      under the budget and returns what it sent — an empty list means it is idle and nothing more
+      will come until it is sent something;
+    - a limit stops the runtime with `LimitError`, a dead runtime or a broken channel raises
+      `CrashError`; either way the transport is `dead` from then on and the error's `output`
+      holds the console messages the runtime sent before it stopped;
+    - runtimes the host enters synchronously may offer the direct call path (`direct_calls`):
+      `call_now` runs an export and returns its answer without a message round trip.
+    """
 
     #: set once the runtime is gone (a limit, a crash, close()); a dead transport is discarded
     dead: bool = False
+    #: whether `call_now` is available
+    direct_calls: ClassVar[bool] = False
 
     @abstractmethod
     async def send(self, messages: list[Message]) -> None:
@@ -44,3 +41,10 @@ class RuntimeTransport(ABC):
     @abstractmethod
     async def close(self) -> None:
         """Release the runtime."""
+
+    def call_now(self, budget: Budget, url: str, path: list[str | int],
+                 args: list[Any]) -> tuple[dict[str, Any], list[Message]]:
+        """Call the export at `path` of module `url` with JSON `args`, synchronously, and return
+        the runtime's answer (`{"result"}`, `{"error"}` or `{"pending": id}` for a promise, which
+        `awaitCall` then waits for) with the messages the call sent. Only where `direct_calls`."""
+        raise NotImplementedError(f"{type(self).__name__} has no direct call path")

@@ -37,13 +37,13 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
-from ..errors import ModrunError, UsageError
+from ..errors import UsageError
 from . import wire
+from .protocol import INVOKE_EVENT, Handler, answer_invoke, request_of
 
 if TYPE_CHECKING:
     from ..environment import Environment
 
-Handler = Callable[..., Any]
 Listener = Callable[[Any, "RemoteClient"], Any]
 
 LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
@@ -182,17 +182,15 @@ class EnvironmentWebSocketServer:
                     continue  # as Vite does: what is not JSON is not a message
                 if not isinstance(message, dict) or message.get("type") != "custom":
                     continue  # `{"type": "ping"}` keep-alives and anything unknown
-                event = message.get("event")
-                data = message.get("data")
-                if event == "vite:invoke" and isinstance(data, dict):
-                    if str(data.get("id", "")).startswith("send:"):
-                        await slots.acquire()
-                        task = asyncio.ensure_future(self._invoke(client, data))
-                        self._tasks.add(task)
-                        task.add_done_callback(self._tasks.discard)
-                        task.add_done_callback(lambda _: slots.release())
-                elif isinstance(event, str):
-                    await self._emit(event, data, client)
+                request = request_of(message)
+                if request is not None:
+                    await slots.acquire()
+                    task = asyncio.ensure_future(self._invoke(client, request))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
+                    task.add_done_callback(lambda _: slots.release())
+                elif isinstance(message.get("event"), str) and message["event"] != INVOKE_EVENT:
+                    await self._emit(message["event"], message.get("data"), client)
         except ConnectionClosed:
             pass
         finally:
@@ -208,25 +206,8 @@ class EnvironmentWebSocketServer:
             except Exception:  # a listener's bug must not drop the connection
                 continue
 
-    async def _invoke(self, client: RemoteClient, data: dict[str, Any]) -> None:
-        name = str(data.get("name"))
-        args = data.get("data")
-        body: dict[str, Any]
-        try:
-            handler = self.handlers.get(name)
-            if handler is None:
-                raise UsageError(f"the server has no invoke handler named {name!r}")
-            result = handler(*(args if isinstance(args, list) else []))
-            if inspect.isawaitable(result):
-                result = await result
-            body = {"result": result}
-        except ModrunError as error:
-            body = {"error": error.to_payload()}
-        except Exception as error:  # a handler bug is reported to the runner, not fatal to the server
-            body = {"error": {"name": type(error).__name__, "message": str(error),
-                              "stack": f"{type(error).__name__}: {error}", "kind": "crash"}}
-        response = {"type": "custom", "event": "vite:invoke",
-                    "data": {"name": name, "id": "response:" + str(data["id"]).removeprefix("send:"), "data": body}}
+    async def _invoke(self, client: RemoteClient, request: dict[str, Any]) -> None:
+        response = await answer_invoke(self.handlers, request)
         with contextlib.suppress(ConnectionClosed):
             await client.connection.send(wire.dumps(response))
 

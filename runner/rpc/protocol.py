@@ -1,0 +1,180 @@
+"""The protocol between an environment and the module runners it serves, declared once.
+
+Messages are Vite's. A request is
+`{"type": "custom", "event": "vite:invoke", "data": {"name", "id": "send:N", "data": [args]}}` and
+its answer `{"type": "custom", "event": "vite:invoke", "data": {"name", "id": "response:N",
+"data": {"result": ...} | {"error": ErrorPayload}}}`. Either side may invoke the other:
+
+- a runtime invokes its environment (`ENVIRONMENT_METHODS`): `fetchModule` for every module it
+  loads; a remote Vite runner also asks `getBuiltins`;
+- the host invokes the runtime's module runner (`RUNTIME_METHODS`, answered by
+  runner/js/host_api.js): import a module, call an export, read a binding, run a script.
+
+Besides requests the runtime sends events (`CONSOLE_EVENT`, `LIMIT_EVENT`), and the WebSocket
+server carries Vite's HMR payloads. The JS side gets the names from here too (`js_constants`,
+bundled into every runtime by runner/js/bundle.py).
+
+`answer_invoke` is the one place a request is answered: the in-memory runner client and the
+WebSocket server both use it, so an unknown method is the same error everywhere.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Any, Literal, NotRequired, TypedDict
+
+import orjson
+
+from ..errors import ModrunError, UsageError
+
+Message = dict[str, Any]
+Handler = Callable[..., Any]
+
+INVOKE_EVENT = "vite:invoke"
+#: what the host may invoke on a runtime's module runner
+RUNTIME_METHODS = ("import", "call", "awaitCall", "get", "evalScript", "clearCache")
+#: what a module runner may invoke on its environment
+ENVIRONMENT_METHODS = ("fetchModule", "getBuiltins")
+#: `{level, text}`: console output of the runtime
+CONSOLE_EVENT = "modrun:console"
+#: `{limit, message}`: the runtime exceeded a limit it enforces itself (console output)
+LIMIT_EVENT = "modrun:limit"
+#: the `code` of the error answering a method nobody handles
+UNKNOWN_METHOD = "ERR_UNKNOWN_METHOD"
+
+
+class ErrorPayload(TypedDict, total=False):
+    """An error as data: Vite's `{name, message, stack}`, modrun's `kind` (js, usage, load, limit,
+    crash) and whatever else the error carries (`code`, `loc`, `frame`, `importer`, `limit`…)."""
+
+    name: str
+    message: str
+    stack: str
+    kind: str
+    code: str
+
+
+class ImportEntry(TypedDict):
+    """A static import or re-export, as the runner links it."""
+
+    specifier: str
+    key: str  # the specifier, plus "\0<type>" for an import with a module type
+    names: list[str]
+    line: int
+    column: int
+
+
+class LinkMeta(TypedDict):
+    """What the JS module runner needs to link a module before running it (`FetchResult.modrun`)."""
+
+    deps: list[str]
+    imports: list[ImportEntry]
+    exports: dict[str, dict[str, str]]  # name -> {kind: local} | {kind: indirect, specifier, import}
+    starExports: list[str]
+    constants: list[str]
+    hasTLA: bool
+    resolved: NotRequired[dict[str, str]]  # dependency key -> the url it resolved to
+
+
+class FetchedModule(TypedDict):
+    """`fetchModule`'s answer for a module to evaluate."""
+
+    code: str
+    file: str | None
+    id: str
+    url: str
+    invalidate: bool
+    map: NotRequired[dict[str, Any]]  # when the runner asked for the map as a field
+    modrun: LinkMeta
+
+
+class CachedModule(TypedDict):
+    """`fetchModule`'s answer when the runner's copy is current."""
+
+    cache: Literal[True]
+
+
+FetchResult = FetchedModule | CachedModule
+
+
+class FetchOptions(TypedDict, total=False):
+    """`fetchModule`'s third argument."""
+
+    cached: bool
+    startOffset: int  # lines the runner's wrapper puts before line 1 (the source map accounts for them)
+    inlineSourceMap: bool
+    attributes: dict[str, str]
+
+
+class ImportAnswer(TypedDict):
+    """The runtime's answer to `import`: the module's url, its export names and their values as
+    data (functions as `{"$modrun": "function", path, name}` markers)."""
+
+    url: str
+    exports: list[str]
+    values: dict[str, Any]
+
+
+def invoke_message(name: str, call_id: int, args: list[Any]) -> Message:
+    return {"type": "custom", "event": INVOKE_EVENT, "data": {"name": name, "id": f"send:{call_id}", "data": args}}
+
+
+def response_message(name: str, request_id: str, body: dict[str, Any]) -> Message:
+    return {"type": "custom", "event": INVOKE_EVENT,
+            "data": {"name": name, "id": "response:" + request_id.removeprefix("send:"), "data": body}}
+
+
+def request_of(message: Message) -> dict[str, Any] | None:
+    """The invoke request a message carries (`{name, id: "send:N", data}`), if it is one."""
+    data = message.get("data")
+    if message.get("event") == INVOKE_EVENT and isinstance(data, dict) and str(data.get("id", "")).startswith("send:"):
+        return data
+    return None
+
+
+def error_payload(error: BaseException) -> ErrorPayload:
+    """An exception raised while answering a request, as data. modrun's own errors keep their
+    kind; anything else is a bug in a handler, reported to the caller as a crash."""
+    if isinstance(error, ModrunError):
+        return error.to_payload()  # type: ignore[return-value]
+    name = type(error).__name__
+    return {"name": name, "message": str(error), "stack": f"{name}: {error}", "kind": "crash"}
+
+
+def unknown_method(name: str, known: Mapping[str, Handler]) -> UsageError:
+    listed = ", ".join(sorted(known)) or "none"
+    return UsageError(f"no invoke method named {name!r} here (known: {listed})", code=UNKNOWN_METHOD)
+
+
+async def answer_invoke(handlers: Mapping[str, Handler], request: dict[str, Any]) -> Message:
+    """Run the handler a request names and build its response message; a failure (an unknown
+    method included) is answered as an error, never raised."""
+    name = str(request.get("name"))
+    args = request.get("data")
+    try:
+        handler = handlers.get(name)
+        if handler is None:
+            raise unknown_method(name, handlers)
+        result = handler(*(args if isinstance(args, list) else []))
+        if inspect.isawaitable(result):
+            result = await result
+        body: dict[str, Any] = {"result": result}
+    except Exception as error:  # a handler's failure is the caller's answer, not the host's crash
+        body = {"error": error_payload(error)}
+    return response_message(name, str(request.get("id")), body)
+
+
+def check_json(args: list[Any]) -> None:
+    """Arguments for the runtime must be JSON: say so before anything is sent."""
+    try:
+        orjson.dumps(args)
+    except orjson.JSONEncodeError as error:
+        raise TypeError(f"arguments must be JSON-serialisable: {error}") from None
+
+
+def js_constants() -> dict[str, Any]:
+    """The protocol's names as the JS side sees them (the bundle's `PROTOCOL` constant)."""
+    return {"invokeEvent": INVOKE_EVENT, "runtimeMethods": list(RUNTIME_METHODS),
+            "environmentMethods": list(ENVIRONMENT_METHODS), "consoleEvent": CONSOLE_EVENT,
+            "limitEvent": LIMIT_EVENT, "unknownMethod": UNKNOWN_METHOD}
