@@ -1,4 +1,4 @@
-"""`modrun run ENTRY …` — the command-line contract in DESIGN.md.
+"""`modrun run ENTRY …` — the command-line contract (README, "Command line").
 
 Exit codes: 0 ok · 1 uncaught JS error · 2 usage or config error · 3 load error · 4 limit
 exceeded · 5 runtime crashed or transport failed. With --json, stdout carries exactly one JSON
@@ -23,7 +23,6 @@ from .rpc.exports import JSFunction, JSOpaque
 from .server import Server
 
 EXIT_CODES = {"js": 1, "usage": 2, "load": 3, "limit": 4, "crash": 5}
-EVALUATORS = ("inprocess", "wasm", "process")
 PROFILES = ("bare", "edge")
 
 
@@ -39,7 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("entry", metavar="ENTRY", help="the module to import (a file path)")
     run.add_argument("--root", help="project root (default: the current directory when ENTRY is inside it, "
                      "else ENTRY's directory)")
-    run.add_argument("--evaluator", default="inprocess", choices=EVALUATORS)
+    run.add_argument("--evaluator", default="inprocess", metavar="NAME",
+                     help="the runtime: inprocess (default), wasm, process, or a registered evaluator")
     run.add_argument("--profile", default="bare", choices=PROFILES)
     run.add_argument("--call", metavar="EXPORT", help="call this export (`default` for the default export)")
     run.add_argument("--args", metavar="JSON_ARRAY", default="[]", help="arguments for --call, as a JSON array")
@@ -79,12 +79,9 @@ def _check_args(ns: argparse.Namespace) -> list[Any]:
         raise UsageError("--memory must be a positive number of MiB")
     if ns.profile == "edge":
         raise UsageError("--profile edge is not available yet: this version provides the bare profile only")
-    if ns.evaluator != "inprocess":
-        from evaluators import evaluator_names
+    from evaluators import get_evaluator
 
-        if ns.evaluator not in evaluator_names():
-            raise UsageError(f"--evaluator {ns.evaluator} is not available yet "
-                             f"(available: {', '.join(evaluator_names())})")
+    get_evaluator(ns.evaluator)  # an unknown name is a usage error that lists the available ones
     return args
 
 

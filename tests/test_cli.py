@@ -3,7 +3,9 @@ input as a new user would try it — each a clear message, never a traceback."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -96,6 +98,7 @@ def test_root_defaults_to_entry_directory_outside_cwd(tmp_path):
     (["src/lib.js", "--call", "add", "--args", '{"a": 1}'], 2, "usage", "JSON array"),
     (["src/lib.js", "--profile", "edge"], 2, "usage", "edge"),
     (["src/lib.js", "--timeout", "-1"], 2, "usage", "--timeout"),
+    (["src/lib.js", "--evaluator", "nosuch"], 2, "usage", "unknown evaluator 'nosuch' (available: inprocess"),
     (["src/lib.js", "--bogus"], 2, "usage", "unrecognized arguments"),
     (["src/dynamic.js", "--call", "uncaught"], 1, "js", "Cannot find module './missing-dynamic.js'"),
     (["src/hang.js"], 1, "js", "never settles"),
@@ -158,3 +161,72 @@ def test_second_run_uses_the_transform_cache(tmp_path):
     counted = subprocess.run([sys.executable, str(probe)], cwd=project, capture_output=True, text=True, timeout=60)
     assert counted.stdout.split() == ["2", "0"], counted.stderr  # every transform came from the cache
     assert entries() == first
+
+
+EVALUATOR_PLUGIN = """
+import sys
+
+from evaluators import get_evaluator
+
+
+class CountingEvaluator:
+    \"\"\"An evaluator from another package: the in-process one, counting the runtimes it made.\"\"\"
+
+    name = "counting"
+    created = 0
+
+    async def create_transport(self, options):
+        CountingEvaluator.created += 1
+        print(f"runtime {CountingEvaluator.created} made by the plugin", file=sys.stderr, flush=True)
+        return await get_evaluator("inprocess").create_transport(options)
+"""
+
+
+def test_an_installed_evaluator_works_from_the_command_line(tmp_path):
+    """An evaluator a package declares under the `modrun.evaluators` entry point is usable by name."""
+    site = tmp_path / "site"
+    (site / "counting_evaluator.py").parent.mkdir(parents=True)
+    (site / "counting_evaluator.py").write_text(EVALUATOR_PLUGIN)
+    info = site / "counting_evaluator-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: counting-evaluator\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[modrun.evaluators]\ncounting = counting_evaluator:CountingEvaluator\n")
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    result = subprocess.run([sys.executable, "-m", "runner", "run", "src/lib.js", "--evaluator", "counting",
+                             "--call", "add", "--args", "[2, 3]", "--json"],
+                            cwd=FIXTURES, capture_output=True, text=True, timeout=60, env=env)
+    assert result.returncode == 0, result.stderr
+    assert envelope(result)["result"] == 5
+    assert "runtime 1 made by the plugin" in result.stderr
+    listed = subprocess.run([sys.executable, "-m", "runner", "run", "src/lib.js", "--evaluator", "nosuch"],
+                            cwd=FIXTURES, capture_output=True, text=True, timeout=60, env=env)
+    assert listed.returncode == 2 and "counting" in listed.stderr
+
+
+def test_a_registered_evaluator_works_from_the_command_line_and_the_config(tmp_path):
+    from evaluators import get_evaluator, register_evaluator
+    from runner import Server
+    from runner.cli import run_command
+
+    made = []
+
+    class Recording:
+        name = "recording"
+
+        async def create_transport(self, options):
+            made.append(options)
+            return await get_evaluator("inprocess").create_transport(options)
+
+    register_evaluator("recording", Recording())
+    entry = tmp_path / "entry.js"
+    entry.write_text("export const answer = () => 42;\n")
+    assert run_command(["run", str(entry), "--evaluator", "recording", "--call", "answer"]) == 0
+    assert len(made) == 1
+
+    async def main():
+        async with Server(root=tmp_path, cache_dir=False, environments={"e": {"evaluator": "recording"}}) as server:
+            mod = await server.environments["e"].import_module("/entry.js")
+            assert await mod.answer() == 42
+
+    asyncio.run(main())
+    assert len(made) == 2
