@@ -18,7 +18,8 @@ from .plugin import LoadResult, Plugin
 from .plugins import VirtualModules
 from .rpc.exports import JSFunction, JSOpaque, ModuleProxy
 from .rpc.transport import RuntimeTransport
-from .server import Server, SyncServer
+from .server import Server
+from .sync import SyncServer
 
 __all__ = [
     "CrashError", "Environment", "EnvironmentConfig", "JSError", "JSFunction", "JSOpaque", "LimitError",

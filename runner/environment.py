@@ -7,7 +7,6 @@ import asyncio
 import base64
 import os
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -24,6 +23,7 @@ from .plugins import JsonPlugin, ResolvePlugin
 from .plugins.module_types import ModuleTypesPlugin, check_type, split_type, typed_id
 from .rpc.client import ConsoleSink, RunnerClient
 from .rpc.exports import ModuleProxy
+from .rpc.protocol import FetchedModule, FetchOptions, FetchResult, Handler
 from .transform.sourcemap import shift_lines
 from .transform_request import TransformedModule, load_source, transform_request
 
@@ -50,13 +50,13 @@ class Environment:
         self._resolved: dict[tuple[str, str | None], str] = {}
         self._inside: dict[str, bool] = {}
         # id -> (the transform it was built from, options it was built for, the FetchResult)
-        self._fetched: dict[str, tuple[TransformedModule, tuple[int, bool], dict[str, Any]]] = {}
+        self._fetched: dict[str, tuple[TransformedModule, tuple[int, bool], FetchedModule]] = {}
 
     # ---- server side ----
 
     async def resolve(self, specifier: str, importer: str | None = None) -> str:
         """The id a specifier names, checked to lie inside the root (or be virtual). Successful
-        resolutions are remembered per (specifier, importer); `clear_resolve_cache()` forgets them."""
+        resolutions are remembered per (specifier, importer)."""
         key = (specifier, importer)
         known = self._resolved.get(key)
         if known is not None:
@@ -64,10 +64,6 @@ class Environment:
         id = await self._resolve(specifier, importer)
         self._resolved[key] = id
         return id
-
-    def clear_resolve_cache(self) -> None:
-        self._resolved.clear()
-        self._inside.clear()
 
     async def _resolve(self, specifier: str, importer: str | None) -> str:
         id = await self.plugin_container.resolve_id(specifier, importer)
@@ -111,18 +107,11 @@ class Environment:
         node = self.module_graph.ensure_entry_from_id(await self.resolve(url))
         return await transform_request(self, node)
 
-    async def warmup_request(self, url: str) -> None:
-        """Transform a module ahead of its first import; failures are left for the import to report."""
-        try:
-            await self.transform_request(url)
-        except LoadError:
-            pass
-
     async def fetch_module(self, url: str, importer: str | None = None,
-                           options: dict[str, Any] | None = None) -> dict[str, Any]:
+                           options: FetchOptions | None = None) -> FetchResult:
         """Vite's fetchModule: `{code, file, id, url, invalidate}` (here with `map` and the runner's
         link metadata under `modrun`), or `{cache: true}` when the runner's copy is current."""
-        options = options or {}
+        options = options or FetchOptions()
         base, module_type = split_type(url)
         attributes = options.get("attributes") or {}
         module_type = module_type or attributes.get("type")
@@ -159,14 +148,14 @@ class Environment:
             code += (f"\n//# sourceURL={source_url}"
                      f"\n//# sourceMappingURL=data:application/json;base64,{encoded}\n")
             map_ = None
-        result: dict[str, Any] = {"code": code, "file": node.file, "id": node.id, "url": node.url,
-                                  "invalidate": False, "modrun": {**module.meta, "resolved": resolved}}
+        result = FetchedModule(code=code, file=node.file, id=node.id, url=node.url, invalidate=False,
+                               modrun={**module.meta, "resolved": resolved})
         if map_ is not None:
             result["map"] = map_
         self._fetched[node.id] = (module, (offset, inline), result)
         return result
 
-    def invoke_handlers(self) -> dict[str, Callable[..., Any]]:
+    def invoke_handlers(self) -> dict[str, Handler]:
         """What a module runner may invoke on this environment."""
         return {"fetchModule": self.fetch_module}
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-KINDS = ("js", "usage", "load", "limit", "crash")
-
 
 class ModrunError(Exception):
     """Base of every error modrun raises on purpose."""

@@ -1,9 +1,8 @@
 """The per-environment module graph (Vite's EnvironmentModuleGraph): nodes by url, id and file,
-with their importers, imported modules, transform result and invalidation state."""
+with their importers, imported modules and transform result."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,8 +17,6 @@ class ModuleNode:
     importers: set[ModuleNode] = field(default_factory=set)
     imported_modules: set[ModuleNode] = field(default_factory=set)
     transform_result: Any = None  # runner.transform_request.TransformedModule
-    last_invalidation_timestamp: int = 0
-    last_hmr_timestamp: int = 0
 
     def __repr__(self) -> str:
         return f"ModuleNode({self.url!r})"
@@ -49,9 +46,6 @@ class ModuleGraph:
     def get_module_by_id(self, id: str) -> ModuleNode | None:
         return self.id_to_module.get(id)
 
-    def get_modules_by_file(self, file: str) -> set[ModuleNode]:
-        return self.file_to_modules.get(file, set())
-
     def ensure_entry_from_id(self, id: str) -> ModuleNode:
         node = self.id_to_module.get(id)
         if node is None:
@@ -69,12 +63,3 @@ class ModuleGraph:
         for new in imported:
             new.importers.add(node)
         node.imported_modules = imported
-
-    def invalidate_module(self, node: ModuleNode, timestamp: int | None = None) -> None:
-        node.transform_result = None
-        node.last_invalidation_timestamp = timestamp or int(time.time() * 1000)
-
-    def invalidate_all(self) -> None:
-        stamp = int(time.time() * 1000)
-        for node in self.id_to_module.values():
-            self.invalidate_module(node, stamp)

@@ -3,8 +3,7 @@
 Hooks may be plain functions or coroutines; each gets the environment it runs for:
 - `resolve_id(source, importer, environment) -> str | None` — the first non-None id wins;
 - `load(id, environment) -> str | {"code", "map"} | None` — the first non-None wins;
-- `transform(code, id, environment) -> str | {"code", "map"} | None` — every plugin, in order;
-- `hot_update(context) -> list | None` — for HMR.
+- `transform(code, id, environment) -> str | {"code", "map"} | None` — every plugin, in order.
 `apply(environment) -> bool` says whether the plugin takes part in an environment at all, and
 `enforce` ("pre" / "post") places it before or after the normal ones.
 """

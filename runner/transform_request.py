@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import LoadError
 from .ids import file_of
 from .plugin import LoadResult
+from .rpc.protocol import ImportEntry, LinkMeta
 from .transform.sourcemap import compose
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 class TransformedModule:
     code: str
     map: dict[str, Any] | None
-    meta: dict[str, Any]  # link metadata for the module runner
+    meta: LinkMeta  # link metadata for the module runner
     deps: list[str]
     dynamic_deps: list[str]
     source: str  # the loaded source, for code frames
@@ -47,7 +48,7 @@ def dependency_key(specifier: str, module_type: str | None) -> str:
     return f"{specifier}\0{module_type}" if module_type else specifier
 
 
-def runner_meta(result: TransformResult) -> dict[str, Any]:
+def runner_meta(result: TransformResult) -> LinkMeta:
     """What the JS module runner needs to link a module before running it."""
     exports: dict[str, Any] = {}
     constants = []
@@ -58,13 +59,13 @@ def runner_meta(result: TransformResult) -> dict[str, Any]:
                 constants.append(name)
         else:
             exports[name] = {"kind": "indirect", "specifier": record.specifier, "import": record.import_name}
-    imports = [{"specifier": r.specifier, "key": dependency_key(r.specifier, r.attributes.get("type")),
-                "names": list(r.imported_names), "line": r.line, "column": r.column} for r in result.imports]
+    imports = [ImportEntry(specifier=r.specifier, key=dependency_key(r.specifier, r.attributes.get("type")),
+                           names=list(r.imported_names), line=r.line, column=r.column) for r in result.imports]
     # One dependency per (specifier, module type), in source order: a module may import the same
     # file as code and as text.
     deps: list[str] = []
     for specifier in result.deps:
-        typed = [str(i["key"]) for i in imports if i["specifier"] == specifier]
+        typed = [i["key"] for i in imports if i["specifier"] == specifier]
         untyped = specifier in typed or any(
             e.kind != "local" and e.specifier == specifier for e in result.exports.values()
         ) or specifier in result.star_exports or not typed

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .client import RunnerClient
+    from .protocol import ImportAnswer
 
 
 class JSFunction:
@@ -63,7 +64,7 @@ class ModuleProxy:
 
     @classmethod
     async def load(cls, runner: RunnerClient, url: str, *, deadline: float | None = None) -> ModuleProxy:
-        answer = await runner.invoke("import", [url], deadline=deadline)
+        answer: ImportAnswer = await runner.invoke("import", [url], deadline=deadline)
         return cls(runner, answer["url"], list(answer["exports"]), answer["values"])
 
     @property

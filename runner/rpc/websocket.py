@@ -46,7 +46,6 @@ if TYPE_CHECKING:
 
 Listener = Callable[[Any, "RemoteClient"], Any]
 
-LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 SUBPROTOCOLS = ("vite-hmr", "vite-ping")
 
 

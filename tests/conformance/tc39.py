@@ -20,9 +20,8 @@ import yaml
 
 from runner import LoadError, ModrunError, Server
 from runner.rpc.client import RunnerClient
-from runner.transform.script_transform import transform_script
+from tests.conformance import TEST262
 
-TEST262 = (Path(__file__).resolve().parents[3] / "shared" / "conformance" / "test262").resolve()
 DIRECTORIES = (
     "test/language/module-code",
     "test/language/expressions/dynamic-import",
@@ -163,7 +162,6 @@ class Test262Runner:
     async def _once(self, test: Test, *, strict: bool) -> Outcome:
         output: list[str] = []
         runner = await self.environment.create_runner(on_console=lambda level, text: output.append(text))
-        deadline = asyncio.get_running_loop().time() + TIMEOUT_S
         error: ModrunError | None = None
         try:
             harness = harness_source(test)
@@ -174,13 +172,12 @@ class Test262Runner:
                 await self._import(runner, url)
             else:
                 source = ('"use strict";\n' if strict else "") + test.source
-                await runner.invoke("evalScript", [transform_script(source, str(test.path))])
+                await self.environment.run_script(str(test.path), source, runner=runner)
             await runner.settle()
         except ModrunError as failure:
             error = failure
         finally:
             await runner.close()
-        del deadline
         return judge(test, error, output)
 
     async def _import(self, runner: RunnerClient, url: str) -> None:
