@@ -13,9 +13,10 @@ import functools
 
 import pytest
 
-from tests.conformance.tc39 import DIRECTORIES, TEST262, run_directories
+from tests.conformance import needs_conformance
+from tests.conformance.tc39 import DIRECTORIES, run_directories
 
-pytestmark = pytest.mark.skipif(not TEST262.is_dir(), reason="../shared/conformance/test262 is not beside the project")
+pytestmark = needs_conformance
 
 # QuickJS-ng's Proxy [[DefineOwnProperty]] invariant check rejects {value} and {writable: true}
 # against a non-configurable writable target property, which the spec allows; a namespace object

@@ -24,12 +24,13 @@ from typing import Any
 import pytest
 
 from runner import JSFunction, JSOpaque, ModrunError, Server
+from tests.conformance import VITE_FIXTURES, needs_conformance
 
-FIXTURES = (Path(__file__).resolve().parents[2] / "shared" / "conformance" / "vite-fixtures").resolve()
+FIXTURES = VITE_FIXTURES
 CASES_FILE = FIXTURES / "cases.txt"
 RESULTS_FILE = FIXTURES / "node-vs-qjs-results.txt"
 
-pytestmark = pytest.mark.skipif(not CASES_FILE.is_file(), reason=f"{FIXTURES} is not beside the project")
+pytestmark = needs_conformance
 
 # Vite repository folders -> folders on disk (the fixtures directory is the project root).
 PREFIXES = {
