@@ -24,23 +24,20 @@ from operator import itemgetter
 from typing import Any, Literal
 
 import orjson
-from tree_sitter import Node, Query, QueryCursor
+from tree_sitter import Node
 
 from ..rpc import wire
 from .early_errors import module_errors, parse_error, tree_error
-from .parser import parse_javascript
+from .repair import parse_module
 from .scope import (
     CALLEE,
-    LANGUAGE,
     SHORTHAND,
     TYPEOF,
     WRITE,
-    WS,
     ScopeAnalysis,
     analyze,
     default_declaration_head,
     module_items,
-    parse_attributes,
 )
 from .scope import module_entries as read_module_entries
 from .sourcemap import vlq_encode
@@ -87,17 +84,6 @@ class _VlqTable(dict[int, str]):
 _VLQ = _VlqTable((d, vlq_encode(d)) for d in range(-1024, 1025))
 
 
-_ARROW_THEN_BRACKET = Query(
-    LANGUAGE, "(subscript_expression object: (arrow_function body: (statement_block) @body))"
-              "(call_expression function: (arrow_function body: (statement_block) @body))")
-_WITH = re.compile(rb"\bwith" + WS + rb"*\{")
-# (`\b` before `export` is checked by hand: a literal start lets the regex engine skip ahead.)
-_EXPORT_NEWLINE = re.compile(rb"export(?:[ \t]|/\*.*?\*/)*(?://[^\n]*)?\n(?:\s|//[^\n]*|/\*.*?\*/)*", re.S)
-_WORD_BYTE = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
-_KEYWORDS = (b"break|case|catch|class|const|continue|debugger|delete|do|else|export|extends|false|finally|"
-             b"for|function|if|import|in|instanceof|new|null|return|super|switch|this|throw|true|try|typeof|"
-             b"var|void|while|with")
-_RESERVED_NAME = re.compile(rb"\bas\s+(" + _KEYWORDS + rb")\b|(?<![.\w$])(" + _KEYWORDS + rb")\s+as\b")
 _ANON_DEFINITIONS = ("arrow_function", "function_expression", "generator_function", "class")
 _ARGUMENTS = ('(("arguments" in globalThis) ? globalThis.arguments : '
               '(() => { throw new ReferenceError("arguments is not defined") })())')
@@ -177,91 +163,17 @@ def _member(base: str, name: str) -> str:
     return f"{base}.{name}" if _IDENT.fullmatch(name) else f"{base}[{_js_string(name)}]"
 
 
-def _in_error(root: Node, start: int, end: int) -> bool:
-    node: Node | None = root.descendant_for_byte_range(start, end)
-    if node is None or node.type in ("string_fragment", "comment", "string", "template_string"):
-        return False
-    while node is not None:
-        if node.type == "ERROR":
-            return True
-        node = node.parent
-    return False
-
-
-def _repair(src: bytes, root: Node) -> tuple[bytearray | None, dict[int, tuple[int, int]]]:
-    """Same-length patches for valid module syntax tree-sitter-javascript does not parse; the
-    patched bytes are only parsed, everything else reads the original text:
-    - `export … from "x" with {…}`, and `with` after a line break: the attributes are blanked
-      out, their range remembered by the end offset of the specifier;
-    - reserved words as export/import names (`export {x as if}`): first letter turned into `$`;
-    - `export` followed by a line break (read as an identifier): the gap is blanked;
-    - an arrow function with a block body, then a line starting with `[` or `(` that tree-sitter
-      glues to it (JS inserts a `;` there): a `;` is put in the gap.
-    """
-    ranges: dict[int, tuple[int, int]] = {}
-    buf: bytearray | None = None
-    for m in _EXPORT_NEWLINE.finditer(src):
-        if m.start() and src[m.start() - 1] in _WORD_BYTE:
-            continue
-        leaf = root.descendant_for_byte_range(m.start(), m.start() + 6)
-        if leaf is not None and leaf.type == "identifier" and leaf.start_byte == m.start():
-            buf = buf if buf is not None else bytearray(src)
-            buf[m.start() + 6:m.end()] = b" " * (m.end() - m.start() - 6)
-    if not root.has_error:
-        return buf, ranges
-    for m in _WITH.finditer(src):
-        pos = m.start()
-        if not _in_error(root, pos, pos + 4):
-            continue
-        before = len(src[:pos].rstrip().removesuffix(b"\xe2\x80\xa8").removesuffix(b"\xe2\x80\xa9").rstrip())
-        quote = root.descendant_for_byte_range(before - 1, before)
-        string = quote.parent if quote is not None else None
-        if string is None or string.type != "string" or string.end_byte != before:
-            continue
-        _, end, _ = parse_attributes(src, pos)
-        if end < 0:
-            continue
-        buf = buf if buf is not None else bytearray(src)
-        buf[pos:end] = bytes(b if b == 10 else 32 for b in src[pos:end])
-        ranges[before] = (pos, end)
-    for body in QueryCursor(_ARROW_THEN_BRACKET).captures(root).get("body", ()):
-        # `() => {}` + newline + `[…]`: ASI ends the arrow (it cannot be indexed); tree-sitter
-        # indexes it and trips on what follows. A `;` in the gap makes it read like JS does.
-        outer = body.parent.parent if body.parent is not None else None
-        if outer is None or not outer.has_error:
-            continue
-        gap_end = body.end_byte
-        while gap_end < len(src) and src[gap_end] in b" \t\r\n":
-            gap_end += 1
-        if b"\n" in src[body.end_byte:gap_end] and src[gap_end:gap_end + 1] in (b"[", b"("):
-            buf = buf if buf is not None else bytearray(src)
-            buf[gap_end - 1] = 59  # ";"
-    for m in _RESERVED_NAME.finditer(src):
-        group = 1 if m.group(1) else 2
-        pos = m.start(group)
-        if _in_error(root, pos, m.end(group)):
-            buf = buf if buf is not None else bytearray(src)
-            buf[pos] = 36  # "$"
-    return buf, ranges
-
-
 def ssr_transform(code: str, id: str) -> TransformResult:
     """Transform one ES module; raises ParseError (file=id) for syntax and early errors."""
     src = code.encode("utf-8", "surrogatepass")
-    tree = parse_javascript(src)
+    tree, attribute_ranges = parse_module(src)
     root = tree.root_node
-    attr_ranges: dict[int, tuple[int, int]] = {}
-    if root.has_error or b"export" in src:
-        patched, attr_ranges = _repair(src, root)
-        if patched is not None:
-            tree = parse_javascript(bytes(patched))
-            root = tree.root_node
     if root.has_error:
         err = tree_error(root, src)
         if err is not None:
             raise parse_error(code, src, err[0], err[1], id)
     items = module_items(root)
-    entries = read_module_entries(items, src, attr_ranges)
+    entries = read_module_entries(items, src, attribute_ranges)
     # Only references to imports and `arguments`, and writes to exported locals, matter below
     # (and not even those for `export const`: constant whatever happens).
     watched = {name.local for imp in entries.imports for name in imp.names if name.local is not None}
