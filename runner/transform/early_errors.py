@@ -16,8 +16,9 @@ from tree_sitter import Node
 
 from ..code_frame import code_frame
 from ..errors import Location, ParseError
+from .entries import ModuleEntries, default_declaration_head
 from .parser import parse_javascript
-from .scope import ModuleEntries, ScopeAnalysis, default_declaration_head
+from .scope import ScopeAnalysis
 
 _DEFAULT_DECLARATIONS = frozenset({"function_declaration", "generator_function_declaration",
                                    "class_declaration"})

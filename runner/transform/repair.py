@@ -18,8 +18,8 @@ from typing import NamedTuple
 
 from tree_sitter import Node, Query, QueryCursor, Tree
 
+from .entries import WS, parse_attributes
 from .parser import JAVASCRIPT, parse_javascript
-from .scope import WS, parse_attributes
 
 _ARROW_THEN_BRACKET = Query(
     JAVASCRIPT, "(subscript_expression object: (arrow_function body: (statement_block) @body))"

@@ -28,19 +28,12 @@ from tree_sitter import Node
 
 from ..rpc import wire
 from .early_errors import module_errors, parse_error, tree_error
+from .entries import default_declaration_head, module_items
+from .entries import module_entries as read_module_entries
 from .repair import parse_module
-from .scope import (
-    CALLEE,
-    SHORTHAND,
-    TYPEOF,
-    WRITE,
-    ScopeAnalysis,
-    analyze,
-    default_declaration_head,
-    module_items,
-)
-from .scope import module_entries as read_module_entries
+from .scope import CALLEE, SHORTHAND, TYPEOF, WRITE, ScopeAnalysis
 from .sourcemap import vlq_encode
+from .walker import analyze
 
 DEFAULT_LOCAL = "__vite_ssr_export_default__"
 _IDENT = re.compile(r"[A-Za-z_$][\w$]*", re.ASCII)
