@@ -32,13 +32,15 @@ def vlq_encode(value: int) -> str:
             return "".join(out)
 
 
+class _VlqTable(dict[int, str]):
+    """VLQ of an integer: a lookup for the common ones (others are encoded, not stored)."""
+
+    def __missing__(self, value: int) -> str:
+        return vlq_encode(value)
+
+
 # Deltas are nearly always small: a table avoids the loop above for almost every number.
-_VLQ_TABLE = {v: vlq_encode(v) for v in range(-1024, 1025)}
-
-
-def _vlq(value: int) -> str:
-    s = _VLQ_TABLE.get(value)
-    return s if s is not None else vlq_encode(value)
+VLQ = _VlqTable((v, vlq_encode(v)) for v in range(-1024, 1025))
 
 
 def vlq_decode(segment: str) -> list[int]:
@@ -102,7 +104,7 @@ def encode_mappings(lines: list[list[tuple[int, ...]]]) -> str:
     """Per generated line, sorted `(column, source, line, source_column[, name])` tuples -> VLQ."""
     out: list[str] = []
     src = src_line = src_col = name = 0
-    vlq = _vlq
+    vlq = VLQ.__getitem__
     for segs in lines:
         col = 0
         parts: list[str] = []
