@@ -63,8 +63,7 @@ def _sink(level: str, text: str) -> None:
 async def _in_process(work: Path, cache_dir: Path) -> dict[str, float]:
     """One cold import in this process, split into parts (ms). Patches internals of
     runner/transform/ssr_transform.py and runner/transform_cache.py for the duration."""
-    import runner.ssr_transform as ssr_transform_module
-
+    import runner.transform.ssr_transform as ssr_transform_module
     from runner import Server
     from runner.rpc.exports import ModuleProxy
     from runner.transform_cache import TransformCache
