@@ -816,6 +816,16 @@ def test_source_map_columns_are_utf16_units() -> None:
     ok(src, {"m": "() => ({ 'ñ': (x) => x })"})
 
 
+def test_a_non_ascii_shorthand_maps_its_member_to_the_reference() -> None:
+    src = 'import { x as ñé } from "m";\nexport const o = { ñé };'
+    result = ssr_transform(src, "/u.js")
+    line2 = result.code.split("\n")[1]
+    member = line2.index("__vite_ssr_import_0__.x") + len("__vite_ssr_import_0__.")
+    reference = len("export const o = { ")  # UTF-16 columns: ñé are one unit each
+    assert original_position(result.map, 2, member) == ("/u.js", 2, reference, None)
+    assert original_position(result.map, 2, line2.index("ñé")) == ("/u.js", 2, reference, None)
+
+
 def test_removed_statements_do_not_join_neighbours() -> None:
     src = """
 import { f } from 'm';

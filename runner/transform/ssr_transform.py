@@ -316,6 +316,8 @@ class _Rewriter:
             elif text[0] == "(" and self._statement_start_hazard(ref.start):
                 text = ";" + text
             dot = len(text) - len(target) + max(target.rfind("."), target.rfind("[")) + 1
+            if dot > 0 and not text.isascii():  # points are UTF-8 byte offsets into the text
+                dot = len(text[:dot].encode("utf-8", "surrogatepass"))
             start = ref.start
             if dot <= 0:
                 edits.overwrite(start, ref.end, text, (0, start))
