@@ -1,13 +1,13 @@
 """What the transports of engines the host enters directly (in-process, wasm) share: an inbox
 delivered on the next turn, and `receive` as one turn under the budget. Each engine supplies
 `_turn` (deliver the inbox, run every pending job, drain the outbox) and `_enter` (run engine
-work under the budget's limits)."""
+work under the budget's limits; a limit or a failure leaves the transport dead)."""
 
 from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, TypeVarTuple
 
 from runner.limits import Budget
 from runner.rpc import wire
@@ -15,6 +15,7 @@ from runner.rpc.protocol import Message, check_json
 from runner.rpc.transport import RuntimeTransport
 
 T = TypeVar("T")
+Args = TypeVarTuple("Args")
 
 
 class PulledTransport(RuntimeTransport):
@@ -41,4 +42,4 @@ class PulledTransport(RuntimeTransport):
     def _turn(self) -> str: ...
 
     @abstractmethod
-    def _enter(self, budget: Budget, work: Callable[[], T]) -> T: ...
+    def _enter(self, budget: Budget, work: Callable[[*Args], T], *args: *Args) -> T: ...

@@ -27,11 +27,11 @@ TRIGGER = b"__fault__"
 
 def main() -> None:
     fault = sys.argv[1]
-    engine_turn = process_worker.WorkerEngine.turn
+    engine_turn = process_worker.turn
     channel_write = process_worker.Channel.write
     armed = {"now": False}
 
-    def turn(self: process_worker.WorkerEngine, budget: object, text: bytes) -> str:
+    def turn(engine: process_worker.QuickJSEngine, budget: process_worker.Budget, text: bytes) -> str:
         if fault == "noisy":
             os.write(1, b"MR\x11\xff\xff\xff\xff stdout noise\n")
             os.write(2, b"stderr noise\n")
@@ -41,7 +41,7 @@ def main() -> None:
             if fault == "segv":
                 ctypes.string_at(0)
             armed["now"] = True
-        return engine_turn(self, budget, text)  # type: ignore[arg-type]
+        return engine_turn(engine, budget, text)
 
     def write(self: process_worker.Channel, frame: bytes) -> None:
         if armed["now"]:
@@ -56,7 +56,7 @@ def main() -> None:
                 time.sleep(60)
         channel_write(self, frame)
 
-    process_worker.WorkerEngine.turn = turn  # type: ignore[method-assign]
+    process_worker.turn = turn
     process_worker.Channel.write = write  # type: ignore[method-assign]
     process_worker.main([sys.argv[0], sys.argv[2]])
 

@@ -1,6 +1,6 @@
-"""The child program of the process evaluator: QuickJS-ng and the same runner/js bundle as the
-in-process evaluator, in an OS process of its own, driven over a framed Unix-socket channel
-(evaluators/process_frames.py).
+"""The child program of the process evaluator: the in-process evaluator's engine
+(evaluators/quickjs_engine.py) in an OS process of its own, driven over a framed Unix-socket
+channel (frames.py).
 
     python -P evaluators/process/worker.py FD
 
@@ -55,7 +55,6 @@ from typing import Any, NoReturn  # noqa: E402
 
 import orjson  # noqa: E402
 
-from evaluators.inprocess import InProcessTransport  # noqa: E402
 from evaluators.options import RuntimeOptions  # noqa: E402
 from evaluators.process.frames import (  # noqa: E402
     FAIL,
@@ -68,6 +67,7 @@ from evaluators.process.frames import (  # noqa: E402
     pack_out,
     unpack_turn,
 )
+from evaluators.quickjs_engine import QuickJSEngine  # noqa: E402
 from runner.errors import CrashError, LimitError, RuntimeStopped  # noqa: E402
 from runner.limits import Budget, Limits  # noqa: E402
 
@@ -79,23 +79,13 @@ PR_SET_PDEATHSIG = 1
 UNLIMITED = Budget()  # never spent from: no CPU limit to count down
 
 
-class WorkerEngine(InProcessTransport):
-    """The in-process transport's engine handling (limits, salvage, error classification), driven
-    with message text as it comes off the channel instead of decoded messages."""
-
-    def turn(self, budget: Budget, text: bytes) -> str:
-        return self._enter(budget, lambda: self._turn_text(text))
-
-    def _turn_text(self, text: bytes) -> str:
-        if text:
-            try:
-                decoded = text.decode("utf-8", "surrogatepass")
-            except UnicodeDecodeError as error:
-                raise FrameError(f"a TURN frame whose messages are not UTF-8 ({error.reason})") from None
-            self._receive(decoded)
-        while self.context.execute_pending_job():
-            pass
-        return str(self._drain())
+def turn(engine: QuickJSEngine, budget: Budget, text: bytes) -> str:
+    """One turn with the messages as they came off the channel; the outbox."""
+    try:
+        messages = text.decode("utf-8", "surrogatepass")
+    except UnicodeDecodeError as error:
+        raise FrameError(f"a TURN frame whose messages are not UTF-8 ({error.reason})") from None
+    return engine.enter(budget, engine.turn, messages)
 
 
 class Channel:
@@ -205,7 +195,7 @@ def serve(channel: Channel) -> int:
     channel.stall_s = float(config.get("stall_s") or STALL_S)
     _os_limits(config)
     options = RuntimeOptions(profile=config["profile"], mode=config["mode"], limits=Limits(**config["limits"]))
-    engine = WorkerEngine(options)
+    engine = QuickJSEngine(options)
     guard = CpuGuard()
     channel.write(pack(READY, orjson.dumps({"pid": os.getpid(), "vm_bytes": _vm_bytes(),
                                             "boot_ms": (time.perf_counter() - _STARTED) * 1000})))
@@ -218,11 +208,11 @@ def serve(channel: Channel) -> int:
             raise FrameError(f"expected a TURN frame, got kind {kind}")
         deadline, cpu_left, text = unpack_turn(payload)
         if deadline is None and cpu_left is None:
-            channel.write(pack_out(0.0, True, engine.turn(UNLIMITED, text)))
+            channel.write(pack_out(0.0, True, turn(engine, UNLIMITED, text)))
             continue
         budget = Budget(deadline=deadline, cpu_left=cpu_left)
         guard.arm(budget.slice()[0])
-        out = engine.turn(budget, text)
+        out = turn(engine, budget, text)
         spent = cpu_left - budget.cpu_left if cpu_left is not None and budget.cpu_left is not None else 0.0
         channel.write(pack_out(spent, True, out))
 

@@ -23,11 +23,11 @@ import ctypes
 import time
 import weakref
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, TypeVarTuple
 
 import wasmtime
 
-from runner.errors import CrashError, LimitError, RuntimeStopped
+from runner.errors import CrashError, RuntimeStopped
 from runner.limits import Budget, Limits
 from runner.rpc import wire
 from runner.rpc.protocol import Message
@@ -35,24 +35,34 @@ from runner.rpc.transport import RuntimeTransport
 
 from ..options import RuntimeOptions
 from ..pulled import PulledTransport
-from .engine import MAX_SHADOW_BUDGET, SHADOW_PER_NATIVE, WasmEngine, on_big_stack, shared_engine
+from ..stops import (
+    SALVAGE_HEAP,
+    SALVAGE_SECONDS,
+    classify,
+    discarded,
+    limit_exceeded,
+    memory_exceeded,
+    salvage,
+    time_slice,
+)
+from .engine import MAX_SHADOW_BUDGET, SHADOW_PER_NATIVE, on_big_stack, shared_engine
 from .guest import Guest, GuestException, GuestMemoryError, GuestTrap
 from .layout import CAUSE_STACK, CAUSE_STOP
 from .watchdog import WATCHDOG
 
 T = TypeVar("T")
+Args = TypeVarTuple("Args")
 
 MB = 1024 * 1024
 MEMORY_SLACK = 16 * MB  # linear memory allowed beyond the heap limit (allocator overhead)
-SALVAGE_SECONDS = 0.5  # time allowed to collect the output of a runtime that hit a limit
 
 
 class WasmTransport(PulledTransport):
     direct_calls = True
 
-    def __init__(self, options: RuntimeOptions, engine: WasmEngine | None = None) -> None:
+    def __init__(self, options: RuntimeOptions) -> None:
         self.limits: Limits = options.limits
-        engine = engine or shared_engine()
+        engine = shared_engine()
         config = options.runtime_config()
         heap = int(self.limits.memory_mb * MB) if self.limits.memory_mb is not None else None
 
@@ -77,21 +87,19 @@ class WasmTransport(PulledTransport):
     def call_now(self, budget: Budget, url: str, path: list[Any],
                  args: list[Any]) -> tuple[dict[str, Any], list[Message]]:
         """Call an export directly, without the message round trip; see RunnerClient.call."""
-        request = self._call_request(path, args)
-
-        def work() -> tuple[str | None, list[Message]]:
-            # callNow, then the jobs it left, then drain: one call into the guest.
-            answer, out = self.guest.step(self._call_now, url.encode(), request)
-            messages = wire.loads(out) if out else []
-            if self._inbox:
-                more = self._turn()
-                messages += wire.loads(more) if more else []
-            return answer, messages
-
-        answer, messages = self._enter(budget, work)
+        answer, messages = self._enter(budget, self._call, url.encode(), self._call_request(path, args))
         if answer is None:
             raise CrashError("the runtime's callNow returned no answer")
         return wire.loads(answer), messages
+
+    def _call(self, url: bytes, request: bytes) -> tuple[str | None, list[Message]]:
+        # callNow, then the jobs it left, then drain: one call into the guest.
+        answer, out = self.guest.step(self._call_now, url, request)
+        messages = wire.loads(out) if out else []
+        if self._inbox:
+            more = self._turn()
+            messages += wire.loads(more) if more else []
+        return answer, messages
 
     def _turn(self) -> str:
         """Deliver the inbox, run every pending job, and collect the outbox."""
@@ -101,79 +109,69 @@ class WasmTransport(PulledTransport):
             return self.guest.step(self._receive, payload)[1] or ""
         return self.guest.step(0)[1] or ""
 
-    def _enter(self, budget: Budget, work: Callable[[], T]) -> T:
+    def _enter(self, budget: Budget, work: Callable[[*Args], T], *args: *Args) -> T:
         """Run guest work under the budget; a limit or a failure discards the runtime."""
         if self.dead:
-            raise CrashError("the runtime was discarded")
-        seconds, which = budget.slice()
-        if seconds is not None and seconds <= 0:
-            raise LimitError(f"{which} limit exceeded", limit=which)
+            raise discarded()
+        seconds, which = time_slice(budget)
 
         def run() -> T:
             armed = seconds is not None
             if armed:
                 WATCHDOG.arm(self._arm, budget.deadline, budget.cpu_left)
             try:
-                return work()
+                return work(*args)
             except (GuestException, GuestTrap, GuestMemoryError) as error:
                 fired = self._arm.fired if armed else None
                 if armed:
                     armed = False
                     budget.spend_cpu(WATCHDOG.disarm(self._arm))
-                raise self._fail(error, fired) from None
+                raise self._stop(error, which, fired) from None
             finally:
                 if armed:
                     budget.spend_cpu(WATCHDOG.disarm(self._arm))
 
         return on_big_stack(run)
 
-    def _fail(self, error: Exception, fired: str | None) -> RuntimeStopped:
-        leftover = self._salvage() if isinstance(error, GuestException) else []
+    def _stop(self, error: Exception, which: str, fired: str | None) -> RuntimeStopped:
+        output = salvage(self._last_drain) if isinstance(error, GuestException) else []
         self._discard()
-        failure = self._classify(error, fired)
-        failure.output = leftover
-        return failure
+        stopped = self._classify(error, which, fired)
+        stopped.output = output
+        return stopped
 
     def _discard(self) -> None:
         self.dead = True
         WATCHDOG.unregister(self._arm)
         self.guest.close()
 
-    def _salvage(self) -> list[Message]:
-        """Keep what the module printed before it was stopped: drain once more."""
+    def _last_drain(self) -> str:
+        """Drain once more, with time and heap to do it, to keep what the module printed before it
+        was stopped."""
         guest = self.guest
+        ctypes.c_uint32.from_address(guest.interrupt_word).value = 0
+        if self.limits.memory_mb is not None:
+            guest.set_memory_limit(int(self.limits.memory_mb * MB) + SALVAGE_HEAP)
+        WATCHDOG.arm(self._arm, time.monotonic() + SALVAGE_SECONDS, None)
         try:
-            ctypes.c_uint32.from_address(guest.interrupt_word).value = 0
-            if self.limits.memory_mb is not None:
-                guest.set_memory_limit(int(self.limits.memory_mb * MB) + MEMORY_SLACK)
-            WATCHDOG.arm(self._arm, time.monotonic() + SALVAGE_SECONDS, None)
-            try:
-                out = guest.take_text(guest.call_function(self._drain))
-            finally:
-                WATCHDOG.disarm(self._arm)
-            return wire.loads(out) if out else []
-        except Exception:
-            return []
+            return guest.take_text(guest.call_function(self._drain))
+        finally:
+            WATCHDOG.disarm(self._arm)
 
-    def _classify(self, error: Exception, fired: str | None) -> RuntimeStopped:
-        """What stopped the guest. Once the watchdog has fired, whatever the guest then reports
+    def _classify(self, error: Exception, which: str, fired: str | None) -> RuntimeStopped:
+        """What stopped the guest: what only wasm knows (a trap's cause, the watchdog having fired),
+        then what the engine reported. Once the watchdog has fired, whatever the guest then reports
         (QuickJS's `interrupted`, a trap at a loop head, or an exception it lost on the way out:
         interrupted promise jobs surface as `null`) is that limit."""
-        if isinstance(error, GuestTrap) and (error.cause == CAUSE_STACK or
-                                             error.code == wasmtime.TrapCode.STACK_OVERFLOW):
-            return LimitError("stack limit exceeded", limit="stack")
-        if fired or (isinstance(error, GuestTrap) and error.cause == CAUSE_STOP):
-            limit = fired or "cpu"
-            return LimitError(f"{limit} limit exceeded", limit=limit)
-        text = str(error)
-        if isinstance(error, GuestMemoryError) or "out of memory" in text:
-            return LimitError(f"memory limit exceeded ({self.limits.memory_mb:g} MB)"
-                              if self.limits.memory_mb else "out of memory", limit="memory")
         if isinstance(error, GuestTrap):
-            return CrashError(f"the runtime crashed: {text.splitlines()[0]}")
-        if "stack overflow" in text.lower() or "Maximum call stack size exceeded" in text:
-            return LimitError("stack limit exceeded", limit="stack")
-        return CrashError(f"the runtime failed: {text.splitlines()[0] if text else type(error).__name__}")
+            if error.cause == CAUSE_STACK or error.code == wasmtime.TrapCode.STACK_OVERFLOW:
+                return limit_exceeded("stack")
+            if error.cause == CAUSE_STOP:
+                fired = fired or "cpu"
+        elif isinstance(error, GuestMemoryError) and not fired:
+            return memory_exceeded(self.limits.memory_mb)
+        return classify(error, memory_mb=self.limits.memory_mb, running=which, fired=fired,
+                        trapped=isinstance(error, GuestTrap))
 
     async def close(self) -> None:
         if not self.dead:

@@ -1,0 +1,104 @@
+"""One QuickJS-ng runtime (PyPI `quickjs-ng`) running the runner bundle under a runtime's limits:
+the engine of the in-process evaluator (inprocess.py) and of the process worker
+(process/worker.py), which both compose it.
+
+The runtime never calls into Python: the binding refuses host callbacks while a time limit is
+set, and a callback that raises leaves the interpreter in a bad state. It is pulled instead:
+deliver the inbox, run the job queue, drain the outbox (runner/js/transport.js). `turn` and
+`call` are that engine work; `enter` runs it under a budget, and on a limit or an engine failure
+discards the runtime and raises what stopped it (stops.py), with the output it still held.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar, TypeVarTuple
+
+import quickjs
+
+from runner.errors import RuntimeStopped
+from runner.js.bundle import boot_expression
+from runner.limits import Budget
+
+from .options import RuntimeOptions
+from .stops import SALVAGE_HEAP, SALVAGE_SECONDS, classify, discarded, limit_exceeded, salvage, time_slice
+
+T = TypeVar("T")
+Args = TypeVarTuple("Args")
+
+MB = 1024 * 1024
+
+
+class QuickJSEngine:
+    def __init__(self, options: RuntimeOptions) -> None:
+        """Boot the runner bundle in a new context; raises what stopped it if it cannot."""
+        self.limits = options.limits
+        self.dead = False
+        self.context = quickjs.Context()
+        if self.limits.memory_mb is not None:
+            self.context.set_memory_limit(int(self.limits.memory_mb * MB))
+        self.context.set_max_stack_size(int(self.limits.stack_kb) * 1024)
+        try:
+            self.context.eval(f"globalThis.__modrun_boot = {boot_expression(options.runtime_config())}")
+            self._receive = self.context.eval("__modrun_boot.receive")
+            self._drain = self.context.eval("__modrun_boot.drain")
+            self._call_now = self.context.eval("__modrun_boot.callNow")
+            self.context.eval("delete globalThis.__modrun_boot")
+        except quickjs.JSException as error:
+            self.dead = True
+            raise self._classify(error, "") from None
+
+    def turn(self, messages: str) -> str:
+        """Deliver `messages` (a JSON array, "" for none), run every pending job, and return the
+        outbox ("" when it is empty). Engine work: run it under `enter`."""
+        if messages:
+            self._receive(messages)
+        while self.context.execute_pending_job():
+            pass
+        return str(self._drain())
+
+    def call(self, url: str, request: str) -> tuple[str, str]:
+        """Call an export directly (`request`: the JSON of its path and arguments), then a turn:
+        the runner's answer and the outbox. Engine work: run it under `enter`."""
+        answer = self._call_now(url, request)
+        return answer, self.turn("")
+
+    def enter(self, budget: Budget, work: Callable[[*Args], T], *args: *Args) -> T:
+        """Run engine work under the budget's time limit, charging the CPU it used; a limit or an
+        engine failure discards the runtime."""
+        if self.dead:
+            raise discarded()
+        seconds, which = time_slice(budget)
+        self.context.set_time_limit(seconds if seconds is not None else -1)
+        metered = budget.cpu_left is not None  # reading the CPU clock costs a microsecond: only when needed
+        started = time.process_time() if metered else 0.0
+        try:
+            return work(*args)
+        except (quickjs.JSException, quickjs.StackOverflow) as error:
+            raise self._stop(error, which) from None
+        finally:
+            if metered:
+                budget.spend_cpu(time.process_time() - started)
+
+    def close(self) -> None:
+        self.dead = True
+
+    def _stop(self, error: Exception, which: str) -> RuntimeStopped:
+        # Keep what the module printed before it was stopped: drain once more, then discard.
+        output = salvage(self._last_drain)
+        self.dead = True
+        stopped = self._classify(error, which)
+        stopped.output = output
+        return stopped
+
+    def _last_drain(self) -> str:
+        if self.limits.memory_mb is not None:
+            self.context.set_memory_limit(int(self.limits.memory_mb * MB) + SALVAGE_HEAP)
+        self.context.set_time_limit(SALVAGE_SECONDS)
+        return str(self._drain())
+
+    def _classify(self, error: Exception, which: str) -> RuntimeStopped:
+        if isinstance(error, quickjs.StackOverflow):
+            return limit_exceeded("stack")
+        return classify(error, memory_mb=self.limits.memory_mb, running=which)
