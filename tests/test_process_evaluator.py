@@ -23,7 +23,8 @@ import pytest
 
 from evaluators import register_evaluator
 from evaluators.options import RuntimeOptions
-from evaluators.process.evaluator import ProcessEvaluator, ProcessTransport
+from evaluators.process import ProcessEvaluator, ProcessTransport
+from evaluators.process.evaluator import WORKER
 from runner import CrashError, JSError, JSFunction, LimitError, LoadError, Server
 from runner.limits import Limits
 from tests.project_files import write
@@ -293,6 +294,21 @@ def test_worker_killed_while_idle_is_replaced(app: Path) -> None:
             assert (await transport_of(s)).pid != transport.pid
             assert await (await s.environments["edge"].import_module("/main.js")).say(2) == "h:2"
     run(main())
+
+
+def test_the_worker_does_not_load_the_host_side() -> None:
+    evaluator = ProcessEvaluator(pool_size=0, command=[sys.executable, "-X", "importtime", "-P", str(WORKER)])
+
+    async def main() -> str:
+        transport = await evaluator.create_transport(RuntimeOptions())
+        try:
+            return transport.worker.stderr_tail(limit=1 << 16)  # what it imported before READY
+        finally:
+            await transport.close()
+
+    loaded = {line.rpartition("|")[2].strip() for line in run(main()).splitlines()}
+    assert "evaluators.quickjs_engine" in loaded
+    assert not loaded & {"asyncio", "runner.server", "evaluators.inprocess", "evaluators.process.transport"}
 
 
 def test_console_noise_on_stdout_cannot_corrupt_the_channel(app: Path) -> None:

@@ -5,9 +5,9 @@ channel (frames.py).
     python -P evaluators/process/worker.py FD
 
 The worker runs the pull loop locally: for each TURN frame it delivers the messages, runs every
-pending job and answers with the outbox in one OUT frame, which also says that the runtime is
-idle. Engine work runs under the budget the parent sent (its deadline and CPU seconds), with the
-engine's own limits (heap, stack, interrupt) and OS limits on top: RLIMIT_AS on the whole process,
+pending job and answers with the outbox in one OUT frame, which also says that the runtime is idle.
+Engine work runs under the budget the parent sent (its deadline and CPU seconds), with the engine's
+own limits (heap, stack, interrupt) and OS limits on top: RLIMIT_AS on the whole process,
 RLIMIT_CPU re-armed before each turn, no core files, and death with the parent (PR_SET_PDEATHSIG).
 A limit or an engine failure is reported in a FAIL frame, after which the worker exits: a runtime
 that hit a limit is never reused.
@@ -15,38 +15,41 @@ that hit a limit is never reused.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
+from importlib.machinery import ModuleSpec
 
 _STARTED = time.perf_counter()
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def _lean_packages() -> None:
-    """Load only the submodules the worker needs. The `runner` package's __init__ imports the
-    whole server side (parser, transforms, plugins: ~110 ms); stand-in package objects with the
-    real directories as their path skip it, and every submodule still loads from its own file."""
-    import types
-    from pathlib import Path
+class LeanPackages:
+    """Load only the modules the worker needs: modrun's packages (`runner`, `evaluators` and every
+    package below them) load as bare packages over their directories, without running their
+    __init__. Those import the host side: `runner` the whole server (parser, transforms, plugins:
+    ~110 ms), `evaluators.process` asyncio and the host's end of the channel (~25 ms). Every module
+    still loads from its own file."""
 
-    root = Path(__file__).resolve().parents[2]
-    for name in ("runner", "evaluators"):
-        directory = root / name
-        if name in sys.modules or not (directory / "__init__.py").is_file():
-            continue
-        package = types.ModuleType(name)
-        package.__path__ = [str(directory)]
-        package.__package__ = name
-        package.__file__ = str(directory / "__init__.py")
-        sys.modules[name] = package
+    @staticmethod
+    def find_spec(name: str, path: object = None, target: object = None) -> ModuleSpec | None:
+        parts = name.split(".")
+        if parts[0] not in ("runner", "evaluators"):
+            return None
+        directory = os.path.join(ROOT, *parts)
+        if not os.path.isfile(os.path.join(directory, "__init__.py")):
+            return None  # a module: found the usual way, in its package's directory
+        spec = ModuleSpec(name, None, is_package=True)
+        spec.submodule_search_locations = [directory]
+        return spec
 
 
 if __name__ == "__main__":
-    _lean_packages()
+    sys.meta_path.insert(0, LeanPackages())
 
 import ctypes  # noqa: E402
 import errno  # noqa: E402
 import faulthandler  # noqa: E402
-import os  # noqa: E402
 import resource  # noqa: E402
 import select  # noqa: E402
 import signal  # noqa: E402

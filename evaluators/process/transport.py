@@ -1,0 +1,346 @@
+"""The host's end of the channel to one worker process: TURN frames out, OUT frames in (frames.py).
+
+`receive` waits for the OUT frame that answers a TURN. Reading is level-triggered from the event
+loop, with a short poll first so that a quick answer skips the loop. Everything that can go wrong
+ends in a `failure` and a dead transport: a FAIL frame (a limit or an engine failure in the
+worker), the worker's death (how it died is told from its exit status and its stderr), a frame that
+is garbage or stops half-way (the stall timeout), a worker that stops reading, and the wall-clock
+deadline (the worker is killed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import select
+import signal
+import time
+from typing import Any
+
+import orjson
+
+from runner.errors import CrashError, LimitError, ModrunError, UsageError
+from runner.limits import Budget
+from runner.rpc import wire
+from runner.rpc.protocol import Message
+from runner.rpc.transport import RuntimeTransport
+
+from ..stops import discarded, limit_exceeded, time_slice
+from .frames import FAIL, OUT, READY, FrameError, FrameReader, pack_turn, unpack_out
+from .pool import Worker
+
+#: how long a worker may take to boot before it is declared dead
+BOOT_TIMEOUT_S = 30.0
+#: after the wall-clock deadline the engine's own interrupt gets this long before SIGKILL
+KILL_GRACE_S = 0.05
+#: how long to wait for a quick answer without going through the event loop (0 disables)
+FAST_WAIT_MS = 0.5
+
+
+def _describe_exit(returncode: int | None) -> str:
+    if returncode is None:
+        return "closed its channel"
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        what = {"SIGSEGV": "crashed (segmentation fault)", "SIGBUS": "crashed (bus error)",
+                "SIGABRT": "aborted", "SIGKILL": "was killed"}.get(name, "was terminated")
+        return f"{what} by {name}" if name in ("SIGKILL", "SIGTERM") else f"{what}: {name}"
+    return f"exited with status {returncode}"
+
+
+class ProcessTransport(RuntimeTransport):
+    """The host's end of the channel to one worker process."""
+
+    def __init__(self, worker: Worker, stall_timeout: float) -> None:
+        self.worker = worker
+        self.stall_timeout = stall_timeout
+        self.info: dict[str, Any] = {}
+        self._inbox: list[Message] = []
+        self._reader = FrameReader()
+        self._frames: collections.deque[tuple[int, bytes]] = collections.deque()
+        self._failure: ModrunError | None = None  # set when the channel broke
+        self._eof = False
+        self._turns = 0  # TURN frames sent and not yet answered
+        self._waiter: asyncio.Future[None] | None = None
+        self._progress = 0.0
+        self._stall_handle: asyncio.TimerHandle | None = None
+        self._loop = asyncio.get_running_loop()
+        self._fd = worker.sock.fileno()
+        self._poll = select.poll()
+        self._poll.register(self._fd, select.POLLIN)
+        self._attached = True
+        self._loop.add_reader(self._fd, self._on_readable)
+
+    @property
+    def pid(self) -> int:
+        return self.worker.pid
+
+    async def start(self) -> None:
+        """Wait for the worker's READY frame (usually already waiting in the socket)."""
+        self._on_readable()
+        kind, payload = await self._next_frame(Budget(deadline=time.monotonic() + BOOT_TIMEOUT_S),
+                                               what="the runtime process did not start in time")
+        try:
+            if kind != READY:
+                raise FrameError(f"expected a READY frame, got kind {kind}")
+            self.info = orjson.loads(payload)
+        except (FrameError, orjson.JSONDecodeError) as error:
+            raise self._broken(self._protocol_error(str(error))) from None
+
+    # ---- RuntimeTransport ----
+
+    async def send(self, messages: list[Message]) -> None:
+        self._inbox.extend(messages)
+
+    async def receive(self, budget: Budget) -> list[Message]:
+        if self.dead:
+            raise self._failure or discarded()
+        if self._inbox:
+            time_slice(budget)  # a budget already spent sends nothing
+            try:
+                messages = wire.dumps_bytes(self._inbox)
+            except TypeError as error:
+                raise TypeError(f"a message for the runtime is not JSON-serialisable: {error}") from None
+            self._inbox.clear()
+            try:
+                frame = pack_turn(budget.deadline, budget.cpu_left, messages)
+            except FrameError as error:  # nothing was sent: the runtime stays usable
+                raise UsageError(f"a message for the runtime is too large: {error}") from None
+            try:
+                sent = self.worker.sock.send(frame)  # the usual case: all of it at once
+            except (BlockingIOError, OSError):
+                sent = 0
+            if sent < len(frame):
+                await self._write(memoryview(frame)[sent:], budget)
+            self._turns += 1
+        elif self._turns == 0:
+            return []  # the runtime said it is idle and has been sent nothing since
+        while True:
+            kind, payload = await self._next_frame(budget)
+            try:
+                if kind != OUT:
+                    raise FrameError(f"expected an OUT frame, got kind {kind}")
+                cpu, _idle, text = unpack_out(payload)
+                messages = wire.loads(text) if text else []
+            except (FrameError, ValueError) as error:
+                raise self._broken(self._protocol_error(str(error))) from None
+            self._turns -= 1
+            budget.spend_cpu(cpu)
+            if messages or self._turns == 0:
+                return messages  # type: ignore[no-any-return]
+
+    async def close(self) -> None:
+        if self._attached:
+            self._detach()
+        self.dead = True
+        self.worker.kill()
+
+    # ---- reading ----
+
+    def _on_readable(self) -> None:
+        # One read per call: the reader is level-triggered, so whatever is left calls again.
+        try:
+            got = self._reader.fill_from(self.worker.sock)
+        except BlockingIOError:
+            got = -1
+        except OSError:
+            got = 0
+        if got == 0:
+            self._eof = True
+            self.dead = True  # noticed even while idle: the environment starts a fresh runtime
+            if self._attached:
+                self._detach()
+        elif got > 0:
+            self._progress = time.monotonic()
+            try:
+                while (frame := self._reader.next()) is not None:
+                    if frame[0] == FAIL:
+                        self._failed(frame[1])
+                        break
+                    self._frames.append(frame)
+            except FrameError as error:
+                self._break(self._protocol_error(str(error)))
+        self._watch_stall()
+        self._wake()
+
+    def _watch_stall(self) -> None:
+        if self._reader.partial and not self._eof and self._failure is None:
+            if self._stall_handle is None:
+                self._stall_handle = self._loop.call_later(self.stall_timeout, self._check_stall)
+        elif self._stall_handle is not None:
+            self._stall_handle.cancel()
+            self._stall_handle = None
+
+    def _check_stall(self) -> None:
+        self._stall_handle = None
+        if not self._reader.partial or self._failure is not None or self._eof:
+            return
+        stall = self.stall_timeout
+        idle = time.monotonic() - self._progress
+        if idle >= stall:
+            self._break(self._protocol_error(f"a truncated frame: its rest did not arrive within {stall:g} s"))
+            self._wake()
+        else:
+            self._stall_handle = self._loop.call_later(stall - idle, self._check_stall)
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def _detach(self) -> None:
+        self._attached = False
+        with contextlib.suppress(Exception):
+            self._loop.remove_reader(self._fd)
+        if self._stall_handle is not None:
+            self._stall_handle.cancel()
+            self._stall_handle = None
+
+    def _protocol_error(self, detail: str) -> CrashError:
+        return CrashError(f"the channel to the runtime process (pid {self.pid}) is corrupt: {detail}")
+
+    def _break(self, error: ModrunError) -> None:
+        """The channel can no longer be trusted: kill the worker, remember why."""
+        if self._failure is None:
+            self._failure = error
+        self.dead = True
+        if self._attached:
+            self._detach()
+        self.worker.kill()
+
+    def _broken(self, error: ModrunError) -> ModrunError:
+        """`_break`, and the failure to raise (the first one, should there be two)."""
+        self._break(error)
+        return self._failure or error
+
+    async def _next_frame(self, budget: Budget, what: str = "") -> tuple[int, bytes]:
+        if not self._frames and FAST_WAIT_MS > 0 and self._failure is None and not self._eof:
+            # A quick answer is picked up here without a trip through the event loop.
+            if self._poll.poll(FAST_WAIT_MS):
+                self._on_readable()
+        while not self._frames:
+            if self._failure is not None:
+                raise self._failure
+            if self._eof:
+                raise await self._died()
+            waiter = self._loop.create_future()
+            self._waiter = waiter
+            left = budget.wall_left()
+            timer = None
+            if left is not None:
+                timer = self._loop.call_later(max(left, 0.0) + KILL_GRACE_S, self._wake)
+            try:
+                await waiter
+            finally:
+                self._waiter = None
+                if timer is not None:
+                    timer.cancel()
+            if not self._frames and self._failure is None and not self._eof:
+                left = budget.wall_left()
+                if left is not None and left + KILL_GRACE_S <= 0:
+                    if what:
+                        self._break(CrashError(f"{what} (pid {self.pid}, {BOOT_TIMEOUT_S:g} s)"))
+                    else:
+                        self._break(limit_exceeded("wall-time", "the runtime process was killed"))
+        return self._frames.popleft()
+
+    @property
+    def failure(self) -> ModrunError | None:
+        """Why the runtime is gone, once it is (a limit, a crash, a broken channel)."""
+        return self._failure
+
+    def _failed(self, payload: bytes) -> None:
+        """The worker reported its end in a FAIL frame (with the console output from before it,
+        which RunnerClient prints)."""
+        self.dead = True
+        try:
+            body = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            body = None
+        if not isinstance(body, dict):
+            body = {"kind": "crash", "message": "the runtime process failed (an unreadable FAIL frame)"}
+        message = str(body.get("message") or "the runtime failed")
+        output = body.get("output") or []
+        if body.get("kind") == "limit":
+            self._failure = LimitError(message, limit=str(body.get("limit") or "unknown"), output=output)
+        else:
+            self._failure = CrashError(message, output=output)
+        if self._attached:
+            self._detach()
+        self.worker.discard()
+
+    async def _died(self) -> ModrunError:
+        """The worker's channel closed: say how the process ended."""
+        self.dead = True
+        proc = self.worker.proc
+        for _ in range(100):  # the exit status follows the socket's close by a moment
+            if proc.poll() is not None:
+                break
+            await asyncio.sleep(0.001)
+        returncode = proc.poll()
+        tail = self.worker.stderr_tail()
+        self.worker.discard()
+        if returncode == -signal.SIGXCPU:
+            error: ModrunError = limit_exceeded("cpu", "the runtime process hit RLIMIT_CPU")
+        else:
+            detail = next((line for line in tail.splitlines() if line.startswith("Fatal Python error")), "")
+            error = CrashError(f"the runtime process (pid {self.pid}) {_describe_exit(returncode)}"
+                               + (f" [{detail}]" if detail else ""))
+        self._failure = error
+        return error
+
+    # ---- writing ----
+
+    async def _write(self, view: memoryview, budget: Budget) -> None:
+        sock = self.worker.sock
+        while view:
+            if self._failure is not None or self._eof:
+                raise self._failure or await self._died()
+            try:
+                sent = sock.send(view)
+            except BlockingIOError:
+                sent = 0
+            except OSError:  # the worker is gone; the reader tells how
+                self._on_readable()
+                raise self._failure or await self._died() from None
+            view = view[sent:]
+            if view:
+                await self._writable(budget)
+
+    async def _writable(self, budget: Budget) -> None:
+        """Wait until the worker reads again; a worker that stops reading is killed (bounded
+        memory: only the one frame being written is held)."""
+        waiter = self._loop.create_future()
+
+        def ready() -> None:
+            if not waiter.done():
+                waiter.set_result(True)
+
+        stall = self.stall_timeout
+        left = budget.wall_left()
+        timeout = stall if left is None else min(stall, max(left, 0.0) + KILL_GRACE_S)
+        self._loop.add_writer(self._fd, ready)
+        def expire() -> None:
+            if not waiter.done():
+                waiter.set_result(False)
+
+        timer = self._loop.call_later(timeout, expire)
+        try:
+            moved = await waiter
+        finally:
+            timer.cancel()
+            with contextlib.suppress(Exception):
+                self._loop.remove_writer(self._fd)
+        if not moved:
+            left = budget.wall_left()
+            if left is not None and left + KILL_GRACE_S <= 0:
+                self._break(limit_exceeded("wall-time", "the runtime process was killed"))
+            else:
+                self._break(CrashError(f"the runtime process (pid {self.pid}) stopped reading its channel for "
+                                       f"{stall:g} s and was killed"))
+            assert self._failure is not None
+            raise self._failure
