@@ -13,8 +13,9 @@ Frames, parent to worker:
          every pending job and answers with one OUT frame (or FAIL);
 Worker to parent:
 - READY  JSON `{pid, boot_ms, vm_bytes}`;
-- OUT    `<dB` (engine CPU seconds spent, 1 when the runtime is idle) + the runtime's outbox as a
-         JSON array (empty text when it sent nothing);
+- OUT    `<d` (engine CPU seconds spent) + the runtime's outbox as a JSON array (empty text when
+         it sent nothing). Every turn runs the runtime until it is idle: it has no jobs left and
+         waits for the host;
 - FAIL   JSON `{kind, limit, message, output}`: the runtime is gone (a limit, an engine failure,
          a protocol error) and the worker exits.
 
@@ -30,9 +31,9 @@ import struct
 MAGIC = b"MR"
 HEADER = struct.Struct("<2sBI")
 TURN_HEAD = struct.Struct("<dd")
-OUT_HEAD = struct.Struct("<dB")
+OUT_HEAD = struct.Struct("<d")
 _TURN_FRAME = struct.Struct("<2sBIdd")  # header and TURN head in one pack
-_OUT_FRAME = struct.Struct("<2sBIdB")
+_OUT_FRAME = struct.Struct("<2sBId")
 
 INIT = 1
 TURN = 2
@@ -73,19 +74,18 @@ def unpack_turn(payload: bytes) -> tuple[float | None, float | None, bytes]:
             payload[TURN_HEAD.size:])
 
 
-def pack_out(cpu: float, idle: bool, text: str) -> bytes:
+def pack_out(cpu: float, text: str) -> bytes:
     body = text.encode("utf-8", "surrogatepass")
     size = OUT_HEAD.size + len(body)
     if size > MAX_FRAME:
         raise FrameError(f"a frame of {size} bytes exceeds the channel's limit of {MAX_FRAME} bytes")
-    return _OUT_FRAME.pack(MAGIC, OUT, size, cpu, 1 if idle else 0) + body
+    return _OUT_FRAME.pack(MAGIC, OUT, size, cpu) + body
 
 
-def unpack_out(payload: bytes) -> tuple[float, bool, bytes]:
+def unpack_out(payload: bytes) -> tuple[float, bytes]:
     if len(payload) < OUT_HEAD.size:
         raise FrameError(f"an OUT frame of {len(payload)} bytes is too short")
-    cpu, idle = OUT_HEAD.unpack_from(payload)
-    return cpu, bool(idle), payload[OUT_HEAD.size:]
+    return OUT_HEAD.unpack_from(payload)[0], payload[OUT_HEAD.size:]
 
 
 class FrameReader:

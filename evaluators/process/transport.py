@@ -1,11 +1,11 @@
 """The host's end of the channel to one worker process: TURN frames out, OUT frames in (frames.py).
 
-`receive` waits for the OUT frame that answers a TURN. Reading is level-triggered from the event
-loop, with a short poll first so that a quick answer skips the loop. Everything that can go wrong
-ends in a `failure` and a dead transport: a FAIL frame (a limit or an engine failure in the
-worker), the worker's death (how it died is told from its exit status and its stderr), a frame that
-is garbage or stops half-way (the stall timeout), a worker that stops reading, and the wall-clock
-deadline (the worker is killed).
+A turn runs the runtime until it is idle, so `receive` waits for the one OUT frame that answers a
+TURN. Reading is level-triggered from the event loop, with a short poll first so that a quick
+answer skips the loop. Everything that can go wrong ends in a `failure` and a dead transport: a
+FAIL frame (a limit or an engine failure in the worker), the worker's death (how it died is told
+from its exit status and its stderr), a frame that is garbage or stops half-way (the stall
+timeout), a worker that stops reading, and the wall-clock deadline (the worker is killed).
 """
 
 from __future__ import annotations
@@ -118,13 +118,13 @@ class ProcessTransport(RuntimeTransport):
                 await self._write(memoryview(frame)[sent:], budget)
             self._turns += 1
         elif self._turns == 0:
-            return []  # the runtime said it is idle and has been sent nothing since
+            return []  # each turn ran the runtime until it was idle, and it has been sent nothing since
         while True:
             kind, payload = await self._next_frame(budget)
             try:
                 if kind != OUT:
                     raise FrameError(f"expected an OUT frame, got kind {kind}")
-                cpu, _idle, text = unpack_out(payload)
+                cpu, text = unpack_out(payload)
                 messages = wire.loads(text) if text else []
             except (FrameError, ValueError) as error:
                 raise self._broken(self._protocol_error(str(error))) from None

@@ -5,10 +5,10 @@ channel (frames.py).
     python -P evaluators/process/worker.py FD
 
 The worker runs the pull loop locally: for each TURN frame it delivers the messages, runs every
-pending job and answers with the outbox in one OUT frame, which also says that the runtime is idle.
-Engine work runs under the budget the parent sent (its deadline and CPU seconds), with the engine's
-own limits (heap, stack, interrupt) and OS limits on top: RLIMIT_AS on the whole process,
-RLIMIT_CPU re-armed before each turn, no core files, and death with the parent (PR_SET_PDEATHSIG).
+pending job and answers with the outbox in one OUT frame. Engine work runs under the budget the
+parent sent (its deadline and CPU seconds), with the engine's own limits (heap, stack, interrupt)
+and OS limits on top: RLIMIT_AS on the whole process, RLIMIT_CPU re-armed before each turn, no core
+files, and death with the parent (PR_SET_PDEATHSIG).
 A limit or an engine failure is reported in a FAIL frame, after which the worker exits: a runtime
 that hit a limit is never reused.
 """
@@ -211,13 +211,13 @@ def serve(channel: Channel) -> int:
             raise FrameError(f"expected a TURN frame, got kind {kind}")
         deadline, cpu_left, text = unpack_turn(payload)
         if deadline is None and cpu_left is None:
-            channel.write(pack_out(0.0, True, turn(engine, UNLIMITED, text)))
+            channel.write(pack_out(0.0, turn(engine, UNLIMITED, text)))
             continue
         budget = Budget(deadline=deadline, cpu_left=cpu_left)
         guard.arm(budget.slice()[0])
         out = turn(engine, budget, text)
         spent = cpu_left - budget.cpu_left if cpu_left is not None and budget.cpu_left is not None else 0.0
-        channel.write(pack_out(spent, True, out))
+        channel.write(pack_out(spent, out))
 
 
 def main(argv: list[str]) -> NoReturn:
