@@ -19,7 +19,7 @@ Worker to parent:
 - FAIL   JSON `{kind, limit, message, output}`: the runtime is gone (a limit, an engine failure,
          a protocol error) and the worker exits.
 
-This module imports only the standard library: the worker loads it before anything else.
+This module imports only the standard library: both ends load it, the worker without the host side.
 """
 
 from __future__ import annotations
@@ -89,17 +89,13 @@ def unpack_out(payload: bytes) -> tuple[float, bytes]:
 
 
 class FrameReader:
-    """Incremental parser: feed it bytes as they arrive, take whole frames out."""
+    """Incremental parser: fill it from the socket as bytes arrive, take whole frames out."""
 
-    def __init__(self, max_frame: int = MAX_FRAME) -> None:
-        self.max_frame = max_frame
+    def __init__(self) -> None:
         self._buffer = bytearray()
         self._need: tuple[int, int] | None = None  # (kind, length) of the frame being assembled
         self._chunk = bytearray(CHUNK)
         self._chunk_view = memoryview(self._chunk)
-
-    def feed(self, data: bytes | memoryview) -> None:
-        self._buffer += data
 
     def fill_from(self, sock: socket.socket) -> int:
         """Read what the socket has (up to the chunk size) into the buffer; 0 at end of stream.
@@ -126,8 +122,8 @@ class FrameReader:
                 raise FrameError(f"bad frame header {bytes(self._buffer[:HEADER.size])!r} (no frame magic)")
             if kind not in KINDS:
                 raise FrameError(f"unknown frame kind {kind}")
-            if length > self.max_frame:
-                raise FrameError(f"a frame of {length} bytes exceeds the channel's limit of {self.max_frame} bytes")
+            if length > MAX_FRAME:
+                raise FrameError(f"a frame of {length} bytes exceeds the channel's limit of {MAX_FRAME} bytes")
             end = HEADER.size + length
             if len(self._buffer) >= end:  # the usual case: the whole frame is here
                 payload = bytes(self._buffer[HEADER.size:end])

@@ -7,8 +7,8 @@ channel (frames.py).
 The worker runs the pull loop locally: for each TURN frame it delivers the messages, runs every
 pending job and answers with the outbox in one OUT frame. Engine work runs under the budget the
 parent sent (its deadline and CPU seconds), with the engine's own limits (heap, stack, interrupt)
-and OS limits on top: RLIMIT_AS on the whole process, RLIMIT_CPU re-armed before each turn, no core
-files, and death with the parent (PR_SET_PDEATHSIG).
+and OS limits on top: RLIMIT_AS on the whole process, RLIMIT_CPU re-armed before each turn that has
+a time limit, no core files, and death with the parent (PR_SET_PDEATHSIG).
 A limit or an engine failure is reported in a FAIL frame, after which the worker exits: a runtime
 that hit a limit is never reused.
 """

@@ -2,14 +2,14 @@
 bodies, and an instruction scanner that knows every immediate the reactor build uses (MVP plus
 bulk memory, reference types, sign extension and saturating truncation; no SIMD).
 
-The wasm evaluator rewrites the QuickJS reactor before compiling it (stack.py) and bakes a
-booted runtime into data segments (snapshot.py); both are built on this file.
+The wasm evaluator rewrites the QuickJS reactor before compiling it (rewrite.py, step.py) and
+bakes a booted runtime into data segments (snapshot.py); both are built on this file.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 MAGIC = b"\0asm\x01\0\0\0"
 
@@ -17,12 +17,12 @@ MAGIC = b"\0asm\x01\0\0\0"
 CUSTOM, TYPE, IMPORT, FUNCTION, TABLE, MEMORY, GLOBAL, EXPORT, START, ELEMENT, CODE, DATA, DATACOUNT = range(13)
 
 # Value types
-I32, I64, F32, F64 = 0x7F, 0x7E, 0x7D, 0x7C
+I32, I64 = 0x7F, 0x7E
 _BLOCKTYPE_BYTES = {0x40, 0x7F, 0x7E, 0x7D, 0x7C, 0x7B, 0x70, 0x6F}
 
 # Opcodes this package emits
 OP_UNREACHABLE, OP_IF, OP_ELSE, OP_END, OP_RETURN, OP_CALL = 0x00, 0x04, 0x05, 0x0B, 0x0F, 0x10
-OP_LOCAL_GET, OP_LOCAL_SET, OP_LOCAL_TEE, OP_GLOBAL_GET, OP_GLOBAL_SET = 0x20, 0x21, 0x22, 0x23, 0x24
+OP_LOCAL_GET, OP_LOCAL_SET, OP_LOCAL_TEE, OP_GLOBAL_SET = 0x20, 0x21, 0x22, 0x24
 OP_I32_CONST, OP_I64_CONST = 0x41, 0x42
 OP_I32_LT_U = 0x49
 EMPTY_BLOCK = 0x40
@@ -182,13 +182,6 @@ class Global:
     mutable: bool
     init: bytes  # a constant expression, `end` included
 
-    def const_value(self) -> int:
-        if self.init[0] in (OP_I32_CONST, OP_I64_CONST) and self.init[-1] == OP_END:
-            value, pos = read_sleb(self.init, 1)
-            if pos == len(self.init) - 1:
-                return value
-        raise WasmFormatError("global initialiser is not a plain constant")
-
     def encode(self) -> bytes:
         return bytes([self.type, 1 if self.mutable else 0]) + self.init
 
@@ -281,21 +274,6 @@ class DataSegment:
         return b"\0" + const_init(I32, self.offset) + uleb(len(self.data)) + self.data
 
 
-def read_data(payload: bytes) -> list[DataSegment]:
-    count, pos = read_uleb(payload, 0)
-    out = []
-    for _ in range(count):
-        flags, pos = read_uleb(payload, pos)
-        if flags != 0:
-            raise WasmFormatError("only active data segments in memory 0 are supported")
-        end = _const_expr_end(payload, pos)
-        offset = Global(I32, False, payload[pos:end]).const_value()
-        length, pos = read_uleb(payload, end)
-        out.append(DataSegment(offset, payload[pos:pos + length]))
-        pos += length
-    return out
-
-
 def read_function_names(payload: bytes) -> dict[int, str]:
     """Function names from the `name` custom section (subsection 1)."""
     _, pos = read_name(payload, 0)
@@ -348,14 +326,6 @@ def read_code(payload: bytes) -> list[Body]:
 
 def write_code(bodies: list[Body]) -> bytes:
     return vec([body.encode() for body in bodies])
-
-
-@dataclass
-class Instruction:
-    offset: int
-    opcode: int  # for 0xFC-prefixed instructions: 0xFC00 | sub-opcode
-    end: int
-    immediates: list[int] = field(default_factory=list)
 
 
 def scan(code: bytes, pos: int = 0) -> Iterator[tuple[int, int, int]]:

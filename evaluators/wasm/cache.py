@@ -48,8 +48,6 @@ def cache_key(*parts: bytes | str) -> str:
 class ModuleCache:
     def __init__(self, directory: Path | None) -> None:
         self.directory = directory
-        self.hits = 0
-        self.misses = 0
 
     def load(self, engine: wasmtime.Engine, key: str) -> tuple[wasmtime.Module, dict[str, Any]] | None:
         if self.directory is None:
@@ -60,12 +58,10 @@ class ModuleCache:
             meta = json.loads(meta_path.read_text())
             module = wasmtime.Module.deserialize_file(engine, str(module_path))
         except (OSError, ValueError, wasmtime.WasmtimeError):
-            self.misses += 1
             for path in (module_path, meta_path):
                 if path.exists():
                     self._remove(path)
             return None
-        self.hits += 1
         try:
             os.utime(module_path)  # most recently used: kept longest
         except OSError:

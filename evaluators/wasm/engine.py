@@ -128,14 +128,13 @@ class Snapshot:
 
 
 class WasmEngine:
-    def __init__(self, cache_directory: Path | None = None, *, use_cache: bool = True) -> None:
+    def __init__(self) -> None:
         self.wasm_path = reactor_path()
         self.native = _native_library()
         config, self.fingerprint = _config(_STRATEGY_CRANELIFT)
         self.engine = wasmtime.Engine(config)
         self.linker = _linker(self.engine)
-        directory = cache_directory if cache_directory is not None else default_directory()
-        self.cache = ModuleCache(directory if use_cache else None)
+        self.cache = ModuleCache(default_directory())
         self._lock = threading.Lock()
         self._snapshots: dict[str, Snapshot] = {}
         self._rewritten: tuple[bytes, Layout] | None = None

@@ -42,7 +42,6 @@ from .layout import (
 # JSValue tags (high 32 bits of the NaN-boxed value)
 TAG_EXCEPTION = 6
 UNDEFINED = 3 << 32
-NULL = 2 << 32
 _FIRST_REFCOUNTED_TAG = 0xFFFFFFF7  # tags -9..-1 (objects, strings, symbols…) carry a refcount
 
 JS_EVAL_TYPE_GLOBAL = 0

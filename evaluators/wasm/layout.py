@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 PAGE = 65536
-REWRITE_VERSION = 9  # part of the compiled-module cache key: bump when the rewrite's output changes
+REWRITE_VERSION = 10  # part of the compiled-module cache key: bump when the rewrite's output changes
 
 # Exports the rewrite adds
 EXPORT_STACK_POINTER = "modrun_stack_pointer"
@@ -54,7 +54,6 @@ class Layout:
     floor: int  # lowest address the shadow stack may reach (the hard guard)
     top: int  # the stack pointer's initial value
     limit_offset: int  # offset of JSRuntime.stack_limit
-    size_offset: int  # offset of JSRuntime.stack_size
     interrupt_handler: int  # table index of the interrupt handler (a C function pointer)
     random_offset: int  # offset of JSContext.random_state (Math.random's xorshift state)
     time_origin_offset: int  # offset of JSContext.time_origin (performance.now's zero, in ms)

@@ -112,7 +112,7 @@ def rewrite(wasm: bytes, stack_region: int, *, check_loops: bool = True) -> tupl
                                      rt_offset, malloc_limit_offset)
 
     setter = _function_index(names, "JS_SetMaxStackSize") - len(imported)
-    limit_offset, size_offset = _stack_field_offsets(bodies[setter].code)
+    limit_offset = _stack_limit_offset(bodies[setter].code)
     # A snapshot would give every sandbox the same Math.random sequence and a performance.now()
     # zero from another store's clock: the driver rewrites both fields, found here.
     random_offset = _context_field(bodies[_function_index(names, "js_math_random") - len(imported)].code, 0x29)
@@ -160,7 +160,7 @@ def rewrite(wasm: bytes, stack_region: int, *, check_loops: bool = True) -> tupl
     # Debug sections describe the old code offsets: drop them; keep names for trap backtraces.
     out = [wb.Section(s.id, replaced.get(s.id, s.payload)) if s.id != wb.CUSTOM else s
            for s in sections if s.id != wb.CUSTOM or s.custom_name == "name"]
-    layout = Layout(floor, top, limit_offset, size_offset, handler_slot, random_offset, time_origin_offset)
+    layout = Layout(floor, top, limit_offset, handler_slot, random_offset, time_origin_offset)
     return wb.write_module(out), layout
 
 
@@ -284,9 +284,10 @@ def _usable_size_body() -> wb.Body:
     return wb.Body([], code)
 
 
-def _stack_field_offsets(code: bytes) -> tuple[int, int]:
+def _stack_limit_offset(code: bytes) -> int:
     """`JS_SetMaxStackSize(rt, size)` in the WASI build is `rt->stack_limit = 0; rt->stack_size =
-    size`: read both field offsets from its two stores."""
+    size`: the offset of `stack_limit`, from the store of 0 (the store of `size` confirms the
+    shape)."""
     instructions = [(op, code[offset + 1:end]) for offset, op, end in wb.scan(code)]
     limit = size = None
     for i, (op, immediate) in enumerate(instructions):
@@ -301,7 +302,7 @@ def _stack_field_offsets(code: bytes) -> tuple[int, int]:
     if limit is None or size is None:
         raise wb.WasmFormatError("JS_SetMaxStackSize does not have the expected shape; "
                                  "cannot find JSRuntime.stack_limit")
-    return limit, size
+    return limit
 
 
 def _context_field(code: bytes, load_opcode: int) -> int:

@@ -116,7 +116,7 @@ def snapshot_module(base: bytes, image: bytes) -> bytes:
 
 
 def _segments(image: bytes) -> list[Any]:
-    """Runs of non-zero chunks, each trimmed of zeros at both ends (wasm_binary.DataSegment)."""
+    """Runs of non-zero chunks, each trimmed of zeros at both ends (binary.DataSegment)."""
     from . import binary as wb
 
     segments = []
