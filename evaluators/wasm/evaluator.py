@@ -45,9 +45,10 @@ from ..stops import (
     salvage,
     time_slice,
 )
-from .engine import MAX_SHADOW_BUDGET, SHADOW_PER_NATIVE, on_big_stack, shared_engine
+from .engine import MAX_SHADOW_BUDGET, SHADOW_PER_NATIVE, shared_engine
 from .guest import Guest, GuestException, GuestMemoryError, GuestTrap
 from .layout import CAUSE_STACK, CAUSE_STOP
+from .native_stack import on_big_stack
 from .watchdog import WATCHDOG
 
 T = TypeVar("T")
