@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar, TypeVarTuple
+from typing import Any, TypeVar
 
 from runner.errors import RuntimeStopped
 from runner.limits import Budget
@@ -17,7 +17,6 @@ from .pulled import PulledTransport
 from .quickjs_engine import QuickJSEngine
 
 T = TypeVar("T")
-Args = TypeVarTuple("Args")
 
 
 class InProcessTransport(PulledTransport):
@@ -30,7 +29,9 @@ class InProcessTransport(PulledTransport):
     def call_now(self, budget: Budget, url: str, path: list[Any],
                  args: list[Any]) -> tuple[dict[str, Any], list[Message]]:
         """Call an export directly, without the message round trip; see RunnerClient.call."""
-        answer, out = self._enter(budget, self.engine.call, url, self._call_request(path, args).decode())
+        request = self._call_request(path, args).decode()
+        engine = self.engine
+        answer, out = self._enter(budget, lambda: engine.call(url, request))
         return wire.loads(answer), (wire.loads(out) if out else [])
 
     def _turn(self) -> str:
@@ -40,9 +41,9 @@ class InProcessTransport(PulledTransport):
         self._inbox.clear()
         return self.engine.turn(payload)
 
-    def _enter(self, budget: Budget, work: Callable[[*Args], T], *args: *Args) -> T:
+    def _enter(self, budget: Budget, work: Callable[[], T]) -> T:
         try:
-            return self.engine.enter(budget, work, *args)
+            return self.engine.enter(budget, work)
         except RuntimeStopped:
             self.dead = True  # the engine discarded the runtime
             raise

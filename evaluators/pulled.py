@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Callable
-from typing import Any, TypeVar, TypeVarTuple
+from typing import Any, TypeVar
 
 from runner.limits import Budget
 from runner.rpc import wire
@@ -15,7 +15,6 @@ from runner.rpc.protocol import Message, check_json
 from runner.rpc.transport import RuntimeTransport
 
 T = TypeVar("T")
-Args = TypeVarTuple("Args")
 
 
 class PulledTransport(RuntimeTransport):
@@ -42,4 +41,4 @@ class PulledTransport(RuntimeTransport):
     def _turn(self) -> str: ...
 
     @abstractmethod
-    def _enter(self, budget: Budget, work: Callable[[*Args], T], *args: *Args) -> T: ...
+    def _enter(self, budget: Budget, work: Callable[[], T]) -> T: ...

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TypeVar, TypeVarTuple
+from typing import TypeVar
 
 import quickjs
 
@@ -25,7 +25,6 @@ from .options import RuntimeOptions
 from .stops import SALVAGE_HEAP, SALVAGE_SECONDS, classify, discarded, limit_exceeded, salvage, time_slice
 
 T = TypeVar("T")
-Args = TypeVarTuple("Args")
 
 MB = 1024 * 1024
 
@@ -64,7 +63,7 @@ class QuickJSEngine:
         answer = self._call_now(url, request)
         return answer, self.turn("")
 
-    def enter(self, budget: Budget, work: Callable[[*Args], T], *args: *Args) -> T:
+    def enter(self, budget: Budget, work: Callable[[], T]) -> T:
         """Run engine work under the budget's time limit, charging the CPU it used; a limit or an
         engine failure discards the runtime."""
         if self.dead:
@@ -74,7 +73,7 @@ class QuickJSEngine:
         metered = budget.cpu_left is not None  # reading the CPU clock costs a microsecond: only when needed
         started = time.process_time() if metered else 0.0
         try:
-            return work(*args)
+            return work()
         except (quickjs.JSException, quickjs.StackOverflow) as error:
             raise self._stop(error, which) from None
         finally:

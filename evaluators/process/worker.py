@@ -88,7 +88,7 @@ def turn(engine: QuickJSEngine, budget: Budget, text: bytes) -> str:
         messages = text.decode("utf-8", "surrogatepass")
     except UnicodeDecodeError as error:
         raise FrameError(f"a TURN frame whose messages are not UTF-8 ({error.reason})") from None
-    return engine.enter(budget, engine.turn, messages)
+    return engine.enter(budget, lambda: engine.turn(messages))
 
 
 class Channel:

@@ -23,7 +23,7 @@ import ctypes
 import time
 import weakref
 from collections.abc import Callable
-from typing import Any, TypeVar, TypeVarTuple
+from typing import Any, TypeVar
 
 import wasmtime
 
@@ -52,7 +52,6 @@ from .native_stack import on_big_stack
 from .watchdog import WATCHDOG
 
 T = TypeVar("T")
-Args = TypeVarTuple("Args")
 
 MB = 1024 * 1024
 MEMORY_SLACK = 16 * MB  # linear memory allowed beyond the heap limit (allocator overhead)
@@ -88,19 +87,21 @@ class WasmTransport(PulledTransport):
     def call_now(self, budget: Budget, url: str, path: list[Any],
                  args: list[Any]) -> tuple[dict[str, Any], list[Message]]:
         """Call an export directly, without the message round trip; see RunnerClient.call."""
-        answer, messages = self._enter(budget, self._call, url.encode(), self._call_request(path, args))
+        request = self._call_request(path, args)
+
+        def work() -> tuple[str | None, list[Message]]:
+            # callNow, then the jobs it left, then drain: one call into the guest.
+            answer, out = self.guest.step(self._call_now, url.encode(), request)
+            messages = wire.loads(out) if out else []
+            if self._inbox:
+                more = self._turn()
+                messages += wire.loads(more) if more else []
+            return answer, messages
+
+        answer, messages = self._enter(budget, work)
         if answer is None:
             raise CrashError("the runtime's callNow returned no answer")
         return wire.loads(answer), messages
-
-    def _call(self, url: bytes, request: bytes) -> tuple[str | None, list[Message]]:
-        # callNow, then the jobs it left, then drain: one call into the guest.
-        answer, out = self.guest.step(self._call_now, url, request)
-        messages = wire.loads(out) if out else []
-        if self._inbox:
-            more = self._turn()
-            messages += wire.loads(more) if more else []
-        return answer, messages
 
     def _turn(self) -> str:
         """Deliver the inbox, run every pending job, and collect the outbox."""
@@ -110,7 +111,7 @@ class WasmTransport(PulledTransport):
             return self.guest.step(self._receive, payload)[1] or ""
         return self.guest.step(0)[1] or ""
 
-    def _enter(self, budget: Budget, work: Callable[[*Args], T], *args: *Args) -> T:
+    def _enter(self, budget: Budget, work: Callable[[], T]) -> T:
         """Run guest work under the budget; a limit or a failure discards the runtime."""
         if self.dead:
             raise discarded()
@@ -121,7 +122,7 @@ class WasmTransport(PulledTransport):
             if armed:
                 WATCHDOG.arm(self._arm, budget.deadline, budget.cpu_left)
             try:
-                return work(*args)
+                return work()
             except (GuestException, GuestTrap, GuestMemoryError) as error:
                 fired = self._arm.fired if armed else None
                 if armed:
