@@ -34,15 +34,13 @@ import orjson
 from runner.errors import CrashError
 
 from ..options import RuntimeOptions
-from .frames import INIT, pack
+from .frames import INIT, STALL_TIMEOUT_S, pack
 from .pool import REAPER, Worker, WorkerPool
 from .transport import ProcessTransport
 
 WORKER = Path(__file__).with_name("worker.py")
 
 DEFAULT_POOL_SIZE = int(os.environ.get("MODRUN_PROCESS_POOL", "2"))
-#: once a frame has started (either way), the rest must move within this many seconds
-STALL_TIMEOUT_S = 5.0
 #: address space a runtime may add beyond the worker's baseline when no heap limit is set
 DEFAULT_ADDRESS_SPACE_MB = 4096
 

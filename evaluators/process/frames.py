@@ -46,6 +46,8 @@ KINDS = frozenset({INIT, TURN, READY, OUT, FAIL})
 CHUNK = 256 * 1024
 #: the largest payload either side accepts; more is a protocol error (bounded memory)
 MAX_FRAME = 512 * 1024 * 1024
+#: once a frame has started (either way), the rest must move within this many seconds by default
+STALL_TIMEOUT_S = 5.0
 
 
 class FrameError(Exception):

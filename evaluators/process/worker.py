@@ -63,6 +63,7 @@ from evaluators.process.frames import (  # noqa: E402
     FAIL,
     INIT,
     READY,
+    STALL_TIMEOUT_S,
     TURN,
     FrameError,
     FrameReader,
@@ -74,8 +75,6 @@ from evaluators.quickjs_engine import QuickJSEngine  # noqa: E402
 from runner.errors import CrashError, LimitError, RuntimeStopped  # noqa: E402
 from runner.limits import Budget, Limits  # noqa: E402
 
-#: once a frame has started, the rest must arrive within this many seconds
-STALL_S = 5.0
 #: RLIMIT_CPU is armed this many seconds beyond the engine's own CPU/wall slice
 CPU_GRACE_S = 1.0
 PR_SET_PDEATHSIG = 1
@@ -98,7 +97,7 @@ class Channel:
         self.sock = socket.socket(fileno=fd)
         self.sock.setblocking(True)
         self.reader = FrameReader()
-        self.stall_s = STALL_S
+        self.stall_s = STALL_TIMEOUT_S  # until INIT says otherwise
 
     def read(self) -> tuple[int, bytes] | None:
         """The next frame, or None when the parent closed the channel between frames."""
@@ -195,7 +194,7 @@ def serve(channel: Channel) -> int:
     if kind != INIT:
         raise FrameError(f"expected an INIT frame, got kind {kind}")
     config = orjson.loads(payload)
-    channel.stall_s = float(config.get("stall_s") or STALL_S)
+    channel.stall_s = float(config.get("stall_s") or STALL_TIMEOUT_S)
     _os_limits(config)
     options = RuntimeOptions(profile=config["profile"], mode=config["mode"], limits=Limits(**config["limits"]))
     engine = QuickJSEngine(options)
