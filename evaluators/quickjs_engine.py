@@ -22,7 +22,7 @@ from runner.js.bundle import boot_expression
 from runner.limits import Budget
 
 from .options import RuntimeOptions
-from .stops import SALVAGE_HEAP, SALVAGE_SECONDS, classify, discarded, limit_exceeded, salvage, time_slice
+from .stops import SALVAGE_HEAP, SALVAGE_SECONDS, classify, discarded, limit_exceeded, salvage
 
 T = TypeVar("T")
 
@@ -68,7 +68,9 @@ class QuickJSEngine:
         engine failure discards the runtime."""
         if self.dead:
             raise discarded()
-        seconds, which = time_slice(budget)
+        seconds, which = budget.slice()
+        if seconds is not None and seconds <= 0:  # spent before any work
+            raise limit_exceeded(which)
         self.context.set_time_limit(seconds if seconds is not None else -1)
         metered = budget.cpu_left is not None  # reading the CPU clock costs a microsecond: only when needed
         started = time.process_time() if metered else 0.0

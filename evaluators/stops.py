@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from runner.errors import CrashError, LimitError, RuntimeStopped
-from runner.limits import Budget
 from runner.rpc import wire
 from runner.rpc.protocol import Message
 
@@ -30,15 +29,6 @@ def memory_exceeded(memory_mb: float | None) -> LimitError:
 
 def discarded() -> CrashError:
     return CrashError("the runtime was discarded")
-
-
-def time_slice(budget: Budget) -> tuple[float | None, str]:
-    """How long the engine may run now and under which limit (`Budget.slice`); a budget already
-    spent is that limit, before any work."""
-    seconds, which = budget.slice()
-    if seconds is not None and seconds <= 0:
-        raise limit_exceeded(which)
-    return seconds, which
 
 
 def classify(error: Exception, *, memory_mb: float | None, running: str = "", fired: str | None = None,

@@ -26,7 +26,7 @@ from runner.rpc import wire
 from runner.rpc.protocol import Message
 from runner.rpc.transport import RuntimeTransport
 
-from ..stops import discarded, limit_exceeded, time_slice
+from ..stops import discarded, limit_exceeded
 from .frames import FAIL, OUT, READY, FrameError, FrameReader, pack_turn, unpack_out
 from .pool import Worker
 
@@ -100,7 +100,9 @@ class ProcessTransport(RuntimeTransport):
         if self.dead:
             raise self._failure or discarded()
         if self._inbox:
-            time_slice(budget)  # a budget already spent sends nothing
+            seconds, which = budget.slice()
+            if seconds is not None and seconds <= 0:  # spent: send nothing
+                raise limit_exceeded(which)
             try:
                 messages = wire.dumps_bytes(self._inbox)
             except TypeError as error:

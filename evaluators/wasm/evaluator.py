@@ -43,7 +43,6 @@ from ..stops import (
     limit_exceeded,
     memory_exceeded,
     salvage,
-    time_slice,
 )
 from .engine import MAX_SHADOW_BUDGET, SHADOW_PER_NATIVE, shared_engine
 from .guest import Guest, GuestException, GuestMemoryError, GuestTrap
@@ -115,7 +114,9 @@ class WasmTransport(PulledTransport):
         """Run guest work under the budget; a limit or a failure discards the runtime."""
         if self.dead:
             raise discarded()
-        seconds, which = time_slice(budget)
+        seconds, which = budget.slice()
+        if seconds is not None and seconds <= 0:  # spent before any work
+            raise limit_exceeded(which)
 
         def run() -> T:
             armed = seconds is not None
