@@ -1,17 +1,14 @@
+// provides: createHostApi
+// uses: HostFailure, errorToPayload, safeString
+// private: describe, toWire, wireValue
+
 // What the host may ask of a runtime: import a module, call an export, read a value, clear the
 // cache. Results cross as JSON; exported functions cross as markers the host turns into
 // callables. A value JSON cannot carry is an error naming where it is, never a silent null.
 
-class HostFailure {
-  constructor(kind, error) {
-    this.kind = kind;
-    this.error = error;
-  }
-}
-
 function createHostApi(runner) {
   const recordFor = (url) => {
-    const record = runner.byUrl.get(url) || runner.byId.get(url);
+    const record = runner.evaluatedModules.getModuleByUrl(url) || runner.evaluatedModules.getModuleById(url);
     if (!record || record.status !== "evaluated") throw new Error(`module ${url} has not been imported`);
     return record;
   };

@@ -1,3 +1,7 @@
+// provides: inspect, formatLog
+// uses:
+// private: wrap, quote, inspectFunction, inspectError
+
 // Node-like formatting of values for console output (util.format and util.inspect, the parts
 // people read): strings bare at top level and quoted inside, objects as { a: 1 }, errors by stack.
 

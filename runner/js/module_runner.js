@@ -1,5 +1,10 @@
-// The module runner: fetches modules from its environment over the transport, links them the way
-// the spec does, and evaluates runner-format code.
+// provides: ModuleRunner
+// uses: EvaluatedModules, ModuleRecord, RESOLVED, StackTraces, defineLocalBindings, resolveBindings, cyclicRecords
+// private: isAbsoluteUrl, checkImportOptions
+
+// The module runner: fetches modules from its environment over the transport, links them with
+// linker.js and evaluates them in the spec's order, each module's code run by its evaluator
+// (esm_evaluator.js); the modules it holds are its evaluatedModules (evaluated_modules.js).
 //
 // One import goes through three phases, kept apart so that failures are classified right:
 //   fetch  - the whole static graph is fetched concurrently (one round of requests per level,
@@ -12,73 +17,14 @@
 // getters (hoisted function declarations are live from then on, as in the spec) and they wait
 // at their first import until it is their turn.
 
-const AsyncFunction = (async function () {}).constructor;
-const CONTEXT_NAMES = [
-  "__vite_ssr_exports__", "__vite_ssr_import_meta__", "__vite_ssr_import__",
-  "__vite_ssr_dynamic_import__", "__vite_ssr_exportAll__", "__vite_ssr_exportName__",
-];
-const WRAPPER_START = `async function anonymous(${CONTEXT_NAMES.join(",")}\n) {\n"use strict";\n`;
-const AMBIGUOUS = { ambiguous: true };
-const RESOLVED = Promise.resolve();
-
-class ModuleRecord {
-  constructor(result) {
-    this.url = result.url;
-    this.id = result.id;
-    this.file = result.file || result.id;
-    this.code = result.code;
-    this.meta = result.modrun || null;
-    this.map = result.map ? new SourceMap(result.map) : null;
-    this.exports = Object.create(null);
-    Object.defineProperty(this.exports, Symbol.toStringTag, { value: "Module" });
-    this.namespaceObject = null;
-    this.exportedNames = null;
-    this.status = "fetched"; // fetched -> linked -> evaluating -> evaluated | errored
-    this.deps = new Map(); // specifier -> ModuleRecord (static imports and re-exports)
-    this.importers = new Set();
-    this.wrapper = null;
-    this.wrapperSource = "";
-    this.started = null; // the wrapper's promise once it runs
-    this.gate = RESOLVED;
-    this.openGate = null;
-    this.evaluation = null;
-    this.error = undefined;
-    this.cycleRoot = null; // the first module of the cycle this one is part of
-    this.hasAsyncGraph = undefined; // top-level await in it or below it (see ModuleRunner.isAsync)
-    this.cycleMembers = [];
-    this.importMeta = null;
-  }
-
-  namespace() {
-    if (!this.namespaceObject) {
-      const names = this.exportedNames || Object.keys(this.exports);
-      this.namespaceObject = createNamespace(this, names);
-    }
-    return this.namespaceObject;
-  }
-
-  originalPosition(line, column) {
-    if (!this.map) return null;
-    try {
-      return this.map.originalPosition(line, column);
-    } catch {
-      return null;
-    }
-  }
-
-  staticSpecifiers() {
-    return this.meta ? this.meta.deps : [];
-  }
-}
-
 class ModuleRunner {
-  constructor(transport, options) {
+  constructor(transport, options, evaluator) {
     this.transport = transport;
     this.options = options || {};
-    this.byUrl = new Map();
-    this.byId = new Map();
+    this.evaluator = evaluator;
+    this.evaluatedModules = new EvaluatedModules();
     this.inflight = new Map(); // fetch dedupe, separate from evaluation promises
-    this.traces = new StackTraces(this.options.runnerSource || "");
+    this.traces = new StackTraces(this.options.runnerSource || "", evaluator.startOffset);
     this.traces.install();
     this.closed = false;
     this.scriptImport = null;
@@ -102,18 +48,13 @@ class ModuleRunner {
   }
 
   clearCache() {
-    for (const record of this.byId.values()) this.traces.unregister(record);
-    this.byUrl.clear();
-    this.byId.clear();
+    for (const record of this.evaluatedModules.idToModuleMap.values()) this.traces.unregister(record);
+    this.evaluatedModules.clear();
   }
 
   close() {
     this.closed = true;
     this.clearCache();
-  }
-
-  get evaluatedModules() {
-    return this.byId;
   }
 
   assertOpen() {
@@ -123,13 +64,13 @@ class ModuleRunner {
   // ---- fetch ----
 
   fetchRecord(specifier, importer, type) {
-    const known = this.byUrl.get(specifier);
+    const known = this.evaluatedModules.getModuleByUrl(specifier);
     if (known && (importer === null || isAbsoluteUrl(specifier)) && !type) return Promise.resolve(known);
     let key = importer && !isAbsoluteUrl(specifier) ? `${importer.id}\0${specifier}` : specifier;
     if (type) key += `\0${type}`;
     let pending = this.inflight.get(key);
     if (!pending) {
-      const options = { cached: false, startOffset: 3, inlineSourceMap: false };
+      const options = { cached: false, startOffset: this.evaluator.startOffset, inlineSourceMap: false };
       if (type) options.attributes = { type };
       pending = this.transport
         .invoke("fetchModule", [specifier, importer ? importer.id : undefined, options])
@@ -148,14 +89,7 @@ class ModuleRunner {
       error.code = "ERR_MODULE_EXTERNAL";
       throw error;
     }
-    let record = this.byId.get(result.id);
-    if (!record) {
-      record = new ModuleRecord(result);
-      this.byId.set(record.id, record);
-      this.byUrl.set(record.url, record);
-    }
-    if (isAbsoluteUrl(specifier)) this.byUrl.set(specifier, record);
-    return record;
+    return this.evaluatedModules.ensureModule(result, isAbsoluteUrl(specifier) ? specifier : undefined);
   }
 
   async fetchGraph(root) {
@@ -178,7 +112,7 @@ class ModuleRunner {
     await visit(root);
   }
 
-  // ---- link ----
+  // ---- link: the evaluator compiles, the linker resolves ----
 
   link(root) {
     const pending = [];
@@ -190,7 +124,7 @@ class ModuleRunner {
     collect(root);
     if (pending.length === 0) return;
     for (const record of pending) this.compile(record);
-    for (const record of pending) this.resolveBindings(record);
+    for (const record of pending) resolveBindings(record);
     for (const record of pending) record.status = "linked";
     // Start the modules that are part of a cycle: they define their exports (and their hoisted
     // functions become callable, as in the spec), then wait at the gate for their turn. Others
@@ -203,106 +137,9 @@ class ModuleRunner {
 
   compile(record) {
     if (record.wrapper) return;
-    let wrapper;
-    try {
-      wrapper = new AsyncFunction(...CONTEXT_NAMES, `"use strict";\n${record.code}`);
-    } catch (error) {
-      throw this.compileError(record, error);
-    }
-    record.wrapper = wrapper;
-    record.wrapperSource = WRAPPER_START + record.code + "\n}";
+    this.evaluator.compile(record);
     this.traces.register(record);
-    if (record.meta) {
-      for (const [name, entry] of Object.entries(record.meta.exports)) {
-        if (entry.kind === "local") defineTdzBinding(record.exports, name);
-      }
-    }
-  }
-
-  compileError(record, error) {
-    // QuickJS reports "<input>:line:col" for the wrapper source; map it to the module.
-    const match = /<input>:(\d+):(\d+)/.exec(String(error.stack || ""));
-    const located = new SyntaxError(error.message);
-    let where = record.file;
-    if (match) {
-      const line = Number(match[1]);
-      const column = Number(match[2]);
-      const original = record.originalPosition(line, column);
-      const loc = original
-        ? { file: original.source || record.file, line: original.line, column: original.column }
-        : { file: record.file, line: line - 3, column };
-      located.loc = loc;
-      where = `${loc.file}:${loc.line}:${loc.column}`;
-    }
-    located.code = "ERR_PARSE";
-    located.id = record.id;
-    Object.defineProperty(located, "stack", { value: `SyntaxError: ${error.message}\n    at ${where}`, writable: true, configurable: true });
-    return located;
-  }
-
-  resolveBindings(record) {
-    if (!record.meta) return; // code from a server without link metadata: Vite's run-time semantics
-    const meta = record.meta;
-    for (const entry of meta.imports) {
-      const dep = record.deps.get(entry.key);
-      for (const name of entry.names) {
-        const resolution = this.resolveExport(dep, name, []);
-        if (resolution === null || resolution === AMBIGUOUS) {
-          throw linkError(record, dep, name, resolution === AMBIGUOUS, entry);
-        }
-      }
-    }
-    const names = [];
-    for (const name of this.exportedNames(record, [])) {
-      const resolution = this.resolveExport(record, name, []);
-      if (resolution === AMBIGUOUS || resolution === null) {
-        const entry = meta.exports[name];
-        if (entry) throw linkError(record, record.deps.get(entry.specifier), entry.import, resolution === AMBIGUOUS, entry);
-        continue; // an ambiguous star export is simply not exported
-      }
-      names.push(name);
-      if (resolution.record === record && !resolution.namespace && resolution.name === name) continue;
-      defineForwardingBinding(record.exports, name, resolution);
-    }
-    record.exportedNames = names;
-  }
-
-  exportedNames(record, starSet) {
-    if (starSet.includes(record)) return [];
-    starSet.push(record);
-    const names = Object.keys(record.meta ? record.meta.exports : record.exports);
-    if (!record.meta) return names;
-    for (const specifier of record.meta.starExports) {
-      const dep = record.deps.get(specifier);
-      for (const name of this.exportedNames(dep, starSet)) {
-        if (name !== "default" && !names.includes(name)) names.push(name);
-      }
-    }
-    return names;
-  }
-
-  resolveExport(record, name, resolveSet) {
-    for (const [r, n] of resolveSet) if (r === record && n === name) return null;
-    resolveSet.push([record, name]);
-    if (!record.meta) return name in record.exports ? { record, name } : null;
-    const entry = record.meta.exports[name];
-    if (entry) {
-      if (entry.kind === "local") return { record, name };
-      const dep = record.deps.get(entry.specifier);
-      if (entry.import === "*") return { record: dep, namespace: true };
-      return this.resolveExport(dep, entry.import, resolveSet);
-    }
-    if (name === "default") return null;
-    let found = null;
-    for (const specifier of record.meta.starExports) {
-      const resolution = this.resolveExport(record.deps.get(specifier), name, resolveSet);
-      if (resolution === AMBIGUOUS) return AMBIGUOUS;
-      if (resolution === null) continue;
-      if (found === null) found = resolution;
-      else if (found.record !== resolution.record || found.name !== resolution.name ||
-        Boolean(found.namespace) !== Boolean(resolution.namespace)) return AMBIGUOUS;
-    }
-    return found;
+    defineLocalBindings(record);
   }
 
   // ---- evaluate ----
@@ -402,9 +239,8 @@ class ModuleRunner {
   }
 
   start(record) {
-    record.started = record.wrapper.call(
-      undefined,
-      record.exports,
+    record.started = this.evaluator.run(
+      record,
       this.importMeta(record),
       (specifier, options) => this.staticImport(record, specifier, options),
       (specifier, options) => this.dynamicImport(record, specifier, options),
@@ -502,77 +338,8 @@ class ModuleRunner {
   }
 }
 
-// The records that are part of an import cycle (Tarjan's strongly connected components, with a
-// module importing itself counting as a cycle).
-function cyclicRecords(records) {
-  const inSet = new Set(records);
-  const index = new Map();
-  const low = new Map();
-  const stack = [];
-  const onStack = new Set();
-  const cyclic = [];
-  let next = 0;
-  const connect = (record) => {
-    index.set(record, next);
-    low.set(record, next);
-    next++;
-    stack.push(record);
-    onStack.add(record);
-    for (const dep of record.deps.values()) {
-      if (!inSet.has(dep)) continue;
-      if (!index.has(dep)) {
-        connect(dep);
-        low.set(record, Math.min(low.get(record), low.get(dep)));
-      } else if (onStack.has(dep)) {
-        low.set(record, Math.min(low.get(record), index.get(dep)));
-      }
-    }
-    if (low.get(record) === index.get(record)) {
-      const component = [];
-      let member;
-      do {
-        member = stack.pop();
-        onStack.delete(member);
-        component.push(member);
-      } while (member !== record);
-      const selfImport = component.length === 1 && [...record.deps.values()].includes(record);
-      if (component.length > 1 || selfImport) cyclic.push(...component);
-    }
-  };
-  for (const record of records) if (!index.has(record)) connect(record);
-  return cyclic;
-}
-
 function isAbsoluteUrl(specifier) {
   return specifier.startsWith("/") || specifier.startsWith("\0") || /^[a-z][a-z0-9+.-]*:/i.test(specifier);
-}
-
-function defineTdzBinding(exportsObject, name) {
-  Object.defineProperty(exportsObject, name, {
-    get() { throw new ReferenceError(`Cannot access '${name}' before initialization`); },
-    enumerable: true, configurable: true,
-  });
-}
-
-function defineForwardingBinding(exportsObject, name, resolution) {
-  const source = resolution.record;
-  const get = resolution.namespace ? () => source.namespace() : () => source.exports[resolution.name];
-  Object.defineProperty(exportsObject, name, { get, enumerable: true, configurable: true });
-}
-
-function linkError(record, dep, name, ambiguous, entry) {
-  const target = dep ? dep.url : entry.specifier;
-  const message = ambiguous
-    ? `The requested module '${entry.specifier}' contains conflicting star exports for name '${name}'`
-    : `The requested module '${entry.specifier}' does not provide an export named '${name}'`;
-  const error = new SyntaxError(message);
-  error.code = "ERR_LINK";
-  error.importer = record.file;
-  error.id = target;
-  if (entry.line) error.loc = { file: record.file, line: entry.line, column: entry.column };
-  const where = entry.line ? `${record.file}:${entry.line}:${entry.column}` : record.file;
-  Object.defineProperty(error, "stack", { value: `SyntaxError: ${message}\n    at ${where}`, writable: true, configurable: true });
-  return error;
 }
 
 function checkImportOptions(options) {

@@ -1,3 +1,6 @@
+// provides: createNamespace
+// uses:
+
 // Module namespace objects with the spec's exotic behaviour (sorted keys, live values, writable
 // but unassignable, non-extensible, null prototype, @@toStringTag "Module"), as a Proxy over a
 // frozen-shape target so that every Proxy invariant holds. Named imports never go through this:

@@ -1,3 +1,6 @@
+// provides: installBareProfile
+// uses: PROTOCOL, inspect, formatLog
+
 // The `bare` profile: ECMAScript plus `console` (routed to the host) and `queueMicrotask`.
 // Output beyond the runtime's output limit is dropped and reported once, as a limit error.
 

@@ -1,10 +1,13 @@
+// provides: bootRuntime
+// uses: PROTOCOL, MailboxTransport, installBareProfile, ESModulesEvaluator, ModuleRunner, createHostApi
+
 // Bootstrap, evaluated last inside the bundle's closure: wires the profile, the transport, the
-// module runner and the host API, and hands the host its two entry points.
+// module runner and the host API, and hands the host its entry points.
 
 function bootRuntime(global, config, runnerSource) {
   const transport = new MailboxTransport();
   if (config.profile === "bare" || !config.profile) installBareProfile(global, transport, config);
-  const runner = new ModuleRunner(transport, { runnerSource, env: config.env });
+  const runner = new ModuleRunner(transport, { runnerSource, env: config.env }, new ESModulesEvaluator());
   const api = createHostApi(runner);
   for (const name of PROTOCOL.runtimeMethods) {
     if (typeof api[name] !== "function") throw new Error(`the host API lacks the protocol method '${name}'`);

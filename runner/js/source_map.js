@@ -1,3 +1,7 @@
+// provides: SourceMap
+// uses:
+// private: BASE64, BASE64_VALUE, decodeMappings
+
 // Source map v3 lookup, decoded lazily: only an error that is formatted pays for it.
 
 const BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

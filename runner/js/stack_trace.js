@@ -1,3 +1,7 @@
+// provides: StackTraces
+// uses:
+// private: RUNNER_FRAME, countLines, utf16Column
+
 // Source-mapped stack traces.
 //
 // QuickJS names every compiled source "<input>", so a frame's file says nothing. A frame does
@@ -6,11 +10,11 @@
 // against the frame's line). Stacks are formatted lazily, on the first read of `error.stack`,
 // so code that throws without looking at stacks pays only for capturing the call sites.
 
-const WRAPPER_LINE_OFFSET = 3; // "async function anonymous(<names>\n) {\n\"use strict\";\n" precede line 1
-
 class StackTraces {
-  constructor(runnerSource) {
+  // startOffset: the lines a module's wrapper puts before its line 1 (the evaluator's).
+  constructor(runnerSource, startOffset) {
     this.runnerSource = runnerSource; // frames inside the runner itself are left out
+    this.startOffset = startOffset;
     this.modules = [];
     this.byWrapper = new WeakMap();
     this.byFunction = new WeakMap();
@@ -92,7 +96,7 @@ class StackTraces {
     if (record === RUNNER_FRAME) return null;
     if (!record) return `${name || "<anonymous>"} (<anonymous>:${line}:${column})`;
     column = utf16Column(record.wrapperSource, line, column);
-    let where = `${record.file}:${line - WRAPPER_LINE_OFFSET}:${column}`;
+    let where = `${record.file}:${line - this.startOffset}:${column}`;
     const original = record.originalPosition(line, column);
     if (original) where = `${original.source || record.file}:${original.line}:${original.column}`;
     const label = record.wrapper === fn ? "<module>" : name || "<anonymous>";

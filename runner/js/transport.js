@@ -1,3 +1,7 @@
+// provides: MailboxTransport, HostFailure, errorToPayload, safeString
+// uses: PROTOCOL
+// private: errorFromPayload, ERROR_CONSTRUCTORS, safeGet, safeHas, describeThrown
+
 // The runtime's end of the RPC transport: a mailbox the host polls.
 //
 // Engines differ in how (or whether) JS can call the host, and QuickJS in-process refuses host
@@ -111,6 +115,14 @@ function errorFromPayload(payload) {
 const ERROR_CONSTRUCTORS = {
   Error, TypeError, SyntaxError, ReferenceError, RangeError, EvalError, URIError,
 };
+
+// A failure of a host request, with the kind the host reports it as ("load" or "js").
+class HostFailure {
+  constructor(kind, error) {
+    this.kind = kind;
+    this.error = error;
+  }
+}
 
 function errorToPayload(error, kind) {
   if (error instanceof HostFailure) return errorToPayload(error.error, error.kind);

@@ -1,0 +1,111 @@
+// provides: EvaluatedModules, ModuleRecord, RESOLVED
+// uses: SourceMap, createNamespace
+
+// The modules a runner has fetched (Vite's EvaluatedModules), and the record of one module (Vite's
+// EvaluatedModuleNode, here also with its link and evaluation state).
+
+// A settled promise that also means "nothing to wait for": compared by identity, so that a module
+// that is ready costs no extra tick.
+const RESOLVED = Promise.resolve();
+
+class ModuleRecord {
+  constructor(result) {
+    this.url = result.url;
+    this.id = result.id;
+    this.file = result.file || result.id;
+    this.code = result.code;
+    this.meta = result.modrun || null;
+    this.map = result.map ? new SourceMap(result.map) : null;
+    this.exports = Object.create(null);
+    Object.defineProperty(this.exports, Symbol.toStringTag, { value: "Module" });
+    this.namespaceObject = null;
+    this.exportedNames = null;
+    this.status = "fetched"; // fetched -> linked -> evaluating -> evaluated | errored
+    this.deps = new Map(); // specifier -> ModuleRecord (static imports and re-exports)
+    this.importers = new Set();
+    this.wrapper = null;
+    this.wrapperSource = "";
+    this.started = null; // the wrapper's promise once it runs
+    this.gate = RESOLVED;
+    this.openGate = null;
+    this.evaluation = null;
+    this.error = undefined;
+    this.cycleRoot = null; // the first module of the cycle this one is part of
+    this.hasAsyncGraph = undefined; // top-level await in it or below it (see ModuleRunner.isAsync)
+    this.cycleMembers = [];
+    this.importMeta = null;
+  }
+
+  namespace() {
+    if (!this.namespaceObject) {
+      const names = this.exportedNames || Object.keys(this.exports);
+      this.namespaceObject = createNamespace(this, names);
+    }
+    return this.namespaceObject;
+  }
+
+  originalPosition(line, column) {
+    if (!this.map) return null;
+    try {
+      return this.map.originalPosition(line, column);
+    } catch {
+      return null;
+    }
+  }
+
+  staticSpecifiers() {
+    return this.meta ? this.meta.deps : [];
+  }
+}
+
+class EvaluatedModules {
+  constructor() {
+    this.idToModuleMap = new Map();
+    this.urlToIdModuleMap = new Map(); // a module's own url, and the absolute urls it was imported by
+    this.fileToModulesMap = new Map(); // file -> Set of records (one file, several queries or types)
+  }
+
+  getModuleById(id) {
+    return this.idToModuleMap.get(id);
+  }
+
+  getModuleByUrl(url) {
+    return this.urlToIdModuleMap.get(url);
+  }
+
+  getModulesByFile(file) {
+    return this.fileToModulesMap.get(file);
+  }
+
+  // The record for a fetchModule result, created on first sight; `url`, when given, is an
+  // absolute url it was imported by (a relative specifier names it only beside its importer).
+  ensureModule(result, url) {
+    let record = this.idToModuleMap.get(result.id);
+    if (!record) {
+      record = new ModuleRecord(result);
+      this.idToModuleMap.set(record.id, record);
+      this.urlToIdModuleMap.set(record.url, record);
+      const sameFile = this.fileToModulesMap.get(record.file);
+      if (sameFile) sameFile.add(record);
+      else this.fileToModulesMap.set(record.file, new Set([record]));
+    }
+    if (url !== undefined) this.urlToIdModuleMap.set(url, record);
+    return record;
+  }
+
+  // Forget a module: the next import of it fetches and evaluates it anew. A linked record cannot
+  // be reset in place as Vite resets its nodes: its importers hold it, and their bindings read
+  // its exports; they keep the instance they were linked with until they are invalidated too.
+  invalidateModule(record) {
+    if (this.idToModuleMap.get(record.id) === record) this.idToModuleMap.delete(record.id);
+    for (const [url, known] of this.urlToIdModuleMap) if (known === record) this.urlToIdModuleMap.delete(url);
+    const sameFile = this.fileToModulesMap.get(record.file);
+    if (sameFile && sameFile.delete(record) && sameFile.size === 0) this.fileToModulesMap.delete(record.file);
+  }
+
+  clear() {
+    this.idToModuleMap.clear();
+    this.urlToIdModuleMap.clear();
+    this.fileToModulesMap.clear();
+  }
+}
