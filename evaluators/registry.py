@@ -11,7 +11,6 @@ built in nor registered.
 from __future__ import annotations
 
 import importlib
-from importlib.metadata import entry_points
 from typing import Any, Protocol
 
 from runner.errors import UsageError
@@ -40,6 +39,8 @@ def register_evaluator(name: str, evaluator: Evaluator) -> None:
 
 
 def evaluator_names() -> list[str]:
+    from importlib.metadata import entry_points  # ~20 ms to import: only when names are listed
+
     installed = {point.name for point in entry_points(group=ENTRY_POINT_GROUP)}
     return sorted(set(_BUILTIN) | set(_registered) | installed)
 
@@ -57,6 +58,8 @@ def get_evaluator(name: str) -> Evaluator:
 
 
 def _installed(name: str) -> Any:
+    from importlib.metadata import entry_points
+
     point = next((p for p in entry_points(group=ENTRY_POINT_GROUP) if p.name == name), None)
     if point is None:
         raise UsageError(f"unknown evaluator {name!r} (available: {', '.join(evaluator_names())})")
