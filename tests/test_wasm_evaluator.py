@@ -25,7 +25,7 @@ from evaluators.wasm.engine import shared_engine
 from evaluators.wasm.evaluator import WasmTransport
 from evaluators.wasm.guest import GuestTrap
 from evaluators.wasm.layout import CAUSE_STACK, EXPORT_STACK_POINTER
-from evaluators.wasm.watchdog import GRACE, Watchdog
+from evaluators.wasm.watchdog import Watchdog
 from runner import CrashError, JSError, LimitError, Server
 from runner.limits import Limits
 
@@ -129,9 +129,7 @@ def test_wasi_calls_that_could_block_fail_at_once():
     for name in ("poll_oneoff", "fd_read"):
         func = engine.linker.get(store, "wasi_snapshot_preview1", name)
         assert isinstance(func, wasmtime.Func)
-        started = time.perf_counter()
-        assert func(store, 0, 0, 0, 0) != 0  # an error number, not a wait
-        assert time.perf_counter() - started < 0.1
+        assert func(store, 0, 0, 0, 0) != 0  # an error number, not a wait (a wait would never return)
 
 
 # ---- CPU and wall time ----
@@ -144,7 +142,7 @@ def test_wasi_calls_that_could_block_fail_at_once():
 def test_cpu_limit_stops_javascript(tmp_path, source):
     result, seconds, _ = run(tmp_path, source, {"cpu_ms": 50})
     assert isinstance(result, LimitError) and result.limit == "cpu", result
-    assert 0.045 <= seconds < 1.0, seconds  # not before the limit; well before anything else
+    assert seconds >= 0.045, seconds  # not before the limit (bench measures how soon after)
     works(tmp_path)
 
 
@@ -152,9 +150,8 @@ def test_cpu_limit_stops_c_code_that_never_polls(tmp_path):
     # A typed-array sort runs in C without QuickJS's interrupt check: the stop word at its loop
     # heads ends it, GRACE after the interrupt.
     source = "export default () => new Float64Array(1 << 23).map((_, i) => (i * 7919) % 1000).sort().length;"
-    result, seconds, _ = run(tmp_path, source, {"cpu_ms": 20, "memory_mb": 256})
-    assert isinstance(result, LimitError) and result.limit == "cpu", result
-    assert seconds < 1.0, seconds
+    result, _, _ = run(tmp_path, source, {"cpu_ms": 20, "memory_mb": 256})
+    assert isinstance(result, LimitError) and result.limit == "cpu", result  # the sort did not finish
     works(tmp_path)
 
 
@@ -162,7 +159,7 @@ def test_wall_time_limit(tmp_path):
     result, seconds, output = run(tmp_path, "export default () => { console.log('started'); for (;;) {} };",
                                   {"wall_ms": 100})
     assert isinstance(result, LimitError) and result.limit == "wall-time", result
-    assert 0.095 <= seconds < 1.0
+    assert seconds >= 0.095, seconds
     assert output == ["started"]  # what was printed before the stop is kept
 
 
@@ -271,8 +268,10 @@ def test_watchdog_interrupts_then_stops_then_forgets():
     words = (ctypes.c_uint32 * 2)()
     watchdog = Watchdog()
     arm = watchdog.register(ctypes.addressof(words), ctypes.addressof(words) + 4)
-    watchdog.arm(arm, time.monotonic() + 0.01, None)
-    time.sleep(0.01 + GRACE + 0.05)
+    armed = time.monotonic()
+    watchdog.arm(arm, armed + 0.01, None)
+    while list(words) != [1, 1] and time.monotonic() - armed < 30:  # however loaded the machine is
+        time.sleep(0.005)
     assert list(words) == [1, 1] and arm.fired == "wall-time"
     watchdog.disarm(arm)
     assert list(words) == [0, 0]  # a guest that finished anyway is not stopped on its next entry
