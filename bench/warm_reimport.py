@@ -44,16 +44,16 @@ def _sink(level: str, text: str) -> None:
     pass
 
 
-def _split_engine(transport: Any) -> dict[str, float]:
-    """Time the in-process transport's two engine entry points apart from the job queue: `deliver`
-    (JSON.parse of the host's answers, with the code, and their dispatch) and `drain`
-    (JSON.stringify of the runtime's requests). Relies on evaluators/inprocess.py internals;
-    gives nothing if they are not there."""
+def _split_engine(engine: Any) -> dict[str, float]:
+    """Time the QuickJS engine's two entry points apart from the job queue: `deliver` (JSON.parse
+    of the host's answers, with the code, and their dispatch) and `drain` (JSON.stringify of the
+    runtime's requests). Relies on evaluators/quickjs_engine.py internals; gives nothing if they
+    are not there."""
     parts = {"deliver": 0.0, "drain": 0.0}
-    if not (hasattr(transport, "_receive") and hasattr(transport, "_drain")):
+    if not (hasattr(engine, "_receive") and hasattr(engine, "_drain")):
         return {}
     for attribute, part in (("_receive", "deliver"), ("_drain", "drain")):
-        inner = getattr(transport, attribute)
+        inner = getattr(engine, attribute)
 
         def timed(*args: Any, _inner: Any = inner, _part: str = part) -> Any:
             s = time.perf_counter()
@@ -62,7 +62,7 @@ def _split_engine(transport: Any) -> dict[str, float]:
             finally:
                 parts[_part] += time.perf_counter() - s
 
-        setattr(transport, attribute, timed)
+        setattr(engine, attribute, timed)
     return parts
 
 
@@ -108,7 +108,7 @@ async def _measure(work: Path, repeat: int, instrumented: bool) -> dict[str, Any
 
                 runner.handlers["fetchModule"] = recording_fetch
                 runner.transport.receive = timed_receive  # type: ignore[method-assign]
-                parts = _split_engine(runner.transport)
+                parts = _split_engine(getattr(runner.transport, "engine", None))
             proxy = await ModuleProxy.load(runner, "/entry.js")
             t2 = time.perf_counter()
             assert proxy.checksum == checksum, (proxy.checksum, checksum)
