@@ -239,9 +239,23 @@ class ModuleRunner {
   }
 
   start(record) {
+    const meta = this.importMeta(record);
+    if (record.gate !== RESOLVED) {
+      // A module started early (in a cycle) binds all its imports first, as linking does in the
+      // spec, so that its hoisted functions can read them when another module calls one; then it
+      // waits for its turn at the `await __vite_ssr_import_meta__` that ends its prologue.
+      const gate = record.gate;
+      Object.defineProperty(meta, "then", {
+        configurable: true,
+        value: (resolve) => {
+          delete meta.then;
+          gate.then(() => resolve(undefined));
+        },
+      });
+    }
     record.started = this.evaluator.run(
       record,
-      this.importMeta(record),
+      meta,
       (specifier, options) => this.staticImport(record, specifier, options),
       (specifier, options) => this.dynamicImport(record, specifier, options),
       (namespace) => this.exportAll(record, namespace),
@@ -255,9 +269,8 @@ class ModuleRunner {
     const type = options && options.attributes && options.attributes.type;
     const dep = record.deps.get(type ? `${specifier}\0${type}` : specifier);
     if (!dep) return this.runtimeImport(record, specifier);
-    const value = options && options.importedNames ? dep.exports : dep.namespace();
-    // Once the module runs, its imports are ready: no promise beyond the `await` itself.
-    return record.gate === RESOLVED ? value : record.gate.then(() => value);
+    // Its imports are ready (linked): no promise beyond the `await` itself.
+    return options && options.importedNames ? dep.exports : dep.namespace();
   }
 
   // Code that did not come with link metadata (another server's transform): Vite's semantics.

@@ -299,6 +299,10 @@ class _Rewriter:
             edits.prepend(text, (0, imp.start), (text.index("__vite_ssr_import__("), imp.start))
             if imp.star:
                 edits.prepend(f"__vite_ssr_exportAll__({var});", (0, imp.start))
+        if self.entries.imports:
+            # Where a module the runner starts early (one in an import cycle) waits for its turn, with
+            # every import bound (modrun's import.meta is then a thenable); elsewhere, one tick.
+            edits.prepend("await __vite_ssr_import_meta__;")
 
     def rewrite_import_references(self, import_targets: dict[str, tuple[str, bool]]) -> None:
         """References to imports read the imported module's namespace (calls without a `this`)."""
