@@ -21,6 +21,7 @@ from .module_graph import ModuleGraph, ModuleNode
 from .plugin_container import PluginContainer
 from .plugins import JsonPlugin, ResolvePlugin
 from .plugins.module_types import ModuleTypesPlugin, check_type, split_type, typed_id
+from .plugins.typescript_jsx import TypeScriptJsxPlugin
 from .rpc.client import ConsoleSink, RunnerClient
 from .rpc.exports import ModuleProxy
 from .rpc.protocol import FetchedModule, FetchOptions, FetchResult, Handler
@@ -41,7 +42,9 @@ class Environment:
         self.profile = config.profile
         self.conditions = resolve_conditions(config, server.mode)
         self.module_graph = ModuleGraph(str(server.root))
-        plugins = [ModuleTypesPlugin(), *server.plugins, *config.plugins, JsonPlugin(), ResolvePlugin()]
+        # TypeScript and JSX are lowered before user plugins see the code, as Vite's esbuild plugin is.
+        plugins = [ModuleTypesPlugin(), TypeScriptJsxPlugin(server.jsx, server.mode, server.tsconfig),
+                   *server.plugins, *config.plugins, JsonPlugin(), ResolvePlugin()]
         self.plugin_container = PluginContainer(self, plugins)
         self.on_console: ConsoleSink | None = server.on_console
         self._transforms_in_flight: dict[str, asyncio.Future[TransformedModule]] = {}
@@ -87,6 +90,10 @@ class Environment:
     def _not_found(self, specifier: str, importer: str | None) -> LoadError:
         kind = "package" if not specifier.startswith((".", "/", "\0", "file:")) else "module"
         message = f"Cannot find {kind} '{specifier}'" + (f" imported from {importer}" if importer else "")
+        if specifier.endswith(("/jsx-runtime", "/jsx-dev-runtime")) and importer and \
+                file_of(importer).endswith((".jsx", ".tsx")):
+            message += (" (the JSX automatic runtime: name the package that provides it with tsconfig.json's "
+                        "jsxImportSource, the server's jsx config or a @jsxImportSource comment)")
         return LoadError(message, code="ERR_MODULE_NOT_FOUND", importer=importer, id=specifier,
                          **self._import_site(specifier, importer))
 

@@ -91,9 +91,9 @@ class LoadError(ModrunError):
 class ParseError(LoadError):
     """Source text that is not a valid ES module (a SyntaxError at parse time)."""
 
-    def __init__(self, message: str, *, loc: Location, frame: str, id: str | None = None) -> None:
-        super().__init__(message, name="SyntaxError", code="ERR_PARSE", loc=loc, frame=frame,
-                         id=id or loc.file)
+    def __init__(self, message: str, *, loc: Location, frame: str, id: str | None = None,
+                 code: str = "ERR_PARSE") -> None:
+        super().__init__(message, name="SyntaxError", code=code, loc=loc, frame=frame, id=id or loc.file)
 
 
 class RuntimeStopped(ModrunError):

@@ -17,6 +17,8 @@ from .config import MODES, EnvironmentConfig
 from .environment import Environment
 from .errors import UsageError
 from .plugins import VirtualModules
+from .plugins.tsconfig import TsconfigReader
+from .plugins.typescript_jsx import jsx_config
 from .rpc.client import ConsoleSink
 from .transform_cache import TransformCache, default_cache_dir
 
@@ -27,7 +29,7 @@ class Server:
     def __init__(self, root: str | Path = ".", environments: dict[str, Any] | None = None, *,
                  plugins: Iterable[Any] = (), mode: str = "production",
                  virtual_modules: dict[str, Any] | None = None, cache_dir: str | Path | None | bool = None,
-                 on_console: ConsoleSink | None = None) -> None:
+                 on_console: ConsoleSink | None = None, jsx: dict[str, Any] | None = None) -> None:
         root_path = Path(root).resolve()
         if not root_path.is_dir():
             raise UsageError(f"root {root_path} is not a directory")
@@ -36,6 +38,9 @@ class Server:
         self.root = root_path
         self.mode = mode
         self.on_console = on_console
+        # How .jsx and .tsx files are lowered (see runner/plugins/typescript_jsx.py), over tsconfig.json.
+        self.jsx = jsx_config(jsx)
+        self.tsconfig = TsconfigReader(root_path)
         self.plugins: list[Any] = list(plugins)
         if virtual_modules:
             self.plugins.insert(0, VirtualModules(virtual_modules))

@@ -20,20 +20,20 @@ from typing import Any
 import orjson
 
 # The parser and its grammars: an upgrade (within the allowed versions) may parse differently.
-_PARSER_PACKAGES = ("tree_sitter", "tree_sitter_javascript")
+_PARSER_PACKAGES = ("tree_sitter", "tree_sitter_javascript", "tree_sitter_typescript")
 _FLUSH_EVERY = 256
 
 
 @functools.cache
 def _salt() -> bytes:
     """What transform output depends on besides its input: the transform's own sources (every
-    file of runner/transform, and transform_request.py, which shapes the stored entry) and the
+    file under runner/transform, and transform_request.py, which shapes the stored entry) and the
     installed parser. The parser's files are identified by name, size and modification time, not
     by importing them: a run whose transforms all come from the cache never loads the parser."""
     digest = hashlib.sha256(b"modrun-transform-v2")
     here = Path(__file__).parent
-    for path in [*sorted((here / "transform").glob("*.py")), here / "transform_request.py"]:
-        digest.update(path.name.encode())
+    for path in [*sorted((here / "transform").rglob("*.py")), here / "transform_request.py"]:
+        digest.update(path.relative_to(here).as_posix().encode())
         digest.update(path.read_bytes())
     for package in _PARSER_PACKAGES:
         spec = importlib.util.find_spec(package)

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import LoadError
+from .code_frame import code_frame
+from .errors import LoadError, Location, ParseError
 from .ids import file_of
 from .plugin import LoadResult
 from .rpc.protocol import ImportEntry, LinkMeta
-from .transform.sourcemap import compose
+from .transform.sourcemap import compose, original_point
 
 if TYPE_CHECKING:
     from .environment import Environment
@@ -82,6 +83,24 @@ def runner_meta(result: TransformResult) -> LinkMeta:
     }
 
 
+def _import_in_source(entry: ImportEntry, map_: dict[str, Any]) -> ImportEntry:
+    """An import's position in the loaded source, through the plugins' map (line 0 for an import a
+    plugin added, which has none)."""
+    point = original_point(map_, entry["line"], entry["column"] - 1) if entry["line"] else None
+    line, column = (point[0], point[1] + 1) if point is not None else (0, 0)
+    return {**entry, "line": line, "column": column}
+
+
+def _in_source(error: ParseError, map_: dict[str, Any] | None, source: str) -> ParseError:
+    """A syntax error in plugin output, located in the loaded source where the map says."""
+    point = original_point(map_, error.loc.line, error.loc.column - 1) if map_ is not None and error.loc else None
+    if point is None or error.loc is None:
+        return error
+    line, column = point[0], point[1] + 1
+    return ParseError(error.message, loc=Location(error.loc.file, line, column),
+                      frame=code_frame(source, line, column), id=error.id, code=error.code)
+
+
 async def load_source(environment: Environment, id: str) -> LoadResult:
     loaded = await environment.plugin_container.load(id)
     return loaded if loaded is not None else read_source(id)
@@ -131,14 +150,19 @@ async def _transform(environment: Environment, node: ModuleNode) -> TransformedM
         # Imported here: a run whose transforms all come from the cache never loads the parser.
         from .transform.ssr_transform import ssr_transform
 
-        result = ssr_transform(transformed.code, node.file or node.id)
+        try:
+            result = ssr_transform(transformed.code, node.file or node.id)
+        except ParseError as error:
+            raise _in_source(error, transformed.map, loaded.code) from None
         stored = {"code": result.code, "map": result.map, "meta": runner_meta(result),
                   "dynamic_deps": list(result.dynamic_deps)}
         cache.put(key, stored)
     map_ = stored["map"]
+    meta = stored["meta"]
     if transformed.map is not None and map_ is not None:
         map_ = compose(map_, transformed.map)
-    module = TransformedModule(code=stored["code"], map=map_, meta=stored["meta"], deps=stored["meta"]["deps"],
+        meta = {**meta, "imports": [_import_in_source(entry, transformed.map) for entry in meta["imports"]]}
+    module = TransformedModule(code=stored["code"], map=map_, meta=meta, deps=stored["meta"]["deps"],
                                dynamic_deps=stored["dynamic_deps"], source=loaded.code, source_hash=source_hash,
                                stamp=stamp)
     node.transform_result = module

@@ -40,14 +40,16 @@ MESSAGES = {
 }
 
 
-def parse_error(code: str, src: bytes, offset: int, message: str, file: str) -> ParseError:
-    """A ParseError at byte `offset` of `src` (1-based line and character column, code frame)."""
+def parse_error(code: str, src: bytes, offset: int, message: str, file: str,
+                error_code: str = "ERR_PARSE") -> ParseError:
+    """A ParseError at byte `offset` of `src` (1-based line and character column, code frame);
+    `error_code` tells syntax errors (ERR_PARSE) from syntax modrun does not support."""
     offset = max(0, min(offset, len(src)))
     line = src.count(b"\n", 0, offset) + 1
     line_start = src.rfind(b"\n", 0, offset) + 1
     column = len(src[line_start:offset].decode("utf-8", "replace")) + 1
     return ParseError(message, loc=Location(file, line, column), frame=code_frame(code, line, column),
-                      id=file)
+                      id=file, code=error_code)
 
 
 def tree_error(root: Node, src: bytes) -> tuple[int, str] | None:

@@ -234,6 +234,16 @@ def original_position(source_map: dict[str, Any], line: int, column: int) -> Ori
     return OriginalPosition(source, seg.line + 1, seg.source_column, name)
 
 
+def original_point(source_map: dict[str, Any], line: int, column: int) -> tuple[int, int] | None:
+    """Where generated `line` (1-based) and `column` (0-based) come from, as a 1-based line and
+    0-based column: the closest mapping at or left of it, moved right by the distance to it (text
+    copied from the source is the same in both). None if unmapped."""
+    seg = _segment_at(source_map, line, column)
+    if seg is None or seg.source is None:
+        return None
+    return seg.line + 1, seg.source_column + column - seg.column
+
+
 def compose(outer: dict[str, Any], inner: dict[str, Any]) -> dict[str, Any]:
     """Chain two maps: `outer` maps the final code to its input, which `inner` maps to the
     original sources (e.g. outer = our runner transform's map, inner = a plugin's map).

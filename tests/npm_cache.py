@@ -1,0 +1,42 @@
+"""npm packages for tests, installed from a pinned lockfile into a cached directory.
+
+Each set lives in tests/npm/<name>/ (package.json, package-lock.json, helper scripts) and is
+installed with `npm ci` into tests/.cache/npm/<name>/ (gitignored), again only when the lockfile
+changes. Where npm is missing or the registry cannot be reached the test is skipped, saying why.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).parent
+NODE = shutil.which("node")
+NPM = shutil.which("npm")
+
+
+def install(name: str) -> Path:
+    """The installed directory of tests/npm/<name> (its node_modules inside)."""
+    if NODE is None or NPM is None:
+        pytest.skip("node and npm are needed to install the npm packages this test compares against")
+    source = HERE / "npm" / name
+    target = HERE / ".cache" / "npm" / name
+    lock = (source / "package-lock.json").read_bytes()
+    stamp = target / ".installed-lock"
+    if not (stamp.is_file() and stamp.read_bytes() == lock and (target / "node_modules").is_dir()):
+        target.mkdir(parents=True, exist_ok=True)
+        stamp.unlink(missing_ok=True)
+        for file in ("package.json", "package-lock.json"):
+            shutil.copyfile(source / file, target / file)
+        done = subprocess.run([NPM, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=target,
+                              capture_output=True, text=True, timeout=600)
+        if done.returncode != 0:
+            pytest.skip(f"npm ci of tests/npm/{name} failed (is the registry reachable?): "
+                        f"{done.stderr.strip()[-500:]}")
+        stamp.write_bytes(lock)
+    for script in source.glob("*.mjs"):
+        shutil.copyfile(script, target / script.name)
+    return target
