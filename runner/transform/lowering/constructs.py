@@ -7,8 +7,8 @@ them, each on the lines it came from (so the source map stays line-for-line):
   exported functions and classes assigned after their declaration, references to exported
   variables (and to what other blocks of the same namespace export) rewritten to `N.x`, nested
   and dotted namespaces (`namespace A.B {}`) and merging with a function, class or enum;
-- parameter properties (`constructor(private x: number)`) -> `this.x = x;` at the start of the
-  constructor body, after a leading `super(…)` call;
+- parameter properties (`constructor(private x: number)`) -> a field `x;` first in the class and
+  `this.x = x;` at the start of the constructor body, after a leading `super(…)` call;
 - `import A = N.B` -> `const A = N.B` (removed when `A` is used only as a type);
 - in CommonJS files (.cts): `import x = require("y")` -> `const x = require("y")` and
   `export = x` -> `module.exports = x`. In an ES module both are load errors that say what to
@@ -346,12 +346,20 @@ class ConstructLowering:
                 if callee is not None and callee.type == "super":
                     at = statement.end_byte
                     break
+            fields = []
             for parameter in parameters:
                 pattern = parameter.child_by_field_name("pattern")
                 if pattern is None or pattern.type != "identifier":
                     raise self._error(parameter, "a parameter property cannot be a destructuring pattern")
                 local = _text(pattern)
+                fields.append(f"{local};")
                 self.edits.insert(at, f" this.{local} = {local};", (1, pattern.start_byte))
+            # Declared as fields too, first in the class (TypeScript's output for ES2022 classes,
+            # whose fields are defined, not assigned): the properties' order and an overriding
+            # subclass field behave as there.
+            class_body = method.parent
+            if class_body is not None:
+                self.edits.insert(class_body.children[0].end_byte, " " + " ".join(fields))
 
 
 def _text(node: Node) -> str:

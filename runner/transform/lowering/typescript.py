@@ -17,6 +17,7 @@ The constructs that are not only types (enums, namespaces with values, parameter
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -81,7 +82,9 @@ class TypeStripper:
         self.imports: list[tuple[Node, list[ImportBinding]]] = []
         self.export_clauses: list[Node] = []  # local `export {…}` clauses, checked against type-only names
         self.type_only: set[str] = set()  # module-level names that are only types
-        self._erased_until = -1
+        # Ranges erased so far by this pass (disjoint, sorted): what lies inside is not visited.
+        self._erased_starts: list[int] = []
+        self._erased_ends: list[int] = []
 
     # ---- the pass ----
 
@@ -94,8 +97,9 @@ class TypeStripper:
                 nodes.append((node.start_byte, -node.end_byte, name, node))
         nodes.sort(key=lambda n: (n[0], n[1]))
         for start, _, name, node in nodes:
-            if start < self._erased_until:
-                continue  # inside something erased whole
+            i = bisect_right(self._erased_starts, start) - 1
+            if i >= 0 and start < self._erased_ends[i]:
+                continue  # inside something erased
             getattr(self, "_" + name)(node)
         for clause in self.export_clauses:
             self._export_clause(clause)
@@ -104,7 +108,9 @@ class TypeStripper:
     def _erase(self, node: Node | tuple[int, int], *, statement: bool = False) -> None:
         start, end = (node.start_byte, node.end_byte) if isinstance(node, Node) else node
         self.edits.erase(start, end, statement=statement)
-        self._erased_until = max(self._erased_until, end)
+        i = bisect_right(self._erased_starts, start)
+        self._erased_starts.insert(i, start)
+        self._erased_ends.insert(i, end)
 
     def _erase_token(self, node: Node) -> None:
         self.edits.erase(node.start_byte, node.end_byte)

@@ -17,14 +17,14 @@ fs.mkdirSync(out, { recursive: true });
 fs.writeFileSync(path.join(out, "package.json"), '{"type": "module"}\n');
 for (const entry of fs.readdirSync(src, { recursive: true })) {
   const file = path.join(src, entry);
-  if (!/\.(ts|tsx|mts)$/.test(file) || file.endsWith(".d.ts")) continue;
+  if (!/\.(ts|tsx|mts|jsx)$/.test(file) || file.endsWith(".d.ts")) continue;
   const result = ts.transpileModule(fs.readFileSync(file, "utf8"), { compilerOptions, fileName: file, reportDiagnostics: true });
   if (result.diagnostics.length) {
     const host = { getCanonicalFileName: (f) => f, getCurrentDirectory: () => src, getNewLine: () => "\n" };
     console.error(ts.formatDiagnostics(result.diagnostics, host));
     process.exit(1);
   }
-  const target = path.join(out, entry).replace(/\.(ts|tsx)$/, ".js").replace(/\.mts$/, ".mjs");
+  const target = path.join(out, entry).replace(/\.(ts|tsx|jsx)$/, ".js").replace(/\.mts$/, ".mjs");
   fs.mkdirSync(path.dirname(target), { recursive: true });
   fs.writeFileSync(target, result.outputText);
 }
