@@ -130,6 +130,11 @@ class JsxLowering:
         closing = None if node.type == "jsx_self_closing_element" else node.child_by_field_name("close_tag")
         assert opening is not None
         name = opening.child_by_field_name("name")
+        if closing is not None:
+            closing_name = closing.child_by_field_name("name")
+            if _name_text(closing_name) != _name_text(name):
+                tag = f"<{_name_text(name)}>" if name is not None else "<>"
+                raise self._error(closing, f"Expected corresponding JSX closing tag for {tag}")
         attributes = opening.children_by_field_name("attribute")
         children = self._children(node, opening, closing) if closing is not None else []
         key: Node | None = None
@@ -314,6 +319,10 @@ class JsxLowering:
 
 def _text(node: Node) -> str:
     return (node.text or b"").decode("utf-8", "surrogatepass")
+
+
+def _name_text(name: Node | None) -> str:
+    return "".join(_text(name).split()) if name is not None else ""
 
 
 def _tag(name: Node) -> str:
