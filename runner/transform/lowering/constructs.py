@@ -339,14 +339,18 @@ class ConstructLowering:
             if body is None:
                 continue
             at = body.children[0].end_byte
+            ends_with_semicolon = True
             for statement in body.named_children:
                 call = statement.named_children[0] if statement.type == "expression_statement" else None
                 callee = call.child_by_field_name("function") if call is not None and call.type == "call_expression" \
                     else None
                 if callee is not None and callee.type == "super":
                     at = statement.end_byte
+                    ends_with_semicolon = statement.children[-1].type == ";"
                     break
             fields = []
+            if not ends_with_semicolon:
+                self.edits.insert(at, ";")  # `super()` ended by a line break: the assignments go on its line
             for parameter in parameters:
                 pattern = parameter.child_by_field_name("pattern")
                 if pattern is None or pattern.type != "identifier":

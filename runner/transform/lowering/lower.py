@@ -5,21 +5,16 @@ map is line-for-line; erased types keep every column too."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from ..early_errors import parse_error, tree_error
 from ..edits import Edits
 from .constructs import ConstructLowering
 from .edit_list import EditList
-from .grammars import dialect_of, parse
+from .grammars import dialect_of, parse, parse_typescript
 from .jsx import JsxLowering
 from .options import LoweringOptions
 from .typescript import TypeStripper
-
-# `export type * from "x"` (TypeScript 5.0) is not in the grammar: the `type` is blanked before
-# parsing and the statement erased after.
-_EXPORT_TYPE_STAR = re.compile(rb"(?<![\w$.])export\s+(type)\s+\*")
 
 
 def lower(code: str, file: str, options: LoweringOptions) -> tuple[str, dict[str, Any] | None] | None:
@@ -30,13 +25,7 @@ def lower(code: str, file: str, options: LoweringOptions) -> tuple[str, dict[str
     if dialect is None:
         return None
     src = code.encode("utf-8", "surrogatepass")
-    patched = bytearray(src)
-    type_stars = []
-    if dialect != "jsx":
-        for match in _EXPORT_TYPE_STAR.finditer(src):
-            patched[match.start(1):match.end(1)] = b"    "
-            type_stars.append(match.start())
-    tree = parse(bytes(patched) if type_stars else src, dialect)
+    tree, erase = parse_typescript(src, dialect) if dialect != "jsx" else (parse(src, dialect), [])
     root = tree.root_node
     if root.has_error:
         error = tree_error(root, src)
@@ -47,12 +36,14 @@ def lower(code: str, file: str, options: LoweringOptions) -> tuple[str, dict[str
     if dialect != "jsx":
         stripper = TypeStripper(edits, root, dialect, verbatim_module_syntax=options.verbatim_module_syntax)
         constructs = stripper.run()
-        for at in type_stars:
-            statement = root.descendant_for_byte_range(at, at + 6)
+        for start, end in erase:
+            statement = root.descendant_for_byte_range(start, start + 6) if end < 0 else None
             while statement is not None and statement.type != "export_statement":
                 statement = statement.parent
             if statement is not None:
                 edits.erase(statement.start_byte, statement.end_byte, statement=True)
+            elif end >= 0:
+                edits.erase(start, end)
     uses: set[str] = set()
     if dialect in ("tsx", "jsx"):
         uses = JsxLowering(edits, root, dialect, code, file, options.jsx).run()

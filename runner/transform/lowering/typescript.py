@@ -80,7 +80,8 @@ class TypeStripper:
         self.verbatim = verbatim_module_syntax
         self.constructs = Constructs()
         self.imports: list[tuple[Node, list[ImportBinding]]] = []
-        self.export_clauses: list[Node] = []  # local `export {…}` clauses, checked against type-only names
+        self.export_clauses: list[Node] = []  # `export {…}` clauses, checked against type-only names
+        self.re_export_clauses: list[Node] = []  # those of `export {…} from`
         self.type_only: set[str] = set()  # module-level names that are only types
         # Ranges erased so far by this pass (disjoint, sorted): what lies inside is not visited.
         self._erased_starts: list[int] = []
@@ -185,13 +186,19 @@ class TypeStripper:
         if _child_token(node, "declare") is not None or _child_token(node, "abstract") is not None:
             self._erase(node, statement=True)
             return
-        for child in node.children:
-            if child.type in _MODIFIERS or child.type in ("?", "!"):
-                self._erase_token(child)
+        self._member_modifiers(node, ("?", "!"))
 
     def _method(self, node: Node) -> None:
+        self._member_modifiers(node, ("?",))
+
+    def _member_modifiers(self, node: Node, marks: tuple[str, ...]) -> None:
+        """Erase a class member's modifiers and marks; an erased first modifier leaves a `;` (an
+        empty class element), so that the member cannot continue the one before it
+        (`x = a\n readonly [k] = 1` must not become `x = a[k] = 1`)."""
         for child in node.children:
-            if child.type in _MODIFIERS or child.type == "?":
+            if child.type in _MODIFIERS:
+                self.edits.erase(child.start_byte, child.end_byte, statement=child == node.children[0])
+            elif child.type in marks:
                 self._erase_token(child)
 
     def _abstract(self, node: Node) -> None:
@@ -279,6 +286,8 @@ class TypeStripper:
         clause = next((c for c in node.named_children if c.type == "export_clause"), None)
         if clause is not None:
             self.export_clauses.append(clause)
+            if node.child_by_field_name("source") is not None:
+                self.re_export_clauses.append(clause)
 
     def _export_clause(self, clause: Node) -> None:
         statement = clause.parent
@@ -305,7 +314,9 @@ class TypeStripper:
         """Remove import bindings marked `type`, and those never used as a value (after every other
         pass has run: JSX adds the names its output uses, e.g. `React` for the classic runtime)."""
         candidates = {b.local for _, bindings in self.imports for b in bindings if not b.typed}
-        used = set() if self.verbatim else self.used_names(candidates, [s for s, _ in self.imports])
+        # (`export {x} from "m"` names m's export, not a local binding.)
+        skip = [s for s, _ in self.imports] + [c.parent for c in self.re_export_clauses if c.parent is not None]
+        used = set() if self.verbatim else self.used_names(candidates, skip)
         used |= set(extra_uses)
         for statement, bindings in self.imports:
             removed = [b for b in bindings if b.typed or (not self.verbatim and b.local not in used)]
@@ -344,7 +355,7 @@ class TypeStripper:
         for match in pattern.finditer(self.src):
             start, end = match.span()
             word = match.group().decode()
-            if word in used or self.edits.is_erased(start):
+            if word in used or (self.edits.is_erased(start) and not _in_computed_name(root, start, end)):
                 continue
             if any(s <= start < e for s, e in skipped):
                 continue
@@ -384,6 +395,16 @@ class TypeStripper:
         previous = node.prev_sibling
         start = previous.start_byte if previous is not None and previous.type == "," else node.start_byte
         self._erase((start, node.end_byte))
+
+
+def _in_computed_name(root: Node, start: int, end: int) -> bool:
+    """Is [start, end) inside a computed property name (`[KEY]: T`, a value even in a type)?"""
+    node: Node | None = root.descendant_for_byte_range(start, end)
+    while node is not None:
+        if node.type == "computed_property_name":
+            return True
+        node = node.parent
+    return False
 
 
 def is_instantiated(namespace: Node) -> bool:
