@@ -62,7 +62,8 @@ def parse(source: bytes, dialect: str) -> Tree:
 #   read as `A<B>`): a `;` put before the `<`.
 _EXPORT_TYPE_STAR = re.compile(rb"(?<![\w$.])export\s+(type)\s+\*")
 _TAG_ARGUMENTS = re.compile(rb"[\w$)\]]<")
-_VARIANCE = re.compile(rb"(?<=[<,])\s*((?:in\s+out|in|out)\s+)(?=[A-Za-z_$])")
+_VARIANCE = re.compile(rb"[<,](?:\s|/\*(?:[^*]|\*(?!/))*+\*/|//[^\n]*+)*+((?:in\s+out|in|out)\s+)"
+                       rb"(?=[A-Za-z_$][\w$]*\s*(?:extends\b|[,>=]))")
 _SIGNATURE_LINE = re.compile(rb"\n[ \t]*([ \t])<")
 _NOT_CODE = frozenset({"comment", "string_fragment", "string", "template_string", "jsx_text", "regex_pattern"})
 _CAST_MEMBER = "(member_expression object: [(as_expression) (satisfies_expression)]) @member"
@@ -119,8 +120,8 @@ def parse_typescript(src: bytes, dialect: str) -> tuple[Tree, list[tuple[int, in
 
 def _type_arguments_end(src: bytes, at: int) -> int:
     """The offset just past the `>` closing the `<` at `at` (nesting counted, `=>` skipped), or -1
-    when a `;` or the end comes first."""
-    depth = 0
+    when a `;` outside braces, an unbalanced `}` or the end comes first."""
+    depth = braces = 0
     limit = min(len(src), at + 4000)
     i = at
     while i < limit:
@@ -131,20 +132,23 @@ def _type_arguments_end(src: bytes, at: int) -> int:
             depth -= 1
             if not depth:
                 return i + 1
-        elif c == 59:  # ;
+        elif c == 123:  # {
+            braces += 1
+        elif c == 125:  # }
+            braces -= 1
+            if braces < 0:
+                return -1
+        elif c == 59 and not braces:  # ; (not in a type literal)
             return -1
         i += 1
     return -1
 
 
 def _in_broken_type(root: Node, offset: int) -> bool:
-    """Is `offset` inside a type literal or interface body that did not parse?"""
+    """Is `offset` inside an ERROR, or a type literal or interface body that did not parse?"""
     node: Node | None = root.descendant_for_byte_range(offset, offset + 1)
     while node is not None:
-        if node.type in ("object_type", "interface_body"):
-            return node.has_error
-        if node.type == "ERROR" and node.parent is not None and node.parent.type in ("program", "statement_block"):
-            return True  # recovery swallowed the statement: the type literal is not even there
+        if node.type == "ERROR" or (node.type in ("object_type", "interface_body") and node.has_error):
+            return True
         node = node.parent
     return False
-
