@@ -18,10 +18,23 @@ NODE = shutil.which("node")
 NPM = shutil.which("npm")
 
 
+class Unavailable(Exception):
+    """npm or node is missing, or the packages could not be installed."""
+
+
 def install(name: str) -> Path:
-    """The installed directory of tests/npm/<name> (its node_modules inside)."""
+    """The installed directory of tests/npm/<name> (its node_modules inside); the test is skipped
+    when npm cannot install it."""
+    try:
+        return ensure(name)
+    except Unavailable as reason:
+        pytest.skip(str(reason))
+
+
+def ensure(name: str) -> Path:
+    """The installed directory of tests/npm/<name>, installed first if the lockfile changed."""
     if NODE is None or NPM is None:
-        pytest.skip("node and npm are needed to install the npm packages this test compares against")
+        raise Unavailable("node and npm are needed to install the npm packages this test compares against")
     source = HERE / "npm" / name
     target = HERE / ".cache" / "npm" / name
     lock = (source / "package-lock.json").read_bytes()
@@ -34,8 +47,8 @@ def install(name: str) -> Path:
         done = subprocess.run([NPM, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=target,
                               capture_output=True, text=True, timeout=600)
         if done.returncode != 0:
-            pytest.skip(f"npm ci of tests/npm/{name} failed (is the registry reachable?): "
-                        f"{done.stderr.strip()[-500:]}")
+            raise Unavailable(f"npm ci of tests/npm/{name} failed (is the registry reachable?): "
+                              f"{done.stderr.strip()[-500:]}")
         stamp.write_bytes(lock)
     for script in source.glob("*.mjs"):
         shutil.copyfile(script, target / script.name)
