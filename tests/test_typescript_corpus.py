@@ -36,7 +36,8 @@ type User = z.infer<typeof User>;
 export default function main() {{
   const ok: User = User.parse({{ name: "Ada", age: 36 }});
   const bad = User.safeParse({{ name: "A", age: -1, email: "nope", tags: ["c"] }});
-  return {{ ok, issues: bad.success ? [] : bad.error.issues.map((i) => ({{ path: i.path, code: i.code, message: i.message }})) }};
+  const issues = bad.success ? [] : bad.error.issues.map((i) => ({{ path: i.path, code: i.code, message: i.message }}));
+  return {{ ok, issues }};
 }}
 """
 
