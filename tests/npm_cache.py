@@ -31,12 +31,13 @@ def install(name: str) -> Path:
         pytest.skip(str(reason))
 
 
-def ensure(name: str) -> Path:
-    """The installed directory of tests/npm/<name>, installed first if the lockfile changed."""
+def ensure(name: str, sets: Path = HERE / "npm", cache: Path = HERE / ".cache" / "npm") -> Path:
+    """The installed directory of <sets>/<name> (tests/npm by default; the benchmarks have their
+    own), installed into <cache>/<name> first if its lockfile changed."""
     if NODE is None or NPM is None:
         raise Unavailable("node and npm are needed to install the npm packages this test compares against")
-    source = HERE / "npm" / name
-    target = HERE / ".cache" / "npm" / name
+    source = sets / name
+    target = cache / name
     lock = (source / "package-lock.json").read_bytes()
     stamp = target / ".installed-lock"
     if not (stamp.is_file() and stamp.read_bytes() == lock and (target / "node_modules").is_dir()):
@@ -47,7 +48,7 @@ def ensure(name: str) -> Path:
         done = subprocess.run([NPM, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=target,
                               capture_output=True, text=True, timeout=600)
         if done.returncode != 0:
-            raise Unavailable(f"npm ci of tests/npm/{name} failed (is the registry reachable?): "
+            raise Unavailable(f"npm ci of {source} failed (is the registry reachable?): "
                               f"{done.stderr.strip()[-500:]}")
         stamp.write_bytes(lock)
     for script in source.glob("*.mjs"):

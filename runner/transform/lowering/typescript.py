@@ -16,7 +16,6 @@ The constructs that are not only types (enums, namespaces with values, parameter
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -47,6 +46,8 @@ _QUERY = """
 _TYPE_DECLARATIONS = frozenset({"interface_declaration", "type_alias_declaration", "ambient_declaration",
                                 "function_signature"})
 _MODIFIERS = frozenset({"accessibility_modifier", "override_modifier", "readonly"})
+_NAME_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_$") | \
+    frozenset(range(0x80, 0x100))
 _VALUE_DECLARATIONS = frozenset({"function_declaration", "generator_function_declaration", "class_declaration",
                                  "abstract_class_declaration", "enum_declaration"})
 
@@ -347,22 +348,26 @@ class TypeStripper:
         if not names:
             return set()
         self.edits.sort_erased()
-        pattern = re.compile(rb"(?<![\w$])(?:" + b"|".join(re.escape(n.encode()) for n in sorted(names)) +
-                             rb")(?![\w$])")
         skipped = sorted((n.start_byte, n.end_byte) for n in skip)
         used: set[str] = set()
         root = self.root
-        for match in pattern.finditer(self.src):
-            start, end = match.span()
-            word = match.group().decode()
-            if word in used or (self.edits.is_erased(start) and not _in_computed_name(root, start, end)):
-                continue
-            if any(s <= start < e for s, e in skipped):
-                continue
-            node = root.descendant_for_byte_range(start, end)
-            if node is not None and node.start_byte == start and node.end_byte == end and \
-                    node.type in ("identifier", "shorthand_property_identifier"):
-                used.add(word)
+        src = self.src
+        for name in names:
+            word = name.encode()
+            start = src.find(word)
+            while start >= 0:  # (each name only until its first use)
+                end = start + len(word)
+                if (start and src[start - 1] in _NAME_BYTES) or (end < len(src) and src[end] in _NAME_BYTES) or \
+                        (self.edits.is_erased(start) and not _in_computed_name(root, start, end)) or \
+                        any(s <= start < e for s, e in skipped):
+                    start = src.find(word, end)
+                    continue
+                node = root.descendant_for_byte_range(start, end)
+                if node is not None and node.start_byte == start and node.end_byte == end and \
+                        node.type in ("identifier", "shorthand_property_identifier"):
+                    used.add(name)
+                    break
+                start = src.find(word, end)
         return used
 
     # ---- list surgery ----
