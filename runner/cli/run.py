@@ -1,39 +1,28 @@
-"""`modrun run ENTRY …` — the command-line contract (README, "Command line").
-
-Exit codes: 0 ok · 1 uncaught JS error · 2 usage or config error · 3 load error · 4 limit
-exceeded · 5 runtime crashed or transport failed. With --json, stdout carries exactly one JSON
-object and the module's console output goes to stderr.
-"""
+"""`modrun run ENTRY …`: import a module in a fresh runtime, optionally call an export (README,
+"Command line"). With --json, stdout carries exactly one JSON object and the module's console
+output goes to stderr."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 import time
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import orjson
 
-from .errors import CrashError, LimitError, LoadError, ModrunError, UsageError
-from .rpc import wire
-from .rpc.exports import JSFunction, JSOpaque
-from .server import Server
+from ..errors import LimitError, LoadError, ModrunError, UsageError
+from ..rpc import wire
+from ..rpc.exports import JSFunction, JSOpaque
+from ..server import Server
+from .common import report_error
 
-EXIT_CODES = {"js": 1, "usage": 2, "load": 3, "limit": 4, "crash": 5}
 PROFILES = ("bare", "edge")
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(f"{message}\n{self.format_usage().strip()}")
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="modrun", description="Run JavaScript ES modules in sandboxed runtimes.")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+def add_parser(commands: Any) -> None:
     run = commands.add_parser("run", help="import a module in a fresh runtime, optionally call an export")
     run.add_argument("entry", metavar="ENTRY", help="the module to import (a file path)")
     run.add_argument("--root", help="project root (default: the current directory when ENTRY is inside it, "
@@ -46,7 +35,6 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print one JSON object: the result or the error")
     run.add_argument("--timeout", type=float, metavar="S", help="wall-clock limit for the whole run, in seconds")
     run.add_argument("--memory", type=float, metavar="MB", help="cap on the runtime's heap, in MiB")
-    return parser
 
 
 def _choose_root(entry: Path, root: str | None) -> Path:
@@ -129,50 +117,20 @@ async def _run(ns: argparse.Namespace, args: list[Any], console_stream: Any) -> 
         return {"ok": True, "result": _plain(result), "exports": sorted(module.exports)}
 
 
-def _error_payload(error: ModrunError) -> dict[str, Any]:
-    payload = error.to_payload()
-    return {k: v for k, v in payload.items() if v is not None}
-
-
-def _report(error: ModrunError, as_json: bool) -> int:
-    if as_json:
-        sys.stdout.write(wire.dumps({"ok": False, "error": _error_payload(error)}) + "\n")
-    else:
-        text = error.stack or f"{error.name}: {error.message}"
-        if isinstance(error, LoadError) and error.frame and error.frame not in text:
-            text += "\n\n" + error.frame
-        if isinstance(error, LimitError):
-            text = f"modrun: {error.message} (limit: {error.limit})"
-        sys.stderr.write(text.rstrip() + "\n")
-    sys.stdout.flush()
-    return EXIT_CODES.get(error.kind, 1)
-
-
-def run_command(argv: list[str]) -> int:
-    as_json = "--json" in argv
+def command(ns: argparse.Namespace) -> int:
+    as_json = bool(ns.json)
     try:
-        ns = _parser().parse_args(argv)
         args = _check_args(ns)
         console_stream = sys.stderr if ns.json else sys.stdout
         timeout = ns.timeout + 1.0 if ns.timeout else None  # the runtime's own deadline comes first
         outcome = asyncio.run(asyncio.wait_for(_run(ns, args, console_stream), timeout))
-    except ModrunError as error:
-        return _report(error, as_json)
     except TimeoutError:
-        return _report(LimitError("wall-time limit exceeded", limit="wall-time"), as_json)
-    except KeyboardInterrupt:
-        return 130
-    except Exception as error:  # never a traceback from our internals
-        if os.environ.get("MODRUN_DEBUG"):
-            raise
-        return _report(CrashError(f"internal error: {type(error).__name__}: {error}"), as_json)
+        return report_error(LimitError("wall-time limit exceeded", limit="wall-time"), as_json)
+    except ModrunError as error:
+        return report_error(error, as_json)
     if ns.json:
         sys.stdout.write(wire.dumps(outcome) + "\n")
     elif ns.call is not None:
         sys.stdout.write(wire.dumps(outcome["result"]) + "\n")
     sys.stdout.flush()
     return 0
-
-
-def main(argv: list[str] | None = None) -> NoReturn:
-    sys.exit(run_command(sys.argv[1:] if argv is None else argv))

@@ -1,0 +1,53 @@
+"""The command line: `modrun run` (run.py) and `modrun bench` (bench.py), one file per command.
+
+Exit codes, the same for every command: 0 ok · 1 uncaught JS error · 2 usage or config error ·
+3 load error · 4 limit exceeded · 5 runtime crashed or transport failed.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import NoReturn
+
+from ..errors import CrashError, ModrunError
+from . import bench, run
+from .common import EXIT_CODES, Parser, report_error
+
+__all__ = ["EXIT_CODES", "main", "run_command"]
+COMMANDS = {"run": run.command, "bench": bench.command}
+
+
+def _parser() -> Parser:
+    parser = Parser(prog="modrun", description="Run JavaScript ES modules in sandboxed runtimes.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    run.add_parser(commands)
+    bench.add_parser(commands)
+    return parser
+
+
+def _wants_json(argv: list[str]) -> bool:
+    """Whether a usage error found while parsing should use the JSON envelope on stdout."""
+    if argv[:1] == ["bench"]:
+        return any(a in ("--json=-",) for a in argv) or any(
+            a == "--json" and argv[i + 1:i + 2] == ["-"] for i, a in enumerate(argv))
+    return "--json" in argv
+
+
+def run_command(argv: list[str]) -> int:
+    as_json = _wants_json(argv)
+    try:
+        ns = _parser().parse_args(argv)
+        return COMMANDS[ns.command](ns)
+    except ModrunError as error:
+        return report_error(error, as_json)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:  # never a traceback from our internals
+        if os.environ.get("MODRUN_DEBUG"):
+            raise
+        return report_error(CrashError(f"internal error: {type(error).__name__}: {error}"), as_json)
+
+
+def main(argv: list[str] | None = None) -> NoReturn:
+    sys.exit(run_command(sys.argv[1:] if argv is None else argv))
