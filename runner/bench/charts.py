@@ -47,9 +47,12 @@ def _figure(report: dict[str, Any]) -> Any:
         for y, width, high, label in zip(ys, widths, highs, labels, strict=True):
             ax.text((width + high) * 1.08, y, label, va="center", fontsize=7, color="#333333")
     ax.set_xscale("log")
+    from matplotlib.ticker import FuncFormatter
+
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: duration(value)))
     ax.set_yticks(range(len(keys)), [_wrap(k) for k in keys], fontsize=8)
     ax.invert_yaxis()
-    ax.set_xlabel("median time per operation (log scale), error bars: 95% CI of the median")
+    ax.set_xlabel("median time per operation (log scale); error bars: 95% confidence interval of the median")
     ax.grid(axis="x", which="both", color="#dddddd", linewidth=0.6)
     ax.set_axisbelow(True)
     left, right = ax.get_xlim()

@@ -51,7 +51,7 @@ class Progress:
         with self.lock:
             line = Text(f"  {label} │ ", style="dim")
             line.append(text, style="red" if level in ("warn", "error") else "")
-            self.console.print(line)
+            self.console.print(line, soft_wrap=True)
 
     def finished(self, job: Job, result: dict[str, Any]) -> None:
         from rich.text import Text
@@ -72,6 +72,6 @@ class Progress:
                 message = str(error.get("message", "")).splitlines()[0:1]
                 line = Text("✗ ", style="red")
                 line.append(f"{job.label}  {error.get('kind')} error: {(message or [''])[0]}", style="red")
-            self.console.print(line)
+            self.console.print(line, soft_wrap=True)
             self.bar.advance(self.task)
             self._describe()

@@ -67,7 +67,8 @@ def entry(run: dict[str, Any]) -> dict[str, Any]:
             out.update(ok=False, error={"kind": "js", "name": "Error",
                                         "message": "the suite did not run this benchmark in this runtime"})
         return out
-    samples = [ms * 1e6 for ms in measurement["samples_ms"]]
+    # Five significant digits: finer than any timer here resolves, and the report stays small.
+    samples = [float(f"{ms * 1e6:.5g}") for ms in measurement["samples_ms"]]
     out["stats"] = summarize(samples)
     out["samples_ns"] = samples
     out["measurement"] = {k: v for k, v in measurement.items() if k != "samples_ms"}

@@ -108,9 +108,14 @@ def _exit_code(report: dict[str, Any]) -> int:
     return 1 if comparison and comparison["failed"] else 0
 
 
-def command(ns: argparse.Namespace) -> int:
+def _console(stream: Any) -> Any:
     from rich.console import Console
 
+    # Off a terminal (a CI log, a file) rows are not wrapped at rich's default of 80 columns.
+    return Console(file=stream, highlight=False, width=None if stream.isatty() else 160)
+
+
+def command(ns: argparse.Namespace) -> int:
     from ..bench import baseline as baselines
     from ..bench.plan import find_suites, parse_runtimes
     from ..bench.progress import Progress
@@ -125,7 +130,7 @@ def command(ns: argparse.Namespace) -> int:
         node_executable()  # no node is a usage error before anything runs
     suites = find_suites(ns.suites, ns.root)
     before = baselines.load(ns.baseline) if ns.baseline is not None else None
-    stderr = Console(stderr=True, highlight=False)
+    stderr = _console(sys.stderr)
     report = asyncio.run(run_session(
         suites, runtimes, options, pattern=ns.filter, reference=ns.reference, ray_address=ns.ray,
         ray_cpus=ns.ray_cpus, progress=lambda total: Progress(total, console=stderr, quiet=ns.quiet)))
@@ -134,7 +139,7 @@ def command(ns: argparse.Namespace) -> int:
     from ..bench import tables
 
     stdout_taken = "-" in (ns.json, ns.markdown)
-    tables.render(report, stderr if stdout_taken else Console(highlight=False))
+    tables.render(report, stderr if stdout_taken else _console(sys.stdout))
     if ns.json is not None:
         _write(ns.json, json.dumps(report, indent=1, ensure_ascii=False) + "\n")
     if ns.markdown is not None:
