@@ -22,8 +22,9 @@ EXPECTED = {
     "native.bench.js": ["sort 1k numbers", "JSON round trip", "lookups › Map", "lookups › object"],
     "tinybench.bench.js": ["string building › concatenation", "string building › Array#join",
                            "string building › template literals"],
-    "mitata.bench.js": ["fibonacci(15)", "arrays › Array.from(8)", "arrays › Array.from(64)", "arrays › Array.from(512)",
-                        "arrays › new Array(8).fill", "arrays › new Array(64).fill", "arrays › new Array(512).fill"],
+    "mitata.bench.js": ["fibonacci(15)", "arrays › Array.from(8)", "arrays › Array.from(64)",
+                        "arrays › Array.from(512)", "arrays › new Array(8).fill", "arrays › new Array(64).fill",
+                        "arrays › new Array(512).fill"],
     "vitest.bench.js": ["splitting words › String#split", "splitting words › RegExp match",
                         "escaping HTML › replace with a function", "escaping HTML › chained replaceAll"],
     "benchmark.bench.js": ["RegExp#test", "String#indexOf", "String#match"],
@@ -117,7 +118,8 @@ def test_fixed_iterations_and_per_call_hooks(tmp_path):
 
 
 @pytest.mark.parametrize(("files", "args", "code", "kind", "needle"), [
-    ({"bad.bench.js": "export const benchmarks = {\n  broken: () => { return 1 +; },\n};\n"}, [], 3, "load", "bad.bench.js:2"),
+    ({"bad.bench.js": "export const benchmarks = {\n  broken: () => { return 1 +; },\n};\n"}, [], 3, "load",
+     "bad.bench.js:2"),
     ({"missing.bench.js": 'import { x } from "./nope.js";\nexport const benchmarks = { x };\n'}, [], 3, "load",
      "Cannot find module './nope.js'"),
     ({"throws.bench.js": "function deep() {\n  throw new TypeError('no way');\n}\n"
@@ -161,7 +163,8 @@ def test_baseline_flags_a_real_regression_and_not_noise(tmp_path):
         "const work = (n) => { let s = 0; for (let i = 0; i < n; i++) s += i % 7; return s; };\n"
         "export const benchmarks = { loop: () => work(2000) };\n")})
     saved = tmp_path / "baseline.json"
-    first = modrun("work.bench.js", "--evaluator", "inprocess", "--time", "0.2", "--quiet", "--json", str(saved), cwd=fast)
+    first = modrun("work.bench.js", "--evaluator", "inprocess", "--time", "0.2", "--quiet", "--json", str(saved),
+                   cwd=fast)
     assert first.returncode == 0, first.stderr
     same = bench_json("work.bench.js", "--evaluator", "inprocess", "--time", "0.2", "--baseline", str(saved),
                       "--fail-on-regression", "200", cwd=fast)
@@ -182,7 +185,8 @@ def test_baseline_flags_a_real_regression_and_not_noise(tmp_path):
 
 def test_png_chart_is_written(tmp_path):
     chart = tmp_path / "chart.png"
-    done = modrun("native.bench.js", "--evaluator", "inprocess,wasm", "--filter", "lookups", *FAST, "--chart", str(chart))
+    done = modrun("native.bench.js", "--evaluator", "inprocess,wasm", "--filter", "lookups", *FAST,
+                  "--chart", str(chart))
     assert done.returncode == 0, done.stderr
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and chart.stat().st_size > 10_000
     assert "lookups › Map" in done.stdout  # the table on stdout
