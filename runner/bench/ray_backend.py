@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import fcntl
 import os
+import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -62,8 +63,22 @@ def run_pinned(job: Job) -> dict[str, Any]:
     return result
 
 
+def _reachable(address: str) -> None:
+    """Ray retries a cluster address that answers nothing for minutes: try it first, briefly."""
+    if address in ("local", "auto"):
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise UsageError(f"--ray {address}: expected HOST:PORT, ray://HOST:PORT, auto or local")
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as error:
+        raise UsageError(f"--ray {address}: no Ray cluster answers there ({error.strerror or error})") from None
+
+
 def _connect(address: str, cpus: int | None) -> Any:
-    if address == "local":
+    _reachable(address)
+    if address == "local" or address.startswith(("127.", "localhost")):
         # Ray advertises the machine's network address unless told this is a single-machine cluster:
         # keep every connection on loopback. Read when Ray is imported, so set first.
         os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
