@@ -190,3 +190,18 @@ def test_png_chart_is_written(tmp_path):
     assert done.returncode == 0, done.stderr
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and chart.stat().st_size > 10_000
     assert "lookups › Map" in done.stdout  # the table on stdout
+
+
+def test_several_runs_pool_their_samples_and_widen_the_interval(tmp_path):
+    write(tmp_path, {"runs.bench.js": "export const benchmarks = { sum: () => { let s = 0; "
+                                      "for (let i = 0; i < 50; i++) s += i; return s; } };\n"})
+    report = bench_json("runs.bench.js", "--evaluator", "inprocess,wasm", "--runs", "3", *FAST, cwd=tmp_path)
+    assert len(report["results"]) == 2
+    for result in report["results"]:
+        runs = result["runs"]
+        assert [r["replicate"] for r in runs] == [0, 1, 2]
+        assert sum(r["n"] for r in runs) == result["stats"]["n"] == len(result["samples_ns"])
+        lo, hi = result["stats"]["ci95_ns"]
+        # the interval holds the runs' medians' t-interval, so it spans at least their geometric mean
+        assert lo <= min(r["median_ns"] for r in runs) or hi >= max(r["median_ns"] for r in runs)
+        assert "t over 3 runs" in result["stats"]["ci95_method"]

@@ -25,8 +25,8 @@ def record(job: Job, *, measurement: dict[str, Any] | None = None, error: dict[s
            output: list[dict[str, str]] | None = None, wall_s: float = 0.0) -> dict[str, Any]:
     """A run's answer, the same for every runtime and backend."""
     return {"benchmark": job.benchmark.key, "suite": job.benchmark.suite.shown, "id": job.benchmark.id,
-            "runtime": job.runtime.name, "ok": error is None, "measurement": measurement, "error": error,
-            "output": output or [], "wall_s": wall_s}
+            "runtime": job.runtime.name, "replicate": job.replicate, "ok": error is None, "measurement": measurement,
+            "error": error, "output": output or [], "wall_s": wall_s}
 
 
 def error_data(error: ModrunError) -> dict[str, Any]:

@@ -27,6 +27,7 @@ class BenchOptions:
     min_sample_ms: float | None = None
     timeout_s: float = 120.0  # one run: import, warm-up, samples
     memory_mb: float | None = None
+    runs: int = 1  # fresh runtimes per (benchmark × runtime): more than one makes the CI cover runs too
 
     def overrides(self) -> dict[str, float]:
         """The harness options these settings override (the harness's names and units)."""
@@ -106,10 +107,12 @@ class Job:
     benchmark: Benchmark
     runtime: Runtime
     options: BenchOptions = field(default_factory=BenchOptions)
+    replicate: int = 0  # which of the `runs` fresh runtimes of this (benchmark × runtime)
 
     @property
     def label(self) -> str:
-        return f"{self.benchmark.key} · {self.runtime.name}"
+        run = f" (run {self.replicate + 1}/{self.options.runs})" if self.options.runs > 1 else ""
+        return f"{self.benchmark.key} · {self.runtime.name}{run}"
 
     def control(self) -> dict[str, Any]:
         """What the harness in the runtime is configured with."""
@@ -181,5 +184,6 @@ def select(benchmarks: list[Benchmark], pattern: str | None) -> list[Benchmark]:
 
 def plan_jobs(benchmarks: list[Benchmark], runtimes: list[Runtime], options: BenchOptions) -> list[Job]:
     """Benchmark-major order: the runtimes of one benchmark run back to back, so a change in the
-    machine's load touches every runtime of a benchmark alike."""
-    return [Job(b, r, options) for b in benchmarks for r in runtimes]
+    machine's load touches every runtime of a benchmark alike. With several runs, the whole plan
+    repeats: the runs of one benchmark are spread over the session, not back to back."""
+    return [Job(b, r, options, k) for k in range(options.runs) for b in benchmarks for r in runtimes]

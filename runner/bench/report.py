@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import platform
+import statistics
 import time
 from collections.abc import Sequence
 from importlib import metadata
@@ -57,21 +58,30 @@ def versions(runtimes: Sequence[Runtime]) -> dict[str, str | None]:
     return out
 
 
-def entry(run: dict[str, Any]) -> dict[str, Any]:
-    """A run's answer with its statistics (times per operation in nanoseconds)."""
-    out = {k: v for k, v in run.items() if k != "measurement"}
-    measurement = run.get("measurement")
-    if not run["ok"] or not measurement:
-        out.update(stats=None, samples_ns=[], measurement=None)
-        if run["ok"]:  # finished without measuring: the suite never ran this benchmark
-            out.update(ok=False, error={"kind": "js", "name": "Error",
-                                        "message": "the suite did not run this benchmark in this runtime"})
+def entry(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The answers of one (benchmark × runtime), one per fresh runtime, as one result: the samples
+    pooled, statistics over them (times per operation in nanoseconds), each run's median kept."""
+    first = runs[0]
+    out: dict[str, Any] = {k: first[k] for k in ("benchmark", "suite", "id", "runtime")}
+    failed = next((r for r in runs if not r["ok"] or not r.get("measurement")), None)
+    out["output"] = [line for r in runs for line in r["output"]]
+    out["wall_s"] = sum(r["wall_s"] for r in runs)
+    out["runs"] = [{k: r[k] for k in ("replicate", "wall_s", "cpu", "node") if k in r} for r in runs]
+    if failed is not None:
+        error = failed["error"] or {"kind": "js", "name": "Error",
+                                    "message": "the suite did not run this benchmark in this runtime"}
+        out.update(ok=False, error=error, stats=None, samples_ns=[], measurement=None)
         return out
-    # Five significant digits: finer than any timer here resolves, and the report stays small.
-    samples = [float(f"{ms * 1e6:.5g}") for ms in measurement["samples_ms"]]
-    out["stats"] = summarize(samples)
-    out["samples_ns"] = samples
-    out["measurement"] = {k: v for k, v in measurement.items() if k != "samples_ms"}
+    samples: list[float] = []
+    for run, summary in zip(runs, out["runs"], strict=True):
+        # Five significant digits: finer than any timer here resolves, and the report stays small.
+        mine = [float(f"{ms * 1e6:.5g}") for ms in run["measurement"]["samples_ms"]]
+        summary["median_ns"] = statistics.median(mine)
+        summary["n"] = len(mine)
+        samples += mine
+    out.update(ok=True, error=None, samples_ns=samples,
+               stats=summarize(samples, [r["median_ns"] for r in out["runs"]] if len(runs) > 1 else ()),
+               measurement={k: v for k, v in first["measurement"].items() if k != "samples_ms"})
     return out
 
 
@@ -95,7 +105,10 @@ def add_ratios(results: list[dict[str, Any]], reference: str | None) -> None:
 def build(results: Sequence[dict[str, Any]], benchmarks: Sequence[Benchmark], runtimes: Sequence[Runtime],
           options: BenchOptions, *, reference: str | None = None, backend: str = "local",
           wall_s: float | None = None) -> dict[str, Any]:
-    entries = [entry(r) for r in results]
+    grouped: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for result in results:
+        grouped.setdefault((result["benchmark"], result["runtime"]), []).append(result)
+    entries = [entry(runs) for runs in grouped.values()]
     add_ratios(entries, reference)
     return {
         "schema": SCHEMA,

@@ -24,6 +24,16 @@ def rate(ops: float) -> str:
     return f"{ops:.3g}"
 
 
+def interval(stats: dict[str, Any]) -> str:
+    """The 95% CI of the median relative to it: ±x% when about symmetric, else −x/+y%."""
+    lo, hi = stats["ci95_ns"]
+    median = stats["median_ns"]
+    below, above = 100 * (median - lo) / median, 100 * (hi - median) / median
+    if abs(below - above) <= 0.25 * max(below, above, 0.1):
+        return f"±{(below + above) / 2:.1f}%"
+    return f"−{below:.1f}/+{above:.1f}%"
+
+
 def _verdicts(report: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
     comparison = report.get("comparison") or {}
     return {(e["benchmark"], e["runtime"]): e for e in comparison.get("entries", [])}
@@ -51,7 +61,7 @@ def rows(report: dict[str, Any]) -> Iterator[tuple[list[str], dict[str, Any]]]:
             cells = [shown, result["runtime"], f"{error.get('kind', 'error')} error", (message or [""])[0][:60], "", ""]
         else:
             ratio = result.get("ratio")
-            cells = [shown, result["runtime"], duration(stats["median_ns"]), f"±{100 * stats['ci95_rel']:.1f}%",
+            cells = [shown, result["runtime"], duration(stats["median_ns"]), interval(stats),
                      rate(stats["ops_per_s"]), f"{ratio:.2f}×" if ratio else ""]
         if with_baseline:
             cells.append(_change(verdicts.get((result["benchmark"], result["runtime"]))))

@@ -38,6 +38,9 @@ def add_parser(commands: Any) -> None:
                         help="exactly N iterations per sample, no calibration (with --samples, default 20)")
     bench.add_argument("--samples", type=int, metavar="N", help="the minimum number of samples (default 10)")
     bench.add_argument("--warmup", type=float, metavar="S", help="warm-up time (default 0.1 s)")
+    bench.add_argument("--runs", type=int, default=1, metavar="N",
+                       help="fresh runtimes per benchmark and runtime, spread over the session (default 1); "
+                            "with 2 or more the confidence interval covers run-to-run differences too")
     bench.add_argument("--timeout", type=float, default=120.0, metavar="S",
                        help="wall-clock limit of one run, in seconds (default 120)")
     bench.add_argument("--memory", type=float, metavar="MB", help="cap on each modrun runtime's heap, in MiB")
@@ -62,12 +65,12 @@ def _options(ns: argparse.Namespace) -> Any:
         value = getattr(ns, name)
         if value is not None and value <= 0 and not (name == "warmup" and value == 0):
             raise UsageError(f"--{name} must be a positive number")
-    for name in ("iterations", "samples", "ray_cpus"):
+    for name in ("iterations", "samples", "ray_cpus", "runs"):
         value = getattr(ns, name)
         if value is not None and value < 1:
             raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
     return BenchOptions(time_s=ns.time, iterations=ns.iterations, samples=ns.samples, warmup_s=ns.warmup,
-                        timeout_s=ns.timeout, memory_mb=ns.memory)
+                        timeout_s=ns.timeout, memory_mb=ns.memory, runs=ns.runs)
 
 
 def _check_outputs(ns: argparse.Namespace) -> None:
