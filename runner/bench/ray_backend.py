@@ -15,6 +15,7 @@ import fcntl
 import os
 import socket
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -101,8 +102,11 @@ def _connect(address: str, cpus: int | None) -> Any:
     return ray
 
 
-def _gather(address: str, cpus: int | None, jobs: list[Job], progress: Progress | None) -> list[dict[str, Any]]:
+def _gather(address: str, cpus: int | None, jobs: list[Job], progress: Progress | None
+            ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    started = time.perf_counter()
     ray = _connect(address, cpus)
+    connected = time.perf_counter()
     try:
         task = ray.remote(num_cpus=1, max_retries=0)(run_pinned)
         pending = {task.remote(job): i for i, job in enumerate(jobs)}
@@ -125,12 +129,14 @@ def _gather(address: str, cpus: int | None, jobs: list[Job], progress: Progress 
                 for line in result.get("output", []):
                     progress.output(jobs[index].label, line["level"], line["text"])
                 progress.finished(jobs[index], result)
-        return [r for r in results if r is not None]
+        info = {"address": address, "cpus": int(ray.cluster_resources().get("CPU", 0)),
+                "connect_s": connected - started, "tasks_s": time.perf_counter() - connected}
+        return [r for r in results if r is not None], info
     finally:
         ray.shutdown()
 
 
 async def run_on_ray(address: str, jobs: list[Job], progress: Progress | None, cpus: int | None = None
-                     ) -> list[dict[str, Any]]:
-    """Every job as a Ray task; the answers in the jobs' order."""
+                     ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Every job as a Ray task: the answers in the jobs' order, and the cluster's CPUs and timings."""
     return await asyncio.to_thread(_gather, address, cpus, jobs, progress)

@@ -57,11 +57,12 @@ async def run_session(suites: Sequence[Suite], runtimes: Sequence[Runtime], opti
     jobs = plan_jobs(benchmarks, list(runtimes), options)
     display = progress(len(jobs)) if progress is not None else None
     started = time.perf_counter()
+    ray_info = None
     with display if display is not None else contextlib.nullcontext():
         if ray_address is not None:
             from .ray_backend import run_on_ray
 
-            results = await run_on_ray(ray_address, jobs, display, ray_cpus)
+            results, ray_info = await run_on_ray(ray_address, jobs, display, ray_cpus)
         else:
             results = []
             for job in jobs:
@@ -71,6 +72,9 @@ async def run_session(suites: Sequence[Suite], runtimes: Sequence[Runtime], opti
                 if display is not None:
                     display.finished(job, result)
                 results.append(result)
-    return build(results, benchmarks, runtimes, options, reference=reference,
-                 backend=f"ray ({ray_address})" if ray_address is not None else "local",
-                 wall_s=time.perf_counter() - started)
+    report = build(results, benchmarks, runtimes, options, reference=reference,
+                   backend=f"ray ({ray_address})" if ray_address is not None else "local",
+                   wall_s=time.perf_counter() - started)
+    if ray_info is not None:
+        report["ray"] = ray_info
+    return report
