@@ -1,4 +1,4 @@
-"""modrun's adapters against the real benchmark libraries (npm, pinned by tests/bench_libs): the same
+"""modrun's adapters against the real benchmark libraries (npm, pinned by tests/npm/bench-libs): the same
 API answers the same shapes (names, events, result keys, formats), and the example suites run
 unchanged with the real packages in Node, declaring the benchmarks modrun finds in them."""
 
@@ -12,31 +12,16 @@ from pathlib import Path
 import pytest
 
 from runner.bench.adapters import JS_DIR, node_map
+from tests.npm_cache import install
 from tests.test_bench import EXAMPLES, EXPECTED
 
-LIBS = Path(__file__).with_name("bench_libs")
-CACHE = Path(__file__).with_name(".cache") / "bench-libs"
 NODE = shutil.which("node")
-NPM = shutil.which("npm")
-
-pytestmark = pytest.mark.skipif(NODE is None or NPM is None, reason="node and npm are needed for the real libraries")
 
 
 @pytest.fixture(scope="module")
 def libs() -> Path:
-    """The pinned libraries, installed once with `npm ci` into tests/.cache/bench-libs (gitignored)."""
-    lock = (LIBS / "package-lock.json").read_text()
-    installed = CACHE / "node_modules" / ".package-lock.json"
-    if not installed.exists() or (CACHE / "package-lock.json").read_text() != lock:
-        CACHE.mkdir(parents=True, exist_ok=True)
-        for name in ("package.json", "package-lock.json"):
-            shutil.copy(LIBS / name, CACHE / name)
-        done = subprocess.run([str(NPM), "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=CACHE,
-                              capture_output=True, text=True, timeout=600)
-        if done.returncode != 0:
-            pytest.skip(f"npm could not install the benchmark libraries: {done.stderr.strip()[-500:]}")
-    shutil.copy(LIBS / "shapes.mjs", CACHE / "shapes.mjs")
-    return CACHE
+    """The pinned libraries (tests/npm/bench-libs), installed once into the npm cache."""
+    return install("bench-libs")
 
 
 def node(args: list[str], cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
