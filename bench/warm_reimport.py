@@ -108,7 +108,7 @@ async def _measure(work: Path, repeat: int, instrumented: bool) -> dict[str, Any
 
                 runner.handlers["fetchModule"] = recording_fetch
                 runner.transport.receive = timed_receive  # type: ignore[method-assign]
-                parts = _split_engine(getattr(runner.transport, "engine", None))
+                parts = _split_engine(getattr(runner.transport, "quickjs", None))
             proxy = await ModuleProxy.load(runner, "/entry.js")
             t2 = time.perf_counter()
             assert proxy.checksum == checksum, (proxy.checksum, checksum)

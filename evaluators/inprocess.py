@@ -14,7 +14,7 @@ from runner.rpc.transport import RuntimeTransport
 
 from .options import RuntimeOptions
 from .pulled import PulledTransport
-from .quickjs_engine import QuickJSEngine
+from .quickjs_engine import QuickJSEngine, engine_version
 
 T = TypeVar("T")
 
@@ -24,33 +24,34 @@ class InProcessTransport(PulledTransport):
 
     def __init__(self, options: RuntimeOptions) -> None:
         super().__init__()
-        self.engine = QuickJSEngine(options)
+        self.quickjs = QuickJSEngine(options)
+        self.engine = engine_version()
 
     def call_now(self, budget: Budget, url: str, path: list[Any],
                  args: list[Any]) -> tuple[dict[str, Any], list[Message]]:
         """Call an export directly, without the message round trip; see RunnerClient.call."""
         request = self._call_request(path, args).decode()
-        engine = self.engine
+        engine = self.quickjs
         answer, out = self._enter(budget, lambda: engine.call(url, request))
         return wire.loads(answer), (wire.loads(out) if out else [])
 
     def _turn(self) -> str:
         if not self._inbox:
-            return self.engine.turn("")
+            return self.quickjs.turn("")
         payload = wire.dumps(self._inbox)
         self._inbox.clear()
-        return self.engine.turn(payload)
+        return self.quickjs.turn(payload)
 
     def _enter(self, budget: Budget, work: Callable[[], T]) -> T:
         try:
-            return self.engine.enter(budget, work)
+            return self.quickjs.enter(budget, work)
         except RuntimeStopped:
             self.dead = True  # the engine discarded the runtime
             raise
 
     async def close(self) -> None:
         self.dead = True
-        self.engine.close()
+        self.quickjs.close()
 
 
 class InProcessEvaluator:

@@ -11,8 +11,10 @@ discards the runtime and raises what stopped it (stops.py), with the output it s
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 import quickjs
@@ -27,6 +29,22 @@ from .stops import SALVAGE_HEAP, SALVAGE_SECONDS, classify, discarded, limit_exc
 T = TypeVar("T")
 
 MB = 1024 * 1024
+
+
+@functools.cache
+def engine_version() -> str:
+    """The engine, as `quickjs-ng X.Y.Z`: the binding's version less its fourth component, which
+    counts releases of the binding (0.17.0.2 runs QuickJS-ng 0.17.0). Read from the dist-info
+    folder beside the imported package, which costs a directory listing where importlib.metadata
+    costs tens of milliseconds."""
+    found = sorted(Path(quickjs.__file__).resolve().parent.parent.glob("quickjs_ng-*.dist-info"))
+    if found:
+        release = found[-1].name[len("quickjs_ng-"):-len(".dist-info")]
+    else:  # installed some other way
+        from importlib.metadata import version
+
+        release = version("quickjs-ng")
+    return "quickjs-ng " + ".".join(release.split(".")[:3])
 
 
 class QuickJSEngine:

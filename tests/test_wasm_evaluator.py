@@ -23,8 +23,8 @@ from evaluators.options import RuntimeOptions
 from evaluators.wasm.cache import ModuleCache
 from evaluators.wasm.engine import shared_engine
 from evaluators.wasm.evaluator import WasmTransport
-from evaluators.wasm.guest import GuestTrap
-from evaluators.wasm.layout import CAUSE_STACK, EXPORT_STACK_POINTER
+from evaluators.wasm.engine import REACTOR
+from evaluators.wasm.guest import GuestException, GuestTrap
 from evaluators.wasm.watchdog import Watchdog
 from runner import CrashError, JSError, LimitError, Server
 from runner.limits import Limits
@@ -122,14 +122,11 @@ def test_the_guest_reaches_no_host_api(tmp_path):
     assert result["globals"] == [name for name in asyncio.run(inprocess_globals()) if name != "Atomics"]
 
 
-def test_wasi_calls_that_could_block_fail_at_once():
-    engine = shared_engine()
-    store = wasmtime.Store(engine.engine)
-    store.set_wasi(wasmtime.WasiConfig())
-    for name in ("poll_oneoff", "fd_read"):
-        func = engine.linker.get(store, "wasi_snapshot_preview1", name)
-        assert isinstance(func, wasmtime.Func)
-        assert func(store, 0, 0, 0, 0) != 0  # an error number, not a wait (a wait would never return)
+def test_the_reactor_imports_five_wasi_functions_none_of_which_can_block():
+    module = wasmtime.Module.from_file(shared_engine().engine, str(REACTOR))
+    imports = sorted((item.module, item.name) for item in module.imports)
+    assert imports == [("wasi_snapshot_preview1", name) for name in
+                       ("clock_time_get", "fd_close", "fd_fdstat_get", "fd_seek", "fd_write")]
 
 
 # ---- CPU and wall time ----
@@ -180,8 +177,7 @@ def test_memory_limit_is_a_hard_cap(tmp_path, source):
 
 
 def test_strings_and_array_buffers_count_against_the_limit(tmp_path):
-    # The reactor build counts 8 bytes per allocation whatever its size; the rewrite makes QuickJS
-    # count what the allocator hands out, so 1 MiB buffers stop just short of the 32 MiB cap.
+    # The reactor counts what the allocator hands out, so 1 MiB buffers stop just short of the cap.
     source = """export default () => { const a = [];
       try { for (;;) a.push(new ArrayBuffer(1 << 20)); } catch (e) { return [a.length, String(e)]; } };"""
     (count, error), _, _ = run(tmp_path, source, {"memory_mb": 32})
@@ -217,19 +213,32 @@ def test_c_recursion_ends_at_a_guard(tmp_path, source):
     works(tmp_path)
 
 
-def test_the_shadow_stack_cannot_be_written_below_its_floor():
+def test_running_out_of_shadow_stack_traps_without_touching_what_lies_above_it():
+    # The link puts the stack first in memory: past address 0 the stack pointer wraps around and
+    # the next access is out of bounds, so C code that recurses without QuickJS's check stops at
+    # a trap instead of writing over the static data above the stack.
     transport = WasmTransport(RuntimeOptions())
     guest = transport.guest
-    floor = guest.layout.floor
-    below = guest.read(floor - 4096, 4096)
-    stack_pointer = guest._instance.exports(guest.store)[EXPORT_STACK_POINTER]
+    top = guest.stack_pointer()
+    above = guest.read(top, 65536)
+    stack_pointer = guest._instance.exports(guest.store)["__stack_pointer"]
     assert isinstance(stack_pointer, wasmtime.Global)
-    stack_pointer.set_value(guest.store, wasmtime.Val.i32(floor + 512))  # almost no stack left
+    stack_pointer.set_value(guest.store, wasmtime.Val.i32(512))  # almost no stack left
     with pytest.raises(GuestTrap) as trap:
         guest.eval("[1, 2, 3].map(x => x * 2).join()", "<input>")
-    assert trap.value.cause == CAUSE_STACK
-    assert guest.read(floor - 4096, 4096) == below  # nothing below the floor was touched
+    assert trap.value.code == wasmtime.TrapCode.MEMORY_OUT_OF_BOUNDS
+    assert trap.value.stack_pointer < 512 or trap.value.stack_pointer >= 1 << 31
+    assert transport._classify(trap.value, "", None).limit == "stack"  # type: ignore[attr-defined]
+    assert guest.read(top, 65536) == above
     asyncio.run(transport.close())
+
+
+def test_filling_the_heap_with_small_objects_throws_a_real_out_of_memory_error(tmp_path):
+    # QuickJS builds its error under the same limit and used to throw `null` when that failed too.
+    source = """export default () => { const a = [];
+      try { for (;;) a.push({ n: a.length }); } catch (e) { const text = String(e); a.length = 0; return text; } };"""
+    result, _, _ = run(tmp_path, source, {"memory_mb": 16})
+    assert result == "InternalError: out of memory"
 
 
 # ---- output ----

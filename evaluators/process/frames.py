@@ -12,7 +12,7 @@ Frames, parent to worker:
          messages for the runtime as a JSON array (may be empty). The worker delivers them, runs
          every pending job and answers with one OUT frame (or FAIL);
 Worker to parent:
-- READY  JSON `{pid, boot_ms, vm_bytes}`;
+- READY  JSON `{pid, boot_ms, vm_bytes, engine}`;
 - OUT    `<d` (engine CPU seconds spent) + the runtime's outbox as a JSON array (empty text when
          it sent nothing). Every turn runs the runtime until it is idle: it has no jobs left and
          waits for the host;

@@ -88,6 +88,7 @@ class ProcessTransport(RuntimeTransport):
             if kind != READY:
                 raise FrameError(f"expected a READY frame, got kind {kind}")
             self.info = orjson.loads(payload)
+            self.engine = str(self.info.get("engine", ""))
         except (FrameError, orjson.JSONDecodeError) as error:
             raise self._broken(self._protocol_error(str(error))) from None
 

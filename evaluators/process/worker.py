@@ -71,7 +71,7 @@ from evaluators.process.frames import (  # noqa: E402
     pack_out,
     unpack_turn,
 )
-from evaluators.quickjs_engine import QuickJSEngine  # noqa: E402
+from evaluators.quickjs_engine import QuickJSEngine, engine_version  # noqa: E402
 from runner.errors import CrashError, LimitError, RuntimeStopped  # noqa: E402
 from runner.limits import Budget, Limits  # noqa: E402
 
@@ -199,7 +199,7 @@ def serve(channel: Channel) -> int:
     options = RuntimeOptions(profile=config["profile"], mode=config["mode"], limits=Limits(**config["limits"]))
     engine = QuickJSEngine(options)
     guard = CpuGuard()
-    channel.write(pack(READY, orjson.dumps({"pid": os.getpid(), "vm_bytes": _vm_bytes(),
+    channel.write(pack(READY, orjson.dumps({"pid": os.getpid(), "vm_bytes": _vm_bytes(), "engine": engine_version(),
                                             "boot_ms": (time.perf_counter() - _STARTED) * 1000})))
     while True:
         frame = channel.read()

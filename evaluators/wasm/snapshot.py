@@ -21,33 +21,33 @@ from dataclasses import dataclass
 from typing import Any
 
 from .guest import Guest
-from .layout import EXPORT_USABLE_SIZE, PAGE, Layout
 
+PAGE = 65536
 CHUNK = 4096  # the granularity at which zero pages are left out of the image
-ENTRY_POINTS = ("receive", "drain", "callNow")
+ENTRY_POINTS = ("receive", "drain", "callNow", "callDirect")
 FILENAME = "<input>"  # what QuickJS-ng in-process names every source; runner/js relies on it
 
 
 @dataclass(frozen=True)
 class BootedRuntime:
-    """What the host keeps about a booted runtime: the driver's state and the runner's entry
-    points (JSValues the host owns a reference to)."""
+    """What the host keeps about a booted runtime: the driver's state, the runner's entry points
+    (JSValues the host owns a reference to) and the engine's version."""
 
     state: dict[str, Any]
     entry_points: dict[str, int]
+    version: str
 
     def to_json(self) -> dict[str, Any]:
-        return {"state": self.state, "entry_points": self.entry_points}
+        return {"state": self.state, "entry_points": self.entry_points, "version": self.version}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> BootedRuntime:
-        return cls(dict(data["state"]), {k: int(v) for k, v in data["entry_points"].items()})
+        return cls(dict(data["state"]), {k: int(v) for k, v in data["entry_points"].items()}, str(data["version"]))
 
 
 def boot(guest: Guest, boot_source: str) -> BootedRuntime:
-    """Create the runtime and run the runner bundle in a fresh instance of the base module."""
+    """Create the runtime and run the runner bundle in a fresh instance of the reactor."""
     guest.call("_initialize")  # libc's constructors
-    check_usable_size(guest)
     guest.create_runtime()
     runtime = guest.eval(boot_source, FILENAME)
     try:
@@ -57,46 +57,24 @@ def boot(guest: Guest, boot_source: str) -> BootedRuntime:
     guest.set_drain(entry_points["drain"])
     guest.release_scratch()
     guest.run_jobs()
-    guest.call("JS_RunGC", guest.rt)
-    return BootedRuntime(guest.state(), entry_points)
+    guest.call("modrun_gc")
+    return BootedRuntime(guest.state(), entry_points, guest.version())
 
 
-def check_usable_size(guest: Guest) -> None:
-    """The heap accounting the rewrite gives QuickJS must agree with the allocator: each block's
-    usable size covers the request, wastes less than a chunk's rounding, and blocks allocated
-    one after the other are that far apart."""
-    previous = None
-    blocks = []
-    for size in (1, 13, 100, 1000, 4096, 65536, 1 << 20):
-        pointer = guest.malloc(size)
-        blocks.append(pointer)
-        usable = guest.call(EXPORT_USABLE_SIZE, pointer)
-        if not size <= usable < size + 32:
-            raise RuntimeError(f"heap accounting is wrong: malloc({size}) has a usable size of {usable}")
-        # On a fresh heap small blocks follow each other, each 4 header bytes after the last one.
-        if previous is not None and size <= 4096 and pointer - previous[0] != previous[1] + 4:
-            raise RuntimeError("heap accounting is wrong: chunk sizes do not match the allocator's layout")
-        previous = (pointer, usable)
-    if guest.call(EXPORT_USABLE_SIZE, 0) != 0:
-        raise RuntimeError("heap accounting is wrong: a NULL block has a size")
-    for pointer in blocks:
-        guest.call("free", pointer)
-
-
-def capture(guest: Guest, layout: Layout) -> bytes:
-    """The guest's linear memory as an image, the dead stack (below the stack pointer) zeroed."""
+def capture(guest: Guest, stack_top: int) -> bytes:
+    """The guest's linear memory as an image, the dead stack (below the stack pointer, which the
+    reactor's link puts first in memory) zeroed."""
     size = guest.memory_size()
     image = bytearray(guest.read(0, size))
-    stack_pointer = guest.stack_pointer()
-    if stack_pointer != layout.top:
+    if guest.stack_pointer() != stack_top:
         raise RuntimeError("cannot snapshot a guest with frames on its stack")
-    image[layout.floor:layout.top] = bytes(layout.top - layout.floor)
+    image[:stack_top] = bytes(stack_top)
     return bytes(image)
 
 
 def snapshot_module(base: bytes, image: bytes) -> bytes:
-    """`base` with its memory starting as `image` (every mutable global of the base module is the
-    stack pointer or the trap cause, both back at their initial values between calls)."""
+    """`base` with its memory starting as `image` (the reactor's one mutable global is the stack
+    pointer, back at its initial value between calls)."""
     from . import binary as wb  # only when a snapshot is built
 
     sections = wb.read_sections(base)

@@ -22,6 +22,21 @@ function createHostApi(runner) {
     return value.apply(holder, args);
   };
 
+  // A call's answer as JSON text: its result, or {pending: id} for a promise.
+  const settle = (result) => {
+    try {
+      if (result !== null && (typeof result === "object" || typeof result === "function") &&
+          typeof result.then === "function") {
+        const id = ++lastPending;
+        pendingCalls.set(id, result);
+        return JSON.stringify({ pending: id });
+      }
+      return JSON.stringify({ result: toWire(result, "the result") });
+    } catch (error) {
+      return JSON.stringify({ error: errorToPayload(error, "js") });
+    }
+  };
+
   const lookup = (url, path) => {
     let holder;
     // The plain exports object holds the same live values as the namespace, without its Proxy.
@@ -69,23 +84,34 @@ function createHostApi(runner) {
       }
     },
 
-    // The direct path (runtimes the host can enter synchronously): the answer as JSON text, or
-    // {pending: id} when the function returned a promise, which `awaitCall(id)` then waits for.
+    // The direct path (runtimes the host can enter synchronously). `callNow` takes the path and
+    // the arguments as JSON and answers JSON text; `callDirect` takes an export's name and plain
+    // arguments as they are (numbers, strings, booleans, null) and answers a plain result as it
+    // is (undefined and non-finite numbers as null, as JSON has them), anything else as
+    // [JSON text]. A function that returns a promise is answered {pending: id}, which
+    // `awaitCall(id)` then waits for.
     callNow(url, requestJson) {
-      let result;
       try {
         const [path, args] = JSON.parse(requestJson);
-        result = invoke(url, path, args);
-        if (result !== null && (typeof result === "object" || typeof result === "function") &&
-            typeof result.then === "function") {
-          const id = ++lastPending;
-          pendingCalls.set(id, result);
-          return JSON.stringify({ pending: id });
-        }
-        return JSON.stringify({ result: toWire(result, "the result") });
+        return settle(invoke(url, path, args));
       } catch (error) {
         return JSON.stringify({ error: errorToPayload(error, "js") });
       }
+    },
+
+    callDirect(url, name, args) {
+      let result;
+      try {
+        result = invoke(url, [name], args);
+      } catch (error) {
+        return [JSON.stringify({ error: errorToPayload(error, "js") })];
+      }
+      switch (typeof result) {
+        case "string": case "boolean": return result;
+        case "number": return Number.isFinite(result) ? result : null;
+        case "undefined": return null;
+      }
+      return result === null ? null : [settle(result)];
     },
 
     async awaitCall(id) {

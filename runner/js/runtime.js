@@ -17,5 +17,6 @@ function bootRuntime(global, config, runnerSource) {
     receive: (text) => transport.receive(text),
     drain: () => transport.drain(),
     callNow: (url, requestJson) => api.callNow(url, requestJson),
+    callDirect: (url, name, ...args) => api.callDirect(url, name, args),
   };
 }

@@ -26,6 +26,8 @@ class RuntimeTransport(ABC):
 
     #: set once the runtime is gone (a limit, a crash, close()); a dead transport is discarded
     dead: bool = False
+    #: the engine running the runtime, as `name version` (`quickjs-ng 0.17.0`); "" when unknown
+    engine: str = ""
     #: whether `call_now` is available
     direct_calls: ClassVar[bool] = False
 

@@ -1,0 +1,313 @@
+/* modrun's QuickJS reactor: QuickJS-ng compiled for wasm32-wasi (build.py), with the few entry
+ * points the wasm evaluator drives (evaluators/wasm/guest.py). One translation unit with
+ * quickjs.c, so that these helpers can reach the engine's internals without patching it.
+ *
+ * One instance holds one runtime and one context, kept here; the host reaches the rest through
+ * `modrun_box()`, a block of linear memory both sides know the layout of (guest.py mirrors it).
+ */
+
+#include "quickjs.c"
+
+#include <malloc.h>
+
+#define EXPORT(name) __attribute__((export_name(#name)))
+
+/* ---- the runtime, its heap limit and its graceful stop ---- */
+
+static JSRuntime *runtime;
+static JSContext *context;
+
+/* QuickJS's heap limit, enforced in the allocator functions rather than by JS_SetMemoryLimit:
+ * when an allocation fails QuickJS builds its `InternalError: out of memory` under the same limit,
+ * fails again and throws `null` (and so does every later eval). Here the error gets HEADROOM. */
+#define HEADROOM (1u << 20)
+static size_t heap_used;
+static size_t heap_limit = SIZE_MAX;
+
+static bool may_grow(size_t more)
+{
+    size_t limit = heap_limit;
+    if (runtime && runtime->in_out_of_memory && limit <= SIZE_MAX - HEADROOM)
+        limit += HEADROOM;
+    return more <= limit && heap_used <= limit - more;
+}
+
+static void *heap_calloc(void *opaque, size_t count, size_t size)
+{
+    size_t total;
+    if (__builtin_mul_overflow(count, size, &total) || !may_grow(total))
+        return NULL;
+    void *block = calloc(count, size);
+    if (block)
+        heap_used += malloc_usable_size(block);
+    return block;
+}
+
+static void *heap_malloc(void *opaque, size_t size)
+{
+    if (!may_grow(size))
+        return NULL;
+    void *block = malloc(size);
+    if (block)
+        heap_used += malloc_usable_size(block);
+    return block;
+}
+
+static void heap_free(void *opaque, void *block)
+{
+    if (!block)
+        return;
+    heap_used -= malloc_usable_size(block);
+    free(block);
+}
+
+static void *heap_realloc(void *opaque, void *block, size_t size)
+{
+    size_t before = block ? malloc_usable_size(block) : 0;
+    if (size > before && !may_grow(size - before))
+        return NULL;
+    void *moved = realloc(block, size);
+    if (moved || !size)
+        heap_used = heap_used - before + (moved ? malloc_usable_size(moved) : 0);
+    return moved;
+}
+
+static size_t heap_usable_size(const void *block)
+{
+    return malloc_usable_size((void *)block);
+}
+
+static const JSMallocFunctions heap_functions = {
+    heap_calloc, heap_malloc, heap_free, heap_realloc, heap_usable_size,
+};
+
+/* The host's graceful stop (evaluators/wasm/watchdog.py): QuickJS polls its interrupt handler on
+ * calls and backward jumps and then throws its uncatchable `interrupted` error. The word lives in a
+ * memory of its own that C code cannot address: evaluators/wasm/stop_checks.py replaces the body of
+ * this function with a load from it (the volatile read keeps the compiler from assuming its value).
+ * Until then it reads a word nothing writes. */
+static volatile int no_interrupt;
+
+EXPORT(modrun_interrupted) __attribute__((noinline)) int modrun_interrupted(void)
+{
+    return no_interrupt;
+}
+
+static int interrupt_handler(JSRuntime *rt, void *opaque)
+{
+    return modrun_interrupted();
+}
+
+/* ---- the box: arguments in, results out ---- */
+
+enum {
+    KIND_NONE, KIND_NULL, KIND_BOOL, KIND_INT, KIND_FLOAT, KIND_STRING,
+    KIND_ENVELOPE, /* an object whose element 0 is JSON text (runner/js/host_api.js `callDirect`) */
+};
+
+enum {
+    STEP_OK, STEP_CALL_THREW, STEP_JOB_THREW, STEP_DRAIN_THREW, STEP_NO_MEMORY,
+};
+
+#define MAX_ARGS 8
+
+typedef struct {
+    uint32_t kind;
+    uint32_t length; /* of a string */
+    union {
+        double number;
+        int32_t integer;
+        const char *text; /* a string: UTF-8, not NUL-terminated */
+    } u;
+} Slot;
+
+typedef struct {
+    Slot args[MAX_ARGS];
+    Slot result;            /* what the call returned (a string: owned until the next step) */
+    Slot drained;           /* what drain returned (KIND_STRING or KIND_NONE) */
+    JSValue drain;          /* the runner's drain function, or JS_UNDEFINED */
+    JSValue values[MAX_ARGS];
+    char inline_text[16384]; /* argument text that fits goes here */
+} Box;
+
+/* guest.py mirrors this layout */
+_Static_assert(sizeof(Slot) == 16 && offsetof(Box, result) == 128 && offsetof(Box, drained) == 144 &&
+               offsetof(Box, drain) == 160 && offsetof(Box, inline_text) == 232, "the box's layout");
+
+static Box box;
+
+static void release(Slot *slot)
+{
+    if (slot->kind == KIND_STRING || slot->kind == KIND_ENVELOPE)
+        JS_FreeCString(context, slot->u.text);
+    slot->kind = KIND_NONE;
+}
+
+/* Store `value` (not freed here) in `slot` as a plain value; false when a string cannot be made. */
+static bool to_slot(JSValue value, Slot *slot)
+{
+    switch (JS_VALUE_GET_NORM_TAG(value)) {
+    case JS_TAG_INT:
+        slot->kind = KIND_INT;
+        slot->u.integer = JS_VALUE_GET_INT(value);
+        return true;
+    case JS_TAG_FLOAT64:
+        slot->kind = KIND_FLOAT;
+        slot->u.number = JS_VALUE_GET_FLOAT64(value);
+        return true;
+    case JS_TAG_BOOL:
+        slot->kind = KIND_BOOL;
+        slot->u.integer = JS_VALUE_GET_BOOL(value);
+        return true;
+    case JS_TAG_NULL:
+        slot->kind = KIND_NULL;
+        return true;
+    case JS_TAG_STRING:
+    case JS_TAG_STRING_ROPE: {
+        size_t length;
+        const char *text = JS_ToCStringLen2(context, &length, value, false);
+        if (!text)
+            return false;
+        slot->kind = KIND_STRING;
+        slot->u.text = text;
+        slot->length = (uint32_t)length;
+        return true;
+    }
+    case JS_TAG_OBJECT: {
+        JSValue first = JS_GetPropertyUint32(context, value, 0);
+        bool ok = to_slot(first, slot) && slot->kind == KIND_STRING;
+        JS_FreeValue(context, first);
+        if (ok)
+            slot->kind = KIND_ENVELOPE;
+        return ok;
+    }
+    default:
+        slot->kind = KIND_NONE;
+        return true;
+    }
+}
+
+static JSValue from_slot(const Slot *slot)
+{
+    switch (slot->kind) {
+    case KIND_NULL: return JS_NULL;
+    case KIND_BOOL: return JS_NewBool(context, slot->u.integer);
+    case KIND_INT: return JS_NewInt32(context, slot->u.integer);
+    case KIND_FLOAT: return JS_NewFloat64(context, slot->u.number);
+    case KIND_STRING: return JS_NewStringLen(context, slot->u.text, slot->length);
+    default: return JS_UNDEFINED;
+    }
+}
+
+/* ---- entry points ---- */
+
+/* Create the runtime and its context (the standard intrinsics only: no qjs:std, no qjs:os, no
+ * module loader); 0 on success. libc must have been initialised (`_initialize`). */
+EXPORT(modrun_init) int modrun_init(void)
+{
+    runtime = JS_NewRuntime2(&heap_functions, NULL);
+    if (!runtime)
+        return -1;
+    context = JS_NewContext(runtime);
+    if (!context)
+        return -1;
+    JS_SetInterruptHandler(runtime, interrupt_handler, NULL);
+    box.drain = JS_UNDEFINED;
+    box.result.kind = box.drained.kind = KIND_NONE;
+    return 0;
+}
+
+EXPORT(modrun_context) JSContext *modrun_context(void) { return context; }
+EXPORT(modrun_box) Box *modrun_box(void) { return &box; }
+
+/* The heap limit (bytes, 0 for none) and the stack QuickJS may use before it throws a RangeError
+ * (the linker's stack comes first in memory, so going past it traps instead of corrupting). */
+EXPORT(modrun_set_limits) void modrun_set_limits(size_t heap, size_t stack)
+{
+    heap_limit = heap ? heap : SIZE_MAX;
+    JS_SetMaxStackSize(runtime, stack);
+}
+
+/* A fresh Math.random state and performance.now() zero for a sandbox made from a snapshot (the
+ * snapshot holds the booted runtime's). */
+EXPORT(modrun_reseed) void modrun_reseed(uint64_t seed)
+{
+    context->random_state = seed ? seed : 1;
+    context->time_origin = js__now_ms();
+}
+
+EXPORT(modrun_set_drain) void modrun_set_drain(JSValue drain) { box.drain = drain; }
+
+/* One round trip in one call from the host:
+ * 1. free the strings the previous step handed out;
+ * 2. unless `fn` is 0, call it with `argc` arguments from box.args and put its plain result in
+ *    box.result;
+ * 3. run pending jobs until there are none;
+ * 4. call box.drain, if set, and put its string in box.drained.
+ * Returns STEP_OK or where it stopped (the exception is left pending for the host to read). */
+EXPORT(modrun_step) int modrun_step(JSValue fn, int argc)
+{
+    release(&box.result);
+    release(&box.drained);
+    if (fn != 0) {
+        if (argc < 0 || argc > MAX_ARGS)
+            return STEP_CALL_THREW;
+        for (int i = 0; i < argc; i++) {
+            box.values[i] = from_slot(&box.args[i]);
+            if (JS_IsException(box.values[i])) {
+                while (i-- > 0)
+                    JS_FreeValue(context, box.values[i]);
+                return STEP_NO_MEMORY;
+            }
+        }
+        JSValue result = JS_Call(context, fn, JS_UNDEFINED, argc, box.values);
+        for (int i = 0; i < argc; i++)
+            JS_FreeValue(context, box.values[i]);
+        if (JS_IsException(result))
+            return STEP_CALL_THREW;
+        bool ok = to_slot(result, &box.result);
+        JS_FreeValue(context, result);
+        if (!ok)
+            return STEP_NO_MEMORY;
+    }
+    for (;;) {
+        JSContext *job_context;
+        int done = JS_ExecutePendingJob(runtime, &job_context);
+        if (done < 0)
+            return STEP_JOB_THREW;
+        if (done == 0)
+            break;
+    }
+    if (!JS_IsUndefined(box.drain)) {
+        JSValue drained = JS_Call(context, box.drain, JS_UNDEFINED, 0, NULL);
+        if (JS_IsException(drained))
+            return STEP_DRAIN_THREW;
+        int tag = JS_VALUE_GET_TAG(drained);
+        bool ok = (tag != JS_TAG_STRING && tag != JS_TAG_STRING_ROPE) || to_slot(drained, &box.drained);
+        JS_FreeValue(context, drained);
+        if (!ok)
+            return STEP_NO_MEMORY;
+    }
+    return STEP_OK;
+}
+
+/* Bytecode for the warm-import cache: `value` (a function compiled with JS_EVAL_FLAG_COMPILE_ONLY)
+ * serialised; the bytes are the caller's to free with modrun_free_bytes. NULL on failure. */
+EXPORT(modrun_write_bytecode) uint8_t *modrun_write_bytecode(JSValue value, size_t *size)
+{
+    return JS_WriteObject(context, size, value, JS_WRITE_OBJ_BYTECODE);
+}
+
+EXPORT(modrun_free_bytes) void modrun_free_bytes(void *bytes) { js_free(context, bytes); }
+
+/* Bytecode back into a value, and run it (global code) or evaluate a module; JS_EXCEPTION on
+ * failure. Only ever given bytes this engine wrote: QuickJS does not validate bytecode. */
+EXPORT(modrun_run_bytecode) JSValue modrun_run_bytecode(const uint8_t *bytes, size_t size)
+{
+    JSValue function = JS_ReadObject(context, bytes, size, JS_READ_OBJ_BYTECODE);
+    if (JS_IsException(function))
+        return function;
+    return JS_EvalFunction(context, function);
+}
+
+EXPORT(modrun_gc) void modrun_gc(void) { JS_RunGC(runtime); }
