@@ -6,8 +6,9 @@ wasm evaluator and the in-process one side by side (bench/fixtures/calls.js):
 - `await mod.add(1, 2)` through the exports proxy, no limits, and with `cpu_ms` + `wall_ms` set
   (the metered path: the watchdog is armed and the thread's CPU clock read around each call);
 - an async export (`addLater`: the runtime returns a promise) and `echo` of a ~200-byte object;
-- the wasm layers underneath: the transport's `call_now`, `modrun_step` from the driver, and
-  one bare export call through the unchecked API (`JS_ExecutePendingJob` with nothing queued);
+- the wasm layers underneath: the transport's `call_now`, `modrun_step` from the driver (with
+  plain arguments, as `add(1, 2)` goes, and with JSON, as `echo` goes), and one bare export call
+  through the unchecked API (`modrun_context`, which returns a pointer);
 - quickjs-rs (rquickjs in wasmtime) calling `add(1, 2)` through a function handle, in its own
   environment (bench/quickjs_rs_peer.py).
 
@@ -55,13 +56,16 @@ async def _measure(root: Path, evaluator: str, calls: int, warmup: int) -> dict[
             budget = Budget.start(Limits())
             url = plain.url
             guest = transport.guest
-            request = b'[["add"],[1,2]]'
+            request = [url.encode(), b'[["add"],[1,2]]']
+            direct = [url, "add", 1, 2]
             out["layer: transport.call_now"] = harness.time_calls_sync(
                 lambda: transport.call_now(budget, url, ["add"], [1, 2]), calls, warmup)
-            out["layer: modrun_step (callNow + jobs + drain)"] = harness.time_calls_sync(
-                lambda: guest.step(transport._call_now, url.encode(), request), calls, warmup)
+            out["layer: modrun_step (callDirect + jobs + drain)"] = harness.time_calls_sync(
+                lambda: guest.step(transport._call_direct, direct), calls, warmup)
+            out["layer: modrun_step (callNow, JSON, + jobs + drain)"] = harness.time_calls_sync(
+                lambda: guest.step(transport._call_now, request), calls, warmup)
             out["layer: one export call (unchecked API)"] = harness.time_calls_sync(
-                lambda: guest.call("JS_ExecutePendingJob", guest.rt, guest._out), calls, warmup)
+                lambda: guest.call("modrun_context"), calls, warmup)
     return out
 
 

@@ -34,9 +34,9 @@ from pathlib import Path
 import harness
 import quickjs_rs_peer
 import wasmtime
-from evaluators.wasm.rewrite import rewrite
 
-from evaluators.wasm.engine import STACK_REGION, _linker, reactor_path
+from evaluators.wasm.engine import REACTOR, _linker
+from evaluators.wasm.stop_checks import add_stop_checks
 from runner import Server
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "compute.js"

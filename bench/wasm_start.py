@@ -3,13 +3,13 @@
 - warm process: `WasmTransport(options)`: a new instance of the snapshot (the runtime booted
   and the module runner loaded), its limits set; beside it the in-process evaluator's runtime
   and a quickjs-rs Runtime + Context; and a breakdown of the wasm sandbox's start;
-- what the snapshot saves: the same sandbox booted from scratch (instantiate the rewritten
-  reactor, initialise libc, create the runtime, load the runner bundle);
+- what the snapshot saves: the same sandbox booted from scratch (instantiate the reactor with its
+  stop checks, initialise libc, create the runtime, load the runner bundle);
 - fresh process, on-disk cache: a new interpreter imports modrun, then the wasm evaluator
   (wasmtime), loads the compiled snapshot from the cache and makes a sandbox; each step timed
   inside the process, and the whole process timed from outside; quickjs-rs beside (it has no
   compile cache);
-- first run ever (empty cache): rewrite, boot under Winch, snapshot, compile with Cranelift.
+- first run ever (empty cache): stop checks, boot under Winch, snapshot, compile with Cranelift.
 
 Goals (from the issue): warm p50 <= 1 ms; fresh process with the on-disk cache <= 50 ms (the
 evaluator's own start: wasmtime's import, the engine, the cached snapshot and the sandbox).
@@ -89,12 +89,11 @@ def _breakdown(repeat: int) -> dict[str, float]:
         t1 = time.perf_counter()
         instance = snapshot.pre.instantiate(store)
         t2 = time.perf_counter()
-        guest = Guest(store, instance, snapshot.signatures, snapshot.layout)
+        guest = Guest(store, instance, snapshot.signatures)
         guest.restore(snapshot.booted.state)
         t3 = time.perf_counter()
         guest.reseed()
-        guest.set_memory_limit(None)
-        guest.set_stack_budget(1 << 20)
+        guest.set_limits(None, 1 << 20)
         t4 = time.perf_counter()
         for key, (a, b) in zip(parts, [(t0, t1), (t1, t2), (t2, t3), (t3, t4)], strict=True):
             parts[key].append((b - a) * 1000)
@@ -103,13 +102,10 @@ def _breakdown(repeat: int) -> dict[str, float]:
 
 
 def _without_snapshot(repeat: int) -> dict[str, float]:
-    """Booting a sandbox from scratch in the optimised (Cranelift) build of the rewritten reactor."""
+    """Booting a sandbox from scratch in the optimised (Cranelift) build of the reactor."""
     engine = shared_engine()
-    base, layout = engine.rewritten()
-    module = wasmtime.Module(engine.engine, base)
+    module = wasmtime.Module(engine.engine, engine.with_stop_checks())
     pre = engine.linker.instantiate_pre(module)
-
-
     sigs = signatures(function_types(module))
     source = boot_expression(RuntimeOptions().runtime_config())
     samples = []
@@ -117,7 +113,7 @@ def _without_snapshot(repeat: int) -> dict[str, float]:
         t0 = time.perf_counter()
         store = wasmtime.Store(engine.engine)
         store.set_wasi(wasmtime.WasiConfig())
-        guest = Guest(store, pre.instantiate(store), sigs, layout)
+        guest = Guest(store, pre.instantiate(store), sigs)
         guest.call("_initialize")
         guest.create_runtime()
         guest.free_value(guest.eval(source, "<input>"))

@@ -1,5 +1,6 @@
 """QuickJS compiled to WebAssembly under wasmtime: the sandbox evaluator (evaluator.py) and the
-engine, guest driver, module rewrite, snapshots, watchdog and host-stack handling it is built from."""
+engine, guest driver, stop checks, snapshots, watchdog and host-stack handling it is built from; the
+QuickJS reactor it runs is built in reactor/."""
 
 from .evaluator import WasmEvaluator, WasmTransport
 

@@ -3,7 +3,7 @@
 An entry is a `wasmtime` serialized module (`<key>.cwasm`, memory-mapped when loaded, so its
 pages are shared between processes) and a JSON sidecar with what the driver needs to use it
 (`<key>.json`). Keys are hashes of everything the compiled code depends on: the wasm bytes,
-the wasmtime version, the engine configuration, the rewrite's version, and for snapshots the
+the wasmtime version, the engine configuration, the stop checks' version, and for snapshots the
 boot source. Entries are written to a temporary name and renamed, so concurrent processes never
 see half a file; a corrupt or incompatible entry is deleted and rebuilt.
 

@@ -6,7 +6,7 @@ thread's own CPU clock, so time the thread spends descheduled is not charged). W
 the watchdog writes the guest's interrupt word: QuickJS's interrupt handler returns it and QuickJS
 throws its uncatchable `interrupted` error, which unwinds the guest in good order. If the guest
 is in C code that does not poll (a long string operation, say), the watchdog writes the stop
-word `GRACE` seconds later, and the next loop head traps (rewrite.py).
+word `GRACE` seconds later, and the next loop head traps (stop_checks.py).
 
 The thread sleeps until the earliest moment a limit could run out and is woken only when a
 sooner deadline is armed, so a host making many short calls costs it about one wake-up per
