@@ -7,15 +7,16 @@ evaluator beside them as the reference.
 The other revision is exported with `git archive` into bench/.cache/wasm-before/<commit>; where
 its pyproject.toml names packages this checkout no longer installs (the PyPI reactor the wasm
 evaluator used to run), pip installs them beside it. Each probe runs in a fresh process with
-PYTHONPATH on one tree, and each tree keeps its own compiled-module cache, warmed first. Rounds
-alternate the trees; the table shows the median over rounds of each probe's own median, and the
-worst round beside it.
+PYTHONPATH on one tree, and each tree keeps its own compiled-module cache (under bench/.cache),
+warmed first. Rounds alternate the trees; the table shows the median over rounds of each probe's
+own median, and the worst round beside it.
 
 Probes (only public APIs, so that both trees run them): a new sandbox in a warm process; the
 wasm evaluator's start in a fresh process (wasmtime's import to the first sandbox); the call
 round trip `await mod.add(1, 2)`; fib(25) and workload(1000) (bench/fixtures/compute.js) in the
 calling thread's CPU time, wasm and in-process in the same process; recursion depth at the
-default limits; 1,000 idle sandboxes (RSS and PSS growth).
+default limits; how closely the memory limit holds (1 MiB buffers kept under a 16 MiB cap; whether
+one 40 MiB buffer is a catchable out-of-memory error); 1,000 idle sandboxes (RSS and PSS growth).
 """
 
 from __future__ import annotations
@@ -67,7 +68,8 @@ async def main():
         for _ in range(count):
             s = time.perf_counter(); WasmTransport(RuntimeOptions()); samples.append(time.perf_counter() - s)
         return {"sandbox_p50_ms": median_ms(samples)}
-    environments = {"wasm": {"evaluator": "wasm"}, "inprocess": {"evaluator": "inprocess"}}
+    environments = {"wasm": {"evaluator": "wasm"}, "inprocess": {"evaluator": "inprocess"},
+                    "capped": {"evaluator": "wasm", "limits": {"memory_mb": 16}}}
     async with Server(root=fixtures, cache_dir=False, environments=environments,
                       on_console=lambda level, text: None) as server:
         if kind == "call":
@@ -98,6 +100,15 @@ async def main():
         if kind == "depth":
             module = await server.environments["wasm"].import_module("/depth.js")
             return {"recursion_depth": await module.default()}
+        if kind == "memory":
+            out = {"capped_buffers": -1.0, "big_buffer_refused": 0.0}  # -1: the sandbox was stopped instead
+            try:
+                module = await server.environments["capped"].import_module("/memory.js")
+                out["capped_buffers"] = await module.held()
+                out["big_buffer_refused"] = float(await module.big() == "InternalError: out of memory")
+            except Exception:
+                pass
+            return out
         if kind == "idle":
             environment = server.environments["wasm"]
             warm = await environment.create_runner()
@@ -115,9 +126,13 @@ async def main():
 print(json.dumps(asyncio.run(main())))
 '''
 
+MEMORY = """export const held = () => { const a = []; try { for (;;) a.push(new ArrayBuffer(1 << 20)); } catch {}
+  return a.length; };
+export const big = () => { try { new ArrayBuffer(40 << 20); return "allocated"; } catch (e) { return String(e); } };
+"""
 DEPTH = "export default () => { let d = 0; const f = () => { d++; f(); }; try { f(); } catch { return d; } };\n"
 
-PROBES = [("fresh", 1), ("start", 300), ("call", 3000), ("compute", 7), ("depth", 1), ("idle", 1000)]
+PROBES = [("fresh", 1), ("start", 300), ("call", 3000), ("compute", 7), ("depth", 1), ("memory", 1), ("idle", 1000)]
 
 ROWS = [  # (key, label, unit)
     ("sandbox_p50_ms", "new sandbox, warm process (p50)", "ms"),
@@ -131,6 +146,8 @@ ROWS = [  # (key, label, unit)
     ("inprocess_workload_cpu_ms", "  in-process, same process", "ms"),
     ("workload_ratio", "  wasm / in-process", "x"),
     ("recursion_depth", "recursion depth, default limits", "frames"),
+    ("capped_buffers", "1 MiB buffers held under a 16 MiB cap", "count"),
+    ("big_buffer_refused", "  a 40 MiB buffer there: catchable out of memory", "1 = yes"),
     ("idle_rss_mib", "1,000 idle sandboxes, RSS growth", "MiB"),
     ("idle_pss_mib", "1,000 idle sandboxes, PSS growth", "MiB"),
 ]
@@ -157,7 +174,8 @@ def _export(revision: str) -> Path:
 
 def _probe(tree: Path, kind: str, count: int, fixtures: Path) -> dict[str, float]:
     paths = [str(tree)] + ([str(tree / ".deps")] if (tree / ".deps").exists() else [])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths), "MODRUN_WASM_CACHE": str(tree / ".wasm-cache")}
+    cache = harness.CACHE_DIR / "wasm-cache" / tree.name
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths), "MODRUN_WASM_CACHE": str(cache)}
     done = subprocess.run([sys.executable, "-c", PROBE, kind, str(fixtures), str(count)], cwd=tree, env=env,
                           capture_output=True, text=True, timeout=1800)
     if done.returncode != 0:
@@ -176,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         for name in ("calls.js", "compute.js"):
             (fixtures / name).write_text((FIXTURES / name).read_text())
         (fixtures / "depth.js").write_text(DEPTH)
+        (fixtures / "memory.js").write_text(MEMORY)
         for tree in trees.values():  # warm each tree's compiled-module cache
             _probe(tree, "fresh", 1, fixtures)
         rounds: dict[str, list[dict[str, float]]] = {side: [] for side in trees}
