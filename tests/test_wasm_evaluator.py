@@ -21,10 +21,9 @@ import wasmtime
 
 from evaluators.options import RuntimeOptions
 from evaluators.wasm.cache import ModuleCache
-from evaluators.wasm.engine import shared_engine
+from evaluators.wasm.engine import REACTOR, shared_engine
 from evaluators.wasm.evaluator import WasmTransport
-from evaluators.wasm.engine import REACTOR
-from evaluators.wasm.guest import GuestException, GuestTrap
+from evaluators.wasm.guest import GuestTrap
 from evaluators.wasm.watchdog import Watchdog
 from runner import CrashError, JSError, LimitError, Server
 from runner.limits import Limits
