@@ -5,6 +5,7 @@ bytecode for the warm-import cache."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import math
 from importlib.metadata import version
@@ -41,8 +42,6 @@ def test_every_evaluator_reports_the_same_engine_version():
 def test_the_reactor_is_built_from_the_sources_the_in_process_engine_runs():
     recorded = json.loads((REACTOR.parent / "reactor.json").read_text())
     assert recorded["quickjs-ng"]["version"] == version("quickjs-ng")
-    import hashlib
-
     assert hashlib.sha256(REACTOR.read_bytes()).hexdigest() == recorded["sha256"]
 
 
