@@ -70,11 +70,12 @@ async def main():
         return {"sandbox_p50_ms": median_ms(samples)}
     environments = {"wasm": {"evaluator": "wasm"}, "inprocess": {"evaluator": "inprocess"},
                     "capped": {"evaluator": "wasm", "limits": {"memory_mb": 16}}}
+    compared = ("wasm", "inprocess")
     async with Server(root=fixtures, cache_dir=False, environments=environments,
                       on_console=lambda level, text: None) as server:
         if kind == "call":
             out = {}
-            for name in environments:
+            for name in compared:
                 module = await server.environments[name].import_module("/calls.js")
                 add = module.add
                 for _ in range(count // 10):
@@ -85,16 +86,16 @@ async def main():
                 out[f"{name}_call_p50_us"] = statistics.median(samples) * 1e6
             return out
         if kind == "compute":
-            modules = {name: await server.environments[name].import_module("/compute.js") for name in environments}
+            modules = {name: await server.environments[name].import_module("/compute.js") for name in compared}
             out = {}
             for function, arg in (("fib", 25), ("workload", 1000)):
-                samples = {name: [] for name in environments}
+                samples = {name: [] for name in compared}
                 for i in range(count + 2):
-                    for name in environments:
+                    for name in compared:
                         s = time.thread_time(); await getattr(modules[name], function)(arg)
                         if i >= 2:
                             samples[name].append(time.thread_time() - s)
-                for name in environments:
+                for name in compared:
                     out[f"{name}_{function}_cpu_ms"] = median_ms(samples[name])
             return out
         if kind == "depth":
