@@ -8,6 +8,8 @@ import asyncio
 import hashlib
 import json
 import math
+import subprocess
+import sys
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,23 @@ from evaluators.wasm.engine import REACTOR
 from evaluators.wasm.evaluator import WasmTransport
 from evaluators.wasm.guest import GuestException, GuestTrap, is_plain
 from runner import Server
+
+# ---- one artifact ----
+
+BUILD = Path(__file__).parents[1] / "evaluators" / "wasm" / "reactor" / "build.py"
+
+
+def test_the_committed_reactor_is_what_its_pinned_sources_build():
+    """Rebuilt from the pinned sdist with the pinned Debian toolchain (CI installs it: .ci/run), bit for
+    bit the committed artifact and its recorded hash."""
+    missing = subprocess.run([sys.executable, BUILD, "--missing-toolchain"], capture_output=True, text=True,
+                             check=True).stdout.strip()
+    if missing:
+        pytest.skip(f"the pinned toolchain is not installed (apt-get install {missing})")
+    done = subprocess.run([sys.executable, BUILD], capture_output=True, text=True, timeout=1800)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "the build matches the recorded reactor" in done.stdout
+
 
 # ---- one engine ----
 
