@@ -3,14 +3,24 @@ says which key and what was expected, never a failure deep inside a run."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from .errors import UsageError, config_mapping
 from .limits import Limits
 
 PROFILES = ("bare",)  # `edge` arrives with the edge profile's Web APIs
 MODES = ("production", "development")
+#: package.json `exports` conditions by name: a profile's own set, or one chosen with `conditions`
+CONDITION_SETS: dict[str, tuple[str, ...]] = {
+    "bare": ("import", "module", "default"),
+    "edge": ("workerd", "worker", "browser", "import", "module", "default"),
+}
+_DEFINE_KEY = re.compile(r"[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*")
+_ENVIRONMENT_KEYS = {"evaluator", "profile", "limits", "conditions", "plugins", "define", "alias"}
 
 
 @dataclass(frozen=True)
@@ -18,8 +28,13 @@ class EnvironmentConfig:
     evaluator: str = "inprocess"
     profile: str = "bare"
     limits: Limits = field(default_factory=Limits)
+    #: extra conditions added to the profile's set
     conditions: tuple[str, ...] = ()
+    #: the named set the conditions start from (None: the profile's)
+    condition_set: str | None = None
     plugins: tuple[Any, ...] = ()
+    define: dict[str, str] = field(default_factory=dict)
+    alias: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_config(cls, name: str, value: EnvironmentConfig | dict[str, Any] | None) -> EnvironmentConfig:
@@ -27,8 +42,7 @@ class EnvironmentConfig:
             return cls()
         if isinstance(value, EnvironmentConfig):
             return value
-        value = config_mapping(value, {"evaluator", "profile", "limits", "conditions", "plugins"},
-                               f"environment {name!r}")
+        value = config_mapping(value, _ENVIRONMENT_KEYS, f"environment {name!r}")
         profile = value.get("profile", "bare")
         if profile not in PROFILES:
             hint = " (the edge profile is not available yet)" if profile == "edge" else ""
@@ -37,15 +51,77 @@ class EnvironmentConfig:
         evaluator = value.get("evaluator", "inprocess")
         if not isinstance(evaluator, str):
             raise UsageError(f"environment {name!r}: evaluator must be a name")
-        conditions = value.get("conditions", ())
-        if isinstance(conditions, str) or not all(isinstance(c, str) for c in conditions):
-            raise UsageError(f"environment {name!r}: conditions must be a list of strings")
+        condition_set, conditions = _conditions(name, value.get("conditions", ()))
         return cls(evaluator=evaluator, profile=profile, limits=Limits.from_config(value.get("limits")),
-                   conditions=tuple(conditions), plugins=tuple(value.get("plugins", ())))
+                   conditions=conditions, condition_set=condition_set, plugins=tuple(value.get("plugins", ())),
+                   define=check_define(value.get("define"), f"environment {name!r}"),
+                   alias=check_alias(value.get("alias"), f"environment {name!r}"))
+
+
+def _conditions(name: str, value: Any) -> tuple[str | None, tuple[str, ...]]:
+    """`conditions`: a set's name ("bare", "edge"), or a list of extra conditions, which may start
+    with a set's name to build on that set instead of the profile's."""
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list | tuple) or not all(isinstance(c, str) for c in value):
+        raise UsageError(f"environment {name!r}: conditions must be a list of strings or the name of a condition "
+                         f"set ({', '.join(CONDITION_SETS)})")
+    items = list(value)
+    condition_set = items.pop(0) if items and items[0] in CONDITION_SETS else None
+    return condition_set, tuple(items)
+
+
+def check_define(value: Any, what: str) -> dict[str, str]:
+    """`define`: identifiers or member chains (`process.env.NODE_ENV`, `import.meta.env.API`,
+    `__DEV__`) to JavaScript expressions. A string value is the expression's source (as in Vite:
+    `'"text"'` for a string); any other JSON value stands for itself."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise UsageError(f"{what}: define must be a mapping of names to values")
+    out: dict[str, str] = {}
+    for key, item in value.items():
+        if not isinstance(key, str) or not _DEFINE_KEY.fullmatch(key.replace("import.meta.", "import_meta.", 1)):
+            raise UsageError(f"{what}: define key {key!r} must be an identifier or a member chain such as "
+                             "process.env.NODE_ENV")
+        if isinstance(item, str):
+            out[key] = item
+        else:
+            try:
+                out[key] = orjson.dumps(item).decode()
+            except TypeError:
+                raise UsageError(f"{what}: define value for {key!r} must be a string of JavaScript or a JSON "
+                                 f"value, not {type(item).__name__}") from None
+    return out
+
+
+def check_alias(value: Any, what: str) -> dict[str, str]:
+    """`alias`: specifiers (or specifier prefixes) to replacements, resolved from the root."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) and k and v
+                                              for k, v in value.items()):
+        raise UsageError(f"{what}: alias must be a mapping of specifiers to specifiers or paths")
+    return dict(value)
 
 
 def resolve_conditions(config: EnvironmentConfig, mode: str) -> list[str]:
-    """Conditions for package.json `exports`: the profile's, the mode, and the environment's own.
-    Never `node`: a sandboxed runtime is not Node."""
-    base = ["import", "module", "default", mode]
+    """Conditions for package.json `exports` and `imports` when modules are imported: the set's,
+    the mode, and the environment's own. Never `node`: a sandboxed runtime is not Node."""
+    base = [*CONDITION_SETS[config.condition_set or config.profile], mode]
     return base + [c for c in config.conditions if c not in base and c != "node"]
+
+
+def require_conditions(import_conditions: list[str]) -> list[str]:
+    """The same for CommonJS `require`: `require` in place of `import`, and without the
+    bundlers' `module` (Node's choice, so that a package's CommonJS code gets its CommonJS build)."""
+    return [("require" if c == "import" else c) for c in import_conditions if c != "module"]
+
+
+def default_define(mode: str) -> dict[str, str]:
+    """What every module sees replaced: the mode, as `process.env.NODE_ENV` (so that React and
+    friends choose their production builds with no `process` global) and as `import.meta.env`."""
+    dev = "true" if mode == "development" else "false"
+    prod = "false" if mode == "development" else "true"
+    return {"process.env.NODE_ENV": orjson.dumps(mode).decode(), "import.meta.env.MODE": orjson.dumps(mode).decode(),
+            "import.meta.env.DEV": dev, "import.meta.env.PROD": prod, "import.meta.env.SSR": "true"}

@@ -14,17 +14,18 @@ from urllib.parse import quote
 import orjson
 
 from .code_frame import code_frame
-from .config import EnvironmentConfig, resolve_conditions
+from .config import EnvironmentConfig, default_define, require_conditions, resolve_conditions
 from .errors import LoadError, Location
 from .ids import file_of
 from .module_graph import ModuleGraph, ModuleNode
 from .plugin_container import PluginContainer
-from .plugins import JsonPlugin, ResolvePlugin
+from .plugins import DefinePlugin, JsonPlugin, ResolvePlugin
 from .plugins.module_types import ModuleTypesPlugin, check_type, split_type, typed_id
+from .plugins.packages import PackageCache
 from .plugins.typescript_jsx import TypeScriptJsxPlugin
 from .rpc.client import ConsoleSink, RunnerClient
 from .rpc.exports import ModuleProxy
-from .rpc.protocol import FetchedModule, FetchOptions, FetchResult, Handler
+from .rpc.protocol import FetchedModule, FetchOptions, FetchResult, Handler, LinkMeta
 from .transform.sourcemap import shift_lines
 from .transform_request import TransformedModule, load_source, transform_request
 
@@ -41,42 +42,51 @@ class Environment:
         self.mode = server.mode
         self.profile = config.profile
         self.conditions = resolve_conditions(config, server.mode)
+        self.require_conditions = require_conditions(self.conditions)
+        self.define = {**default_define(server.mode), **server.define, **config.define}
+        self.alias = {**server.alias, **config.alias}
         self.module_graph = ModuleGraph(str(server.root))
+        self.packages = PackageCache()  # package.json files, for resolution and module formats
         # TypeScript and JSX are lowered before user plugins see the code, as Vite's esbuild plugin is.
         plugins = [ModuleTypesPlugin(), TypeScriptJsxPlugin(server.jsx, server.mode, server.tsconfig),
-                   *server.plugins, *config.plugins, JsonPlugin(), ResolvePlugin()]
+                   *server.plugins, *config.plugins, JsonPlugin(), DefinePlugin(self.define),
+                   ResolvePlugin(self.packages)]
         self.plugin_container = PluginContainer(self, plugins)
         self.on_console: ConsoleSink | None = server.on_console
         self._transforms_in_flight: dict[str, asyncio.Future[TransformedModule]] = {}
         self._runner: RunnerClient | None = None
         self._real_root = os.path.realpath(server.root)
-        self._resolved: dict[tuple[str, str | None], str] = {}
+        self._resolved: dict[tuple[str, str | None, str], str] = {}
         self._inside: dict[str, bool] = {}
         # id -> (the transform it was built from, options it was built for, the FetchResult)
         self._fetched: dict[str, tuple[TransformedModule, tuple[int, bool], FetchedModule]] = {}
 
     # ---- server side ----
 
-    async def resolve(self, specifier: str, importer: str | None = None) -> str:
-        """The id a specifier names, checked to lie inside the root (or be virtual). Successful
-        resolutions are remembered per (specifier, importer)."""
-        key = (specifier, importer)
+    async def resolve(self, specifier: str, importer: str | None = None, kind: str = "import") -> str:
+        """The id a specifier names, checked to lie inside the root (or be virtual); `kind` is
+        "import" or "require" (a CommonJS require, resolved with the require conditions).
+        Successful resolutions are remembered per (specifier, importer, kind)."""
+        key = (specifier, importer, kind)
         known = self._resolved.get(key)
         if known is not None:
             return known
-        id = await self._resolve(specifier, importer)
+        id = await self._resolve(specifier, importer, kind)
         self._resolved[key] = id
         return id
 
-    async def _resolve(self, specifier: str, importer: str | None) -> str:
-        id = await self.plugin_container.resolve_id(specifier, importer)
+    async def _resolve(self, specifier: str, importer: str | None, kind: str) -> str:
+        try:
+            id = await self.plugin_container.resolve_id(specifier, importer, kind)
+        except LoadError as error:
+            raise self._located(error, specifier, importer) from None
         if id is None:
-            raise self._not_found(specifier, importer)
+            raise self._located(self._not_found(specifier, importer), specifier, importer)
         if not id.startswith("\0") and os.path.isabs(id) and not self._inside_root(id):
-            raise LoadError(
+            raise self._located(LoadError(
                 f"'{specifier}' resolves to {id}, which is outside the root {self.root}: only modules inside "
                 "the root (and its node_modules) can be imported",
-                code="ERR_OUTSIDE_ROOT", importer=importer, id=id, **self._import_site(specifier, importer))
+                code="ERR_OUTSIDE_ROOT", importer=importer, id=id), specifier, importer)
         return id
 
     def _inside_root(self, id: str) -> bool:
@@ -94,16 +104,36 @@ class Environment:
                 file_of(importer).endswith((".jsx", ".tsx")):
             message += (" (the JSX automatic runtime: name the package that provides it with tsconfig.json's "
                         "jsxImportSource, the server's jsx config or a @jsxImportSource comment)")
-        return LoadError(message, code="ERR_MODULE_NOT_FOUND", importer=importer, id=specifier,
-                         **self._import_site(specifier, importer))
+        return LoadError(message, code="ERR_MODULE_NOT_FOUND", importer=importer, id=specifier)
+
+    def _located(self, error: LoadError, specifier: str, importer: str | None) -> LoadError:
+        """A resolution error with where the import is (line, column, code frame) and the chain of
+        importers that led to it, entry first."""
+        chain = self.importer_chain(importer)
+        message = error.message
+        if len(chain) > 1:
+            message += "\n  importer chain: " + " -> ".join(chain)
+        site = {} if error.loc is not None else self._import_site(specifier, importer)
+        return LoadError(message, name=error.name, code=error.code, loc=site.get("loc", error.loc),
+                         frame=site.get("frame", error.frame), importer=error.importer or importer,
+                         plugin=error.plugin, id=error.id)
+
+    def importer_chain(self, importer: str | None) -> list[str]:
+        """The urls from an entry down to `importer`, following the module graph's importers."""
+        chain: list[str] = []
+        node = self.module_graph.get_module_by_id(importer) if importer else None
+        while node is not None and node.url not in chain:
+            chain.append(node.url)
+            node = min(node.importers, key=lambda n: n.url) if node.importers else None
+        return chain[::-1]
 
     def _import_site(self, specifier: str, importer: str | None) -> dict[str, Any]:
-        """Where in the importer the failing import is: location and code frame."""
+        """Where in the importer the failing import (or require) is: location and code frame."""
         node = self.module_graph.get_module_by_id(importer) if importer else None
         module: TransformedModule | None = node.transform_result if node else None
         if module is None:
             return {}
-        for entry in module.meta["imports"]:
+        for entry in [*module.meta["imports"], *module.meta.get("requires", [])]:
             if entry["specifier"] == specifier and entry.get("line"):
                 line, column = entry["line"], entry["column"]
                 return {"loc": Location(node.file or node.id, line, column),  # type: ignore[union-attr]
@@ -134,17 +164,27 @@ class Environment:
             return previous[2]  # same transform, same shape: the answer built last time
         resolved: dict[str, str] = {}
         imported: set[ModuleNode] = set()
+        commonjs = module.meta.get("format") == "commonjs"
+        unresolved: dict[str, Any] = {}
         for key in module.deps:
             specifier, _, dep_type = key.partition("\0")
             try:
                 check_type(dep_type or None, specifier)
-                dep_id = typed_id(await self.resolve(specifier, node.id), dep_type or None)
-            except LoadError:
-                continue  # the runner asks again and reports the error with its importer
+                dep_id = typed_id(await self.resolve(specifier, node.id, "require" if commonjs else "import"),
+                                  dep_type or None)
+            except LoadError as error:
+                # An import: the runner asks again and reports the error with its importer. A
+                # require: the error is thrown where the require is called (code may catch it).
+                if commonjs:
+                    unresolved[key] = {**error.to_payload(), "code": "MODULE_NOT_FOUND", "reason": error.code}
+                continue
             dep = self.module_graph.ensure_entry_from_id(dep_id)
             resolved[key] = dep.url
             imported.add(dep)
         self.module_graph.update_module_imports(node, imported)
+        meta: LinkMeta = {**module.meta, "resolved": resolved}
+        if commonjs:
+            await self._commonjs_meta(node, module, meta, unresolved)
         map_ = shift_lines(module.map, offset) if module.map is not None and offset else module.map
         code = module.code
         if inline and map_ is not None:
@@ -155,12 +195,56 @@ class Environment:
             code += (f"\n//# sourceURL={source_url}"
                      f"\n//# sourceMappingURL=data:application/json;base64,{encoded}\n")
             map_ = None
-        result = FetchedModule(code=code, file=node.file, id=node.id, url=node.url, invalidate=False,
-                               modrun={**module.meta, "resolved": resolved})
+        result = FetchedModule(code=code, file=node.file, id=node.id, url=node.url, invalidate=False, modrun=meta)
         if map_ is not None:
             result["map"] = map_
         self._fetched[node.id] = (module, (offset, inline), result)
         return result
+
+    async def _commonjs_meta(self, node: ModuleNode, module: TransformedModule, meta: LinkMeta,
+                             unresolved: dict[str, Any]) -> None:
+        """What the runner needs of a CommonJS module beyond its own transform: why requires did not
+        resolve, the files `require.resolve` names, and the named exports of the modules it
+        re-exports (as Node adds them: `module.exports = require("./impl")`). Its requires are not
+        dependencies the runner evaluates first (`deps`): they run when called."""
+        meta["deps"] = []
+        if unresolved:
+            meta["unresolved"] = unresolved
+        files: dict[str, str] = {}
+        for specifier in module.meta.get("resolves", []):
+            try:
+                files[specifier] = file_of(await self.resolve(specifier, node.id, "require"))
+            except LoadError:
+                continue  # require.resolve throws MODULE_NOT_FOUND when it is called
+        if files:
+            meta["files"] = files
+        names = await self._reexported_names(node, module, {node.id})
+        if names:
+            exports = dict(meta["exports"])
+            for name in names:
+                exports.setdefault(name, {"kind": "local"})
+            meta["exports"] = exports
+
+    async def _reexported_names(self, node: ModuleNode, module: TransformedModule, seen: set[str]) -> list[str]:
+        names: list[str] = []
+        for specifier in module.meta.get("reexports", []):
+            try:
+                id = await self.resolve(specifier, node.id, "require")
+            except LoadError:
+                continue  # as Node: a re-export that does not resolve adds nothing
+            if id in seen or not file_of(id).endswith((".js", ".cjs")):
+                continue
+            seen.add(id)
+            target = self.module_graph.ensure_entry_from_id(id)
+            try:
+                reexported = await transform_request(self, target)
+            except LoadError:
+                continue
+            if reexported.meta.get("format") != "commonjs":
+                continue
+            names += [name for name in reexported.meta["exports"] if name != "default"]
+            names += await self._reexported_names(target, reexported, seen)
+        return names
 
     def invoke_handlers(self) -> dict[str, Handler]:
         """What a module runner may invoke on this environment."""

@@ -1,7 +1,9 @@
 """Plugins: objects with optional hooks, in the manner of Vite's (Rollup's) plugin API.
 
 Hooks may be plain functions or coroutines; each gets the environment it runs for:
-- `resolve_id(source, importer, environment) -> str | None` — the first non-None id wins;
+- `resolve_id(source, importer, environment[, options]) -> str | None` — the first non-None id
+  wins; a hook that takes `options` gets `{"kind": "import" | "require"}` (a CommonJS `require`
+  resolves with the require conditions);
 - `load(id, environment) -> str | {"code", "map"} | None` — the first non-None wins;
 - `transform(code, id, environment) -> str | {"code", "map"} | None` — every plugin, in order.
 `apply(environment) -> bool` says whether the plugin takes part in an environment at all, and

@@ -17,6 +17,15 @@ async def _call(value: Any) -> Any:
     return await value if inspect.isawaitable(value) else value
 
 
+def _takes_options(hook: Any) -> bool:
+    """Does a resolve_id hook take the optional fourth parameter (Vite's resolve options)?"""
+    try:
+        parameters = list(inspect.signature(hook).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    return any(p.kind == p.VAR_POSITIONAL for p in parameters) or len(parameters) >= 4
+
+
 def _order(plugins: list[Any]) -> list[Any]:
     rank = {"pre": 0, None: 1, "post": 2}
     return sorted(plugins, key=lambda p: rank.get(getattr(p, "enforce", None), 1))
@@ -27,7 +36,7 @@ class PluginContainer:
         self.environment = environment
         self.plugins = [p for p in _order(plugins)
                         if getattr(p, "apply", None) is None or p.apply(environment)]
-        self._resolvers = [p for p in self.plugins if hasattr(p, "resolve_id")]
+        self._resolvers = [(p, _takes_options(p.resolve_id)) for p in self.plugins if hasattr(p, "resolve_id")]
         self._loaders = [p for p in self.plugins if hasattr(p, "load")]
         self._transformers = [p for p in self.plugins if hasattr(p, "transform")]
 
@@ -42,10 +51,16 @@ class PluginContainer:
         return LoadError(f"[plugin {name}] {hook} failed for {id}: {message}", code="ERR_PLUGIN",
                          plugin=name, id=id)
 
-    async def resolve_id(self, source: str, importer: str | None) -> str | None:
-        for plugin in self._resolvers:
+    async def resolve_id(self, source: str, importer: str | None, kind: str = "import") -> str | None:
+        """The first id a plugin gives; `kind` ("import" or "require") reaches the hooks that take a
+        fourth `options` parameter as `options["kind"]`."""
+        options = {"kind": kind}
+        for plugin, takes_options in self._resolvers:
             try:
-                result = await _call(plugin.resolve_id(source, importer, self.environment))
+                hook = plugin.resolve_id
+                call = hook(source, importer, self.environment, options) if takes_options else \
+                    hook(source, importer, self.environment)
+                result = await _call(call)
             except Exception as error:
                 raise self._failure(plugin, "resolve_id", error, source) from None
             if result is not None:

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .config import MODES, EnvironmentConfig
+from .config import MODES, EnvironmentConfig, check_alias, check_define
 from .environment import Environment
 from .errors import UsageError
 from .plugins import VirtualModules
@@ -29,7 +29,8 @@ class Server:
     def __init__(self, root: str | Path = ".", environments: dict[str, Any] | None = None, *,
                  plugins: Iterable[Any] = (), mode: str = "production",
                  virtual_modules: dict[str, Any] | None = None, cache_dir: str | Path | None | bool = None,
-                 on_console: ConsoleSink | None = None, jsx: dict[str, Any] | None = None) -> None:
+                 on_console: ConsoleSink | None = None, jsx: dict[str, Any] | None = None,
+                 define: dict[str, Any] | None = None, alias: dict[str, str] | None = None) -> None:
         root_path = Path(root).resolve()
         if not root_path.is_dir():
             raise UsageError(f"root {root_path} is not a directory")
@@ -37,6 +38,10 @@ class Server:
             raise UsageError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
         self.root = root_path
         self.mode = mode
+        #: constants replaced in every environment's modules (each environment may add its own)
+        self.define = check_define(define, "server")
+        #: specifiers replaced in every environment (each environment may add its own)
+        self.alias = check_alias(alias, "server")
         self.on_console = on_console
         # How .jsx and .tsx files are lowered (see runner/plugins/typescript_jsx.py), over tsconfig.json.
         self.jsx = jsx_config(jsx)

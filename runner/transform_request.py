@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,8 +15,12 @@ from .code_frame import code_frame
 from .errors import LoadError, Location, ParseError
 from .ids import file_of
 from .plugin import LoadResult
+from .plugins.module_types import split_type
 from .rpc.protocol import ImportEntry, LinkMeta
 from .transform.sourcemap import compose, original_point
+
+_MODULE_EXTENSIONS = (".mjs", ".mts", ".json", ".jsx", ".tsx")
+_CJS_WORDS = re.compile(r"\b(?:require|module|exports|__filename|__dirname)\b")
 
 if TYPE_CHECKING:
     from .environment import Environment
@@ -101,6 +106,42 @@ def _in_source(error: ParseError, map_: dict[str, Any] | None, source: str) -> P
                       frame=code_frame(source, line, column), id=error.id, code=error.code)
 
 
+def format_hint(environment: Environment, id: str) -> str:
+    """"commonjs" or "module" where the id says which, as Node decides (the extension, else the
+    nearest package.json's "type"), else "auto": the module's syntax decides (runner_format)."""
+    path, module_type = split_type(id)
+    file = file_of(path)
+    if module_type is not None or file.endswith(_MODULE_EXTENSIONS):
+        return "module"
+    if file.endswith((".cjs", ".cts")):
+        return "commonjs"
+    if id.startswith("\0") or not os.path.isabs(file):
+        return "module"
+    scope = environment.packages.scope(file)
+    return "module" if scope is not None and scope.type == "module" else "auto"
+
+
+def runner_format(code: str, file: str, hint: str) -> dict[str, Any]:
+    """The cached entry of a module: its runner-format code, map, link metadata and dynamic
+    imports. Ambiguous files are CommonJS when their syntax says so (module_syntax): ES module
+    syntax wins, and code with neither stays an ES module (strict, as modrun ran it before)."""
+    # Imported here: a run whose transforms all come from the cache never loads the parser.
+    if hint == "commonjs" or (hint == "auto" and _CJS_WORDS.search(code)):
+        from .transform.cjs_transform import cjs_transform, module_syntax
+        from .transform.parser import parse_javascript
+
+        src = code.encode("utf-8", "surrogatepass")
+        root = parse_javascript(src).root_node
+        if hint == "commonjs" or module_syntax(src, root) == "commonjs":
+            out, map_, meta = cjs_transform(code, file, src, root)
+            return {"code": out, "map": map_, "meta": meta, "dynamic_deps": []}
+    from .transform.ssr_transform import ssr_transform
+
+    result = ssr_transform(code, file)
+    return {"code": result.code, "map": result.map, "meta": runner_meta(result),
+            "dynamic_deps": list(result.dynamic_deps)}
+
+
 async def load_source(environment: Environment, id: str) -> LoadResult:
     loaded = await environment.plugin_container.load(id)
     return loaded if loaded is not None else read_source(id)
@@ -144,24 +185,22 @@ async def _transform(environment: Environment, node: ModuleNode) -> TransformedM
         return cached
     transformed = await environment.plugin_container.transform(loaded, node.id)
     cache = environment.server.transform_cache
-    key = cache.key(node.id, transformed.code)
+    hint = format_hint(environment, node.id)
+    key = cache.key(f"{node.id}\0{hint}", transformed.code)
     stored = cache.get(key)
     if stored is None:
-        # Imported here: a run whose transforms all come from the cache never loads the parser.
-        from .transform.ssr_transform import ssr_transform
-
         try:
-            result = ssr_transform(transformed.code, node.file or node.id)
+            stored = runner_format(transformed.code, node.file or node.id, hint)
         except ParseError as error:
             raise _in_source(error, transformed.map, loaded.code) from None
-        stored = {"code": result.code, "map": result.map, "meta": runner_meta(result),
-                  "dynamic_deps": list(result.dynamic_deps)}
         cache.put(key, stored)
     map_ = stored["map"]
     meta = stored["meta"]
     if transformed.map is not None and map_ is not None:
         map_ = compose(map_, transformed.map)
         meta = {**meta, "imports": [_import_in_source(entry, transformed.map) for entry in meta["imports"]]}
+        if "requires" in meta:
+            meta["requires"] = [_import_in_source(entry, transformed.map) for entry in meta["requires"]]
     module = TransformedModule(code=stored["code"], map=map_, meta=meta, deps=stored["meta"]["deps"],
                                dynamic_deps=stored["dynamic_deps"], source=loaded.code, source_hash=source_hash,
                                stamp=stamp)

@@ -15,7 +15,8 @@ JS_DIR = Path(__file__).parent
 # to it), and runtime.js boots the rest.
 FILES = (
     "source_map.js", "stack_trace.js", "namespace.js", "inspect.js", "transport.js", "profile_bare.js",
-    "evaluated_modules.js", "linker.js", "esm_evaluator.js", "module_runner.js", "host_api.js", "runtime.js",
+    "evaluated_modules.js", "linker.js", "esm_evaluator.js", "commonjs.js", "module_runner.js", "host_api.js",
+    "runtime.js",
 )
 
 # The runner keeps its own references to the built-ins it uses, so that module code replacing a

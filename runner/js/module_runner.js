@@ -1,5 +1,5 @@
 // provides: ModuleRunner
-// uses: EvaluatedModules, ModuleRecord, RESOLVED, StackTraces, defineLocalBindings, resolveBindings, cyclicRecords
+// uses: EvaluatedModules, ModuleRecord, RESOLVED, StackTraces, defineLocalBindings, resolveBindings, cyclicRecords, fetchRequired, linkRequired
 // private: isAbsoluteUrl, checkImportOptions
 
 // The module runner: fetches modules from its environment over the transport, links them with
@@ -108,8 +108,10 @@ class ModuleRunner {
         }
         await visit(dep);
       }));
+      if (record.meta && record.meta.requires) await fetchRequired(this, record, visit);
     };
     await visit(root);
+    linkRequired(visiting);
   }
 
   // ---- link: the evaluator compiles, the linker resolves ----

@@ -1,5 +1,5 @@
 // provides: bootRuntime
-// uses: PROTOCOL, MailboxTransport, installBareProfile, ESModulesEvaluator, ModuleRunner, createHostApi
+// uses: PROTOCOL, MailboxTransport, installBareProfile, ESModulesEvaluator, FormatEvaluator, ModuleRunner, createHostApi
 
 // Bootstrap, evaluated last inside the bundle's closure: wires the profile, the transport, the
 // module runner and the host API, and hands the host its entry points.
@@ -7,7 +7,9 @@
 function bootRuntime(global, config, runnerSource) {
   const transport = new MailboxTransport();
   if (config.profile === "bare" || !config.profile) installBareProfile(global, transport, config);
-  const runner = new ModuleRunner(transport, { runnerSource, env: config.env }, new ESModulesEvaluator());
+  const evaluator = new FormatEvaluator(new ESModulesEvaluator());
+  const runner = new ModuleRunner(transport, { runnerSource, env: config.env }, evaluator);
+  evaluator.attach(runner);
   const api = createHostApi(runner);
   for (const name of PROTOCOL.runtimeMethods) {
     if (typeof api[name] !== "function") throw new Error(`the host API lacks the protocol method '${name}'`);

@@ -1,7 +1,8 @@
 """Built-in plugins."""
 
+from .define import DefinePlugin
 from .json_modules import JsonPlugin
 from .resolve import ResolvePlugin
 from .virtual import VirtualModules
 
-__all__ = ["JsonPlugin", "ResolvePlugin", "VirtualModules"]
+__all__ = ["DefinePlugin", "JsonPlugin", "ResolvePlugin", "VirtualModules"]

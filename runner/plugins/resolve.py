@@ -1,18 +1,27 @@
-"""Resolution of import specifiers to ids (absolute file paths, or `\\0` virtual ids).
+"""Resolution of import and require specifiers to ids (absolute file paths, or `\\0` virtual ids).
 
-- relative (`./a`, `../a`) against the importer's directory;
-- root-relative (`/src/a.js`) against the root, then as an absolute path;
-- `file://` URLs;
-- bare (`pkg`, `pkg/sub`, `@scope/pkg`) through node_modules, from the importer's directory up
-  to the root, honouring package.json `exports` with the environment's conditions, then
-  `module`, then `main`;
-- with extension and index probing where the file is not named exactly.
-Node's built-in modules are refused with a message that says so.
+- relative (`./a`, `../a`) against the importer's directory; root-relative (`/src/a.js`) against
+  the root, then as an absolute path; `file://` URLs;
+- `#name` through the `imports` of the importer's package (conditions and patterns);
+- bare (`pkg`, `pkg/sub`, `@scope/pkg`): the package's own name from inside it (self-reference),
+  else node_modules from the importer's directory upwards (nested, hoisted, scoped, and
+  symlinked layouts such as pnpm's: ids are real paths, so a package has one identity). With
+  `exports`, only what it exports, with the kind's conditions; without, the `browser` field
+  (where the conditions include `browser`), `module` (for imports), then `main`;
+- the `browser` field's object form maps files and packages inside a package (`false`: an empty
+  module) where the conditions include `browser`;
+- extensions and directory indexes are probed where bundlers probe: relative paths and packages
+  without `exports`; never an `exports` or `imports` target;
+- `alias` (from the config) replaces a specifier, or a prefix of it, before anything else;
+- Node's built-in modules are refused (node_builtins.py).
+
+`options["kind"]` says what asks: "import" (static or dynamic import) or "require" (a CommonJS
+require, resolved with the require conditions). A failure raises LoadError naming the specifier,
+the importer and what was tried.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -21,154 +30,295 @@ from urllib.parse import unquote, urlparse
 from ..errors import LoadError
 from ..ids import file_of, split_query
 from ..plugin import Plugin
+from .node_builtins import builtin_error, builtin_name
+from .package_exports import PackageError, exports_resolve, imports_resolve
+from .packages import Package, PackageCache
 
-EXTENSIONS = (".mjs", ".js", ".mts", ".ts", ".jsx", ".tsx", ".json")
-NODE_BUILTINS = frozenset(
-    "assert async_hooks buffer child_process cluster console constants crypto dgram diagnostics_channel dns "
-    "domain events fs http http2 https inspector module net os path perf_hooks process punycode querystring "
-    "readline repl stream string_decoder sys timers tls trace_events tty url util v8 vm wasi worker_threads "
-    "zlib test sqlite".split())
-
-
-def is_node_builtin(source: str) -> bool:
-    if source.startswith("node:"):
-        return True
-    return source.split("/", 1)[0] in NODE_BUILTINS
-
-
-def probe(path: Path | str) -> Path | None:
-    """The file `path` names, trying extensions and directory indexes as Vite does."""
-    text = os.path.normpath(path)
-    if os.path.isfile(text):  # the usual case, checked without building Path objects
-        return Path(text)
-    path = Path(text)
-    for ext in EXTENSIONS:
-        candidate = path.with_name(path.name + ext)
-        if candidate.is_file():
-            return candidate
-    if path.is_dir():
-        package = _read_package(path)
-        if package:
-            entry = package_entry(path, package, ())
-            if entry:
-                return entry
-        for ext in EXTENSIONS:
-            candidate = path / f"index{ext}"
-            if candidate.is_file():
-                return candidate
-    return None
-
-
-def _read_package(directory: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads((directory / "package.json").read_text())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def _match_conditions(target: Any, conditions: tuple[str, ...]) -> str | None:
-    """Node's PACKAGE_TARGET_RESOLVE for strings, condition objects and fallback arrays."""
-    if isinstance(target, str):
-        return target
-    if isinstance(target, list):
-        for item in target:
-            found = _match_conditions(item, conditions)
-            if found is not None:
-                return found
-        return None
-    if isinstance(target, dict):
-        for key, value in target.items():
-            if key == "default" or key in conditions:
-                found = _match_conditions(value, conditions)
-                if found is not None:
-                    return found
-    return None
-
-
-def exports_target(exports: Any, subpath: str, conditions: tuple[str, ...]) -> str | None:
-    """The file a package's `exports` maps `subpath` ("." or "./x") to, or None."""
-    if isinstance(exports, str | list) or (
-            isinstance(exports, dict) and exports and not any(k.startswith(".") for k in exports)):
-        return _match_conditions(exports, conditions) if subpath == "." else None
-    if not isinstance(exports, dict):
-        return None
-    if subpath in exports and "*" not in subpath:
-        return _match_conditions(exports[subpath], conditions)
-    best: tuple[str, str] | None = None
-    for key in exports:
-        if "*" not in key:
-            continue
-        prefix, _, suffix = key.partition("*")
-        if subpath.startswith(prefix) and subpath.endswith(suffix) and len(subpath) >= len(prefix) + len(suffix):
-            if best is None or len(prefix) > len(best[0].partition("*")[0]):
-                best = (key, subpath[len(prefix): len(subpath) - len(suffix)])
-    if best is None:
-        return None
-    target = _match_conditions(exports[best[0]], conditions)
-    return target.replace("*", best[1]) if target is not None else None
-
-
-def package_entry(directory: Path, package: dict[str, Any], conditions: tuple[str, ...],
-                  subpath: str = ".") -> Path | None:
-    if "exports" in package:
-        target = exports_target(package["exports"], subpath, conditions)
-        if target is None:
-            return None
-        candidate = (directory / target).resolve()
-        return candidate if candidate.is_file() else None
-    if subpath != ".":
-        return probe(directory / subpath)
-    for field in ("module", "main"):
-        value = package.get(field)
-        if isinstance(value, str):
-            found = probe(directory / value)
-            if found:
-                return found
-    return probe(directory / "index")
+EXTENSIONS = (".mjs", ".js", ".mts", ".ts", ".jsx", ".tsx", ".json", ".cjs", ".cts")
+REQUIRE_EXTENSIONS = (".js", ".json", ".cjs", ".mjs", ".ts", ".cts", ".mts", ".tsx", ".jsx")
+#: what a `browser` field's `false` resolves to: an empty CommonJS module (`{}` to require, and the
+#: default export to import)
+EMPTY_MODULE = "\0modrun:empty.cjs"
 
 
 class ResolvePlugin(Plugin):
     name = "modrun:resolve"
 
-    def resolve_id(self, source: str, importer: str | None, environment: Any) -> str | None:
-        root: Path = environment.root
+    def __init__(self, packages: PackageCache | None = None) -> None:
+        self.packages = packages or PackageCache()
+
+    def resolve_id(self, source: str, importer: str | None, environment: Any,
+                   options: dict[str, Any] | None = None) -> str | None:
+        kind = (options or {}).get("kind", "import")
+        return _Resolution(self.packages, environment, importer, kind).specifier(source)
+
+    def load(self, id: str, environment: Any) -> str | None:
+        return "module.exports = {};\n" if id == EMPTY_MODULE else None
+
+
+class _Resolution:
+    """One resolution, remembering what it tried for the error message."""
+
+    def __init__(self, packages: PackageCache, environment: Any, importer: str | None, kind: str) -> None:
+        self.packages = packages
+        self.environment = environment
+        self.root = str(environment.root)
+        self.importer = importer
+        self.importer_file = file_of(importer) if importer and os.path.isabs(importer) else None
+        self.base = os.path.dirname(self.importer_file) if self.importer_file else self.root
+        self.require = kind == "require"
+        self.conditions: list[str] = list(environment.require_conditions if self.require else environment.conditions)
+        self.browser = "browser" in self.conditions
+        self.tried: list[str] = []
+
+    # ---- entry ----
+
+    def specifier(self, source: str) -> str | None:
         if source.startswith("\0"):
             return source
         if source.startswith("/@id/"):
             return source[5:].replace("__x00__", "\0")
+        aliased = self._alias(source)
+        if aliased is not None:
+            return aliased
         if source.startswith("file://"):
-            found = probe(Path(unquote(urlparse(source).path)))
-            return str(found) if found else None
-        base = os.path.dirname(file_of(importer)) if importer and os.path.isabs(importer) else str(root)
+            return self._file(Path(unquote(urlparse(source).path)).as_posix(), source)
         path, query = split_query(source)
         if path.startswith(("./", "../")) or path in (".", ".."):
-            found = probe(os.path.join(base, path))
-            return str(found) + query if found else None
+            return self._file(os.path.join(self.base, path), source, query)
         if path.startswith("/"):
-            found = probe(os.path.join(root, path.lstrip("/")))
-            if found is None and Path(path).is_absolute():
-                found = probe(Path(path))
-            return str(found) + query if found else None
-        if is_node_builtin(source):
-            raise LoadError(
-                f"'{source}' is a Node.js built-in module, which the {environment.profile} profile does not "
-                "provide: use Web APIs instead" + (f" (imported from {importer})" if importer else ""),
-                code="ERR_NODE_BUILTIN", importer=importer, id=source)
-        return self._resolve_bare(source, Path(base), root, tuple(environment.conditions))
+            found = self._probe(os.path.join(self.root, path.lstrip("/")))
+            if found is None and os.path.isabs(path) and not path.startswith(self.root + "/"):
+                found = self._probe(path)
+            if found is None:
+                raise self._not_found(source, "module")
+            return self._mapped_file(found) + query
+        if path.startswith("#"):
+            return self._imports(path) + query
+        return self._bare(path) + query
 
-    def _resolve_bare(self, source: str, base: Path, root: Path, conditions: tuple[str, ...]) -> str | None:
-        parts = source.split("/")
-        name_parts = 2 if source.startswith("@") else 1
-        name = "/".join(parts[:name_parts])
-        subpath = "./" + "/".join(parts[name_parts:]) if len(parts) > name_parts else "."
-        directory = base
+    def _alias(self, source: str) -> str | None:
+        """`alias` from the config: an exact key, or a key followed by `/…`; a built-in's key matches
+        both its `name` and `node:name` forms. The replacement is resolved from the root: a path
+        (`/polyfills/fs.js` or `./polyfills/fs.js`), or a package in node_modules."""
+        aliases: dict[str, str] = self.environment.alias
+        if not aliases:
+            return None
+        builtin = builtin_name(source)
+        for key, target in aliases.items():
+            if source == key or (builtin is not None and builtin_name(key) == builtin):
+                replaced = target
+            elif source.startswith(key + "/"):
+                replaced = target + source[len(key):]
+            else:
+                continue
+            path, query = split_query(replaced)
+            if path.startswith(("/", "./", "../")):
+                return self._file(os.path.join(self.root, path.lstrip("/") if path.startswith("/") else path),
+                                  replaced, query)
+            self.base = self.root
+            return self._bare(path, builtins=False) + query
+        return None
+
+    # ---- files ----
+
+    def _file(self, path: str, source: str, query: str = "") -> str:
+        found = self._probe(path)
+        if found is None:
+            raise self._not_found(source, "module")
+        return self._mapped_file(found) + query
+
+    def _probe(self, path: str) -> str | None:
+        """The file `path` names, trying extensions and then the directory (its package.json's
+        entry, then an index file), as bundlers do."""
+        text = os.path.normpath(path)
+        if os.path.isfile(text):
+            return os.path.realpath(text)
+        self.tried.append(text)
+        for ext in REQUIRE_EXTENSIONS if self.require else EXTENSIONS:
+            if os.path.isfile(text + ext):
+                return os.path.realpath(text + ext)
+        if os.path.isdir(text):
+            package = self.packages.read(text, self.importer)
+            if package is not None and not package.has("exports"):
+                entry = self._legacy_entry(package)
+                if entry is not None:
+                    return entry
+            for ext in REQUIRE_EXTENSIONS if self.require else EXTENSIONS:
+                candidate = os.path.join(text, "index" + ext)
+                if os.path.isfile(candidate):
+                    return os.path.realpath(candidate)
+            self.tried.append(os.path.join(text, "index"))
+        return None
+
+    def _mapped_file(self, file: str) -> str:
+        """A file, or what its package's `browser` object maps it to."""
+        if not self.browser:
+            return file
+        package = self.packages.scope(file)
+        if package is None or not isinstance(package.data.get("browser"), dict):
+            return file
+        relative = "./" + os.path.relpath(file, package.directory).replace(os.sep, "/")
+        stem, _ = os.path.splitext(relative)
+        mapping = package.data["browser"]
+        for key in (relative, stem):
+            if key in mapping:
+                return self._browser_target(mapping[key], package, file)
+        return file
+
+    def _browser_target(self, target: Any, package: Package, original: str) -> str:
+        if target is False:
+            return EMPTY_MODULE
+        if not isinstance(target, str):
+            return original
+        if target.startswith("."):
+            found = self._probe(os.path.join(package.directory, target))
+            if found is None:
+                raise self._not_found(target, "module", f"the \"browser\" field of {package.path} maps to it")
+            return found
+        return self._bare(target, mapped=True)
+
+    # ---- packages ----
+
+    def _imports(self, specifier: str) -> str:
+        scope = self.packages.scope(self.importer_file or os.path.join(self.root, "package.json"))
+        if scope is None:
+            raise LoadError(f"Package import specifier '{specifier}' is used outside any package: no package.json "
+                            f"above {self.importer or self.root}", code="ERR_PACKAGE_IMPORT_NOT_DEFINED",
+                            importer=self.importer, id=specifier)
+        try:
+            target = imports_resolve(specifier, scope.directory, scope.data.get("imports"), self.conditions,
+                                     scope.path, lambda bare: self._bare(bare, builtins=True))
+        except PackageError as error:
+            raise LoadError(self._with_importer(error.message), code=error.code, importer=self.importer,
+                            id=specifier) from None
+        return self._exported_file(target, specifier, scope, "imports")
+
+    def _bare(self, specifier: str, *, builtins: bool = True, mapped: bool = False) -> str:
+        if builtins and specifier.startswith("node:"):
+            raise builtin_error(specifier, self.importer, self.environment.profile, self._verb)
+        if self.browser and not mapped and self.importer_file:
+            scope = self.packages.scope(self.importer_file)
+            browser = scope.data.get("browser") if scope is not None else None
+            if isinstance(browser, dict) and specifier in browser and scope is not None:
+                return self._browser_target(browser[specifier], scope, specifier)
+        name, subpath = _split_package(specifier)
+        if name is None:
+            raise LoadError(f"Invalid module specifier '{specifier}'" + self._from(),
+                            code="ERR_INVALID_MODULE_SPECIFIER", importer=self.importer, id=specifier)
+        own = self._self_reference(name, subpath, specifier)
+        if own is not None:
+            return own
+        searched: list[str] = []
+        directory = self.base
         while True:
-            package_dir = directory / "node_modules" / name
-            if package_dir.is_dir():
-                package = _read_package(package_dir) or {}
-                found = package_entry(package_dir, package, conditions, subpath)
-                return str(found) if found else None
-            if directory == root or directory.parent == directory or root not in directory.parents:
-                return None
-            directory = directory.parent
+            if os.path.basename(directory) != "node_modules":
+                candidate = os.path.join(directory, "node_modules", name)
+                searched.append(os.path.join(directory, "node_modules"))
+                if os.path.isdir(candidate):
+                    return self._package(candidate, subpath, specifier)
+            parent = os.path.dirname(directory)
+            if parent == directory:
+                break
+            directory = parent
+        if builtins and builtin_name(specifier) is not None:
+            raise builtin_error(specifier, self.importer, self.environment.profile, self._verb)
+        raise LoadError(
+            f"Cannot find package '{name}'" + self._from() + "; looked for it in " + ", ".join(searched[:6]) +
+            (f" and {len(searched) - 6} more folders above" if len(searched) > 6 else ""),
+            code="ERR_MODULE_NOT_FOUND", importer=self.importer, id=specifier)
+
+    def _self_reference(self, name: str, subpath: str, specifier: str) -> str | None:
+        if self.importer_file is None:
+            return None
+        scope = self.packages.scope(self.importer_file)
+        if scope is None or scope.name != name or not scope.has("exports"):
+            return None
+        return self._exports(scope, subpath, specifier)
+
+    def _package(self, directory: str, subpath: str, specifier: str) -> str:
+        package = self.packages.read(directory, self.importer) or Package(directory, {})
+        if package.has("exports"):
+            return self._exports(package, subpath, specifier)
+        if subpath == ".":
+            entry = self._legacy_entry(package)
+            if entry is None:
+                raise self._not_found(specifier, "package",
+                                      f"{package.path if os.path.isfile(package.path) else directory} names no entry "
+                                      "file that exists")
+            return self._mapped_file(entry)
+        return self._file(os.path.join(directory, subpath), specifier)
+
+    def _legacy_entry(self, package: Package) -> str | None:
+        """A package's entry without `exports`: `browser` (a string, for browser conditions),
+        `module` (for imports), `main`, then an index file."""
+        fields = (["browser"] if self.browser else []) + ([] if self.require else ["module"]) + ["main"]
+        for field in fields:
+            value = package.data.get(field)
+            if isinstance(value, str) and value:
+                found = self._probe(os.path.join(package.directory, value))
+                if found is not None:
+                    return found
+        for ext in REQUIRE_EXTENSIONS if self.require else EXTENSIONS:
+            candidate = os.path.join(package.directory, "index" + ext)
+            if os.path.isfile(candidate):
+                return os.path.realpath(candidate)
+        self.tried.append(os.path.join(package.directory, "index"))
+        return None
+
+    def _exports(self, package: Package, subpath: str, specifier: str) -> str:
+        try:
+            target = exports_resolve(package.directory, subpath, package.data["exports"], self.conditions,
+                                     package.path)
+        except PackageError as error:
+            raise LoadError(self._with_importer(error.message), code=error.code, importer=self.importer,
+                            id=specifier) from None
+        return self._exported_file(target, specifier, package, "exports")
+
+    def _exported_file(self, target: str, specifier: str, package: Package, field: str) -> str:
+        if target == EMPTY_MODULE or target.startswith("\0") or not os.path.isabs(target):
+            return target
+        if os.path.isdir(target):
+            raise LoadError(f"Directory import '{target}' is not supported resolving '{specifier}'" + self._from() +
+                            f" (the \"{field}\" of {package.path} maps it to a directory)",
+                            code="ERR_UNSUPPORTED_DIR_IMPORT", importer=self.importer, id=specifier)
+        if not os.path.isfile(target):
+            raise LoadError(f"Cannot find module '{target}'" + self._from() + f": the \"{field}\" of {package.path} "
+                            f"maps '{specifier}' to it, but there is no such file", code="ERR_MODULE_NOT_FOUND",
+                            importer=self.importer, id=specifier)
+        return self._mapped_file(os.path.realpath(target))
+
+    # ---- messages ----
+
+    @property
+    def _verb(self) -> str:
+        return "required" if self.require else "imported"
+
+    def _from(self) -> str:
+        return f" {self._verb} from {self.importer}" if self.importer else ""
+
+    def _with_importer(self, message: str) -> str:
+        return message + self._from()
+
+    def _not_found(self, source: str, kind: str, reason: str | None = None) -> LoadError:
+        message = f"Cannot find {kind} '{source}'" + self._from()
+        if reason:
+            message += f": {reason}"
+        elif self.tried:
+            exts = REQUIRE_EXTENSIONS if self.require else EXTENSIONS
+            message += f"; tried {self.tried[0]} (also with {', '.join(exts)}"
+            message += ", and as a directory)" if any(t.endswith(os.sep + "index") for t in self.tried) else ")"
+        return LoadError(message, code="ERR_MODULE_NOT_FOUND", importer=self.importer, id=source)
+
+
+def _split_package(specifier: str) -> tuple[str | None, str]:
+    """A bare specifier's package name and subpath ("." or "./x"); None for an invalid name."""
+    parts = specifier.split("/")
+    count = 2 if specifier.startswith("@") else 1
+    if len(parts) < count or not all(parts[:count]):
+        return None, "."
+    name = "/".join(parts[:count])
+    if name.startswith(".") or "\\" in name or "%" in name:
+        return None, "."
+    rest = parts[count:]
+    return name, ("./" + "/".join(rest)) if rest else "."

@@ -65,6 +65,14 @@ class ImportEntry(TypedDict):
     column: int
 
 
+class RequireEntry(TypedDict):
+    """A literal `require("…")` call of a CommonJS module."""
+
+    specifier: str
+    line: int
+    column: int
+
+
 class LinkMeta(TypedDict):
     """What the JS module runner needs to link a module before running it (`FetchResult.modrun`)."""
 
@@ -75,6 +83,14 @@ class LinkMeta(TypedDict):
     constants: list[str]
     hasTLA: bool
     resolved: NotRequired[dict[str, str]]  # dependency key -> the url it resolved to
+    # CommonJS modules (runner/transform/cjs_transform.py, runner/js/commonjs.js):
+    format: NotRequired[str]  # "commonjs"; absent for an ES module
+    requires: NotRequired[list[RequireEntry]]  # the literal require() calls, fetched with the module
+    resolves: NotRequired[list[str]]  # the literal require.resolve() calls
+    reexports: NotRequired[list[str]]  # modules whose named exports are also this one's (Node's lexer)
+    dynamicImport: NotRequired[bool]  # the code calls import()
+    unresolved: NotRequired[dict[str, ErrorPayload]]  # require specifier -> why it did not resolve
+    files: NotRequired[dict[str, str]]  # require.resolve specifier -> the file it names
 
 
 class FetchedModule(TypedDict):

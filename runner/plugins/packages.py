@@ -1,0 +1,95 @@
+"""package.json files as resolution reads them: found by directory, parsed once per version of
+the file, and a broken one reported as Node reports it (ERR_INVALID_PACKAGE_CONFIG) with the
+file and the parser's line and column."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import LoadError
+
+
+@dataclass(frozen=True)
+class Package:
+    """A package.json: its directory and its fields."""
+
+    directory: str
+    data: dict[str, Any]
+
+    @property
+    def path(self) -> str:
+        return os.path.join(self.directory, "package.json")
+
+    @property
+    def name(self) -> str | None:
+        name = self.data.get("name")
+        return name if isinstance(name, str) else None
+
+    @property
+    def type(self) -> str:
+        return "module" if self.data.get("type") == "module" else "commonjs"
+
+    def has(self, field: str) -> bool:
+        """Is the field present and not null (Node treats `"exports": null` as absent)."""
+        return self.data.get(field) is not None
+
+
+class PackageCache:
+    """package.json files by directory, re-read only when the file changes."""
+
+    def __init__(self) -> None:
+        self._by_directory: dict[str, tuple[tuple[int, int] | None, Package | None]] = {}
+
+    def read(self, directory: str, importer: str | None = None) -> Package | None:
+        """The package.json in `directory`, or None when there is none; a broken one raises."""
+        path = os.path.join(directory, "package.json")
+        try:
+            info = os.stat(path)
+            stamp: tuple[int, int] | None = (info.st_mtime_ns, info.st_size)
+        except OSError:
+            stamp = None
+        known = self._by_directory.get(directory)
+        if known is not None and known[0] == stamp:
+            return known[1]
+        package = None if stamp is None else _parse(directory, path, importer)
+        self._by_directory[directory] = (stamp, package)
+        return package
+
+    def scope(self, file: str) -> Package | None:
+        """Node's LOOKUP_PACKAGE_SCOPE: the nearest package.json above `file`, stopping at a
+        node_modules folder (a file directly in node_modules belongs to no package)."""
+        directory = os.path.dirname(file)
+        while True:
+            if os.path.basename(directory) == "node_modules":
+                return None
+            package = self.read(directory, file)
+            if package is not None:
+                return package
+            parent = os.path.dirname(directory)
+            if parent == directory:
+                return None
+            directory = parent
+
+
+def _parse(directory: str, path: str, importer: str | None) -> Package:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except (OSError, UnicodeDecodeError) as error:
+        raise invalid_config(path, f"cannot read it: {error}", importer) from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise invalid_config(path, f"{error.msg} at line {error.lineno}, column {error.colno}", importer) from None
+    if not isinstance(data, dict):
+        raise invalid_config(path, f"expected an object, found {type(data).__name__}", importer)
+    return Package(directory, data)
+
+
+def invalid_config(path: str, reason: str, importer: str | None) -> LoadError:
+    where = f" while importing from {importer}" if importer else ""
+    return LoadError(f"Invalid package config {path}: {reason}{where}", code="ERR_INVALID_PACKAGE_CONFIG",
+                     importer=importer, id=path)
