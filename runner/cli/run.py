@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from ..config import MODES
 from ..errors import LimitError, LoadError, ModrunError, UsageError
 from ..rpc import wire
 from ..rpc.exports import JSFunction, JSOpaque
@@ -35,6 +36,12 @@ def add_parser(commands: Any) -> None:
     run.add_argument("--json", action="store_true", help="print one JSON object: the result or the error")
     run.add_argument("--timeout", type=float, metavar="S", help="wall-clock limit for the whole run, in seconds")
     run.add_argument("--memory", type=float, metavar="MB", help="cap on the runtime's heap, in MiB")
+    run.add_argument("--conditions", metavar="SET_OR_LIST",
+                     help="package.json export conditions: a set (bare, edge), extra conditions, or both, "
+                     "comma-separated (e.g. edge or edge,react-server)")
+    run.add_argument("--mode", default="production", choices=MODES,
+                     help="production (default) or development: process.env.NODE_ENV, import.meta.env and the "
+                     "production/development export conditions")
 
 
 def _choose_root(entry: Path, root: str | None) -> Path:
@@ -98,11 +105,14 @@ async def _run(ns: argparse.Namespace, args: list[Any], console_stream: Any) -> 
         stream.write(text + "\n")
         stream.flush()
 
-    environments = {"cli": {"evaluator": ns.evaluator, "profile": ns.profile, "limits": limits}}
+    environment: dict[str, Any] = {"evaluator": ns.evaluator, "profile": ns.profile, "limits": limits}
+    if ns.conditions:
+        environment["conditions"] = [c.strip() for c in ns.conditions.split(",") if c.strip()]
+    environments = {"cli": environment}
     if not entry.is_file():
         raise LoadError(f"Cannot find module {entry}" + (" (it is a directory)" if entry.is_dir() else ""),
                         code="ERR_MODULE_NOT_FOUND", id=str(entry))
-    async with Server(root=root, environments=environments, on_console=on_console) as server:
+    async with Server(root=root, environments=environments, on_console=on_console, mode=ns.mode) as server:
         environment = server.environments["cli"]
         module = await environment.import_module(_entry_url(entry, root), deadline=deadline)
         result: Any = None

@@ -142,9 +142,14 @@ function defineForwardingBinding(exportsObject, name, resolution) {
 
 function linkError(record, dep, name, ambiguous, entry) {
   const target = dep ? dep.url : entry.specifier;
+  const commonjs = dep && dep.meta && dep.meta.format === "commonjs";
   const message = ambiguous
     ? `The requested module '${entry.specifier}' contains conflicting star exports for name '${name}'`
-    : `The requested module '${entry.specifier}' does not provide an export named '${name}'`;
+    : commonjs
+      ? `Named export '${name}' not found. The requested module '${entry.specifier}' is a CommonJS module, which ` +
+        "may not support all module.exports as named exports.\nCommonJS modules can always be imported via the " +
+        `default export, for example using:\n\nimport pkg from '${entry.specifier}';\nconst { ${name} } = pkg;\n`
+      : `The requested module '${entry.specifier}' does not provide an export named '${name}'`;
   const error = new SyntaxError(message);
   error.code = "ERR_LINK";
   error.importer = record.file;

@@ -27,7 +27,7 @@ def builtin_name(source: str) -> str | None:
 def builtin_error(source: str, importer: str | None, profile: str, verb: str = "imported") -> LoadError:
     name = builtin_name(source) or source
     return LoadError(
-        f"'{source}' is Node.js's built-in module '{name}', which the {profile} profile does not provide: use Web "
-        f"APIs instead, or point '{name}' at a module of your own with the `alias` option (or a plugin's "
-        "resolve_id)" + (f" ({verb} from {importer})" if importer else ""),
+        f"'{source}' is a Node.js built-in module, which the {profile} profile does not provide: use Web APIs instead"
+        + (f" ({verb} from {importer})" if importer else "") +
+        f"; to provide one of your own, point '{name}' at it with the `alias` option or a plugin's resolve_id",
         code="ERR_NODE_BUILTIN", importer=importer, id=source)
