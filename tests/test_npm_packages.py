@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from runner import Server
 from tests.npm_cache import NODE, install
 from tests.npm_cases import CASES, SUPPORT, Case
-from runner import Server
 
 EVALUATORS = ("inprocess", "wasm", "process")
 

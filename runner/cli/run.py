@@ -105,10 +105,10 @@ async def _run(ns: argparse.Namespace, args: list[Any], console_stream: Any) -> 
         stream.write(text + "\n")
         stream.flush()
 
-    environment: dict[str, Any] = {"evaluator": ns.evaluator, "profile": ns.profile, "limits": limits}
+    config: dict[str, Any] = {"evaluator": ns.evaluator, "profile": ns.profile, "limits": limits}
     if ns.conditions:
-        environment["conditions"] = [c.strip() for c in ns.conditions.split(",") if c.strip()]
-    environments = {"cli": environment}
+        config["conditions"] = [c.strip() for c in ns.conditions.split(",") if c.strip()]
+    environments = {"cli": config}
     if not entry.is_file():
         raise LoadError(f"Cannot find module {entry}" + (" (it is a directory)" if entry.is_dir() else ""),
                         code="ERR_MODULE_NOT_FOUND", id=str(entry))
