@@ -182,9 +182,20 @@ class Environment:
             resolved[key] = dep.url
             imported.add(dep)
         self.module_graph.update_module_imports(node, imported)
-        meta: LinkMeta = {**module.meta, "resolved": resolved}
         if commonjs:
+            # Requires resolve with the require conditions: kept apart from what import() resolves to.
+            meta: LinkMeta = {**module.meta, "required": resolved, "resolved": {}}
             await self._commonjs_meta(node, module, meta, unresolved)
+        else:
+            meta = {**module.meta, "resolved": resolved}
+        for specifier in module.dynamic_deps:
+            # import() of a literal: resolved now, so that a module the runner already holds needs no request.
+            if specifier not in meta["resolved"]:
+                try:
+                    meta["resolved"][specifier] = self.module_graph.ensure_entry_from_id(
+                        await self.resolve(specifier, node.id)).url
+                except LoadError:
+                    continue  # reported when the import() runs
         map_ = shift_lines(module.map, offset) if module.map is not None and offset else module.map
         code = module.code
         if inline and map_ is not None:

@@ -133,8 +133,8 @@ def runner_format(code: str, file: str, hint: str) -> dict[str, Any]:
         src = code.encode("utf-8", "surrogatepass")
         root = parse_javascript(src).root_node
         if hint == "commonjs" or module_syntax(src, root) == "commonjs":
-            out, map_, meta = cjs_transform(code, file, src, root)
-            return {"code": out, "map": map_, "meta": meta, "dynamic_deps": []}
+            out, map_, meta, dynamic = cjs_transform(code, file, src, root)
+            return {"code": out, "map": map_, "meta": meta, "dynamic_deps": dynamic}
     from .transform.ssr_transform import ssr_transform
 
     result = ssr_transform(code, file)

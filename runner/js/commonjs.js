@@ -30,7 +30,7 @@ function isJson(record) {
 // fetchGraph's part for a CommonJS module: fetch what it requires, keeping failures for the call.
 async function fetchRequired(runner, record, visit) {
   const meta = record.meta;
-  const resolved = meta.resolved || {};
+  const resolved = meta.required || {};
   const unresolved = meta.unresolved || {};
   const required = new Map();
   record.required = required;
@@ -148,7 +148,11 @@ class CommonJSEvaluator {
     try {
       record.wrapper = new Function(...params, shape.padding + record.code);
     } catch (error) {
-      throw this.esm.compileError(record, error);
+      // The stack hook formats stacks for modules; the position of a parse error is the first raw site.
+      const raw = this.runner && this.runner.traces.sites.get(error);
+      const site = raw && raw.length ? raw[0] : null;
+      const located = site && typeof site[2] === "number" ? { message: error.message, stack: `<input>:${site[2]}:${site[3]}` } : error;
+      throw this.esm.compileError(record, located);
     }
     record.wrapperSource = shape.prefix + record.code + shape.suffix;
   }

@@ -82,10 +82,11 @@ class LinkMeta(TypedDict):
     starExports: list[str]
     constants: list[str]
     hasTLA: bool
-    resolved: NotRequired[dict[str, str]]  # dependency key -> the url it resolved to
+    resolved: NotRequired[dict[str, str]]  # dependency key (or literal import() specifier) -> its url
     # CommonJS modules (runner/transform/cjs_transform.py, runner/js/commonjs.js):
     format: NotRequired[str]  # "commonjs"; absent for an ES module
     requires: NotRequired[list[RequireEntry]]  # the literal require() calls, fetched with the module
+    required: NotRequired[dict[str, str]]  # require specifier -> the url it resolved to
     resolves: NotRequired[list[str]]  # the literal require.resolve() calls
     reexports: NotRequired[list[str]]  # modules whose named exports are also this one's (Node's lexer)
     dynamicImport: NotRequired[bool]  # the code calls import()

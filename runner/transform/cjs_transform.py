@@ -63,12 +63,15 @@ def _inside_function(node: Node) -> bool:
     return False
 
 
-def cjs_transform(code: str, id: str, src: bytes, root: Node) -> tuple[str, dict[str, Any], dict[str, Any]]:
-    """The code to wrap, its source map and the link metadata of a CommonJS module."""
+def cjs_transform(code: str, id: str, src: bytes, root: Node
+                  ) -> tuple[str, dict[str, Any], dict[str, Any], list[str]]:
+    """The code to wrap, its source map, the link metadata of a CommonJS module and the literal
+    specifiers of its import() calls."""
     edits = Edits(src)
     requires: list[dict[str, Any]] = []
     resolves: list[str] = []
     dynamic_import = False
+    dynamic: list[str] = []
     if src.startswith(b"#!"):
         edits.overwrite(0, 2, "//")
     for match in _CALLS.finditer(src):
@@ -83,6 +86,9 @@ def cjs_transform(code: str, id: str, src: bytes, root: Node) -> tuple[str, dict
         if callee.type == "import":
             edits.overwrite(callee.start_byte, callee.end_byte, DYNAMIC_IMPORT, (0, callee.start_byte))
             dynamic_import = True
+            imported = _literal_argument(src, node)
+            if imported is not None and imported not in dynamic:
+                dynamic.append(imported)
             continue
         specifier = _literal_argument(src, node)
         if specifier is None or _dead(node):
@@ -110,12 +116,12 @@ def cjs_transform(code: str, id: str, src: bytes, root: Node) -> tuple[str, dict
         "reexports": detected.reexports,
         "dynamicImport": dynamic_import,
     }
-    return out, map_, meta
+    return out, map_, meta, dynamic
 
 
 def _literal_argument(src: bytes, call: Node) -> str | None:
     arguments = call.child_by_field_name("arguments")
-    if arguments is None or arguments.named_child_count != 1:
+    if arguments is None or arguments.named_child_count < 1 or arguments.type != "arguments":
         return None
     argument = arguments.named_child(0)
     if argument is None:
