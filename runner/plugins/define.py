@@ -62,9 +62,11 @@ class DefinePlugin(Plugin):
             if head != "import" and _declared(node, head):
                 continue
             value = self.define[key]
-            if node.parent is not None and node.parent.type == "shorthand_property_identifier":
+            if _needs_parens(value):
+                value = f"({value})"
+            if node.type == "shorthand_property_identifier":
                 value = f"{key}: {value}"
-            edits.overwrite(start, end, f"({value})" if _needs_parens(value) else value, (0, start))
+            edits.overwrite(start, end, value, (0, start))
             changed = True
         if not changed:
             return None
