@@ -31,7 +31,9 @@ TARGET = harness.CACHE_DIR / "npm"
 TEXT_ENCODER = """\
 if (typeof globalThis.TextEncoder === "undefined") {
   globalThis.TextEncoder = class TextEncoder {
-    encode(text = "") { return new Uint8Array([...unescape(encodeURIComponent(String(text)))].map((c) => c.charCodeAt(0))); }
+    encode(text = "") {
+      return new Uint8Array([...unescape(encodeURIComponent(String(text)))].map((c) => c.charCodeAt(0)));
+    }
   };
 }
 """
@@ -42,7 +44,8 @@ import React from "react";
 import { renderToString } from "react-dom/server";
 const h = React.createElement;
 function Row({ n }) { const [v] = React.useState(n * 2); return h("li", { "data-n": n }, `row ${n}: ${v}`); }
-const page = h("main", null, h("h1", null, "Hello"), h("ul", null, Array.from({ length: 50 }, (_, n) => h(Row, { key: n, n }))));
+const rows = Array.from({ length: 50 }, (_, n) => h(Row, { key: n, n }));
+const page = h("main", null, h("h1", null, "Hello"), h("ul", null, rows));
 const html = renderToString(page);
 console.log(html.length, html.slice(0, 60));
 """, ["--conditions", "edge"]),
