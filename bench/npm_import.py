@@ -7,7 +7,7 @@ For each graph: `modrun run` with an empty transform cache (cold: every module r
 and transformed), `modrun run` again with the cache warm, the same warm run under the wasm
 evaluator, and `node` on the same file. Runs are interleaved round-robin so that drift on this
 loaded machine hits every column alike; every run's output must equal Node's. The packages are
-installed by npm from tests/npm/packages' lockfile into bench/.cache/npm.
+installed by npm from tests/npm/packages' lockfile into bench/.cache/npm/packages.
 
     python bench/npm_import.py [--repeat N]
 """
@@ -25,8 +25,9 @@ import harness
 import node_peers
 from cold_graph import MODRUN, modrun_env, run_timed
 
-LOCK_DIR = harness.BENCH_DIR.parent / "tests" / "npm" / "packages"
-TARGET = harness.CACHE_DIR / "npm"
+sys.path.insert(0, str(harness.BENCH_DIR.parent))
+
+from tests.npm_cache import Unavailable, ensure  # noqa: E402
 
 TEXT_ENCODER = """\
 if (typeof globalThis.TextEncoder === "undefined") {
@@ -61,22 +62,15 @@ console.log(JSON.stringify(ok), bad.error.issues.length);
 
 
 def install() -> Path:
-    """bench/.cache/npm with the test packages installed (npm ci, again only when the lockfile changes)."""
-    lock = (LOCK_DIR / "package-lock.json").read_bytes()
-    stamp = TARGET / ".installed-lock"
-    if not (stamp.is_file() and stamp.read_bytes() == lock):
-        npm = shutil.which("npm")
-        if npm is None:
-            raise SystemExit("npm is needed to install the packages this benchmark imports")
-        TARGET.mkdir(parents=True, exist_ok=True)
-        for name in ("package.json", "package-lock.json"):
-            shutil.copyfile(LOCK_DIR / name, TARGET / name)
-        subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=TARGET, check=True)
-        stamp.write_bytes(lock)
-    (TARGET / "text_encoder.mjs").write_text(TEXT_ENCODER)
+    """bench/.cache/npm/packages: the test packages (tests/npm/packages' lockfile), installed by npm."""
+    try:
+        root = ensure("packages", cache=harness.CACHE_DIR / "npm")
+    except Unavailable as reason:
+        raise SystemExit(str(reason)) from None
+    (root / "text_encoder.mjs").write_text(TEXT_ENCODER)
     for file, source, _ in GRAPHS.values():
-        (TARGET / file).write_text(source)
-    return TARGET
+        (root / file).write_text(source)
+    return root
 
 
 def summary(samples: list[float]) -> dict[str, float]:
