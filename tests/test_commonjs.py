@@ -188,3 +188,21 @@ def test_require_in_a_dead_branch_is_not_fetched(tmp_path):
     lines, fetched = modrun_lines(root, "entry.cjs", mode="development")
     assert lines == ["dev"]
     assert sorted(f.rsplit("/", 1)[-1] for f in fetched) == ["dev.cjs", "entry.cjs"]
+
+
+def test_remote_vite_runner_gets_commonjs_externalized(project):
+    """Vite's runner evaluates only ES modules: served over WebSocket, a CommonJS module is handed
+    to the Node it runs in (`externalize`), an ES module keeps its code."""
+    import asyncio
+
+    from runner import Server, serve_environment
+
+    async def main():
+        async with Server(root=project, cache_dir=False) as server:
+            async with serve_environment(server.environments["ssr"]) as endpoint:
+                fetch = endpoint.handlers["fetchModule"]
+                return await fetch("/lib/function.cjs"), await fetch("/lib/esm.mjs")
+
+    commonjs, esm = asyncio.run(main())
+    assert commonjs == {"externalize": f"file://{project}/lib/function.cjs", "type": "commonjs"}
+    assert "code" in esm and "externalize" not in esm

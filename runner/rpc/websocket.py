@@ -29,7 +29,7 @@ import secrets
 from collections.abc import Callable, Sequence
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 from websockets.asyncio.server import Server as WsServer
 from websockets.asyncio.server import ServerConnection, serve
@@ -85,6 +85,8 @@ class EnvironmentWebSocketServer:
         self.port = port
         self.token = token or secrets.token_urlsafe(18)
         self.handlers: dict[str, Handler] = dict(environment.invoke_handlers() if environment is not None else {})
+        if environment is not None:
+            self.handlers["fetchModule"] = self._fetch_module
         # Vite's runner asks which specifiers the runtime loads by itself; a sandbox loads none.
         builtin_list = list(builtins or [])
         self.handlers.setdefault("getBuiltins", lambda: builtin_list)
@@ -96,6 +98,18 @@ class EnvironmentWebSocketServer:
         self._listeners: dict[str, list[Listener]] = {}
         self._server: WsServer | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+
+    async def _fetch_module(self, url: str, importer: str | None = None, options: Any = None) -> Any:
+        """The environment's fetchModule, but a CommonJS module is handed to the remote runner's own
+        runtime (Vite's `externalize`): Vite's runner evaluates only ES modules, and the Node it
+        runs in loads CommonJS itself."""
+        assert self.environment is not None
+        result = await self.environment.fetch_module(url, importer, options)
+        meta = result.get("modrun")
+        file = result.get("file")
+        if isinstance(meta, dict) and meta.get("format") == "commonjs" and isinstance(file, str):
+            return {"externalize": "file://" + quote(file), "type": "commonjs"}
+        return result
 
     @property
     def url(self) -> str:
