@@ -49,6 +49,9 @@ for (let i = 0; i < 2; i++) {
   try { require("./throws.cjs"); } catch (error) { failures += 1; order.push(error.message); }
 }
 const dual = require("dual");
+const counted = [require("./counted.cjs")];
+delete require.cache[require.resolve("./counted.cjs")];
+counted.push(require("./counted.cjs"), require("./counted.cjs"));
 module.exports.results = 1;
 exports.late = "late";
 Object.defineProperty(exports, "fromGetter", { enumerable: true, get: function () { return order.length; } });
@@ -69,6 +72,7 @@ const summary = {
   sloppy: (function () { return this === undefined; })(),
   octal: 010,
   children: module.children.length > 0,
+  counted,
 };
 module.exports = Object.assign(summary, exports);
 """,
@@ -88,6 +92,7 @@ exports.sawA = JSON.stringify(a);
 globalThis.__throwCount = (globalThis.__throwCount || 0) + 1;
 throw new Error("thrown " + globalThis.__throwCount);
 """,
+    "lib/counted.cjs": "globalThis.__counted = (globalThis.__counted || 0) + 1;\nmodule.exports = globalThis.__counted;\n",
     "lib/babel.cjs": """\
 "use strict";
 Object.defineProperty(exports, "__esModule", { value: true });

@@ -171,7 +171,9 @@ class CommonJSEvaluator {
 
   // Runs the module once and gives its `module` object (while it runs: the partial one).
   execute(record) {
-    if (record.cjsModule) return record.cjsModule;
+    // Done or running (a cycle: the partial exports), unless code deleted it from require.cache,
+    // which makes the next require run it again, as in Node.
+    if (record.cjsModule && this.cache[record.file] === record.cjsModule) return record.cjsModule;
     if (!record.wrapper) this.runner.compile(record);
     const filename = record.file;
     const slash = filename.lastIndexOf("/");
@@ -199,7 +201,7 @@ class CommonJSEvaluator {
       throw error;
     }
     module.loaded = true;
-    this.publish(record, module.exports);
+    if (!record.published) this.publish(record, module.exports); // what an ES module sees is set once
     if (!managed) {
       record.status = "evaluated";
       record.evaluation = RESOLVED;
@@ -224,6 +226,7 @@ class CommonJSEvaluator {
       }
       Object.defineProperty(record.exports, name, { value, writable: true, enumerable: true, configurable: true });
     }
+    record.published = true;
   }
 
   makeRequire(record, module) {
