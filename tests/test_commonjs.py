@@ -92,7 +92,8 @@ exports.sawA = JSON.stringify(a);
 globalThis.__throwCount = (globalThis.__throwCount || 0) + 1;
 throw new Error("thrown " + globalThis.__throwCount);
 """,
-    "lib/counted.cjs": "globalThis.__counted = (globalThis.__counted || 0) + 1;\nmodule.exports = globalThis.__counted;\n",
+    "lib/counted.cjs": "globalThis.__counted = (globalThis.__counted || 0) + 1;\n"
+                       "module.exports = globalThis.__counted;\n",
     "lib/babel.cjs": """\
 "use strict";
 Object.defineProperty(exports, "__esModule", { value: true });
