@@ -133,6 +133,8 @@ def runner_format(code: str, file: str, hint: str) -> dict[str, Any]:
         src = code.encode("utf-8", "surrogatepass")
         root = parse_javascript(src).root_node
         if hint == "commonjs" or module_syntax(src, root) == "commonjs":
+            if hint == "commonjs":
+                _no_module_syntax(code, src, root, file)
             out, map_, meta, dynamic = cjs_transform(code, file, src, root)
             return {"code": out, "map": map_, "meta": meta, "dynamic_deps": dynamic}
     from .transform.ssr_transform import ssr_transform
@@ -140,6 +142,22 @@ def runner_format(code: str, file: str, hint: str) -> dict[str, Any]:
     result = ssr_transform(code, file)
     return {"code": result.code, "map": result.map, "meta": runner_meta(result),
             "dynamic_deps": list(result.dynamic_deps)}
+
+
+def _no_module_syntax(code: str, src: bytes, root: Any, file: str) -> None:
+    """A CommonJS file by its name (.cjs, .cts) holding an import or export declaration fails as
+    in Node, with Node's message, located, and what to do instead."""
+    from .transform.early_errors import parse_error
+
+    for child in root.children:
+        if child.type in ("import_statement", "export_statement"):
+            keyword = "import" if child.type == "import_statement" else "export"
+            message = ("Cannot use import statement outside a module" if keyword == "import"
+                       else "Unexpected token 'export'")
+            extension = os.path.splitext(file)[1]
+            raise parse_error(code, src, child.start_byte, f"{message} ({file} is CommonJS by its {extension} "
+                              "extension: use require and module.exports, or name it "
+                              f"{'.mts' if extension == '.cts' else '.mjs'})", file)
 
 
 async def load_source(environment: Environment, id: str) -> LoadResult:

@@ -161,6 +161,10 @@ def _modrun_json(root, entry):
     ("require('no-such-package');", 1, ["Cannot find package 'no-such-package'", "looked for it in"]),
     # a syntax error of a CommonJS module is a load error located in it
     ("const x = ;", 3, ["SyntaxError", "bad.cjs:1"]),
+    # ES module syntax in a file CommonJS by its extension: Node's messages, located, what to do instead
+    ("const a = 1;\nexport const x = a;", 3, ["Unexpected token 'export'", "is CommonJS by its .cjs extension",
+                                             "name it .mjs", "bad.cjs:2"]),
+    ("import a from './lib/a.cjs';", 3, ["Cannot use import statement outside a module", "bad.cjs:1"]),
 ])
 def test_errors(project, source, code, needles):
     (project / "bad.cjs").write_text(source + "\n")
@@ -169,6 +173,15 @@ def test_errors(project, source, code, needles):
     text = out["error"]["message"] + out["error"].get("stack", "")
     for needle in needles:
         assert needle in text
+
+
+def test_module_syntax_in_a_cts_file(project):
+    (project / "bad.cts").write_text("const n: number = 1;\nexport default n;\n")
+    status, out = _modrun_json(project, "bad.cts")
+    assert status == 3 and out["error"]["name"] == "SyntaxError"
+    assert out["error"]["message"].startswith("Unexpected token 'export'")
+    assert "is CommonJS by its .cts extension" in out["error"]["message"] and "name it .mts" in out["error"]["message"]
+    assert out["error"]["loc"]["line"] == 2
 
 
 def test_missing_named_export_has_nodes_message(project):

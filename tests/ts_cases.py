@@ -180,6 +180,27 @@ import km = Geometry.Units.km;
 export import Exported = Geometry.Units;
 export const result = [Units.meter, km, Exported.km];
 """},
+    # ---- CommonJS in .cts (TypeScript builds them with module CommonJS) ----
+    "commonjs-cts": {"main.ts": """
+import util from "./util.cjs";
+import { three, kind } from "./other.cjs";
+import * as other from "./other.cjs";
+// TypeScript's CommonJS emit marks every .cts file __esModule; Node's type stripping would not.
+export const result = { twice: util.twice({ n: 21 }), green: util.Color.Green, file: util.file, three, kind,
+                        names: Object.keys(other).filter((name) => name !== "__esModule").sort() };
+""", "util.cts": """
+import helper = require("./helper.cjs");
+interface Options { n: number }
+enum Color { Red, Green }
+function twice(options: Options): number { return helper.double(options.n); }
+export = { twice, Color, file: typeof __filename, dir: typeof __dirname };
+""", "helper.cts": """
+exports.double = (n: number): number => n * 2;
+""", "other.cts": """
+const util: { twice(o: { n: number }): number } = require("./util.cjs");
+exports.three = util.twice({ n: 1.5 }) as number;
+exports.kind = typeof module.exports as string;
+"""},
     # ---- JSX ----
     "jsx-automatic": {"tsconfig.json": JSX_TSCONFIG, "main.tsx": """
 import { Fragment } from "fakejsx";
