@@ -100,10 +100,6 @@ class Environment:
     def _not_found(self, specifier: str, importer: str | None) -> LoadError:
         kind = "package" if not specifier.startswith((".", "/", "\0", "file:")) else "module"
         message = f"Cannot find {kind} '{specifier}'" + (f" imported from {importer}" if importer else "")
-        if specifier.endswith(("/jsx-runtime", "/jsx-dev-runtime")) and importer and \
-                file_of(importer).endswith((".jsx", ".tsx")):
-            message += (" (the JSX automatic runtime: name the package that provides it with tsconfig.json's "
-                        "jsxImportSource, the server's jsx config or a @jsxImportSource comment)")
         return LoadError(message, code="ERR_MODULE_NOT_FOUND", importer=importer, id=specifier)
 
     def _located(self, error: LoadError, specifier: str, importer: str | None) -> LoadError:
@@ -111,6 +107,10 @@ class Environment:
         importers that led to it, entry first."""
         chain = self.importer_chain(importer)
         message = error.message
+        if error.code == "ERR_MODULE_NOT_FOUND" and specifier.endswith(("/jsx-runtime", "/jsx-dev-runtime")) \
+                and importer and file_of(importer).endswith((".jsx", ".tsx")):
+            message += (f"\n  '{specifier}' is the JSX automatic runtime: name the package that provides it with "
+                        "tsconfig.json's jsxImportSource, the server's jsx config or a @jsxImportSource comment")
         if len(chain) > 1:
             message += "\n  importer chain: " + " -> ".join(chain)
         site = {} if error.loc is not None else self._import_site(specifier, importer)

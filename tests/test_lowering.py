@@ -131,7 +131,8 @@ def test_a_missing_jsx_runtime_says_how_to_choose_one(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 3
     message = json.loads(done.stdout)["error"]["message"]
-    assert "Cannot find package 'react/jsx-runtime'" in message and "jsxImportSource" in message
+    assert "Cannot find package 'react'" in message and "'react/jsx-runtime' is the JSX automatic runtime" in message
+    assert "jsxImportSource" in message
 
 
 def test_a_broken_tsconfig_is_a_load_error_naming_it(tmp_path: Path) -> None:
