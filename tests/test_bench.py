@@ -156,12 +156,13 @@ def test_usage_errors(args, needle):
 
 
 def test_baseline_flags_a_real_regression_and_not_noise(tmp_path):
+    # 100× the work: a loaded machine widens a run's interval several-fold, never a hundredfold.
     fast = write(tmp_path / "fast", {"work.bench.js": (
         "const work = (n) => { let s = 0; for (let i = 0; i < n; i++) s += i % 7; return s; };\n"
         "export const benchmarks = { loop: () => work(200) };\n")})
     slow = write(tmp_path / "slow", {"work.bench.js": (
         "const work = (n) => { let s = 0; for (let i = 0; i < n; i++) s += i % 7; return s; };\n"
-        "export const benchmarks = { loop: () => work(2000) };\n")})
+        "export const benchmarks = { loop: () => work(20000) };\n")})
     saved = tmp_path / "baseline.json"
     first = modrun("work.bench.js", "--evaluator", "inprocess", "--time", "0.2", "--quiet", "--json", str(saved),
                    cwd=fast)
