@@ -7,6 +7,10 @@ set, and a callback that raises leaves the interpreter in a bad state. It is pul
 deliver the inbox, run the job queue, drain the outbox (runner/js/transport.js). `turn` and
 `call` are that engine work; `enter` runs it under a budget, and on a limit or an engine failure
 discards the runtime and raises what stopped it (stops.py), with the output it still held.
+
+The binding restarts its time limit at every entry into the engine, and each promise job is one:
+a job that queues the next one forever would never be stopped. So the job loop charges every job
+to the slice `enter` started and hands the engine only what is left of it.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ class QuickJSEngine:
         """Boot the runner bundle in a new context; raises what stopped it if it cannot."""
         self.limits = options.limits
         self.dead = False
+        self._slice: tuple[float, Callable[[], float], float, str] | None = None  # (seconds, clock, start, which)
         self.context = quickjs.Context()
         if self.limits.memory_mb is not None:
             self.context.set_memory_limit(int(self.limits.memory_mb * MB))
@@ -71,8 +76,18 @@ class QuickJSEngine:
         outbox ("" when it is empty). Engine work: run it under `enter`."""
         if messages:
             self._receive(messages)
-        while self.context.execute_pending_job():
-            pass
+        run_job = self.context.execute_pending_job
+        if self._slice is None:
+            while run_job():
+                pass
+        else:
+            seconds, clock, start, which = self._slice
+            limit = self.context.set_time_limit
+            while run_job():
+                left = seconds - (clock() - start)
+                if left <= 0:
+                    raise limit_exceeded(which)
+                limit(left)
         return str(self._drain())
 
     def call(self, url: str, request: str) -> tuple[str, str]:
@@ -92,11 +107,18 @@ class QuickJSEngine:
         self.context.set_time_limit(seconds if seconds is not None else -1)
         metered = budget.cpu_left is not None  # reading the CPU clock costs a microsecond: only when needed
         started = time.process_time() if metered else 0.0
+        if seconds is not None:
+            # The binding counts CPU time; a wall slice is counted on the wall clock, which CPU time never passes.
+            clock = time.process_time if which == "cpu" else time.monotonic
+            self._slice = (seconds, clock, started if metered and which == "cpu" else clock(), which)
         try:
             return work()
         except (quickjs.JSException, quickjs.StackOverflow) as error:
             raise self._stop(error, which) from None
+        except RuntimeStopped as stopped:  # the job loop spent the slice
+            raise self._stopped(stopped) from None
         finally:
+            self._slice = None
             if metered:
                 budget.spend_cpu(time.process_time() - started)
 
@@ -104,11 +126,12 @@ class QuickJSEngine:
         self.dead = True
 
     def _stop(self, error: Exception, which: str) -> RuntimeStopped:
+        return self._stopped(self._classify(error, which))
+
+    def _stopped(self, stopped: RuntimeStopped) -> RuntimeStopped:
         # Keep what the module printed before it was stopped: drain once more, then discard.
-        output = salvage(self._last_drain)
+        stopped.output = salvage(self._last_drain)
         self.dead = True
-        stopped = self._classify(error, which)
-        stopped.output = output
         return stopped
 
     def _last_drain(self) -> str:
