@@ -1,4 +1,4 @@
-// provides: EvaluatedModules, ModuleRecord, RESOLVED
+// provides: EvaluatedModules, ModuleRecord, RESOLVED, whenAll
 // uses: SourceMap, createNamespace
 
 // The modules a runner has fetched (Vite's EvaluatedModules), and the record of one module (Vite's
@@ -7,6 +7,16 @@
 // A settled promise that also means "nothing to wait for": compared by identity, so that a module
 // that is ready costs no extra tick.
 const RESOLVED = Promise.resolve();
+
+// Promise.all without its array of values, in as many ticks: Promise.all settles with a new Array,
+// whose `then` module code may have put on Object.prototype (the runner would then wait on it).
+function whenAll(promises) {
+  return new Promise((resolve, reject) => {
+    let left = promises.length;
+    if (left === 0) resolve();
+    for (const promise of promises) promise.then(() => { if (--left === 0) resolve(); }, reject);
+  });
+}
 
 class ModuleRecord {
   constructor(result) {
@@ -57,6 +67,9 @@ class ModuleRecord {
     return this.meta ? this.meta.deps : [];
   }
 }
+
+// Records settle the runner's promises: none may inherit a `then` that module code put on Object.prototype.
+Object.setPrototypeOf(ModuleRecord.prototype, null);
 
 class EvaluatedModules {
   constructor() {

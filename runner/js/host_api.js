@@ -1,5 +1,5 @@
 // provides: createHostApi
-// uses: HostFailure, errorToPayload, safeString
+// uses: HostFailure, errorToPayload, safeString, answer, toJsonText
 // private: describe, toWire, wireValue
 
 // What the host may ask of a runtime: import a module, call an export, read a value, clear the
@@ -29,11 +29,11 @@ function createHostApi(runner) {
           typeof result.then === "function") {
         const id = ++lastPending;
         pendingCalls.set(id, result);
-        return JSON.stringify({ pending: id });
+        return toJsonText({ pending: id });
       }
-      return JSON.stringify({ result: toWire(result, "the result") });
+      return toJsonText({ result: toWire(result, "the result") });
     } catch (error) {
-      return JSON.stringify({ error: errorToPayload(error, "js") });
+      return toJsonText({ error: errorToPayload(error, "js") });
     }
   };
 
@@ -72,13 +72,13 @@ function createHostApi(runner) {
           values[name] = { $modrun: "opaque", type: "getter", text: `[reading it threw ${safeString(error, "an error")}]` };
         }
       }
-      return { url: record.url, exports: names, values };
+      return answer({ url: record.url, exports: names, values });
     },
 
     async call(url, path, args) {
       try {
         const result = await invoke(url, path, args);
-        return toWire(result, "the result");
+        return answer(toWire(result, "the result"));
       } catch (error) {
         throw new HostFailure("js", error);
       }
@@ -95,7 +95,7 @@ function createHostApi(runner) {
         const [path, args] = JSON.parse(requestJson);
         return settle(invoke(url, path, args));
       } catch (error) {
-        return JSON.stringify({ error: errorToPayload(error, "js") });
+        return toJsonText({ error: errorToPayload(error, "js") });
       }
     },
 
@@ -104,7 +104,7 @@ function createHostApi(runner) {
       try {
         result = invoke(url, [name], args);
       } catch (error) {
-        return [JSON.stringify({ error: errorToPayload(error, "js") })];
+        return [toJsonText({ error: errorToPayload(error, "js") })];
       }
       switch (typeof result) {
         case "string": case "boolean": return result;
@@ -118,7 +118,7 @@ function createHostApi(runner) {
       const pending = pendingCalls.get(id);
       pendingCalls.delete(id);
       try {
-        return toWire(await pending, "the result");
+        return answer(toWire(await pending, "the result"));
       } catch (error) {
         throw new HostFailure("js", error);
       }

@@ -1,5 +1,5 @@
 // provides: ModuleRunner
-// uses: EvaluatedModules, ModuleRecord, RESOLVED, StackTraces, defineLocalBindings, resolveBindings, cyclicRecords, fetchRequired, linkRequired
+// uses: EvaluatedModules, ModuleRecord, RESOLVED, whenAll, StackTraces, defineLocalBindings, resolveBindings, cyclicRecords, fetchRequired, linkRequired
 // private: isAbsoluteUrl, checkImportOptions
 
 // The module runner: fetches modules from its environment over the transport, links them with
@@ -98,7 +98,7 @@ class ModuleRunner {
       if (visiting.has(record) || record.status !== "fetched") return;
       visiting.add(record);
       const resolved = (record.meta && record.meta.resolved) || {};
-      await Promise.all(record.staticSpecifiers().map(async (key) => {
+      await whenAll(record.staticSpecifiers().map(async (key) => {
         let dep = record.deps.get(key);
         if (!dep) {
           const [specifier, type] = key.split("\0");
@@ -172,7 +172,7 @@ class ModuleRunner {
           if (this.isAsync(dep)) pendingAsync.push(done);
           else await done;
         }
-        if (pendingAsync.length) await Promise.all(pendingAsync);
+        if (pendingAsync.length) await whenAll(pendingAsync);
         if (record.openGate) {
           record.openGate();
           record.gate = RESOLVED;

@@ -1,6 +1,6 @@
-// provides: MailboxTransport, HostFailure, errorToPayload, safeString
-// uses: PROTOCOL
-// private: errorFromPayload, ERROR_CONSTRUCTORS, safeGet, safeHas, describeThrown
+// provides: MailboxTransport, HostFailure, errorToPayload, safeString, hostData, answer, toJsonText
+// uses: PROTOCOL, Object, Array, JSON, Reflect, Promise, Error
+// private: errorFromPayload, ERROR_CONSTRUCTORS, safeGet, safeHas, describeThrown, errorPayload, fieldValue, own, hasOwn, parseJson, stringifyJson, withoutToJSON, ANSWER
 
 // The runtime's end of the RPC transport: a mailbox the host polls.
 //
@@ -9,6 +9,61 @@
 // outbox that the host drains, and the host pushes messages in through `receive`. Messages use
 // Vite's shapes: `{type: "custom", event: "vite:invoke", data: {name, id: "send:N", data}}`,
 // answered by `data: {name, id: "response:N", data: {result} | {error}}`. Either side may invoke.
+//
+// Module code shares this realm and may write anything onto Object.prototype: the transport never
+// reads an inherited property of a message (`own`), turns what the host sends into null-prototype
+// data (`hostData`) and keeps its own JSON functions, taken before any module ran.
+
+const hasOwn = Object.prototype.hasOwnProperty;
+const parseJson = JSON.parse;
+const stringifyJson = JSON.stringify;
+
+function own(object, key) {
+  return object !== null && typeof object === "object" && Reflect.apply(hasOwn, object, [key]) ? object[key] : undefined;
+}
+
+// Host data with null-prototype objects, so that no read of it can reach Object.prototype.
+function hostData(value) {
+  if (value === null || typeof value !== "object") return value;
+  if (Array.isArray(value)) {
+    const out = [];
+    for (let i = 0; i < value.length; i++) out[i] = hostData(value[i]);
+    return out;
+  }
+  const out = Object.create(null);
+  for (const key of Object.keys(value)) out[key] = hostData(value[key]);
+  return out;
+}
+
+// JSON text of the runner's own data, whatever module code did to the prototypes.
+function toJsonText(value) {
+  return withoutToJSON(() => stringifyJson(value));
+}
+
+// What an async handler returns: its value in a null-prototype box, so that settling the handler's
+// promise cannot run a `then` that module code put on Object.prototype (or Array.prototype).
+const ANSWER = Symbol("answer");
+
+function answer(value) {
+  const box = Object.create(null);
+  box[ANSWER] = value;
+  return box;
+}
+
+// JSON.stringify reads `toJSON` through the prototypes of the messages' objects and arrays: one that
+// module code put there is set aside while the outbox is serialised.
+function withoutToJSON(work) {
+  const saved = [];
+  for (const proto of [Object.prototype, Array.prototype]) {
+    const descriptor = Reflect.getOwnPropertyDescriptor(proto, "toJSON");
+    if (descriptor && Reflect.deleteProperty(proto, "toJSON")) saved.push([proto, descriptor]);
+  }
+  try {
+    return work();
+  } finally {
+    for (const [proto, descriptor] of saved) Reflect.defineProperty(proto, "toJSON", descriptor);
+  }
+}
 
 class MailboxTransport {
   constructor() {
@@ -44,37 +99,44 @@ class MailboxTransport {
 
   drain() {
     if (this.outbox.length === 0) return "";
-    return JSON.stringify(this.outbox.splice(0, this.outbox.length));
+    return toJsonText(this.outbox.splice(0, this.outbox.length));
   }
 
   receive(text) {
-    const messages = JSON.parse(text);
-    for (const message of Array.isArray(messages) ? messages : [messages]) this.dispatch(message);
+    const messages = parseJson(text);
+    const list = Array.isArray(messages) ? messages : [messages];
+    for (let i = 0; i < list.length; i++) this.dispatch(list[i]);
   }
 
   dispatch(message) {
-    if (message.type !== "custom") {
-      for (const listener of this.eventListeners[message.type] || []) listener(message);
+    const type = own(message, "type");
+    if (type !== "custom") {
+      for (const listener of own(this.eventListeners, type) || []) listener(message);
       return;
     }
-    if (message.event !== PROTOCOL.invokeEvent) {
-      for (const listener of this.eventListeners[message.event] || []) listener(message.data);
+    const event = own(message, "event");
+    if (event !== PROTOCOL.invokeEvent) {
+      for (const listener of own(this.eventListeners, event) || []) listener(own(message, "data"));
       return;
     }
-    const { name, id, data } = message.data;
+    const envelope = own(message, "data");
+    const name = own(envelope, "name");
+    const id = String(own(envelope, "id"));
+    const data = own(envelope, "data");
     if (id.startsWith("response:")) {
       const call = this.pending.get(Number(id.slice(9)));
       if (!call) return;
       this.pending.delete(Number(id.slice(9)));
-      if (data && data.error) call.reject(errorFromPayload(data.error));
-      else call.resolve(data ? data.result : undefined);
+      const error = own(data, "error");
+      if (error) call.reject(errorFromPayload(hostData(error)));
+      else call.resolve(hostData(own(data, "result")));
       return;
     }
     const reply = (body) => this.outbox.push({
       type: "custom", event: PROTOCOL.invokeEvent, data: { name, id: `response:${id.slice(5)}`, data: body },
     });
-    const handler = this.handlers[name];
-    if (!handler) {
+    const handler = own(this.handlers, name);
+    if (typeof handler !== "function") {
       const known = Object.keys(this.handlers).sort().join(", ");
       const message = `no invoke method named '${name}' here (known: ${known})`;
       reply({ error: { name: "UsageError", message, stack: `UsageError: ${message}`, kind: "usage", code: PROTOCOL.unknownMethod } });
@@ -82,15 +144,26 @@ class MailboxTransport {
     }
     let result;
     try {
-      result = handler(...(data || []));
+      result = Reflect.apply(handler, undefined, Array.isArray(data) ? data : []);
     } catch (error) {
       reply({ error: errorToPayload(error) });
       return;
     }
-    Promise.resolve(result).then(
-      (value) => reply({ result: value }),
-      (error) => reply({ error: errorToPayload(error) }),
-    );
+    // An async handler answers with a box (`answer`); a plain value is not awaited, since awaiting
+    // it would read its `then`, which module code may have put on Object.prototype.
+    if (!(result instanceof Promise)) {
+      reply({ result });
+      return;
+    }
+    (async () => {
+      let body;
+      try {
+        body = { result: own(await result, ANSWER) };
+      } catch (error) {
+        body = { error: errorToPayload(error) };
+      }
+      reply(body);
+    })();
   }
 
   close(reason) {
@@ -124,16 +197,25 @@ class HostFailure {
   }
 }
 
+// The error as data; never throws, whatever was thrown (a Proxy whose every trap throws included).
 function errorToPayload(error, kind) {
-  if (error instanceof HostFailure) return errorToPayload(error.error, error.kind);
+  try {
+    if (error instanceof HostFailure) return errorToPayload(error.error, error.kind);
+    return errorPayload(error, kind);
+  } catch {
+    const text = `${typeof error === "object" ? "an object" : `a ${typeof error}`} that cannot be inspected (reading it threw)`;
+    return { name: "Uncaught", message: text, stack: `Uncaught ${text}`, kind: kind || "js", thrown: text };
+  }
+}
+
+function errorPayload(error, kind) {
   if (error instanceof Error || (error !== null && typeof error === "object" && safeHas(error, "message"))) {
     const payload = Object.create(null);
     let keys = [];
     try { keys = Object.keys(error); } catch {}
     for (const key of keys) {
-      const value = safeGet(error, key);
-      if (value === undefined || typeof value === "function" || typeof value === "symbol") continue;
-      payload[key] = typeof value === "bigint" ? String(value) : value;
+      const value = fieldValue(safeGet(error, key));
+      if (value !== undefined) payload[key] = value;
     }
     // An error-like object that is not an Error (test262's Test262Error) is named by its constructor.
     const ctor = safeGet(error, "constructor");
@@ -157,6 +239,22 @@ function errorToPayload(error, kind) {
   return { name: "Uncaught", message: text, stack: `Uncaught ${text}`, kind: kind || "js", thrown: text };
 }
 
+// A field of a thrown error as JSON data (code, loc, …): what cannot be carried, or throws when read, is left out.
+function fieldValue(value) {
+  switch (typeof value) {
+    case "string": case "number": case "boolean": return value;
+    case "bigint": return String(value);
+    case "object":
+      if (value === null) return null;
+      try {
+        return withoutToJSON(() => parseJson(stringifyJson(value)));
+      } catch {
+        return undefined;
+      }
+    default: return undefined;
+  }
+}
+
 // Reading a property of a thrown value may itself throw (a hostile getter): never let it escape.
 function safeGet(object, key) {
   try { return object[key]; } catch { return undefined; }
@@ -167,12 +265,12 @@ function safeHas(object, key) {
 }
 
 function describeThrown(value) {
-  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "string") return stringifyJson(value);
   if (typeof value === "bigint") return `${value}n`;
   if (typeof value === "symbol" || typeof value === "function") return safeString(value, typeof value);
   if (value && typeof value === "object") {
     try {
-      const json = JSON.stringify(value);
+      const json = stringifyJson(value);
       if (json !== undefined) return json;
     } catch {}
   }
