@@ -20,5 +20,6 @@ class RuntimeOptions:
         return {
             "profile": self.profile,
             "outputLimit": self.limits.output_bytes,
+            "heapLimited": self.limits.memory_mb is not None,
             "env": {"MODE": self.mode, "DEV": dev, "PROD": not dev, "SSR": True},
         }

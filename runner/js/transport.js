@@ -1,6 +1,6 @@
-// provides: MailboxTransport, HostFailure, errorToPayload, safeString, hostData, answer, toJsonText
+// provides: MailboxTransport, HostFailure, errorToPayload, safeString, hostData, answer, toJsonText, nullMeansOutOfMemory
 // uses: PROTOCOL, Object, Array, JSON, Reflect, Promise, Error
-// private: errorFromPayload, ERROR_CONSTRUCTORS, safeGet, safeHas, describeThrown, errorPayload, fieldValue, own, hasOwn, parseJson, stringifyJson, withoutToJSON, ANSWER
+// private: errorFromPayload, ERROR_CONSTRUCTORS, safeGet, safeHas, describeThrown, errorPayload, fieldValue, own, hasOwn, parseJson, stringifyJson, withoutToJSON, ANSWER, OUT_OF_MEMORY
 
 // The runtime's end of the RPC transport: a mailbox the host polls.
 //
@@ -208,7 +208,20 @@ function errorToPayload(error, kind) {
   }
 }
 
+// QuickJS-ng (0.17, native) throws `null` where it cannot allocate even the error of an out-of-memory:
+// under a heap limit, a thrown null is read as that limit (a module that throws null itself then
+// reads as one too: the engine leaves no way to tell them apart).
+const OUT_OF_MEMORY = { heapLimited: false };
+
+function nullMeansOutOfMemory() {
+  OUT_OF_MEMORY.heapLimited = true;
+}
+
 function errorPayload(error, kind) {
+  if (error === null && OUT_OF_MEMORY.heapLimited) {
+    return { name: "InternalError", message: "out of memory", stack: "InternalError: out of memory", kind: "limit",
+             limit: "memory" };
+  }
   if (error instanceof Error || (error !== null && typeof error === "object" && safeHas(error, "message"))) {
     const payload = Object.create(null);
     let keys = [];
