@@ -48,6 +48,7 @@ def parse_error(code: str, src: bytes, offset: int, message: str, file: str,
     line = src.count(b"\n", 0, offset) + 1
     line_start = src.rfind(b"\n", 0, offset) + 1
     column = len(src[line_start:offset].decode("utf-8", "replace")) + 1
+    message = f"{message} ({file}:{line}:{column})"  # as precise as the stack's location, also where only the message is shown
     return ParseError(message, loc=Location(file, line, column), frame=code_frame(code, line, column),
                       id=file, code=error_code)
 
@@ -61,11 +62,24 @@ def tree_error(root: Node, src: bytes) -> tuple[int, str] | None:
             t = node.type
             return node.start_byte, f"Missing '{t}'" if not node.is_named else f"Missing {t}"
         parent = node.parent
-        if parent is None or parent.type in _STATEMENT_LISTS:
-            # Recovery at statement level swallows a valid prefix: blame the token after it.
+        if parent is None or parent.type in _STATEMENT_LISTS or _wants_operand(node):
+            # Recovery at statement level swallows a valid prefix, and one ending in an operator
+            # (`const x = ;`) is valid up to there: blame the token after it, as Node does.
             return _unexpected(root, src, node.end_byte)
         return _unexpected(root, src, node.start_byte)
     return None
+
+
+_OPERATORS = frozenset("= += -= *= /= %= **= <<= >>= >>>= &= |= ^= &&= ||= ??= + - * / % ** << >> >>> & | ^ && || ?? "
+                       "== != === !== < > <= >= => ? : , . ( [ { ! ~ in instanceof new typeof void delete await".split())
+
+
+def _wants_operand(node: Node) -> bool:
+    """An ERROR node that ends in an operator: what it holds is fine, the operand that should follow is not."""
+    last = node
+    while last.children:
+        last = last.children[-1]
+    return last.type in _OPERATORS
 
 
 def _error_nodes(node: Node) -> Iterator[Node]:
