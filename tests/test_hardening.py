@@ -1,0 +1,108 @@
+"""Containment of hostile modules (issue 15), in every evaluator, through the command line's contract
+(`modrun run … --json` and its exit codes) and the Python API: whatever the JS does, the host gets a
+documented error, never a hang, a crash of its own or a broken runtime."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from runner import LimitError, Server
+
+EVALUATORS = ["inprocess", "wasm", "process"]
+
+# Protocol field names a module might write onto Object.prototype, and the prototypes JSON and
+# promise resolution read through.
+POLLUTE = """
+for (const key of ["code", "error", "cache", "externalize", "invalidate", "result", "id", "url", "file", "type",
+                   "data", "name", "map", "modrun", "event", "resolved", "exports", "deps", "imports", "starExports",
+                   "constants", "hasTLA", "kind", "message", "stack", "loc", "frame", "pending"]) {
+  Object.prototype[key] = "polluted";
+}
+Object.prototype.toJSON = function () { return "polluted"; };
+Array.prototype.toJSON = function () { return "polluted"; };
+Object.prototype.then = function () {};  // a then that never settles
+"""
+
+
+def modrun(root: Path, *args: str) -> tuple[int, dict]:
+    # The hang guard is generous and not a bound on anything: a stop is judged by its error.
+    done = subprocess.run([sys.executable, "-m", "runner", "run", *args, "--json"], cwd=root, capture_output=True,
+                          text=True, timeout=120)
+    return done.returncode, json.loads(done.stdout)
+
+
+@pytest.mark.parametrize("evaluator", EVALUATORS)
+def test_a_microtask_flood_is_stopped_by_the_timeout(tmp_path: Path, evaluator: str) -> None:
+    (tmp_path / "flood.js").write_text("function next() { Promise.resolve().then(next); }\nnext();\n")
+    code, out = modrun(tmp_path, "flood.js", "--evaluator", evaluator, "--timeout", "1")
+    assert code == 4, out
+    assert out["error"]["kind"] == "limit" and out["error"]["limit"] == "wall-time"
+
+
+@pytest.mark.parametrize("evaluator", EVALUATORS)
+def test_promise_jobs_are_stopped_by_a_cpu_limit(tmp_path: Path, evaluator: str) -> None:
+    (tmp_path / "jobs.js").write_text(
+        "export function run() { return new Promise(() => { const f = () => Promise.resolve().then(f); f(); }); }\n"
+        "export async function loop() { for (;;) await null; }\n")
+
+    async def main() -> None:
+        for name in ("run", "loop"):
+            async with Server(root=tmp_path, cache_dir=False,
+                              environments={"x": {"evaluator": evaluator, "limits": {"cpu_ms": 100}}}) as server:
+                mod = await server.environments["x"].import_module("/jobs.js")
+                with pytest.raises(LimitError) as caught:
+                    await asyncio.wait_for(getattr(mod, name)(), 120)  # a hang guard only
+                assert caught.value.limit == "cpu"
+    asyncio.run(main())
+
+
+@pytest.mark.parametrize("evaluator", EVALUATORS)
+def test_prototype_pollution_does_not_reach_the_protocol(tmp_path: Path, evaluator: str) -> None:
+    (tmp_path / "lib.js").write_text("export const v = 42;\nexport function boom() { throw new TypeError('boom'); }\n")
+    (tmp_path / "data.json").write_text('{"a": [1, 2]}\n')
+    (tmp_path / "main.js").write_text(POLLUTE + """
+const lib = await import("./lib.js");
+const data = await import("./data.json", { with: { type: "json" } });
+export function get() { return lib.v + data.default.a.length; }
+export function fail() { lib.boom(); }
+""")
+    code, out = modrun(tmp_path, "main.js", "--evaluator", evaluator, "--call", "get")
+    assert (code, out["ok"], out["result"], out["exports"]) == (0, True, 44, ["fail", "get"]), out
+    code, out = modrun(tmp_path, "main.js", "--evaluator", evaluator, "--call", "fail")
+    assert code == 1 and out["error"]["name"] == "TypeError" and out["error"]["message"] == "boom", out
+
+
+@pytest.mark.parametrize("evaluator", EVALUATORS)
+def test_a_thrown_proxy_whose_every_trap_throws_is_a_js_error(tmp_path: Path, evaluator: str) -> None:
+    (tmp_path / "proxy.js").write_text("""
+const traps = new Proxy({}, { get() { throw new Error("trap"); } });
+export function f() { throw new Proxy({}, traps); }
+throw new Proxy({}, traps);
+""")
+    code, out = modrun(tmp_path, "proxy.js", "--evaluator", evaluator)
+    assert code == 1, out
+    assert out["error"]["kind"] == "js" and "cannot be inspected" in out["error"]["message"]
+
+
+@pytest.mark.parametrize("evaluator", EVALUATORS)
+def test_a_heap_filled_with_small_objects_is_a_memory_limit(tmp_path: Path, evaluator: str) -> None:
+    (tmp_path / "oom.js").write_text("const keep = [];\nfor (;;) keep.push({ n: keep.length });\n")
+    code, out = modrun(tmp_path, "oom.js", "--evaluator", evaluator, "--memory", "32")
+    assert code == 4, out
+    assert out["error"]["kind"] == "limit" and out["error"]["limit"] == "memory"
+
+
+@pytest.mark.parametrize("evaluator", EVALUATORS)
+def test_a_syntax_error_names_the_token_and_its_place(tmp_path: Path, evaluator: str) -> None:
+    (tmp_path / "syntax.js").write_text("const y = 1;\nconst x = ;\n")
+    code, out = modrun(tmp_path, "syntax.js", "--evaluator", evaluator)
+    assert code == 3, out
+    file = str((tmp_path / "syntax.js").resolve())
+    assert out["error"]["message"] == f"Unexpected token ';' ({file}:2:11)"
+    assert out["error"]["loc"] == {"file": file, "line": 2, "column": 11}
