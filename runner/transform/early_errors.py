@@ -48,7 +48,7 @@ def parse_error(code: str, src: bytes, offset: int, message: str, file: str,
     line = src.count(b"\n", 0, offset) + 1
     line_start = src.rfind(b"\n", 0, offset) + 1
     column = len(src[line_start:offset].decode("utf-8", "replace")) + 1
-    message = f"{message} ({file}:{line}:{column})"  # as precise as the stack's location, also where only the message is shown
+    message = f"{message} ({file}:{line}:{column})"  # the place also where only the message is shown
     return ParseError(message, loc=Location(file, line, column), frame=code_frame(code, line, column),
                       id=file, code=error_code)
 
@@ -70,8 +70,9 @@ def tree_error(root: Node, src: bytes) -> tuple[int, str] | None:
     return None
 
 
-_OPERATORS = frozenset("= += -= *= /= %= **= <<= >>= >>>= &= |= ^= &&= ||= ??= + - * / % ** << >> >>> & | ^ && || ?? "
-                       "== != === !== < > <= >= => ? : , . ( [ { ! ~ in instanceof new typeof void delete await".split())
+_OPERATORS = frozenset(
+    "= += -= *= /= %= **= <<= >>= >>>= &= |= ^= &&= ||= ??= + - * / % ** << >> >>> & | ^ && || ?? "
+    "== != === !== < > <= >= => ? : , . ( [ { ! ~ in instanceof new typeof void delete await".split())
 
 
 def _wants_operand(node: Node) -> bool:
