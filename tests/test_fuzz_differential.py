@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from tests.fuzzing.check import DifferentialChecker
-from tests.fuzzing.graphs import Graph, Import, Module, Step, graphs
+from tests.fuzzing.graphs import Graph, Import, Module, Reexport, Step, graphs
 
 pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="node is not on PATH: Node is the reference")
 
@@ -27,6 +27,17 @@ REGRESSIONS = {
         Module(declarations=(), default="function", imports=(Import(1, "named", "a"),)),
         Module(declarations=(("let", "a"), ("let", "b")), default="none", imports=(Import(0, "default"),),
                body=(Step("call", 0),)),
+    )),
+    # Top-level await reached through a cycle: m1 imports m0, which is still on the evaluation stack
+    # (m0 -> m2 -> m1 -> m0); a module on the stack never makes its importer async, so m1 runs in its
+    # turn, before m3 (the runner counted m2's await against m1 and ran m3 first).
+    "tla-in-a-cycle-does-not-make-an-earlier-sibling-async": Graph((
+        Module(declarations=(("let", "a"), ("let", "b")), default="none",
+               reexports=(Reexport(0, "star"), Reexport(2, "star"))),
+        Module(declarations=(), default="none", reexports=(Reexport(0, "star"),)),
+        Module(declarations=(), default="none", imports=(Import(0, "named", "a"), Import(1, "named", "a")),
+               reexports=(Reexport(0, "star"), Reexport(3, "star")), body=(Step("await"),)),
+        Module(declarations=(), default="none"),
     )),
 }
 

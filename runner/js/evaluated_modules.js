@@ -41,7 +41,11 @@ class ModuleRecord {
     this.evaluation = null;
     this.error = undefined;
     this.cycleRoot = null; // the first module of the cycle this one is part of
-    this.hasAsyncGraph = undefined; // top-level await in it or below it (see ModuleRunner.isAsync)
+    // The spec's [[AsyncEvaluation]], the dependencies it waits for as async ones and the root of its
+    // cycle, once ModuleRunner.planAsync has walked it.
+    this.asyncEvaluation = false;
+    this.asyncDeps = null;
+    this.asyncRoot = null;
     this.cycleMembers = [];
     this.importMeta = null;
   }

@@ -157,6 +157,7 @@ class ModuleRunner {
     const cycle = root && root.status === "evaluating" && !chain.includes(root) ? root.evaluation : RESOLVED;
     if (record.status === "evaluated") return cycle;
     if (record.status === "evaluating") return cycle === RESOLVED ? record.evaluation : record.evaluation.then(() => cycle);
+    this.planAsync(record);
     record.status = "evaluating";
     record.cycleMembers = [];
     const inner = chain.concat([record]);
@@ -169,7 +170,7 @@ class ModuleRunner {
           const dep = record.deps.get(specifier);
           const done = this.evaluate(dep, inner);
           if (done === RESOLVED) continue; // finished already (or a cycle): no tick to wait
-          if (this.isAsync(dep)) pendingAsync.push(done);
+          if (record.asyncDeps.has(dep)) pendingAsync.push(done);
           else await done;
         }
         if (pendingAsync.length) await whenAll(pendingAsync);
@@ -196,17 +197,46 @@ class ModuleRunner {
     return record.evaluation;
   }
 
-  // Has this module, or one it imports that has not finished, top-level await? Computed once
-  // per module (a walk per import edge would be quadratic on deep graphs).
-  isAsync(record) {
-    if (record.status === "evaluated" || record.status === "errored") return false;
-    if (record.hasAsyncGraph === undefined) {
-      record.hasAsyncGraph = false; // a cycle back to this module adds nothing
-      let found = Boolean(record.meta && record.meta.hasTLA);
-      for (const dep of record.deps.values()) if (!found && this.isAsync(dep)) found = true;
-      record.hasAsyncGraph = found;
-    }
-    return record.hasAsyncGraph;
+  // The spec's [[AsyncEvaluation]], decided before anything runs by InnerModuleEvaluation's walk:
+  // which dependencies each module waits for as async ones (`asyncDeps`). A dependency counts when
+  // it, or the root of its cycle once that cycle is done, has top-level await in it or in an async
+  // dependency; a module still walking its own dependencies (an ancestor on the stack) does not
+  // count yet. Done once per module, from the first root that reaches it (as the spec's flag is set once).
+  planAsync(root) {
+    if (root.asyncDeps) return;
+    const index = new Map();
+    const ancestor = new Map();
+    const stack = [];
+    const onStack = new Set();
+    const visit = (record) => {
+      index.set(record, index.size);
+      ancestor.set(record, index.get(record));
+      stack.push(record);
+      onStack.add(record);
+      record.asyncEvaluation = false; // until its dependencies are walked
+      record.asyncDeps = new Set();
+      for (const key of record.staticSpecifiers()) {
+        const dep = record.deps.get(key);
+        if (!dep || dep.status === "errored" || dep.status === "evaluated") continue;
+        if (!dep.asyncDeps) visit(dep);
+        let counted = dep.asyncRoot || dep;
+        if (onStack.has(dep)) {
+          ancestor.set(record, Math.min(ancestor.get(record), ancestor.get(dep)));
+          counted = dep;
+        }
+        if (counted.asyncEvaluation) record.asyncDeps.add(dep);
+      }
+      record.asyncEvaluation = record.asyncDeps.size > 0 || Boolean(record.meta && record.meta.hasTLA);
+      if (ancestor.get(record) === index.get(record)) {
+        let member;
+        do {
+          member = stack.pop();
+          onStack.delete(member);
+          member.asyncRoot = record;
+        } while (member !== record);
+      }
+    };
+    visit(root);
   }
 
   // `target` was reached again through `chain`: every module on the chain after it belongs to the
