@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from runner import LimitError, Server
+from runner import JSError, LimitError, Server
 
 EVALUATORS = ["inprocess", "wasm", "process"]
 
@@ -106,3 +106,43 @@ def test_a_syntax_error_names_the_token_and_its_place(tmp_path: Path, evaluator:
     file = str((tmp_path / "syntax.js").resolve())
     assert out["error"]["message"] == f"Unexpected token ';' ({file}:2:11)"
     assert out["error"]["loc"] == {"file": file, "line": 2, "column": 11}
+
+
+HOSTILE = """
+const evil = new Proxy({}, {
+  get() { throw new Error("trap"); }, getPrototypeOf() { throw new Error("proto"); }, ownKeys() { throw new Error("keys"); },
+  has() { throw new Error("has"); }, getOwnPropertyDescriptor() { throw new Error("desc"); },
+});
+export const evilExport = evil;
+export function proxyResult() { return evil; }
+export function getterResult() { return { get x() { throw new Error("getter"); } }; }
+export function toJSONThrows() { return { toJSON() { throw new Error("toJSON"); } }; }
+export function thenGetter() { return { get then() { throw new Error("then"); } }; }
+export function errorWithEvilFields() { const e = new Error("fields"); e.extra = evil; e.code = { toJSON() { throw 1; } }; throw e; }
+export function errorWithEvilStack() {
+  const e = new Error("stack");
+  Object.defineProperty(e, "stack", { get() { throw new Error("no"); } });
+  throw e;
+}
+export function throwSymbol() { throw Symbol("s"); }
+export function logEvil() { console.log(evil); console.log({ a: evil }); return "logged"; }
+"""
+
+
+@pytest.mark.parametrize("evaluator", EVALUATORS)
+def test_hostile_results_and_errors_are_js_errors(tmp_path: Path, evaluator: str) -> None:
+    """Getters, traps, toJSON and then on results and on thrown errors: each call is a JS error that
+    says what threw, and the runtime stays usable."""
+    (tmp_path / "hostile.js").write_text(HOSTILE)
+
+    async def main() -> None:
+        async with Server(root=tmp_path, cache_dir=False, environments={"x": {"evaluator": evaluator}}) as server:
+            mod = await server.environments["x"].import_module("/hostile.js")
+            for name, message in [("proxyResult", "trap"), ("getterResult", "getter"), ("toJSONThrows", "toJSON"),
+                                  ("thenGetter", "then"), ("errorWithEvilFields", "fields"),
+                                  ("errorWithEvilStack", "stack"), ("throwSymbol", "Symbol(s)")]:
+                with pytest.raises(JSError) as caught:
+                    await getattr(mod, name)()
+                assert caught.value.message == message, name
+            assert await mod.logEvil() == "logged"
+    asyncio.run(main())
