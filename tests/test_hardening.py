@@ -110,15 +110,21 @@ def test_a_syntax_error_names_the_token_and_its_place(tmp_path: Path, evaluator:
 
 HOSTILE = """
 const evil = new Proxy({}, {
-  get() { throw new Error("trap"); }, getPrototypeOf() { throw new Error("proto"); }, ownKeys() { throw new Error("keys"); },
-  has() { throw new Error("has"); }, getOwnPropertyDescriptor() { throw new Error("desc"); },
+  get() { throw new Error("trap"); }, getPrototypeOf() { throw new Error("proto"); },
+  ownKeys() { throw new Error("keys"); }, has() { throw new Error("has"); },
+  getOwnPropertyDescriptor() { throw new Error("desc"); },
 });
 export const evilExport = evil;
 export function proxyResult() { return evil; }
 export function getterResult() { return { get x() { throw new Error("getter"); } }; }
 export function toJSONThrows() { return { toJSON() { throw new Error("toJSON"); } }; }
 export function thenGetter() { return { get then() { throw new Error("then"); } }; }
-export function errorWithEvilFields() { const e = new Error("fields"); e.extra = evil; e.code = { toJSON() { throw 1; } }; throw e; }
+export function errorWithEvilFields() {
+  const e = new Error("fields");
+  e.extra = evil;
+  e.code = { toJSON() { throw 1; } };
+  throw e;
+}
 export function errorWithEvilStack() {
   const e = new Error("stack");
   Object.defineProperty(e, "stack", { get() { throw new Error("no"); } });
