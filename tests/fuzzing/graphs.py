@@ -9,9 +9,15 @@ differ only by host timing (when a dynamic import settles) is recorded apart fro
 What the modules do, drawn per module: export bindings of every declaration kind (let, const, var,
 function, class) under names shared across modules (so that `export *` conflicts arise), every default
 form, named re-exports (sometimes of names that do not exist), `export *` and `export * as`, imports of
-every form (sometimes of names that do not exist), and a body that logs reads of its imports (TDZ errors
+every form (sometimes of names that do not exist) and of a JSON module (import attributes), and a body that logs reads of its imports (TDZ errors
 in cycles included), reassigns its own `let`/`var` bindings (live bindings), calls imported functions,
-awaits at top level, starts dynamic imports, and sometimes throws.
+awaits at top level, starts dynamic imports, and sometimes throws (a module that throws may be shared by
+several importers: each sees its error).
+
+Compared is only what the spec fixes. When a dynamic import's loading completes is the host's to decide
+(HostLoadImportedModule may finish at any time), so dynamic imports reach only modules outside m0's
+static graph, their modules log apart (`dlog`, compared module by module) and what they settled with
+is compared as a sorted set, never in the order they settled.
 """
 
 from __future__ import annotations
@@ -26,13 +32,13 @@ from hypothesis import strategies as st
 NAMES = ("a", "b", "c", "d")
 DECLARATION_KINDS = ("let", "const", "var", "function", "class")
 DEFAULT_KINDS = ("none", "value", "function", "named-function", "class", "named-class", "alias")
-IMPORT_KINDS = ("named", "default", "namespace", "bare")
+IMPORT_KINDS = ("named", "default", "namespace", "bare", "json")
 
 
 @dataclass(frozen=True)
 class Import:
     target: int
-    kind: str  # named | default | namespace | bare
+    kind: str  # named | default | namespace | bare | json (data.json with { type: "json" }; target unused)
     name: str = ""  # the imported name, for `named`
 
 
@@ -175,7 +181,7 @@ def static_graph(graph: Graph) -> set[int]:
     stack = [0]
     while stack:
         module = graph.modules[stack.pop()]
-        for target in [i.target for i in module.imports] + [r.target for r in module.reexports]:
+        for target in [i.target for i in module.imports if i.kind != "json"] + [r.target for r in module.reexports]:
             if target not in seen:
                 seen.add(target)
                 stack.append(target)
@@ -184,7 +190,8 @@ def static_graph(graph: Graph) -> set[int]:
 
 def render(graph: Graph) -> dict[str, str]:
     """The files of the graph (relative path -> text)."""
-    files = {"log.js": LOG_MODULE, "main.js": MAIN_MODULE, "package.json": json.dumps({"type": "module"})}
+    files = {"log.js": LOG_MODULE, "main.js": MAIN_MODULE, "package.json": json.dumps({"type": "module"}),
+             "data.json": json.dumps({"v": [1, 2], "s": "json"})}
     static = static_graph(graph)
     # Dynamic imports reach only modules outside m0's static graph: when one inside it would be
     # evaluated by a dynamic import (during a top-level await) is up to the host's loading.
@@ -212,6 +219,8 @@ def _module_source(index: int, module: Module, outside: list[int], dynamic_only:
             lines.append(f"import {local} from {source};")
         elif imp.kind == "namespace":
             lines.append(f"import * as {local} from {source};")
+        elif imp.kind == "json":
+            lines.append(f'import {local} from "./data.json" with {{ type: "json" }};')
         else:
             lines.append(f"import {source};")
             continue
