@@ -65,8 +65,11 @@ class WorkerClock:
 async def stop_ms(root: Path, evaluator: str, kind: str, limit_ms: int, name: str) -> tuple[float, str]:
     """The call's time until its LimitError (CPU time for a CPU limit, wall time for a wall limit), and
     which limit it named (else what it raised)."""
+    # A wall limit is given to the call alone (its deadline, which is what `wall_ms` sets for each
+    # operation): a 10 ms import would not fit on a loaded machine. A CPU limit is the environment's.
+    limits = {kind: limit_ms} if kind == "cpu_ms" else {}
     async with Server(root=root, cache_dir=False,
-                      environments={"x": {"evaluator": evaluator, "limits": {kind: limit_ms}}}) as server:
+                      environments={"x": {"evaluator": evaluator, "limits": limits}}) as server:
         mod = await server.environments["x"].import_module(f"/{name.replace(' ', '_')}.js")
         clock = time.process_time if kind == "cpu_ms" else time.perf_counter
         worker = None
@@ -77,7 +80,7 @@ async def stop_ms(root: Path, evaluator: str, kind: str, limit_ms: int, name: st
             sampler = asyncio.create_task(worker.sample())
         started = clock()
         try:
-            await mod.run()
+            await mod.run(deadline=time.monotonic() + limit_ms / 1000 if kind == "wall_ms" else None)
             named = "returned"
         except LimitError as error:
             named = error.limit
