@@ -39,6 +39,18 @@ REGRESSIONS = {
                reexports=(Reexport(0, "star"), Reexport(3, "star")), body=(Step("await"),)),
         Module(declarations=(), default="none"),
     )),
+    # A module started early in a cycle (m1, with top-level await) had not finished its prologue's
+    # imports when its turn came, so a later sibling (m2) started fresh ran its body first: evaluation
+    # now begins once every early-started module waits at its gate.
+    "early-started-module-waits-at-its-gate-before-evaluation": Graph((
+        Module(declarations=(("let", "a"), ("let", "b")), default="none", reexports=(Reexport(4, "star"),)),
+        Module(declarations=(("let", "a"),), default="value", reexports=(Reexport(0, "star"),),
+               body=(Step("await"),)),
+        Module(declarations=(), default="none"),
+        Module(declarations=(("let", "a"), ("let", "d"), ("let", "c")), default="none",
+               imports=(Import(0, "named", "a"), Import(1, "named", "a"))),
+        Module(declarations=(), default="none", imports=(Import(3, "named", "a"),), reexports=(Reexport(2, "star"),)),
+    )),
 }
 
 

@@ -38,6 +38,7 @@ class ModuleRecord {
     this.started = null; // the wrapper's promise once it runs
     this.gate = RESOLVED;
     this.openGate = null;
+    this.parked = null; // called once a module started early waits at its gate
     this.evaluation = null;
     this.error = undefined;
     this.cycleRoot = null; // the first module of the cycle this one is part of

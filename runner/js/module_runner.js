@@ -43,7 +43,8 @@ class ModuleRunner {
     this.assertOpen();
     const record = await this.fetchRecord(url, importer, type);
     await this.fetchGraph(record);
-    this.link(record);
+    const parked = this.link(record);
+    if (parked) await parked;
     return record;
   }
 
@@ -124,17 +125,25 @@ class ModuleRunner {
       for (const dep of record.deps.values()) collect(dep);
     };
     collect(root);
-    if (pending.length === 0) return;
+    if (pending.length === 0) return null;
     for (const record of pending) this.compile(record);
     for (const record of pending) resolveBindings(record);
     for (const record of pending) record.status = "linked";
     // Start the modules that are part of a cycle: they define their exports (and their hoisted
     // functions become callable, as in the spec), then wait at the gate for their turn. Others
-    // start at their turn: nothing can reach their exports before that.
+    // start at their turn: nothing can reach their exports before that. Evaluation begins once
+    // every started module waits at its gate (its prologue's imports take ticks): a module's turn
+    // then runs its body in as many ticks whether it was started early or not.
+    const parked = [];
     for (const record of cyclicRecords(pending)) {
       record.gate = new Promise((resolve) => { record.openGate = resolve; });
-      this.start(record);
+      parked.push(new Promise((resolve) => {
+        record.parked = resolve;
+        this.start(record);
+        record.started.then(resolve, resolve); // a prologue that ends without reaching the gate
+      }));
     }
+    return parked.length ? whenAll(parked) : null;
   }
 
   compile(record) {
@@ -281,6 +290,7 @@ class ModuleRunner {
         configurable: true,
         value: (resolve) => {
           delete meta.then;
+          if (record.parked) record.parked();
           gate.then(() => resolve(undefined));
         },
       });
