@@ -152,3 +152,22 @@ def test_hostile_results_and_errors_are_js_errors(tmp_path: Path, evaluator: str
                 assert caught.value.message == message, name
             assert await mod.logEvil() == "logged"
     asyncio.run(main())
+
+
+@pytest.mark.parametrize("evaluator", EVALUATORS)
+def test_an_allocation_loop_under_a_cpu_limit_is_that_limit(tmp_path: Path, evaluator: str) -> None:
+    """QuickJS can lose its interrupt in an allocation and throw null instead (which JS code may catch):
+    the runtime's limit still stopped it, every time."""
+    (tmp_path / "alloc.js").write_text(
+        "export function run() { let keep = []; for (;;) { keep.push({ n: keep.length });"
+        " if (keep.length > 1e5) keep = []; } }\n")
+
+    async def main() -> None:
+        for _ in range(5):
+            async with Server(root=tmp_path, cache_dir=False,
+                              environments={"x": {"evaluator": evaluator, "limits": {"cpu_ms": 10}}}) as server:
+                mod = await server.environments["x"].import_module("/alloc.js")
+                with pytest.raises(LimitError) as caught:
+                    await asyncio.wait_for(mod.run(), 120)  # a hang guard only
+                assert caught.value.limit == "cpu"
+    asyncio.run(main())

@@ -135,13 +135,27 @@ class WasmTransport(PulledTransport):
             if armed:
                 WATCHDOG.arm(self._arm, budget.deadline, budget.cpu_left)
             try:
-                return work()
+                result = work()
+                # The guest answered although its limit fired: QuickJS can lose the uncatchable
+                # interrupt in an allocation and throw `null` instead, which JS then catches (the
+                # runner's own catch turns it into an ordinary error answer). The limit stopped it.
+                fired = self._arm.fired if armed else None
+                if fired is not None:
+                    raise limit_exceeded(fired)
+                return result
             except (GuestException, GuestTrap, GuestMemoryError) as error:
                 fired = self._arm.fired if armed else None
                 if armed:
                     armed = False
                     budget.spend_cpu(WATCHDOG.disarm(self._arm))
                 raise self._stop(error, which, fired) from None
+            except RuntimeStopped as stopped:
+                if armed:
+                    armed = False
+                    budget.spend_cpu(WATCHDOG.disarm(self._arm))
+                stopped.output = salvage(self._last_drain)
+                self._discard()
+                raise
             finally:
                 if armed:
                     budget.spend_cpu(WATCHDOG.disarm(self._arm))

@@ -9,10 +9,10 @@ differ only by host timing (when a dynamic import settles) is recorded apart fro
 What the modules do, drawn per module: export bindings of every declaration kind (let, const, var,
 function, class) under names shared across modules (so that `export *` conflicts arise), every default
 form, named re-exports (sometimes of names that do not exist), `export *` and `export * as`, imports of
-every form (sometimes of names that do not exist) and of a JSON module (import attributes), and a body that logs reads of its imports (TDZ errors
-in cycles included), reassigns its own `let`/`var` bindings (live bindings), calls imported functions,
-awaits at top level, starts dynamic imports, and sometimes throws (a module that throws may be shared by
-several importers: each sees its error).
+every form (sometimes of names that do not exist) and of a JSON module (import attributes), and a body
+that logs reads of its imports (TDZ errors in cycles included), reassigns its own `let`/`var` bindings
+(live bindings), calls imported functions, awaits at top level, starts dynamic imports, and sometimes
+throws (a module that throws may be shared by several importers: each sees its error).
 
 Compared is only what the spec fixes. When a dynamic import's loading completes is the host's to decide
 (HostLoadImportedModule may finish at any time), so dynamic imports reach only modules outside m0's
