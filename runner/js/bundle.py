@@ -1,4 +1,5 @@
-"""The JS shipped into every runtime: the files under runner/js, joined into one closure."""
+"""The JS shipped into every runtime: the files under runner/js, joined into one closure: the
+runner's core around the files of the runtime's profile (profiles.py)."""
 
 from __future__ import annotations
 
@@ -8,16 +9,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..errors import UsageError
 from ..rpc.protocol import js_constants
+from . import libraries
+from .profiles import PROFILES, get_profile
 
 JS_DIR = Path(__file__).parent
 # Each file uses only what the files before it provide (its header says what; `check` holds them
-# to it), and runtime.js boots the rest.
-FILES = (
-    "source_map.js", "stack_trace.js", "namespace.js", "inspect.js", "transport.js", "profile_bare.js",
-    "evaluated_modules.js", "linker.js", "esm_evaluator.js", "commonjs.js", "module_runner.js", "host_api.js",
-    "runtime.js",
-)
+# to it), and runtime.js boots the rest. A profile's files come between the two halves: they may
+# use the transport, and the last one provides the `installProfile` that runtime.js calls.
+CORE_BEFORE = ("source_map.js", "stack_trace.js", "namespace.js", "inspect.js", "transport.js")
+CORE_AFTER = ("evaluated_modules.js", "linker.js", "esm_evaluator.js", "commonjs.js", "module_runner.js",
+              "host_api.js", "runtime.js")
 
 # The runner keeps its own references to the built-ins it uses, so that module code replacing a
 # global (test262 does `globalThis.Promise = …`) cannot break module loading.
@@ -33,16 +36,37 @@ def constants() -> dict[str, Any]:
     return {"PROTOCOL": js_constants()}
 
 
+def files(profile: str) -> tuple[str, ...]:
+    """The bundle's files for a profile, in order."""
+    return CORE_BEFORE + get_profile(profile).files + CORE_AFTER
+
+
 @functools.cache
-def runtime_source() -> str:
+def runtime_source(profile: str) -> str:
     """A function expression `(config) => {receive, drain, callNow}`; its own text lets the runtime
     tell its frames from user frames in stack traces."""
-    return join(read(JS_DIR, FILES))
+    return join(read(JS_DIR, files(profile)))
 
 
-def read(directory: Path, files: Sequence[str]) -> list[tuple[str, str]]:
-    """The files' names and sources, in bundle order."""
-    return [(name, (directory / name).read_text()) for name in files]
+def read(directory: Path, names: Sequence[str]) -> list[tuple[str, str]]:
+    """The files' names and sources, in bundle order. The vendored libraries are a built file
+    (libraries.py): missing or stale, it is a usage error that says how to build it."""
+    out = []
+    for name in names:
+        if directory == JS_DIR and (directory / name) == libraries.OUTPUT:
+            try:
+                out.append((name, libraries.source()))
+            except libraries.LibrariesMissing as error:
+                raise UsageError(str(error)) from None
+        else:
+            out.append((name, (directory / name).read_text()))
+    return out
+
+
+def check_profiles() -> None:
+    """Check the bundle of every profile (raises BundleOrderError)."""
+    for name in PROFILES:
+        check(read(JS_DIR, files(name)))
 
 
 def check(sources: Sequence[tuple[str, str]]) -> None:
@@ -68,5 +92,5 @@ def join(sources: Sequence[tuple[str, str]]) -> str:
 
 
 def boot_expression(config: dict[str, Any]) -> str:
-    """Source that boots the runtime and evaluates to its host entry points."""
-    return f"{runtime_source()}({json.dumps(config)})"
+    """Source that boots the runtime (of `config["profile"]`) and evaluates to its host entry points."""
+    return f"{runtime_source(str(config['profile']))}({json.dumps(config)})"

@@ -1,4 +1,4 @@
-// provides: StackTraces
+// provides: StackTraces, PLATFORM_SOURCES
 // uses:
 // private: RUNNER_FRAME, countLines, utf16Column
 
@@ -83,7 +83,9 @@ class StackTraces {
         }
         if (found) break;
       }
-      if (!found && this.runnerSource.indexOf(text) >= 0) found = RUNNER_FRAME;
+      if (!found && (this.runnerSource.indexOf(text) >= 0 || PLATFORM_SOURCES.some((s) => s.indexOf(text) >= 0))) {
+        found = RUNNER_FRAME;
+      }
     }
     this.byFunction.set(fn, found);
     return found;
@@ -128,6 +130,9 @@ class StackTraces {
 }
 
 const RUNNER_FRAME = { runner: true };
+// Sources the profile compiles apart from the bundle (its libraries): their frames are the
+// platform's, left out of stacks like the runner's own.
+const PLATFORM_SOURCES = [];
 
 function countLines(text, end) {
   let lines = 1;
