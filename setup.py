@@ -1,4 +1,4 @@
-"""Builds the edge profile's JavaScript libraries (runner/js/vendor/libraries.js) when the package
+"""Builds the edge profile's JavaScript libraries (runner/js/vendor/libraries.json) when the package
 is built or installed, editable installs included, if the file is missing or stale: the build
 script and the npm lockfile are in git, the built file never is (runner/js/libraries.py)."""
 

@@ -60,7 +60,7 @@ async def call(root: Path, source: str, *args, evaluator: str = "inprocess", pro
 
 
 def test_the_libraries_are_built_with_their_licences():
-    assert libraries.is_current(), "runner/js/vendor/libraries.js is missing or stale"
+    assert libraries.is_current(), "runner/js/vendor/libraries.json is missing or stale"
     notices = libraries.LICENSES.read_text()
     for package in ("web-streams-polyfill", "whatwg-url", "urlpattern-polyfill", "@exodus/bytes", "event-target-shim",
                     "core-js-pure", "fflate", "@noble/ciphers"):

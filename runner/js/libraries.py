@@ -1,7 +1,10 @@
-"""The edge profile's third-party JavaScript (vendor/libraries.js), built from the npm packages
+"""The edge profile's third-party JavaScript (vendor/libraries.json), built from the npm packages
 pinned in vendor/package-lock.json by vendor/build.mjs. Git holds the script and the lockfile;
 the built file and its licence notices are made at install time (setup.py runs `build` when the
 file is missing or stale) or by hand with `python -m runner.js.libraries`.
+
+The built file is data: `{inputs, units: {name: {provides, source}}, versions}`; a runtime gets it
+as its LIBRARIES (runner/js/bundle.py) and compiles a unit's source when a program first needs it.
 
 Standard library only, and no package-relative imports: setup.py loads this file by path before
 the package's dependencies are installed.
@@ -9,52 +12,66 @@ the package's dependencies are installed.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 VENDOR = Path(__file__).resolve().parent / "vendor"
-OUTPUT = VENDOR / "libraries.js"
+OUTPUT = VENDOR / "libraries.json"
 LICENSES = VENDOR / "LICENSES.txt"
 INPUTS = ("package.json", "package-lock.json", "build.mjs")
 
 
 class LibrariesMissing(Exception):
-    """libraries.js is absent or was built from other inputs."""
+    """libraries.json is absent or was built from other inputs."""
 
 
-def inputs_hash() -> str:
-    """What the built file depends on: the package list, the lockfile and the build script."""
+def inputs_hash() -> str | None:
+    """What the built file depends on (the package list, the lockfile and the build script), or
+    None in an installed copy that ships the built file without them."""
     digest = hashlib.sha256()
-    for name in INPUTS:
-        digest.update(name.encode() + b"\0" + (VENDOR / name).read_bytes() + b"\0")
+    try:
+        for name in INPUTS:
+            digest.update(name.encode() + b"\0" + (VENDOR / name).read_bytes() + b"\0")
+    except OSError:
+        return None
     return digest.hexdigest()[:32]
 
 
-def is_current() -> bool:
+def _built_inputs() -> str | None:
+    """The inputs hash the built file records (it comes first in the file)."""
     try:
         with OUTPUT.open(encoding="utf-8") as handle:
-            head = handle.read(1024)
+            head = handle.read(100)
     except OSError:
-        return False
-    if not LICENSES.is_file():
-        return False
-    try:
-        return f"inputs: {inputs_hash()}" in head
-    except OSError:  # an installed copy without the build inputs: what was shipped is what there is
-        return "inputs: " in head
+        return None
+    prefix = '{"inputs":"'
+    return head[len(prefix):head.index('"', len(prefix))] if head.startswith(prefix) else None
 
 
-def source() -> str:
-    """The built file's text; raises LibrariesMissing with what to do when it is absent or stale."""
+def is_current() -> bool:
+    built = _built_inputs()
+    if built is None or not LICENSES.is_file():
+        return False
+    wanted = inputs_hash()
+    return wanted is None or built == wanted
+
+
+@functools.cache
+def load() -> dict[str, Any]:
+    """The built libraries; raises LibrariesMissing with what to do when they are absent or stale."""
     if not is_current():
-        state = "stale (its inputs changed)" if OUTPUT.exists() else "not built"
+        state = "stale (their inputs changed)" if OUTPUT.exists() else "not built"
         raise LibrariesMissing(
             f"the edge profile's libraries ({OUTPUT.name}) are {state}: build them with "
             f"`{Path(sys.executable).name} -m runner.js.libraries` (needs node and npm) or reinstall modrun")
-    return OUTPUT.read_text(encoding="utf-8")
+    data: dict[str, Any] = json.loads(OUTPUT.read_text(encoding="utf-8"))
+    return data
 
 
 def build(*, quiet: bool = False) -> None:
@@ -65,8 +82,9 @@ def build(*, quiet: bool = False) -> None:
     output = subprocess.DEVNULL if quiet else None
     subprocess.run([npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"], cwd=VENDOR,
                    check=True, stdout=output)
-    subprocess.run([node, "build.mjs", str(OUTPUT), str(LICENSES), inputs_hash()], cwd=VENDOR, check=True,
+    subprocess.run([node, "build.mjs", str(OUTPUT), str(LICENSES), str(inputs_hash())], cwd=VENDOR, check=True,
                    stdout=output)
+    load.cache_clear()
 
 
 def ensure_built(*, quiet: bool = False) -> bool:

@@ -1,7 +1,8 @@
 """Profiles as data: what a runtime exposes to the code it runs.
 
 A profile is JavaScript under runner/js (bundled between the transport and the module runner, the
-last file providing `installProfile`) plus the host capabilities its runtimes may invoke on their
+last file providing `installProfile`), with the built third-party libraries or not, plus the host
+capabilities its runtimes may invoke on their
 environment (names in runner/rpc/protocol.py's CAPABILITY_METHODS), plus the resolve conditions
 packages are matched with. The same data drives all three evaluators: the bundle is built from
 `files`, and an environment answers exactly the `capabilities` of its profile.
@@ -24,6 +25,8 @@ class Profile:
     capabilities: tuple[str, ...] = ()
     #: package.json `exports` conditions added to the base ones (import, module, default, the mode)
     conditions: tuple[str, ...] = ()
+    #: whether its runtimes get the built third-party libraries (libraries.py) as LIBRARIES
+    libraries: bool = False
 
 
 BARE = Profile("bare", "ECMAScript, console and queueMicrotask", ("console.js", "profile_bare.js"))
@@ -33,7 +36,6 @@ EDGE = Profile(
     "the WinterTC Minimum Common API (ECMA-429): Web-standard globals, fetch and crypto.subtle from the host",
     (
         "console.js",
-        "vendor/libraries.js",
         "edge/units.js",
         "edge/webidl.js",
         "edge/events.js",
@@ -53,6 +55,7 @@ EDGE = Profile(
     # What edge runtimes' bundlers match (Vercel: edge-light; Cloudflare: workerd; both: worker), so
     # packages pick their Web-standard build rather than a Node one.
     conditions=("edge-light", "workerd", "worker"),
+    libraries=True,
 )
 
 PROFILES: dict[str, Profile] = {profile.name: profile for profile in (BARE, EDGE)}

@@ -3,7 +3,7 @@
 // private: USER_AGENT
 
 // The `edge` profile: the WinterTC Minimum Common API (ECMA-429). Third-party libraries (the units
-// of vendor/libraries.js) provide URL, URLPattern, the encodings, the streams, Event and
+// of LIBRARIES) provide URL, URLPattern, the encodings, the streams, Event and
 // EventTarget, structuredClone and compression; the rest is ours (edge/*.js) or the engine's
 // (DOMException, atob, btoa, queueMicrotask, performance). Interfaces are defined when a program
 // first touches them; `config.preload` defines them all at boot (for a snapshot that holds them).

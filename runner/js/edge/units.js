@@ -1,14 +1,13 @@
-// provides: loadUnit, defineGlobal, defineLazyGlobals, LIBRARY_VERSIONS
+// provides: loadUnit, defineGlobal, defineLazyGlobals
 // uses: LIBRARIES, PLATFORM_SOURCES
 // private: loadedUnits
 
-// The vendored libraries (vendor/libraries.js), each a unit compiled the first time a program
+// The vendored libraries (LIBRARIES, built by vendor/build.mjs), each a unit compiled the first time a program
 // touches one of the globals it provides: QuickJS compiles everything it parses, so a runtime that
 // never uses URL never pays the milliseconds whatwg-url costs to compile. Units are compiled with
 // the runner's own Function (the prelude took it before the profile locked code generation down).
 
 const loadedUnits = Object.create(null);
-const LIBRARY_VERSIONS = LIBRARIES.versions;
 
 function loadUnit(name) {
   let unit = loadedUnits[name];
