@@ -63,8 +63,7 @@ class WasmTransport(PulledTransport):
     def __init__(self, options: RuntimeOptions) -> None:
         self.limits: Limits = options.limits
         engine = shared_engine()
-        # The profile's interfaces are all defined at boot, so that the snapshot holds them compiled.
-        config = {**options.runtime_config(), "preload": True}
+        config = options.runtime_config()
         heap = self._heap = int(self.limits.memory_mb * MB) if self.limits.memory_mb is not None else None
 
         def create() -> Guest:

@@ -14,7 +14,10 @@ function loadUnit(name) {
   if (unit === undefined) {
     const { source } = LIBRARIES.units[name];
     PLATFORM_SOURCES.push(source);
+    const before = new Set(Reflect.ownKeys(globalThis));
     unit = loadedUnits[name] = new Function(source)();
+    // A library's private state left on the global (core-js's "__core-js_shared__") is not an API.
+    for (const key of Reflect.ownKeys(globalThis)) if (!before.has(key)) delete globalThis[key];
   }
   return unit;
 }
