@@ -83,8 +83,11 @@ class StackTraces {
         }
         if (found) break;
       }
-      if (!found && (this.runnerSource.indexOf(text) >= 0 || PLATFORM_SOURCES.some((s) => s.indexOf(text) >= 0))) {
-        found = RUNNER_FRAME;
+      if (!found && this.runnerSource.indexOf(text) >= 0) found = RUNNER_FRAME;
+      // A plain loop, no callback: this also runs while an interrupted error is being built, when
+      // a JavaScript call would be interrupted again (and the error lost as `null`).
+      for (let i = 0; !found && i < PLATFORM_SOURCES.length; i++) {
+        if (PLATFORM_SOURCES[i].indexOf(text) >= 0) found = RUNNER_FRAME;
       }
     }
     this.byFunction.set(fn, found);
