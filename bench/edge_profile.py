@@ -5,6 +5,9 @@
   runtime from a warm pool, and a cold spawn);
 - first use in a fresh in-process edge runtime: what touching each lazily compiled group of
   globals costs (the units of the bundled libraries, and our own interfaces);
+- memory, bare vs edge: the in-process engine's heap (QuickJS's own count) after boot and after
+  every lazily compiled group has been touched, the wasm sandbox's linear memory, and the resident
+  set of a booted process worker;
 - a request handled in a fresh runtime: import a module that builds a Request, a Response with a
   JSON body and reads it back, and call it; edge in each evaluator, with node doing the same as a
   peer.
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
 import select
 import shutil
 import subprocess
@@ -30,6 +34,7 @@ from evaluators.inprocess import InProcessTransport
 from evaluators.options import RuntimeOptions
 from evaluators.process import ProcessEvaluator
 from evaluators.quickjs_engine import QuickJSEngine
+from evaluators.wasm.engine import ffi
 from evaluators.wasm.evaluator import WasmTransport
 from runner import Server
 
@@ -114,6 +119,42 @@ def _first_use(rounds: int) -> dict[str, list[float]]:
     return out
 
 
+def _rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+async def _memory() -> dict[str, dict[str, float]]:
+    """KB per new runtime, bare vs edge (each a median of 3: allocation is deterministic, RSS is not)."""
+    out: dict[str, dict[str, float]] = {p: {} for p in PROFILES}
+    touch_all = ";".join(f"void ({expression})" for expression in FIRST_USE.values())
+    process = ProcessEvaluator(pool_size=0)
+    for profile in PROFILES:
+        options = RuntimeOptions(profile=profile)
+        heaps, touched, linear, rss = [], [], [], []
+        for _ in range(3):
+            engine = QuickJSEngine(options)
+            heaps.append(engine.context.memory()["memory_used_size"] / 1024)
+            if profile == "edge":
+                engine.turn('[{"type":"custom","event":"modrun:seed","data":{"seed":"' + "ab" * 32 + '"}}]')
+                engine.context.eval(touch_all)
+                touched.append(engine.context.memory()["memory_used_size"] / 1024)
+            guest = WasmTransport(options).guest
+            linear.append(ffi.wasmtime_memory_data_size(guest._context, ctypes.byref(guest._memory)) / 1024)
+            transport = await process.create_transport(options)
+            rss.append(_rss_kb(transport.pid))  # type: ignore[attr-defined]
+            await transport.close()
+        out[profile]["inprocess heap after boot"] = harness.stats(heaps)["median"]
+        if touched:
+            out[profile]["inprocess heap, every global touched"] = harness.stats(touched)["median"]
+        out[profile]["wasm linear memory"] = harness.stats(linear)["median"]
+        out[profile]["process worker RSS"] = harness.stats(rss)["median"]
+    process.shutdown()
+    return out
+
+
 async def _requests(root: Path, rounds: int) -> dict[str, list[float]]:
     """A fresh runtime per request: create, import, call, in each evaluator."""
     out: dict[str, list[float]] = {e: [] for e in ("inprocess", "wasm", "process")}
@@ -172,6 +213,13 @@ def main() -> None:
     print(harness.table(["first use in a fresh in-process edge runtime", "p50 ms", "p90 ms"],
                         [[name, harness.stats(v)["median"], harness.stats(v)["p90"]] for name, v in first.items()]))
 
+    memory = asyncio.run(_memory())
+    print()
+    print(harness.table(["memory per new runtime (KB)", "bare", "edge", "edge/bare"], [
+        [name, memory["bare"].get(name, memory["bare"]["inprocess heap after boot"]), value,
+         harness.ratio(value, memory["bare"].get(name, memory["bare"]["inprocess heap after boot"]))]
+        for name, value in memory["edge"].items()]))
+
     with tempfile.TemporaryDirectory(prefix="modrun-edge-bench-") as directory:
         root = Path(directory)
         (root / "handler.js").write_text(REQUEST_MODULE)
@@ -192,6 +240,7 @@ def main() -> None:
         "new_runtime": {p: {k: harness.stats(v) for k, v in starts[p].items()} for p in PROFILES},
         "process": {p: {k: harness.stats(v) for k, v in process[p].items()} for p in PROFILES},
         "first_use": {k: harness.stats(v) for k, v in first.items()},
+        "memory_kb": memory,
         "request": {k: harness.stats(v) for k, v in requests.items()} | (
             {"node": harness.stats(node)} if node is not None else {}),
         "goals": goals,

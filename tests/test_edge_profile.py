@@ -38,7 +38,7 @@ INTERFACES = [
     "ReadableStreamBYOBRequest", "ReadableStreamDefaultController", "ReadableStreamDefaultReader", "TransformStream",
     "TransformStreamDefaultController", "WritableStream", "WritableStreamDefaultController",
     "WritableStreamDefaultWriter", "TextDecoder", "TextDecoderStream", "TextEncoder", "TextEncoderStream", "URL",
-    "URLSearchParams", "URLPattern", "Crypto", "CryptoKey", "SubtleCrypto",
+    "URLSearchParams", "URLPattern", "Crypto", "CryptoKey", "SubtleCrypto", "Performance",
 ]
 GLOBALS = ["globalThis", "self", "atob", "btoa", "queueMicrotask", "reportError", "structuredClone", "fetch",
            "console", "crypto", "performance", "navigator"]
@@ -89,10 +89,13 @@ def test_the_common_api_is_there_and_node_is_not(tmp_path, evaluator):
               "  node: node.filter((n) => typeof globalThis[n] !== 'undefined'),\n"
               "  enumerable: Object.keys(globalThis).filter((n) => interfaces.includes(n)),\n"
               "  self: self === globalThis, ua: navigator.userAgent, wasm: typeof WebAssembly,\n"
+              "  performance: [performance instanceof Performance, String(performance),\n"
+              "    performance.now() >= 0 && performance.now() < 60e3, performance.timeOrigin > 1.6e12,\n"
+              "    performance.toJSON().timeOrigin === performance.timeOrigin],\n"
               "});\n")
     found = run(call(tmp_path, source, INTERFACES, GLOBALS, NODE_ONLY, evaluator=evaluator))
     assert found == {"interfaces": [], "globals": [], "node": [], "enumerable": [], "self": True, "ua": "modrun",
-                     "wasm": "undefined"}
+                     "wasm": "undefined", "performance": [True, "[object Performance]", True, True, True]}
 
 
 @pytest.mark.parametrize("evaluator", EVALUATORS)

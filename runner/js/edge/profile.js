@@ -1,11 +1,11 @@
 // provides: installProfile
 // uses: PROTOCOL, installConsole, LIBRARIES, loadUnit, defineGlobal, defineLazyGlobals, defineEvents, defineAbort, defineBlob, defineFormData, defineHeaders, defineRequest, defineResponse, defineFetch, defineCrypto, lockCodeGeneration, explainNodeGlobals
-// private: USER_AGENT
+// private: USER_AGENT, definePerformance
 
 // The `edge` profile: the WinterTC Minimum Common API (ECMA-429). Third-party libraries (the units
 // of LIBRARIES) provide URL, URLPattern, the encodings, the streams, Event and
 // EventTarget, structuredClone and compression; the rest is ours (edge/*.js) or the engine's
-// (DOMException, atob, btoa, queueMicrotask, performance). Interfaces are defined when a program
+// (DOMException, atob, btoa, queueMicrotask; performance over its clock). Interfaces are defined when a program
 // first touches them; `config.preload` defines them all at boot (for a snapshot that holds them).
 
 const USER_AGENT = "modrun";
@@ -60,8 +60,12 @@ function installProfile(global, transport, config) {
   group(["Response"], () => defineResponse(web));
   group(["fetch"], () => defineFetch(web, transport));
 
+  const startClock = definePerformance(global);
   const crypto = defineCrypto(transport);
-  transport.on(PROTOCOL.seedEvent, (data) => crypto.seed(data.seed));
+  transport.on(PROTOCOL.seedEvent, (data) => {
+    crypto.seed(data.seed);
+    startClock();
+  });
   web.randomBytes = crypto.randomBytes;
   for (const name of ["crypto", "Crypto", "SubtleCrypto", "CryptoKey"]) defineGlobal(global, name, crypto[name]);
 
@@ -80,4 +84,30 @@ function installProfile(global, transport, config) {
   lockCodeGeneration(global);
   explainNodeGlobals(config.profile);
   if (config.preload) for (const settle of settlers) settle();
+}
+
+// The engine's `performance` is a plain object whose timeOrigin is a monotonic reading, not the
+// epoch time HR-Time asks for; ECMA-429 has it an instance of the Performance interface. The time
+// origin is the runtime's start: set again when the host starts it (`start`), so that a runtime
+// restored from a snapshot does not count from when the snapshot was made.
+function definePerformance(global) {
+  const engine = global.performance;
+  const engineNow = engine.now;
+  let origin = 0;
+  let timeOrigin = 0;
+  const start = () => {
+    origin = engineNow.call(engine);
+    timeOrigin = Date.now();
+  };
+  class Performance {
+    constructor() { throw new TypeError("Illegal constructor"); }
+    get timeOrigin() { return timeOrigin; }
+    now() { return engineNow.call(engine) - origin; }
+    toJSON() { return { timeOrigin }; }
+  }
+  Object.defineProperty(Performance.prototype, Symbol.toStringTag, { value: "Performance", configurable: true });
+  defineGlobal(global, "Performance", Performance);
+  defineGlobal(global, "performance", Object.create(Performance.prototype));
+  start();
+  return start;
 }
