@@ -22,9 +22,10 @@ import quickjs
 from runner.errors import RuntimeStopped
 from runner.js.bundle import boot_expression, profile_libraries
 from runner.limits import Budget
+from runner.rpc import wire
 
 from .options import RuntimeOptions
-from .stops import SALVAGE_HEAP, SALVAGE_SECONDS, classify, discarded, limit_exceeded, salvage
+from .stops import SALVAGE_HEAP, SALVAGE_SECONDS, Interrupted, classify, discarded, limit_exceeded, salvage
 
 T = TypeVar("T")
 
@@ -48,16 +49,16 @@ def engine_version() -> str:
 
 
 class QuickJSEngine:
-    def __init__(self, options: RuntimeOptions, *, preload: bool = False) -> None:
-        """Boot the runner bundle in a new context; raises what stopped it if it cannot. `preload`
-        defines every global of the profile at boot rather than at first use."""
+    def __init__(self, options: RuntimeOptions) -> None:
+        """Boot the runner bundle in a new context; raises what stopped it if it cannot."""
         self.limits = options.limits
         self.dead = False
+        self._interrupt_at: float | None = None  # the CPU time at which the running step is interrupted
         self.context = quickjs.Context()
         if self.limits.memory_mb is not None:
             self.context.set_memory_limit(int(self.limits.memory_mb * MB))
         self.context.set_max_stack_size(int(self.limits.stack_kb) * 1024)
-        config = {**options.runtime_config(), "preload": preload}
+        config = options.runtime_config()
         # The libraries' sources go in as strings (about 0.1 ms), not as literals to parse (tens of ms).
         units = profile_libraries(options.profile)["units"]
         for name, unit in units.items():
@@ -80,7 +81,7 @@ class QuickJSEngine:
             self._receive(messages)
         while self.context.execute_pending_job():
             pass
-        return str(self._drain())
+        return self._checked(str(self._drain()))
 
     def call(self, url: str, request: str) -> tuple[str, str]:
         """Call an export directly (`request`: the JSON of its path and arguments), then a turn:
@@ -97,15 +98,25 @@ class QuickJSEngine:
         if seconds is not None and seconds <= 0:  # spent before any work
             raise limit_exceeded(which)
         self.context.set_time_limit(seconds if seconds is not None else -1)
-        metered = budget.cpu_left is not None  # reading the CPU clock costs a microsecond: only when needed
-        started = time.process_time() if metered else 0.0
+        # Reading the CPU clock costs a microsecond: only under a limit.
+        timed = seconds is not None
+        started = time.process_time() if timed or budget.cpu_left is not None else 0.0
+        # The binding interrupts once this process's CPU time in the step reaches the limit.
+        self._interrupt_at = started + seconds if seconds is not None else None
         try:
             return work()
-        except (quickjs.JSException, quickjs.StackOverflow) as error:
+        except (quickjs.JSException, quickjs.StackOverflow, Interrupted) as error:
             raise self._stop(error, which) from None
         finally:
-            if metered:
+            self._interrupt_at = None
+            if budget.cpu_left is not None:
                 budget.spend_cpu(time.process_time() - started)
+
+    def _checked(self, outbox: str) -> str:
+        """The outbox of a step, unless the engine's interrupt fired during it (see Interrupted)."""
+        if self._interrupt_at is not None and time.process_time() >= self._interrupt_at:
+            raise Interrupted(wire.loads(outbox) if outbox else [])
+        return outbox
 
     def close(self) -> None:
         self.dead = True
@@ -113,6 +124,8 @@ class QuickJSEngine:
     def _stop(self, error: Exception, which: str) -> RuntimeStopped:
         # Keep what the module printed before it was stopped: drain once more, then discard.
         output = salvage(self._last_drain)
+        if isinstance(error, Interrupted):
+            output = error.messages + output
         self.dead = True
         stopped = self._classify(error, which)
         stopped.output = output

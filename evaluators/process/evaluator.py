@@ -63,14 +63,10 @@ class ProcessEvaluator:
         self.stall_timeout = stall_timeout
         self.command = list(command) if command is not None else [python or sys.executable, "-P", str(WORKER)]
         self.address_space_mb = address_space_mb
-        # A pooled worker waits anyway: it defines its profile's lazy globals while it waits, so that
-        # a program's first use of one costs nothing (a worker spawned on demand defines them lazily).
-        self.pool = WorkerPool(lambda options: self.spawn(options, preload=True),
-                               DEFAULT_POOL_SIZE if pool_size is None else pool_size)
+        self.pool = WorkerPool(self.spawn, DEFAULT_POOL_SIZE if pool_size is None else pool_size)
 
-    def spawn(self, options: RuntimeOptions, *, preload: bool = False) -> Worker:
-        """Start a worker and send it its configuration; it boots on its own (`preload`: defining
-        every global of its profile, as snapshots do)."""
+    def spawn(self, options: RuntimeOptions) -> Worker:
+        """Start a worker and send it its configuration; it boots on its own."""
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             proc = subprocess.Popen([*self.command, str(child.fileno())], pass_fds=(child.fileno(),),
@@ -87,7 +83,7 @@ class ProcessEvaluator:
         parent.setblocking(False)
         worker = Worker(proc, parent)
         with contextlib.suppress(OSError):  # a worker that died at once is reported by start()
-            parent.send(pack(INIT, orjson.dumps({**self._init_config(options), "preload": preload})))
+            parent.send(pack(INIT, orjson.dumps(self._init_config(options))))
         return worker
 
     def _init_config(self, options: RuntimeOptions) -> dict[str, Any]:

@@ -197,7 +197,7 @@ def serve(channel: Channel) -> int:
     channel.stall_s = float(config.get("stall_s") or STALL_TIMEOUT_S)
     _os_limits(config)
     options = RuntimeOptions(profile=config["profile"], mode=config["mode"], limits=Limits(**config["limits"]))
-    engine = QuickJSEngine(options, preload=bool(config.get("preload")))
+    engine = QuickJSEngine(options)
     guard = CpuGuard()
     channel.write(pack(READY, orjson.dumps({"pid": os.getpid(), "vm_bytes": _vm_bytes(), "engine": engine_version(),
                                             "boot_ms": (time.perf_counter() - _STARTED) * 1000})))
