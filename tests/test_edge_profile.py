@@ -20,8 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from runner import JSError, Server, UsageError
-from runner.capabilities import FetchRequest, FetchResponse
+from runner import FetchRequest, FetchResponse, JSError, Server, UsageError
 from runner.config import EnvironmentConfig, resolve_conditions
 from runner.js import libraries
 from tests.project_files import write
