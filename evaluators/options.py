@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from runner.js.profiles import DEFAULT_PROFILE
 from runner.limits import Limits
 
 
 @dataclass(frozen=True)
 class RuntimeOptions:
-    profile: str = "bare"
+    profile: str = DEFAULT_PROFILE
     limits: Limits = field(default_factory=Limits)
     mode: str = "production"
 

@@ -24,11 +24,12 @@ from typing import TypeVar
 import quickjs
 
 from runner.errors import RuntimeStopped
-from runner.js.bundle import boot_expression
+from runner.js.bundle import boot_expression, profile_libraries
 from runner.limits import Budget
+from runner.rpc import wire
 
 from .options import RuntimeOptions
-from .stops import SALVAGE_HEAP, SALVAGE_SECONDS, classify, discarded, limit_exceeded, salvage
+from .stops import SALVAGE_HEAP, SALVAGE_SECONDS, Interrupted, classify, discarded, limit_exceeded, salvage
 
 T = TypeVar("T")
 
@@ -57,16 +58,23 @@ class QuickJSEngine:
         self.limits = options.limits
         self.dead = False
         self._slice: tuple[float, Callable[[], float], float, str] | None = None  # (seconds, clock, start, which)
+        self._interrupt_at: float | None = None  # the CPU time at which the running step is interrupted
         self.context = quickjs.Context()
         if self.limits.memory_mb is not None:
             self.context.set_memory_limit(int(self.limits.memory_mb * MB))
         self.context.set_max_stack_size(int(self.limits.stack_kb) * 1024)
+        config = options.runtime_config()
+        # The libraries' sources go in as strings (about 0.1 ms), not as literals to parse (tens of ms).
+        units = profile_libraries(options.profile)["units"]
+        for name, unit in units.items():
+            self.context.set(f"__modrun_unit_{name}", unit["source"])
         try:
-            self.context.eval(f"globalThis.__modrun_boot = {boot_expression(options.runtime_config())}")
+            self.context.eval(f"globalThis.__modrun_boot = {boot_expression(config, lambda n: f'__modrun_unit_{n}')}")
             self._receive = self.context.eval("__modrun_boot.receive")
             self._drain = self.context.eval("__modrun_boot.drain")
             self._call_now = self.context.eval("__modrun_boot.callNow")
-            self.context.eval("delete globalThis.__modrun_boot")
+            self.context.eval("delete globalThis.__modrun_boot;" + "".join(
+                f"delete globalThis.__modrun_unit_{name};" for name in units))
         except quickjs.JSException as error:
             self.dead = True
             raise self._classify(error, "") from None
@@ -88,7 +96,7 @@ class QuickJSEngine:
                 if left <= 0:
                     raise limit_exceeded(which)
                 limit(left)
-        return str(self._drain())
+        return self._checked(str(self._drain()))
 
     def call(self, url: str, request: str) -> tuple[str, str]:
         """Call an export directly (`request`: the JSON of its path and arguments), then a turn:
@@ -106,27 +114,39 @@ class QuickJSEngine:
             raise limit_exceeded(which)
         self.context.set_time_limit(seconds if seconds is not None else -1)
         metered = budget.cpu_left is not None  # reading the CPU clock costs a microsecond: only when needed
-        started = time.process_time() if metered else 0.0
+        started = time.process_time() if metered or seconds is not None else 0.0
+        # The binding interrupts once this process's CPU time in the step reaches the limit.
+        self._interrupt_at = started + seconds if seconds is not None else None
         if seconds is not None:
             # The binding counts CPU time; a wall slice is counted on the wall clock, which CPU time never passes.
             clock = time.process_time if which == "cpu" else time.monotonic
-            self._slice = (seconds, clock, started if metered and which == "cpu" else clock(), which)
+            self._slice = (seconds, clock, started if which == "cpu" else clock(), which)
         try:
             return work()
-        except (quickjs.JSException, quickjs.StackOverflow) as error:
+        except (quickjs.JSException, quickjs.StackOverflow, Interrupted) as error:
             raise self._stop(error, which) from None
         except RuntimeStopped as stopped:  # the job loop spent the slice
             raise self._stopped(stopped) from None
         finally:
             self._slice = None
+            self._interrupt_at = None
             if metered:
                 budget.spend_cpu(time.process_time() - started)
+
+    def _checked(self, outbox: str) -> str:
+        """The outbox of a step, unless the engine's interrupt fired during it (see Interrupted)."""
+        if self._interrupt_at is not None and time.process_time() >= self._interrupt_at:
+            raise Interrupted(wire.loads(outbox) if outbox else [])
+        return outbox
 
     def close(self) -> None:
         self.dead = True
 
     def _stop(self, error: Exception, which: str) -> RuntimeStopped:
-        return self._stopped(self._classify(error, which))
+        stopped = self._stopped(self._classify(error, which))
+        if isinstance(error, Interrupted):  # what the interrupted step printed comes first
+            stopped.output = error.messages + stopped.output
+        return stopped
 
     def _stopped(self, stopped: RuntimeStopped) -> RuntimeStopped:
         # Keep what the module printed before it was stopped: drain once more, then discard.

@@ -19,6 +19,17 @@ SALVAGE_SECONDS = 0.5
 SALVAGE_HEAP = 16 * 1024 * 1024
 
 
+class Interrupted(Exception):
+    """The engine's interrupt fired during a step, yet the runtime answered: JavaScript that runs
+    while the interrupted error is being built (the stack trace's) is interrupted in turn, and
+    QuickJS may then hand the runtime's catch `null` for the error. The step is that limit,
+    whatever the answer said; `messages` are its output."""
+
+    def __init__(self, messages: list[Message]) -> None:
+        super().__init__("interrupted")
+        self.messages = messages
+
+
 def limit_exceeded(limit: str, detail: str = "") -> LimitError:
     return LimitError(f"{limit} limit exceeded" + (f" ({detail})" if detail else ""), limit=limit)
 

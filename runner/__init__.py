@@ -1,5 +1,6 @@
 """modrun: run JavaScript ES modules in sandboxed runtimes, from Python."""
 
+from .capabilities import FetchHandler, FetchRequest, FetchResponse
 from .config import EnvironmentConfig
 from .environment import Environment
 from .errors import (
@@ -22,7 +23,8 @@ from .server import Server
 from .sync import SyncServer
 
 __all__ = [
-    "CrashError", "Environment", "EnvironmentConfig", "JSError", "JSFunction", "JSOpaque", "LimitError",
+    "CrashError", "Environment", "EnvironmentConfig", "FetchHandler", "FetchRequest", "FetchResponse", "JSError",
+    "JSFunction", "JSOpaque", "LimitError",
     "Limits", "LoadError", "LoadResult", "Location", "ModrunError", "ModuleGraph", "ModuleNode", "ModuleProxy",
     "EnvironmentWebSocketServer", "ParseError", "Plugin", "RuntimeTransport", "Server", "SyncServer", "UsageError",
     "VirtualModules", "serve_environment",

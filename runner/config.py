@@ -10,9 +10,9 @@ from typing import Any
 import orjson
 
 from .errors import UsageError, config_mapping
+from .js.profiles import DEFAULT_PROFILE, PROFILES
 from .limits import Limits
 
-PROFILES = ("bare",)  # `edge` arrives with the edge profile's Web APIs
 MODES = ("production", "development")
 #: package.json `exports` conditions by name: a profile's own set, or one chosen with `conditions`
 CONDITION_SETS: dict[str, tuple[str, ...]] = {
@@ -20,13 +20,13 @@ CONDITION_SETS: dict[str, tuple[str, ...]] = {
     "edge": ("workerd", "worker", "browser", "import", "module", "default"),
 }
 _DEFINE_KEY = re.compile(r"[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*")
-_ENVIRONMENT_KEYS = {"evaluator", "profile", "limits", "conditions", "plugins", "define", "alias"}
+_ENVIRONMENT_KEYS = {"evaluator", "profile", "limits", "conditions", "plugins", "define", "alias", "fetch"}
 
 
 @dataclass(frozen=True)
 class EnvironmentConfig:
     evaluator: str = "inprocess"
-    profile: str = "bare"
+    profile: str = DEFAULT_PROFILE
     limits: Limits = field(default_factory=Limits)
     #: extra conditions added to the profile's set
     conditions: tuple[str, ...] = ()
@@ -35,6 +35,9 @@ class EnvironmentConfig:
     plugins: tuple[Any, ...] = ()
     define: dict[str, str] = field(default_factory=dict)
     alias: dict[str, str] = field(default_factory=dict)
+    #: what the runtime's `fetch` may do (a FetchPolicy, built from a handler or {allow, handler});
+    #: None: the server's default
+    fetch: Any = None
 
     @classmethod
     def from_config(cls, name: str, value: EnvironmentConfig | dict[str, Any] | None) -> EnvironmentConfig:
@@ -43,19 +46,22 @@ class EnvironmentConfig:
         if isinstance(value, EnvironmentConfig):
             return value
         value = config_mapping(value, _ENVIRONMENT_KEYS, f"environment {name!r}")
-        profile = value.get("profile", "bare")
+        profile = value.get("profile", DEFAULT_PROFILE)
         if profile not in PROFILES:
-            hint = " (the edge profile is not available yet)" if profile == "edge" else ""
-            raise UsageError(f"environment {name!r}: unknown profile {profile!r}{hint}; "
-                             f"available: {', '.join(PROFILES)}")
+            raise UsageError(f"environment {name!r}: unknown profile {profile!r}; available: {', '.join(PROFILES)}")
         evaluator = value.get("evaluator", "inprocess")
         if not isinstance(evaluator, str):
             raise UsageError(f"environment {name!r}: evaluator must be a name")
         condition_set, conditions = _conditions(name, value.get("conditions", ()))
+        fetch = value.get("fetch")
+        if fetch is not None:
+            from .capabilities import FetchPolicy
+
+            fetch = FetchPolicy.from_config(fetch, f"environment {name!r}")
         return cls(evaluator=evaluator, profile=profile, limits=Limits.from_config(value.get("limits")),
                    conditions=conditions, condition_set=condition_set, plugins=tuple(value.get("plugins", ())),
                    define=check_define(value.get("define"), f"environment {name!r}"),
-                   alias=check_alias(value.get("alias"), f"environment {name!r}"))
+                   alias=check_alias(value.get("alias"), f"environment {name!r}"), fetch=fetch)
 
 
 def _conditions(name: str, value: Any) -> tuple[str | None, tuple[str, ...]]:

@@ -13,10 +13,12 @@ from urllib.parse import quote
 
 import orjson
 
+from .capabilities import FetchPolicy, SubtleCrypto
 from .code_frame import code_frame
 from .config import EnvironmentConfig, default_define, require_conditions, resolve_conditions
 from .errors import LoadError, Location
 from .ids import file_of
+from .js.profiles import get_profile
 from .module_graph import ModuleGraph, ModuleNode
 from .plugin_container import PluginContainer
 from .plugins import DefinePlugin, JsonPlugin, ResolvePlugin
@@ -41,6 +43,8 @@ class Environment:
         self.root: Path = server.root
         self.mode = server.mode
         self.profile = config.profile
+        self.capabilities = get_profile(config.profile).capabilities
+        self.fetch_policy: FetchPolicy = config.fetch or server.fetch
         self.conditions = resolve_conditions(config, server.mode)
         self.require_conditions = require_conditions(self.conditions)
         self.define = {**default_define(server.mode), **server.define, **config.define}
@@ -258,8 +262,14 @@ class Environment:
         return names
 
     def invoke_handlers(self) -> dict[str, Handler]:
-        """What a module runner may invoke on this environment."""
-        return {"fetchModule": self.fetch_module}
+        """What a module runner may invoke on this environment: fetchModule, and the host capabilities
+        of its profile (and only those)."""
+        handlers: dict[str, Handler] = {"fetchModule": self.fetch_module}
+        if "fetch" in self.capabilities:
+            handlers["fetch"] = self.fetch_policy
+        if "subtle" in self.capabilities:
+            handlers["subtle"] = SubtleCrypto()
+        return handlers
 
     # ---- runtime side ----
 

@@ -4,6 +4,9 @@
         mod = await server.environments["ssr"].import_module("/src/entry.js")
         html = await mod.render("/")
 
+`fetch` is what the runtimes' `fetch()` may do (a handler, or `{"allow": [origins], "handler": …}`),
+for environments that do not say; by default it is denied.
+
 `SyncServer` (sync.py) is the same for hosts that do not run asyncio.
 """
 
@@ -13,6 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from .capabilities import FetchPolicy
 from .config import MODES, EnvironmentConfig, check_alias, check_define
 from .environment import Environment
 from .errors import UsageError
@@ -30,7 +34,8 @@ class Server:
                  plugins: Iterable[Any] = (), mode: str = "production",
                  virtual_modules: dict[str, Any] | None = None, cache_dir: str | Path | None | bool = None,
                  on_console: ConsoleSink | None = None, jsx: dict[str, Any] | None = None,
-                 define: dict[str, Any] | None = None, alias: dict[str, str] | None = None) -> None:
+                 define: dict[str, Any] | None = None, alias: dict[str, str] | None = None,
+                 fetch: Any = None) -> None:
         root_path = Path(root).resolve()
         if not root_path.is_dir():
             raise UsageError(f"root {root_path} is not a directory")
@@ -46,6 +51,9 @@ class Server:
         # How .jsx and .tsx files are lowered (see runner/plugins/typescript_jsx.py), over tsconfig.json.
         self.jsx = jsx_config(jsx)
         self.tsconfig = TsconfigReader(root_path)
+        #: what runtimes' `fetch` does where an environment does not say (runner/capabilities/fetch.py):
+        #: denied unless a handler serves it or its origin is allowed
+        self.fetch = FetchPolicy.from_config(fetch, "server")
         self.plugins: list[Any] = list(plugins)
         if virtual_modules:
             self.plugins.insert(0, VirtualModules(virtual_modules))

@@ -44,5 +44,6 @@ async def _modrun(root: Path, entry: str, config: dict[str, Any], mode: str) -> 
 def modrun_lines(root: Path, entry: str, evaluator: str = "inprocess", mode: str = "production",
                  **config: Any) -> tuple[list[str], list[str]]:
     """What importing `entry` (relative to `root`) prints under modrun, and the ids of every
-    fetchModule answer, in order (one per request)."""
-    return asyncio.run(_modrun(root, entry, {"evaluator": evaluator, **config}, mode))
+    fetchModule answer, in order (one per request). The bare profile unless `config` says: Node's
+    module semantics are compared, under Node's conditions."""
+    return asyncio.run(_modrun(root, entry, {"evaluator": evaluator, "profile": "bare", **config}, mode))

@@ -38,7 +38,7 @@ def run(sources: list[tuple[str, str]]) -> object:
 
 
 def test_the_shipped_files_pass_the_check():
-    bundle.check(bundle.read(bundle.JS_DIR, bundle.FILES))
+    bundle.check_profiles()
 
 
 def test_a_bundle_of_files_in_dependency_order_builds_and_runs(tmp_path):

@@ -96,7 +96,7 @@ def test_root_defaults_to_entry_directory_outside_cwd(tmp_path):
     (["src/lib.js", "--call", "yes"], 2, "usage", "not a function"),
     (["src/lib.js", "--call", "add", "--args", "{"], 2, "usage", "--args"),
     (["src/lib.js", "--call", "add", "--args", '{"a": 1}'], 2, "usage", "JSON array"),
-    (["src/lib.js", "--profile", "edge"], 2, "usage", "edge"),
+    (["src/lib.js", "--profile", "deno"], 2, "usage", "invalid choice: 'deno'"),
     (["src/lib.js", "--timeout", "-1"], 2, "usage", "--timeout"),
     (["src/lib.js", "--evaluator", "nosuch"], 2, "usage", "unknown evaluator 'nosuch' (available: inprocess"),
     (["src/lib.js", "--bogus"], 2, "usage", "unrecognized arguments"),

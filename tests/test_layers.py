@@ -1,6 +1,7 @@
 """The layer rule of evaluators/: a runtime backend knows the runner only through the transport
 contract (errors, limits, the protocol, the wire format, the transport base) and the bundle it
-boots; never the server side (environments, plugins, transforms, the module graph)."""
+boots (with the profiles it is built for); never the server side (environments, plugins,
+transforms, the module graph)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 
 EVALUATORS = Path(__file__).resolve().parents[1] / "evaluators"
 ALLOWED = {"runner.errors", "runner.limits", "runner.rpc.protocol", "runner.rpc.wire", "runner.rpc.transport",
-           "runner.js.bundle"}
+           "runner.js.bundle", "runner.js.profiles"}
 
 
 def _runner_imports(path: Path) -> set[str]:

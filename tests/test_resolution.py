@@ -196,8 +196,8 @@ def test_pnpm_layout(tmp_path):
 
 
 def _run_json(root: Path, entry: str, *extra: str) -> tuple[int, dict]:
-    done = subprocess.run([sys.executable, "-m", "runner", "run", entry, "--json", *extra], cwd=root,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run([sys.executable, "-m", "runner", "run", entry, "--json", "--profile", "bare", *extra],
+                          cwd=root, capture_output=True, text=True, timeout=120)
     return done.returncode, json.loads(done.stdout)
 
 

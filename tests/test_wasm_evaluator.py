@@ -33,14 +33,14 @@ MODRUN = [sys.executable, "-m", "runner"]
 
 
 def run(tmp_path: Path, source: str, limits: dict[str, Any] | None = None, *, call: bool = True,
-        args: list[Any] | None = None) -> tuple[Any, float, list[str]]:
+        args: list[Any] | None = None, profile: str = "edge") -> tuple[Any, float, list[str]]:
     """Import `source` as /m.js in a fresh wasm sandbox and call its default export: the result
     (or the exception), the seconds the call took, and the console output."""
     (tmp_path / "m.js").write_text(source)
     output: list[str] = []
 
     async def main() -> tuple[Any, float]:
-        environments = {"e": {"evaluator": "wasm", "limits": limits or {}}}
+        environments = {"e": {"evaluator": "wasm", "limits": limits or {}, "profile": profile}}
         async with Server(root=tmp_path, environments=environments, cache_dir=False,
                           on_console=lambda level, text: output.append(text)) as server:
             started = time.perf_counter()
@@ -97,27 +97,30 @@ export default async () => {
   for (const spec of ["qjs:std", "qjs:os", "qjs:bjson", "/etc/passwd", "node:fs"]) {
     out[spec] = await import(spec).then(() => "imported", (e) => e.name);
   }
-  out.evalImport = await eval("import('qjs:os')").then(() => "imported", (e) => e.name);
+  out.evalImport = await (async () => eval("import('qjs:os')"))().then(() => "imported", (e) => e.name);
   out.globals = Object.getOwnPropertyNames(globalThis).sort();
   return out;
 };
 """
 
 
-def test_the_guest_reaches_no_host_api(tmp_path):
-    result, _, _ = run(tmp_path, ESCAPES)
-    absent = ["std", "os", "bjson", "print", "scriptArgs", "process", "require", "Deno", "WebAssembly", "fetch",
-              "setTimeout"]
+@pytest.mark.parametrize("profile", ["bare", "edge"])
+def test_the_guest_reaches_no_host_api(tmp_path, profile):
+    result, _, _ = run(tmp_path, ESCAPES, profile=profile)
+    absent = ["std", "os", "bjson", "print", "scriptArgs", "process", "require", "Deno", "WebAssembly", "setTimeout"]
     assert all(result[name] == "undefined" for name in absent), result
+    # the edge profile's fetch is the host capability (denied by default), never a socket of the guest's
+    assert result["fetch"] == ("function" if profile == "edge" else "undefined")
     assert all(result[spec] != "imported" for spec in ["qjs:std", "qjs:os", "qjs:bjson", "/etc/passwd", "node:fs"])
-    assert result["evalImport"] == "ReferenceError"  # the engine's own loader is not installed
+    # the engine's own loader is not installed (and the edge profile refuses eval altogether)
+    assert result["evalImport"] == ("EvalError" if profile == "edge" else "ReferenceError")
 
     async def inprocess_globals() -> list[str]:
-        async with Server(root=tmp_path, cache_dir=False) as server:
+        async with Server(root=tmp_path, cache_dir=False, environments={"ssr": {"profile": profile}}) as server:
             module = await server.environments["ssr"].import_module("/m.js")
             return (await module.default())["globals"]  # type: ignore[no-any-return]
 
-    # The same bare profile; the reactor is built without Atomics (there is only one thread).
+    # The same profile; the reactor is built without Atomics (there is only one thread).
     assert result["globals"] == [name for name in asyncio.run(inprocess_globals()) if name != "Atomics"]
 
 
@@ -202,12 +205,13 @@ def test_stack_budget_follows_the_limit(tmp_path):
     assert 200 < small < large / 2
 
 
-@pytest.mark.parametrize("source", [
-    "export default () => eval('['.repeat(100000) + ']'.repeat(100000));",
-    "export default () => JSON.parse('['.repeat(100000) + ']'.repeat(100000));",
+@pytest.mark.parametrize("source,profile", [
+    # eval is the bare profile's (the edge profile refuses code generation from strings)
+    ("export default () => eval('['.repeat(100000) + ']'.repeat(100000));", "bare"),
+    ("export default () => JSON.parse('['.repeat(100000) + ']'.repeat(100000));", "edge"),
 ], ids=["parser", "json"])
-def test_c_recursion_ends_at_a_guard(tmp_path, source):
-    result, _, _ = run(tmp_path, source)
+def test_c_recursion_ends_at_a_guard(tmp_path, source, profile):
+    result, _, _ = run(tmp_path, source, profile=profile)
     assert isinstance(result, LimitError) and result.limit == "stack", result
     works(tmp_path)
 

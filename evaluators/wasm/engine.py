@@ -140,7 +140,9 @@ class WasmEngine:
         return self._checked
 
     def snapshot(self, runtime_config: dict[str, Any]) -> Snapshot:
-        """The snapshot of a runtime booted with this configuration (runner/js's `config`)."""
+        """The snapshot of a runtime booted with this configuration (runner/js's `config`). The profile's
+        interfaces are all defined at boot (`preload`), so that the snapshot holds them compiled."""
+        runtime_config = {**runtime_config, "preload": True}
         config = json.dumps(runtime_config, sort_keys=True)
         found = self._snapshots.get(config)
         if found is not None:

@@ -63,6 +63,7 @@ class Watchdog:
         self._lock = threading.Lock()  # taken directly on the hot path (a Condition's `with` is slower)
         self._condition = threading.Condition(self._lock)
         self._arms: set[Arm] = set()
+        self._dropped: list[Arm] = []  # unregistered arms, leaving `_arms` at the next register or look
         self._wake_at = _NEVER  # when the thread will next look, as planned
         self._horizon = 0.0  # the latest moment a limit armed since the last look could run out
         self._thread: threading.Thread | None = None
@@ -70,13 +71,21 @@ class Watchdog:
     def register(self, interrupt_address: int, stop_address: int) -> Arm:
         arm = Arm(interrupt_address, stop_address)
         with self._condition:
+            self._purge()
             self._arms.add(arm)
         return arm
 
     def unregister(self, arm: Arm) -> None:
-        with self._condition:
-            arm.active = False
-            self._arms.discard(arm)
+        """Stop watching `arm` for good. It takes no lock: it also runs as a transport's finalizer,
+        which the garbage collector may run inside a section that holds the lock (then it waited for
+        itself forever)."""
+        arm.active = False
+        self._dropped.append(arm)
+
+    def _purge(self) -> None:
+        """Under the lock: drop the unregistered arms."""
+        while self._dropped:
+            self._arms.discard(self._dropped.pop())
 
     def arm(self, arm: Arm, deadline: float | None, cpu_seconds: float | None) -> None:
         """Watch the guest until `disarm`: stop it at `deadline` or after `cpu_seconds` of this
@@ -116,6 +125,7 @@ class Watchdog:
     def _run(self) -> None:
         with self._condition:
             while True:
+                self._purge()
                 now = time.monotonic()
                 wake = _NEVER
                 for arm in self._arms:

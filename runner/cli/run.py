@@ -15,12 +15,11 @@ import orjson
 
 from ..config import MODES
 from ..errors import LimitError, LoadError, ModrunError, UsageError
+from ..js.profiles import DEFAULT_PROFILE, PROFILES
 from ..rpc import wire
 from ..rpc.exports import JSFunction, JSOpaque
 from ..server import Server
 from .common import report_error
-
-PROFILES = ("bare", "edge")
 
 
 def add_parser(commands: Any) -> None:
@@ -30,7 +29,8 @@ def add_parser(commands: Any) -> None:
                      "else ENTRY's directory)")
     run.add_argument("--evaluator", default="inprocess", metavar="NAME",
                      help="the runtime: inprocess (default), wasm, process, or a registered evaluator")
-    run.add_argument("--profile", default="bare", choices=PROFILES)
+    run.add_argument("--profile", default=DEFAULT_PROFILE, choices=list(PROFILES),
+                     help=f"the runtime's globals: {', '.join(PROFILES)} (default {DEFAULT_PROFILE})")
     run.add_argument("--call", metavar="EXPORT", help="call this export (`default` for the default export)")
     run.add_argument("--args", metavar="JSON_ARRAY", default="[]", help="arguments for --call, as a JSON array")
     run.add_argument("--json", action="store_true", help="print one JSON object: the result or the error")
@@ -72,8 +72,6 @@ def _check_args(ns: argparse.Namespace) -> list[Any]:
         raise UsageError("--timeout must be a positive number of seconds")
     if ns.memory is not None and ns.memory <= 0:
         raise UsageError("--memory must be a positive number of MiB")
-    if ns.profile == "edge":
-        raise UsageError("--profile edge is not available yet: this version provides the bare profile only")
     from evaluators import get_evaluator
 
     get_evaluator(ns.evaluator)  # an unknown name is a usage error that lists the available ones

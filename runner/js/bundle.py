@@ -1,23 +1,29 @@
-"""The JS shipped into every runtime: the files under runner/js, joined into one closure."""
+"""The JS shipped into every runtime: the files under runner/js, joined into one closure: the
+runner's core around the files of the runtime's profile (profiles.py). The closure takes the
+runtime's config and its profile's third-party libraries (LIBRARIES: data, libraries.py), which an
+engine may hand over however is cheapest (quickjs_engine.py puts the sources in as strings: QuickJS
+would take milliseconds to parse them as literals)."""
 
 from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..errors import UsageError
 from ..rpc.protocol import js_constants
+from . import libraries
+from .profiles import PROFILES, get_profile
 
 JS_DIR = Path(__file__).parent
 # Each file uses only what the files before it provide (its header says what; `check` holds them
-# to it), and runtime.js boots the rest.
-FILES = (
-    "source_map.js", "stack_trace.js", "namespace.js", "inspect.js", "transport.js", "profile_bare.js",
-    "evaluated_modules.js", "linker.js", "esm_evaluator.js", "commonjs.js", "module_runner.js", "host_api.js",
-    "runtime.js",
-)
+# to it), and runtime.js boots the rest. A profile's files come between the two halves: they may
+# use the transport, and the last one provides the `installProfile` that runtime.js calls.
+CORE_BEFORE = ("source_map.js", "stack_trace.js", "namespace.js", "inspect.js", "transport.js")
+CORE_AFTER = ("evaluated_modules.js", "linker.js", "esm_evaluator.js", "commonjs.js", "module_runner.js",
+              "host_api.js", "runtime.js")
 
 # The runner keeps its own references to the built-ins it uses, so that module code replacing a
 # global (test262 does `globalThis.Promise = …`) cannot break module loading.
@@ -26,6 +32,9 @@ INTRINSICS = (
     "Number", "Error", "TypeError", "SyntaxError", "ReferenceError", "RangeError", "Function",
 )
 ENTRY = "bootRuntime"
+#: the closure's parameters besides `config`, for every file to use
+PARAMETERS = ("LIBRARIES",)
+NO_LIBRARIES: dict[str, Any] = {"units": {}, "versions": {}}
 
 
 def constants() -> dict[str, Any]:
@@ -33,16 +42,38 @@ def constants() -> dict[str, Any]:
     return {"PROTOCOL": js_constants()}
 
 
+def files(profile: str) -> tuple[str, ...]:
+    """The bundle's files for a profile, in order."""
+    return CORE_BEFORE + get_profile(profile).files + CORE_AFTER
+
+
 @functools.cache
-def runtime_source() -> str:
-    """A function expression `(config) => {receive, drain, callNow}`; its own text lets the runtime
-    tell its frames from user frames in stack traces."""
-    return join(read(JS_DIR, FILES))
+def runtime_source(profile: str) -> str:
+    """A function expression `(config, LIBRARIES) => {receive, drain, callNow}`; its own text lets the
+    runtime tell its frames from user frames in stack traces."""
+    return join(read(JS_DIR, files(profile)))
 
 
-def read(directory: Path, files: Sequence[str]) -> list[tuple[str, str]]:
+def profile_libraries(profile: str) -> dict[str, Any]:
+    """The LIBRARIES a profile's runtimes get: `{units: {name: {provides, source}}, versions}`. Built
+    at install time (libraries.py): missing or stale, it is a usage error that says how to build it."""
+    if not get_profile(profile).libraries:
+        return NO_LIBRARIES
+    try:
+        return libraries.load()
+    except libraries.LibrariesMissing as error:
+        raise UsageError(str(error)) from None
+
+
+def read(directory: Path, names: Sequence[str]) -> list[tuple[str, str]]:
     """The files' names and sources, in bundle order."""
-    return [(name, (directory / name).read_text()) for name in files]
+    return [(name, (directory / name).read_text()) for name in names]
+
+
+def check_profiles() -> None:
+    """Check the bundle of every profile (raises BundleOrderError)."""
+    for name in PROFILES:
+        check(read(JS_DIR, files(name)))
 
 
 def check(sources: Sequence[tuple[str, str]]) -> None:
@@ -55,7 +86,7 @@ def check(sources: Sequence[tuple[str, str]]) -> None:
     """
     from .order import check_order  # not imported where runtimes are only booted
 
-    check_order(sources, constants(), INTRINSICS, ENTRY)
+    check_order(sources, [*constants(), *PARAMETERS], INTRINSICS, ENTRY)
 
 
 def join(sources: Sequence[tuple[str, str]]) -> str:
@@ -63,10 +94,17 @@ def join(sources: Sequence[tuple[str, str]]) -> str:
     prelude = f"const {{ {', '.join(INTRINSICS)} }} = globalThis;\n" + "".join(
         f"const {name} = {json.dumps(value)};\n" for name, value in constants().items())
     body = "\n".join(source for _, source in sources)
-    return ("(function modrunRuntime(config) {\n\"use strict\";\n" + prelude + body +
+    return (f"(function modrunRuntime(config, {', '.join(PARAMETERS)}) {{\n\"use strict\";\n" + prelude + body +
             f"\nreturn {ENTRY}(globalThis, config, String(modrunRuntime));\n}})")
 
 
-def boot_expression(config: dict[str, Any]) -> str:
-    """Source that boots the runtime and evaluates to its host entry points."""
-    return f"{runtime_source()}({json.dumps(config)})"
+def boot_expression(config: dict[str, Any], unit_source: Callable[[str], str] | None = None) -> str:
+    """Source that boots the runtime (of `config["profile"]`) and evaluates to its host entry points.
+    `unit_source(name)` is the JS expression of a library unit's source (by default its text)."""
+    profile = str(config["profile"])
+    units = profile_libraries(profile)["units"]
+    listed = ", ".join(
+        f"{json.dumps(name)}: {{provides: {json.dumps(unit['provides'])}, "
+        f"source: {unit_source(name) if unit_source else json.dumps(unit['source'])}}}"
+        for name, unit in units.items())
+    return f"{runtime_source(profile)}({json.dumps(config)}, {{units: {{{listed}}}}})"

@@ -1,10 +1,14 @@
 // provides: createHostApi
 // uses: HostFailure, errorToPayload, safeString, answer, toJsonText
-// private: describe, toWire, wireValue
+// private: describe, toWire, wireValue, globalEval
 
 // What the host may ask of a runtime: import a module, call an export, read a value, clear the
 // cache. Results cross as JSON; exported functions cross as markers the host turns into
 // callables. A value JSON cannot carry is an error naming where it is, never a silent null.
+
+// Taken before a profile can lock code generation down (the edge profile does): scripts the host
+// runs are the host's code, not the module's.
+const globalEval = globalThis.eval;
 
 function createHostApi(runner) {
   const recordFor = (url) => {
@@ -137,7 +141,7 @@ function createHostApi(runner) {
     evalScript(code) {
       runner.installScriptImport();
       try {
-        (0, eval)(code);
+        globalEval(code);
       } catch (error) {
         const parse = error instanceof SyntaxError && runner.traces.isEvalParseError(error);
         if (parse) {

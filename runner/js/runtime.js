@@ -1,13 +1,14 @@
 // provides: bootRuntime
-// uses: PROTOCOL, MailboxTransport, nullMeansOutOfMemory, installBareProfile, ESModulesEvaluator, FormatEvaluator, ModuleRunner, createHostApi
+// uses: PROTOCOL, MailboxTransport, nullMeansOutOfMemory, installProfile, ESModulesEvaluator, FormatEvaluator, ModuleRunner, createHostApi
 
-// Bootstrap, evaluated last inside the bundle's closure: wires the profile, the transport, the
-// module runner and the host API, and hands the host its entry points.
+// Bootstrap, evaluated last inside the bundle's closure: wires the profile (whichever profile's
+// files the bundle holds provide `installProfile`), the transport, the module runner and the host
+// API, and hands the host its entry points.
 
 function bootRuntime(global, config, runnerSource) {
   const transport = new MailboxTransport();
   if (config.heapLimited) nullMeansOutOfMemory();
-  if (config.profile === "bare" || !config.profile) installBareProfile(global, transport, config);
+  installProfile(global, transport, config);
   const evaluator = new FormatEvaluator(new ESModulesEvaluator());
   const runner = new ModuleRunner(transport, { runnerSource, env: config.env }, evaluator);
   evaluator.attach(runner);

@@ -1,4 +1,4 @@
-// provides: StackTraces
+// provides: StackTraces, PLATFORM_SOURCES
 // uses:
 // private: RUNNER_FRAME, countLines, utf16Column
 
@@ -84,6 +84,11 @@ class StackTraces {
         if (found) break;
       }
       if (!found && this.runnerSource.indexOf(text) >= 0) found = RUNNER_FRAME;
+      // A plain loop, no callback: this also runs while an interrupted error is being built, when
+      // a JavaScript call would be interrupted again (and the error lost as `null`).
+      for (let i = 0; !found && i < PLATFORM_SOURCES.length; i++) {
+        if (PLATFORM_SOURCES[i].indexOf(text) >= 0) found = RUNNER_FRAME;
+      }
     }
     this.byFunction.set(fn, found);
     return found;
@@ -128,6 +133,9 @@ class StackTraces {
 }
 
 const RUNNER_FRAME = { runner: true };
+// Sources the profile compiles apart from the bundle (its libraries): their frames are the
+// platform's, left out of stacks like the runner's own.
+const PLATFORM_SOURCES = [];
 
 function countLines(text, end) {
   let lines = 1;

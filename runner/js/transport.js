@@ -1,4 +1,4 @@
-// provides: MailboxTransport, HostFailure, errorToPayload, safeString, hostData, answer, toJsonText, nullMeansOutOfMemory
+// provides: MailboxTransport, HostFailure, errorToPayload, safeString, hostData, answer, toJsonText, nullMeansOutOfMemory, ERROR_HINTS
 // uses: PROTOCOL, Object, Array, JSON, Reflect, Promise, Error
 // private: errorFromPayload, ERROR_CONSTRUCTORS, safeGet, safeHas, describeThrown, errorPayload, fieldValue, own, hasOwn, parseJson, stringifyJson, withoutToJSON, ANSWER, OUT_OF_MEMORY
 
@@ -173,6 +173,10 @@ class MailboxTransport {
   }
 }
 
+// Functions `(payload) => void` a profile adds to explain errors as they leave the runtime (the edge
+// profile says that `process` is Node's, not missing by accident).
+const ERROR_HINTS = [];
+
 // An Error rebuilt from transport data keeps every field (code, loc, frame, importer…).
 function errorFromPayload(payload) {
   const Ctor = ERROR_CONSTRUCTORS[payload.name] || Error;
@@ -245,6 +249,7 @@ function errorPayload(error, kind) {
       payload.kind = "limit"; // the heap cap was hit: the host discards this runtime
       payload.limit = "memory";
     }
+    for (const hint of ERROR_HINTS) hint(payload);
     return payload;
   }
   // A thrown non-Error value: say what it was.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -14,6 +15,7 @@ from .protocol import (
     CONSOLE_EVENT,
     INVOKE_EVENT,
     LIMIT_EVENT,
+    SEED_EVENT,
     Handler,
     Message,
     answer_invoke,
@@ -40,6 +42,7 @@ class RunnerClient:
         self._ids = itertools.count(1)
         self._lock = asyncio.Lock()
         self._background: set[asyncio.Task[None]] = set()
+        self._seeded = False
 
     @property
     def dead(self) -> bool:
@@ -59,7 +62,7 @@ class RunnerClient:
     async def call(self, url: str, path: list[str | int], args: list[Any], *, deadline: float | None = None) -> Any:
         """Call an export (or a method reached from one) with JSON arguments. Runtimes that can be
         entered directly run a call that returns a plain value without any message round trip."""
-        if not self.transport.direct_calls or self._lock.locked():
+        if not self.transport.direct_calls or self._lock.locked() or not self._seeded:
             check_json(args)
             return await self.invoke("call", [url, path, args], deadline=deadline)
         # No await until the engine has answered, so no other operation can interleave here and
@@ -85,6 +88,12 @@ class RunnerClient:
 
     async def _run(self, call_id: int | None, name: str, args: list[Any], deadline: float | None) -> Any:
         self._check_alive()
+        if not self._seeded:
+            # Entropy for crypto.getRandomValues, from the host, before anything can run: a runtime
+            # made from a snapshot must not share its random state with its siblings.
+            self._seeded = True
+            await self.transport.send([{"type": "custom", "event": SEED_EVENT,
+                                        "data": {"seed": os.urandom(32).hex()}}])
         if call_id is not None:
             await self.transport.send([invoke_message(name, call_id, args)])
         try:

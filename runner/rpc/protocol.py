@@ -6,11 +6,14 @@ its answer `{"type": "custom", "event": "vite:invoke", "data": {"name", "id": "r
 "data": {"result": ...} | {"error": ErrorPayload}}}`. Either side may invoke the other:
 
 - a runtime invokes its environment (`ENVIRONMENT_METHODS`): `fetchModule` for every module it
-  loads; a remote Vite runner also asks `getBuiltins`;
+  loads; a remote Vite runner also asks `getBuiltins`; and the host capabilities of its profile
+  (`CAPABILITY_METHODS`: `fetch`, `subtle`), the runtime's only way out of its sandbox, answered
+  by runner/capabilities/;
 - the host invokes the runtime's module runner (`RUNTIME_METHODS`, answered by
   runner/js/host_api.js): import a module, call an export, read a binding, run a script.
 
-Besides requests the runtime sends events (`CONSOLE_EVENT`, `LIMIT_EVENT`), and the WebSocket
+Besides requests the runtime sends events (`CONSOLE_EVENT`, `LIMIT_EVENT`); the host sends a new
+runtime its entropy (`SEED_EVENT`) before anything else, and the WebSocket
 server carries Vite's HMR payloads. The JS side gets the names from here too (`js_constants`,
 bundled into every runtime by runner/js/bundle.py).
 
@@ -34,12 +37,18 @@ Handler = Callable[..., Any]
 INVOKE_EVENT = "vite:invoke"
 #: what the host may invoke on a runtime's module runner
 RUNTIME_METHODS = ("import", "call", "awaitCall", "get", "evalScript", "clearCache")
+#: host capabilities a profile may declare (runner/js/profiles.py), invoked by the runtime:
+#: `fetch(FetchRequestPayload) -> FetchResponsePayload`, `subtle(operation, ...args)` (Web Crypto)
+CAPABILITY_METHODS = ("fetch", "subtle")
 #: what a module runner may invoke on its environment
-ENVIRONMENT_METHODS = ("fetchModule", "getBuiltins")
+ENVIRONMENT_METHODS = ("fetchModule", "getBuiltins", *CAPABILITY_METHODS)
 #: `{level, text}`: console output of the runtime
 CONSOLE_EVENT = "modrun:console"
 #: `{limit, message}`: the runtime exceeded a limit it enforces itself (console output)
 LIMIT_EVENT = "modrun:limit"
+#: `{seed}` (hex): the host's entropy for a new runtime's crypto.getRandomValues, sent before any
+#: other message, so that it is never part of a snapshot
+SEED_EVENT = "modrun:seed"
 #: the `code` of the error answering a method nobody handles
 UNKNOWN_METHOD = "ERR_UNKNOWN_METHOD"
 
@@ -124,6 +133,27 @@ class FetchOptions(TypedDict, total=False):
     attributes: dict[str, str]
 
 
+class FetchRequestPayload(TypedDict):
+    """`fetch`'s argument: a Request, its body read whole (base64, or None)."""
+
+    url: str
+    method: str
+    headers: list[list[str]]  # [name, value] pairs, names lowercase, in order
+    body: str | None
+    redirect: str  # follow | error | manual
+
+
+class FetchResponsePayload(TypedDict):
+    """`fetch`'s answer: a Response, its body whole (base64)."""
+
+    url: str
+    status: int
+    statusText: str
+    headers: list[list[str]]
+    body: str
+    redirected: bool
+
+
 class ImportAnswer(TypedDict):
     """The runtime's answer to `import`: the module's url, its export names and their values as
     data (functions as `{"$modrun": "function", path, name}` markers)."""
@@ -194,4 +224,4 @@ def js_constants() -> dict[str, Any]:
     """The protocol's names as the JS side sees them (the bundle's `PROTOCOL` constant)."""
     return {"invokeEvent": INVOKE_EVENT, "runtimeMethods": list(RUNTIME_METHODS),
             "environmentMethods": list(ENVIRONMENT_METHODS), "consoleEvent": CONSOLE_EVENT,
-            "limitEvent": LIMIT_EVENT, "unknownMethod": UNKNOWN_METHOD}
+            "limitEvent": LIMIT_EVENT, "seedEvent": SEED_EVENT, "unknownMethod": UNKNOWN_METHOD}

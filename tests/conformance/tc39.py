@@ -140,8 +140,9 @@ class Test262Runner:
     def __init__(self, evaluator: str = "inprocess") -> None:
         self.evaluator = evaluator
         self._cache = tempfile.TemporaryDirectory(prefix="modrun-test262-")
-        self.server = Server(root=TEST262, environments={"test262": {"evaluator": evaluator}},
-                             cache_dir=self._cache.name)
+        # test262 tests ECMAScript itself (eval and the Function constructor included): the bare profile.
+        environments = {"test262": {"evaluator": evaluator, "profile": "bare"}}
+        self.server = Server(root=TEST262, environments=environments, cache_dir=self._cache.name)
         self.environment = self.server.environments["test262"]
 
     async def close(self) -> None:

@@ -1,0 +1,8 @@
+"""Host capabilities: what a runtime's profile may ask its environment to do outside the sandbox
+(runner/js/profiles.py declares them; runner/rpc/protocol.py names them). Each is answered here, on
+the host, never by a socket or a file the runtime could reach by itself."""
+
+from .fetch import FetchHandler, FetchPolicy, FetchRequest, FetchResponse
+from .subtle import SubtleCrypto
+
+__all__ = ["FetchHandler", "FetchPolicy", "FetchRequest", "FetchResponse", "SubtleCrypto"]
