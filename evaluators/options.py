@@ -14,6 +14,7 @@ class RuntimeOptions:
     profile: str = DEFAULT_PROFILE
     limits: Limits = field(default_factory=Limits)
     mode: str = "production"
+    hmr: bool = False  # import.meta.hot and the `hmr` method (runner/js/hmr_client.js)
 
     def runtime_config(self) -> dict[str, Any]:
         """The config object handed to runner/js/runtime.js."""
@@ -23,4 +24,5 @@ class RuntimeOptions:
             "outputLimit": self.limits.output_bytes,
             "heapLimited": self.limits.memory_mb is not None,
             "env": {"MODE": self.mode, "DEV": dev, "PROD": not dev, "SSR": True},
+            "hmr": self.hmr,
         }

@@ -17,6 +17,9 @@ from .capabilities import FetchPolicy, SubtleCrypto
 from .code_frame import code_frame
 from .config import EnvironmentConfig, default_define, require_conditions, resolve_conditions
 from .errors import LoadError, Location
+from .hmr.accepts import lex_accepts
+from .hmr.channel import HotChannel
+from .hmr.hot_update import on_invalidate
 from .ids import file_of
 from .js.profiles import get_profile
 from .module_graph import ModuleGraph, ModuleNode
@@ -64,6 +67,9 @@ class Environment:
         self._inside: dict[str, bool] = {}
         # id -> (the transform it was built from, options it was built for, the FetchResult)
         self._fetched: dict[str, tuple[TransformedModule, tuple[int, bool], FetchedModule]] = {}
+        #: Vite's environment.hot: HMR payloads to this environment's runtimes (runner/hmr/channel.py)
+        self.hot = HotChannel(self)
+        self.hot.on("vite:invalidate", lambda data, _client: on_invalidate(self, data))
 
     # ---- server side ----
 
@@ -167,7 +173,7 @@ class Environment:
         if previous is not None and previous[0] is module and previous[1] == (offset, inline):
             return previous[2]  # same transform, same shape: the answer built last time
         resolved: dict[str, str] = {}
-        imported: set[ModuleNode] = set()
+        imported: dict[str, ModuleNode] = {}
         commonjs = module.meta.get("format") == "commonjs"
         unresolved: dict[str, Any] = {}
         for key in module.deps:
@@ -184,8 +190,12 @@ class Environment:
                 continue
             dep = self.module_graph.ensure_entry_from_id(dep_id)
             resolved[key] = dep.url
-            imported.add(dep)
-        self.module_graph.update_module_imports(node, imported)
+            imported[key] = dep
+        pruned = self.module_graph.update_module_imports(node, set(imported.values()))
+        if self.server.hmr:
+            await self._analyse_hmr(node, module, imported)
+            if pruned and node.last_hmr_timestamp:
+                self.hot.send({"type": "prune", "paths": sorted(n.url for n in pruned)})
         if commonjs:
             # Requires resolve with the require conditions: kept apart from what import() resolves to.
             meta: LinkMeta = {**module.meta, "required": resolved, "resolved": {}}
@@ -261,6 +271,36 @@ class Environment:
             names += await self._reexported_names(target, reexported, seen)
         return names
 
+    async def _analyse_hmr(self, node: ModuleNode, module: TransformedModule, imported: dict[str, ModuleNode]) -> None:
+        """What the module accepts through import.meta.hot, and which bindings it imports from each
+        dependency (for `acceptExports`): what the propagation to boundaries reads."""
+        accepts = lex_accepts(module.source)
+        node.is_self_accepting = accepts.self_accepting
+        node.accepted_hmr_exports = accepts.exports
+        deps = set()
+        for specifier in accepts.deps:
+            try:
+                deps.add(self.module_graph.ensure_entry_from_id(await self.resolve(specifier, node.id)))
+            except LoadError:
+                continue  # accepting a module that does not exist accepts nothing
+        node.accepted_hmr_deps = deps
+        bindings: dict[str, set[str]] = {}
+        for entry in module.meta["imports"]:
+            dep = imported.get(entry["key"])
+            if dep is not None:
+                bindings.setdefault(dep.id, set()).update(entry["names"])
+        node.imported_bindings = bindings
+
+    def forget_resolutions(self) -> None:
+        """A file appeared or went: specifiers may name other files now."""
+        self._resolved.clear()
+        self._inside.clear()
+
+    def forget_module(self, node: ModuleNode) -> None:
+        """A module whose file is gone leaves the graph."""
+        self.module_graph.remove_module(node)
+        self._fetched.pop(node.id, None)
+
     def invoke_handlers(self) -> dict[str, Handler]:
         """What a module runner may invoke on this environment: fetchModule, and the host capabilities
         of its profile (and only those)."""
@@ -278,10 +318,14 @@ class Environment:
         from evaluators import RuntimeOptions, get_evaluator
 
         evaluator = get_evaluator(self.config.evaluator)
-        options = RuntimeOptions(profile=self.config.profile, limits=self.config.limits, mode=self.mode)
+        options = RuntimeOptions(profile=self.config.profile, limits=self.config.limits, mode=self.mode,
+                                 hmr=self.server.hmr)
         transport = await evaluator.create_transport(options)
-        return RunnerClient(transport, self.invoke_handlers(), limits=self.config.limits,
-                            on_console=on_console or self.on_console)
+        client = RunnerClient(transport, self.invoke_handlers(), limits=self.config.limits,
+                              on_console=on_console or self.on_console)
+        if self.server.hmr:
+            self.hot.add_client(client)
+        return client
 
     async def get_runner(self) -> RunnerClient:
         """This environment's long-lived runner, created on first use and again after a limit or crash."""
@@ -319,6 +363,7 @@ class Environment:
         return url
 
     async def close(self) -> None:
+        await self.hot.close()
         if self._runner is not None:
             await self._runner.close()
             self._runner = None

@@ -1,8 +1,10 @@
 """The per-environment module graph (Vite's EnvironmentModuleGraph): nodes by url, id and file,
-with their importers, imported modules and transform result."""
+with their importers, imported modules, transform result and HMR state (what each module accepts,
+filled in when the module is fetched; runner/hmr/ reads it)."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +19,13 @@ class ModuleNode:
     importers: set[ModuleNode] = field(default_factory=set)
     imported_modules: set[ModuleNode] = field(default_factory=set)
     transform_result: Any = None  # runner.transform_request.TransformedModule
+    # HMR state. `is_self_accepting` is None until the module has been analysed (fetched).
+    is_self_accepting: bool | None = None
+    accepted_hmr_deps: set[ModuleNode] = field(default_factory=set)
+    accepted_hmr_exports: set[str] | None = None
+    imported_bindings: dict[str, set[str]] = field(default_factory=dict)  # dependency id -> names
+    last_hmr_timestamp: int = 0
+    last_hmr_invalidation_received: bool = False
 
     def __repr__(self) -> str:
         return f"ModuleNode({self.url!r})"
@@ -57,9 +66,41 @@ class ModuleGraph:
                 self.file_to_modules.setdefault(file, set()).add(node)
         return node
 
-    def update_module_imports(self, node: ModuleNode, imported: set[ModuleNode]) -> None:
+    def get_modules_by_file(self, file: str) -> set[ModuleNode]:
+        return self.file_to_modules.get(file, set())
+
+    def update_module_imports(self, node: ModuleNode, imported: set[ModuleNode]) -> set[ModuleNode]:
+        """Record what `node` imports; answers the modules nothing imports any more (to prune)."""
+        no_longer = set()
         for old in node.imported_modules - imported:
             old.importers.discard(node)
+            if not old.importers:
+                no_longer.add(old)
         for new in imported:
             new.importers.add(node)
         node.imported_modules = imported
+        return no_longer
+
+    def invalidate_module(self, node: ModuleNode, timestamp: int) -> None:
+        """The module's file may have changed: its transform is checked against the file again
+        (not only its modification time) on the next fetch."""
+        if node.transform_result is not None:
+            node.transform_result = dataclasses.replace(node.transform_result, stamp=None)
+        node.last_hmr_timestamp = timestamp
+        node.last_hmr_invalidation_received = False
+
+    def remove_module(self, node: ModuleNode) -> None:
+        """Drop a module whose file is gone; importers keep their edge until they are fetched again."""
+        for imported in node.imported_modules:
+            imported.importers.discard(node)
+        node.imported_modules = set()
+        if self.id_to_module.get(node.id) is node:
+            del self.id_to_module[node.id]
+        if self.url_to_module.get(node.url) is node:
+            del self.url_to_module[node.url]
+        if node.file:
+            same = self.file_to_modules.get(node.file)
+            if same is not None:
+                same.discard(node)
+                if not same:
+                    del self.file_to_modules[node.file]

@@ -5,7 +5,9 @@ Hooks may be plain functions or coroutines; each gets the environment it runs fo
   wins; a hook that takes `options` gets `{"kind": "import" | "require"}` (a CommonJS `require`
   resolves with the require conditions);
 - `load(id, environment) -> str | {"code", "map"} | None` — the first non-None wins;
-- `transform(code, id, environment) -> str | {"code", "map"} | None` — every plugin, in order.
+- `transform(code, id, environment) -> str | {"code", "map"} | None` — every plugin, in order;
+- `hot_update(ctx) -> list[ModuleNode] | None` — when a file changes, per environment, in order
+  (runner/hmr/hot_update.py says what `ctx` holds and what the answer means).
 `apply(environment) -> bool` says whether the plugin takes part in an environment at all, and
 `enforce` ("pre" / "post") places it before or after the normal ones.
 """

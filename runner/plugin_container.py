@@ -39,6 +39,7 @@ class PluginContainer:
         self._resolvers = [(p, _takes_options(p.resolve_id)) for p in self.plugins if hasattr(p, "resolve_id")]
         self._loaders = [p for p in self.plugins if hasattr(p, "load")]
         self._transformers = [p for p in self.plugins if hasattr(p, "transform")]
+        self.hot_updaters = [p for p in self.plugins if hasattr(p, "hot_update")]
 
     def _failure(self, plugin: Any, hook: str, error: Exception, id: str) -> LoadError:
         name = getattr(plugin, "name", type(plugin).__name__)

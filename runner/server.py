@@ -12,7 +12,8 @@ for environments that do not say; by default it is denied.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,8 @@ from .capabilities import FetchPolicy
 from .config import MODES, EnvironmentConfig, check_alias, check_define
 from .environment import Environment
 from .errors import UsageError
+from .hmr.hot_update import HotUpdateResult, hot_update
+from .hmr.watcher import FileChange, FileWatcher
 from .plugins import VirtualModules
 from .plugins.tsconfig import TsconfigReader
 from .plugins.typescript_jsx import jsx_config
@@ -35,7 +38,7 @@ class Server:
                  virtual_modules: dict[str, Any] | None = None, cache_dir: str | Path | None | bool = None,
                  on_console: ConsoleSink | None = None, jsx: dict[str, Any] | None = None,
                  define: dict[str, Any] | None = None, alias: dict[str, str] | None = None,
-                 fetch: Any = None) -> None:
+                 fetch: Any = None, hmr: bool = False) -> None:
         root_path = Path(root).resolve()
         if not root_path.is_dir():
             raise UsageError(f"root {root_path} is not a directory")
@@ -47,6 +50,10 @@ class Server:
         self.define = check_define(define, "server")
         #: specifiers replaced in every environment (each environment may add its own)
         self.alias = check_alias(alias, "server")
+        #: runtimes get import.meta.hot and take HMR payloads (`modrun dev`); off, it is undefined
+        self.hmr = hmr
+        self.watcher: FileWatcher | None = None
+        self._hot_listeners: list[Callable[[list[HotUpdateResult]], Any]] = []
         self.on_console = on_console
         # How .jsx and .tsx files are lowered (see runner/plugins/typescript_jsx.py), over tsconfig.json.
         self.jsx = jsx_config(jsx)
@@ -78,7 +85,45 @@ class Server:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
+    # ---- HMR ----
+
+    async def watch(self, *, debounce_ms: int = 200, step_ms: int = 5) -> FileWatcher:
+        """Watch the root and hand each change to every environment's `hot_update` pass. A burst of
+        events ends after `step_ms` of quiet (at most `debounce_ms`)."""
+        if self.watcher is None:
+            ignore = [self.transform_cache.directory] if self.transform_cache.directory else []
+            self.watcher = FileWatcher(self.root, self.handle_file_changes, known=self._known_file, ignore=ignore,
+                                       debounce_ms=debounce_ms, step_ms=step_ms)
+            await self.watcher.start()
+        return self.watcher
+
+    def on_hot_update(self, listener: Callable[[list[HotUpdateResult]], Any]) -> None:
+        """Call `listener(results)` after each burst of changes: what each environment decided."""
+        self._hot_listeners.append(listener)
+
+    def _known_file(self, file: str) -> bool:
+        return any(env.module_graph.get_modules_by_file(file) for env in self.environments.values())
+
+    async def handle_file_changes(self, changes: list[FileChange]) -> list[HotUpdateResult]:
+        """Run every environment's hot_update pass for each changed file (what the watcher calls)."""
+        timestamp = int(time.time() * 1000)
+        results = []
+        for change, file in changes:
+            for environment in self.environments.values():
+                try:
+                    results.append(await hot_update(environment, file, change, timestamp))
+                except Exception as error:  # a bug of ours must not stop the watcher
+                    from .rpc.protocol import error_payload
+
+                    environment.hot.send({"type": "error", "err": error_payload(error)})
+        for listener in list(self._hot_listeners):
+            listener(results)
+        return results
+
     async def close(self) -> None:
+        if self.watcher is not None:
+            await self.watcher.close()
+            self.watcher = None
         for environment in self.environments.values():
             await environment.close()
         self.transform_cache.close()

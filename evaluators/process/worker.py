@@ -196,7 +196,8 @@ def serve(channel: Channel) -> int:
     config = orjson.loads(payload)
     channel.stall_s = float(config.get("stall_s") or STALL_TIMEOUT_S)
     _os_limits(config)
-    options = RuntimeOptions(profile=config["profile"], mode=config["mode"], limits=Limits(**config["limits"]))
+    options = RuntimeOptions(profile=config["profile"], mode=config["mode"], hmr=bool(config.get("hmr")),
+                             limits=Limits(**config["limits"]))
     engine = QuickJSEngine(options)
     guard = CpuGuard()
     channel.write(pack(READY, orjson.dumps({"pid": os.getpid(), "vm_bytes": _vm_bytes(), "engine": engine_version(),

@@ -23,7 +23,7 @@ JS_DIR = Path(__file__).parent
 # use the transport, and the last one provides the `installProfile` that runtime.js calls.
 CORE_BEFORE = ("source_map.js", "stack_trace.js", "namespace.js", "inspect.js", "transport.js")
 CORE_AFTER = ("evaluated_modules.js", "linker.js", "esm_evaluator.js", "commonjs.js", "module_runner.js",
-              "host_api.js", "runtime.js")
+              "hmr_client.js", "host_api.js", "runtime.js")
 
 # The runner keeps its own references to the built-ins it uses, so that module code replacing a
 # global (test262 does `globalThis.Promise = …`) cannot break module loading.

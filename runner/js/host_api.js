@@ -66,6 +66,7 @@ function createHostApi(runner) {
       } catch (error) {
         throw new HostFailure("js", error);
       }
+      runner.entryUrls.add(record.url);
       const namespace = record.namespace();
       const names = Object.keys(namespace);
       const values = Object.create(null);
@@ -155,6 +156,12 @@ function createHostApi(runner) {
     clearCache() {
       runner.clearCache();
       return null;
+    },
+
+    // An HMR payload from the environment, applied in turn (hmr_client.js); answers its report.
+    hmr(payload) {
+      if (!runner.hmrClient) throw new HostFailure("usage", new Error("HMR is off in this runtime"));
+      return runner.hmrClient.handle(payload);
     },
   };
 }

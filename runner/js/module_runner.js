@@ -28,12 +28,15 @@ class ModuleRunner {
     this.traces.install();
     this.closed = false;
     this.scriptImport = null;
+    this.hmrClient = null; // an HMRClient (hmr_client.js) where HMR is on
+    this.entryUrls = new Set(); // what the host imported: a full reload imports these again
   }
 
   // ---- public API (Vite's names) ----
 
   async import(url) {
     const record = await this.load(url, null);
+    this.entryUrls.add(record.url);
     await this.evaluate(record, []);
     return record.namespace();
   }
@@ -56,6 +59,40 @@ class ModuleRunner {
   close() {
     this.closed = true;
     this.clearCache();
+  }
+
+  // ---- what HMR needs (hmr_client.js) ----
+
+  // Forget one module: the next import of its url fetches and evaluates it anew. Its dependencies
+  // stop counting it as an importer, so nothing stale stays reachable from the store.
+  forget(record) {
+    this.traces.unregister(record);
+    this.evaluatedModules.invalidateModule(record);
+    for (const dep of record.deps.values()) dep.importers.delete(record);
+  }
+
+  clearModules() {
+    for (const record of this.evaluatedModules.idToModuleMap.values()) this.traces.unregister(record);
+    this.evaluatedModules.clear();
+  }
+
+  allEntries() {
+    return new Set(this.entryUrls);
+  }
+
+  // The entries that import (through any chain) a module of `file`; all of them when none is found.
+  entriesOf(file) {
+    const found = new Set();
+    const seen = new Set();
+    const stack = [...(this.evaluatedModules.getModulesByFile(file) || [])];
+    while (stack.length) {
+      const record = stack.pop();
+      if (seen.has(record)) continue;
+      seen.add(record);
+      if (this.entryUrls.has(record.url)) found.add(record.url);
+      for (const importer of record.importers) stack.push(importer);
+    }
+    return found.size ? found : this.allEntries();
   }
 
   assertOpen() {
@@ -387,6 +424,17 @@ class ModuleRunner {
       meta.filename = file;
       meta.dirname = slash > 0 ? file.slice(0, slash) : "/";
       meta.env = this.options.env || { MODE: "production", DEV: false, PROD: true, SSR: true };
+      if (this.hmrClient) {
+        // Created when first read, so a module that never touches import.meta.hot costs nothing.
+        const client = this.hmrClient;
+        let hot;
+        Object.defineProperty(meta, "hot", {
+          enumerable: true,
+          configurable: true,
+          get: () => hot || (hot = client.contextFor(record)),
+          set: (value) => { hot = value; },
+        });
+      }
       record.importMeta = meta;
     }
     return record.importMeta;

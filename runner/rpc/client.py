@@ -43,6 +43,8 @@ class RunnerClient:
         self._lock = asyncio.Lock()
         self._background: set[asyncio.Task[None]] = set()
         self._seeded = False
+        #: where custom events of the runtime go (`import.meta.hot.send`): set by the hot channel
+        self.on_custom_event: Callable[[str, Any], None] | None = None
 
     @property
     def dead(self) -> bool:
@@ -169,6 +171,8 @@ class RunnerClient:
             self.on_console(str(data.get("level", "log")), str(data.get("text", "")))
         elif event == LIMIT_EVENT:
             raise LimitError(str(data.get("message", "limit exceeded")), limit=str(data.get("limit", "output")))
+        elif isinstance(event, str) and self.on_custom_event is not None:
+            self.on_custom_event(event, message.get("data"))
 
     async def close(self) -> None:
         for task in self._background:

@@ -13,8 +13,10 @@ its answer `{"type": "custom", "event": "vite:invoke", "data": {"name", "id": "r
   runner/js/host_api.js): import a module, call an export, read a binding, run a script.
 
 Besides requests the runtime sends events (`CONSOLE_EVENT`, `LIMIT_EVENT`); the host sends a new
-runtime its entropy (`SEED_EVENT`) before anything else, and the WebSocket
-server carries Vite's HMR payloads. The JS side gets the names from here too (`js_constants`,
+runtime its entropy (`SEED_EVENT`) before anything else. Runtimes also send custom events of
+`import.meta.hot.send`; HMR payloads (`HotPayload`: Vite's `update`, `full-reload`, `prune`,
+`error`, `custom`) reach a runtime through the `hmr` method and remote runners over WebSocket.
+The JS side gets the names from here too (`js_constants`,
 bundled into every runtime by runner/js/bundle.py).
 
 `answer_invoke` is the one place a request is answered: the in-memory runner client and the
@@ -36,7 +38,7 @@ Handler = Callable[..., Any]
 
 INVOKE_EVENT = "vite:invoke"
 #: what the host may invoke on a runtime's module runner
-RUNTIME_METHODS = ("import", "call", "awaitCall", "get", "evalScript", "clearCache")
+RUNTIME_METHODS = ("import", "call", "awaitCall", "get", "evalScript", "clearCache", "hmr")
 #: host capabilities a profile may declare (runner/js/profiles.py), invoked by the runtime:
 #: `fetch(FetchRequestPayload) -> FetchResponsePayload`, `subtle(operation, ...args)` (Web Crypto)
 CAPABILITY_METHODS = ("fetch", "subtle")
@@ -161,6 +163,37 @@ class ImportAnswer(TypedDict):
     url: str
     exports: list[str]
     values: dict[str, Any]
+
+
+class Update(TypedDict):
+    """One module to update: `path` is the boundary, `acceptedPath` the module it accepts (itself
+    when self-accepting)."""
+
+    type: Literal["js-update"]
+    timestamp: int
+    path: str
+    acceptedPath: str
+    explicitImportRequired: bool
+    isWithinCircularImport: bool
+    firstInvalidatedBy: NotRequired[str]
+
+
+class UpdateExtras(TypedDict):
+    """modrun's addition to an `update` payload (other runners ignore it): the urls of every
+    module whose instance is stale, from the changed modules up to the accepted ones."""
+
+    invalidated: list[str]
+
+
+class UpdatePayload(TypedDict):
+    type: Literal["update"]
+    updates: list[Update]
+    modrun: NotRequired[UpdateExtras]
+
+
+#: any of Vite's HMR payloads: `update`, `full-reload {triggeredBy, path}`, `prune {paths}`,
+#: `error {err}` (an ErrorPayload with `loc` and `frame`), `custom {event, data}`, `connected`
+HotPayload = dict[str, Any]
 
 
 def invoke_message(name: str, call_id: int, args: list[Any]) -> Message:
