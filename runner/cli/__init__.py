@@ -1,4 +1,5 @@
-"""The command line: `modrun run` (run.py) and `modrun bench` (bench.py), one file per command.
+"""The command line: `modrun run` (run.py), `modrun bench` (bench.py) and `modrun dev` (dev.py),
+one file per command.
 
 Exit codes, the same for every command: 0 ok · 1 uncaught JS error · 2 usage or config error ·
 3 load error · 4 limit exceeded · 5 runtime crashed or transport failed.
@@ -11,11 +12,11 @@ import sys
 from typing import NoReturn
 
 from ..errors import CrashError, ModrunError
-from . import bench, run
+from . import bench, dev, run
 from .common import EXIT_CODES, Parser, report_error
 
 __all__ = ["EXIT_CODES", "main", "run_command"]
-COMMANDS = {"run": run.command, "bench": bench.command}
+COMMANDS = {"run": run.command, "bench": bench.command, "dev": dev.command}
 
 
 def _parser() -> Parser:
@@ -23,6 +24,7 @@ def _parser() -> Parser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     run.add_parser(commands)
     bench.add_parser(commands)
+    dev.add_parser(commands)
     return parser
 
 
