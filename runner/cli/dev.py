@@ -157,10 +157,10 @@ async def dev(ns: argparse.Namespace, args: list[Any], root: Path, url: str) -> 
     async with Server(root=root, environments=environments, mode="development", hmr=True,
                       on_console=on_console) as server:
         session = DevSession(server, url, ns.call, args, ns.timeout, sys.stdout, status)
-        await session.run()
         server.environments["dev"].hot.subscribe(session.on_report)
         server.on_hot_update(lambda results: asyncio.ensure_future(session.on_changes(results)))
-        await server.watch()
+        await server.watch()  # before the first run: no change made while it runs is missed
+        await session.run()
         status.print(f"[dim]watching {escape(str(root))} (Ctrl-C to stop)[/dim]", highlight=False)
         await stop.wait()
     for signum in (signal.SIGINT, signal.SIGTERM):
