@@ -39,6 +39,7 @@ class HotReport:
     reloaded: list[str] = field(default_factory=list)  # entries imported again by a full reload
     pruned: list[str] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)  # error payloads (kind, message, frame…)
+    modules: int = 0  # modules in the runtime's store after it (a leak shows as growth)
     sent_at: float = 0.0  # time.perf_counter() when the payload was sent
     applied_at: float = 0.0  # … and when the runtime answered
 
@@ -115,6 +116,7 @@ class HotChannel:
             report.reloaded = list(answer.get("reloaded") or [])
             report.pruned = list(answer.get("pruned") or [])
             report.errors = list(answer.get("errors") or [])
+            report.modules = int(answer.get("modules") or 0)
         except ModrunError as error:  # the runtime hit a limit or crashed while applying it
             report.errors = [error.to_payload()]
         finally:

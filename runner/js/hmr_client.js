@@ -169,6 +169,7 @@ class HMRClient {
       }
     } finally {
       this.report = null;
+      report.modules = this.runner.evaluatedModules.idToModuleMap.size; // what the store holds now
     }
     return report;
   }
