@@ -39,14 +39,16 @@ PAUSE_S = 0.1  # between edits, untimed, as on Vite's side (its watcher drops ch
 def make_project(root: Path) -> None:
     (root / "parts").mkdir(parents=True)
     for i in range(PARTS):
-        (root / "parts" / f"p{i}.js").write_text(f"export const name = 'p{i}';\nexport function f{i}(x) {{ return x + {i}; }}\n")
+        (root / "parts" / f"p{i}.js").write_text(
+            f"export const name = 'p{i}';\nexport function f{i}(x) {{ return x + {i}; }}\n")
     imports = "".join(f'import * as p{i} from "./parts/p{i}.js";\n' for i in range(PARTS))
     (root / "dep.js").write_text("export const value = 0;\n")
     (root / "main.js").write_text(
         'import { value } from "./dep.js";\n' + imports +
         f"export const parts = [{', '.join(f'p{i}.name' for i in range(PARTS))}];\n"
         "let current = value;\nexport const read = () => current;\n"
-        'import.meta.hot.accept("./dep.js", (mod) => { current = mod.value; globalThis.__hmrApplied?.(mod.value); });\n')
+        'import.meta.hot.accept("./dep.js", (mod) => {\n'
+        '  current = mod.value;\n  globalThis.__hmrApplied?.(mod.value);\n});\n')
 
 
 def rss_kb() -> int:

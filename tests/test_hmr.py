@@ -172,7 +172,8 @@ def test_invalidate_hands_the_update_to_the_importers(tmp_path: Path, evaluator:
             assert second.type == "update" and second.updated == ["/main.js"]
             assert second.payload["updates"][0]["firstInvalidatedBy"] == "/leaf.js"
             assert await main.read() == 2
-            assert await main.invalidated() == {"path": "/leaf.js", "message": "cannot", "firstInvalidatedBy": "/leaf.js"}
+            assert await main.invalidated() == {"path": "/leaf.js", "message": "cannot",
+                                                "firstInvalidatedBy": "/leaf.js"}
     run(main())
 
 
