@@ -154,24 +154,30 @@ class Environment:
         node = self.module_graph.ensure_entry_from_id(await self.resolve(url))
         return await transform_request(self, node)
 
-    async def fetch_module(self, url: str, importer: str | None = None,
-                           options: FetchOptions | None = None) -> FetchResult:
+    async def fetch_module(self, url: str, importer: str | None = None, options: FetchOptions | None = None,
+                           served: dict[str, int] | None = None) -> FetchResult:
         """Vite's fetchModule: `{code, file, id, url, invalidate}` (here with `map` and the runner's
-        link metadata under `modrun`), or `{cache: true}` when the runner's copy is current."""
+        link metadata under `modrun`), or `{cache: true}` when the runner's copy is current.
+        `served` (module id -> HMR version sent) tells, for a remote runner, whether its copy is
+        current; a copy older than the module's last hot update comes back with `invalidate`."""
         options = options or FetchOptions()
         base, module_type = split_type(url)
         attributes = options.get("attributes") or {}
         module_type = module_type or attributes.get("type")
         check_type(module_type, url)
         node = self.module_graph.ensure_entry_from_id(typed_id(await self.resolve(base, importer), module_type))
-        if options.get("cached") and node.transform_result is not None:
+        stale = served is not None and served.get(node.id, node.hmr_version) != node.hmr_version
+        if options.get("cached") and node.transform_result is not None and not stale:
             return {"cache": True}
+        if served is not None:
+            served[node.id] = node.hmr_version
         module = await transform_request(self, node)
         offset = int(options.get("startOffset") or 0)
         inline = bool(options.get("inlineSourceMap", True))
         previous = self._fetched.get(node.id)
         if previous is not None and previous[0] is module and previous[1] == (offset, inline):
-            return previous[2]  # same transform, same shape: the answer built last time
+            # Same transform, same shape: the answer built last time.
+            return {**previous[2], "invalidate": True} if stale else previous[2]
         resolved: dict[str, str] = {}
         imported: dict[str, ModuleNode] = {}
         commonjs = module.meta.get("format") == "commonjs"
@@ -224,7 +230,7 @@ class Environment:
         if map_ is not None:
             result["map"] = map_
         self._fetched[node.id] = (module, (offset, inline), result)
-        return result
+        return {**result, "invalidate": True} if stale else result
 
     async def _commonjs_meta(self, node: ModuleNode, module: TransformedModule, meta: LinkMeta,
                              unresolved: dict[str, Any]) -> None:

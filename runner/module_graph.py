@@ -25,6 +25,7 @@ class ModuleNode:
     accepted_hmr_exports: set[str] | None = None
     imported_bindings: dict[str, set[str]] = field(default_factory=dict)  # dependency id -> names
     last_hmr_timestamp: int = 0
+    hmr_version: int = 0  # counts the module's hot updates (remote runners' copies are judged by it)
     last_hmr_invalidation_received: bool = False
 
     def __repr__(self) -> str:
@@ -88,6 +89,7 @@ class ModuleGraph:
             node.transform_result = dataclasses.replace(node.transform_result, stamp=None)
         node.last_hmr_timestamp = timestamp
         node.last_hmr_invalidation_received = False
+        node.hmr_version += 1
 
     def remove_module(self, node: ModuleNode) -> None:
         """Drop a module whose file is gone; importers keep their edge until they are fetched again."""

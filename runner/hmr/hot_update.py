@@ -138,6 +138,8 @@ def update_modules(environment: Environment, file: str, modules: list[ModuleNode
         for node in [*b.chain, b.boundary]:
             node.last_hmr_timestamp = timestamp
             node.last_hmr_invalidation_received = False
+        for node in b.chain:
+            node.hmr_version += 1  # a remote runner's copy of it is stale now
         invalidated.extend(n.url for n in b.chain if n.url not in invalidated)
     payload: UpdatePayload = {"type": "update", "updates": updates, "modrun": {"invalidated": invalidated}}
     return dict(payload)

@@ -63,6 +63,8 @@ class RemoteClient:
 
     def __init__(self, connection: ServerConnection) -> None:
         self.connection = connection
+        #: module id -> the HMR version of it this runner was sent (see Environment.fetch_module)
+        self.served: dict[str, int] = {}
 
     async def send(self, payload: dict[str, Any] | str, data: Any = None) -> None:
         message = {"type": "custom", "event": payload, "data": data} if isinstance(payload, str) else payload
@@ -118,6 +120,8 @@ class EnvironmentWebSocketServer:
         return f"ws://{host}:{self.port}/?token={self.token}"
 
     async def start(self) -> EnvironmentWebSocketServer:
+        if self.environment is not None:
+            self.environment.hot.add_server(self)  # the environment's HMR payloads reach these runners
         self._server = await serve(
             self._connection, self.host, self.port, process_request=self._check_request,
             select_subprotocol=self._select_subprotocol,
@@ -126,6 +130,8 @@ class EnvironmentWebSocketServer:
         return self
 
     async def close(self) -> None:
+        if self.environment is not None:
+            self.environment.hot.remove_server(self)
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
@@ -204,6 +210,8 @@ class EnvironmentWebSocketServer:
                     task.add_done_callback(lambda _: slots.release())
                 elif isinstance(message.get("event"), str) and message["event"] != INVOKE_EVENT:
                     await self._emit(message["event"], message.get("data"), client)
+                    if self.environment is not None:
+                        self.environment.hot.receive(message["event"], message.get("data"), client)
         except ConnectionClosed:
             pass
         finally:
@@ -220,7 +228,14 @@ class EnvironmentWebSocketServer:
                 continue
 
     async def _invoke(self, client: RemoteClient, request: dict[str, Any]) -> None:
-        response = await answer_invoke(self.handlers, request)
+        handlers = self.handlers
+        if self.environment is not None and request.get("name") == "fetchModule" \
+                and handlers.get("fetchModule") == self.environment.fetch_module:
+            # Vite's runner asks with `cached`: the answer depends on what this runner was sent.
+            environment = self.environment
+            handlers = {**handlers, "fetchModule": lambda url, importer=None, options=None:
+                        environment.fetch_module(url, importer, options, served=client.served)}
+        response = await answer_invoke(handlers, request)
         with contextlib.suppress(ConnectionClosed):
             await client.connection.send(wire.dumps(response))
 
