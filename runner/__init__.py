@@ -13,6 +13,8 @@ from .errors import (
     ParseError,
     UsageError,
 )
+from .hmr.channel import HotChannel, HotReport
+from .hmr.hot_update import HotUpdateContext, HotUpdateResult
 from .limits import Limits
 from .module_graph import ModuleGraph, ModuleNode
 from .plugin import LoadResult, Plugin
@@ -23,8 +25,8 @@ from .server import Server
 from .sync import SyncServer
 
 __all__ = [
-    "CrashError", "Environment", "EnvironmentConfig", "FetchHandler", "FetchRequest", "FetchResponse", "JSError",
-    "JSFunction", "JSOpaque", "LimitError",
+    "CrashError", "Environment", "EnvironmentConfig", "FetchHandler", "FetchRequest", "FetchResponse", "HotChannel",
+    "HotReport", "HotUpdateContext", "HotUpdateResult", "JSError", "JSFunction", "JSOpaque", "LimitError",
     "Limits", "LoadError", "LoadResult", "Location", "ModrunError", "ModuleGraph", "ModuleNode", "ModuleProxy",
     "EnvironmentWebSocketServer", "ParseError", "Plugin", "RuntimeTransport", "Server", "SyncServer", "UsageError",
     "VirtualModules", "serve_environment",

@@ -66,12 +66,12 @@ class DevSession:
         return time.monotonic() + self.timeout if self.timeout else None
 
     async def run(self) -> None:
-        """Import the entry in a clean runtime store (after a failure, nothing half-loaded stays)."""
+        """Import the entry (again, after a failure) and call the export."""
         async with self._busy:
             started = time.perf_counter()
             try:
-                if self.module is None and self.environment._runner is not None and not self.environment._runner.dead:
-                    await self.environment._runner.invoke("clearCache", [])
+                # Nothing half-loaded by a failed attempt may stay in the runtime's store.
+                await (await self.environment.get_runner()).invoke("clearCache", [])
                 self.module = await self.environment.import_module(self.url, deadline=self._deadline())
                 await self._call()
                 self._line("ready", f"{self.url}", started)
