@@ -407,3 +407,46 @@ def test_modrun_dev_applies_changes_and_stops_cleanly(tmp_path: Path) -> None:
         pool.shutdown(wait=False)
     assert process.returncode == 0
     assert "ready /main.js" in err and "reload /main.js" in err and "stopped" in err
+
+
+class VirtualFromFile:
+    """A virtual module built from a data file: its hot_update maps the file to the virtual module."""
+
+    name = "virtual-from-file"
+
+    def __init__(self, root: Path) -> None:
+        self.data = root / "app" / "data.json"
+
+    def resolve_id(self, source: str, importer: Any, environment: Any) -> Any:
+        return "\0virtual:data" if source == "virtual:data" else None
+
+    def load(self, id: str, environment: Any) -> Any:
+        return f"export default {self.data.read_text()};\n" if id == "\0virtual:data" else None
+
+    def hot_update(self, ctx: Any) -> Any:
+        if ctx.file == str(self.data):
+            node = ctx.environment.module_graph.get_module_by_id("\0virtual:data")
+            return [node] if node is not None else []
+        return None
+
+
+def test_virtual_module_updates_through_its_plugin_and_events_fire(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with project(tmp_path, {
+            "data.json": '{"n": 1}',
+            "main.js": 'import data from "virtual:data";\nlet current = data.n;\nexport const read = () => current;\n'
+                       'const events = [];\nexport const events_ = () => events;\n'
+                       'const off = (d) => events.push("off-listener ran");\n'
+                       'import.meta.hot.on("vite:beforeUpdate", () => events.push("before"));\n'
+                       'import.meta.hot.on("vite:afterUpdate", () => events.push("after"));\n'
+                       'import.meta.hot.on("vite:beforeUpdate", off);\nimport.meta.hot.off("vite:beforeUpdate", off);\n'
+                       'import.meta.hot.accept(["virtual:data"], ([mod]) => {\n'
+                       '  events.push("accept");\n  current = mod.default.n;\n});\n',
+        }, plugins=(VirtualFromFile(tmp_path),)) as p:
+            main = await p.env.import_module("/main.js")
+            report = await p.edit("data.json", '{"n": 2}')
+            assert report.type == "update" and report.errors == []
+            assert report.updated == ["/@id/__x00__virtual:data via /main.js"]
+            assert await main.read() == 2
+            assert await main.events_() == ["before", "accept", "after"]
+    run(main())
