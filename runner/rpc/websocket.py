@@ -101,12 +101,13 @@ class EnvironmentWebSocketServer:
         self._server: WsServer | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def _fetch_module(self, url: str, importer: str | None = None, options: Any = None) -> Any:
+    async def _fetch_module(self, url: str, importer: str | None = None, options: Any = None,
+                            served: dict[str, int] | None = None) -> Any:
         """The environment's fetchModule, but a CommonJS module is handed to the remote runner's own
         runtime (Vite's `externalize`): Vite's runner evaluates only ES modules, and the Node it
         runs in loads CommonJS itself."""
         assert self.environment is not None
-        result = await self.environment.fetch_module(url, importer, options)
+        result = await self.environment.fetch_module(url, importer, options, served=served)
         meta = result.get("modrun")
         file = result.get("file")
         if isinstance(meta, dict) and meta.get("format") == "commonjs" and isinstance(file, str):
@@ -229,12 +230,10 @@ class EnvironmentWebSocketServer:
 
     async def _invoke(self, client: RemoteClient, request: dict[str, Any]) -> None:
         handlers = self.handlers
-        if self.environment is not None and request.get("name") == "fetchModule" \
-                and handlers.get("fetchModule") == self.environment.fetch_module:
+        if request.get("name") == "fetchModule" and handlers.get("fetchModule") == self._fetch_module:
             # Vite's runner asks with `cached`: the answer depends on what this runner was sent.
-            environment = self.environment
             handlers = {**handlers, "fetchModule": lambda url, importer=None, options=None:
-                        environment.fetch_module(url, importer, options, served=client.served)}
+                        self._fetch_module(url, importer, options, served=client.served)}
         response = await answer_invoke(handlers, request)
         with contextlib.suppress(ConnectionClosed):
             await client.connection.send(wire.dumps(response))
