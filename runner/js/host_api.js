@@ -159,9 +159,9 @@ function createHostApi(runner) {
     },
 
     // An HMR payload from the environment, applied in turn (hmr_client.js); answers its report.
-    hmr(payload) {
+    async hmr(payload) {
       if (!runner.hmrClient) throw new HostFailure("usage", new Error("HMR is off in this runtime"));
-      return runner.hmrClient.handle(payload);
+      return answer(await runner.hmrClient.handle(payload));
     },
   };
 }
