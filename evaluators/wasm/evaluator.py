@@ -163,7 +163,10 @@ class WasmTransport(PulledTransport):
         return on_big_stack(run)
 
     def _stop(self, error: Exception, which: str, fired: str | None) -> RuntimeStopped:
-        output = salvage(self._last_drain) if isinstance(error, GuestException) else []
+        # A limit's stop word can trap C code that loops while QuickJS builds the interrupted error:
+        # the guest is then whole enough to drain (a failure there only loses the output), and
+        # what it printed before the limit is kept. Any other trap is a broken guest: nothing is read.
+        output = salvage(self._last_drain) if isinstance(error, GuestException) or fired is not None else []
         self._discard()
         stopped = self._classify(error, which, fired)
         stopped.output = output
