@@ -159,21 +159,21 @@ def plot(path: Path, data: dict[str, Any], tool_names: list[str]) -> Path | None
         print("(no plot: matplotlib is not installed; pip install -e '.[bench]')")
         return None
     shape_names = list(data["shapes"])
-    fig, axes = plt.subplots(2, len(shape_names), figsize=(4.6 * len(shape_names), 8.4), squeeze=False)
+    fig, axes = plt.subplots(2, len(shape_names), figsize=(max(4.6 * len(shape_names), 7.0), 8.4), squeeze=False)
     colours = {name: f"C{i}" for i, name in enumerate(tool_names)}
     for column, shape in enumerate(shape_names):
         rows = data["shapes"][shape]
         top, bottom = axes[0][column], axes[1][column]
         for name in tool_names:
-            points = [(row["modules"], row["tools"][name]) for row in rows if name in row["tools"]
-                      and row["tools"][name].get("above_fixed_ms") is not None]
+            points = [(row["modules"], row["tools"][name]) for row in rows if "rss_mb" in row["tools"].get(name, {})]
             if not points:
                 continue
             exponent = data["exponents"][shape].get(name)
             label = f"{name} (k={exponent:.2f})" if exponent is not None else name
-            xs = [x for x, _ in points]
-            top.plot(xs, [max(t["above_fixed_ms"], 0.1) for _, t in points], "o-", color=colours[name], label=label)
-            bottom.plot(xs, [t["rss_mb"] for _, t in points], "o-", color=colours[name], label=name)
+            # A time at or below the fixed cost (noise, at the smallest sizes) has no place on a log axis.
+            timed = [(x, t["above_fixed_ms"]) for x, t in points if (t.get("above_fixed_ms") or 0) > 0]
+            top.plot([x for x, _ in timed], [y for _, y in timed], "o-", color=colours[name], label=label)
+            bottom.plot([x for x, _ in points], [t["rss_mb"] for _, t in points], "o-", color=colours[name], label=name)
         xs = [row["modules"] for row in rows]
         if xs:
             # A line of slope 1 through the largest size's median, for the eye.
@@ -194,11 +194,13 @@ def plot(path: Path, data: dict[str, Any], tool_names: list[str]) -> Path | None
         bottom.set_xlabel("modules in the graph")
         bottom.set_ylabel("MB")
         bottom.grid(True, which="both", alpha=0.3)
-        for axis in (top.xaxis, top.yaxis, bottom.xaxis, bottom.yaxis):  # plain numbers, not powers of ten
+        bottom.legend(fontsize=8)
+        for axis in (top.xaxis, top.yaxis, bottom.xaxis, bottom.yaxis):  # plain numbers at 1, 2, 5 x 10^n
+            axis.set_major_locator(ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
             axis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
             axis.set_minor_formatter(ticker.NullFormatter())
-    fig.suptitle(f"scaling: modrun ({', '.join(data['evaluators'])}) and node, whole processes; "
-                 "k = fitted growth exponent", fontsize=11)
+    fig.suptitle(f"scaling: modrun ({', '.join(data['evaluators'])}) and node, whole processes\n"
+                 "k = fitted growth exponent of the time above the fixed cost", fontsize=11)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
