@@ -11,9 +11,13 @@ alike; every run's output is checked against the others'. Reported per run: wall
 and peak RSS (the largest process of the run: for the process evaluator, the host or its worker).
 A process's fixed cost (interpreter start, imports, runtime creation) does not grow with the
 graph and would hide how the rest grows, so the growth exponent is fitted to the time above the
-fixed cost (the same tool importing a one-module graph): the slope of log(time - fixed) against
-log(modules), over the sizes from the third on (all of them with --quick). Linear growth is an
-exponent of 1.
+fixed cost: the same tool importing a one-module graph, run in the same rounds as every size (on a
+loaded machine a fixed cost measured once, at another moment, can exceed a small graph's whole
+time). Each round runs, per tool, the graph then the one-module graph; the time above the fixed
+cost at a size is the fastest graph run less the fastest one-module run of its rounds (the fastest
+run is the one the machine's load disturbed least). The exponent is the slope of log(time above
+the fixed cost) against log(modules), over the sizes from the third on (all of them with
+--quick). Linear growth is an exponent of 1.
 
 Graphs are written once under bench/.cache/scaling. A log-log plot goes to
 bench/results/scaling.png (with the `bench` extra installed: matplotlib).
@@ -106,11 +110,13 @@ def tools(modrun: str, evaluators: list[str]) -> dict[str, list[str]]:
 
 
 def measure(graph: Path, commands: dict[str, list[str]], repeat: int, skip: set[str],
-            timeout: float) -> dict[str, dict[str, Any]]:
-    """Each tool's runs on one graph, interleaved; a tool that times out is skipped from then on."""
+            timeout: float, empty: Path) -> dict[str, dict[str, Any]]:
+    """Each tool's runs on one graph, interleaved, each followed by a run on the one-module graph
+    `empty` (its times in "fixed_ms"); a tool that times out is skipped from then on."""
     entry = graph / "entry.js"
     env = modrun_env()
-    results: dict[str, dict[str, Any]] = {name: {"ms": [], "rss_kb": []} for name in commands if name not in skip}
+    results: dict[str, dict[str, Any]] = {name: {"ms": [], "rss_kb": [], "fixed_ms": []}
+                                          for name in commands if name not in skip}
     for name in list(results):  # a warm-up: fills modrun's transform cache
         try:
             results[name]["output"] = run([*commands[name], str(entry)], graph, env, timeout)[2]
@@ -131,6 +137,7 @@ def measure(graph: Path, commands: dict[str, list[str]], repeat: int, skip: set[
                 raise RuntimeError(f"{name} printed {output!r}, then {result['output']!r}")
             result["ms"].append(ms)
             result["rss_kb"].append(rss)
+            result["fixed_ms"].append(run([*commands[name], str(empty / "entry.js")], empty, env, timeout)[0])
     outputs = {result["output"] for result in results.values() if "error" not in result}
     if len(outputs) > 1:
         raise RuntimeError(f"the peers disagree on {entry}: {outputs}")
@@ -185,7 +192,7 @@ def plot(path: Path, data: dict[str, Any], tool_names: list[str]) -> Path | None
         top.set_xscale("log")
         top.set_yscale("log")
         top.set_xlabel("modules in the graph")
-        top.set_ylabel("ms (median)")
+        top.set_ylabel("ms (fastest run less the fastest one-module run)")
         top.grid(True, which="both", alpha=0.3)
         top.legend(fontsize=8)
         bottom.set_title(f"{shape}: peak RSS")
@@ -224,26 +231,28 @@ def main() -> None:
     names = list(commands)
     root = harness.CACHE_DIR / "scaling"
 
-    shapes.write("empty", 0, root / "empty")
-    fixed = measure(root / "empty", commands, ns.repeat, set(), ns.timeout)
-    fixed_ms = {name: statistics.median(r["ms"]) for name, r in fixed.items() if r["ms"]}
-    data: dict[str, Any] = {"evaluators": ns.evaluators, "fixed_ms": fixed_ms, "shapes": {}, "exponents": {}}
+    empty = root / "empty"
+    shapes.write("empty", 0, empty)
+    for name in names:  # fills modrun's transform cache for the one-module graph
+        run([*commands[name], str(empty / "entry.js")], empty, modrun_env(), ns.timeout)
+    fixed_runs: dict[str, list[float]] = {name: [] for name in names}
+    data: dict[str, Any] = {"evaluators": ns.evaluators, "shapes": {}, "exponents": {}}
     for shape in ns.shapes:
         skip: set[str] = set()
         rows = []
         for size in sizes[shape]:
             graph = root / f"{shape}-{size}"
             shapes.write(shape, size, graph)
-            measured = measure(graph, commands, ns.repeat, skip, ns.timeout)
+            measured = measure(graph, commands, ns.repeat, skip, ns.timeout, empty)
             row: dict[str, Any] = {"size": size, "modules": shapes.modules(shape, size), "tools": {}}
             for name, result in measured.items():
                 if not result["ms"]:
                     row["tools"][name] = {"error": result.get("error", "no run")}
                     continue
-                median = statistics.median(result["ms"])
+                fixed_runs[name].extend(result["fixed_ms"])
                 row["tools"][name] = {
-                    "ms": result["ms"], "median_ms": median, "max_ms": max(result["ms"]),
-                    "above_fixed_ms": median - fixed_ms[name] if name in fixed_ms else None,
+                    "ms": result["ms"], "median_ms": statistics.median(result["ms"]), "max_ms": max(result["ms"]),
+                    "fixed_ms": result["fixed_ms"], "above_fixed_ms": min(result["ms"]) - min(result["fixed_ms"]),
                     "rss_mb": max(result["rss_kb"]) / 1024,
                 }
             rows.append(row)
@@ -258,16 +267,20 @@ def main() -> None:
             for name in names
         }
 
+    data["fixed_ms"] = {name: statistics.median(runs) for name, runs in fixed_runs.items() if runs}
     print()
-    print(harness.table(["tool", "fixed cost (ms, median)"], [[n, fixed_ms.get(n, "-")] for n in names],
-                        "one-module graph: the fixed cost of a whole process"))
+    print(harness.table(["tool", "median", "min", "max"],
+                        [[n, statistics.median(r), min(r), max(r)] for n, r in fixed_runs.items() if r],
+                        "one-module graph (ms): the fixed cost of a whole process, over every round"))
     for shape, rows in data["shapes"].items():
-        headers = ["modules"] + [f"{n} ms" for n in names] + [f"{n} MB" for n in names]
+        headers = (["modules"] + [f"{n} ms" for n in names] + [f"{n} above fixed" for n in names]
+                   + [f"{n} MB" for n in names])
         table_rows = []
         for row in rows:
             tools_ = row["tools"]
             table_rows.append([row["modules"]]
                               + [tools_[n].get("median_ms", "timeout") if n in tools_ else "-" for n in names]
+                              + [tools_[n].get("above_fixed_ms", "-") if n in tools_ else "-" for n in names]
                               + [tools_[n].get("rss_mb", "-") if n in tools_ else "-" for n in names])
         ratios = []
         if "node" in names:
@@ -281,7 +294,8 @@ def main() -> None:
                     ratio = harness.ratio(times[n]["median_ms"], times["node"]["median_ms"])
                     ratios.append(f"{n} {ratio:.2f}x node at {last['modules']} modules")
         print()
-        print(harness.table(headers, table_rows, f"{shape}: whole process, median of {ns.repeat}; peak RSS"))
+        print(harness.table(headers, table_rows, f"{shape}: whole process, median of {ns.repeat}; the fastest run "
+                            "above the fastest one-module run; peak RSS"))
         exps = data["exponents"][shape]
         print("growth exponent (of the time above the fixed cost): " + ", ".join(
             f"{n} {exps[n]:.2f}" if exps.get(n) is not None else f"{n} -" for n in names))
