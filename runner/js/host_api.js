@@ -1,5 +1,5 @@
 // provides: createHostApi
-// uses: HostFailure, errorToPayload, safeString, answer, toJsonText
+// uses: HostFailure, errorToPayload, safeString, answer, toJsonText, moduleNamespace
 // private: describe, toWire, wireValue, globalEval
 
 // What the host may ask of a runtime: import a module, call an export, read a value, clear the
@@ -62,16 +62,16 @@ function createHostApi(runner) {
         throw new HostFailure("load", error);
       }
       try {
-        await runner.evaluate(record, []);
+        await runner.evaluate(record, null);
       } catch (error) {
         throw new HostFailure("js", error);
       }
-      const namespace = record.namespace();
+      const namespace = moduleNamespace(record);
       const names = Object.keys(namespace);
       const values = Object.create(null);
       for (const name of names) {
         try {
-          values[name] = describe(record.exports[name], [name], []);
+          values[name] = describe(record.exports[name], [name], new Set());
         } catch (error) {
           values[name] = { $modrun: "opaque", type: "getter", text: `[reading it threw ${safeString(error, "an error")}]` };
         }
@@ -130,7 +130,7 @@ function createHostApi(runner) {
 
     get(url, path) {
       try {
-        return describe(lookup(url, path).value, path, []);
+        return describe(lookup(url, path).value, path, new Set());
       } catch (error) {
         throw new HostFailure("js", error);
       }
@@ -159,7 +159,8 @@ function createHostApi(runner) {
   };
 }
 
-// Exports as data; functions (also inside objects) become markers with their path.
+// Exports as data; functions (also inside objects) become markers with their path. `seen`: the
+// objects being described around this one.
 function describe(value, path, seen) {
   switch (typeof value) {
     case "function": return { $modrun: "function", path, name: value.name };
@@ -170,10 +171,15 @@ function describe(value, path, seen) {
     default: return value;
   }
   if (value === null) return null;
-  if (seen.includes(value)) return { $modrun: "opaque", type: "cyclic", text: "[Circular]" };
-  const inner = seen.concat([value]);
-  if (Array.isArray(value)) return value.map((item, i) => describe(item, path.concat([i]), inner));
+  if (seen.has(value)) return { $modrun: "opaque", type: "cyclic", text: "[Circular]" };
+  if (Array.isArray(value)) {
+    seen.add(value);
+    const items = value.map((item, i) => describe(item, path.concat([i]), seen));
+    seen.delete(value);
+    return items;
+  }
   if (typeof value.toJSON === "function") return toWire(value, path.join("."));
+  seen.add(value);
   const out = Object.create(null); // so that a key "__proto__" stays a key
   for (const key of Object.keys(value)) {
     let item;
@@ -184,8 +190,9 @@ function describe(value, path, seen) {
       out[key] = { $modrun: "opaque", type: "getter", text: `[getter threw ${safeString(error, "an error")}]` };
       continue;
     }
-    out[key] = describe(item, path.concat([key]), inner);
+    out[key] = describe(item, path.concat([key]), seen);
   }
+  seen.delete(value);
   return out;
 }
 
@@ -194,7 +201,7 @@ function toWire(value, where) {
   const type = typeof value;
   if (type === "string" || type === "boolean") return value; // the common case, kept cheap
   if (type === "number") return Number.isFinite(value) ? value : null;
-  return wireValue(value, where, []);
+  return wireValue(value, where, new Set());
 }
 
 function wireValue(v, at, seen) {
@@ -209,8 +216,8 @@ function wireValue(v, at, seen) {
   }
   if (v === null) return null;
   if (typeof v.toJSON === "function") return wireValue(v.toJSON(), at, seen);
-  if (seen.includes(v)) throw new TypeError(`${at} is a cyclic object, which JSON cannot carry`);
-  seen.push(v);
+  if (seen.has(v)) throw new TypeError(`${at} is a cyclic object, which JSON cannot carry`);
+  seen.add(v);
   let out;
   if (Array.isArray(v)) {
     out = [];
@@ -223,6 +230,6 @@ function wireValue(v, at, seen) {
       out[key] = wireValue(item, `${at}.${key}`, seen);
     }
   }
-  seen.pop();
+  seen.delete(v);
   return out;
 }

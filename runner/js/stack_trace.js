@@ -15,20 +15,19 @@ class StackTraces {
   constructor(runnerSource, startOffset) {
     this.runnerSource = runnerSource; // frames inside the runner itself are left out
     this.startOffset = startOffset;
-    this.modules = [];
+    this.modules = new Set(); // in registration order
     this.byWrapper = new WeakMap();
     this.byFunction = new WeakMap();
     this.sites = new WeakMap(); // error -> raw call sites, for phase checks
   }
 
   register(record) {
-    this.modules.push(record);
+    this.modules.add(record);
     this.byWrapper.set(record.wrapper, record);
   }
 
   unregister(record) {
-    const i = this.modules.indexOf(record);
-    if (i >= 0) this.modules.splice(i, 1);
+    this.modules.delete(record);
   }
 
   install() {
