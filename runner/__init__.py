@@ -18,6 +18,7 @@ from .module_graph import ModuleGraph, ModuleNode
 from .plugin import LoadResult, Plugin
 from .plugins import VirtualModules
 from .rpc.exports import JSFunction, JSOpaque, ModuleProxy
+from .rpc.protocol import PendingTimer
 from .rpc.transport import RuntimeTransport
 from .server import Server
 from .sync import SyncServer
@@ -26,8 +27,8 @@ __all__ = [
     "CrashError", "Environment", "EnvironmentConfig", "FetchHandler", "FetchRequest", "FetchResponse", "JSError",
     "JSFunction", "JSOpaque", "LimitError",
     "Limits", "LoadError", "LoadResult", "Location", "ModrunError", "ModuleGraph", "ModuleNode", "ModuleProxy",
-    "EnvironmentWebSocketServer", "ParseError", "Plugin", "RuntimeTransport", "Server", "SyncServer", "UsageError",
-    "VirtualModules", "serve_environment",
+    "EnvironmentWebSocketServer", "ParseError", "PendingTimer", "Plugin", "RuntimeTransport", "Server", "SyncServer",
+    "UsageError", "VirtualModules", "serve_environment",
 ]
 
 

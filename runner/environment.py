@@ -27,7 +27,7 @@ from .plugins.packages import PackageCache
 from .plugins.typescript_jsx import TypeScriptJsxPlugin
 from .rpc.client import ConsoleSink, RunnerClient
 from .rpc.exports import ModuleProxy
-from .rpc.protocol import FetchedModule, FetchOptions, FetchResult, Handler, LinkMeta
+from .rpc.protocol import FetchedModule, FetchOptions, FetchResult, Handler, LinkMeta, PendingTimer
 from .transform.sourcemap import shift_lines
 from .transform_request import TransformedModule, load_source, transform_request
 
@@ -297,6 +297,14 @@ class Environment:
             return await ModuleProxy.load(runner, self._entry_url(url), deadline=deadline)
         finally:
             self.server.transform_cache.flush()  # new transforms reach the disk once per import
+
+    async def settle(self, *, deadline: float | None = None) -> list[PendingTimer]:
+        """Let the runtime finish the work under way (promise jobs, host requests, timers already
+        due) and return the timers still pending: what a run that ends now leaves undone."""
+        if self._runner is None or self._runner.dead:
+            return []
+        await self._runner.settle(deadline=deadline)
+        return await self._runner.pending_timers()
 
     async def run_script(self, path: str, code: str | None = None, *, runner: RunnerClient | None = None,
                          deadline: float | None = None) -> None:

@@ -18,6 +18,7 @@ from ..errors import LimitError, LoadError, ModrunError, UsageError
 from ..js.profiles import DEFAULT_PROFILE, PROFILES
 from ..rpc import wire
 from ..rpc.exports import JSFunction, JSOpaque
+from ..rpc.protocol import PendingTimer
 from ..server import Server
 from .common import report_error
 
@@ -122,7 +123,26 @@ async def _run(ns: argparse.Namespace, args: list[Any], console_stream: Any) -> 
             if not isinstance(target, JSFunction):
                 raise UsageError(f"--call {ns.call}: the export {ns.call!r} is not a function")
             result = await target(*args, deadline=deadline)
-        return {"ok": True, "result": _plain(result), "exports": sorted(module.exports)}
+        outcome = {"ok": True, "result": _plain(result), "exports": sorted(module.exports)}
+        # The run ends when its own work has: timers still pending are said, not silently dropped.
+        _report_pending(await environment.settle(deadline=deadline))
+        return outcome
+
+
+def _report_pending(timers: list[PendingTimer]) -> None:
+    if not timers:
+        return
+    count = f"{len(timers)} timer{'s' if len(timers) > 1 else ''}"
+    lines = [f"modrun: the run ended with {count} pending, which did not run:"]
+    for timer in timers:
+        line = f"  {timer.get('kind')}({timer.get('callback')}, {timer.get('delay'):g} ms)"
+        if timer.get("kind") == "setTimeout":
+            line += f", due in {timer.get('remaining'):g} ms"
+        if timer.get("at"):
+            line += f", callback at {timer.get('at')}"
+        lines.append(line)
+    sys.stderr.write("\n".join(lines) + "\n")
+    sys.stderr.flush()
 
 
 def command(ns: argparse.Namespace) -> int:

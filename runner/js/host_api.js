@@ -3,14 +3,14 @@
 // private: describe, toWire, wireValue, globalEval
 
 // What the host may ask of a runtime: import a module, call an export, read a value, clear the
-// cache. Results cross as JSON; exported functions cross as markers the host turns into
+// cache, list the timers still pending. Results cross as JSON; exported functions cross as markers the host turns into
 // callables. A value JSON cannot carry is an error naming where it is, never a silent null.
 
 // Taken before a profile can lock code generation down (the edge profile does): scripts the host
 // runs are the host's code, not the module's.
 const globalEval = globalThis.eval;
 
-function createHostApi(runner) {
+function createHostApi(runner, loop) {
   const recordFor = (url) => {
     const record = runner.evaluatedModules.getModuleByUrl(url) || runner.evaluatedModules.getModuleById(url);
     if (!record || record.status !== "evaluated") throw new Error(`module ${url} has not been imported`);
@@ -32,7 +32,11 @@ function createHostApi(runner) {
       if (result !== null && (typeof result === "object" || typeof result === "function") &&
           typeof result.then === "function") {
         const id = ++lastPending;
-        pendingCalls.set(id, result);
+        // Handled from now on: a rejection before the host asks for it (awaitCall) is the
+        // call's answer, not an unhandled rejection.
+        const promise = Promise.resolve(result);
+        promise.then(undefined, () => {});
+        pendingCalls.set(id, promise);
         return toJsonText({ pending: id });
       }
       return toJsonText({ result: toWire(result, "the result") });
@@ -136,12 +140,13 @@ function createHostApi(runner) {
       }
     },
 
-    // A classic script, run as global code; its import() calls (rewritten by the server to
-    // __modrun_dynamic_import__) load modules relative to the script.
-    evalScript(code) {
+    // Classic scripts, run as global code one after the other in one task (as a worker's
+    // importScripts() does: no microtask runs between them), until one throws; their import()
+    // calls (rewritten by the server to __modrun_dynamic_import__) load modules relative to them.
+    evalScript(...codes) {
       runner.installScriptImport();
       try {
-        globalEval(code);
+        for (const code of codes) globalEval(code);
       } catch (error) {
         const parse = error instanceof SyntaxError && runner.traces.isEvalParseError(error);
         if (parse) {
@@ -155,6 +160,10 @@ function createHostApi(runner) {
     clearCache() {
       runner.clearCache();
       return null;
+    },
+
+    pendingTimers() {
+      return loop.pendingTimers();
     },
   };
 }
