@@ -163,6 +163,51 @@ def test_second_run_uses_the_transform_cache(tmp_path):
     assert entries() == first
 
 
+@pytest.mark.parametrize("evaluator", ["inprocess", "wasm", "process"])
+def test_the_process_ends_with_all_its_output_and_leaves_nothing_running(tmp_path, evaluator):
+    """The command ends its process without tearing the runtime down: every line of output still
+    gets out through the pipe, the exit code is the contract's, and no worker outlives it."""
+    (tmp_path / "main.js").write_text(
+        'for (let i = 0; i < 20000; i++) console.log(`line ${i}`);\n'
+        'console.error("to stderr");\n'
+        "export const fail = () => { throw new Error('late'); };\n")
+    # Its own session: whatever it starts is in a process group of its own, found afterwards.
+    proc = subprocess.Popen([sys.executable, "-m", "runner", "run", "main.js", "--evaluator", evaluator],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 0, stderr
+    lines = stdout.splitlines()
+    assert len(lines) == 20000 and lines[-1] == "line 19999" and stderr == "to stderr\n"
+    left = _live_members_of_group(proc.pid)
+    assert not left, f"processes left running after the command ended: {left}"
+    failed = modrun("run", "main.js", "--evaluator", evaluator, "--call", "fail", "--json", cwd=tmp_path)
+    assert failed.returncode == 1 and envelope(failed)["error"]["message"] == "late"
+
+
+def _live_members_of_group(pgid: int) -> list[str]:
+    """Processes of the group that are not zombies, once they have had time to end (a worker ends
+    when its channel closes; a loaded machine may take a while)."""
+    import time
+
+    deadline = time.monotonic() + 30
+    while True:
+        members = []
+        for entry in os.listdir("/proc"):
+            try:
+                with open(f"/proc/{entry}/stat") as file:
+                    stat = file.read()
+            except (OSError, ValueError):
+                continue
+            name, _, rest = stat.rpartition(")")
+            fields = rest.split()
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                members.append(f"{entry} {name.partition('(')[2]}")
+        if not members or time.monotonic() > deadline:
+            return members
+        time.sleep(0.05)
+
+
 EVALUATOR_PLUGIN = """
 import sys
 

@@ -92,7 +92,8 @@ def _plain(value: Any, where: str = "the result") -> Any:
     return value
 
 
-async def _run(ns: argparse.Namespace, args: list[Any], console_stream: Any) -> dict[str, Any]:
+async def _run(ns: argparse.Namespace, args: list[Any], console_stream: Any,
+               held: list[Server] | None) -> dict[str, Any]:
     entry = Path(ns.entry).resolve()
     root = _choose_root(entry, ns.root)
     deadline = time.monotonic() + ns.timeout if ns.timeout else None
@@ -112,7 +113,10 @@ async def _run(ns: argparse.Namespace, args: list[Any], console_stream: Any) -> 
     if not entry.is_file():
         raise LoadError(f"Cannot find module {entry}" + (" (it is a directory)" if entry.is_dir() else ""),
                         code="ERR_MODULE_NOT_FOUND", id=str(entry))
-    async with Server(root=root, environments=environments, on_console=on_console, mode=ns.mode) as server:
+    server = Server(root=root, environments=environments, on_console=on_console, mode=ns.mode)
+    if held is not None:
+        held.append(server)  # left open for the caller, which ends the process without teardown
+    try:
         environment = server.environments["cli"]
         module = await environment.import_module(_entry_url(entry, root), deadline=deadline)
         result: Any = None
@@ -125,15 +129,23 @@ async def _run(ns: argparse.Namespace, args: list[Any], console_stream: Any) -> 
                 raise UsageError(f"--call {ns.call}: the export {ns.call!r} is not a function")
             result = await target(*args, deadline=deadline)
         return {"ok": True, "result": _plain(result), "exports": sorted(module.exports)}
+    finally:
+        if held is None:
+            await server.close()
+        else:
+            server.transform_cache.flush()
 
 
-def command(ns: argparse.Namespace) -> int:
+def command(ns: argparse.Namespace, held: list[Server] | None = None) -> int:
+    """Run the command and answer its exit code. The server is closed at the end, unless `held` is
+    given: then the server is appended to it, open (its transform cache flushed), for a caller that
+    ends the process right away (see `main` in __init__.py)."""
     as_json = bool(ns.json)
     try:
         args = _check_args(ns)
         console_stream = sys.stderr if ns.json else sys.stdout
         timeout = ns.timeout + 1.0 if ns.timeout else None  # the runtime's own deadline comes first
-        outcome = asyncio.run(asyncio.wait_for(_run(ns, args, console_stream), timeout))
+        outcome = asyncio.run(asyncio.wait_for(_run(ns, args, console_stream, held), timeout))
     except TimeoutError:
         return report_error(LimitError("wall-time limit exceeded", limit="wall-time"), as_json)
     except ModrunError as error:
