@@ -275,3 +275,43 @@ def test_a_registered_evaluator_works_from_the_command_line_and_the_config(tmp_p
 
     asyncio.run(main())
     assert len(made) == 2
+
+
+@pytest.mark.parametrize("extra", [[], ["--memory", "48"]])
+def test_the_command_starts_its_one_runtime_early_with_the_options_it_will_use(tmp_path, extra):
+    """An evaluator offering start_early is told, before the run, the very options the runtime is
+    then created with; the process evaluator's worker spawned then is the one the run uses, and
+    no pool of spare workers is spawned beside it."""
+    from evaluators import ProcessEvaluator, register_evaluator
+    from runner.cli import run_command
+
+    class Watched(ProcessEvaluator):
+        def __init__(self) -> None:
+            super().__init__(pool_size=2)
+            self.early: list[object] = []
+            self.spawned: list[int] = []
+            self.used: list[int] = []
+
+        def start_early(self, options):
+            self.early.append(options)
+            super().start_early(options)
+
+        def spawn(self, options):
+            worker = super().spawn(options)
+            self.spawned.append(worker.pid)
+            return worker
+
+        async def create_transport(self, options):
+            transport = await super().create_transport(options)
+            self.used.append((options, transport.pid))
+            return transport
+
+    watched = Watched()
+    register_evaluator(f"watched{len(extra)}", watched)
+    entry = tmp_path / "entry.js"
+    entry.write_text("export const answer = () => 42;\n")
+    assert run_command(["run", str(entry), "--evaluator", f"watched{len(extra)}", "--call", "answer", *extra]) == 0
+    [(options, pid)] = watched.used
+    assert watched.early == [options] and watched.spawned == [pid]
+    assert (options.limits.memory_mb == 48) == bool(extra)
+    watched.shutdown()
