@@ -40,6 +40,7 @@ class RunnerClient:
         self._ids = itertools.count(1)
         self._lock = asyncio.Lock()
         self._background: set[asyncio.Task[None]] = set()
+        self._answered = 0  # answers handed to the transport (see _pump)
 
     @property
     def dead(self) -> bool:
@@ -133,11 +134,14 @@ class RunnerClient:
         wanted = f"response:{call_id}" if call_id is not None else None
         tasks = self._background
         while True:
+            answered = self._answered
             messages = await self.transport.receive(budget)
             answer = self._handle(messages, wanted)
             if answer is not None:
                 return self._result(answer)
-            if messages:
+            # An answer queued while the transport was receiving may have missed that turn: the
+            # runtime is idle only after a receive that began with every answer queued.
+            if messages or self._answered != answered:
                 continue
             if not tasks:
                 if wanted is None:
@@ -152,6 +156,7 @@ class RunnerClient:
 
     async def _answer(self, request: dict[str, Any]) -> None:
         await self.transport.send([await answer_invoke(self.handlers, request)])
+        self._answered += 1
 
     def _event(self, message: Message) -> None:
         event = message.get("event")
