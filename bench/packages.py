@@ -1,41 +1,34 @@
 """Real npm packages for the whole-process benchmarks: date-fns and lodash-es at the versions
-pinned by bench/npm/packages/package-lock.json, installed with `npm ci` into
-bench/.cache/npm/packages (again only when the lockfile changes), beside the entry modules of
+pinned by bench/npm/packages/package-lock.json, installed by tests/npm_cache.py (`npm ci`, again
+only when the lockfile changes) into bench/.cache/npm/packages, beside the entry modules of
 bench/npm/packages/*.js. That directory is the project root the benchmarks run in."""
 
 from __future__ import annotations
 
 import shutil
-import subprocess
+import sys
 from pathlib import Path
 
 from harness import BENCH_DIR, CACHE_DIR
 
-SOURCE = BENCH_DIR / "npm" / "packages"
+sys.path.insert(0, str(BENCH_DIR.parent))
+from tests.npm_cache import Unavailable, ensure  # noqa: E402
+
+SETS = BENCH_DIR / "npm"
 TARGET = CACHE_DIR / "npm" / "packages"
 #: entry module -> the package it imports
 ENTRIES = {"date-fns.js": "date-fns", "lodash-es.js": "lodash-es"}
 
 
-def ensure() -> tuple[Path | None, str]:
+def ensure_installed() -> tuple[Path | None, str]:
     """The installed project directory, or None and the reason it could not be installed."""
-    npm = shutil.which("npm")
-    if npm is None:
-        return None, "npm is not installed"
-    lock = (SOURCE / "package-lock.json").read_bytes()
-    installed = TARGET / "node_modules" / ".modrun-bench-lock"
-    if not (installed.exists() and installed.read_bytes() == lock):
-        TARGET.mkdir(parents=True, exist_ok=True)
-        for name in ("package.json", "package-lock.json"):
-            shutil.copyfile(SOURCE / name, TARGET / name)
-        done = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=TARGET,
-                              capture_output=True, text=True)
-        if done.returncode != 0:
-            return None, f"npm ci failed (is the registry reachable?): {done.stderr.strip()[-500:]}"
-        installed.write_bytes(lock)
+    try:
+        target = ensure("packages", SETS, CACHE_DIR / "npm")
+    except Unavailable as reason:
+        return None, str(reason)
     for entry in ENTRIES:
-        shutil.copyfile(SOURCE / entry, TARGET / entry)
-    return TARGET, ""
+        shutil.copyfile(SETS / "packages" / entry, target / entry)
+    return target, ""
 
 
 def version(package: str) -> str | None:

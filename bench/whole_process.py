@@ -51,7 +51,7 @@ def _graphs(names: list[str], work: Path) -> dict[str, tuple[Path, Path]]:
         out["tree"] = (work / "tree", entry)
     wanted = [name for name in names if name != "tree"]
     if wanted:
-        root, why = packages.ensure()
+        root, why = packages.ensure_installed()
         if root is None:
             print(f"(date-fns and lodash-es skipped: {why})")
         else:
