@@ -62,6 +62,7 @@ class Environment:
         self._real_root = os.path.realpath(server.root)
         self._resolved: dict[tuple[str, str | None, str], str] = {}
         self._inside: dict[str, bool] = {}
+        self._real_directories: dict[str, str] = {}
         # id -> (the transform it was built from, options it was built for, the FetchResult)
         self._fetched: dict[str, tuple[TransformedModule, tuple[int, bool], FetchedModule]] = {}
 
@@ -94,10 +95,19 @@ class Environment:
         return id
 
     def _inside_root(self, id: str) -> bool:
-        """Is the file behind `id` (links followed) inside the root? Remembered per id."""
+        """Is the file behind `id` (links followed) inside the root? Remembered per id; directories'
+        real paths per directory (most modules share theirs), so a file costs one lstat."""
         inside = self._inside.get(id)
         if inside is None:
-            real = os.path.realpath(file_of(id))
+            file = file_of(id)
+            if os.path.islink(file):
+                real = os.path.realpath(file)
+            else:
+                directory, name = os.path.split(file)
+                real_directory = self._real_directories.get(directory)
+                if real_directory is None:
+                    real_directory = self._real_directories[directory] = os.path.realpath(directory)
+                real = os.path.join(real_directory, name)
             inside = self._inside[id] = real == self._real_root or real.startswith(self._real_root + os.sep)
         return inside
 
@@ -157,7 +167,11 @@ class Environment:
         attributes = options.get("attributes") or {}
         module_type = module_type or attributes.get("type")
         check_type(module_type, url)
-        node = self.module_graph.ensure_entry_from_id(typed_id(await self.resolve(base, importer), module_type))
+        # A url the graph handed out (the runner fetches dependencies by the urls in `resolved`)
+        # names its module whoever imports it: no resolution, as in Vite's fetchModule.
+        node = self.module_graph.get_module_by_url(url) if url.startswith("/") and not attributes else None
+        if node is None:
+            node = self.module_graph.ensure_entry_from_id(typed_id(await self.resolve(base, importer), module_type))
         if options.get("cached") and node.transform_result is not None:
             return {"cache": True}
         module = await transform_request(self, node)

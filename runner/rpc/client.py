@@ -55,6 +55,7 @@ class RunnerClient:
         self._background: set[asyncio.Task[None]] = set()
         self._seeded = False
         self._wake: float | None = None  # when the runtime wants its next turn (time.monotonic())
+        self._answered = 0  # answers handed to the transport (see _pump)
 
     @property
     def dead(self) -> bool:
@@ -165,11 +166,14 @@ class RunnerClient:
         # of timeouts would keep it going for ever.
         due_by = time.monotonic() if wanted is None else float("inf")
         while True:
+            answered = self._answered
             messages = await self.transport.receive(budget)
             answer = self._handle(messages, wanted)
             if answer is not None:
                 return self._result(answer)
-            if messages:
+            # An answer queued while the transport was receiving may have missed that turn: the
+            # runtime is idle only after a receive that began with every answer queued.
+            if messages or self._answered != answered:
                 continue
             # Idle: it waits for the host (requests under way) or for its next timer.
             now = time.monotonic()
@@ -201,6 +205,7 @@ class RunnerClient:
 
     async def _answer(self, request: dict[str, Any]) -> None:
         await self.transport.send([await answer_invoke(self.handlers, request)])
+        self._answered += 1
 
     def _event(self, message: Message) -> None:
         event = message.get("event")
