@@ -20,94 +20,17 @@ Goal (from the issue): cold modrun <= 0.5x Vite's wall time.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import os
 import shutil
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
-from typing import Any
 
 import harness
 import node_peers
+import parts
 from graph import generate, module_count
+from processes import MODRUN, modrun_env, run_timed
 
-MODRUN = str(Path(sys.executable).with_name("modrun"))
 GOAL = 0.5
-
-
-def modrun_env() -> dict[str, str]:
-    """modrun processes get Python bytecode caching, as an installed package has, even where the
-    environment turns it off (PYTHONDONTWRITEBYTECODE): the bytecode goes to bench/.cache/pycache,
-    outside the source tree. Without it every process recompiles runner/ (about 35 ms here)."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env["PYTHONPYCACHEPREFIX"] = str(harness.CACHE_DIR / "pycache")
-    return env
-
-
-def run_timed(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, str]:
-    started = time.perf_counter()
-    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
-    elapsed = (time.perf_counter() - started) * 1000
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
-    return elapsed, done.stdout.strip()
-
-
-def _sink(level: str, text: str) -> None:
-    pass
-
-
-async def _in_process(work: Path, cache_dir: Path) -> dict[str, float]:
-    """One cold import in this process, split into parts (ms). Patches internals of
-    runner/transform/ssr_transform.py and runner/transform_cache.py for the duration."""
-    import runner.transform.ssr_transform as ssr_transform_module
-    from runner import Server
-    from runner.rpc.exports import ModuleProxy
-    from runner.transform_cache import TransformCache
-
-    parts = {"ssr_transform": 0.0, "cache_get": 0.0, "cache_put": 0.0, "engine": 0.0}
-
-    def timed(fn: Any, part: str) -> Any:
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                parts[part] += time.perf_counter() - started
-        return wrapper
-
-    # transform_request imports ssr_transform from its module when a transform is needed.
-    saved = (ssr_transform_module.ssr_transform, TransformCache.get, TransformCache.put, TransformCache.flush)
-    ssr_transform_module.ssr_transform = timed(saved[0], "ssr_transform")  # type: ignore[assignment]
-    TransformCache.get = timed(saved[1], "cache_get")  # type: ignore[method-assign]
-    TransformCache.put = timed(saved[2], "cache_put")  # type: ignore[method-assign]
-    TransformCache.flush = timed(saved[3], "cache_put")  # type: ignore[method-assign]
-    try:
-        started = time.perf_counter()
-        async with Server(root=work, cache_dir=cache_dir, on_console=_sink) as server:
-            runner = await server.environments["ssr"].create_runner(on_console=_sink)
-            receive = runner.transport.receive
-
-            async def timed_receive(budget: Any) -> Any:
-                t = time.perf_counter()
-                try:
-                    return await receive(budget)
-                finally:
-                    parts["engine"] += time.perf_counter() - t
-
-            runner.transport.receive = timed_receive  # type: ignore[method-assign]
-            await ModuleProxy.load(runner, "/entry.js")
-            total = time.perf_counter() - started
-    finally:
-        ssr_transform_module.ssr_transform = saved[0]  # type: ignore[assignment]
-        TransformCache.get, TransformCache.put, TransformCache.flush = saved[1:]  # type: ignore[method-assign]
-    out = {key: value * 1000 for key, value in parts.items()}
-    out["total"] = total * 1000
-    out["other_host"] = out["total"] - sum(v for k, v in out.items() if k != "total")
-    return out
 
 
 def main() -> None:
@@ -161,9 +84,8 @@ def main() -> None:
                 if "1-module" not in name and out != expected:
                     raise RuntimeError(f"{name} printed {out!r}, expected {expected!r}")
                 samples[name].append(elapsed)
-        breakdowns = []
-        for i in range(3):
-            breakdowns.append(asyncio.run(_in_process(work, work / "node_modules" / f".modrun-inprocess-{i}")))
+        breakdowns = parts.breakdown(work, "/entry.js", "inprocess", work / "node_modules" / ".modrun-parts",
+                                     warm=False)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -179,15 +101,17 @@ def main() -> None:
     print(harness.table(["run", "median ms", "min ms", "max ms", "x Vite"], rows, title))
     print(f"checksum line (all peers): {expected}")
     part_names = [("total", "one cold import in-process (no interpreter start-up)"),
-                  ("ssr_transform", "  ssr_transform (parse, scope analysis, emit)"),
-                  ("cache_put", "  transform cache writes"),
-                  ("cache_get", "  transform cache lookups (misses)"),
-                  ("engine", "  engine (compile, link, evaluate, JSON)"),
-                  ("other_host", "  other host work (resolve, load, fetchModule, asyncio)")]
-    parts = {key: harness.stats([b[key] for b in breakdowns])["median"] for key, _ in part_names}
+                  ("transform", "  ssr_transform (parse, scope analysis, emit)"),
+                  ("cache", "  transform cache lookups and writes"),
+                  ("engine", "  engine (compile, link, evaluate, its JSON)"),
+                  ("wire_json", "  host JSON of the messages"),
+                  ("runtime", "  runtime creation"),
+                  ("close", "  closing the server"),
+                  ("host", "  other host work (resolve, load, fetchModule, asyncio)")]
+    medians = {key: harness.stats([b[key] for b in breakdowns])["median"] for key, _ in part_names}
     cold_median = summary["modrun cold (empty transform cache)"]["median"]
     fixed = summary["modrun, 1-module graph (fixed cost)"]["median"]
-    b_rows = [[label, parts[key], parts[key] / cold_median] for key, label in part_names]
+    b_rows = [[label, medians[key], medians[key] / cold_median] for key, label in part_names]
     b_rows.append(["process fixed cost (1-module run, above)", fixed, fixed / cold_median])
     print()
     print(harness.table(["part", "ms (median of 3)", "share of cold run"], b_rows,

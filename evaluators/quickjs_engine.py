@@ -4,9 +4,11 @@ the engine of the in-process evaluator (inprocess.py) and of the process worker
 
 The runtime never calls into Python: the binding refuses host callbacks while a time limit is
 set, and a callback that raises leaves the interpreter in a bad state. It is pulled instead:
-deliver the inbox, run the job queue, drain the outbox (runner/js/transport.js). `turn` and
-`call` are that engine work; `enter` runs it under a budget, and on a limit or an engine failure
-discards the runtime and raises what stopped it (stops.py), with the output it still held.
+deliver the inbox, run the job queue, drain the outbox (runner/js/transport.js), where the event
+loop runs its due tasks first (runner/js/event_loop.js). The one hook into the engine is its
+promise rejection tracker (quickjs_tracker.py). `turn` and `call` are that engine work; `enter`
+runs it under a budget, and on a limit or an engine failure discards the runtime and raises what
+stopped it (stops.py), with the output it still held.
 
 The binding restarts its time limit at every entry into the engine, and each promise job is one:
 a job that queues the next one forever would never be stopped. So the job loop charges every job
@@ -27,8 +29,10 @@ from runner.errors import RuntimeStopped
 from runner.js.bundle import boot_expression, profile_libraries
 from runner.limits import Budget
 from runner.rpc import wire
+from runner.rpc.protocol import DRAIN_AGAIN
 
 from .options import RuntimeOptions
+from .quickjs_tracker import RejectionTracker
 from .stops import SALVAGE_HEAP, SALVAGE_SECONDS, Interrupted, classify, discarded, limit_exceeded, salvage
 
 T = TypeVar("T")
@@ -68,11 +72,14 @@ class QuickJSEngine:
         units = profile_libraries(options.profile)["units"]
         for name, unit in units.items():
             self.context.set(f"__modrun_unit_{name}", unit["source"])
+        self._tracker: RejectionTracker | None = None
         try:
             self.context.eval(f"globalThis.__modrun_boot = {boot_expression(config, lambda n: f'__modrun_unit_{n}')}")
             self._receive = self.context.eval("__modrun_boot.receive")
             self._drain = self.context.eval("__modrun_boot.drain")
             self._call_now = self.context.eval("__modrun_boot.callNow")
+            self._outbox = self.context.eval("__modrun_boot.outbox")
+            self._tracker = RejectionTracker(self.context, self.context.eval("__modrun_boot.track"))
             self.context.eval("delete globalThis.__modrun_boot;" + "".join(
                 f"delete globalThis.__modrun_unit_{name};" for name in units))
         except quickjs.JSException as error:
@@ -80,23 +87,32 @@ class QuickJSEngine:
             raise self._classify(error, "") from None
 
     def turn(self, messages: str) -> str:
-        """Deliver `messages` (a JSON array, "" for none), run every pending job, and return the
-        outbox ("" when it is empty). Engine work: run it under `enter`."""
+        """Deliver `messages` (a JSON array, "" for none), run every pending job and every due task
+        (each followed by the jobs it left), and return the outbox ("" when it is empty). Engine
+        work: run it under `enter`."""
         if messages:
             self._receive(messages)
         run_job = self.context.execute_pending_job
-        if self._slice is None:
-            while run_job():
-                pass
-        else:
-            seconds, clock, start, which = self._slice
-            limit = self.context.set_time_limit
-            while run_job():
+        while True:
+            if self._slice is None:
+                while run_job():
+                    pass
+            else:
+                seconds, clock, start, which = self._slice
+                limit = self.context.set_time_limit
+                while run_job():
+                    left = seconds - (clock() - start)
+                    if left <= 0:
+                        raise limit_exceeded(which)
+                    limit(left)
+                # drain may run a task (a timer): it gets what is left of the slice too
                 left = seconds - (clock() - start)
                 if left <= 0:
                     raise limit_exceeded(which)
                 limit(left)
-        return self._checked(str(self._drain()))
+            out = self._checked(str(self._drain()))
+            if out != DRAIN_AGAIN:
+                return out
 
     def call(self, url: str, request: str) -> tuple[str, str]:
         """Call an export directly (`request`: the JSON of its path and arguments), then a turn:
@@ -136,11 +152,13 @@ class QuickJSEngine:
     def _checked(self, outbox: str) -> str:
         """The outbox of a step, unless the engine's interrupt fired during it (see Interrupted)."""
         if self._interrupt_at is not None and time.process_time() >= self._interrupt_at:
-            raise Interrupted(wire.loads(outbox) if outbox else [])
+            raise Interrupted(wire.loads(outbox) if outbox and outbox != DRAIN_AGAIN else [])
         return outbox
 
     def close(self) -> None:
         self.dead = True
+        if self._tracker is not None:
+            self._tracker.remove()
 
     def _stop(self, error: Exception, which: str) -> RuntimeStopped:
         stopped = self._stopped(self._classify(error, which))
@@ -158,7 +176,7 @@ class QuickJSEngine:
         if self.limits.memory_mb is not None:
             self.context.set_memory_limit(int(self.limits.memory_mb * MB) + SALVAGE_HEAP)
         self.context.set_time_limit(SALVAGE_SECONDS)
-        return str(self._drain())
+        return str(self._outbox())  # the outbox only: no task of a stopped runtime runs again
 
     def _classify(self, error: Exception, which: str) -> RuntimeStopped:
         if isinstance(error, quickjs.StackOverflow):

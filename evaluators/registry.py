@@ -11,17 +11,23 @@ built in nor registered.
 from __future__ import annotations
 
 import importlib
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from runner.errors import UsageError
-from runner.rpc.transport import RuntimeTransport
 
-from .options import RuntimeOptions
+if TYPE_CHECKING:
+    from runner.rpc.transport import RuntimeTransport
+
+    from .options import RuntimeOptions
 
 ENTRY_POINT_GROUP = "modrun.evaluators"
 
 
 class Evaluator(Protocol):
+    """What an evaluator must offer. One may also offer `start_early(options)`: a host that will
+    need exactly one runtime (`modrun run`) calls it first thing, so that a runtime that is slow to
+    start (a worker process) starts while the host loads the rest of itself."""
+
     name: str
 
     async def create_transport(self, options: RuntimeOptions) -> RuntimeTransport: ...

@@ -1,42 +1,71 @@
-"""modrun: run JavaScript ES modules in sandboxed runtimes, from Python."""
+"""modrun: run JavaScript ES modules in sandboxed runtimes, from Python.
 
-from .capabilities import FetchHandler, FetchRequest, FetchResponse
-from .config import EnvironmentConfig
-from .environment import Environment
-from .errors import (
-    CrashError,
-    JSError,
-    LimitError,
-    LoadError,
-    Location,
-    ModrunError,
-    ParseError,
-    UsageError,
-)
-from .hmr.channel import HotChannel, HotReport
-from .hmr.hot_update import HotUpdateContext, HotUpdateResult
-from .limits import Limits
-from .module_graph import ModuleGraph, ModuleNode
-from .plugin import LoadResult, Plugin
-from .plugins import VirtualModules
-from .rpc.exports import JSFunction, JSOpaque, ModuleProxy
-from .rpc.transport import RuntimeTransport
-from .server import Server
-from .sync import SyncServer
+The public names load on first use: `import runner.cli` (the command, which starts a worker
+process before anything else when it will need one) or a runtime's worker importing
+`runner.errors` must not load the whole server with it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .capabilities import FetchHandler, FetchRequest, FetchResponse
+    from .config import EnvironmentConfig
+    from .environment import Environment
+    from .errors import CrashError, JSError, LimitError, LoadError, Location, ModrunError, ParseError, UsageError
+    from .hmr.channel import HotChannel, HotReport
+    from .hmr.hot_update import HotUpdateContext, HotUpdateResult
+    from .limits import Limits
+    from .module_graph import ModuleGraph, ModuleNode
+    from .plugin import LoadResult, Plugin
+    from .plugins import VirtualModules
+    from .rpc.exports import JSFunction, JSOpaque, ModuleProxy
+    from .rpc.protocol import PendingTimer
+    from .rpc.transport import RuntimeTransport
+    from .rpc.websocket import EnvironmentWebSocketServer, serve_environment
+    from .server import Server
+    from .sync import SyncServer
+
+_MODULES = {
+    ".capabilities": ("FetchHandler", "FetchRequest", "FetchResponse"),
+    ".config": ("EnvironmentConfig",),
+    ".environment": ("Environment",),
+    ".errors": ("CrashError", "JSError", "LimitError", "LoadError", "Location", "ModrunError", "ParseError",
+                "UsageError"),
+    ".hmr.channel": ("HotChannel", "HotReport"),
+    ".hmr.hot_update": ("HotUpdateContext", "HotUpdateResult"),
+    ".limits": ("Limits",),
+    ".module_graph": ("ModuleGraph", "ModuleNode"),
+    ".plugin": ("LoadResult", "Plugin"),
+    ".plugins": ("VirtualModules",),
+    ".rpc.exports": ("JSFunction", "JSOpaque", "ModuleProxy"),
+    ".rpc.protocol": ("PendingTimer",),
+    ".rpc.transport": ("RuntimeTransport",),
+    ".rpc.websocket": ("EnvironmentWebSocketServer", "serve_environment"),
+    ".server": ("Server",),
+    ".sync": ("SyncServer",),
+}
+_WHERE = {name: module for module, names in _MODULES.items() for name in names}
 
 __all__ = [
-    "CrashError", "Environment", "EnvironmentConfig", "FetchHandler", "FetchRequest", "FetchResponse", "HotChannel",
-    "HotReport", "HotUpdateContext", "HotUpdateResult", "JSError", "JSFunction", "JSOpaque", "LimitError",
-    "Limits", "LoadError", "LoadResult", "Location", "ModrunError", "ModuleGraph", "ModuleNode", "ModuleProxy",
-    "EnvironmentWebSocketServer", "ParseError", "Plugin", "RuntimeTransport", "Server", "SyncServer", "UsageError",
-    "VirtualModules", "serve_environment",
+    "CrashError", "Environment", "EnvironmentConfig", "EnvironmentWebSocketServer", "FetchHandler", "FetchRequest",
+    "FetchResponse", "HotChannel", "HotReport", "HotUpdateContext", "HotUpdateResult", "JSError", "JSFunction",
+    "JSOpaque", "LimitError", "Limits", "LoadError", "LoadResult", "Location", "ModrunError", "ModuleGraph",
+    "ModuleNode", "ModuleProxy", "ParseError", "PendingTimer", "Plugin", "RuntimeTransport", "Server", "SyncServer",
+    "UsageError", "VirtualModules", "serve_environment",
 ]
 
 
 def __getattr__(name: str) -> object:
-    # The WebSocket server pulls in `websockets`: import it only when asked for.
-    if name in ("EnvironmentWebSocketServer", "serve_environment"):
-        from .rpc import websocket
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'runner' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
 
-        return getattr(websocket, name)
-    raise AttributeError(f"module 'runner' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

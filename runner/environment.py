@@ -30,7 +30,7 @@ from .plugins.packages import PackageCache
 from .plugins.typescript_jsx import TypeScriptJsxPlugin
 from .rpc.client import ConsoleSink, RunnerClient
 from .rpc.exports import ModuleProxy
-from .rpc.protocol import FetchedModule, FetchOptions, FetchResult, Handler, LinkMeta
+from .rpc.protocol import FetchedModule, FetchOptions, FetchResult, Handler, LinkMeta, PendingTimer
 from .transform.sourcemap import shift_lines
 from .transform_request import TransformedModule, load_source, transform_request
 
@@ -65,6 +65,7 @@ class Environment:
         self._real_root = os.path.realpath(server.root)
         self._resolved: dict[tuple[str, str | None, str], str] = {}
         self._inside: dict[str, bool] = {}
+        self._real_directories: dict[str, str] = {}
         # id -> (the transform it was built from, options it was built for, the FetchResult)
         self._fetched: dict[str, tuple[TransformedModule, tuple[int, bool], FetchedModule]] = {}
         #: Vite's environment.hot: HMR payloads to this environment's runtimes (runner/hmr/channel.py)
@@ -100,10 +101,19 @@ class Environment:
         return id
 
     def _inside_root(self, id: str) -> bool:
-        """Is the file behind `id` (links followed) inside the root? Remembered per id."""
+        """Is the file behind `id` (links followed) inside the root? Remembered per id; directories'
+        real paths per directory (most modules share theirs), so a file costs one lstat."""
         inside = self._inside.get(id)
         if inside is None:
-            real = os.path.realpath(file_of(id))
+            file = file_of(id)
+            if os.path.islink(file):
+                real = os.path.realpath(file)
+            else:
+                directory, name = os.path.split(file)
+                real_directory = self._real_directories.get(directory)
+                if real_directory is None:
+                    real_directory = self._real_directories[directory] = os.path.realpath(directory)
+                real = os.path.join(real_directory, name)
             inside = self._inside[id] = real == self._real_root or real.startswith(self._real_root + os.sep)
         return inside
 
@@ -165,7 +175,11 @@ class Environment:
         attributes = options.get("attributes") or {}
         module_type = module_type or attributes.get("type")
         check_type(module_type, url)
-        node = self.module_graph.ensure_entry_from_id(typed_id(await self.resolve(base, importer), module_type))
+        # A url the graph handed out (the runner fetches dependencies by the urls in `resolved`)
+        # names its module whoever imports it: no resolution, as in Vite's fetchModule.
+        node = self.module_graph.get_module_by_url(url) if url.startswith("/") and not attributes else None
+        if node is None:
+            node = self.module_graph.ensure_entry_from_id(typed_id(await self.resolve(base, importer), module_type))
         stale = served is not None and served.get(node.id, node.hmr_version) != node.hmr_version
         if options.get("cached") and node.transform_result is not None and not stale:
             return {"cache": True}
@@ -347,6 +361,14 @@ class Environment:
             return await ModuleProxy.load(runner, self._entry_url(url), deadline=deadline)
         finally:
             self.server.transform_cache.flush()  # new transforms reach the disk once per import
+
+    async def settle(self, *, deadline: float | None = None) -> list[PendingTimer]:
+        """Let the runtime finish the work under way (promise jobs, host requests, timers already
+        due) and return the timers still pending: what a run that ends now leaves undone."""
+        if self._runner is None or self._runner.dead:
+            return []
+        await self._runner.settle(deadline=deadline)
+        return await self._runner.pending_timers()
 
     async def run_script(self, path: str, code: str | None = None, *, runner: RunnerClient | None = None,
                          deadline: float | None = None) -> None:

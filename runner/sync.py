@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from .environment import Environment
 from .rpc.exports import JSFunction, ModuleProxy
+from .rpc.protocol import PendingTimer
 from .server import Server
 
 T = TypeVar("T")
@@ -73,6 +74,10 @@ class SyncEnvironment:
 
     def import_module(self, url: str) -> SyncModule:
         return SyncModule(self._owner, self._owner._run(self.environment.import_module(url)))
+
+    def settle(self) -> list[PendingTimer]:
+        """Environment.settle: run the runtime's due work and list the timers still pending."""
+        return self._owner._run(self.environment.settle())
 
 
 class SyncModule:

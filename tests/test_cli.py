@@ -163,6 +163,51 @@ def test_second_run_uses_the_transform_cache(tmp_path):
     assert entries() == first
 
 
+@pytest.mark.parametrize("evaluator", ["inprocess", "wasm", "process"])
+def test_the_process_ends_with_all_its_output_and_leaves_nothing_running(tmp_path, evaluator):
+    """The command ends its process without tearing the runtime down: every line of output still
+    gets out through the pipe, the exit code is the contract's, and no worker outlives it."""
+    (tmp_path / "main.js").write_text(
+        'for (let i = 0; i < 20000; i++) console.log(`line ${i}`);\n'
+        'console.error("to stderr");\n'
+        "export const fail = () => { throw new Error('late'); };\n")
+    # Its own session: whatever it starts is in a process group of its own, found afterwards.
+    proc = subprocess.Popen([sys.executable, "-m", "runner", "run", "main.js", "--evaluator", evaluator],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 0, stderr
+    lines = stdout.splitlines()
+    assert len(lines) == 20000 and lines[-1] == "line 19999" and stderr == "to stderr\n"
+    left = _live_members_of_group(proc.pid)
+    assert not left, f"processes left running after the command ended: {left}"
+    failed = modrun("run", "main.js", "--evaluator", evaluator, "--call", "fail", "--json", cwd=tmp_path)
+    assert failed.returncode == 1 and envelope(failed)["error"]["message"] == "late"
+
+
+def _live_members_of_group(pgid: int) -> list[str]:
+    """Processes of the group that are not zombies, once they have had time to end (a worker ends
+    when its channel closes; a loaded machine may take a while)."""
+    import time
+
+    deadline = time.monotonic() + 30
+    while True:
+        members = []
+        for entry in os.listdir("/proc"):
+            try:
+                with open(f"/proc/{entry}/stat") as file:
+                    stat = file.read()
+            except (OSError, ValueError):
+                continue
+            name, _, rest = stat.rpartition(")")
+            fields = rest.split()
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                members.append(f"{entry} {name.partition('(')[2]}")
+        if not members or time.monotonic() > deadline:
+            return members
+        time.sleep(0.05)
+
+
 EVALUATOR_PLUGIN = """
 import sys
 
@@ -230,3 +275,43 @@ def test_a_registered_evaluator_works_from_the_command_line_and_the_config(tmp_p
 
     asyncio.run(main())
     assert len(made) == 2
+
+
+@pytest.mark.parametrize("extra", [[], ["--memory", "48"]])
+def test_the_command_starts_its_one_runtime_early_with_the_options_it_will_use(tmp_path, extra):
+    """An evaluator offering start_early is told, before the run, the very options the runtime is
+    then created with; the process evaluator's worker spawned then is the one the run uses, and
+    no pool of spare workers is spawned beside it."""
+    from evaluators import ProcessEvaluator, register_evaluator
+    from runner.cli import run_command
+
+    class Watched(ProcessEvaluator):
+        def __init__(self) -> None:
+            super().__init__(pool_size=2)
+            self.early: list[object] = []
+            self.spawned: list[int] = []
+            self.used: list[int] = []
+
+        def start_early(self, options):
+            self.early.append(options)
+            super().start_early(options)
+
+        def spawn(self, options):
+            worker = super().spawn(options)
+            self.spawned.append(worker.pid)
+            return worker
+
+        async def create_transport(self, options):
+            transport = await super().create_transport(options)
+            self.used.append((options, transport.pid))
+            return transport
+
+    watched = Watched()
+    register_evaluator(f"watched{len(extra)}", watched)
+    entry = tmp_path / "entry.js"
+    entry.write_text("export const answer = () => 42;\n")
+    assert run_command(["run", str(entry), "--evaluator", f"watched{len(extra)}", "--call", "answer", *extra]) == 0
+    [(options, pid)] = watched.used
+    assert watched.early == [options] and watched.spawned == [pid]
+    assert (options.limits.memory_mb == 48) == bool(extra)
+    watched.shutdown()

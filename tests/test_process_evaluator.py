@@ -151,6 +151,43 @@ def test_fetches_are_served_concurrently(app: Path) -> None:
     assert plugin.peak > 1  # the runtime asked for a whole level at once; the host answered in parallel
 
 
+def test_an_answer_ready_while_a_turn_is_out_is_still_delivered(app: Path) -> None:
+    # fan.js needs a.js and b.js, asked for in one batch. a.js is big, so that the worker is still
+    # reading its answer when b.js's answer is ready: that answer is queued while a turn is out, and
+    # the runtime, idle after that turn, must still get it (not be declared stuck).
+    write(app, {"fan.js": 'import { a } from "./a.js";\nimport { b } from "./b.js";\n'
+                          "export const total = a.length + b;\n",
+                "a.js": f'export const a = "{"x" * 4_000_000}";\n', "b.js": "export const b = 1;\n"})
+
+    class BWhileATurnIsOut:
+        def __init__(self) -> None:
+            self.transport: ProcessTransport | None = None
+            self.overlapped = False
+
+        async def load(self, id: str, environment: object) -> None:
+            if id.endswith("/b.js") and self.transport is not None:
+                for _ in range(2000):  # until a.js's answer is on its way (a hang guard, not a bound)
+                    if self.transport._turns:
+                        self.overlapped = True
+                        break
+                    await asyncio.sleep(0.001)
+            return None
+
+    plugin = BWhileATurnIsOut()
+
+    async def main() -> None:
+        async with Server(root=app, cache_dir=False, plugins=[plugin],
+                          environments={"edge": {"evaluator": "process"}}) as s:
+            runner = await s.environments["edge"].get_runner()
+            transport = runner.transport
+            assert isinstance(transport, ProcessTransport)
+            plugin.transport = transport
+            mod = await s.environments["edge"].import_module("/fan.js")
+            assert mod.total == 4_000_001
+    run(main())
+    assert plugin.overlapped
+
+
 def test_runtimes_run_in_parallel(app: Path) -> None:
     # Each runtime reports when its CPU-bound call started and ended, on a clock both workers share:
     # the calls ran at the same time if the intervals overlap, however loaded the machine is.

@@ -18,7 +18,6 @@ takes the host down:
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import fcntl
 import os
@@ -27,7 +26,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -36,7 +35,9 @@ from runner.errors import CrashError
 from ..options import RuntimeOptions
 from .frames import INIT, STALL_TIMEOUT_S, pack
 from .pool import REAPER, Worker, WorkerPool
-from .transport import ProcessTransport
+
+if TYPE_CHECKING:
+    from .transport import ProcessTransport
 
 WORKER = Path(__file__).with_name("worker.py")
 
@@ -110,10 +111,16 @@ class ProcessEvaluator:
         if transport is None:
             transport = await self._start(self.spawn(options))
         if self.pool.size > 0:
+            import asyncio
+
             asyncio.get_running_loop().call_soon(self._refill, options)
         return transport
 
     async def _start(self, worker: Worker) -> ProcessTransport:
+        # Imported here (it needs asyncio): a host can spawn workers early (start_early) before it
+        # has loaded asyncio and the rest of itself.
+        from .transport import ProcessTransport
+
         transport = ProcessTransport(worker, self.stall_timeout)
         try:
             await transport.start()
@@ -125,6 +132,13 @@ class ProcessEvaluator:
     def _refill(self, options: RuntimeOptions) -> None:
         with contextlib.suppress(OSError):
             self.pool.fill(options)
+
+    def start_early(self, options: RuntimeOptions) -> None:
+        """For a host that will need one runtime of `options` soon and no other (a command): its
+        worker is spawned now, to boot while the host gets ready, and no pool is kept beyond it
+        (a pool would spawn workers nobody uses, competing for the CPU the run needs)."""
+        self.pool.size = 0
+        self.pool.fill(options, 1)
 
     def prewarm(self, options: RuntimeOptions, count: int | None = None) -> None:
         """Spawn workers for `options` ahead of the first runtime."""

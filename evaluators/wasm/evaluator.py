@@ -3,8 +3,9 @@ exhaust or escape.
 
 Each runtime is one wasm instance made from a snapshot of a booted runtime (engine.py,
 snapshot.py). As in the in-process evaluator the runtime never calls the host: the host
-pushes the inbox, runs the job queue and drains the outbox (runner/js/transport.js), all through
-QuickJS's C API (guest.py).
+pushes the inbox, runs the job queue and drains the outbox (runner/js/transport.js), where the
+event loop runs its due tasks first (runner/js/event_loop.js), all through QuickJS's C API
+(guest.py).
 
 Limits:
 - CPU time and wall time: the watchdog thread (watchdog.py) interrupts the guest through
@@ -30,7 +31,7 @@ import wasmtime
 from runner.errors import CrashError, RuntimeStopped
 from runner.limits import Budget, Limits
 from runner.rpc import wire
-from runner.rpc.protocol import Message
+from runner.rpc.protocol import DRAIN_AGAIN, Message
 from runner.rpc.transport import RuntimeTransport
 
 from ..options import RuntimeOptions
@@ -73,7 +74,7 @@ class WasmTransport(PulledTransport):
             self._stack = min(self._stack, snapshot.stack_top - STACK_HEADROOM)
             guest.set_limits(heap, self._stack)
             entry = snapshot.booted.entry_points
-            self._receive, self._drain, self._call_now = entry["receive"], entry["drain"], entry["callNow"]
+            self._receive, self._call_now, self._outbox = entry["receive"], entry["callNow"], entry["outbox"]
             self._call_direct = entry["callDirect"]
             self.engine = f"quickjs-ng {snapshot.booted.version}"
             return guest
@@ -101,6 +102,7 @@ class WasmTransport(PulledTransport):
         def work() -> tuple[Any, list[Message]]:
             # the call, then the jobs it left, then drain: one call into the guest.
             answer, out = self.guest.step(function, call_args)
+            out = self._tasks(out)
             messages = wire.loads(out) if out else []
             if self._inbox:
                 more = self._turn()
@@ -115,12 +117,18 @@ class WasmTransport(PulledTransport):
         return wire.loads(answer), messages
 
     def _turn(self) -> str:
-        """Deliver the inbox, run every pending job, and collect the outbox."""
+        """Deliver the inbox, run every pending job and due task, and collect the outbox."""
         if self._inbox:
             payload = wire.dumps_bytes(self._inbox)
             self._inbox.clear()
-            return self.guest.step(self._receive, [payload])[1] or ""
-        return self.guest.step(0)[1] or ""
+            return self._tasks(self.guest.step(self._receive, [payload])[1])
+        return self._tasks(self.guest.step(0)[1])
+
+    def _tasks(self, out: str | None) -> str:
+        """While drain ran a task (the event loop's), run the jobs it left and drain again."""
+        while out == DRAIN_AGAIN:
+            out = self.guest.step(0)[1]
+        return out or ""
 
     def _enter(self, budget: Budget, work: Callable[[], T]) -> T:
         """Run guest work under the budget; a limit or a failure discards the runtime."""
@@ -163,7 +171,10 @@ class WasmTransport(PulledTransport):
         return on_big_stack(run)
 
     def _stop(self, error: Exception, which: str, fired: str | None) -> RuntimeStopped:
-        output = salvage(self._last_drain) if isinstance(error, GuestException) else []
+        # A limit's stop word can trap C code that loops while QuickJS builds the interrupted error:
+        # the guest is then whole enough to drain (a failure there only loses the output), and
+        # what it printed before the limit is kept. Any other trap is a broken guest: nothing is read.
+        output = salvage(self._last_drain) if isinstance(error, GuestException) or fired is not None else []
         self._discard()
         stopped = self._classify(error, which, fired)
         stopped.output = output
@@ -183,7 +194,7 @@ class WasmTransport(PulledTransport):
             guest.set_limits(self._heap + SALVAGE_HEAP, self._stack)
         WATCHDOG.arm(self._arm, time.monotonic() + SALVAGE_SECONDS, None)
         try:
-            return guest.take_text(guest.call_function(self._drain))
+            return guest.take_text(guest.call_function(self._outbox))  # no task of a stopped runtime runs
         finally:
             WATCHDOG.disarm(self._arm)
 

@@ -57,7 +57,8 @@ _CALL.argtypes = None  # type: ignore[assignment]
 #: the exports the driver calls
 FUNCTIONS = (
     "_initialize", "malloc", "free", "modrun_init", "modrun_context", "modrun_box", "modrun_set_limits",
-    "modrun_reseed", "modrun_set_drain", "modrun_step", "modrun_write_bytecode", "modrun_free_bytes",
+    "modrun_reseed", "modrun_set_drain", "modrun_set_rejection_tracker", "modrun_step", "modrun_write_bytecode",
+    "modrun_free_bytes",
     "modrun_run_bytecode", "JS_Eval", "JS_Call", "JS_FreeValue", "JS_ToCStringLen2", "JS_FreeCString",
     "JS_GetException", "JS_GetPropertyStr", "JS_GetVersion", "modrun_gc",
 )
@@ -373,6 +374,10 @@ class Guest:
         if tag(value) == TAG_EXCEPTION:
             raise self.pending_exception()
         return value
+
+    def set_rejection_tracker(self, track: int) -> None:
+        """Have the engine's promise rejection tracker call `track` (the runtime's)."""
+        self.call("modrun_set_rejection_tracker", track)
 
     def set_drain(self, function: int) -> None:
         """The function `step` calls last (the runner's drain), 0 for none."""

@@ -24,7 +24,7 @@ from .guest import Guest
 
 PAGE = 65536
 CHUNK = 4096  # the granularity at which zero pages are left out of the image
-ENTRY_POINTS = ("receive", "drain", "callNow", "callDirect")
+ENTRY_POINTS = ("receive", "drain", "callNow", "callDirect", "outbox", "track")
 FILENAME = "<input>"  # what QuickJS-ng in-process names every source; runner/js relies on it
 
 
@@ -55,6 +55,7 @@ def boot(guest: Guest, boot_source: str) -> BootedRuntime:
     finally:
         guest.free_value(runtime)
     guest.set_drain(entry_points["drain"])
+    guest.set_rejection_tracker(entry_points["track"])
     guest.release_scratch()
     guest.run_jobs()
     guest.call("modrun_gc")

@@ -7,13 +7,17 @@ Exit codes, the same for every command: 0 ok · 1 uncaught JS error · 2 usage o
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from ..errors import CrashError, ModrunError
 from . import bench, dev, run
 from .common import EXIT_CODES, Parser, report_error
+
+if TYPE_CHECKING:
+    from ..server import Server
 
 __all__ = ["EXIT_CODES", "main", "run_command"]
 COMMANDS = {"run": run.command, "bench": bench.command, "dev": dev.command}
@@ -36,10 +40,13 @@ def _wants_json(argv: list[str]) -> bool:
     return "--json" in argv
 
 
-def run_command(argv: list[str]) -> int:
+def run_command(argv: list[str], *, held: list[Server] | None = None) -> int:
+    """Run a command and answer its exit code. `held` (for `modrun run`): see run.command."""
     as_json = _wants_json(argv)
     try:
         ns = _parser().parse_args(argv)
+        if ns.command == "run":
+            return run.command(ns, held)
         return COMMANDS[ns.command](ns)
     except ModrunError as error:
         return report_error(error, as_json)
@@ -52,4 +59,14 @@ def run_command(argv: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> NoReturn:
-    sys.exit(run_command(sys.argv[1:] if argv is None else argv))
+    held: list[Server] = []
+    code = run_command(sys.argv[1:] if argv is None else argv, held=held)
+    if not held:
+        sys.exit(code)
+    # `modrun run` ends here without tearing anything down: freeing a runtime that holds a large
+    # module graph, and the interpreter's own finalization, cost tens of milliseconds that a
+    # command ending anyway need not pay. Runtimes in worker processes see their channel close.
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a reader that closed the pipe early
+            stream.flush()
+    os._exit(code)

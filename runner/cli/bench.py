@@ -9,7 +9,6 @@ regression beyond its threshold, else 0; usage errors are 2.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from pathlib import Path
@@ -119,6 +118,8 @@ def _console(stream: Any) -> Any:
 
 
 def command(ns: argparse.Namespace) -> int:
+    import asyncio  # here, not at the top: `modrun run` loads this file and starts before asyncio
+
     from ..bench import baseline as baselines
     from ..bench.plan import find_suites, parse_runtimes
     from ..bench.progress import Progress

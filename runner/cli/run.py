@@ -5,21 +5,24 @@ output goes to stderr."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 import time
 from pathlib import Path
-from typing import Any
-
-import orjson
+from typing import TYPE_CHECKING, Any
 
 from ..config import MODES
 from ..errors import LimitError, LoadError, ModrunError, UsageError
 from ..js.profiles import DEFAULT_PROFILE, PROFILES
-from ..rpc import wire
-from ..rpc.exports import JSFunction, JSOpaque
-from ..server import Server
 from .common import report_error
+
+if TYPE_CHECKING:
+    from evaluators import RuntimeOptions
+
+    from ..rpc.protocol import PendingTimer
+    from ..server import Server
+
+# The rest of modrun (asyncio, the server, the engines) is imported once the arguments are checked
+# and a runtime that is slow to start has been started (see `_start_early`).
 
 
 def add_parser(commands: Any) -> None:
@@ -62,6 +65,8 @@ def _entry_url(entry: Path, root: Path) -> str:
 
 
 def _check_args(ns: argparse.Namespace) -> list[Any]:
+    import orjson
+
     try:
         args = orjson.loads(ns.args)
     except orjson.JSONDecodeError as error:
@@ -78,7 +83,39 @@ def _check_args(ns: argparse.Namespace) -> list[Any]:
     return args
 
 
+def _environment_config(ns: argparse.Namespace) -> dict[str, Any]:
+    limits: dict[str, Any] = {}
+    if ns.memory:
+        limits["memory_mb"] = ns.memory
+    config: dict[str, Any] = {"evaluator": ns.evaluator, "profile": ns.profile, "limits": limits}
+    if ns.conditions:
+        config["conditions"] = [c.strip() for c in ns.conditions.split(",") if c.strip()]
+    return config
+
+
+def _runtime_options(ns: argparse.Namespace) -> RuntimeOptions:
+    """The options the environment will create its runtime with (Environment.create_runner)."""
+    from evaluators import RuntimeOptions
+
+    from ..config import EnvironmentConfig
+
+    config = EnvironmentConfig.from_config("cli", _environment_config(ns))
+    return RuntimeOptions(profile=config.profile, limits=config.limits, mode=ns.mode)
+
+
+def _start_early(ns: argparse.Namespace) -> None:
+    """The command needs exactly one runtime: an evaluator that can start it ahead (a worker process
+    booting on another core) does so now, before the host loads the rest of itself."""
+    from evaluators import get_evaluator
+
+    start = getattr(get_evaluator(ns.evaluator), "start_early", None)
+    if start is not None:
+        start(_runtime_options(ns))
+
+
 def _plain(value: Any, where: str = "the result") -> Any:
+    from ..rpc.exports import JSFunction, JSOpaque
+
     if isinstance(value, JSFunction):
         raise ModrunError(f"{where} is a function, which JSON cannot carry", name="TypeError")
     if isinstance(value, JSOpaque):
@@ -90,27 +127,28 @@ def _plain(value: Any, where: str = "the result") -> Any:
     return value
 
 
-async def _run(ns: argparse.Namespace, args: list[Any], console_stream: Any) -> dict[str, Any]:
+async def _run(ns: argparse.Namespace, args: list[Any], console_stream: Any,
+               held: list[Server] | None) -> dict[str, Any]:
+    from ..rpc.exports import JSFunction
+    from ..server import Server
+
     entry = Path(ns.entry).resolve()
     root = _choose_root(entry, ns.root)
     deadline = time.monotonic() + ns.timeout if ns.timeout else None
-    limits: dict[str, Any] = {}
-    if ns.memory:
-        limits["memory_mb"] = ns.memory
 
     def on_console(level: str, text: str) -> None:
         stream = sys.stderr if level in ("warn", "error") else console_stream
         stream.write(text + "\n")
         stream.flush()
 
-    config: dict[str, Any] = {"evaluator": ns.evaluator, "profile": ns.profile, "limits": limits}
-    if ns.conditions:
-        config["conditions"] = [c.strip() for c in ns.conditions.split(",") if c.strip()]
-    environments = {"cli": config}
+    environments = {"cli": _environment_config(ns)}
     if not entry.is_file():
         raise LoadError(f"Cannot find module {entry}" + (" (it is a directory)" if entry.is_dir() else ""),
                         code="ERR_MODULE_NOT_FOUND", id=str(entry))
-    async with Server(root=root, environments=environments, on_console=on_console, mode=ns.mode) as server:
+    server = Server(root=root, environments=environments, on_console=on_console, mode=ns.mode)
+    if held is not None:
+        held.append(server)  # left open for the caller, which ends the process without teardown
+    try:
         environment = server.environments["cli"]
         module = await environment.import_module(_entry_url(entry, root), deadline=deadline)
         result: Any = None
@@ -122,20 +160,52 @@ async def _run(ns: argparse.Namespace, args: list[Any], console_stream: Any) -> 
             if not isinstance(target, JSFunction):
                 raise UsageError(f"--call {ns.call}: the export {ns.call!r} is not a function")
             result = await target(*args, deadline=deadline)
-        return {"ok": True, "result": _plain(result), "exports": sorted(module.exports)}
+        outcome = {"ok": True, "result": _plain(result), "exports": sorted(module.exports)}
+        # The run ends when its own work has: timers still pending are said, not silently dropped.
+        _report_pending(await environment.settle(deadline=deadline))
+        return outcome
+    finally:
+        if held is None:
+            await server.close()
+        else:
+            server.transform_cache.flush()
 
 
-def command(ns: argparse.Namespace) -> int:
+def _report_pending(timers: list[PendingTimer]) -> None:
+    if not timers:
+        return
+    count = f"{len(timers)} timer{'s' if len(timers) > 1 else ''}"
+    lines = [f"modrun: the run ended with {count} pending, which did not run:"]
+    for timer in timers:
+        line = f"  {timer.get('kind')}({timer.get('callback')}, {timer.get('delay'):g} ms)"
+        if timer.get("kind") == "setTimeout":
+            line += f", due in {timer.get('remaining'):g} ms"
+        if timer.get("at"):
+            line += f", callback at {timer.get('at')}"
+        lines.append(line)
+    sys.stderr.write("\n".join(lines) + "\n")
+    sys.stderr.flush()
+
+
+def command(ns: argparse.Namespace, held: list[Server] | None = None) -> int:
+    """Run the command and answer its exit code. The server is closed at the end, unless `held` is
+    given: then the server is appended to it, open (its transform cache flushed), for a caller that
+    ends the process right away (see `main` in __init__.py)."""
     as_json = bool(ns.json)
     try:
         args = _check_args(ns)
+        _start_early(ns)
+        import asyncio
+
         console_stream = sys.stderr if ns.json else sys.stdout
         timeout = ns.timeout + 1.0 if ns.timeout else None  # the runtime's own deadline comes first
-        outcome = asyncio.run(asyncio.wait_for(_run(ns, args, console_stream), timeout))
+        outcome = asyncio.run(asyncio.wait_for(_run(ns, args, console_stream, held), timeout))
     except TimeoutError:
         return report_error(LimitError("wall-time limit exceeded", limit="wall-time"), as_json)
     except ModrunError as error:
         return report_error(error, as_json)
+    from ..rpc import wire
+
     if ns.json:
         sys.stdout.write(wire.dumps(outcome) + "\n")
     elif ns.call is not None:

@@ -1,5 +1,5 @@
 // provides: FormatEvaluator, fetchRequired, linkRequired
-// uses: RESOLVED, createNamespace
+// uses: RESOLVED, createNamespace, moduleNamespace
 // private: CJS_PARAMS, DYNAMIC_IMPORT_PARAM, CommonJSEvaluator, isCommonJS, isJson, requireFailure, notSeen, requiredNamespace
 
 // CommonJS modules in the runner. The server sends a CommonJS module (format "commonjs" in its
@@ -101,7 +101,7 @@ function notSeen(record, specifier) {
 // default export (so that code compiled from ES modules reads its `default`).
 function requiredNamespace(record) {
   if (!record.requireNamespace) {
-    const namespace = record.namespace();
+    const namespace = moduleNamespace(record);
     const names = Object.keys(namespace);
     if (!names.includes("default") || names.includes("__esModule")) {
       record.requireNamespace = namespace;
@@ -111,7 +111,9 @@ function requiredNamespace(record) {
         Object.defineProperty(exportsObject, name, { get: () => namespace[name], enumerable: true });
       }
       Object.defineProperty(exportsObject, "__esModule", { value: true, enumerable: true });
-      record.requireNamespace = createNamespace({ exports: exportsObject }, names.concat(["__esModule"]));
+      const listed = names.concat(["__esModule"]);
+      const known = new Set(listed);
+      record.requireNamespace = createNamespace(exportsObject, () => listed, (name) => known.has(name));
     }
   }
   return record.requireNamespace;

@@ -2,7 +2,8 @@
 // uses: PROTOCOL, inspect, formatLog
 
 // `console`, routed to the host (every profile has it). Output beyond the runtime's output limit is
-// dropped and reported once, as a limit error.
+// dropped and reported once, as a limit error. Answers how to print (level, text): the event loop
+// prints its reports through it, under the same limit.
 
 function installConsole(global, transport, config) {
   const outputLimit = config.outputLimit || 0;
@@ -57,4 +58,5 @@ function installConsole(global, transport, config) {
     table: (value) => emit("log", inspect(value)),
   };
   Object.defineProperty(global, "console", { value: console, writable: true, configurable: true, enumerable: false });
+  return emit;
 }

@@ -1,5 +1,5 @@
 // provides: EvaluatedModules, ModuleRecord, RESOLVED, whenAll
-// uses: SourceMap, createNamespace
+// uses: SourceMap
 
 // The modules a runner has fetched (Vite's EvaluatedModules), and the record of one module (Vite's
 // EvaluatedModuleNode, here also with its link and evaluation state).
@@ -29,7 +29,8 @@ class ModuleRecord {
     this.exports = Object.create(null);
     Object.defineProperty(this.exports, Symbol.toStringTag, { value: "Module" });
     this.namespaceObject = null;
-    this.exportedNames = null;
+    this.resolutions = null; // name -> ResolveExport's answer, kept by the linker
+    this.table = null; // the export table (names and answers), built by the linker when needed
     this.status = "fetched"; // fetched -> linked -> evaluating -> evaluated | errored
     this.deps = new Map(); // specifier -> ModuleRecord (static imports and re-exports)
     this.importers = new Set();
@@ -49,14 +50,7 @@ class ModuleRecord {
     this.asyncRoot = null;
     this.cycleMembers = [];
     this.importMeta = null;
-  }
-
-  namespace() {
-    if (!this.namespaceObject) {
-      const names = this.exportedNames || Object.keys(this.exports);
-      this.namespaceObject = createNamespace(this, names);
-    }
-    return this.namespaceObject;
+    this.urls = [this.url]; // the urls it is known by in EvaluatedModules
   }
 
   originalPosition(line, column) {
@@ -107,7 +101,10 @@ class EvaluatedModules {
       if (sameFile) sameFile.add(record);
       else this.fileToModulesMap.set(record.file, new Set([record]));
     }
-    if (url !== undefined) this.urlToIdModuleMap.set(url, record);
+    if (url !== undefined && this.urlToIdModuleMap.get(url) !== record) {
+      this.urlToIdModuleMap.set(url, record);
+      record.urls.push(url);
+    }
     return record;
   }
 
@@ -116,7 +113,7 @@ class EvaluatedModules {
   // its exports; they keep the instance they were linked with until they are invalidated too.
   invalidateModule(record) {
     if (this.idToModuleMap.get(record.id) === record) this.idToModuleMap.delete(record.id);
-    for (const [url, known] of this.urlToIdModuleMap) if (known === record) this.urlToIdModuleMap.delete(url);
+    for (const url of record.urls) if (this.urlToIdModuleMap.get(url) === record) this.urlToIdModuleMap.delete(url);
     const sameFile = this.fileToModulesMap.get(record.file);
     if (sameFile && sameFile.delete(record) && sameFile.size === 0) this.fileToModulesMap.delete(record.file);
   }

@@ -1,5 +1,5 @@
 // provides: HMRClient, HMRContext
-// uses: HostFailure, errorToPayload
+// uses: HostFailure, errorToPayload, moduleNamespace
 // private: failureOf
 
 // Hot module replacement inside the runtime, with the names and semantics of Vite's HMRClient
@@ -230,7 +230,7 @@ class HMRClient {
       throw new HostFailure("load", error);
     }
     await this.runner.evaluate(record, []);
-    return record.namespace();
+    return moduleNamespace(record);
   }
 
   async fullReload(payload, report) {

@@ -1,16 +1,16 @@
 // provides: createHostApi
-// uses: HostFailure, errorToPayload, safeString, answer, toJsonText
+// uses: HostFailure, errorToPayload, safeString, answer, toJsonText, moduleNamespace
 // private: describe, toWire, wireValue, globalEval
 
 // What the host may ask of a runtime: import a module, call an export, read a value, clear the
-// cache. Results cross as JSON; exported functions cross as markers the host turns into
+// cache, list the timers still pending. Results cross as JSON; exported functions cross as markers the host turns into
 // callables. A value JSON cannot carry is an error naming where it is, never a silent null.
 
 // Taken before a profile can lock code generation down (the edge profile does): scripts the host
 // runs are the host's code, not the module's.
 const globalEval = globalThis.eval;
 
-function createHostApi(runner) {
+function createHostApi(runner, loop) {
   const recordFor = (url) => {
     const record = runner.evaluatedModules.getModuleByUrl(url) || runner.evaluatedModules.getModuleById(url);
     if (!record || record.status !== "evaluated") throw new Error(`module ${url} has not been imported`);
@@ -32,7 +32,11 @@ function createHostApi(runner) {
       if (result !== null && (typeof result === "object" || typeof result === "function") &&
           typeof result.then === "function") {
         const id = ++lastPending;
-        pendingCalls.set(id, result);
+        // Handled from now on: a rejection before the host asks for it (awaitCall) is the
+        // call's answer, not an unhandled rejection.
+        const promise = Promise.resolve(result);
+        promise.then(undefined, () => {});
+        pendingCalls.set(id, promise);
         return toJsonText({ pending: id });
       }
       return toJsonText({ result: toWire(result, "the result") });
@@ -62,17 +66,17 @@ function createHostApi(runner) {
         throw new HostFailure("load", error);
       }
       try {
-        await runner.evaluate(record, []);
+        await runner.evaluate(record, null);
       } catch (error) {
         throw new HostFailure("js", error);
       }
       runner.entryUrls.add(record.url);
-      const namespace = record.namespace();
+      const namespace = moduleNamespace(record);
       const names = Object.keys(namespace);
       const values = Object.create(null);
       for (const name of names) {
         try {
-          values[name] = describe(record.exports[name], [name], []);
+          values[name] = describe(record.exports[name], [name], new Set());
         } catch (error) {
           values[name] = { $modrun: "opaque", type: "getter", text: `[reading it threw ${safeString(error, "an error")}]` };
         }
@@ -131,18 +135,19 @@ function createHostApi(runner) {
 
     get(url, path) {
       try {
-        return describe(lookup(url, path).value, path, []);
+        return describe(lookup(url, path).value, path, new Set());
       } catch (error) {
         throw new HostFailure("js", error);
       }
     },
 
-    // A classic script, run as global code; its import() calls (rewritten by the server to
-    // __modrun_dynamic_import__) load modules relative to the script.
-    evalScript(code) {
+    // Classic scripts, run as global code one after the other in one task (as a worker's
+    // importScripts() does: no microtask runs between them), until one throws; their import()
+    // calls (rewritten by the server to __modrun_dynamic_import__) load modules relative to them.
+    evalScript(...codes) {
       runner.installScriptImport();
       try {
-        globalEval(code);
+        for (const code of codes) globalEval(code);
       } catch (error) {
         const parse = error instanceof SyntaxError && runner.traces.isEvalParseError(error);
         if (parse) {
@@ -163,10 +168,15 @@ function createHostApi(runner) {
       if (!runner.hmrClient) throw new HostFailure("usage", new Error("HMR is off in this runtime"));
       return answer(await runner.hmrClient.handle(payload));
     },
+
+    pendingTimers() {
+      return loop.pendingTimers();
+    },
   };
 }
 
-// Exports as data; functions (also inside objects) become markers with their path.
+// Exports as data; functions (also inside objects) become markers with their path. `seen`: the
+// objects being described around this one.
 function describe(value, path, seen) {
   switch (typeof value) {
     case "function": return { $modrun: "function", path, name: value.name };
@@ -177,10 +187,15 @@ function describe(value, path, seen) {
     default: return value;
   }
   if (value === null) return null;
-  if (seen.includes(value)) return { $modrun: "opaque", type: "cyclic", text: "[Circular]" };
-  const inner = seen.concat([value]);
-  if (Array.isArray(value)) return value.map((item, i) => describe(item, path.concat([i]), inner));
+  if (seen.has(value)) return { $modrun: "opaque", type: "cyclic", text: "[Circular]" };
+  if (Array.isArray(value)) {
+    seen.add(value);
+    const items = value.map((item, i) => describe(item, path.concat([i]), seen));
+    seen.delete(value);
+    return items;
+  }
   if (typeof value.toJSON === "function") return toWire(value, path.join("."));
+  seen.add(value);
   const out = Object.create(null); // so that a key "__proto__" stays a key
   for (const key of Object.keys(value)) {
     let item;
@@ -191,8 +206,9 @@ function describe(value, path, seen) {
       out[key] = { $modrun: "opaque", type: "getter", text: `[getter threw ${safeString(error, "an error")}]` };
       continue;
     }
-    out[key] = describe(item, path.concat([key]), inner);
+    out[key] = describe(item, path.concat([key]), seen);
   }
+  seen.delete(value);
   return out;
 }
 
@@ -201,7 +217,7 @@ function toWire(value, where) {
   const type = typeof value;
   if (type === "string" || type === "boolean") return value; // the common case, kept cheap
   if (type === "number") return Number.isFinite(value) ? value : null;
-  return wireValue(value, where, []);
+  return wireValue(value, where, new Set());
 }
 
 function wireValue(v, at, seen) {
@@ -216,8 +232,8 @@ function wireValue(v, at, seen) {
   }
   if (v === null) return null;
   if (typeof v.toJSON === "function") return wireValue(v.toJSON(), at, seen);
-  if (seen.includes(v)) throw new TypeError(`${at} is a cyclic object, which JSON cannot carry`);
-  seen.push(v);
+  if (seen.has(v)) throw new TypeError(`${at} is a cyclic object, which JSON cannot carry`);
+  seen.add(v);
   let out;
   if (Array.isArray(v)) {
     out = [];
@@ -230,6 +246,6 @@ function wireValue(v, at, seen) {
       out[key] = wireValue(item, `${at}.${key}`, seen);
     }
   }
-  seen.pop();
+  seen.delete(v);
   return out;
 }

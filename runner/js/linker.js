@@ -1,13 +1,18 @@
-// provides: defineLocalBindings, resolveBindings, cyclicRecords
-// uses:
-// private: AMBIGUOUS, exportedNames, resolveExport, defineTdzBinding, defineForwardingBinding, linkError
+// provides: defineLocalBindings, resolveBindings, moduleNamespace, cyclicRecords
+// uses: createNamespace
+// private: AMBIGUOUS, NO_EDGES, exportEntry, resolveExport, searchResolution, edgesOf, join, sameBinding, exportTable, defineTdzBinding, defineForwardingBinding, linkError
 
 // Linking, as the spec does it, from the link metadata the server sends with each module (its
 // import and export entries, under `modrun`): every import and re-export is resolved with
 // ResolveExport before anything runs, so a missing or ambiguous name is a SyntaxError of the
 // load. Code from a server without that metadata is linked as it runs (Vite's semantics).
+//
+// Every answer is kept on its record (`resolutions`, `table`), so linking costs time in proportion
+// to the graph, however `export *` chains and barrels are shaped; and nothing here recurses,
+// so re-export chains thousands of modules deep link on any stack.
 
 const AMBIGUOUS = { ambiguous: true };
+const NO_EDGES = [];
 
 // The module's own exports start in their temporal dead zone: reading one before its
 // declaration has run throws, as it does for a binding of a module in the spec.
@@ -18,76 +23,242 @@ function defineLocalBindings(record) {
   }
 }
 
-// Checks every import of the module and binds its re-exports to the modules that define them.
+// Checks every import of the module and binds its explicit re-exports to the modules that define
+// them. Names that come through `export *` are bound when the module's export table is built.
 function resolveBindings(record) {
-  if (!record.meta) return;
   const meta = record.meta;
+  if (!meta) return;
   for (const entry of meta.imports) {
     const dep = record.deps.get(entry.key);
+    if (entry.names.length === 0) continue;
+    // Names read through `export *` are read from the dependency's exports object: its table
+    // puts them there (and answers each name at once, where a search would walk every star).
+    if (dep && dep.meta && dep.meta.starExports.length) exportTable(dep);
     for (const name of entry.names) {
-      const resolution = resolveExport(dep, name, []);
+      const resolution = dep ? resolveExport(dep, name) : null;
       if (resolution === null || resolution === AMBIGUOUS) {
         throw linkError(record, dep, name, resolution === AMBIGUOUS, entry);
       }
     }
   }
-  const names = [];
-  for (const name of exportedNames(record, [])) {
-    const resolution = resolveExport(record, name, []);
+  for (const name of Object.keys(meta.exports)) {
+    const entry = meta.exports[name];
+    if (entry.kind === "local") continue;
+    const dep = record.deps.get(entry.specifier);
+    if (dep && dep.meta && dep.meta.starExports.length && entry.import !== "*") exportTable(dep);
+    const resolution = resolveExport(record, name);
     if (resolution === AMBIGUOUS || resolution === null) {
-      const entry = meta.exports[name];
-      if (entry) throw linkError(record, record.deps.get(entry.specifier), entry.import, resolution === AMBIGUOUS, entry);
-      continue; // an ambiguous star export is simply not exported
+      throw linkError(record, dep, entry.import, resolution === AMBIGUOUS, entry);
     }
-    names.push(name);
-    if (resolution.record === record && !resolution.namespace && resolution.name === name) continue;
     defineForwardingBinding(record.exports, name, resolution);
   }
-  record.exportedNames = names;
 }
 
-// The spec's GetExportedNames.
-function exportedNames(record, starSet) {
-  if (starSet.includes(record)) return [];
-  starSet.push(record);
-  const names = Object.keys(record.meta ? record.meta.exports : record.exports);
-  if (!record.meta) return names;
-  for (const specifier of record.meta.starExports) {
-    const dep = record.deps.get(specifier);
-    for (const name of exportedNames(dep, starSet)) {
-      if (name !== "default" && !names.includes(name)) names.push(name);
-    }
+// The spec's GetModuleNamespace: made once per module; its names are listed from the export table
+// when the namespace needs them all.
+function moduleNamespace(record) {
+  if (!record.namespaceObject) {
+    const listNames = () => {
+      const names = [];
+      for (const [name, resolution] of exportTable(record)) {
+        if (resolution !== null && resolution !== AMBIGUOUS) names.push(name); // ambiguous: not exported
+      }
+      return names;
+    };
+    const hasName = (name) => {
+      // Its own exports, its explicit re-exports and the star exports already looked up.
+      if (Object.hasOwn(record.exports, name)) return true;
+      if (!record.meta) return false;
+      const resolution = resolveExport(record, name);
+      if (resolution === null || resolution === AMBIGUOUS) return false;
+      defineForwardingBinding(record.exports, name, resolution);
+      return true;
+    };
+    record.namespaceObject = createNamespace(record.exports, listNames, hasName);
   }
-  return names;
+  return record.namespaceObject;
+}
+
+function exportEntry(record, name) {
+  const exports = record.meta.exports;
+  return Object.hasOwn(exports, name) ? exports[name] : undefined;
 }
 
 // The spec's ResolveExport: {record, name}, {record, namespace: true}, null or AMBIGUOUS.
-function resolveExport(record, name, resolveSet) {
-  for (const [r, n] of resolveSet) if (r === record && n === name) return null;
-  resolveSet.push([record, name]);
-  if (!record.meta) return name in record.exports ? { record, name } : null;
-  const entry = record.meta.exports[name];
+function resolveExport(record, name) {
+  if (record.meta) {
+    const entry = exportEntry(record, name);
+    if (entry && entry.kind === "local") return { record, name }; // the common case: no search
+  }
+  const known = record.resolutions === null ? undefined : record.resolutions.get(name);
+  return known !== undefined ? known : searchResolution(record, name);
+}
+
+// ResolveExport for every (module, name) pair reachable from the one asked, in one search. What
+// the spec's recursion (with its resolveSet) answers for a pair is the join of the bindings the
+// pair reaches through re-exports: none (null), one, or AMBIGUOUS. Pairs on a cycle reach the same
+// bindings, so each strongly connected component (Tarjan's algorithm, with an explicit stack)
+// gets one answer, kept on every member's record: no pair is searched twice.
+function searchResolution(record, name) {
+  const nodes = new Map(); // record -> Map(name -> node)
+  const components = []; // Tarjan's stack
+  const path = []; // the search's own stack
+  let counter = 0;
+  let volatile = false; // an answer read from a module without link metadata is not kept
+  const open = (r, n) => {
+    let byName = nodes.get(r);
+    if (!byName) nodes.set(r, byName = new Map());
+    const node = { record: r, name: n, index: counter, low: counter, value: null, edges: NO_EDGES, next: 0, open: true };
+    counter++;
+    byName.set(n, node);
+    if (!r.meta) volatile = true;
+    node.edges = edgesOf(node);
+    components.push(node);
+    path.push(node);
+  };
+  open(record, name);
+  while (path.length) {
+    const node = path[path.length - 1];
+    if (node.next < node.edges.length) {
+      const r = node.edges[node.next];
+      const n = node.edges[node.next + 1];
+      node.next += 2;
+      const known = r.resolutions === null ? undefined : r.resolutions.get(n);
+      if (known !== undefined) {
+        node.value = join(node.value, known);
+        continue;
+      }
+      const byName = nodes.get(r);
+      const seen = byName && byName.get(n);
+      if (!seen) open(r, n);
+      else if (seen.open) node.low = Math.min(node.low, seen.index);
+      else node.value = join(node.value, seen.value);
+      continue;
+    }
+    path.pop();
+    if (node.low === node.index) {
+      let member;
+      do {
+        member = components.pop();
+        member.open = false;
+        member.value = node.value;
+        if (!volatile && member.record.meta) {
+          if (member.record.resolutions === null) member.record.resolutions = new Map();
+          member.record.resolutions.set(member.name, node.value);
+        }
+      } while (member !== node);
+    }
+    const parent = path[path.length - 1];
+    if (parent) {
+      parent.low = Math.min(parent.low, node.low);
+      parent.value = join(parent.value, node.value);
+    }
+  }
+  return nodes.get(record).get(name).value;
+}
+
+// The pairs a pair's answer comes from, flat ([record, name, record, name, ...]); a pair that is a
+// binding (or known from its module's export table) gets its value instead.
+function edgesOf(node) {
+  const record = node.record;
+  const name = node.name;
+  if (!record.meta) {
+    node.value = name in record.exports ? { record, name } : null;
+    return NO_EDGES;
+  }
+  const entry = exportEntry(record, name);
   if (entry) {
-    if (entry.kind === "local") return { record, name };
+    if (entry.kind === "local") {
+      node.value = { record, name };
+      return NO_EDGES;
+    }
     const dep = record.deps.get(entry.specifier);
-    if (entry.import === "*") return { record: dep, namespace: true };
-    return resolveExport(dep, entry.import, resolveSet);
+    if (!dep) return NO_EDGES;
+    if (entry.import === "*") {
+      node.value = { record: dep, namespace: true };
+      return NO_EDGES;
+    }
+    return [dep, entry.import];
   }
-  if (name === "default") return null;
-  let found = null;
+  if (name === "default") return NO_EDGES; // never through `export *`
+  if (record.table !== null) {
+    const known = record.table.get(name);
+    node.value = known === undefined ? null : known;
+    return NO_EDGES;
+  }
+  const edges = [];
   for (const specifier of record.meta.starExports) {
-    const resolution = resolveExport(record.deps.get(specifier), name, resolveSet);
-    if (resolution === AMBIGUOUS) return AMBIGUOUS;
-    if (resolution === null) continue;
-    if (found === null) found = resolution;
-    else if (found.record !== resolution.record || found.name !== resolution.name ||
-      Boolean(found.namespace) !== Boolean(resolution.namespace)) return AMBIGUOUS;
+    const dep = record.deps.get(specifier);
+    if (dep) edges.push(dep, name);
   }
-  return found;
+  return edges;
+}
+
+function join(a, b) {
+  if (a === null) return b;
+  if (b === null || a === AMBIGUOUS) return a;
+  if (b === AMBIGUOUS) return b;
+  return sameBinding(a, b) ? a : AMBIGUOUS;
+}
+
+function sameBinding(a, b) {
+  if (a === b) return true;
+  if (a === null || b === null || a === AMBIGUOUS || b === AMBIGUOUS) return false;
+  return a.record === b.record && a.name === b.name && Boolean(a.namespace) === Boolean(b.namespace);
+}
+
+// The module's export table: every name GetExportedNames gives, with its ResolveExport answer.
+// Built once per module, when its namespace is needed or a module imports from it through
+// `export *`, with one walk over the modules its stars reach: a name defined by one of them only
+// (or by several that agree) resolves to that binding; only names defined differently are
+// searched, to find which definitions the others shadow. Star-exported names are then put on the
+// module's exports object, where named imports and the namespace read them.
+function exportTable(record) {
+  if (record.table !== null) return record.table;
+  const table = new Map();
+  if (!record.meta) {
+    for (const name of Object.keys(record.exports)) table.set(name, { record, name });
+    return table; // filled as the module runs: not kept
+  }
+  const ownExports = record.meta.exports;
+  for (const name of Object.keys(ownExports)) table.set(name, resolveExport(record, name));
+  let volatile = false;
+  const conflicts = new Set();
+  const seen = new Set();
+  const todo = [];
+  const reach = (from) => {
+    for (const specifier of from.meta.starExports) {
+      const dep = from.deps.get(specifier);
+      if (dep && !seen.has(dep)) {
+        seen.add(dep);
+        todo.push(dep);
+      }
+    }
+  };
+  reach(record);
+  while (todo.length) {
+    const dep = todo.pop();
+    if (!dep.meta) volatile = true;
+    for (const name of dep.meta ? Object.keys(dep.meta.exports) : Object.keys(dep.exports)) {
+      if (name === "default" || Object.hasOwn(ownExports, name)) continue;
+      const resolution = dep.meta ? resolveExport(dep, name) : { record: dep, name };
+      const before = table.get(name);
+      if (before === undefined) table.set(name, resolution);
+      else if (!sameBinding(before, resolution)) conflicts.add(name);
+    }
+    if (dep.meta) reach(dep);
+  }
+  for (const name of conflicts) table.set(name, resolveExport(record, name));
+  for (const [name, resolution] of table) {
+    if (Object.hasOwn(ownExports, name) || resolution === null || resolution === AMBIGUOUS) continue;
+    if (!Object.hasOwn(record.exports, name)) defineForwardingBinding(record.exports, name, resolution);
+  }
+  if (!volatile) record.table = table;
+  return table;
 }
 
 // The records that are part of an import cycle (Tarjan's strongly connected components, with a
-// module importing itself counting as a cycle).
+// module importing itself counting as a cycle), with an explicit stack.
 function cyclicRecords(records) {
   const inSet = new Set(records);
   const index = new Map();
@@ -96,34 +267,45 @@ function cyclicRecords(records) {
   const onStack = new Set();
   const cyclic = [];
   let next = 0;
-  const connect = (record) => {
+  const path = []; // [record, its deps as an array, position]
+  const enter = (record) => {
     index.set(record, next);
     low.set(record, next);
     next++;
     stack.push(record);
     onStack.add(record);
-    for (const dep of record.deps.values()) {
-      if (!inSet.has(dep)) continue;
-      if (!index.has(dep)) {
-        connect(dep);
-        low.set(record, Math.min(low.get(record), low.get(dep)));
-      } else if (onStack.has(dep)) {
-        low.set(record, Math.min(low.get(record), index.get(dep)));
+    path.push([record, [...record.deps.values()], 0]);
+  };
+  for (const start of records) {
+    if (index.has(start)) continue;
+    enter(start);
+    while (path.length) {
+      const frame = path[path.length - 1];
+      const [record, deps] = frame;
+      if (frame[2] < deps.length) {
+        const dep = deps[frame[2]++];
+        if (!inSet.has(dep)) continue;
+        if (!index.has(dep)) enter(dep);
+        else if (onStack.has(dep)) low.set(record, Math.min(low.get(record), index.get(dep)));
+        continue;
+      }
+      path.pop();
+      if (low.get(record) === index.get(record)) {
+        const component = [];
+        let member;
+        do {
+          member = stack.pop();
+          onStack.delete(member);
+          component.push(member);
+        } while (member !== record);
+        if (component.length > 1 || deps.includes(record)) cyclic.push(...component);
+      }
+      if (path.length) {
+        const parent = path[path.length - 1][0];
+        low.set(parent, Math.min(low.get(parent), low.get(record)));
       }
     }
-    if (low.get(record) === index.get(record)) {
-      const component = [];
-      let member;
-      do {
-        member = stack.pop();
-        onStack.delete(member);
-        component.push(member);
-      } while (member !== record);
-      const selfImport = component.length === 1 && [...record.deps.values()].includes(record);
-      if (component.length > 1 || selfImport) cyclic.push(...component);
-    }
-  };
-  for (const record of records) if (!index.has(record)) connect(record);
+  }
   return cyclic;
 }
 
@@ -136,7 +318,7 @@ function defineTdzBinding(exportsObject, name) {
 
 function defineForwardingBinding(exportsObject, name, resolution) {
   const source = resolution.record;
-  const get = resolution.namespace ? () => source.namespace() : () => source.exports[resolution.name];
+  const get = resolution.namespace ? () => moduleNamespace(source) : () => source.exports[resolution.name];
   Object.defineProperty(exportsObject, name, { get, enumerable: true, configurable: true });
 }
 

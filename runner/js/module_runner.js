@@ -1,6 +1,6 @@
 // provides: ModuleRunner
-// uses: EvaluatedModules, ModuleRecord, RESOLVED, whenAll, StackTraces, defineLocalBindings, resolveBindings, cyclicRecords, fetchRequired, linkRequired
-// private: isAbsoluteUrl, checkImportOptions
+// uses: EvaluatedModules, ModuleRecord, RESOLVED, whenAll, StackTraces, defineLocalBindings, resolveBindings, moduleNamespace, cyclicRecords, fetchRequired, linkRequired
+// private: STACK_BREAK, isAbsoluteUrl, checkImportOptions, onChain, chainRecords
 
 // The module runner: fetches modules from its environment over the transport, links them with
 // linker.js and evaluates them in the spec's order, each module's code run by its evaluator
@@ -16,6 +16,13 @@
 // Modules with imports are started right after linking: their prologue defines the export
 // getters (hoisted function declarations are live from then on, as in the spec) and they wait
 // at their first import until it is their turn.
+//
+// Every phase costs time in proportion to the graph and none recurses on the engine's stack in
+// proportion to its depth: an import chain thousands of modules deep loads on any stack.
+
+// Evaluating a module starts its first dependency's evaluation synchronously: every this many
+// levels down a chain of imports, the descent waits a tick instead, on a fresh stack.
+const STACK_BREAK = 32;
 
 class ModuleRunner {
   constructor(transport, options, evaluator) {
@@ -37,8 +44,8 @@ class ModuleRunner {
   async import(url) {
     const record = await this.load(url, null);
     this.entryUrls.add(record.url);
-    await this.evaluate(record, []);
-    return record.namespace();
+    await this.evaluate(record, null);
+    return moduleNamespace(record);
   }
 
   // The load phase only: fetch the whole static graph and link it. Errors here are load errors.
@@ -130,38 +137,92 @@ class ModuleRunner {
     return this.evaluatedModules.ensureModule(result, isAbsoluteUrl(specifier) ? specifier : undefined);
   }
 
-  async fetchGraph(root) {
-    const visiting = new Set();
-    const visit = async (record) => {
-      if (visiting.has(record) || record.status !== "fetched") return;
-      visiting.add(record);
-      const resolved = (record.meta && record.meta.resolved) || {};
-      await whenAll(record.staticSpecifiers().map(async (key) => {
-        let dep = record.deps.get(key);
-        if (!dep) {
-          const [specifier, type] = key.split("\0");
-          dep = resolved[key] ? await this.fetchRecord(resolved[key], record) : await this.fetchRecord(specifier, record, type);
-          record.deps.set(key, dep);
-          dep.importers.add(record);
+  // Every module not yet linked that the root reaches, each fetched as soon as its importer is
+  // known (a worklist, not a recursion: graphs can be deep); rejects with the first failure.
+  fetchGraph(root) {
+    return new Promise((resolve, reject) => {
+      const seen = new Set();
+      const todo = [root];
+      let waiting = 0;
+      let failed = false;
+      let done = false;
+      const fetched = (record, key, dep) => {
+        waiting--;
+        if (failed) return;
+        record.deps.set(key, dep);
+        dep.importers.add(record);
+        todo.push(dep);
+        expand();
+      };
+      const fail = (error) => {
+        if (!failed) reject(error);
+        failed = true;
+      };
+      const expand = () => {
+        while (todo.length) {
+          const record = todo.pop();
+          if (seen.has(record) || record.status !== "fetched") continue;
+          seen.add(record);
+          const resolved = record.meta && record.meta.resolved;
+          for (const key of record.staticSpecifiers()) {
+            const dep = record.deps.get(key);
+            if (dep) {
+              todo.push(dep);
+              continue;
+            }
+            const [specifier, type] = key.split("\0");
+            const url = resolved && Object.hasOwn(resolved, key) ? resolved[key] : undefined;
+            waiting++;
+            (url ? this.fetchRecord(url, record) : this.fetchRecord(specifier, record, type))
+              .then((found) => fetched(record, key, found), fail);
+          }
+          if (record.meta && record.meta.requires) fetchRequires(record);
         }
-        await visit(dep);
-      }));
-      if (record.meta && record.meta.requires) await fetchRequired(this, record, visit);
-    };
-    await visit(root);
-    linkRequired(visiting);
+        settle();
+      };
+      // A CommonJS module's require() calls are fetched with it (commonjs.js), their targets
+      // walked like imports.
+      const fetchRequires = (record) => {
+        waiting++;
+        const visit = (dep) => {
+          todo.push(dep);
+          expand();
+        };
+        fetchRequired(this, record, visit).then(() => {
+          waiting--;
+          expand();
+        }, fail);
+      };
+      const settle = () => {
+        if (waiting !== 0 || failed || done) return;
+        done = true;
+        linkRequired(seen);
+        resolve();
+      };
+      expand();
+    });
   }
 
   // ---- link: the evaluator compiles, the linker resolves ----
 
-  link(root) {
+  // The modules to link, depth first in import order (the order link errors are found in).
+  toLink(root) {
     const pending = [];
-    const collect = (record) => {
-      if (record.status !== "fetched" || pending.includes(record)) return;
+    const seen = new Set();
+    const todo = [root];
+    while (todo.length) {
+      const record = todo.pop();
+      if (record.status !== "fetched" || seen.has(record)) continue;
+      seen.add(record);
       pending.push(record);
-      for (const dep of record.deps.values()) collect(dep);
-    };
-    collect(root);
+      const deps = [...record.deps.values()];
+      for (let i = deps.length - 1; i >= 0; i--) todo.push(deps[i]);
+    }
+    return pending;
+  }
+
+  link(root) {
+    const pending = this.toLink(root);
     if (pending.length === 0) return null;
     for (const record of pending) this.compile(record);
     for (const record of pending) resolveBindings(record);
@@ -192,23 +253,25 @@ class ModuleRunner {
 
   // ---- evaluate ----
 
+  // `chain`: the modules whose evaluation led here, innermost first ({record, parent, depth} or null).
   evaluate(record, chain) {
     if (record.status === "errored") return Promise.reject(record.error);
-    if (record.status === "evaluating" && (chain.includes(record) || this.waitsOn(record, chain))) {
+    if (record.status === "evaluating" && (onChain(chain, record) || this.waitsOn(record, chain))) {
       this.joinCycle(chain, record);
       return RESOLVED; // a cycle: partial exports
     }
     // A member of a cycle is done only when the cycle's root is (the spec's [[CycleRoot]]).
     const root = record.cycleRoot;
-    const cycle = root && root.status === "evaluating" && !chain.includes(root) ? root.evaluation : RESOLVED;
+    const cycle = root && root.status === "evaluating" && !onChain(chain, root) ? root.evaluation : RESOLVED;
     if (record.status === "evaluated") return cycle;
     if (record.status === "evaluating") return cycle === RESOLVED ? record.evaluation : record.evaluation.then(() => cycle);
     this.planAsync(record);
     record.status = "evaluating";
     record.cycleMembers = [];
-    const inner = chain.concat([record]);
+    const inner = { record, parent: chain, depth: chain ? chain.depth + 1 : 1 };
     record.evaluation = (async () => {
       try {
+        if (inner.depth % STACK_BREAK === 0) await RESOLVED;
         // Dependencies run one after another, except that one with top-level await (in it or
         // below it) does not hold up its siblings: the importer waits for it at the end.
         const pendingAsync = [];
@@ -287,7 +350,8 @@ class ModuleRunner {
 
   // `target` was reached again through `chain`: every module on the chain after it belongs to the
   // cycle rooted at the earliest such module.
-  joinCycle(chain, target) {
+  joinCycle(innermost, target) {
+    const chain = chainRecords(innermost);
     let index = chain.indexOf(target);
     if (index < 0) return;
     let root = chain[index];
@@ -301,7 +365,8 @@ class ModuleRunner {
   }
 
   // Does `record` (being evaluated elsewhere) wait, through modules still evaluating, on one in `chain`?
-  waitsOn(record, chain) {
+  waitsOn(record, innermost) {
+    const chain = new Set(chainRecords(innermost));
     const seen = new Set();
     const stack = [record];
     while (stack.length) {
@@ -309,7 +374,7 @@ class ModuleRunner {
       if (seen.has(current)) continue;
       seen.add(current);
       for (const dep of current.deps.values()) {
-        if (chain.includes(dep)) return true;
+        if (chain.has(dep)) return true;
         if (dep.status === "evaluating") stack.push(dep);
       }
     }
@@ -349,7 +414,7 @@ class ModuleRunner {
     const dep = record.deps.get(type ? `${specifier}\0${type}` : specifier);
     if (!dep) return this.runtimeImport(record, specifier);
     // Its imports are ready (linked): no promise beyond the `await` itself.
-    return options && options.importedNames ? dep.exports : dep.namespace();
+    return options && options.importedNames ? dep.exports : moduleNamespace(dep);
   }
 
   // Code that did not come with link metadata (another server's transform): Vite's semantics.
@@ -357,17 +422,18 @@ class ModuleRunner {
     const dep = await this.load(specifier, record);
     record.deps.set(specifier, dep);
     dep.importers.add(record);
-    await this.evaluate(dep, [record]);
-    return dep.namespace();
+    await this.evaluate(dep, { record, parent: null, depth: 1 });
+    return moduleNamespace(dep);
   }
 
   async dynamicImport(record, specifier, options) {
     const key = String(specifier);
     const type = options !== undefined ? checkImportOptions(options) : undefined;
-    const resolved = !type && record.meta && record.meta.resolved && record.meta.resolved[key];
-    const dep = await this.load(resolved || key, record, type);
-    await this.evaluate(dep, []);
-    return dep.namespace();
+    const resolved = !type && record.meta && record.meta.resolved;
+    const url = resolved && Object.hasOwn(resolved, key) ? resolved[key] : undefined;
+    const dep = await this.load(url || key, record, type);
+    await this.evaluate(dep, null);
+    return moduleNamespace(dep);
   }
 
   installScriptImport() {
@@ -388,8 +454,9 @@ class ModuleRunner {
 
   exportName(record, name, getter) {
     if (record.meta) {
-      const entry = record.meta.exports[name];
-      if (entry && entry.kind !== "local") return; // re-exports were bound at link time
+      // Re-exports were bound at link time; a name the module does not declare is not exported.
+      const entry = Object.hasOwn(record.meta.exports, name) ? record.meta.exports[name] : undefined;
+      if (!entry || entry.kind !== "local") return;
     }
     Object.defineProperty(record.exports, name, { get: getter, enumerable: true, configurable: true });
   }
@@ -411,7 +478,9 @@ class ModuleRunner {
       const value = record.exports[name];
       Object.defineProperty(record.exports, name, { value, writable: false, enumerable: true, configurable: false });
     }
-    Object.seal(record.exports); // as Vite does: no export appears or disappears after evaluation
+    // As Vite does: no export appears or disappears after evaluation. Except where names come
+    // through `export *`: the linker puts those on the exports object when they are first needed.
+    if (!record.meta || record.meta.starExports.length === 0) Object.seal(record.exports);
   }
 
   importMeta(record) {
@@ -439,6 +508,18 @@ class ModuleRunner {
     }
     return record.importMeta;
   }
+}
+
+function onChain(chain, record) {
+  for (let link = chain; link !== null; link = link.parent) if (link.record === record) return true;
+  return false;
+}
+
+// The chain's records, outermost first.
+function chainRecords(chain) {
+  const records = [];
+  for (let link = chain; link !== null; link = link.parent) records.push(link.record);
+  return records.reverse();
 }
 
 function isAbsoluteUrl(specifier) {

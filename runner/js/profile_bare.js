@@ -1,14 +1,11 @@
 // provides: installProfile
 // uses: installConsole
 
-// The `bare` profile: ECMAScript plus `console` and `queueMicrotask`.
+// The `bare` profile: ECMAScript plus `console`, and the event loop's timers and `queueMicrotask`.
 
-function installProfile(global, transport, config) {
-  installConsole(global, transport, config);
-  if (typeof global.queueMicrotask !== "function") {
-    Object.defineProperty(global, "queueMicrotask", {
-      value: (callback) => { Promise.resolve().then(() => callback()); },
-      writable: true, configurable: true, enumerable: false,
-    });
-  }
+function installProfile(global, transport, config, loop) {
+  loop.print = installConsole(global, transport, config);
+  // The engine's own queueMicrotask would let an exception from the callback escape the job queue
+  // and end the runtime; the loop's reports it.
+  loop.install(global, ["setTimeout", "setInterval", "clearTimeout", "clearInterval", "queueMicrotask"]);
 }

@@ -2,10 +2,10 @@
 
 A profile is JavaScript under runner/js (bundled between the transport and the module runner, the
 last file providing `installProfile`), with the built third-party libraries or not, plus the host
-capabilities its runtimes may invoke on their environment (names in runner/rpc/protocol.py's
-CAPABILITY_METHODS); its resolve conditions are runner/config.py's CONDITION_SETS under its name.
-The same data drives all three evaluators: the bundle is built from `files`, and an environment
-answers exactly the `capabilities` of its profile.
+capabilities its runtimes may invoke on their
+environment (names in runner/rpc/protocol.py's CAPABILITY_METHODS), plus the resolve conditions
+packages are matched with. The same data drives all three evaluators: the bundle is built from
+`files`, and an environment answers exactly the `capabilities` of its profile.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ class Profile:
     files: tuple[str, ...]
     #: host capabilities the runtime may invoke (runner/rpc/protocol.py CAPABILITY_METHODS)
     capabilities: tuple[str, ...] = ()
+    #: package.json `exports` conditions added to the base ones (import, module, default, the mode)
+    conditions: tuple[str, ...] = ()
     #: whether its runtimes get the built third-party libraries (libraries.py) as LIBRARIES
     libraries: bool = False
 
@@ -47,9 +49,13 @@ EDGE = Profile(
         "edge/fetch.js",
         "edge/crypto.js",
         "edge/lockdown.js",
+        "edge/global_events.js",
         "edge/profile.js",
     ),
     capabilities=("fetch", "subtle"),
+    # What edge runtimes' bundlers match (Vercel: edge-light; Cloudflare: workerd; both: worker), so
+    # packages pick their Web-standard build rather than a Node one.
+    conditions=("edge-light", "workerd", "worker"),
     libraries=True,
 )
 

@@ -1,27 +1,32 @@
 // provides: bootRuntime
-// uses: PROTOCOL, MailboxTransport, nullMeansOutOfMemory, installProfile, ESModulesEvaluator, FormatEvaluator, ModuleRunner, HMRClient, createHostApi
+// uses: PROTOCOL, MailboxTransport, nullMeansOutOfMemory, EventLoop, installProfile, ESModulesEvaluator, FormatEvaluator, ModuleRunner, HMRClient, createHostApi
 
-// Bootstrap, evaluated last inside the bundle's closure: wires the profile (whichever profile's
-// files the bundle holds provide `installProfile`), the transport, the module runner and the host
-// API, and hands the host its entry points.
+// Bootstrap, evaluated last inside the bundle's closure: wires the transport, the event loop, the
+// profile (whichever profile's files the bundle holds provide `installProfile`), the module runner
+// and the host API, and hands the host its entry points.
 
 function bootRuntime(global, config, runnerSource) {
   const transport = new MailboxTransport();
   if (config.heapLimited) nullMeansOutOfMemory();
-  installProfile(global, transport, config);
+  const loop = new EventLoop(transport, global);
+  installProfile(global, transport, config, loop);
   const evaluator = new FormatEvaluator(new ESModulesEvaluator());
   const runner = new ModuleRunner(transport, { runnerSource, env: config.env }, evaluator);
   evaluator.attach(runner);
   if (config.hmr) runner.hmrClient = new HMRClient(runner, transport);
-  const api = createHostApi(runner);
+  loop.traces = runner.traces;
+  const api = createHostApi(runner, loop);
   for (const name of PROTOCOL.runtimeMethods) {
     if (typeof api[name] !== "function") throw new Error(`the host API lacks the protocol method '${name}'`);
   }
   transport.connect(api);
   return {
     receive: (text) => transport.receive(text),
-    drain: () => transport.drain(),
+    drain: () => loop.drain(),
+    outbox: () => transport.drain(), // what a stopped runtime still holds, without running anything
     callNow: (url, requestJson) => api.callNow(url, requestJson),
     callDirect: (url, name, ...args) => api.callDirect(url, name, args),
+    // the engine's HostPromiseRejectionTracker (the host installs it)
+    track: (promise, reason, handled) => loop.track(promise, reason, handled),
   };
 }

@@ -78,7 +78,15 @@ class SourceMap {
         else break;
       }
       if (best >= 0) {
-        return { source: this.sources[segs[best + 1]], line: segs[best + 2] + 1, column: segs[best + 3] + 1 };
+        let column = segs[best + 3];
+        // Inside a chunk copied unchanged (it spans as many columns in both sources, up to the
+        // next segment), the column moves with the generated one.
+        const next = best + 4;
+        if (row === line - 1 && next < segs.length && segs[next + 1] === segs[best + 1] &&
+            segs[next + 2] === segs[best + 2] && segs[next + 3] - column === segs[next] - segs[best]) {
+          column += col - segs[best];
+        }
+        return { source: this.sources[segs[best + 1]], line: segs[best + 2] + 1, column: column + 1 };
       }
       row--; // no segment before the column on this line: fall back to the previous mapped line
     }

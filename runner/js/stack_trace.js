@@ -15,20 +15,19 @@ class StackTraces {
   constructor(runnerSource, startOffset) {
     this.runnerSource = runnerSource; // frames inside the runner itself are left out
     this.startOffset = startOffset;
-    this.modules = [];
+    this.modules = new Set(); // in registration order
     this.byWrapper = new WeakMap();
     this.byFunction = new WeakMap();
     this.sites = new WeakMap(); // error -> raw call sites, for phase checks
   }
 
   register(record) {
-    this.modules.push(record);
+    this.modules.add(record);
     this.byWrapper.set(record.wrapper, record);
   }
 
   unregister(record) {
-    const i = this.modules.indexOf(record);
-    if (i >= 0) this.modules.splice(i, 1);
+    this.modules.delete(record);
   }
 
   install() {
@@ -92,6 +91,25 @@ class StackTraces {
     }
     this.byFunction.set(fn, found);
     return found;
+  }
+
+  // Where a function is defined, as "file:line:column" of the original source; null for one that
+  // is native, the runner's own, or not in a module (a script's, or made from a string).
+  locate(fn) {
+    let text;
+    try { text = Function.prototype.toString.call(fn); } catch { return null; }
+    if (!text || text.endsWith("[native code]\n}")) return null;
+    for (const record of this.modules) {
+      const source = record.wrapperSource;
+      const at = source.indexOf(text);
+      if (at < 0) continue;
+      const line = countLines(source, at);
+      const column = at - source.lastIndexOf("\n", at - 1);
+      const original = record.originalPosition(line, column);
+      if (original) return `${original.source || record.file}:${original.line}:${original.column}`;
+      return `${record.file}:${line - this.startOffset}:${column}`;
+    }
+    return null;
   }
 
   // One frame as "name (file:line:column)" with the original position, or null to leave it out.

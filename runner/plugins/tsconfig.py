@@ -10,8 +10,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import json5
-
 from ..errors import LoadError
 
 OPTIONS = ("jsx", "jsxFactory", "jsxFragmentFactory", "jsxImportSource", "verbatimModuleSyntax")
@@ -46,6 +44,9 @@ class TsconfigReader:
         if path in chain:
             raise LoadError(f"{path}: `extends` goes round in a circle ({' -> '.join(map(str, chain + (path,)))})",
                             code="ERR_TSCONFIG", id=str(path))
+        # Imported here: its parser takes tens of ms to load, and most runs read no tsconfig.json.
+        import json5
+
         try:
             data = json5.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, ValueError) as error:

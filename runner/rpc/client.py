@@ -1,11 +1,16 @@
 """The host's handle on the module runner inside one runtime: drives the transport, answers the
-runtime's requests (fetchModule…) while it waits for its own, and enforces the time budget."""
+runtime's requests (fetchModule…) while it waits for its own, and enforces the time budget.
+
+It is also the host's half of the runtime's event loop (runner/js/event_loop.js): the runtime
+says when it wants its next turn (TIMERS_EVENT); while the host waits for an answer it sleeps
+until then, within the wall-time budget, and wakes the runtime (WAKE_EVENT) to run its timers."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
 import os
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -16,8 +21,11 @@ from .protocol import (
     INVOKE_EVENT,
     LIMIT_EVENT,
     SEED_EVENT,
+    TIMERS_EVENT,
+    WAKE_EVENT,
     Handler,
     Message,
+    PendingTimer,
     answer_invoke,
     check_json,
     invoke_message,
@@ -26,6 +34,9 @@ from .protocol import (
 from .transport import RuntimeTransport
 
 ConsoleSink = Callable[[str, str], None]
+
+
+WAKE: Message = {"type": "custom", "event": WAKE_EVENT}
 
 
 def _print_console(level: str, text: str) -> None:
@@ -45,6 +56,8 @@ class RunnerClient:
         self._seeded = False
         #: where custom events of the runtime go (`import.meta.hot.send`): set by the hot channel
         self.on_custom_event: Callable[[str, Any], None] | None = None
+        self._wake: float | None = None  # when the runtime wants its next turn (time.monotonic())
+        self._answered = 0  # answers handed to the transport (see _pump)
 
     @property
     def dead(self) -> bool:
@@ -56,10 +69,18 @@ class RunnerClient:
             return await self._run(next(self._ids), name, args, deadline)
 
     async def settle(self, *, deadline: float | None = None) -> None:
-        """Let the runtime finish what it still has under way (dynamic imports, promise jobs)
-        until it is idle and the host owes it nothing."""
+        """Let the runtime finish what it still has under way (dynamic imports, promise jobs, timers
+        already due) until it is idle and the host owes it nothing. Later timers are not waited
+        for: `pending_timers` lists them."""
         async with self._lock:
             await self._run(None, "", [], deadline)
+
+    async def pending_timers(self) -> list[PendingTimer]:
+        """The runtime's timers that have not run yet (none once it is gone)."""
+        if self.transport.dead or self._wake is None:
+            return []
+        timers: list[PendingTimer] = await self.invoke("pendingTimers", [])
+        return timers
 
     async def call(self, url: str, path: list[str | int], args: list[Any], *, deadline: float | None = None) -> Any:
         """Call an export (or a method reached from one) with JSON arguments. Runtimes that can be
@@ -143,32 +164,59 @@ class RunnerClient:
         # a pending dynamic import must still complete.
         wanted = f"response:{call_id}" if call_id is not None else None
         tasks = self._background
+        # Settling runs the timers due by now, not the ones they set in turn: an interval or a chain
+        # of timeouts would keep it going for ever.
+        due_by = time.monotonic() if wanted is None else float("inf")
         while True:
+            answered = self._answered
             messages = await self.transport.receive(budget)
             answer = self._handle(messages, wanted)
             if answer is not None:
                 return self._result(answer)
-            if messages:
+            # An answer queued while the transport was receiving may have missed that turn: the
+            # runtime is idle only after a receive that began with every answer queued.
+            if messages or self._answered != answered:
                 continue
-            if not tasks:
+            # Idle: it waits for the host (requests under way) or for its next timer.
+            now = time.monotonic()
+            wake = self._wake
+            if wake is not None and wake <= now and wake <= due_by:
+                await self.transport.send([WAKE])
+                continue
+            if wanted is None:
+                wake = None  # settling: later timers are not waited for
+            if not tasks and wake is None:
                 if wanted is None:
                     return None
                 raise JSError("the runtime went idle before answering: a promise it awaits never settles "
                               "(for example a top-level await on a promise nothing resolves)", name="Error")
-            done, _ = await asyncio.wait(set(tasks), timeout=budget.wall_left(), return_when=asyncio.FIRST_COMPLETED)
-            if not done:
-                raise LimitError("wall-time limit exceeded while the host served the runtime", limit="wall-time")
-            for task in done:
-                task.result()
+            left = budget.wall_left()
+            timeout = left if wake is None else wake - now if left is None else min(left, wake - now)
+            if tasks:
+                done, _ = await asyncio.wait(set(tasks), timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    task.result()
+                if done:
+                    continue
+            else:
+                await asyncio.sleep(timeout or 0.0)
+            left = budget.wall_left()
+            if left is not None and left <= 0:
+                during = "the host served the runtime" if tasks else "the runtime waited for its timers"
+                raise LimitError(f"wall-time limit exceeded while {during}", limit="wall-time")
 
     async def _answer(self, request: dict[str, Any]) -> None:
         await self.transport.send([await answer_invoke(self.handlers, request)])
+        self._answered += 1
 
     def _event(self, message: Message) -> None:
         event = message.get("event")
         data = message.get("data") or {}
         if event == CONSOLE_EVENT:
             self.on_console(str(data.get("level", "log")), str(data.get("text", "")))
+        elif event == TIMERS_EVENT:
+            delay = data.get("delay")
+            self._wake = None if delay is None else time.monotonic() + float(delay) / 1000
         elif event == LIMIT_EVENT:
             raise LimitError(str(data.get("message", "limit exceeded")), limit=str(data.get("limit", "output")))
         elif isinstance(event, str) and self.on_custom_event is not None:

@@ -12,11 +12,12 @@ its answer `{"type": "custom", "event": "vite:invoke", "data": {"name", "id": "r
 - the host invokes the runtime's module runner (`RUNTIME_METHODS`, answered by
   runner/js/host_api.js): import a module, call an export, read a binding, run a script.
 
-Besides requests the runtime sends events (`CONSOLE_EVENT`, `LIMIT_EVENT`); the host sends a new
-runtime its entropy (`SEED_EVENT`) before anything else. Runtimes also send custom events of
-`import.meta.hot.send`; HMR payloads (`HotPayload`: Vite's `update`, `full-reload`, `prune`,
-`error`, `custom`) reach a runtime through the `hmr` method and remote runners over WebSocket.
-The JS side gets the names from here too (`js_constants`,
+Besides requests the runtime sends events (`CONSOLE_EVENT`, `LIMIT_EVENT`, `TIMERS_EVENT`); the host
+sends a new runtime its entropy (`SEED_EVENT`) before anything else and wakes an idle runtime whose
+timer is due with `WAKE_EVENT`. Runtimes also send custom events of `import.meta.hot.send`; HMR
+payloads (`HotPayload`: Vite's `update`, `full-reload`, `prune`, `error`, `custom`) reach a runtime
+through the `hmr` method and remote runners over WebSocket. The JS side gets the names from here
+too (`js_constants`,
 bundled into every runtime by runner/js/bundle.py).
 
 `answer_invoke` is the one place a request is answered: the in-memory runner client and the
@@ -38,7 +39,7 @@ Handler = Callable[..., Any]
 
 INVOKE_EVENT = "vite:invoke"
 #: what the host may invoke on a runtime's module runner
-RUNTIME_METHODS = ("import", "call", "awaitCall", "get", "evalScript", "clearCache", "hmr")
+RUNTIME_METHODS = ("import", "call", "awaitCall", "get", "evalScript", "clearCache", "pendingTimers", "hmr")
 #: host capabilities a profile may declare (runner/js/profiles.py), invoked by the runtime:
 #: `fetch(FetchRequestPayload) -> FetchResponsePayload`, `subtle(operation, ...args)` (Web Crypto)
 CAPABILITY_METHODS = ("fetch", "subtle")
@@ -51,6 +52,14 @@ LIMIT_EVENT = "modrun:limit"
 #: `{seed}` (hex): the host's entropy for a new runtime's crypto.getRandomValues, sent before any
 #: other message, so that it is never part of a snapshot
 SEED_EVENT = "modrun:seed"
+#: `{delay}`: when the runtime's event loop wants its next turn, in milliseconds from now (0: at
+#: once), or null once nothing is scheduled; sent at the end of a turn whenever that changed
+TIMERS_EVENT = "modrun:timers"
+#: sent to an idle runtime when its timer is due: any message makes it run a turn, this one only that
+WAKE_EVENT = "modrun:wake"
+#: what the runtime's `drain` answers (instead of its outbox) when it ran a task: the engine runs the
+#: microtasks, then calls `drain` again (runner/js/event_loop.js)
+DRAIN_AGAIN = "+"
 #: the `code` of the error answering a method nobody handles
 UNKNOWN_METHOD = "ERR_UNKNOWN_METHOD"
 
@@ -156,6 +165,18 @@ class FetchResponsePayload(TypedDict):
     redirected: bool
 
 
+class PendingTimer(TypedDict, total=False):
+    """A timer still pending in a runtime (`pendingTimers`): which function set it, its delay in
+    milliseconds (after clamping), how long until it is due, its callback's name and where that
+    callback is defined (`file:line:column`, when it is in a module)."""
+
+    kind: str  # setTimeout | setInterval
+    delay: float
+    remaining: float
+    callback: str
+    at: str
+
+
 class ImportAnswer(TypedDict):
     """The runtime's answer to `import`: the module's url, its export names and their values as
     data (functions as `{"$modrun": "function", path, name}` markers)."""
@@ -257,4 +278,5 @@ def js_constants() -> dict[str, Any]:
     """The protocol's names as the JS side sees them (the bundle's `PROTOCOL` constant)."""
     return {"invokeEvent": INVOKE_EVENT, "runtimeMethods": list(RUNTIME_METHODS),
             "environmentMethods": list(ENVIRONMENT_METHODS), "consoleEvent": CONSOLE_EVENT,
-            "limitEvent": LIMIT_EVENT, "seedEvent": SEED_EVENT, "unknownMethod": UNKNOWN_METHOD}
+            "limitEvent": LIMIT_EVENT, "seedEvent": SEED_EVENT, "timersEvent": TIMERS_EVENT,
+            "drainAgain": DRAIN_AGAIN, "unknownMethod": UNKNOWN_METHOD}

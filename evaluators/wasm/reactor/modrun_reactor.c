@@ -238,6 +238,27 @@ EXPORT(modrun_reseed) void modrun_reseed(uint64_t seed)
 
 EXPORT(modrun_set_drain) void modrun_set_drain(JSValue drain) { box.drain = drain; }
 
+/* The engine's HostPromiseRejectionTracker calls the runtime's `track` (runner/js/event_loop.js):
+ * a promise rejected with no handler can only be told by the engine. An exception from the call
+ * (an interrupt) is dropped: the engine raises it again at its next check. */
+static JSValue track;
+
+static void rejection_tracker(JSContext *ctx, JSValueConst promise, JSValueConst reason, bool is_handled,
+                              void *opaque)
+{
+    JSValue argv[3] = {promise, reason, JS_NewBool(ctx, is_handled)};
+    JSValue result = JS_Call(ctx, track, JS_UNDEFINED, 3, argv);
+    if (JS_IsException(result))
+        result = JS_GetException(ctx);
+    JS_FreeValue(ctx, result);
+}
+
+EXPORT(modrun_set_rejection_tracker) void modrun_set_rejection_tracker(JSValue function)
+{
+    track = function;
+    JS_SetHostPromiseRejectionTracker(runtime, rejection_tracker, NULL);
+}
+
 /* One round trip in one call from the host:
  * 1. free the strings the previous step handed out;
  * 2. unless `fn` is 0, call it with `argc` arguments from box.args and put its plain result in

@@ -1,17 +1,17 @@
 // provides: installProfile
-// uses: PROTOCOL, installConsole, LIBRARIES, loadUnit, defineGlobal, defineLazyGlobals, defineEvents, defineAbort, defineBlob, defineFormData, defineHeaders, defineRequest, defineResponse, defineFetch, defineCrypto, lockCodeGeneration, explainNodeGlobals
+// uses: PROTOCOL, installConsole, defineGlobalEvents, LIBRARIES, loadUnit, defineGlobal, defineLazyGlobals, defineEvents, defineAbort, defineBlob, defineFormData, defineHeaders, defineRequest, defineResponse, defineFetch, defineCrypto, lockCodeGeneration, explainNodeGlobals
 // private: USER_AGENT, definePerformance
 
 // The `edge` profile: the WinterTC Minimum Common API (ECMA-429). Third-party libraries (the units
 // of LIBRARIES) provide URL, URLPattern, the encodings, the streams, Event and
 // EventTarget, structuredClone and compression; the rest is ours (edge/*.js) or the engine's
-// (DOMException, atob, btoa, queueMicrotask; performance over its clock). Interfaces are defined when a program
+// (DOMException, atob, btoa; performance over its clock), and the event loop (timers, queueMicrotask, reportError). Interfaces are defined when a program
 // first touches them; `config.preload` defines them all at boot (for a snapshot that holds them).
 
 const USER_AGENT = "modrun";
 
-function installProfile(global, transport, config) {
-  installConsole(global, transport, config);
+function installProfile(global, transport, config, loop) {
+  loop.print = installConsole(global, transport, config);
   // The profile's own interfaces by name, whatever a program later does to the globals.
   const web = Object.create(null);
   const settlers = [];
@@ -22,19 +22,6 @@ function installProfile(global, transport, config) {
     }
     settlers.push(settle);
   };
-  // An HTML task: the event loop's timer when there is one, else a microtask.
-  const queueTask = (callback) => {
-    if (typeof global.setTimeout === "function") global.setTimeout(callback, 0);
-    else Promise.resolve().then(callback);
-  };
-  const report = (error) => {
-    let canceled = false;
-    if (typeof global.dispatchEvent === "function") {
-      const message = error && typeof error === "object" && "message" in error ? String(error.message) : String(error);
-      canceled = !global.dispatchEvent(new web.ErrorEvent("error", { message, error, cancelable: true }));
-    }
-    if (!canceled) global.console.error("Uncaught", error);
-  };
 
   for (const [name, unit] of Object.entries(LIBRARIES.units)) {
     if (!unit.provides.length) continue;
@@ -42,17 +29,15 @@ function installProfile(global, transport, config) {
       const exports = loadUnit(name);
       if (name === "events") {
         exports.setWarningHandler(() => {}); // browsers do not warn about ignored options either
-        exports.setErrorHandler((error) => report(error)); // a listener that throws
+        exports.setErrorHandler((error) => loop.reportException(error)); // a listener that throws
       }
       return exports;
     });
   }
   group(["CustomEvent", "ErrorEvent", "PromiseRejectionEvent", "MessageEvent", "MessagePort", "MessageChannel"],
-    () => defineEvents(web.Event, web.EventTarget, queueTask, (value, options) => web.structuredClone(value, options)));
-  group(["AbortController", "AbortSignal"], () => defineAbort(web.Event, web.EventTarget, (callback, ms) => {
-    if (typeof global.setTimeout !== "function") throw new TypeError("AbortSignal.timeout needs setTimeout, which this runtime lacks");
-    global.setTimeout(callback, ms);
-  }));
+    () => defineEvents(web.Event, web.EventTarget, (callback) => loop.queueTask(callback), (value, options) => web.structuredClone(value, options)));
+  group(["AbortController", "AbortSignal"], () => defineAbort(web.Event, web.EventTarget,
+    (callback, ms) => loop.setTimer(callback, ms, [], false, 0)));
   group(["Blob", "File"], () => defineBlob(web));
   group(["FormData"], () => defineFormData(web.Blob, web.File));
   group(["Headers"], () => defineHeaders());
@@ -76,12 +61,11 @@ function installProfile(global, transport, config) {
   Object.defineProperty(Navigator.prototype, Symbol.toStringTag, { value: "Navigator", configurable: true });
   defineGlobal(global, "Navigator", Navigator);
   defineGlobal(global, "navigator", new Navigator());
-  defineGlobal(global, "reportError", function reportError(error) {
-    if (arguments.length < 1) throw new TypeError("reportError: 1 argument required");
-    report(error);
-  });
+  loop.install(global, ["setTimeout", "setInterval", "clearTimeout", "clearInterval", "queueMicrotask", "reportError"]);
+  defineGlobalEvents(global, loop, web);
 
   lockCodeGeneration(global);
+  loop.compileStrings = false; // a string given to setTimeout is code generation too
   explainNodeGlobals(config.profile);
   if (config.preload) for (const settle of settlers) settle();
 }

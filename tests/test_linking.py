@@ -1,0 +1,140 @@
+"""Linking at scale (runner/js/linker.js, module_runner.js): re-export chains thousands of modules
+deep, barrels of `export *`, and what the spec says about their names, in every evaluator.
+
+How fast it is lives in bench/scaling.py; here, that deep and wide graphs load at all (nothing
+in the runner recurses in proportion to the graph's depth) and give the spec's answers."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from runner import LoadError, Server
+from tests.project_files import write
+
+EVALUATORS = ("inprocess", "wasm", "process")
+
+
+def run(coroutine: Any) -> Any:
+    return asyncio.run(coroutine)
+
+
+async def imported(root: Path, entry: str, evaluator: str = "inprocess") -> Any:
+    async with Server(root=root, cache_dir=False,
+                      environments={"ssr": {"evaluator": evaluator}}) as server:
+        return await server.environments["ssr"].import_module(entry)
+
+
+@pytest.mark.parametrize("evaluator", EVALUATORS)
+def test_a_chain_of_named_re_exports_deeper_than_the_stack(tmp_path: Path, evaluator: str) -> None:
+    depth = 1500  # linking and evaluating recursed per module before: a RangeError at about 1,000
+    files = {f"c{i}.js": f"export {{ value }} from './c{i + 1}.js';\n" for i in range(depth)}
+    files[f"c{depth}.js"] = "export const value = 'bottom';\n"
+    files["entry.js"] = "import { value } from './c0.js';\nexport const got = value;\n"
+    mod = run(imported(write(tmp_path, files), "/entry.js", evaluator))
+    assert mod.got == "bottom"
+
+
+@pytest.mark.parametrize("evaluator", EVALUATORS)
+def test_a_chain_of_star_re_exports(tmp_path: Path, evaluator: str) -> None:
+    depth = 1000
+    files = {f"c{i}.js": f"export * from './c{i + 1}.js';\nexport const v{i} = {i};\n" for i in range(depth)}
+    files[f"c{depth}.js"] = f"export const v{depth} = {depth};\nexport default 'not re-exported';\n"
+    files["entry.js"] = (f"import {{ v{depth} }} from './c0.js';\nimport * as top from './c0.js';\n"
+                         f"export const deepest = v{depth};\nexport const names = Object.keys(top);\n"
+                         "export const sum = Object.values(top).reduce((a, b) => a + b, 0);\n")
+    mod = run(imported(write(tmp_path, files), "/entry.js", evaluator))
+    assert mod.deepest == depth
+    assert mod.names == sorted(f"v{i}" for i in range(depth + 1))
+    assert mod.sum == depth * (depth + 1) // 2
+
+
+def test_a_barrel_keeps_the_spec_names(tmp_path: Path) -> None:
+    files = {f"lib/f{i}.js": f"export function f{i}() {{ return {i}; }}\nexport default {i};\n" for i in range(300)}
+    files["lib/clash1.js"] = "export const clash = 1;\nexport const same = 'x';\n"
+    files["lib/clash2.js"] = "export const clash = 2;\nexport { same } from './clash1.js';\n"
+    files["lib/own.js"] = "export const f7 = 'own';\n"
+    files["lib/index.js"] = ("".join(f"export * from './f{i}.js';\n" for i in range(300))
+                             + "export * from './clash1.js';\nexport * from './clash2.js';\n"
+                             + "export { f7 } from './own.js';\n")
+    files["entry.js"] = ("import * as lib from './lib/index.js';\nimport { f299, same, f7 } from './lib/index.js';\n"
+                         "export const names = Object.keys(lib);\n"
+                         "export const got = [f299(), same, f7, 'clash' in lib, 'default' in lib];\n")
+    mod = run(imported(write(tmp_path, files), "/entry.js"))
+    # `clash` is defined twice (not exported), `same` twice but by one binding (exported), an
+    # explicit export beats the stars, and `default` never comes through `export *`.
+    assert mod.got == [299, "x", "own", False, False]
+    assert mod.names == sorted([f"f{i}" for i in range(300)] + ["same"])
+
+
+def test_importing_a_conflicting_star_name_is_a_load_error(tmp_path: Path) -> None:
+    root = write(tmp_path, {
+        "a.js": "export const x = 'a';\n", "b.js": "export const x = 'b';\n",
+        "index.js": "export * from './a.js';\nexport * from './b.js';\n",
+        "entry.js": "import { x } from './index.js';\nexport { x };\n",
+    })
+    with pytest.raises(LoadError, match="conflicting star exports for name 'x'"):
+        run(imported(root, "/entry.js"))
+
+
+def test_names_of_object_prototype_are_plain_names(tmp_path: Path) -> None:
+    root = write(tmp_path, {
+        "a.js": "export const a = 1;\n",
+        "b.js": "export const constructor = 'c';\nexport const toString = 't';\n",
+        "index.js": "export * from './a.js';\nexport * from './b.js';\n",
+        "entry.js": "import * as ns from './index.js';\nimport { constructor } from './index.js';\n"
+                    "export const names = Object.keys(ns);\nexport const got = constructor;\n",
+        "bad.js": "import { hasOwnProperty } from './a.js';\n",
+    })
+    mod = run(imported(root, "/entry.js"))
+    assert mod.names == ["a", "constructor", "toString"]
+    assert mod.got == "c"
+    with pytest.raises(LoadError, match="does not provide an export named 'hasOwnProperty'"):
+        run(imported(root, "/bad.js"))
+
+
+def test_cyclic_star_exports_resolve_each_name_once(tmp_path: Path) -> None:
+    root = write(tmp_path, {
+        "a.js": "export * from './b.js';\nexport const fromA = 'a';\nexport const both = 'a';\n",
+        "b.js": "export * from './a.js';\nexport * from './c.js';\nexport const fromB = 'b';\n",
+        "c.js": "export const fromC = 'c';\nexport const both = 'c';\n",
+        "entry.js": "import * as a from './a.js';\nimport * as b from './b.js';\n"
+                    "export const names = [Object.keys(a), Object.keys(b)];\nexport const both = [a.both, b.both];\n",
+    })
+    mod = run(imported(root, "/entry.js"))
+    # From a, its own `both` shadows c's; from b, both reach it through different paths: ambiguous.
+    assert mod.names == [["both", "fromA", "fromB", "fromC"], ["fromA", "fromB", "fromC"]]
+    assert mod.both == ["a", None]
+
+
+def test_star_names_of_an_evaluated_module_come_later(tmp_path: Path) -> None:
+    root = write(tmp_path, {
+        "lib.js": "export const x = 1;\n",
+        "index.js": "export * from './lib.js';\nexport const own = 2;\n",
+        "late.js": "import { x } from './index.js';\nexport const got = x;\n",
+        "entry.js": "import './index.js';\nexport async function later() { return (await import('./late.js')).got; }\n",
+    })
+
+    async def main() -> Any:
+        async with Server(root=root, cache_dir=False) as server:
+            mod = await server.environments["ssr"].import_module("/entry.js")
+            return await mod.later()
+
+    assert run(main()) == 1
+
+
+def test_a_namespace_with_a_then_export_is_still_awaited(tmp_path: Path) -> None:
+    root = write(tmp_path, {
+        "thenable.js": "export function then(resolve) { resolve('resolved by then'); }\n",
+        "entry.js": "export async function loadIt() { return await import('./thenable.js'); }\n",
+    })
+
+    async def main() -> Any:
+        async with Server(root=root, cache_dir=False) as server:
+            mod = await server.environments["ssr"].import_module("/entry.js")
+            return await mod.loadIt()
+
+    assert run(main()) == "resolved by then"
