@@ -84,6 +84,8 @@ async function bundle(name, entry, packages) {
     alias: { "@exodus/bytes/encoding.js": "@exodus/bytes/encoding-lite.js" },
     target: "es2022",
     minify: true,
+    // Web API classes keep their names (ReadableStream.name, what console and errors print).
+    keepNames: true,
     legalComments: "none",
     metafile: true,
     write: false,
