@@ -16,7 +16,8 @@ class ModuleNode:
     url: str
     id: str
     file: str | None
-    importers: set[ModuleNode] = field(default_factory=set)
+    # In the order they first imported it, as Vite's Set: HMR visits importers, and so sends updates, in that order.
+    importers: dict[ModuleNode, None] = field(default_factory=dict)
     imported_modules: set[ModuleNode] = field(default_factory=set)
     transform_result: Any = None  # runner.transform_request.TransformedModule
     # HMR state. `is_self_accepting` is None until the module has been analysed (fetched).
@@ -74,11 +75,11 @@ class ModuleGraph:
         """Record what `node` imports; answers the modules nothing imports any more (to prune)."""
         no_longer = set()
         for old in node.imported_modules - imported:
-            old.importers.discard(node)
+            old.importers.pop(node, None)
             if not old.importers:
                 no_longer.add(old)
         for new in imported:
-            new.importers.add(node)
+            new.importers[node] = None
         node.imported_modules = imported
         return no_longer
 
@@ -94,7 +95,7 @@ class ModuleGraph:
     def remove_module(self, node: ModuleNode) -> None:
         """Drop a module whose file is gone; importers keep their edge until they are fetched again."""
         for imported in node.imported_modules:
-            imported.importers.discard(node)
+            imported.importers.pop(node, None)
         node.imported_modules = set()
         if self.id_to_module.get(node.id) is node:
             del self.id_to_module[node.id]

@@ -327,10 +327,6 @@ def test_vite_fixture_hmr_js(tmp_path: Path, evaluator: str) -> None:
     assert run(main(False)) == "undefined"
 
 
-@pytest.mark.xfail(reason="open: when the update re-imports entry-b first, entry-a (reached through shared.js, "
-                   "in a cycle with it) runs before core.js has started, and reads its hoisted createThing in "
-                   "TDZ (a native module would see the hoisted function); passes where entry-a goes first "
-                   "(seen in wasm)", strict=False)
 @pytest.mark.parametrize("evaluator", EVALUATORS)
 def test_vite_fixture_hmr_reexport_race(tmp_path: Path, evaluator: str) -> None:
     """hmr-reexport-race: core.js changes while both self-accepting entries import it through
