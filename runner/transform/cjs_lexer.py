@@ -264,6 +264,18 @@ class _Lexer:
             return None
         return value
 
+    def _keyed(self, cursor: _Cursor, key: str | None) -> bool:
+        """`key: identifier` in EXPORTS_LITERAL, the cursor past the colon: adds `key`; True when the
+        literal goes on (the cursor then at the next entry)."""
+        value = cursor.node
+        if cursor.ident() is None or value is None:
+            return False
+        self.add(key)
+        if not self._value_end_ok(value.end_byte) or self.src[value.end_byte:value.end_byte + 1] == b"}":
+            return False
+        cursor.next()
+        return True
+
     # EXPORTS_LITERAL: `{ a, b: c, 'd': e, ...f, ...require('g') }`, added as far as it goes
     def literal(self, cursor: _Cursor) -> None:
         while cursor.node is not None:
@@ -271,15 +283,8 @@ class _Lexer:
             if node.type == "string":
                 key = cursor.string()
                 if cursor.eat(":"):
-                    value = cursor.node
-                    if cursor.ident() is None or value is None:
+                    if not self._keyed(cursor, key):
                         return
-                    self.add(key)
-                    if not self._value_end_ok(value.end_byte):
-                        return
-                    if self.src[value.end_byte:value.end_byte + 1] == b"}":
-                        return
-                    cursor.next()
                     continue
             elif cursor.text == "...":
                 end = node.end_byte
@@ -294,15 +299,8 @@ class _Lexer:
             elif cursor.ident() is not None:
                 name = self.src[node.start_byte:node.end_byte].decode("utf-8", "surrogatepass")
                 if cursor.eat(":"):
-                    value = cursor.node
-                    if cursor.ident() is None or value is None:
+                    if not self._keyed(cursor, name):
                         return
-                    self.add(name)
-                    if not self._value_end_ok(value.end_byte):
-                        return
-                    if self.src[value.end_byte:value.end_byte + 1] == b"}":
-                        return
-                    cursor.next()
                     continue
                 self.add(name)
             else:
