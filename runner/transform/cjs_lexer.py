@@ -178,13 +178,18 @@ def _decode_escapes(body: str) -> str | None:
     return "".join(out)
 
 
-def _top_level(node: Node) -> bool:
+def has_ancestor(node: Node, types: frozenset[str]) -> bool:
+    """Is `node` inside a node of one of `types`?"""
     current = node.parent
     while current is not None:
-        if current.type in _BRACKETED:
-            return False
+        if current.type in types:
+            return True
         current = current.parent
-    return True
+    return False
+
+
+def _top_level(node: Node) -> bool:
+    return not has_ancestor(node, _BRACKETED)
 
 
 class _Lexer:

@@ -19,7 +19,7 @@ from typing import Any
 
 from tree_sitter import Node
 
-from .cjs_lexer import detect_exports
+from .cjs_lexer import detect_exports, has_ancestor
 from .edits import Edits
 from .entries import string_value
 
@@ -45,22 +45,13 @@ def module_syntax(src: bytes, root: Node) -> str | None:
         if node.type == "import" and node.parent.type == "meta_property":
             return "module"
         if node.type == "await" and node.parent.type in ("await_expression", "for_in_statement") and \
-                not _inside_function(node):
+                not has_ancestor(node, _FUNCTIONS):
             return "module"
     for match in _CJS_NAMES.finditer(src):
         node = root.descendant_for_byte_range(match.start(), match.end())
         if node is not None and node.type == "identifier" and node.start_byte == match.start():
             return "commonjs"
     return None
-
-
-def _inside_function(node: Node) -> bool:
-    current = node.parent
-    while current is not None:
-        if current.type in _FUNCTIONS:
-            return True
-        current = current.parent
-    return False
 
 
 def cjs_transform(code: str, id: str, src: bytes, root: Node
