@@ -20,7 +20,10 @@ CONDITION_SETS: dict[str, tuple[str, ...]] = {
     "edge": ("workerd", "worker", "browser", "import", "module", "default"),
 }
 _DEFINE_KEY = re.compile(r"[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*")
-_ENVIRONMENT_KEYS = {"evaluator", "profile", "limits", "conditions", "plugins", "define", "alias", "fetch"}
+_ENVIRONMENT_KEYS = {"evaluator", "profile", "limits", "conditions", "plugins", "define", "alias", "fetch", "bindings",
+                     "pool", "proxy_policy"}
+#: what a module proxy does once the runtime it was imported in is replaced (runner/lifecycle.py)
+PROXY_POLICIES = ("rebind", "stale")
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,12 @@ class EnvironmentConfig:
     #: what the runtime's `fetch` may do (a FetchPolicy, built from a handler or {allow, handler});
     #: None: the server's default
     fetch: Any = None
+    #: what JS sees as `env` (runner/capabilities/bindings.py: a Bindings, built from a mapping)
+    bindings: Any = None
+    #: how many runtimes `Environment.pool` keeps (runner/pool.py)
+    pool: int = 1
+    #: what a module proxy does after its runtime is replaced: "rebind" to the new one, or "stale"
+    proxy_policy: str = "rebind"
 
     @classmethod
     def from_config(cls, name: str, value: EnvironmentConfig | dict[str, Any] | None) -> EnvironmentConfig:
@@ -58,10 +67,21 @@ class EnvironmentConfig:
             from .capabilities import FetchPolicy
 
             fetch = FetchPolicy.from_config(fetch, f"environment {name!r}")
+        from .capabilities import Bindings
+
+        bindings = Bindings.from_config(value.get("bindings"), f"environment {name!r}")
+        pool = value.get("pool", 1)
+        if isinstance(pool, bool) or not isinstance(pool, int) or pool < 1:
+            raise UsageError(f"environment {name!r}: pool must be a positive number of runtimes, not {pool!r}")
+        proxy_policy = value.get("proxy_policy", "rebind")
+        if proxy_policy not in PROXY_POLICIES:
+            raise UsageError(f"environment {name!r}: proxy_policy must be one of {', '.join(PROXY_POLICIES)}, "
+                             f"not {proxy_policy!r}")
         return cls(evaluator=evaluator, profile=profile, limits=Limits.from_config(value.get("limits")),
                    conditions=conditions, condition_set=condition_set, plugins=tuple(value.get("plugins", ())),
                    define=check_define(value.get("define"), f"environment {name!r}"),
-                   alias=check_alias(value.get("alias"), f"environment {name!r}"), fetch=fetch)
+                   alias=check_alias(value.get("alias"), f"environment {name!r}"), fetch=fetch,
+                   bindings=bindings, pool=pool, proxy_policy=proxy_policy)
 
 
 def _conditions(name: str, value: Any) -> tuple[str | None, tuple[str, ...]]:

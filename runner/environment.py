@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 import orjson
 
-from .capabilities import FetchPolicy, SubtleCrypto
+from .capabilities import Bindings, FetchPolicy, SubtleCrypto
 from .code_frame import code_frame
 from .config import EnvironmentConfig, default_define, require_conditions, resolve_conditions
 from .errors import LoadError, Location
@@ -25,12 +25,13 @@ from .js.profiles import get_profile
 from .module_graph import ModuleGraph, ModuleNode
 from .plugin_container import PluginContainer
 from .plugins import DefinePlugin, JsonPlugin, ResolvePlugin
+from .plugins.env_module import EnvModule
 from .plugins.module_types import ModuleTypesPlugin, check_type, split_type, typed_id
 from .plugins.packages import PackageCache
 from .plugins.typescript_jsx import TypeScriptJsxPlugin
 from .rpc.client import ConsoleSink, RunnerClient
 from .rpc.exports import ModuleProxy
-from .rpc.protocol import FetchedModule, FetchOptions, FetchResult, Handler, LinkMeta, PendingTimer
+from .rpc.protocol import BINDINGS_METHOD, FetchedModule, FetchOptions, FetchResult, Handler, LinkMeta, PendingTimer
 from .transform.sourcemap import shift_lines
 from .transform_request import TransformedModule, load_source, transform_request
 
@@ -48,6 +49,8 @@ class Environment:
         self.profile = config.profile
         self.capabilities = get_profile(config.profile).capabilities
         self.fetch_policy: FetchPolicy = config.fetch or server.fetch
+        #: the host's values and callables JS sees as `env` (`import env from "modrun:env"`)
+        self.bindings: Bindings = config.bindings or Bindings()
         self.conditions = resolve_conditions(config, server.mode)
         self.require_conditions = require_conditions(self.conditions)
         self.define = {**default_define(server.mode), **server.define, **config.define}
@@ -55,9 +58,9 @@ class Environment:
         self.module_graph = ModuleGraph(str(server.root))
         self.packages = PackageCache()  # package.json files, for resolution and module formats
         # TypeScript and JSX are lowered before user plugins see the code, as Vite's esbuild plugin is.
-        plugins = [ModuleTypesPlugin(), TypeScriptJsxPlugin(server.jsx, server.mode, server.tsconfig),
-                   *server.plugins, *config.plugins, JsonPlugin(), DefinePlugin(self.define),
-                   ResolvePlugin(self.packages)]
+        plugins = [EnvModule(self.bindings), ModuleTypesPlugin(),
+                   TypeScriptJsxPlugin(server.jsx, server.mode, server.tsconfig), *server.plugins, *config.plugins,
+                   JsonPlugin(), DefinePlugin(self.define), ResolvePlugin(self.packages)]
         self.plugin_container = PluginContainer(self, plugins)
         self.on_console: ConsoleSink | None = server.on_console
         self._transforms_in_flight: dict[str, asyncio.Future[TransformedModule]] = {}
@@ -322,9 +325,9 @@ class Environment:
         self._fetched.pop(node.id, None)
 
     def invoke_handlers(self) -> dict[str, Handler]:
-        """What a module runner may invoke on this environment: fetchModule, and the host capabilities
-        of its profile (and only those)."""
-        handlers: dict[str, Handler] = {"fetchModule": self.fetch_module}
+        """What a module runner may invoke on this environment: fetchModule, its bindings, and the host
+        capabilities of its profile (and only those)."""
+        handlers: dict[str, Handler] = {"fetchModule": self.fetch_module, BINDINGS_METHOD: self.bindings}
         if "fetch" in self.capabilities:
             handlers["fetch"] = self.fetch_policy
         if "subtle" in self.capabilities:

@@ -2,7 +2,8 @@
 (runner/js/profiles.py declares them; runner/rpc/protocol.py names them). Each is answered here, on
 the host, never by a socket or a file the runtime could reach by itself."""
 
+from .bindings import Bindings
 from .fetch import FetchHandler, FetchPolicy, FetchRequest, FetchResponse
 from .subtle import SubtleCrypto
 
-__all__ = ["FetchHandler", "FetchPolicy", "FetchRequest", "FetchResponse", "SubtleCrypto"]
+__all__ = ["Bindings", "FetchHandler", "FetchPolicy", "FetchRequest", "FetchResponse", "SubtleCrypto"]

@@ -21,7 +21,8 @@ JS_DIR = Path(__file__).parent
 # Each file uses only what the files before it provide (its header says what; `check` holds them
 # to it), and runtime.js boots the rest. A profile's files come between the two halves: they may
 # use the transport and the event loop, and the last one provides the `installProfile` that runtime.js calls.
-CORE_BEFORE = ("source_map.js", "stack_trace.js", "namespace.js", "inspect.js", "transport.js", "event_loop.js")
+CORE_BEFORE = ("source_map.js", "stack_trace.js", "namespace.js", "inspect.js", "transport.js", "event_loop.js",
+               "bindings.js")
 CORE_AFTER = ("evaluated_modules.js", "linker.js", "esm_evaluator.js", "commonjs.js", "module_runner.js",
               "hmr_client.js", "host_api.js", "runtime.js")
 

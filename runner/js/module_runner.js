@@ -1,5 +1,5 @@
 // provides: ModuleRunner
-// uses: EvaluatedModules, ModuleRecord, RESOLVED, whenAll, StackTraces, defineLocalBindings, resolveBindings, moduleNamespace, cyclicRecords, fetchRequired, linkRequired
+// uses: PROTOCOL, EvaluatedModules, ModuleRecord, RESOLVED, whenAll, StackTraces, defineLocalBindings, resolveBindings, moduleNamespace, cyclicRecords, fetchRequired, linkRequired
 // private: STACK_BREAK, isAbsoluteUrl, checkImportOptions, onChain, chainRecords
 
 // The module runner: fetches modules from its environment over the transport, links them with
@@ -37,6 +37,7 @@ class ModuleRunner {
     this.scriptImport = null;
     this.hmrClient = null; // an HMRClient (hmr_client.js) where HMR is on
     this.entryUrls = new Set(); // what the host imported: a full reload imports these again
+    this.bindings = null; // the host's bindings (bindings.js), set at boot
   }
 
   // ---- public API (Vite's names) ----
@@ -493,6 +494,8 @@ class ModuleRunner {
       meta.filename = file;
       meta.dirname = slash > 0 ? file.slice(0, slash) : "/";
       meta.env = this.options.env || { MODE: "production", DEV: false, PROD: true, SSR: true };
+      // Only the module the host generates for `modrun:env` (runner/plugins/env_module.py) reads the bindings here.
+      if (record.id === PROTOCOL.envModuleId) meta.modrunEnv = () => this.bindings.env();
       if (this.hmrClient) {
         // Created when first read, so a module that never touches import.meta.hot costs nothing.
         const client = this.hmrClient;

@@ -1,5 +1,5 @@
 // provides: bootRuntime
-// uses: PROTOCOL, MailboxTransport, nullMeansOutOfMemory, EventLoop, installProfile, ESModulesEvaluator, FormatEvaluator, ModuleRunner, HMRClient, createHostApi
+// uses: PROTOCOL, MailboxTransport, Bindings, nullMeansOutOfMemory, EventLoop, installProfile, ESModulesEvaluator, FormatEvaluator, ModuleRunner, HMRClient, createHostApi
 
 // Bootstrap, evaluated last inside the bundle's closure: wires the transport, the event loop, the
 // profile (whichever profile's files the bundle holds provide `installProfile`), the module runner
@@ -12,6 +12,8 @@ function bootRuntime(global, config, runnerSource) {
   installProfile(global, transport, config, loop);
   const evaluator = new FormatEvaluator(new ESModulesEvaluator());
   const runner = new ModuleRunner(transport, { runnerSource, env: config.env }, evaluator);
+  // The host's bindings as `env`: `await runner.bindings.env()` (bindings.js), also `modrun:env`'s default export.
+  runner.bindings = new Bindings(transport);
   evaluator.attach(runner);
   if (config.hmr) runner.hmrClient = new HMRClient(runner, transport);
   loop.traces = runner.traces;

@@ -7,8 +7,8 @@ its answer `{"type": "custom", "event": "vite:invoke", "data": {"name", "id": "r
 
 - a runtime invokes its environment (`ENVIRONMENT_METHODS`): `fetchModule` for every module it
   loads; a remote Vite runner also asks `getBuiltins`; and the host capabilities of its profile
-  (`CAPABILITY_METHODS`: `fetch`, `subtle`), the runtime's only way out of its sandbox, answered
-  by runner/capabilities/;
+  (`CAPABILITY_METHODS`: `fetch`, `subtle`) and the host's bindings (`BINDINGS_METHOD`, in every
+  profile), the runtime's only ways out of its sandbox, answered by runner/capabilities/;
 - the host invokes the runtime's module runner (`RUNTIME_METHODS`, answered by
   runner/js/host_api.js): import a module, call an export, read a binding, run a script.
 
@@ -43,8 +43,14 @@ RUNTIME_METHODS = ("import", "call", "awaitCall", "get", "evalScript", "clearCac
 #: host capabilities a profile may declare (runner/js/profiles.py), invoked by the runtime:
 #: `fetch(FetchRequestPayload) -> FetchResponsePayload`, `subtle(operation, ...args)` (Web Crypto)
 CAPABILITY_METHODS = ("fetch", "subtle")
+#: the host's bindings, in every profile: `bindings("describe") -> {values, functions}` and
+#: `bindings("call", name, args) -> result` (runner/capabilities/bindings.py, runner/js/bindings.js)
+BINDINGS_METHOD = "bindings"
 #: what a module runner may invoke on its environment
-ENVIRONMENT_METHODS = ("fetchModule", "getBuiltins", *CAPABILITY_METHODS)
+ENVIRONMENT_METHODS = ("fetchModule", "getBuiltins", *CAPABILITY_METHODS, BINDINGS_METHOD)
+#: the virtual module whose default export is the bindings' `env` object, and its id
+ENV_MODULE = "modrun:env"
+ENV_MODULE_ID = "\0" + ENV_MODULE
 #: `{level, text}`: console output of the runtime
 CONSOLE_EVENT = "modrun:console"
 #: `{limit, message}`: the runtime exceeded a limit it enforces itself (console output)
@@ -279,4 +285,4 @@ def js_constants() -> dict[str, Any]:
     return {"invokeEvent": INVOKE_EVENT, "runtimeMethods": list(RUNTIME_METHODS),
             "environmentMethods": list(ENVIRONMENT_METHODS), "consoleEvent": CONSOLE_EVENT,
             "limitEvent": LIMIT_EVENT, "seedEvent": SEED_EVENT, "timersEvent": TIMERS_EVENT,
-            "drainAgain": DRAIN_AGAIN, "unknownMethod": UNKNOWN_METHOD}
+            "drainAgain": DRAIN_AGAIN, "unknownMethod": UNKNOWN_METHOD, "envModuleId": ENV_MODULE_ID}
