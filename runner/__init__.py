@@ -11,16 +11,28 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .capabilities import FetchHandler, FetchRequest, FetchResponse
+    from .capabilities import Bindings, FetchHandler, FetchRequest, FetchResponse
     from .config import EnvironmentConfig
     from .environment import Environment
-    from .errors import CrashError, JSError, LimitError, LoadError, Location, ModrunError, ParseError, UsageError
+    from .errors import (
+        CrashError,
+        JSError,
+        LimitError,
+        LoadError,
+        Location,
+        ModrunError,
+        ParseError,
+        StaleModuleError,
+        UsageError,
+    )
     from .hmr.channel import HotChannel, HotReport
     from .hmr.hot_update import HotUpdateContext, HotUpdateResult
+    from .lifecycle import ManagedRuntime
     from .limits import Limits
     from .module_graph import ModuleGraph, ModuleNode
     from .plugin import LoadResult, Plugin
     from .plugins import VirtualModules
+    from .pool import RuntimePool
     from .rpc.exports import JSFunction, JSOpaque, ModuleProxy
     from .rpc.protocol import PendingTimer
     from .rpc.transport import RuntimeTransport
@@ -29,17 +41,19 @@ if TYPE_CHECKING:
     from .sync import SyncServer
 
 _MODULES = {
-    ".capabilities": ("FetchHandler", "FetchRequest", "FetchResponse"),
+    ".capabilities": ("Bindings", "FetchHandler", "FetchRequest", "FetchResponse"),
     ".config": ("EnvironmentConfig",),
     ".environment": ("Environment",),
     ".errors": ("CrashError", "JSError", "LimitError", "LoadError", "Location", "ModrunError", "ParseError",
-                "UsageError"),
+                "StaleModuleError", "UsageError"),
     ".hmr.channel": ("HotChannel", "HotReport"),
     ".hmr.hot_update": ("HotUpdateContext", "HotUpdateResult"),
+    ".lifecycle": ("ManagedRuntime",),
     ".limits": ("Limits",),
     ".module_graph": ("ModuleGraph", "ModuleNode"),
     ".plugin": ("LoadResult", "Plugin"),
     ".plugins": ("VirtualModules",),
+    ".pool": ("RuntimePool",),
     ".rpc.exports": ("JSFunction", "JSOpaque", "ModuleProxy"),
     ".rpc.protocol": ("PendingTimer",),
     ".rpc.transport": ("RuntimeTransport",),
@@ -50,11 +64,12 @@ _MODULES = {
 _WHERE = {name: module for module, names in _MODULES.items() for name in names}
 
 __all__ = [
-    "CrashError", "Environment", "EnvironmentConfig", "EnvironmentWebSocketServer", "FetchHandler", "FetchRequest",
-    "FetchResponse", "HotChannel", "HotReport", "HotUpdateContext", "HotUpdateResult", "JSError", "JSFunction",
-    "JSOpaque", "LimitError", "Limits", "LoadError", "LoadResult", "Location", "ModrunError", "ModuleGraph",
-    "ModuleNode", "ModuleProxy", "ParseError", "PendingTimer", "Plugin", "RuntimeTransport", "Server", "SyncServer",
-    "UsageError", "VirtualModules", "serve_environment",
+    "Bindings", "CrashError", "Environment", "EnvironmentConfig", "EnvironmentWebSocketServer", "FetchHandler",
+    "FetchRequest", "FetchResponse", "HotChannel", "HotReport", "HotUpdateContext", "HotUpdateResult", "JSError",
+    "JSFunction", "JSOpaque", "LimitError", "Limits", "LoadError", "LoadResult", "Location", "ManagedRuntime",
+    "ModrunError", "ModuleGraph", "ModuleNode", "ModuleProxy", "ParseError", "PendingTimer", "Plugin", "RuntimePool",
+    "RuntimeTransport", "Server", "StaleModuleError", "SyncServer", "UsageError", "VirtualModules",
+    "serve_environment",
 ]
 
 

@@ -22,6 +22,7 @@ from .hmr.channel import HotChannel
 from .hmr.hot_update import on_invalidate
 from .ids import file_of
 from .js.profiles import get_profile
+from .lifecycle import ManagedRuntime
 from .module_graph import ModuleGraph, ModuleNode
 from .plugin_container import PluginContainer
 from .plugins import DefinePlugin, JsonPlugin, ResolvePlugin
@@ -29,6 +30,7 @@ from .plugins.env_module import EnvModule
 from .plugins.module_types import ModuleTypesPlugin, check_type, split_type, typed_id
 from .plugins.packages import PackageCache
 from .plugins.typescript_jsx import TypeScriptJsxPlugin
+from .pool import RuntimePool
 from .rpc.client import ConsoleSink, RunnerClient
 from .rpc.exports import ModuleProxy
 from .rpc.protocol import BINDINGS_METHOD, FetchedModule, FetchOptions, FetchResult, Handler, LinkMeta, PendingTimer
@@ -64,7 +66,9 @@ class Environment:
         self.plugin_container = PluginContainer(self, plugins)
         self.on_console: ConsoleSink | None = server.on_console
         self._transforms_in_flight: dict[str, asyncio.Future[TransformedModule]] = {}
-        self._runner: RunnerClient | None = None
+        #: the runtime `import_module` uses, replaced after a limit or a crash (runner/lifecycle.py)
+        self.runtime = ManagedRuntime(self)
+        self._pool: RuntimePool | None = None
         self._real_root = os.path.realpath(server.root)
         self._resolved: dict[tuple[str, str | None, str], str] = {}
         self._inside: dict[str, bool] = {}
@@ -352,26 +356,39 @@ class Environment:
 
     async def get_runner(self) -> RunnerClient:
         """This environment's long-lived runner, created on first use and again after a limit or crash."""
-        if self._runner is None or self._runner.dead:
-            self._runner = await self.create_runner()
-        return self._runner
+        return await self.runtime.client()
 
     async def import_module(self, url: str, *, deadline: float | None = None) -> ModuleProxy:
         """Import `url` (a root-relative url, a path, or an id) in this environment's runtime and
-        return its exports: data as Python values, functions as async callables."""
-        runner = await self.get_runner()
+        return its exports: data as Python values, functions as async callables. After a limit or
+        a crash the runtime is replaced and the proxy follows the environment's proxy_policy
+        (runner/lifecycle.py)."""
         try:
-            return await ModuleProxy.load(runner, self._entry_url(url), deadline=deadline)
+            return await self.runtime.import_module(self._entry_url(url), deadline=deadline)
         finally:
             self.server.transform_cache.flush()  # new transforms reach the disk once per import
+
+    @property
+    def pool(self) -> RuntimePool:
+        """The environment's pool of runtimes for concurrent calls (runner/pool.py), of the size its
+        config's `pool` says; apart from the runtime `import_module` uses."""
+        if self._pool is None:
+            self._pool = RuntimePool(self, self.config.pool)
+        return self._pool
+
+    async def call(self, url: str, export: str, *args: Any, cpu_ms: float | None = None,
+                   wall_ms: float | None = None) -> Any:
+        """Call an export of a module on a free runtime of the pool (RuntimePool.call)."""
+        return await self.pool.call(self._entry_url(url), export, *args, cpu_ms=cpu_ms, wall_ms=wall_ms)
 
     async def settle(self, *, deadline: float | None = None) -> list[PendingTimer]:
         """Let the runtime finish the work under way (promise jobs, host requests, timers already
         due) and return the timers still pending: what a run that ends now leaves undone."""
-        if self._runner is None or self._runner.dead:
+        runner = self.runtime.current
+        if runner is None or runner.dead:
             return []
-        await self._runner.settle(deadline=deadline)
-        return await self._runner.pending_timers()
+        await runner.settle(deadline=deadline)
+        return await runner.pending_timers()
 
     async def run_script(self, path: str, code: str | None = None, *, runner: RunnerClient | None = None,
                          deadline: float | None = None) -> None:
@@ -395,6 +412,7 @@ class Environment:
 
     async def close(self) -> None:
         await self.hot.close()
-        if self._runner is not None:
-            await self._runner.close()
-            self._runner = None
+        await self.runtime.close()
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None

@@ -122,6 +122,11 @@ class CrashError(RuntimeStopped):
     kind = "crash"
 
 
+class StaleModuleError(CrashError):
+    """A module proxy whose runtime was replaced, where the environment's proxy_policy is "stale"
+    (runner/lifecycle.py)."""
+
+
 class JSError(ModrunError):
     """An exception thrown by JavaScript code, carried to the host with its mapped stack."""
 

@@ -44,14 +44,17 @@ class Budget:
     cpu_left: float | None = None  # seconds
 
     @classmethod
-    def start(cls, limits: Limits, deadline: float | None = None) -> Budget:
-        if deadline is None and limits.wall_ms is None and limits.cpu_ms is None:
+    def start(cls, limits: Limits, deadline: float | None = None, cpu_ms: float | None = None) -> Budget:
+        """The budget of one operation: the runtime's limits, tightened by the operation's own
+        deadline and CPU budget (`cpu_ms`: a per-call budget, as Workers give each request)."""
+        if deadline is None and limits.wall_ms is None and limits.cpu_ms is None and cpu_ms is None:
             return _UNLIMITED  # nothing to count down: one shared instance, never mutated
         if limits.wall_ms is not None:
             own = time.monotonic() + limits.wall_ms / 1000
             deadline = own if deadline is None else min(deadline, own)
-        cpu = limits.cpu_ms / 1000 if limits.cpu_ms is not None else None
-        return cls(deadline=deadline, cpu_left=cpu)
+        if limits.cpu_ms is not None:
+            cpu_ms = limits.cpu_ms if cpu_ms is None else min(cpu_ms, limits.cpu_ms)
+        return cls(deadline=deadline, cpu_left=cpu_ms / 1000 if cpu_ms is not None else None)
 
     def wall_left(self) -> float | None:
         return None if self.deadline is None else self.deadline - time.monotonic()

@@ -137,13 +137,13 @@ class Bindings {
         try {
           result = await transport.invoke("bindings", ["call", name, wire]);
         } catch (error) {
+          // The host's type and text, as a built-in error's own properties are: not enumerable.
           const Type = ERROR_TYPES[error.name];
           const thrown = Type ? new Type(String(error.message)) : failure;
-          thrown.message = String(error.message);
-          if (!Type && error.name !== "Error") {
-            Object.defineProperty(thrown, "name", { value: String(error.name), writable: true, configurable: true });
-          }
-          if (Type) Object.defineProperty(thrown, "stack", { value: failure.stack, writable: true, configurable: true });
+          const define = (key, value) => Object.defineProperty(thrown, key, { value, writable: true, configurable: true });
+          define("message", String(error.message));
+          if (!Type && error.name !== "Error") define("name", String(error.name));
+          if (Type) define("stack", failure.stack);
           throw thrown;
         }
         return valueFromWire(result);

@@ -63,10 +63,12 @@ class RunnerClient:
     def dead(self) -> bool:
         return self.transport.dead
 
-    async def invoke(self, name: str, args: list[Any], *, deadline: float | None = None) -> Any:
-        """Ask the runtime to run `name(*args)` and wait for its answer."""
+    async def invoke(self, name: str, args: list[Any], *, deadline: float | None = None,
+                     cpu_ms: float | None = None) -> Any:
+        """Ask the runtime to run `name(*args)` and wait for its answer; `cpu_ms` is this operation's
+        own CPU budget (within the runtime's)."""
         async with self._lock:
-            return await self._run(next(self._ids), name, args, deadline)
+            return await self._run(next(self._ids), name, args, deadline, cpu_ms)
 
     async def settle(self, *, deadline: float | None = None) -> None:
         """Let the runtime finish what it still has under way (dynamic imports, promise jobs, timers
@@ -82,16 +84,17 @@ class RunnerClient:
         timers: list[PendingTimer] = await self.invoke("pendingTimers", [])
         return timers
 
-    async def call(self, url: str, path: list[str | int], args: list[Any], *, deadline: float | None = None) -> Any:
+    async def call(self, url: str, path: list[str | int], args: list[Any], *, deadline: float | None = None,
+                   cpu_ms: float | None = None) -> Any:
         """Call an export (or a method reached from one) with JSON arguments. Runtimes that can be
         entered directly run a call that returns a plain value without any message round trip."""
         if not self.transport.direct_calls or self._lock.locked() or not self._seeded:
             check_json(args)
-            return await self.invoke("call", [url, path, args], deadline=deadline)
+            return await self.invoke("call", [url, path, args], deadline=deadline, cpu_ms=cpu_ms)
         # No await until the engine has answered, so no other operation can interleave here and
         # the lock is needed only if the answer is a promise still to be awaited.
         self._check_alive()
-        budget = Budget.start(self.limits, deadline)
+        budget = Budget.start(self.limits, deadline, cpu_ms)
         try:
             answer, messages = self.transport.call_now(budget, url, path, args)
             self._handle(messages, None)
@@ -109,7 +112,8 @@ class RunnerClient:
         if self.transport.dead:
             raise CrashError("the runtime is no longer available (it hit a limit, crashed or was closed)")
 
-    async def _run(self, call_id: int | None, name: str, args: list[Any], deadline: float | None) -> Any:
+    async def _run(self, call_id: int | None, name: str, args: list[Any], deadline: float | None,
+                   cpu_ms: float | None = None) -> Any:
         self._check_alive()
         if not self._seeded:
             # Entropy for crypto.getRandomValues, from the host, before anything can run: a runtime
@@ -120,7 +124,7 @@ class RunnerClient:
         if call_id is not None:
             await self.transport.send([invoke_message(name, call_id, args)])
         try:
-            return await self._pump(call_id, Budget.start(self.limits, deadline))
+            return await self._pump(call_id, Budget.start(self.limits, deadline, cpu_ms))
         except RuntimeStopped as error:
             await self._discard(error)
             raise

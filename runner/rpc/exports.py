@@ -4,26 +4,38 @@ imported), functions as callables that run inside the runtime."""
 from __future__ import annotations
 
 from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from .client import RunnerClient
     from .protocol import ImportAnswer
+
+
+class Caller(Protocol):
+    """What proxies call through: a RunnerClient, or a handle that follows a runtime's replacements
+    (runner/lifecycle.py)."""
+
+    def call(self, url: str, path: list[str | int], args: list[Any], *, deadline: float | None = None,
+             cpu_ms: float | None = None) -> Coroutine[Any, Any, Any]: ...
+
+    def invoke(self, name: str, args: list[Any], *, deadline: float | None = None,
+               cpu_ms: float | None = None) -> Coroutine[Any, Any, Any]: ...
 
 
 class JSFunction:
     """An exported JS function (or a method of an exported object). Awaiting a call runs it in the
-    runtime; arguments and the result must be JSON-serialisable."""
+    runtime; arguments and the result must be JSON-serialisable. `deadline` (time.monotonic()) and
+    `cpu_ms` bound this call, within the runtime's own limits."""
 
-    def __init__(self, runner: RunnerClient, url: str, path: list[str | int], name: str) -> None:
+    def __init__(self, runner: Caller, url: str, path: list[str | int], name: str) -> None:
         self._runner = runner
         self._url = url
         self._path = path
         self.__name__ = name or str(path[-1])
 
-    def __call__(self, *args: Any, deadline: float | None = None) -> Coroutine[Any, Any, Any]:
+    def __call__(self, *args: Any, deadline: float | None = None,
+                 cpu_ms: float | None = None) -> Coroutine[Any, Any, Any]:
         # Returns the client's coroutine itself: one coroutine frame less on a hot path.
-        return self._runner.call(self._url, self._path, list(args), deadline=deadline)
+        return self._runner.call(self._url, self._path, list(args), deadline=deadline, cpu_ms=cpu_ms)
 
     def __repr__(self) -> str:
         return f"<JSFunction {'.'.join(map(str, self._path))} of {self._url}>"
@@ -40,7 +52,7 @@ class JSOpaque:
         return f"<JS {self.type} {self.text}>"
 
 
-def from_wire(value: Any, runner: RunnerClient, url: str) -> Any:
+def from_wire(value: Any, runner: Caller, url: str) -> Any:
     if isinstance(value, dict):
         marker = value.get("$modrun")
         if marker == "function":
@@ -56,14 +68,14 @@ def from_wire(value: Any, runner: RunnerClient, url: str) -> Any:
 class ModuleProxy:
     """`mod.name` or `mod["name"]` for an export; `mod.exports` lists their names."""
 
-    def __init__(self, runner: RunnerClient, url: str, exports: list[str], values: dict[str, Any]) -> None:
+    def __init__(self, runner: Caller, url: str, exports: list[str], values: dict[str, Any]) -> None:
         self._runner = runner
         self._url = url
         self._exports = exports
         self._values = {name: from_wire(values.get(name), runner, url) for name in exports}
 
     @classmethod
-    async def load(cls, runner: RunnerClient, url: str, *, deadline: float | None = None) -> ModuleProxy:
+    async def load(cls, runner: Caller, url: str, *, deadline: float | None = None) -> ModuleProxy:
         answer: ImportAnswer = await runner.invoke("import", [url], deadline=deadline)
         return cls(runner, answer["url"], list(answer["exports"]), answer["values"])
 
