@@ -329,8 +329,7 @@ def test_worker_killed_while_idle_is_replaced(app: Path) -> None:
                     break
                 await asyncio.sleep(0.005)
             assert transport.dead  # noticed without a call
-            with pytest.raises(CrashError):
-                await mod.say(1)
+            assert await mod.say(1) == "h:1"  # the proxy rebinds to a replacement (runner/lifecycle.py)
             assert (await transport_of(s)).pid != transport.pid
             assert await (await s.environments["edge"].import_module("/main.js")).say(2) == "h:2"
     run(main())
@@ -397,8 +396,7 @@ def test_bad_frames_to_the_worker(app: Path, junk: bytes, message: str) -> None:
             while not transport.dead and time.perf_counter() - started < 30:
                 await asyncio.sleep(0.01)  # the worker reports the bad frame by itself, and quits
             assert transport.dead and message in str(transport.failure)
-            with pytest.raises(CrashError):
-                await asyncio.wait_for(mod.say(1), 10)
+            assert await asyncio.wait_for(mod.say(1), 10) == "h:1"  # on a replacement
             assert await (await s.environments["edge"].import_module("/main.js")).say(2) == "h:2"
     run(main())
 

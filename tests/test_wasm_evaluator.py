@@ -25,7 +25,7 @@ from evaluators.wasm.engine import REACTOR, shared_engine
 from evaluators.wasm.evaluator import WasmTransport
 from evaluators.wasm.guest import GuestTrap
 from evaluators.wasm.watchdog import Watchdog
-from runner import CrashError, JSError, LimitError, Server
+from runner import JSError, LimitError, Server
 from runner.limits import Limits
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -267,8 +267,7 @@ def test_a_trapped_runtime_is_discarded_and_the_host_carries_on(tmp_path):
             module = await environment.import_module("/m.js")
             with pytest.raises(LimitError):
                 await module.deep()
-            with pytest.raises(CrashError):
-                await module.ok()  # the instance is gone
+            assert await module.ok() == 1  # the instance is gone: the proxy rebinds to a replacement
             runner = await environment.create_runner()
             assert await runner.invoke("import", ["/m.js"])
             await runner.close()
