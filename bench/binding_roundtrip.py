@@ -175,8 +175,11 @@ def main() -> None:
     print()
     print(harness.table(["evaluator", "what", "p50 ms", "p99 ms", "mean ms", "n"], rows,
                         "replacement: from a LimitError to the end of the next successful call"))
-    rows = [[ev, r["calls"], r["ok"], r["limits"], r["other_failures"], r["replacements"], r["rss_mb"]["after a tenth"],
-             r["rss_mb"]["end"], r["rss_mb"]["end"] - r["rss_mb"]["after a tenth"], r["wall_s"]] for ev, r in runs.items()]
+    rows = []
+    for ev, r in runs.items():
+        early, end = r["rss_mb"]["after a tenth"], r["rss_mb"]["end"]
+        rows.append([ev, r["calls"], r["ok"], r["limits"], r["other_failures"], r["replacements"], early, end,
+                     end - early, r["wall_s"]])
     print()
     print(harness.table(["evaluator", "calls", "ok", "limit", "other", "replaced", "RSS@10% MB", "RSS end MB",
                          "growth MB", "wall s"], rows, "sequential calls, every tenth over its CPU budget (20 ms)"))

@@ -4,6 +4,8 @@ host values and Python callables seen from JS as `env`, in every evaluator."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import threading
 from datetime import datetime
 from pathlib import Path
@@ -287,3 +289,18 @@ def test_bad_bindings_are_usage_errors(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="binding names must be non-empty strings"):
         Bindings({"": 1})
 
+
+
+def test_the_readme_example_runs_as_written() -> None:
+    """README's "Bindings, runtime pools and recovery": its Python runs (in a process of its own, from the
+    repository's root) and prints what its comments say; its JS is examples/bindings/src/app.js."""
+    repo = Path(__file__).resolve().parents[1]
+    section = (repo / "README.md").read_text().split("### Bindings, runtime pools and recovery", 1)[1]
+    python = section.split("```python\n", 1)[1].split("```", 1)[0]
+    js = section.split("```js\n", 1)[1].split("```", 1)[0]
+    assert (repo / "examples/bindings/src/app.js").read_text() == js
+    expected = [line.split("# ", 1)[1].strip() for line in python.splitlines()
+                if "print(" in line and "# " in line]
+    done = subprocess.run([sys.executable, "-c", python], cwd=repo, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == expected
