@@ -27,16 +27,16 @@ if TYPE_CHECKING:
     )
     from .hmr.channel import HotChannel, HotReport
     from .hmr.hot_update import HotUpdateContext, HotUpdateResult
-    from .lifecycle import ManagedRuntime
     from .limits import Limits
     from .module_graph import ModuleGraph, ModuleNode
     from .plugin import LoadResult, Plugin
     from .plugins import VirtualModules
-    from .pool import RuntimePool
     from .rpc.exports import JSFunction, JSOpaque, ModuleProxy
     from .rpc.protocol import PendingTimer
     from .rpc.transport import RuntimeTransport
     from .rpc.websocket import EnvironmentWebSocketServer, serve_environment
+    from .runtimes.lifecycle import ManagedRuntime
+    from .runtimes.pool import RuntimePool
     from .server import Server
     from .sync import SyncServer
 
@@ -48,15 +48,15 @@ _MODULES = {
                 "StaleModuleError", "UsageError"),
     ".hmr.channel": ("HotChannel", "HotReport"),
     ".hmr.hot_update": ("HotUpdateContext", "HotUpdateResult"),
-    ".lifecycle": ("ManagedRuntime",),
     ".limits": ("Limits",),
     ".module_graph": ("ModuleGraph", "ModuleNode"),
     ".plugin": ("LoadResult", "Plugin"),
     ".plugins": ("VirtualModules",),
-    ".pool": ("RuntimePool",),
     ".rpc.exports": ("JSFunction", "JSOpaque", "ModuleProxy"),
     ".rpc.protocol": ("PendingTimer",),
     ".rpc.transport": ("RuntimeTransport",),
+    ".runtimes.lifecycle": ("ManagedRuntime",),
+    ".runtimes.pool": ("RuntimePool",),
     ".rpc.websocket": ("EnvironmentWebSocketServer", "serve_environment"),
     ".server": ("Server",),
     ".sync": ("SyncServer",),

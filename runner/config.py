@@ -22,7 +22,7 @@ CONDITION_SETS: dict[str, tuple[str, ...]] = {
 _DEFINE_KEY = re.compile(r"[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*")
 _ENVIRONMENT_KEYS = {"evaluator", "profile", "limits", "conditions", "plugins", "define", "alias", "fetch", "bindings",
                      "pool", "proxy_policy"}
-#: what a module proxy does once the runtime it was imported in is replaced (runner/lifecycle.py)
+#: what a module proxy does once the runtime it was imported in is replaced (runner/runtimes/lifecycle.py)
 PROXY_POLICIES = ("rebind", "stale")
 
 
@@ -43,7 +43,7 @@ class EnvironmentConfig:
     fetch: Any = None
     #: what JS sees as `env` (runner/capabilities/bindings.py: a Bindings, built from a mapping)
     bindings: Any = None
-    #: how many runtimes `Environment.pool` keeps (runner/pool.py)
+    #: how many runtimes `Environment.pool` keeps (runner/runtimes/pool.py)
     pool: int = 1
     #: what a module proxy does after its runtime is replaced: "rebind" to the new one, or "stale"
     proxy_policy: str = "rebind"

@@ -22,7 +22,6 @@ from .hmr.channel import HotChannel
 from .hmr.hot_update import on_invalidate
 from .ids import file_of
 from .js.profiles import get_profile
-from .lifecycle import ManagedRuntime
 from .module_graph import ModuleGraph, ModuleNode
 from .plugin_container import PluginContainer
 from .plugins import DefinePlugin, JsonPlugin, ResolvePlugin
@@ -30,10 +29,11 @@ from .plugins.env_module import EnvModule
 from .plugins.module_types import ModuleTypesPlugin, check_type, split_type, typed_id
 from .plugins.packages import PackageCache
 from .plugins.typescript_jsx import TypeScriptJsxPlugin
-from .pool import RuntimePool
 from .rpc.client import ConsoleSink, RunnerClient
 from .rpc.exports import ModuleProxy
 from .rpc.protocol import BINDINGS_METHOD, FetchedModule, FetchOptions, FetchResult, Handler, LinkMeta, PendingTimer
+from .runtimes.lifecycle import ManagedRuntime
+from .runtimes.pool import RuntimePool
 from .transform.sourcemap import shift_lines
 from .transform_request import TransformedModule, load_source, transform_request
 
@@ -66,7 +66,7 @@ class Environment:
         self.plugin_container = PluginContainer(self, plugins)
         self.on_console: ConsoleSink | None = server.on_console
         self._transforms_in_flight: dict[str, asyncio.Future[TransformedModule]] = {}
-        #: the runtime `import_module` uses, replaced after a limit or a crash (runner/lifecycle.py)
+        #: the runtime `import_module` uses, replaced after a limit or a crash (runner/runtimes/lifecycle.py)
         self.runtime = ManagedRuntime(self)
         self._pool: RuntimePool | None = None
         self._real_root = os.path.realpath(server.root)
@@ -362,7 +362,7 @@ class Environment:
         """Import `url` (a root-relative url, a path, or an id) in this environment's runtime and
         return its exports: data as Python values, functions as async callables. After a limit or
         a crash the runtime is replaced and the proxy follows the environment's proxy_policy
-        (runner/lifecycle.py)."""
+        (runner/runtimes/lifecycle.py)."""
         try:
             return await self.runtime.import_module(self._entry_url(url), deadline=deadline)
         finally:
@@ -370,7 +370,7 @@ class Environment:
 
     @property
     def pool(self) -> RuntimePool:
-        """The environment's pool of runtimes for concurrent calls (runner/pool.py), of the size its
+        """The environment's pool of runtimes for concurrent calls (runner/runtimes/pool.py), of the size its
         config's `pool` says; apart from the runtime `import_module` uses."""
         if self._pool is None:
             self._pool = RuntimePool(self, self.config.pool)

@@ -124,7 +124,7 @@ class CrashError(RuntimeStopped):
 
 class StaleModuleError(CrashError):
     """A module proxy whose runtime was replaced, where the environment's proxy_policy is "stale"
-    (runner/lifecycle.py)."""
+    (runner/runtimes/lifecycle.py)."""
 
 
 class JSError(ModrunError):

@@ -1,5 +1,5 @@
-"""Runtimes that outlive their failures (runner/lifecycle.py), per-call limits and runtime pools
-(runner/pool.py), in every evaluator."""
+"""Runtimes that outlive their failures (runner/runtimes/lifecycle.py), per-call limits and runtime pools
+(runner/runtimes/pool.py), in every evaluator."""
 
 from __future__ import annotations
 

@@ -329,7 +329,7 @@ def test_worker_killed_while_idle_is_replaced(app: Path) -> None:
                     break
                 await asyncio.sleep(0.005)
             assert transport.dead  # noticed without a call
-            assert await mod.say(1) == "h:1"  # the proxy rebinds to a replacement (runner/lifecycle.py)
+            assert await mod.say(1) == "h:1"  # the proxy rebinds to a replacement (runner/runtimes/lifecycle.py)
             assert (await transport_of(s)).pid != transport.pid
             assert await (await s.environments["edge"].import_module("/main.js")).say(2) == "h:2"
     run(main())

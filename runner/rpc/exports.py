@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 class Caller(Protocol):
     """What proxies call through: a RunnerClient, or a handle that follows a runtime's replacements
-    (runner/lifecycle.py)."""
+    (runner/runtimes/lifecycle.py)."""
 
     def call(self, url: str, path: list[str | int], args: list[Any], *, deadline: float | None = None,
              cpu_ms: float | None = None) -> Coroutine[Any, Any, Any]: ...

@@ -12,7 +12,7 @@ worker queue): N runtimes, each running one call at a time, so N calls run at on
 A call that hits a limit (its own `cpu_ms` / `wall_ms`, or the environment's) or crashes its
 runtime raises LimitError / CrashError; that runtime is replaced in the background (booted, and the
 pool's modules imported again), so the pool keeps its size and the next call succeeds. Each member
-is a ManagedRuntime (runner/lifecycle.py): module state lives per runtime and restarts in a
+is a ManagedRuntime (runner/runtimes/lifecycle.py): module state lives per runtime and restarts in a
 replacement. Waiting callers are served in arrival order.
 """
 
@@ -24,12 +24,12 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-from .errors import UsageError
+from ..errors import UsageError
+from ..rpc.exports import JSFunction
 from .lifecycle import ManagedRuntime
-from .rpc.exports import JSFunction
 
 if TYPE_CHECKING:
-    from .environment import Environment
+    from ..environment import Environment
 
 
 class RuntimePool:

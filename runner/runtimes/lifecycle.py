@@ -17,12 +17,12 @@ import asyncio
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
-from .errors import StaleModuleError
-from .rpc.exports import ModuleProxy
+from ..errors import StaleModuleError
+from ..rpc.exports import ModuleProxy
 
 if TYPE_CHECKING:
-    from .environment import Environment
-    from .rpc.client import RunnerClient
+    from ..environment import Environment
+    from ..rpc.client import RunnerClient
 
 
 class ManagedRuntime:
