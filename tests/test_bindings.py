@@ -210,6 +210,31 @@ def test_wall_limit_applies_while_a_binding_is_pending(tmp_path: Path, evaluator
     asyncio.run(main())
 
 
+def test_wall_limit_while_a_sync_binding_blocks(tmp_path: Path) -> None:
+    """A sync binding runs in a thread: the wall limit still stops the call; the thread, which cannot
+    be stopped, finishes on its own and its result is dropped."""
+    root = write(tmp_path / "app", {"main.js": (
+        'import { block } from "modrun:env";\nexport const go = () => block();\nexport const ok = () => "ok";\n')})
+    release, finished = threading.Event(), threading.Event()
+
+    def block() -> str:
+        release.wait(30)
+        finished.set()
+        return "late"
+
+    async def main() -> None:
+        async with server(root, "inprocess", {"block": block}, limits={"wall_ms": 300}) as s:
+            mod = await s.environments["app"].import_module("/main.js")
+            with pytest.raises(LimitError, match="wall-time limit exceeded while the host served the runtime"):
+                await mod.go()
+            assert not finished.is_set()
+            release.set()
+            assert await mod.ok() == "ok"
+            await asyncio.to_thread(finished.wait, 10)
+            assert finished.is_set()
+    asyncio.run(main())
+
+
 def test_a_blocking_sync_binding_does_not_stall_the_loop(tmp_path: Path) -> None:
     root = write(tmp_path / "app", {"main.js": 'import { block } from "modrun:env";\nexport const go = () => block();'})
     release = threading.Event()

@@ -176,6 +176,16 @@ def test_a_replacement_that_cannot_import_fails_the_call_and_is_tried_again(tmp_
     asyncio.run(main())
 
 
+def test_pool_call_of_what_is_not_a_function_is_a_usage_error(app: Path) -> None:
+    async def main() -> None:
+        async with server(app, "inprocess") as s:
+            with pytest.raises(UsageError, match="export 'started' is not a function"):
+                await s.environments["app"].call("/main.js", "started")
+            with pytest.raises(UsageError, match=r"no export named 'nothing' \(exports: "):
+                await s.environments["app"].call("/main.js", "nothing")
+    asyncio.run(main())
+
+
 def test_pool_and_policy_config_errors(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="pool must be a positive number of runtimes"):
         Server(root=tmp_path, environments={"app": {"pool": 0}})

@@ -91,7 +91,10 @@ class RuntimePool:
         deadline = time.monotonic() + wall_ms / 1000 if wall_ms is not None else None
         async with self.acquire() as member:
             module = await member.module(url)
-            function = module[export]
+            try:
+                function = module[export]
+            except KeyError as error:
+                raise UsageError(str(error.args[0])) from None
             if not isinstance(function, JSFunction):
                 raise UsageError(f"{module.url}: export {export!r} is not a function")
             return await function(*args, deadline=deadline, cpu_ms=cpu_ms)
