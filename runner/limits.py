@@ -52,6 +52,8 @@ class Budget:
         if limits.wall_ms is not None:
             own = time.monotonic() + limits.wall_ms / 1000
             deadline = own if deadline is None else min(deadline, own)
+        if cpu_ms is not None and (isinstance(cpu_ms, bool) or not isinstance(cpu_ms, int | float) or cpu_ms <= 0):
+            raise UsageError(f"cpu_ms must be a positive number of milliseconds, not {cpu_ms!r}")
         if limits.cpu_ms is not None:
             cpu_ms = limits.cpu_ms if cpu_ms is None else min(cpu_ms, limits.cpu_ms)
         return cls(deadline=deadline, cpu_left=cpu_ms / 1000 if cpu_ms is not None else None)

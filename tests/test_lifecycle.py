@@ -81,6 +81,9 @@ def test_per_call_cpu_budget_within_the_runtime_limit(app: Path, evaluator: str)
             with pytest.raises(LimitError, match="cpu"):
                 await mod.loop(cpu_ms=30)  # the call's own budget stops it long before the runtime's
             assert await mod.spin(1, cpu_ms=2000) == "spun"
+            with pytest.raises(UsageError, match="cpu_ms must be a positive number of milliseconds, not -1"):
+                await mod.inc(cpu_ms=-1)
+            assert await mod.inc() == 1  # the refused call did not run
             assert await s.environments["app"].call("/main.js", "inc", cpu_ms=1000) == 1
             with pytest.raises(LimitError, match="cpu"):
                 await s.environments["app"].call("/main.js", "loop", cpu_ms=30)

@@ -115,6 +115,7 @@ class RunnerClient:
     async def _run(self, call_id: int | None, name: str, args: list[Any], deadline: float | None,
                    cpu_ms: float | None = None) -> Any:
         self._check_alive()
+        budget = Budget.start(self.limits, deadline, cpu_ms)  # a bad budget fails before anything is sent
         if not self._seeded:
             # Entropy for crypto.getRandomValues, from the host, before anything can run: a runtime
             # made from a snapshot must not share its random state with its siblings.
@@ -124,7 +125,7 @@ class RunnerClient:
         if call_id is not None:
             await self.transport.send([invoke_message(name, call_id, args)])
         try:
-            return await self._pump(call_id, Budget.start(self.limits, deadline, cpu_ms))
+            return await self._pump(call_id, budget)
         except RuntimeStopped as error:
             await self._discard(error)
             raise
