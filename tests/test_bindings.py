@@ -329,3 +329,19 @@ def test_the_readme_example_runs_as_written() -> None:
     done = subprocess.run([sys.executable, "-c", python], cwd=repo, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == expected
+
+
+def test_prototype_pollution_does_not_change_what_crosses(tmp_path: Path) -> None:
+    root = write(tmp_path / "app", {"main.js": (
+        'import { echo } from "modrun:env";\n'
+        "export async function go() {\n"
+        '  Object.prototype.$modrun = "bytes"; Object.prototype.latin1 = "zz"; Object.prototype.value = 1;\n'
+        "  const back = await echo({ a: [1, { b: 2 }] }, new Uint8Array([7]));\n"
+        "  return [JSON.stringify(back[0]), back[1].constructor.name, back[1][0]];\n"
+        "}\n")})
+
+    async def main() -> None:
+        async with server(root, "inprocess", {"echo": lambda *args: list(args)}) as s:
+            mod = await s.environments["app"].import_module("/main.js")
+            assert await mod.go() == ['{"a":[1,{"b":2}]}', "Uint8Array", 7]
+    asyncio.run(main())

@@ -1,6 +1,6 @@
 // provides: Bindings
 // uses: Object, Array, Reflect, Error, TypeError, RangeError, String, Number, Set
-// private: BytesType, ArrayBufferType, isView, BYTES, OBJECT, valueToWire, valueFromWire, bytesFromLatin1, latin1FromBytes, frozenData, ERROR_TYPES
+// private: BytesType, ArrayBufferType, isView, subarray, fromCharCode, BYTES, OBJECT, valueToWire, valueFromWire, bytesFromLatin1, latin1FromBytes, frozenData, ERROR_TYPES
 
 // The host's bindings (runner/capabilities/bindings.py) as the `env` object: what
 // `import env from "modrun:env"` gives and what a fetch handler receives as its second argument.
@@ -13,6 +13,8 @@
 const BytesType = Uint8Array;
 const ArrayBufferType = ArrayBuffer;
 const isView = ArrayBuffer.isView;
+const subarray = Uint8Array.prototype.subarray;
+const fromCharCode = String.fromCharCode;
 // Wire markers for what JSON lacks: bytes (as a Latin-1 string: one char per byte, no base64
 // codec needed in the bare profile) and an object of the caller's that has a `$modrun` key itself.
 const BYTES = "bytes";
@@ -22,7 +24,7 @@ const ERROR_TYPES = { TypeError, RangeError };
 function latin1FromBytes(bytes) {
   let text = "";
   for (let i = 0; i < bytes.length; i += 8192) {
-    text += String.fromCharCode.apply(null, Reflect.apply(BytesType.prototype.subarray, bytes, [i, i + 8192]));
+    text += Reflect.apply(fromCharCode, null, Reflect.apply(subarray, bytes, [i, i + 8192]));
   }
   return text;
 }
@@ -71,7 +73,11 @@ function valueToWire(value, where, ancestors) {
 // Wire data as JS values: objects and arrays are fresh (ordinary prototypes), bytes a Uint8Array.
 function valueFromWire(value) {
   if (value === null || typeof value !== "object") return value;
-  if (Array.isArray(value)) return value.map(valueFromWire);
+  if (Array.isArray(value)) {
+    const out = [];
+    for (let i = 0; i < value.length; i++) out.push(valueFromWire(value[i]));
+    return out;
+  }
   if (value.$modrun === BYTES) return bytesFromLatin1(value.latin1);
   const source = value.$modrun === OBJECT ? value.value : value;
   const out = {};
