@@ -68,7 +68,7 @@ def test_every_subtest_node_passes_passes_here(evaluator):
 def test_failures_are_the_known_ones(evaluator):
     report = _modrun(evaluator)
     failures = {(path, name): message for path, result in report.modrun.items()
-                for name, ok, message in result.outcomes() if not ok}
+                for name, ok, message in result.outcomes(path) if not ok}
     assert set(failures) == KNOWN_FAILURES, failures
 
 

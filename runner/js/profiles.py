@@ -38,6 +38,7 @@ EDGE = Profile(
         "console.js",
         "edge/units.js",
         "edge/webidl.js",
+        "edge/dom_exception.js",
         "edge/events.js",
         "edge/abort.js",
         "edge/blob.js",

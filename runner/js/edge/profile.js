@@ -1,11 +1,11 @@
 // provides: installProfile
-// uses: PROTOCOL, installConsole, defineGlobalEvents, LIBRARIES, loadUnit, defineGlobal, defineLazyGlobals, defineEvents, defineAbort, defineBlob, defineFormData, defineHeaders, defineRequest, defineResponse, defineFetch, defineCrypto, lockCodeGeneration, explainNodeGlobals
+// uses: PROTOCOL, installConsole, defineGlobalEvents, LIBRARIES, loadUnit, defineGlobal, defineLazyGlobals, defineEvents, defineAbort, defineBlob, defineFormData, defineHeaders, defineRequest, defineResponse, defineFetch, defineCrypto, defineDOMException, lockCodeGeneration, explainNodeGlobals
 // private: USER_AGENT, definePerformance
 
 // The `edge` profile: the WinterTC Minimum Common API (ECMA-429). Third-party libraries (the units
 // of LIBRARIES) provide URL, URLPattern, the encodings, the streams, Event and
 // EventTarget, structuredClone and compression; the rest is ours (edge/*.js) or the engine's
-// (DOMException, atob, btoa; performance over its clock), and the event loop (timers, queueMicrotask, reportError). Interfaces are defined when a program
+// (DOMException, with Web IDL's options wrapped around it; atob, btoa; performance over its clock), and the event loop (timers, queueMicrotask, reportError). Interfaces are defined when a program
 // first touches them; `config.preload` defines them all at boot (for a snapshot that holds them).
 
 const USER_AGENT = "modrun";
@@ -45,6 +45,7 @@ function installProfile(global, transport, config, loop) {
   group(["Response"], () => defineResponse(web));
   group(["fetch"], () => defineFetch(web, transport));
 
+  defineDOMException(global);
   const startClock = definePerformance(global);
   const crypto = defineCrypto(transport);
   transport.on(PROTOCOL.seedEvent, (data) => {
