@@ -320,6 +320,18 @@ await new Promise((resolve) => setTimeout(resolve, 5));
 export const log = () => seen;
 export const handlers = () => [typeof onerror, onunhandledrejection, onrejectionhandled, addEventListener.length,
   dispatchEvent(new Event("custom"))];
+export const listenerThis = () => {
+  const seen = [];
+  const listener = function () { seen.push(this === globalThis); };
+  const object = { handleEvent() { seen.push(this === object); } };
+  addEventListener("ping", listener);
+  addEventListener("ping", listener); // the same listener twice is one listener
+  addEventListener("ping", object);
+  dispatchEvent(new Event("ping"));
+  removeEventListener("ping", listener);
+  dispatchEvent(new Event("ping"));
+  return seen;
+};
 export const stringHandler = () => new Promise((resolve) => { setTimeout("1", 0); setTimeout(resolve, 1); });
 """
 
@@ -337,6 +349,9 @@ def test_the_edge_global_is_an_event_target_the_loop_reports_to_first(tmp_path, 
                                        "Uncaught Error: shown"]
     result = modrun(tmp_path, "main.js", "--call", "handlers", "--evaluator", evaluator, "--profile", "edge")
     assert json.loads(result.stdout) == ["function", None, None, 2, True]
+    # a function listener's `this` is the global, an object listener's the object; removal finds it
+    result = modrun(tmp_path, "main.js", "--call", "listenerThis", "--evaluator", evaluator, "--profile", "edge")
+    assert json.loads(result.stdout) == [True, True, True], result.stderr
 
 
 def test_a_string_handler_is_code_generation_which_the_edge_profile_refuses(tmp_path, evaluator):

@@ -96,20 +96,22 @@ function defineEvents(Event, EventTarget, queueTask, clone) {
       const list = options.transfer === undefined ? [] : [...options.transfer];
       if (list.includes(this)) throw new DOMException("A MessagePort cannot transfer itself", "DataCloneError");
       const data = clone(message, { transfer: list.filter((item) => !(item instanceof MessagePort)) });
+      // Ports in the transfer list arrive as the event's `ports` (one realm: the same objects).
+      const ports = list.filter((item) => item instanceof MessagePort);
       const target = this.#other;
       if (target === null || this.#closed) return;
-      target.#receive(data);
+      target.#receive({ data, ports });
     }
-    #receive(data) {
+    #receive(message) {
       if (this.#closed) return;
-      this.#queue.push(data);
+      this.#queue.push(message);
       if (this.#started) this.#flush();
     }
     #flush() {
       const queue = this.#queue;
       this.#queue = [];
-      for (const data of queue) {
-        queueTask(() => { if (!this.#closed) this.dispatchEvent(new MessageEvent("message", { data })); });
+      for (const { data, ports } of queue) {
+        queueTask(() => { if (!this.#closed) this.dispatchEvent(new MessageEvent("message", { data, ports })); });
       }
     }
     start() {

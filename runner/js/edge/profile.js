@@ -27,6 +27,13 @@ function installProfile(global, transport, config, loop) {
     if (!unit.provides.length) continue;
     group(unit.provides, () => {
       const exports = loadUnit(name);
+      if (name === "streams") {
+        // web-streams-polyfill's async iterator prototype is a plain object; Web IDL has it
+        // inherit %AsyncIteratorPrototype% (whose @@asyncIterator returns the iterator).
+        const prototype = Object.getPrototypeOf(new exports.ReadableStream().values());
+        delete prototype[Symbol.asyncIterator];
+        Object.setPrototypeOf(prototype, Object.getPrototypeOf(Object.getPrototypeOf(async function* () {}).prototype));
+      }
       if (name === "events") {
         exports.setWarningHandler(() => {}); // browsers do not warn about ignored options either
         exports.setErrorHandler((error) => loop.reportException(error)); // a listener that throws
