@@ -301,7 +301,7 @@ def test_a_run_ends_even_with_timers_that_keep_setting_timers(tmp_path, evaluato
 GLOBAL_EVENTS = """\
 const seen = [];
 addEventListener("unhandledrejection", (e) => {
-  seen.push(["unhandledrejection", e.reason.message, e.promise instanceof Promise, e.cancelable]);
+  seen.push(["unhandledrejection", e.reason.message, e.promise instanceof Promise, e.cancelable, e.isTrusted]);
   if (e.reason.message === "quiet") e.preventDefault();
 });
 addEventListener("rejectionhandled", (e) => seen.push(["rejectionhandled", e.reason.message]));
@@ -322,7 +322,7 @@ export const handlers = () => [typeof onerror, onunhandledrejection, onrejection
   dispatchEvent(new Event("custom"))];
 export const listenerThis = () => {
   const seen = [];
-  const listener = function () { seen.push(this === globalThis); };
+  const listener = function (event) { seen.push(this === globalThis && !event.isTrusted); };
   const object = { handleEvent() { seen.push(this === object); } };
   addEventListener("ping", listener);
   addEventListener("ping", listener); // the same listener twice is one listener
@@ -342,7 +342,7 @@ def test_the_edge_global_is_an_event_target_the_loop_reports_to_first(tmp_path, 
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == [
         ["onerror", "Uncaught TypeError: reported", "reported"], ["onerror", "Uncaught Error: hush", "hush"],
-        ["unhandledrejection", "loud", True, True], ["unhandledrejection", "quiet", True, True],
+        ["unhandledrejection", "loud", True, True, True], ["unhandledrejection", "quiet", True, True, True],
         ["onerror", "Uncaught Error: shown", "shown"], ["rejectionhandled", "loud"]]
     # canceled ones are not printed; the others are, with their stacks
     assert uncaught(result.stderr) == ["Uncaught TypeError: reported", "Uncaught (in promise) Error: loud",

@@ -1,5 +1,5 @@
 // provides: defineGlobalEvents
-// uses: defineGlobal
+// uses: defineGlobal, trustedEvent
 // private: HANDLER_EVENTS
 
 // The global object as an EventTarget, as a worker's is: addEventListener, removeEventListener,
@@ -74,13 +74,13 @@ function defineGlobalEvents(global, loop, web) {
     if (target === null) return true;
     let message = "Uncaught";
     try { message = `Uncaught ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`; } catch {}
-    return target.dispatchEvent(new web.ErrorEvent("error", { message, error, cancelable: true }));
+    return target.dispatchEvent(trustedEvent(web.ErrorEvent, "error", { message, error, cancelable: true }));
   };
   loop.onUnhandledRejection = (promise, reason) => {
     if (target === null) return true;
-    return target.dispatchEvent(new web.PromiseRejectionEvent("unhandledrejection", { promise, reason, cancelable: true }));
+    return target.dispatchEvent(trustedEvent(web.PromiseRejectionEvent, "unhandledrejection", { promise, reason, cancelable: true }));
   };
   loop.onRejectionHandled = (promise, reason) => {
-    if (target !== null) target.dispatchEvent(new web.PromiseRejectionEvent("rejectionhandled", { promise, reason }));
+    if (target !== null) target.dispatchEvent(trustedEvent(web.PromiseRejectionEvent, "rejectionhandled", { promise, reason }));
   };
 }

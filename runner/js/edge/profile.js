@@ -1,6 +1,6 @@
 // provides: installProfile
 // uses: PROTOCOL, installConsole, defineGlobalEvents, LIBRARIES, loadUnit, defineGlobal, defineLazyGlobals, defineEvents, defineAbort, defineBlob, defineFormData, defineHeaders, defineRequest, defineResponse, defineFetch, defineCrypto, defineDOMException, lockCodeGeneration, explainNodeGlobals
-// private: USER_AGENT, definePerformance
+// private: USER_AGENT, definePerformance, requireArguments, cloneErrorsAsDataCloneError
 
 // The `edge` profile: the WinterTC Minimum Common API (ECMA-429). Third-party libraries (the units
 // of LIBRARIES) provide URL, URLPattern, the encodings, the streams, Event and
@@ -34,7 +34,9 @@ function installProfile(global, transport, config, loop) {
         delete prototype[Symbol.asyncIterator];
         Object.setPrototypeOf(prototype, Object.getPrototypeOf(Object.getPrototypeOf(async function* () {}).prototype));
       }
+      if (name === "structuredClone") return { structuredClone: cloneErrorsAsDataCloneError(exports.structuredClone) };
       if (name === "events") {
+        requireArguments(exports);
         exports.setWarningHandler(() => {}); // browsers do not warn about ignored options either
         exports.setErrorHandler((error) => loop.reportException(error)); // a listener that throws
       }
@@ -76,6 +78,47 @@ function installProfile(global, transport, config, loop) {
   loop.compileStrings = false; // a string given to setTimeout is code generation too
   explainNodeGlobals(config.profile);
   if (config.preload) for (const settle of settlers) settle();
+}
+
+// core-js's structuredClone reads a view's length, which QuickJS refuses with a TypeError when the
+// view's buffer is detached or shrunk under it; HTML has serializing such a view a DataCloneError.
+function cloneErrorsAsDataCloneError(structuredClone) {
+  return {
+    structuredClone(value, options = undefined) {
+      try {
+        return Reflect.apply(structuredClone, this, arguments);
+      } catch (error) {
+        if (error instanceof TypeError && /^ArrayBuffer is detached or resized$/.test(error.message)) {
+          throw new DOMException(`structuredClone: ${error.message}: a view out of its buffer's bounds cannot be cloned`, "DataCloneError");
+        }
+        throw error;
+      }
+    },
+  }.structuredClone;
+}
+
+// Web IDL checks event-target-shim leaves out: initEvent's type is required, and an
+// addEventListener `signal` member, when present, must be an AbortSignal (not null).
+function requireArguments({ Event, EventTarget }) {
+  const shimInitEvent = Event.prototype.initEvent;
+  const shimAddEventListener = EventTarget.prototype.addEventListener;
+  Object.defineProperty(Event.prototype, "initEvent", {
+    value: function initEvent(type) {
+      if (arguments.length === 0) throw new TypeError("Event.initEvent: the type argument is required");
+      return Reflect.apply(shimInitEvent, this, arguments);
+    },
+    writable: true, enumerable: true, configurable: true,
+  });
+  Object.defineProperty(EventTarget.prototype, "addEventListener", {
+    value: function addEventListener(type, callback) {
+      const options = arguments[2];
+      if (options !== null && typeof options === "object" && "signal" in options && options.signal === null) {
+        throw new TypeError("addEventListener: the signal option must be an AbortSignal, not null");
+      }
+      return Reflect.apply(shimAddEventListener, this, arguments);
+    },
+    writable: true, enumerable: true, configurable: true,
+  });
 }
 
 // The engine's `performance` is a plain object whose timeOrigin is a monotonic reading, not the
