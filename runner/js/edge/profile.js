@@ -34,6 +34,10 @@ function installProfile(global, transport, config, loop) {
         delete prototype[Symbol.asyncIterator];
         Object.setPrototypeOf(prototype, Object.getPrototypeOf(Object.getPrototypeOf(async function* () {}).prototype));
       }
+      if (name === "encoding") {
+        exports.setMultibyte((...args) => loadUnit("multibyte").createMultibyteDecoder(...args),
+          (...args) => loadUnit("multibyte").multibyteEncoder(...args));
+      }
       if (name === "structuredClone") return { structuredClone: cloneErrorsAsDataCloneError(exports.structuredClone) };
       if (name === "events") {
         requireArguments(exports);
