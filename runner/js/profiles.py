@@ -38,7 +38,6 @@ EDGE = Profile(
         "console.js",
         "edge/units.js",
         "edge/webidl.js",
-        "edge/dom_exception.js",
         "edge/events.js",
         "edge/abort.js",
         "edge/blob.js",

@@ -1,6 +1,6 @@
 // provides: installProfile
-// uses: PROTOCOL, installConsole, defineGlobalEvents, LIBRARIES, loadUnit, defineGlobal, defineLazyGlobals, defineEvents, defineAbort, defineBlob, defineFormData, defineHeaders, defineRequest, defineResponse, defineFetch, defineCrypto, defineDOMException, lockCodeGeneration, explainNodeGlobals
-// private: USER_AGENT, definePerformance, requireArguments, cloneErrorsAsDataCloneError
+// uses: PROTOCOL, installConsole, defineGlobalEvents, LIBRARIES, loadUnit, defineGlobal, defineLazyGlobals, defineEvents, defineAbort, defineBlob, defineFormData, defineHeaders, defineRequest, defineResponse, defineFetch, defineCrypto, lockCodeGeneration, explainNodeGlobals
+// private: USER_AGENT, definePerformance, defineDOMException, requireArguments, cloneErrorsAsDataCloneError
 
 // The `edge` profile: the WinterTC Minimum Common API (ECMA-429). Third-party libraries (the units
 // of LIBRARIES) provide URL, URLPattern, the encodings, the streams, Event and
@@ -123,6 +123,37 @@ function requireArguments({ Event, EventTarget }) {
     },
     writable: true, enumerable: true, configurable: true,
   });
+}
+
+// DOMException is the engine's (QuickJS-ng), which takes its second argument only as a name. Web
+// IDL's constructor also takes an options dictionary, `{name, cause}`: the engine's constructor
+// is wrapped so that it does, with `cause` an accessor on the prototype (an instance has no own
+// `cause`, as for `name` and `message`). Everything else stays the engine's: the prototype, its
+// getters, brand checks and the code constants.
+function defineDOMException(global) {
+  const causes = new WeakMap(); // DOMException -> the cause it was given
+  const Engine = global.DOMException;
+  const wrapped = new Proxy(Engine, {
+    construct(target, args, newTarget) {
+      const [message, given] = args;
+      if (args.length < 2 || given === undefined || (typeof given !== "object" && typeof given !== "function")) {
+        return Reflect.construct(target, args, newTarget === wrapped ? target : newTarget);
+      }
+      const options = given ?? {}; // null is the empty dictionary, as Web IDL converts it
+      const name = options.name === undefined ? "Error" : String(options.name);
+      const hasCause = "cause" in options;
+      const cause = hasCause ? options.cause : undefined;
+      const exception = Reflect.construct(target, [message, name], newTarget === wrapped ? target : newTarget);
+      if (hasCause) causes.set(exception, cause);
+      return exception;
+    },
+  });
+  Object.defineProperty(Engine.prototype, "constructor", { value: wrapped, writable: true, configurable: true, enumerable: false });
+  Object.defineProperty(Engine.prototype, "cause", {
+    get() { return causes.get(this); },
+    configurable: true, enumerable: true,
+  });
+  defineGlobal(global, "DOMException", wrapped);
 }
 
 // The engine's `performance` is a plain object whose timeOrigin is a monotonic reading, not the
