@@ -1,6 +1,6 @@
 // provides: installProfile
 // uses: PROTOCOL, installConsole, defineGlobalEvents, LIBRARIES, loadUnit, defineGlobal, defineLazyGlobals, defineEvents, defineAbort, defineBlob, defineFormData, defineHeaders, defineRequest, defineResponse, defineFetch, defineCrypto, lockCodeGeneration, explainNodeGlobals
-// private: USER_AGENT, definePerformance, defineDOMException, requireArguments, cloneErrorsAsDataCloneError
+// private: USER_AGENT, definePerformance, defineDOMException, requireArguments, cloneErrorsAsDataCloneError, withoutEmptyChunks
 
 // The `edge` profile: the WinterTC Minimum Common API (ECMA-429). Third-party libraries (the units
 // of LIBRARIES) provide URL, URLPattern, the encodings, the streams, Event and
@@ -37,6 +37,10 @@ function installProfile(global, transport, config, loop) {
       if (name === "encoding") {
         exports.setMultibyte((...args) => loadUnit("multibyte").createMultibyteDecoder(...args),
           (...args) => loadUnit("multibyte").multibyteEncoder(...args));
+      }
+      if (name === "compression") {
+        const Base = withoutEmptyChunks(web.TransformStream);
+        return { CompressionStream: exports.makeCompressionStream(Base), DecompressionStream: exports.makeDecompressionStream(Base) };
       }
       if (name === "structuredClone") return { structuredClone: cloneErrorsAsDataCloneError(exports.structuredClone) };
       if (name === "events") {
@@ -82,6 +86,26 @@ function installProfile(global, transport, config, loop) {
   loop.compileStrings = false; // a string given to setTimeout is code generation too
   explainNodeGlobals(config.profile);
   if (config.preload) for (const settle of settlers) settle();
+}
+
+// compression-streams-polyfill enqueues every chunk fflate hands it, empty ones too (an empty input
+// decompressed); the Compression standard enqueues only output that has bytes. Its classes are
+// made over a TransformStream whose controller, as the polyfill sees it, drops the empty ones.
+function withoutEmptyChunks(TransformStream) {
+  return class CompressionTransformStream extends TransformStream {
+    constructor(transformer, writableStrategy, readableStrategy) {
+      const { start } = transformer;
+      super({
+        ...transformer,
+        start: (controller) => start({
+          enqueue(chunk) { if (!(ArrayBuffer.isView(chunk) && chunk.byteLength === 0)) controller.enqueue(chunk); },
+          error(reason) { controller.error(reason); },
+          terminate() { controller.terminate(); },
+          get desiredSize() { return controller.desiredSize; },
+        }),
+      }, writableStrategy, readableStrategy);
+    }
+  };
 }
 
 // core-js's structuredClone reads a view's length, which QuickJS refuses with a TypeError when the

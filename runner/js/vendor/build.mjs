@@ -59,9 +59,8 @@ const UNITS = {
   ],
   compression: [
     ["CompressionStream", "DecompressionStream"],
-    `import { makeCompressionStream, makeDecompressionStream } from "compression-streams-polyfill/ponyfill";
-     export const CompressionStream = makeCompressionStream(globalThis.TransformStream);
-     export const DecompressionStream = makeDecompressionStream(globalThis.TransformStream);`,
+    // The classes are made by the profile (edge/profile.js), over its own TransformStream.
+    `export { makeCompressionStream, makeDecompressionStream } from "compression-streams-polyfill/ponyfill";`,
   ],
   chacha20: [
     [],
