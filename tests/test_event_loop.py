@@ -332,6 +332,21 @@ export const listenerThis = () => {
   dispatchEvent(new Event("ping"));
   return seen;
 };
+export const listenerErrors = () => new Promise((resolve) => {
+  const seen = [];
+  const thrown = { name: "not an Error" };
+  addEventListener("error", (event) => {
+    seen.push(event.error === thrown || event.error.name);
+    event.preventDefault();
+  });
+  const target = new EventTarget();
+  target.addEventListener("x", () => { throw thrown; });
+  target.addEventListener("x", { handleEvent: 1 });
+  target.dispatchEvent(new Event("x"));
+  let noType;
+  try { new Event(); } catch (error) { noType = error.name; }
+  setTimeout(() => resolve([...seen, noType]), 0);
+});
 export const stringHandler = () => new Promise((resolve) => { setTimeout("1", 0); setTimeout(resolve, 1); });
 """
 
@@ -352,6 +367,10 @@ def test_the_edge_global_is_an_event_target_the_loop_reports_to_first(tmp_path, 
     # a function listener's `this` is the global, an object listener's the object; removal finds it
     result = modrun(tmp_path, "main.js", "--call", "listenerThis", "--evaluator", evaluator, "--profile", "edge")
     assert json.loads(result.stdout) == [True, True, True], result.stderr
+    # what a listener throws reaches the global's error event as thrown; a handleEvent that is not
+    # callable is a TypeError there; an Event needs its type
+    result = modrun(tmp_path, "main.js", "--call", "listenerErrors", "--evaluator", evaluator, "--profile", "edge")
+    assert json.loads(result.stdout) == [True, "TypeError", "TypeError"], result.stderr
 
 
 def test_a_string_handler_is_code_generation_which_the_edge_profile_refuses(tmp_path, evaluator):

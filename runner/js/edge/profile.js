@@ -1,6 +1,6 @@
 // provides: installProfile
 // uses: PROTOCOL, installConsole, defineGlobalEvents, LIBRARIES, loadUnit, defineGlobal, defineLazyGlobals, defineEvents, defineAbort, defineBlob, defineFormData, defineHeaders, defineRequest, defineResponse, defineFetch, defineCrypto, lockCodeGeneration, explainNodeGlobals
-// private: USER_AGENT, definePerformance, defineDOMException, requireArguments, cloneErrorsAsDataCloneError, withoutEmptyChunks
+// private: USER_AGENT, definePerformance, defineDOMException, completeEvents, cloneErrorsAsDataCloneError, withoutEmptyChunks
 
 // The `edge` profile: the WinterTC Minimum Common API (ECMA-429). Third-party libraries (the units
 // of LIBRARIES) provide URL, URLPattern, the encodings, the streams, Event and
@@ -44,9 +44,9 @@ function installProfile(global, transport, config, loop) {
       }
       if (name === "structuredClone") return { structuredClone: cloneErrorsAsDataCloneError(exports.structuredClone) };
       if (name === "events") {
-        requireArguments(exports);
         exports.setWarningHandler(() => {}); // browsers do not warn about ignored options either
-        exports.setErrorHandler((error) => loop.reportException(error)); // a listener that throws
+        exports.setErrorHandler((error) => loop.reportException(error)); // what the shim itself reports
+        return completeEvents(exports, (error) => loop.reportException(error));
       }
       return exports;
     });
@@ -125,28 +125,63 @@ function cloneErrorsAsDataCloneError(structuredClone) {
   }.structuredClone;
 }
 
-// Web IDL checks event-target-shim leaves out: initEvent's type is required, and an
-// addEventListener `signal` member, when present, must be an AbortSignal (not null).
-function requireArguments({ Event, EventTarget }) {
+// What the DOM has and event-target-shim leaves out: Event's and initEvent's type are required; an
+// addEventListener `signal` member, when present, must be an AbortSignal (not null); an object
+// listener's handleEvent is looked up at each dispatch, and one that is not callable is a TypeError
+// (the shim skips it silently); what a listener throws is reported as thrown (the shim wraps a
+// non-Error in an Error). Each listener is registered as one function of ours, the same for the
+// same listener, so removal and duplicate checks still match. Returns the unit's exports with
+// Event wrapped to require its type.
+function completeEvents(exports, report) {
+  const { Event, EventTarget } = exports;
   const shimInitEvent = Event.prototype.initEvent;
   const shimAddEventListener = EventTarget.prototype.addEventListener;
-  Object.defineProperty(Event.prototype, "initEvent", {
-    value: function initEvent(type) {
-      if (arguments.length === 0) throw new TypeError("Event.initEvent: the type argument is required");
-      return Reflect.apply(shimInitEvent, this, arguments);
-    },
-    writable: true, enumerable: true, configurable: true,
+  const shimRemoveEventListener = EventTarget.prototype.removeEventListener;
+  const method = (target, name, value) => {
+    Object.defineProperty(target, name, { value, writable: true, enumerable: true, configurable: true });
+  };
+  method(Event.prototype, "initEvent", function initEvent(type) {
+    if (arguments.length === 0) throw new TypeError("Event.initEvent: the type argument is required");
+    return Reflect.apply(shimInitEvent, this, arguments);
   });
-  Object.defineProperty(EventTarget.prototype, "addEventListener", {
-    value: function addEventListener(type, callback) {
-      const options = arguments[2];
-      if (options !== null && typeof options === "object" && "signal" in options && options.signal === null) {
-        throw new TypeError("addEventListener: the signal option must be an AbortSignal, not null");
-      }
-      return Reflect.apply(shimAddEventListener, this, arguments);
-    },
-    writable: true, enumerable: true, configurable: true,
+  const handlers = new WeakMap(); // listener -> the function registered for it
+  const registered = (args) => {
+    const callback = args[1];
+    if (callback === null || (typeof callback !== "object" && typeof callback !== "function")) return args;
+    let handler = handlers.get(callback);
+    if (handler === undefined) {
+      handler = function (event) {
+        try {
+          if (typeof callback === "function") return Reflect.apply(callback, this, [event]);
+          const handleEvent = callback.handleEvent;
+          if (typeof handleEvent !== "function") throw new TypeError("the event listener's handleEvent is not callable");
+          return Reflect.apply(handleEvent, callback, [event]);
+        } catch (error) {
+          report(error);
+        }
+      };
+      handlers.set(callback, handler);
+    }
+    return [args[0], handler, ...Array.prototype.slice.call(args, 2)];
+  };
+  method(EventTarget.prototype, "addEventListener", function addEventListener(type, callback) {
+    const options = arguments[2];
+    if (options !== null && typeof options === "object" && "signal" in options && options.signal === null) {
+      throw new TypeError("addEventListener: the signal option must be an AbortSignal, not null");
+    }
+    return Reflect.apply(shimAddEventListener, this, registered(arguments));
   });
+  method(EventTarget.prototype, "removeEventListener", function removeEventListener(type, callback) {
+    return Reflect.apply(shimRemoveEventListener, this, registered(arguments));
+  });
+  const RequiredType = new Proxy(Event, {
+    construct(target, args, newTarget) {
+      if (args.length === 0) throw new TypeError("Event: the type argument is required");
+      return Reflect.construct(target, args, newTarget === RequiredType ? target : newTarget);
+    },
+  });
+  Object.defineProperty(Event.prototype, "constructor", { value: RequiredType, writable: true, configurable: true, enumerable: false });
+  return { ...exports, Event: RequiredType };
 }
 
 // DOMException is the engine's (QuickJS-ng), which takes its second argument only as a name. Web
