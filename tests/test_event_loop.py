@@ -301,7 +301,7 @@ def test_a_run_ends_even_with_timers_that_keep_setting_timers(tmp_path, evaluato
 GLOBAL_EVENTS = """\
 const seen = [];
 addEventListener("unhandledrejection", (e) => {
-  seen.push(["unhandledrejection", e.reason.message, e.promise instanceof Promise, e.cancelable]);
+  seen.push(["unhandledrejection", e.reason.message, e.promise instanceof Promise, e.cancelable, e.isTrusted]);
   if (e.reason.message === "quiet") e.preventDefault();
 });
 addEventListener("rejectionhandled", (e) => seen.push(["rejectionhandled", e.reason.message]));
@@ -320,6 +320,33 @@ await new Promise((resolve) => setTimeout(resolve, 5));
 export const log = () => seen;
 export const handlers = () => [typeof onerror, onunhandledrejection, onrejectionhandled, addEventListener.length,
   dispatchEvent(new Event("custom"))];
+export const listenerThis = () => {
+  const seen = [];
+  const listener = function (event) { seen.push(this === globalThis && !event.isTrusted); };
+  const object = { handleEvent() { seen.push(this === object); } };
+  addEventListener("ping", listener);
+  addEventListener("ping", listener); // the same listener twice is one listener
+  addEventListener("ping", object);
+  dispatchEvent(new Event("ping"));
+  removeEventListener("ping", listener);
+  dispatchEvent(new Event("ping"));
+  return seen;
+};
+export const listenerErrors = () => new Promise((resolve) => {
+  const seen = [];
+  const thrown = { name: "not an Error" };
+  addEventListener("error", (event) => {
+    seen.push(event.error === thrown || event.error.name);
+    event.preventDefault();
+  });
+  const target = new EventTarget();
+  target.addEventListener("x", () => { throw thrown; });
+  target.addEventListener("x", { handleEvent: 1 });
+  target.dispatchEvent(new Event("x"));
+  let noType;
+  try { new Event(); } catch (error) { noType = error.name; }
+  setTimeout(() => resolve([...seen, noType]), 0);
+});
 export const stringHandler = () => new Promise((resolve) => { setTimeout("1", 0); setTimeout(resolve, 1); });
 """
 
@@ -330,13 +357,20 @@ def test_the_edge_global_is_an_event_target_the_loop_reports_to_first(tmp_path, 
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == [
         ["onerror", "Uncaught TypeError: reported", "reported"], ["onerror", "Uncaught Error: hush", "hush"],
-        ["unhandledrejection", "loud", True, True], ["unhandledrejection", "quiet", True, True],
+        ["unhandledrejection", "loud", True, True, True], ["unhandledrejection", "quiet", True, True, True],
         ["onerror", "Uncaught Error: shown", "shown"], ["rejectionhandled", "loud"]]
     # canceled ones are not printed; the others are, with their stacks
     assert uncaught(result.stderr) == ["Uncaught TypeError: reported", "Uncaught (in promise) Error: loud",
                                        "Uncaught Error: shown"]
     result = modrun(tmp_path, "main.js", "--call", "handlers", "--evaluator", evaluator, "--profile", "edge")
     assert json.loads(result.stdout) == ["function", None, None, 2, True]
+    # a function listener's `this` is the global, an object listener's the object; removal finds it
+    result = modrun(tmp_path, "main.js", "--call", "listenerThis", "--evaluator", evaluator, "--profile", "edge")
+    assert json.loads(result.stdout) == [True, True, True], result.stderr
+    # what a listener throws reaches the global's error event as thrown; a handleEvent that is not
+    # callable is a TypeError there; an Event needs its type
+    result = modrun(tmp_path, "main.js", "--call", "listenerErrors", "--evaluator", evaluator, "--profile", "edge")
+    assert json.loads(result.stdout) == [True, "TypeError", "TypeError"], result.stderr
 
 
 def test_a_string_handler_is_code_generation_which_the_edge_profile_refuses(tmp_path, evaluator):

@@ -57,6 +57,10 @@ function installConsole(global, transport, config) {
     groupEnd: () => { groupIndent = groupIndent.slice(2); },
     table: (value) => emit("log", inspect(value)),
   };
+  // A Web IDL namespace object: its [[Prototype]] an empty object over Object.prototype, and an
+  // own @@toStringTag "console".
+  Object.setPrototypeOf(console, {});
+  Object.defineProperty(console, Symbol.toStringTag, { value: "console", configurable: true });
   Object.defineProperty(global, "console", { value: console, writable: true, configurable: true, enumerable: false });
   return emit;
 }

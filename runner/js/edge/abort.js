@@ -1,5 +1,5 @@
 // provides: defineAbort
-// uses: illegalConstructor, ILLEGAL
+// uses: illegalConstructor, ILLEGAL, trustedEvent
 
 // AbortController and AbortSignal (DOM standard), with `reason`, `throwIfAborted`, and the static
 // `abort`, `timeout` and `any`. No engine-neutral library has all of these (npm's
@@ -109,7 +109,7 @@ function defineAbort(Event, EventTarget, setTimer) {
     #runSteps() {
       for (const algorithm of this.#algorithms) algorithm();
       this.#algorithms.clear();
-      this.dispatchEvent(new Event("abort"));
+      this.dispatchEvent(trustedEvent(Event, "abort"));
     }
 
     static signalAbort(signal, reason) {

@@ -29,7 +29,7 @@ function defineBlob(streams) {
   const partBytes = (part, endings) => {
     if (isBufferSource(part)) return bytesOf(part);
     if (part instanceof Blob) return blobBytes(part);
-    let text = toUSVString(part);
+    let text = String(part); // already a USVString
     if (endings === "native") text = text.replace(/\r\n|\r/g, "\n");
     return utf8Encode(text);
   };
@@ -45,7 +45,12 @@ function defineBlob(streams) {
       if (options !== undefined && options !== null && typeof options !== "object" && typeof options !== "function") {
         throw new TypeError("Blob: the options argument must be an object");
       }
-      const parts = blobParts === undefined ? [] : [...blobParts];
+      // Web IDL converts each item as the iteration reaches it (a part's toString can change the
+      // array still being iterated); strings are made bytes once `endings` is known.
+      const parts = [];
+      if (blobParts !== undefined) {
+        for (const part of blobParts) parts.push(isBufferSource(part) || part instanceof Blob ? part : toUSVString(part));
+      }
       const endingsValue = options == null ? undefined : options.endings;
       const typeValue = options == null ? undefined : options.type;
       const endings = endingsValue === undefined ? "transparent" : String(endingsValue);

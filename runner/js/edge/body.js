@@ -18,7 +18,7 @@ class BodyState {
 
   get stream() {
     if (this.streamValue === null) {
-      const bytes = this.source;
+      const bytes = this.consumed ? new Uint8Array(0) : this.source;
       this.streamValue = new this.web.ReadableStream({
         type: "bytes",
         start(controller) {
@@ -26,6 +26,9 @@ class BodyState {
           controller.close();
         },
       });
+      // Bytes read whole without a stream: the stream asked for afterwards is as the spec's would
+      // be, locked to the reader that read it and disturbed.
+      if (this.consumed) this.streamValue.getReader().read();
     }
     return this.streamValue;
   }

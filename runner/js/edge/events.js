@@ -1,10 +1,27 @@
-// provides: defineEvents
+// provides: defineEvents, trustedEvent
 // uses: illegalConstructor, ILLEGAL
 
 // The events the edge profile adds to event-target-shim's Event and EventTarget: CustomEvent,
 // ErrorEvent, PromiseRejectionEvent and MessageEvent, and MessageChannel with its two
 // MessagePorts. `queueTask` runs a callback as a task of the event loop; `clone` is
 // structuredClone.
+
+// An event the platform fires (abort, error, unhandledrejection, message): `isTrusted` true, as
+// only such events are. event-target-shim gives every event it makes an own `isTrusted` false,
+// with Object.defineProperty, first thing in its constructor and before it reads the init
+// dictionary; for these events that definition says true. Nothing else runs meanwhile: the init
+// dictionaries are plain objects made by the profile.
+function trustedEvent(Constructor, type, init) {
+  const define = Object.defineProperty;
+  Object.defineProperty = function defineProperty(object, key, descriptor) {
+    return define(object, key, key === "isTrusted" ? { ...descriptor, value: true } : descriptor);
+  };
+  try {
+    return new Constructor(type, init);
+  } finally {
+    Object.defineProperty = define;
+  }
+}
 
 function defineEvents(Event, EventTarget, queueTask, clone) {
   const init = (dict) => (dict === undefined || dict === null ? {} : dict);
@@ -18,6 +35,7 @@ function defineEvents(Event, EventTarget, queueTask, clone) {
     }
     get detail() { return this.#detail; }
     initCustomEvent(type, bubbles = false, cancelable = false, detail = null) {
+      if (arguments.length === 0) throw new TypeError("CustomEvent.initCustomEvent: the type argument is required");
       this.initEvent(type, bubbles, cancelable);
       this.#detail = detail;
     }
@@ -96,20 +114,22 @@ function defineEvents(Event, EventTarget, queueTask, clone) {
       const list = options.transfer === undefined ? [] : [...options.transfer];
       if (list.includes(this)) throw new DOMException("A MessagePort cannot transfer itself", "DataCloneError");
       const data = clone(message, { transfer: list.filter((item) => !(item instanceof MessagePort)) });
+      // Ports in the transfer list arrive as the event's `ports` (one realm: the same objects).
+      const ports = list.filter((item) => item instanceof MessagePort);
       const target = this.#other;
       if (target === null || this.#closed) return;
-      target.#receive(data);
+      target.#receive({ data, ports });
     }
-    #receive(data) {
+    #receive(message) {
       if (this.#closed) return;
-      this.#queue.push(data);
+      this.#queue.push(message);
       if (this.#started) this.#flush();
     }
     #flush() {
       const queue = this.#queue;
       this.#queue = [];
-      for (const data of queue) {
-        queueTask(() => { if (!this.#closed) this.dispatchEvent(new MessageEvent("message", { data })); });
+      for (const { data, ports } of queue) {
+        queueTask(() => { if (!this.#closed) this.dispatchEvent(trustedEvent(MessageEvent, "message", { data, ports })); });
       }
     }
     start() {

@@ -1,5 +1,5 @@
 // provides: defineGlobalEvents
-// uses: defineGlobal
+// uses: defineGlobal, trustedEvent
 // private: HANDLER_EVENTS
 
 // The global object as an EventTarget, as a worker's is: addEventListener, removeEventListener,
@@ -8,18 +8,33 @@
 // exception, a cancelable `unhandledrejection` and a `rejectionhandled` for promises. A canceled
 // event is not printed. The listeners live on an EventTarget made on first use, so a program that
 // never listens pays nothing; an event's `target` is that object, not the global (event-target-shim
-// keeps its state only for objects its own constructor made).
+// keeps its state only for objects its own constructor made), but a listener's `this` is the global.
 
 const HANDLER_EVENTS = ["error", "unhandledrejection", "rejectionhandled"];
 
 function defineGlobalEvents(global, loop, web) {
   let target = null;
   const scope = () => (target ??= new web.EventTarget());
+  // A function listener is called with `this` the global, as on a worker's global scope, not the
+  // EventTarget that holds it: it is registered as a wrapper, the same one for the same function so
+  // that removeEventListener and duplicate checks find it. (An object's handleEvent keeps the
+  // object as `this`, as the DOM has it.)
+  const wrappers = new WeakMap(); // listener function -> its wrapper
+  const registered = (args) => {
+    const callback = args[1];
+    if (typeof callback !== "function") return args;
+    let wrapper = wrappers.get(callback);
+    if (wrapper === undefined) {
+      wrapper = function (event) { return callback.call(global, event); };
+      wrappers.set(callback, wrapper);
+    }
+    return [args[0], wrapper, ...Array.prototype.slice.call(args, 2)];
+  };
   defineGlobal(global, "addEventListener", function addEventListener(type, callback) {
-    return scope().addEventListener(...arguments);
+    return scope().addEventListener(...registered(arguments));
   });
   defineGlobal(global, "removeEventListener", function removeEventListener(type, callback) {
-    return scope().removeEventListener(...arguments);
+    return scope().removeEventListener(...registered(arguments));
   });
   defineGlobal(global, "dispatchEvent", function dispatchEvent(event) {
     return scope().dispatchEvent(...arguments);
@@ -59,13 +74,13 @@ function defineGlobalEvents(global, loop, web) {
     if (target === null) return true;
     let message = "Uncaught";
     try { message = `Uncaught ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`; } catch {}
-    return target.dispatchEvent(new web.ErrorEvent("error", { message, error, cancelable: true }));
+    return target.dispatchEvent(trustedEvent(web.ErrorEvent, "error", { message, error, cancelable: true }));
   };
   loop.onUnhandledRejection = (promise, reason) => {
     if (target === null) return true;
-    return target.dispatchEvent(new web.PromiseRejectionEvent("unhandledrejection", { promise, reason, cancelable: true }));
+    return target.dispatchEvent(trustedEvent(web.PromiseRejectionEvent, "unhandledrejection", { promise, reason, cancelable: true }));
   };
   loop.onRejectionHandled = (promise, reason) => {
-    if (target !== null) target.dispatchEvent(new web.PromiseRejectionEvent("rejectionhandled", { promise, reason }));
+    if (target !== null) target.dispatchEvent(trustedEvent(web.PromiseRejectionEvent, "rejectionhandled", { promise, reason }));
   };
 }

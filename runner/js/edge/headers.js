@@ -64,12 +64,17 @@ function defineHeaders() {
       }
       return;
     }
+    // WebIDL's record<ByteString, ByteString>: each key is converted before its value is read,
+    // and the whole record before anything is appended.
+    const record = [];
     for (const key of Reflect.ownKeys(init)) {
       const descriptor = Reflect.getOwnPropertyDescriptor(init, key);
       if (descriptor === undefined || !descriptor.enumerable) continue;
       if (typeof key === "symbol") throw new TypeError("Headers: a record key cannot be a Symbol");
-      headers.append(key, init[key]);
+      const name = toByteString(key, "Headers");
+      record.push([name, toByteString(init[key], "Headers")]);
     }
+    for (const [name, value] of record) headers.append(name, value);
   };
 
   class Headers {
@@ -124,11 +129,35 @@ function defineHeaders() {
       for (let i = 0; i < list.length; i++) callback.call(thisArg, list[i][1], list[i][0], this);
     }
 
-    *entries() { yield* sortAndCombine(state(this).list); }
-    *keys() { for (const [name] of sortAndCombine(state(this).list)) yield name; }
-    *values() { for (const [, value] of sortAndCombine(state(this).list)) yield value; }
-    [Symbol.iterator]() { return this.entries(); }
+    entries() { return iterate(this, "key+value"); }
+    keys() { return iterate(this, "key"); }
+    values() { return iterate(this, "value"); }
   }
+  Object.defineProperty(Headers.prototype, Symbol.iterator,
+    { value: Headers.prototype.entries, writable: true, configurable: true });
+
+  // WebIDL's pair iterator: each next() sorts and combines the list as it is now and takes the
+  // pair at the iterator's index, so changes made while iterating show (or skip) as the spec says.
+  const ITERATORS = new WeakMap(); // iterator -> {headers, kind, index}
+  const iteratorPrototype = Object.create(Object.getPrototypeOf(Object.getPrototypeOf([][Symbol.iterator]())));
+  Object.defineProperty(iteratorPrototype, "next", {
+    value: function next() {
+      const found = ITERATORS.get(this);
+      if (found === undefined) throw new TypeError("Illegal invocation: not a Headers Iterator");
+      const pairs = sortAndCombine(state(found.headers).list);
+      if (found.index >= pairs.length) return { value: undefined, done: true };
+      const [name, value] = pairs[found.index++];
+      return { value: found.kind === "key" ? name : found.kind === "value" ? value : [name, value], done: false };
+    },
+    writable: true, enumerable: true, configurable: true,
+  });
+  Object.defineProperty(iteratorPrototype, Symbol.toStringTag, { value: "Headers Iterator", configurable: true });
+  const iterate = (headers, kind) => {
+    state(headers);
+    const iterator = Object.create(iteratorPrototype);
+    ITERATORS.set(iterator, { headers, kind, index: 0 });
+    return iterator;
+  };
 
   function sortAndCombine(list) {
     const names = [...new Set(list.map(([k]) => k))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));

@@ -27,9 +27,19 @@ const UNITS = {
       "WritableStreamDefaultController", "ByteLengthQueuingStrategy", "CountQueuingStrategy"],
     `export * from "web-streams-polyfill";`,
   ],
+  // The lite build (UTF-8, UTF-16 and the single-byte encodings) and its hook for the legacy
+  // multi-byte ones (gbk, gb18030, big5, euc-jp, euc-kr, iso-2022-jp, shift_jis), which are the
+  // unit below, compiled only when a program decodes or encodes one of them. The hook is not in
+  // the package's exports: it is reached by its file, the same module encoding-lite.js imports.
   encoding: [
     ["TextEncoder", "TextDecoder", "TextEncoderStream", "TextDecoderStream"],
-    `export { TextEncoder, TextDecoder, TextEncoderStream, TextDecoderStream } from "@exodus/bytes/encoding-lite.js";`,
+    `export { TextEncoder, TextDecoder, TextEncoderStream, TextDecoderStream } from "@exodus/bytes/encoding-lite.js";
+     export { setMultibyte } from "./node_modules/@exodus/bytes/fallback/encoding.js";`,
+  ],
+  multibyte: [
+    [],
+    `export { createMultibyteDecoder } from "@exodus/bytes/multi-byte.js";
+     export { multibyteEncoder } from "./node_modules/@exodus/bytes/fallback/multi-byte.js";`,
   ],
   url: [
     ["URL", "URLSearchParams"],
@@ -49,9 +59,8 @@ const UNITS = {
   ],
   compression: [
     ["CompressionStream", "DecompressionStream"],
-    `import { makeCompressionStream, makeDecompressionStream } from "compression-streams-polyfill/ponyfill";
-     export const CompressionStream = makeCompressionStream(globalThis.TransformStream);
-     export const DecompressionStream = makeDecompressionStream(globalThis.TransformStream);`,
+    // The classes are made by the profile (edge/profile.js), over its own TransformStream.
+    `export { makeCompressionStream, makeDecompressionStream } from "compression-streams-polyfill/ponyfill";`,
   ],
   chacha20: [
     [],
