@@ -1,0 +1,51 @@
+"""The watcher under HMR: a save the watcher sees in two bursts (truncated, then written) is applied
+once, with its final text; the watchfiles source (used where inotify is not) applies edits too.
+Waits are hang guards only, never wall-clock assertions."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from runner.hmr import watcher
+from tests.test_hmr import project, run
+
+FILES = {
+    "dep.js": "export const value = 1;\n",
+    "main.js": 'import { value } from "./dep.js";\nlet current = value;\nexport const read = () => current;\n'
+               'export const seen = [];\n'
+               'import.meta.hot.accept("./dep.js", (mod) => { current = mod.value; seen.push(mod.value); });\n',
+}
+
+
+def test_a_save_seen_in_two_bursts_applies_once_with_its_final_text(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with project(tmp_path, FILES) as p:
+            main = await p.env.import_module("/main.js")
+            with open(p.root / "dep.js", "w") as file:  # truncated: the watcher sees an empty file
+                file.flush()
+                await asyncio.sleep(0.03)  # longer than a burst: the truncation is a burst of its own
+                file.write("export const value = 2;\n")
+            report = await p.report()
+            assert report.type == "update" and report.errors == [] and report.updated == ["/dep.js via /main.js"]
+            assert await main.read() == 2
+            # The write's own events found the file as the pass had read it: nothing more was sent.
+            report = await p.edit("dep.js", "export const value = 3;\n")
+            assert report.type == "update" and await main.read() == 3
+            assert await main.get("seen") == [2, 3]
+    run(main())
+
+
+def test_the_watchfiles_source_applies_edits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(watcher, "InotifySource", None)
+
+    async def main() -> None:
+        async with project(tmp_path, FILES) as p:
+            main = await p.env.import_module("/main.js")
+            assert p.server.watcher is not None and p.server.watcher._source is None
+            report = await p.edit("dep.js", "export const value = 5;\n")
+            assert report.type == "update" and report.errors == []
+            assert await main.read() == 5
+    run(main())
