@@ -118,6 +118,7 @@ class HMRClient {
     this.customListenersMap = new Map();
     this.ctxToListenersMap = new Map();
     this.currentFirstInvalidatedBy = undefined;
+    this.circularFailure = null; // the file to reload after an update that failed in a cycle
     this.tail = Promise.resolve(); // the queue: each payload waits for the one before it
     this.report = null;
   }
@@ -146,8 +147,15 @@ class HMRClient {
           await this.notifyListeners("vite:beforeUpdate", payload);
           // Without modrun's list (a payload from elsewhere), the accepted modules alone are stale.
           this.forget((payload.modrun && payload.modrun.invalidated) || payload.updates.map((u) => u.acceptedPath));
+          this.circularFailure = null;
           for (const update of payload.updates) await this.queueUpdate(update);
-          await this.notifyListeners("vite:afterUpdate", payload);
+          if (this.circularFailure) {
+            // As Vite: an update that failed inside a circular import may have run modules out of
+            // their order; reloading the entries that reach it puts the order back.
+            await this.fullReload({ type: "full-reload", triggeredBy: this.circularFailure, path: "*" }, report);
+          } else {
+            await this.notifyListeners("vite:afterUpdate", payload);
+          }
           break;
         case "full-reload":
           await this.fullReload(payload, report);
@@ -193,7 +201,7 @@ class HMRClient {
   }
 
   async fetchUpdate(update) {
-    const { path, acceptedPath, firstInvalidatedBy } = update;
+    const { path, acceptedPath, firstInvalidatedBy, isWithinCircularImport } = update;
     const mod = this.hotModulesMap.get(path);
     if (!mod) return undefined;
     const isSelfUpdate = path === acceptedPath;
@@ -206,6 +214,7 @@ class HMRClient {
         fetched = await this.importUpdated(acceptedPath);
       } catch (error) {
         this.fail(error, acceptedPath);
+        if (isWithinCircularImport) this.failedInCycle(path);
         return undefined;
       }
     }
@@ -231,6 +240,15 @@ class HMRClient {
     }
     await this.runner.evaluate(record, null);
     return moduleNamespace(record);
+  }
+
+  // The file whose entries reload: the boundary's (still in the store: only the chain below it
+  // was forgotten), else every entry.
+  failedInCycle(path) {
+    const record = this.runner.evaluatedModules.getModuleByUrl(path);
+    this.circularFailure = (record && record.file) || path;
+    const last = this.report && this.report.errors[this.report.errors.length - 1];
+    if (last) last.hmrFallback = "full-reload: the update failed within a circular import";
   }
 
   async fullReload(payload, report) {
