@@ -1,6 +1,6 @@
-"""The watcher under HMR: a save the watcher sees in two bursts (truncated, then written) is applied
-once, with its final text; the watchfiles source (used where inotify is not) applies edits too.
-Waits are hang guards only, never wall-clock assertions."""
+"""HMR at its edges: a save the watcher sees in two bursts (truncated, then written) is applied once,
+with its final text; the watchfiles source (used where inotify is not) applies edits too; accepted
+specifiers are served as urls with the source map kept true. Waits are hang guards only."""
 
 from __future__ import annotations
 
@@ -48,4 +48,24 @@ def test_the_watchfiles_source_applies_edits(tmp_path: Path, monkeypatch: pytest
             report = await p.edit("dep.js", "export const value = 5;\n")
             assert report.type == "update" and report.errors == []
             assert await main.read() == 5
+    run(main())
+
+
+def test_accepted_specifiers_are_served_as_urls_and_stacks_still_point_at_the_source(tmp_path: Path) -> None:
+    # "./dep.js" is served as "/dep.js" (what a runner that resolves nothing needs, tested with
+    # Vite's own in test_hmr_vite_runner.py); the code after it on the line moves, and the map with it.
+    main_js = ('import { value } from "./dep.js"; import.meta.hot.accept(["./dep.js"], () => {}); '
+               'export const boom = () => { throw new Error("x" + value); };\n')
+
+    async def main() -> None:
+        async with project(tmp_path, {"dep.js": "export const value = 1;\n", "main.js": main_js}) as p:
+            served = await p.env.fetch_module("/main.js", None, {})
+            assert 'accept(["/dep.js"]' in served["code"] and "./dep.js\"]" not in served["code"]
+            main = await p.env.import_module("/main.js")
+            with pytest.raises(Exception) as raised:
+                await main.boom()
+            stack = getattr(raised.value, "stack", "")
+            assert f"main.js:1:{main_js.index('value)') + 1})" in stack, stack
+            report = await p.edit("dep.js", "export const value = 2;\n")
+            assert report.updated == ["/dep.js via /main.js"]
     run(main())
