@@ -213,8 +213,9 @@ class Environment:
             imported[key] = dep
         pruned = self.module_graph.update_module_imports(node, set(imported.values()))
         code, source_map = module.code, module.map
+        uses_hot = False
         if self.server.hmr:
-            accepted = await self._analyse_hmr(node, module, imported)
+            uses_hot, accepted = await self._analyse_hmr(node, module, imported)
             code, source_map = accepts_as_urls(code, source_map, accepted)
             if pruned and node.last_hmr_timestamp:
                 self.hot.send({"type": "prune", "paths": sorted(n.url for n in pruned)})
@@ -224,6 +225,8 @@ class Environment:
             await self._commonjs_meta(node, module, meta, unresolved)
         else:
             meta = {**module.meta, "resolved": resolved}
+        if uses_hot:
+            meta["hot"] = True
         for specifier in module.dynamic_deps:
             # import() of a literal: resolved now, so that a module the runner already holds needs no request.
             if specifier not in meta["resolved"]:
@@ -293,11 +296,11 @@ class Environment:
         return names
 
     async def _analyse_hmr(self, node: ModuleNode, module: TransformedModule,
-                           imported: dict[str, ModuleNode]) -> dict[str, str]:
+                           imported: dict[str, ModuleNode]) -> tuple[bool, dict[str, str]]:
         """What the module accepts through import.meta.hot, and which bindings it imports from each
-        dependency (for `acceptExports`): what the propagation to boundaries reads. Answers the url
-        of each accepted specifier."""
-        accepts = lex_accepts(module.source)
+        dependency (for `acceptExports`): what the propagation to boundaries reads. Answers whether
+        the module uses import.meta.hot, and the url of each accepted specifier."""
+        accepts = lex_accepts(module.code)
         node.is_self_accepting = accepts.self_accepting
         node.accepted_hmr_exports = accepts.exports
         deps = set()
@@ -316,7 +319,7 @@ class Environment:
             if dep is not None:
                 bindings.setdefault(dep.id, set()).update(entry["names"])
         node.imported_bindings = bindings
-        return urls
+        return accepts.uses_hot, urls
 
     def forget_resolutions(self) -> None:
         """A file appeared or went: specifiers may name other files now."""

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from runner.hmr import watcher
-from tests.test_hmr import project, run
+from tests.test_hmr import EVALUATORS, project, run
 
 FILES = {
     "dep.js": "export const value = 1;\n",
@@ -68,4 +68,33 @@ def test_accepted_specifiers_are_served_as_urls_and_stacks_still_point_at_the_so
             assert f"main.js:1:{main_js.index('value)') + 1})" in stack, stack
             report = await p.edit("dep.js", "export const value = 2;\n")
             assert report.updated == ["/dep.js via /main.js"]
+    run(main())
+
+
+@pytest.mark.parametrize("evaluator", EVALUATORS)
+def test_only_modules_that_use_import_meta_hot_get_a_hot_context(tmp_path: Path, evaluator: str) -> None:
+    async def main() -> None:
+        async with project(tmp_path, {
+            "plain.js": 'const meta = import.meta;\nexport const has = "hot" in meta;\n',
+            "dep.js": 'import.meta.hot.on("test:ping", () => { globalThis.pings = (globalThis.pings || 0) + 1; });\n'
+                      "export const v = 1;\n",
+            "main.js": 'import { v } from "./dep.js";\nimport { has } from "./plain.js";\n'
+                       'export const hot = typeof import.meta.hot;\nexport const plainHas = has;\n'
+                       'import.meta.hot.accept("./dep.js", () => {});\n'
+                       "export const pings = () => globalThis.pings || 0;\n",
+        }, evaluator) as p:
+            assert (await p.env.fetch_module("/main.js", None, {}))["modrun"].get("hot") is True
+            assert "hot" not in (await p.env.fetch_module("/plain.js", None, {}))["modrun"]
+            main = await p.env.import_module("/main.js")
+            assert (main.hot, main.plainHas) == ("object", False)
+            p.env.hot.send("test:ping", None)
+            await p.env.hot.flush()
+            assert await main.pings() == 1
+            # dep.js stops using import.meta.hot: its old listener goes with its old instance.
+            assert (await p.report()).type == "custom"
+            report = await p.edit("dep.js", "export const v = 2;\n")
+            assert report.updated == ["/dep.js via /main.js"]
+            p.env.hot.send("test:ping", None)
+            await p.env.hot.flush()
+            assert await main.pings() == 1
     run(main())

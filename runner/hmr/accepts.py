@@ -1,8 +1,9 @@
-"""What a module accepts through `import.meta.hot` (Vite's lexAcceptedHmrDeps, done here with a
-regular expression over the module's source): whether it accepts itself, which dependencies it
-accepts (as written, resolved later by the environment) and which of its exports it accepts;
-and where, in runner-format code, the accepted specifiers are written, so that the environment
-can serve them as urls (as Vite's import analysis does: a runner resolves nothing itself).
+"""What a module does with `import.meta.hot` (Vite's lexAcceptedHmrDeps, done here with a regular
+expression over the module's runner-format code, so that code a plugin added counts): whether it
+uses it at all (only then does the runtime give it a hot context), whether it accepts itself,
+which dependencies it accepts (as written, resolved later by the environment) and which of its
+exports it accepts; and where the accepted specifiers are written, so that the environment can
+serve them as urls (as Vite's import analysis does: a runner resolves nothing itself).
 
 Only literal arguments count, as in Vite: `accept()`, `accept(cb)`, `accept("./dep", cb)`,
 `accept(["./a", "./b"], cb)`, `acceptExports("name")`, `acceptExports(["a", "b"], cb)`.
@@ -17,19 +18,14 @@ from typing import Any
 
 from ..transform.sourcemap import shift_columns
 
-
-def _calls(meta: str) -> re.Pattern[str]:
-    """`meta.hot.accept(` and `meta.hot.acceptExports(`, `meta` being how `import.meta` is written."""
-    return re.compile(re.escape(meta) + r"\.hot\??\.(acceptExports|accept)\s*\(\s*")
-
-
-CALL = _calls("import.meta")
-RUNNER_CALL = _calls("__vite_ssr_import_meta__")
+HOT = "__vite_ssr_import_meta__.hot"  # import.meta.hot in runner format
+CALL = re.compile(re.escape(HOT) + r"\??\.(acceptExports|accept)\s*\(\s*")
 STRING = re.compile(r"""(?:'([^'\\\n]*)'|"([^"\\\n]*)"|`([^`\\$]*)`)\s*""")
 
 
 @dataclass
 class Accepts:
+    uses_hot: bool = False
     self_accepting: bool = False
     deps: list[str] = field(default_factory=list)
     exports: set[str] | None = None
@@ -67,9 +63,9 @@ def _span(match: re.Match[str]) -> Span:
 
 def accepted_dep_literals(code: str) -> list[Span]:
     """Where the dependencies named in `accept(...)` calls are written in runner-format `code`."""
-    if "__vite_ssr_import_meta__.hot" not in code:
+    if HOT not in code:
         return []
-    return [span for found in RUNNER_CALL.finditer(code) if found.group(1) == "accept"
+    return [span for found in CALL.finditer(code) if found.group(1) == "accept"
             for span in _strings(code, found.end())[0]]
 
 
@@ -101,12 +97,14 @@ def _utf16(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def lex_accepts(source: str) -> Accepts:
+def lex_accepts(code: str) -> Accepts:
+    """What runner-format `code` does with import.meta.hot."""
     accepts = Accepts()
-    if "import.meta.hot" not in source:
+    if HOT not in code:
         return accepts
-    for call in CALL.finditer(source):
-        spans, ok = _strings(source, call.end())
+    accepts.uses_hot = True
+    for call in CALL.finditer(code):
+        spans, ok = _strings(code, call.end())
         literals = [value for _, _, value in spans]
         if call.group(1) == "accept":
             if ok:

@@ -25,13 +25,7 @@ class HMRContext {
     // A module evaluated again gets a new context: the old one's callbacks and listeners go.
     const mod = client.hotModulesMap.get(ownerPath);
     if (mod) mod.callbacks = [];
-    const stale = client.ctxToListenersMap.get(ownerPath);
-    if (stale) {
-      for (const [event, staleFns] of stale) {
-        const listeners = client.customListenersMap.get(event);
-        if (listeners) client.customListenersMap.set(event, listeners.filter((fn) => !staleFns.includes(fn)));
-      }
-    }
+    client.dropListeners(ownerPath);
     this.newListeners = new Map();
     client.ctxToListenersMap.set(ownerPath, this.newListeners);
   }
@@ -123,10 +117,28 @@ class HMRClient {
     this.report = null;
   }
 
-  // The context a module's `import.meta.hot` reads, created when first read.
+  // The context a module's `import.meta.hot` is, created as the module starts to run (where the
+  // server said the module uses it: fetchModule's `modrun.hot`).
   contextFor(record) {
     const resolved = (record.meta && record.meta.resolved) || {};
     return new HMRContext(this, record.url, (dep) => resolved[dep] || dep);
+  }
+
+  dropListeners(url) {
+    const stale = this.ctxToListenersMap.get(url);
+    if (!stale) return;
+    for (const [event, staleFns] of stale) {
+      const listeners = this.customListenersMap.get(event);
+      if (listeners) this.customListenersMap.set(event, listeners.filter((fn) => !staleFns.includes(fn)));
+    }
+    this.ctxToListenersMap.delete(url);
+  }
+
+  // A module that runs again without using import.meta.hot: what its old instance registered goes.
+  release(url) {
+    if (!this.dataMap.has(url)) return;
+    this.dropListeners(url);
+    for (const map of [this.hotModulesMap, this.disposeMap, this.pruneMap, this.dataMap]) map.delete(url);
   }
 
   handle(payload) {
