@@ -98,3 +98,15 @@ def test_only_modules_that_use_import_meta_hot_get_a_hot_context(tmp_path: Path,
             await p.env.hot.flush()
             assert await main.pings() == 1
     run(main())
+
+
+def test_files_made_with_their_new_folder_are_seen(tmp_path: Path) -> None:
+    async def main() -> None:
+        async with project(tmp_path, FILES) as p:
+            await p.env.import_module("/main.js")
+            (p.root / "lib" / "deep").mkdir(parents=True)  # no watch on it yet when x.js is written
+            (p.root / "lib" / "deep" / "x.js").write_text("export const x = 1;\n")
+            assert await p.changes("x.js") == {"x.js": "create"}
+            (p.root / "lib" / "deep" / "x.js").write_text("export const x = 2;\n")
+            assert await p.changes("x.js") == {"x.js": "update"}
+    run(main())

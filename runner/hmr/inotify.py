@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -33,11 +34,23 @@ class InotifySource:
     async def _read(self) -> None:
         # The only reader of the descriptor, never cancelled mid-read but at close: no event is lost
         # between bursts.
-        async for event in self._inotify:
+        while True:
+            try:
+                event = await self._inotify.get()
+            except (ValueError, FileNotFoundError, NotADirectoryError):
+                continue  # a folder that went before its watch was added: nothing in it to see
             if event.path is None or Mask.IGNORED in event.mask:
                 continue
             kind = Change.added if event.mask & ADDED else Change.deleted if event.mask & DELETED else Change.modified
             self._pending.append((kind, str(event.path)))
+            if Mask.ISDIR in event.mask and kind == Change.added:
+                # RecursiveInotify (4.4) watches a new folder for folder events only: watched again
+                # with the full mask (the same watch, its mask replaced). Files made in it before
+                # (mkdir -p a/b && cp …, a folder moved in) have no events of their own.
+                with contextlib.suppress(ValueError, FileNotFoundError, NotADirectoryError):
+                    self._inotify.add_recursive_watch(event.path, MASK)
+                self._pending += [(Change.added, os.path.join(folder, name))
+                                  for folder, _, names in os.walk(event.path) for name in names]
             self._arrived.set()
 
     async def bursts(self, quiet_ms: int, max_ms: int) -> AsyncIterator[list[tuple[Change, str]]]:
