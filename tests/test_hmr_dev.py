@@ -77,3 +77,15 @@ def test_modrun_dev_json_lines_in_two_evaluators(tmp_path: Path) -> None:
         if process.poll() is None:
             process.kill()
         pool.shutdown(wait=False)
+
+
+def test_modrun_dev_evaluator_list_errors_are_usage_errors(tmp_path: Path) -> None:
+    (tmp_path / "main.js").write_text("export const x = 1;\n")
+    modrun = Path(sys.executable).with_name("modrun")
+    for evaluators, message in (("inprocess,nope", "unknown evaluator 'nope'"), ("wasm,wasm", "each once"),
+                                ("inprocess,", "each once")):
+        done = subprocess.run([str(modrun), "dev", "main.js", "--json", "--evaluator", evaluators], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=GUARD)
+        assert done.returncode == 2
+        error = json.loads(done.stdout)["error"]
+        assert error["kind"] == "usage" and message in error["message"]
