@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,8 +39,13 @@ def test_a_save_seen_in_two_bursts_applies_once_with_its_final_text(tmp_path: Pa
     run(main())
 
 
-def test_the_watchfiles_source_applies_edits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(watcher, "InotifySource", None)
+def _out_of_watches(root: Path) -> None:
+    raise OSError(28, "inotify watch limit reached")
+
+
+@pytest.mark.parametrize("inotify", [None, _out_of_watches], ids=["no-inotify", "inotify-fails"])
+def test_the_watchfiles_source_applies_edits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, inotify: Any) -> None:
+    monkeypatch.setattr(watcher, "InotifySource", inotify)
 
     async def main() -> None:
         async with project(tmp_path, FILES) as p:

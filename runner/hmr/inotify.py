@@ -25,7 +25,11 @@ DELETED = Mask.DELETE | Mask.MOVED_FROM | Mask.DELETE_SELF
 class InotifySource:
     def __init__(self, root: Path) -> None:
         self._inotify = RecursiveInotify()
-        self._inotify.add_recursive_watch(root, MASK)  # at once: a file written right after start() is seen
+        try:
+            self._inotify.add_recursive_watch(root, MASK)  # at once: a file written right after start() is seen
+        except BaseException:
+            self._inotify.close()
+            raise
         self._pending: list[tuple[Change, str]] = []
         self._arrived = asyncio.Event()
         self._stopped = False

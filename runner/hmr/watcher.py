@@ -82,7 +82,9 @@ class FileWatcher:
     async def start(self) -> FileWatcher:
         if self._task is None:
             if InotifySource is not None:
-                self._source = InotifySource(self.root)
+                with contextlib.suppress(OSError):  # out of inotify watches, say: watchfiles then
+                    self._source = InotifySource(self.root)
+            if self._source is not None:
                 self._task = asyncio.ensure_future(self._run_inotify(self._source))
             else:
                 self._task = asyncio.ensure_future(self._run_watchfiles())
