@@ -17,7 +17,7 @@ from .capabilities import Bindings, FetchPolicy, SubtleCrypto
 from .code_frame import code_frame
 from .config import EnvironmentConfig, default_define, require_conditions, resolve_conditions
 from .errors import LoadError, Location
-from .hmr.accepts import lex_accepts
+from .hmr.accepts import accepts_as_urls, lex_accepts
 from .hmr.channel import HotChannel
 from .hmr.hot_update import on_invalidate
 from .ids import file_of
@@ -219,8 +219,11 @@ class Environment:
             resolved[key] = dep.url
             imported[key] = dep
         pruned = self.module_graph.update_module_imports(node, set(imported.values()))
+        code, source_map = module.code, module.map
+        uses_hot = False
         if self.server.hmr:
-            await self._analyse_hmr(node, module, imported)
+            uses_hot, accepted = await self._analyse_hmr(node, module, imported)
+            code, source_map = accepts_as_urls(code, source_map, accepted)
             if pruned and node.last_hmr_timestamp:
                 self.hot.send({"type": "prune", "paths": sorted(n.url for n in pruned)})
         if commonjs:
@@ -229,6 +232,8 @@ class Environment:
             await self._commonjs_meta(node, module, meta, unresolved)
         else:
             meta = {**module.meta, "resolved": resolved}
+        if uses_hot:
+            meta["hot"] = True
         for specifier in module.dynamic_deps:
             # import() of a literal: resolved now, so that a module the runner already holds needs no request.
             if specifier not in meta["resolved"]:
@@ -237,8 +242,7 @@ class Environment:
                         await self.resolve(specifier, node.id)).url
                 except LoadError:
                     continue  # reported when the import() runs
-        map_ = shift_lines(module.map, offset) if module.map is not None and offset else module.map
-        code = module.code
+        map_ = shift_lines(source_map, offset) if source_map is not None and offset else source_map
         if inline and map_ is not None:
             # As Vite's fetchModule does: its runner maps stack frames through the module that the
             # frame's sourceURL names.
@@ -298,18 +302,23 @@ class Environment:
             names += await self._reexported_names(target, reexported, seen)
         return names
 
-    async def _analyse_hmr(self, node: ModuleNode, module: TransformedModule, imported: dict[str, ModuleNode]) -> None:
+    async def _analyse_hmr(self, node: ModuleNode, module: TransformedModule,
+                           imported: dict[str, ModuleNode]) -> tuple[bool, dict[str, str]]:
         """What the module accepts through import.meta.hot, and which bindings it imports from each
-        dependency (for `acceptExports`): what the propagation to boundaries reads."""
-        accepts = lex_accepts(module.source)
+        dependency (for `acceptExports`): what the propagation to boundaries reads. Answers whether
+        the module uses import.meta.hot, and the url of each accepted specifier."""
+        accepts = lex_accepts(module.code)
         node.is_self_accepting = accepts.self_accepting
         node.accepted_hmr_exports = accepts.exports
         deps = set()
+        urls: dict[str, str] = {}
         for specifier in accepts.deps:
             try:
-                deps.add(self.module_graph.ensure_entry_from_id(await self.resolve(specifier, node.id)))
+                accepted = self.module_graph.ensure_entry_from_id(await self.resolve(specifier, node.id))
             except LoadError:
                 continue  # accepting a module that does not exist accepts nothing
+            deps.add(accepted)
+            urls[specifier] = accepted.url
         node.accepted_hmr_deps = deps
         bindings: dict[str, set[str]] = {}
         for entry in module.meta["imports"]:
@@ -317,6 +326,7 @@ class Environment:
             if dep is not None:
                 bindings.setdefault(dep.id, set()).update(entry["names"])
         node.imported_bindings = bindings
+        return accepts.uses_hot, urls
 
     def forget_resolutions(self) -> None:
         """A file appeared or went: specifiers may name other files now."""

@@ -22,7 +22,7 @@ from .config import MODES, EnvironmentConfig, check_alias, check_define
 from .environment import Environment
 from .errors import UsageError
 from .hmr.hot_update import HotUpdateResult, hot_update
-from .hmr.watcher import FileChange, FileWatcher
+from .hmr.watcher import FileChange, FileWatcher, settle
 from .plugins import VirtualModules
 from .plugins.tsconfig import TsconfigReader
 from .plugins.typescript_jsx import jsx_config
@@ -87,9 +87,10 @@ class Server:
 
     # ---- HMR ----
 
-    async def watch(self, *, debounce_ms: int = 200, step_ms: int = 5) -> FileWatcher:
+    async def watch(self, *, debounce_ms: int = 200, step_ms: int | None = None) -> FileWatcher:
         """Watch the root and hand each change to every environment's `hot_update` pass. A burst of
-        events ends after `step_ms` of quiet (at most `debounce_ms`)."""
+        events ends after `step_ms` of quiet (at most `debounce_ms`; by default as soon as the
+        events at hand are read with inotify, after 1 ms of quiet with watchfiles)."""
         if self.watcher is None:
             ignore = [self.transform_cache.directory] if self.transform_cache.directory else []
             self.watcher = FileWatcher(self.root, self.handle_file_changes, known=self._known_file, ignore=ignore,
@@ -109,6 +110,8 @@ class Server:
         timestamp = int(time.time() * 1000)
         results = []
         for change, file in changes:
+            if change == "update":
+                await settle(file)
             for environment in self.environments.values():
                 try:
                     results.append(await hot_update(environment, file, change, timestamp))

@@ -40,7 +40,7 @@ class TransformedModule:
     stamp: tuple[int, int] | None = None  # (mtime_ns, size) of the file it was read from
 
 
-def _stamp(path: str) -> tuple[int, int] | None:
+def file_stamp(path: str) -> tuple[int, int] | None:
     try:
         info = os.stat(path)
     except OSError:
@@ -194,7 +194,7 @@ async def _transform(environment: Environment, node: ModuleNode) -> TransformedM
     stamp = None
     if plugin_loaded is None and node.file is not None:
         # A file whose modification time and size are unchanged is not read again.
-        stamp = _stamp(node.file)
+        stamp = file_stamp(node.file)
         if cached is not None and stamp is not None and cached.stamp == stamp:
             return cached
     loaded = plugin_loaded if plugin_loaded is not None else read_source(node.id)

@@ -194,6 +194,39 @@ class CustomEvents:
 
 
 @pytest.mark.parametrize("evaluator", EVALUATORS)
+def test_an_update_that_fails_within_a_circular_import_reloads_in_full(tmp_path: Path, evaluator: str) -> None:
+    # c and b import each other; the new c throws the first time it runs. Inside the cycle the
+    # runner reloads in full (main runs again, the new c with it); outside (e.js) it does not.
+    first_run_throws = 'if (!globalThis.thrown{0}) {{ globalThis.thrown{0} = true; throw new Error("first run"); }}\n'
+
+    async def main() -> None:
+        async with project(tmp_path, {
+            "main.js": 'import { c } from "./c.js";\nimport { e } from "./e.js";\n'
+                       "globalThis.runs = (globalThis.runs || 0) + 1;\n"
+                       "export const read = () => [c, e, globalThis.runs];\n",
+            "c.js": 'import { b } from "./b.js";\nexport const c = "c1";\nimport.meta.hot.accept();\n',
+            "b.js": 'import { c } from "./c.js";\nexport const b = () => c;\n',
+            "e.js": 'export const e = "e1";\nimport.meta.hot.accept();\n',
+        }, evaluator) as p:
+            main = await p.env.import_module("/main.js")
+            assert await main.read() == ["c1", "e1", 1]
+            report = await p.edit("c.js", 'import { b } from "./b.js";\n' + first_run_throws.format("C") +
+                                  'export const c = "c2";\nimport.meta.hot.accept();\n')
+            assert report.type == "update" and report.payload["updates"][0]["isWithinCircularImport"] is True
+            [error] = report.errors
+            assert "first run" in error["message"] and error["hmrFallback"].startswith("full-reload")
+            assert report.reloaded == ["/main.js"]
+            assert await main.read() == ["c2", "e1", 2]
+            report = await p.edit("e.js", first_run_throws.format("E") +
+                                  'export const e = "e2";\nimport.meta.hot.accept();\n')
+            assert report.payload["updates"][0]["isWithinCircularImport"] is False
+            assert report.reloaded == [] and "first run" in report.errors[0]["message"]
+            assert "hmrFallback" not in report.errors[0]
+            assert await main.read() == ["c2", "e1", 2]
+    run(main())
+
+
+@pytest.mark.parametrize("evaluator", EVALUATORS)
 def test_hot_update_hook_filters_and_sends_custom_events(tmp_path: Path, evaluator: str) -> None:
     async def main() -> None:
         async with project(tmp_path, {

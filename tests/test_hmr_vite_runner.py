@@ -25,10 +25,11 @@ def test_vite_module_runner_applies_an_update_sent_by_modrun(tmp_path: Path) -> 
     root = tmp_path / "app"
     root.mkdir()
     (root / "dep.js").write_text("export const value = 1;\n")
-    # An absolute url in accept(): Vite's own transform rewrites specifiers there, modrun's does not.
+    # A relative specifier in accept(): Vite's runner resolves nothing itself, so modrun serves it as
+    # the url its updates name ("/dep.js"), as Vite's import analysis does.
     (root / "main.js").write_text(
         'import { value } from "./dep.js";\nexport const first = value;\n'
-        'import.meta.hot.accept("/dep.js", (mod) => { globalThis.__applied = mod.value; });\n'
+        'import.meta.hot.accept("./dep.js", (mod) => { globalThis.__applied = mod.value; });\n'
         'import.meta.hot.send("test:loaded", { value });\n')
 
     async def main() -> dict[str, Any]:

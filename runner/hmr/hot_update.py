@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import LoadError, ModrunError
 from ..module_graph import ModuleNode
 from ..rpc.protocol import HotPayload, Update, UpdatePayload
-from ..transform_request import transform_request
+from ..transform_request import file_stamp, transform_request
 from .propagate import Boundary, explicit_import_required, propagate_update
 from .watcher import ChangeType
 
@@ -57,6 +57,12 @@ class HotUpdateResult:
     payload: HotPayload | None = None  # None: nothing to do (no module, or a plugin handled it)
 
 
+def _unchanged(node: ModuleNode) -> bool:
+    result = node.transform_result
+    return result is not None and result.stamp is not None and node.file is not None \
+        and result.stamp == file_stamp(node.file)
+
+
 async def _call(value: Any) -> Any:
     return await value if inspect.isawaitable(value) else value
 
@@ -67,6 +73,10 @@ async def hot_update(environment: Environment, file: str, change: ChangeType, ti
         environment.forget_resolutions()  # a file that appears or goes can change what a specifier names
     ctx = HotUpdateContext(change, file, timestamp, list(graph.get_modules_by_file(file)), environment,
                            environment.server)
+    if change == "update" and ctx.modules and all(_unchanged(node) for node in ctx.modules):
+        # Another event of a save this pass has already taken (as chokidar drops a change whose
+        # modification time and size are those it saw last).
+        return HotUpdateResult(environment.name, file, change)
     for plugin in environment.plugin_container.hot_updaters:
         try:
             result = await _call(plugin.hot_update(ctx))

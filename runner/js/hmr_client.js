@@ -25,13 +25,7 @@ class HMRContext {
     // A module evaluated again gets a new context: the old one's callbacks and listeners go.
     const mod = client.hotModulesMap.get(ownerPath);
     if (mod) mod.callbacks = [];
-    const stale = client.ctxToListenersMap.get(ownerPath);
-    if (stale) {
-      for (const [event, staleFns] of stale) {
-        const listeners = client.customListenersMap.get(event);
-        if (listeners) client.customListenersMap.set(event, listeners.filter((fn) => !staleFns.includes(fn)));
-      }
-    }
+    client.dropListeners(ownerPath);
     this.newListeners = new Map();
     client.ctxToListenersMap.set(ownerPath, this.newListeners);
   }
@@ -118,14 +112,33 @@ class HMRClient {
     this.customListenersMap = new Map();
     this.ctxToListenersMap = new Map();
     this.currentFirstInvalidatedBy = undefined;
+    this.circularFailure = null; // the file to reload after an update that failed in a cycle
     this.tail = Promise.resolve(); // the queue: each payload waits for the one before it
     this.report = null;
   }
 
-  // The context a module's `import.meta.hot` reads, created when first read.
+  // The context a module's `import.meta.hot` is, created as the module starts to run (where the
+  // server said the module uses it: fetchModule's `modrun.hot`).
   contextFor(record) {
     const resolved = (record.meta && record.meta.resolved) || {};
     return new HMRContext(this, record.url, (dep) => resolved[dep] || dep);
+  }
+
+  dropListeners(url) {
+    const stale = this.ctxToListenersMap.get(url);
+    if (!stale) return;
+    for (const [event, staleFns] of stale) {
+      const listeners = this.customListenersMap.get(event);
+      if (listeners) this.customListenersMap.set(event, listeners.filter((fn) => !staleFns.includes(fn)));
+    }
+    this.ctxToListenersMap.delete(url);
+  }
+
+  // A module that runs again without using import.meta.hot: what its old instance registered goes.
+  release(url) {
+    if (!this.dataMap.has(url)) return;
+    this.dropListeners(url);
+    for (const map of [this.hotModulesMap, this.disposeMap, this.pruneMap, this.dataMap]) map.delete(url);
   }
 
   handle(payload) {
@@ -146,8 +159,15 @@ class HMRClient {
           await this.notifyListeners("vite:beforeUpdate", payload);
           // Without modrun's list (a payload from elsewhere), the accepted modules alone are stale.
           this.forget((payload.modrun && payload.modrun.invalidated) || payload.updates.map((u) => u.acceptedPath));
+          this.circularFailure = null;
           for (const update of payload.updates) await this.queueUpdate(update);
-          await this.notifyListeners("vite:afterUpdate", payload);
+          if (this.circularFailure) {
+            // As Vite: an update that failed inside a circular import may have run modules out of
+            // their order; reloading the entries that reach it puts the order back.
+            await this.fullReload({ type: "full-reload", triggeredBy: this.circularFailure, path: "*" }, report);
+          } else {
+            await this.notifyListeners("vite:afterUpdate", payload);
+          }
           break;
         case "full-reload":
           await this.fullReload(payload, report);
@@ -193,7 +213,7 @@ class HMRClient {
   }
 
   async fetchUpdate(update) {
-    const { path, acceptedPath, firstInvalidatedBy } = update;
+    const { path, acceptedPath, firstInvalidatedBy, isWithinCircularImport } = update;
     const mod = this.hotModulesMap.get(path);
     if (!mod) return undefined;
     const isSelfUpdate = path === acceptedPath;
@@ -206,6 +226,7 @@ class HMRClient {
         fetched = await this.importUpdated(acceptedPath);
       } catch (error) {
         this.fail(error, acceptedPath);
+        if (isWithinCircularImport) this.failedInCycle(path);
         return undefined;
       }
     }
@@ -231,6 +252,15 @@ class HMRClient {
     }
     await this.runner.evaluate(record, null);
     return moduleNamespace(record);
+  }
+
+  // The file whose entries reload: the boundary's (still in the store: only the chain below it
+  // was forgotten), else every entry.
+  failedInCycle(path) {
+    const record = this.runner.evaluatedModules.getModuleByUrl(path);
+    this.circularFailure = (record && record.file) || path;
+    const last = this.report && this.report.errors[this.report.errors.length - 1];
+    if (last) last.hmrFallback = "full-reload: the update failed within a circular import";
   }
 
   async fullReload(payload, report) {

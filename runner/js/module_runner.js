@@ -497,15 +497,11 @@ class ModuleRunner {
       // Only the module the host generates for `modrun:env` (runner/plugins/env_module.py) reads the bindings here.
       if (record.id === PROTOCOL.envModuleId) meta.modrunEnv = () => this.bindings.env();
       if (this.hmrClient) {
-        // Created when first read, so a module that never touches import.meta.hot costs nothing.
-        const client = this.hmrClient;
-        let hot;
-        Object.defineProperty(meta, "hot", {
-          enumerable: true,
-          configurable: true,
-          get: () => hot || (hot = client.contextFor(record)),
-          set: (value) => { hot = value; },
-        });
+        // As Vite's import analysis does for a browser: a hot context for the modules whose code
+        // uses import.meta.hot (the server says so), made as the module starts, and nothing for
+        // the others, whose import.meta.hot is undefined.
+        if (record.meta && record.meta.hot) meta.hot = this.hmrClient.contextFor(record);
+        else this.hmrClient.release(record.url);
       }
       record.importMeta = meta;
     }

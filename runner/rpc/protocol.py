@@ -109,6 +109,7 @@ class LinkMeta(TypedDict):
     constants: list[str]
     hasTLA: bool
     resolved: NotRequired[dict[str, str]]  # dependency key (or literal import() specifier) -> its url
+    hot: NotRequired[bool]  # HMR is on and the code uses import.meta.hot: it gets a hot context
     # CommonJS modules (runner/transform/cjs_transform.py, runner/js/commonjs.js):
     format: NotRequired[str]  # "commonjs"; absent for an ES module
     requires: NotRequired[list[RequireEntry]]  # the literal require() calls, fetched with the module

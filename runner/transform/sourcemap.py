@@ -181,6 +181,24 @@ class SourceMapBuilder:
         return result
 
 
+def shift_columns(source_map: dict[str, Any], shifts: list[tuple[int, int, int]]) -> dict[str, Any]:
+    """A copy of `source_map` for code where, on generated line `line` (0-based), the text from
+    column `column` on moved by `delta` columns (a string literal replaced by a longer one)."""
+    def plain(seg: Segment) -> tuple[int, ...]:
+        if seg.source is None:
+            return (seg.column,)
+        head = (seg.column, seg.source, seg.line, seg.source_column)
+        return head if seg.name is None else (*head, seg.name)
+
+    lines = [[plain(seg) for seg in segs] for segs in decode_mappings(source_map.get("mappings", ""))]
+    for line, column, delta in shifts:
+        if line < len(lines):
+            lines[line] = [(seg[0] + delta, *seg[1:]) if seg[0] > column else seg for seg in lines[line]]
+    shifted = dict(source_map)
+    shifted["mappings"] = encode_mappings(lines)
+    return shifted
+
+
 def shift_lines(source_map: dict[str, Any], n: int) -> dict[str, Any]:
     """A copy of `source_map` for code with `n` lines prepended (e.g. a wrapper's header)."""
     shifted = dict(source_map)
