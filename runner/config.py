@@ -16,8 +16,7 @@ from .limits import Limits
 MODES = ("production", "development")
 #: package.json `exports` conditions by name: a profile's own set, or one chosen with `conditions`
 CONDITION_SETS: dict[str, tuple[str, ...]] = {
-    "bare": ("import", "module", "default"),
-    "edge": ("workerd", "worker", "browser", "import", "module", "default"),
+    name: (*profile.conditions, "import", "module", "default") for name, profile in PROFILES.items()
 }
 _DEFINE_KEY = re.compile(r"[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*")
 _ENVIRONMENT_KEYS = {"evaluator", "profile", "limits", "conditions", "plugins", "define", "alias", "fetch", "bindings",

@@ -75,7 +75,7 @@ def test_edge_is_the_default_profile():
 
 def test_edge_resolve_conditions_pick_web_builds_and_never_node():
     edge = resolve_conditions(EnvironmentConfig.from_config("x", {"conditions": ["node", "custom"]}), "production")
-    assert edge == ["workerd", "worker", "browser", "import", "module", "default", "production", "custom"]
+    assert edge == ["edge-light", "workerd", "worker", "browser", "import", "module", "default", "production", "custom"]
     bare = resolve_conditions(EnvironmentConfig.from_config("x", {"profile": "bare"}), "production")
     assert bare == ["import", "module", "default", "production"]
 

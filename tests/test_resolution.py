@@ -105,7 +105,7 @@ def test_same_as_node(project, evaluator):
 
 
 def test_conditions_per_environment(project):
-    """The edge set (workerd, worker, browser, import, module, default) picks the worker targets,
+    """The edge set (edge-light, workerd, worker, browser, import, module, default) picks the worker targets,
     in the package's order; user conditions add to a set."""
     lines, _ = modrun_lines(project, "main.js", conditions="edge")
     values = json.loads(lines[0])

@@ -53,9 +53,9 @@ EDGE = Profile(
         "edge/profile.js",
     ),
     capabilities=("fetch", "subtle"),
-    # What edge runtimes' bundlers match (Vercel: edge-light; Cloudflare: workerd; both: worker), so
-    # packages pick their Web-standard build rather than a Node one.
-    conditions=("edge-light", "workerd", "worker"),
+    # What edge runtimes' bundlers match (Vercel: edge-light; Cloudflare: workerd; both: worker and
+    # browser), so packages pick their Web-standard build rather than a Node one.
+    conditions=("edge-light", "workerd", "worker", "browser"),
     libraries=True,
 )
 
