@@ -154,5 +154,10 @@ def test_every_evaluator_gives_the_results_of_compiling(tmp_path: Path, evaluato
     CODE_CACHE.max_bytes = 0
     expected = fresh_imports(root, 1)[0]
     CODE_CACHE.max_bytes = 64 * 1024 * 1024
-    # (the process evaluator's worker keeps its own cache: its third runtime reads bytecode)
     assert fresh_imports(root, 3, evaluator) == [expected] * 3
+    if evaluator == "process":
+        return  # its worker keeps its own cache (its third runtime reads bytecode there)
+    # the third runtime read every wrapper from bytecode of this evaluator's own engine build
+    assert CODE_CACHE.hits == len(PROJECT)
+    builds = {build for build, _ in CODE_CACHE._entries}
+    assert len(builds) == 1 and (builds == {engine_build()}) == (evaluator == "inprocess")
