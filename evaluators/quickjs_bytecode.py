@@ -3,12 +3,9 @@ QuickJS bytecode (see compiled_code.py for the interface).
 
 The binding has no bytecode API in Python, but its extension module exports the QuickJS C API
 (JS_Eval, JS_WriteObject, JS_ReadObject, JS_EvalFunction, JS_Call…), and its context and object
-types are C structs whose first fields hold the engine's pointers:
-
-    Context: {PyObject_HEAD; JSRuntime *runtime; JSContext *context; ...}   (80 bytes)
-    Object:  {PyObject_HEAD; RuntimeData *runtime_data; JSValue object;}   (40 bytes)
-
-(module.c of quickjs-ng 0.17.0.2, which pyproject.toml pins exactly). ctypes reads them. That is
+types are C structs whose first fields hold the engine's pointers (read as quickjs_tracker.py
+reads them: a Context's JSRuntime and JSContext, an Object's JSValue; module.c of quickjs-ng
+0.17.0.2, which pyproject.toml pins exactly, 80 and 40 bytes). That is
 sound only for that layout, so it is checked when first used: the types' sizes, the context's
 runtime against the engine's own answer, and a call through a read JSValue that must come back
 right. Anything else (another binding, a struct that moved) disables compiled code with the
@@ -34,6 +31,7 @@ import _quickjs
 import quickjs
 
 from .compiled_code import CODE_CACHE, CodeCache
+from .quickjs_tracker import ContextData, JSValue, ObjectData
 
 JS_TAG_INT = 0
 JS_TAG_UNDEFINED = 3
@@ -45,15 +43,6 @@ JS_READ_OBJ_BYTECODE = 1 << 0
 FILENAME = b"<input>"
 CONTEXT_SIZE = 80
 OBJECT_SIZE = 40
-HEAD = object.__basicsize__  # PyObject_HEAD
-
-
-class JSValue(ctypes.Structure):
-    """A JSValue of a 64-bit build without NaN boxing: {union of 8 bytes; int64 tag}, which the
-    platform ABIs pass as two integers, as ctypes does with this struct."""
-
-    _fields_ = [("u", ctypes.c_int64), ("tag", ctypes.c_int64)]
-
 
 UNDEFINED = JSValue(0, JS_TAG_UNDEFINED)
 
@@ -129,13 +118,13 @@ def engine_build() -> str:
 
 
 def _pointers(context: quickjs.Context) -> tuple[int, int]:
-    base = id(context) + HEAD
-    return ctypes.c_void_p.from_address(base).value or 0, ctypes.c_void_p.from_address(base + 8).value or 0
+    data = ContextData.from_address(id(context))
+    return data.runtime or 0, data.context or 0
 
 
 def _value(obj: quickjs.Object) -> JSValue:
     """The JSValue a binding object holds (borrowed: valid while the object lives)."""
-    return JSValue.from_address(id(obj) + HEAD + 8)
+    return ObjectData.from_address(id(obj)).value
 
 
 class QuickJSCompiler:
@@ -167,11 +156,10 @@ class QuickJSCompiler:
         self.next_request = next_request
         self.deliver = deliver
 
-    def serve(self) -> bool:
+    def serve(self) -> None:
+        """Answer the runtime's compile requests (runner/js/host_compiler.js)."""
         assert self.next_request is not None and self.deliver is not None
         source = self.next_request()
-        if source is None:
-            return False
         api, ctx = self.api, self.context_ptr
         api.update_stack_top(self.runtime_ptr)
         wrappers: list[JSValue] = []
@@ -190,7 +178,6 @@ class QuickJSCompiler:
             # memory, its time limit), as for any engine failure.
             raise quickjs.JSException(self._exception_text())
         api.free_value(ctx, result)
-        return True
 
     def _exception_text(self) -> str:
         api, ctx = self.api, self.context_ptr
