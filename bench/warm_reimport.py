@@ -15,6 +15,10 @@ Side by side: Vite 8's ModuleRunner in Node doing the same (`runner.clearCache()
 `runner.import('/entry.js')`, server transforms warm), and a floor for QuickJS itself: compiling
 the 501 transformed wrappers (`new AsyncFunction`) in a bare context.
 
+The goal metric runs in-process with the compiled-code cache on (evaluators/compiled_code.py: the
+wrappers read as bytecode compiled once per host process); the table adds the cache off and the
+wasm evaluator, each a whole series of its own.
+
 Goal (from the issue): <= 0.05 ms per module for the fresh-runtime import.
 """
 
@@ -34,6 +38,7 @@ import node_peers
 import quickjs_floor
 from graph import generate, module_count
 
+from evaluators.compiled_code import CODE_CACHE
 from runner import Server
 from runner.rpc.exports import ModuleProxy
 
@@ -66,13 +71,26 @@ def _split_engine(engine: Any) -> dict[str, float]:
     return parts
 
 
-async def _measure(work: Path, repeat: int, instrumented: bool) -> dict[str, Any]:
+async def _measure(work: Path, repeat: int, instrumented: bool, evaluator: str = "inprocess",
+                   code_cache: bool = True) -> dict[str, Any]:
     """Per-run timings in ms; with `instrumented`, also the engine's share, the number of engine
-    turns and the fetch requests (replayed afterwards, one at a time)."""
+    turns and the fetch requests (replayed afterwards, one at a time). `code_cache`: whether fresh
+    runtimes take their wrappers from the process's compiled code (evaluators/compiled_code.py)."""
+    size = CODE_CACHE.max_bytes
+    CODE_CACHE.clear()
+    CODE_CACHE.max_bytes = size if code_cache else 0
+    try:
+        return await _measure_runs(work, repeat, instrumented, evaluator)
+    finally:
+        CODE_CACHE.max_bytes = size
+
+
+async def _measure_runs(work: Path, repeat: int, instrumented: bool, evaluator: str) -> dict[str, Any]:
     runs: list[dict[str, float]] = []
     requests: list[tuple[Any, ...]] = []
     modules: dict[str, dict[str, Any]] = {}
-    async with Server(root=work, cache_dir=False, on_console=_sink) as server:
+    async with Server(root=work, cache_dir=False, on_console=_sink,
+                      environments={"ssr": {"evaluator": evaluator}}) as server:
         env = server.environments["ssr"]
         first = await env.import_module("/entry.js")  # all transforms done, held in the module graph
         checksum = first.checksum
@@ -158,6 +176,12 @@ def main() -> None:
     try:
         generate(work, ns.modules)
         measured = asyncio.run(_measure(work, ns.repeat, instrumented=False))
+        # The same in the other configurations, for comparison (the cache off: every runtime compiles).
+        variants = {}
+        for evaluator, cached in (("inprocess", False), ("wasm", True), ("wasm", False)):
+            runs = asyncio.run(_measure(work, ns.repeat, False, evaluator, cached))["runs"]
+            variants[f"{evaluator}, compiled-code cache {'on' if cached else 'off'}"] = harness.stats(
+                [r["total_ms"] for r in runs])
         probed = asyncio.run(_measure(work, max(3, ns.repeat // 3), instrumented=True))
         plain, cached_us = measured["runs"], measured["cached_us"]
         instrumented, modules = probed["runs"], probed["modules"]
@@ -181,6 +205,9 @@ def main() -> None:
         ["modrun:   import into the fresh runtime", imp["median"], imp["median"] / n,
          harness.ratio(imp["median"], vite_re["median"]) if vite_re else "-"],
     ]
+    for label, stats in variants.items():
+        rows.append([f"modrun {label}: fresh runtime + import", stats["median"], stats["median"] / n,
+                     harness.ratio(stats["median"], vite_re["median"]) if vite_re else "-"])
     if vite_re:
         rows.append(["Vite 8 runner: clearCache() + import", vite_re["median"], vite_re["median"] / n, 1.0])
     floor_s = harness.stats(floor)
@@ -228,7 +255,7 @@ def main() -> None:
         "fetch_replay_ms": probed["replay_ms"], "compile_floor_ms": floor, "load_floor_ms": load_floor,
         "bytes_per_module": size,
         "cached_import_us": cached_us, "vite": vite,
-        "summary": {"total": total, "import": imp, "create": create, "vite_reimport": vite_re},
+        "summary": {"total": total, "import": imp, "create": create, "vite_reimport": vite_re, "variants": variants},
         "goals": goals,
     })
     print(f"results: {path}")

@@ -29,9 +29,10 @@ from runner.errors import RuntimeStopped
 from runner.js.bundle import boot_expression, profile_libraries
 from runner.limits import Budget
 from runner.rpc import wire
-from runner.rpc.protocol import DRAIN_AGAIN
+from runner.rpc.protocol import DRAIN_AGAIN, DRAIN_COMPILE
 
 from .options import RuntimeOptions
+from .quickjs_bytecode import QuickJSCompiler
 from .quickjs_tracker import RejectionTracker
 from .stops import SALVAGE_HEAP, SALVAGE_SECONDS, Interrupted, classify, discarded, limit_exceeded, salvage
 
@@ -68,6 +69,9 @@ class QuickJSEngine:
             self.context.set_memory_limit(int(self.limits.memory_mb * MB))
         self.context.set_max_stack_size(int(self.limits.stack_kb) * 1024)
         config = options.runtime_config()
+        # Wrappers compiled once per host process (compiled_code.py), where the binding allows it.
+        self._compiler = QuickJSCompiler.attach(self.context)
+        config["hostCompiles"] = self._compiler is not None
         # The libraries' sources go in as strings (about 0.1 ms), not as literals to parse (tens of ms).
         units = profile_libraries(options.profile)["units"]
         for name, unit in units.items():
@@ -80,6 +84,9 @@ class QuickJSEngine:
             self._call_now = self.context.eval("__modrun_boot.callNow")
             self._outbox = self.context.eval("__modrun_boot.outbox")
             self._tracker = RejectionTracker(self.context, self.context.eval("__modrun_boot.track"))
+            if self._compiler is not None:
+                self._compiler.connect(self.context.eval("__modrun_boot.nextCompile"),
+                                       self.context.eval("__modrun_boot.compiled"))
             self.context.eval("delete globalThis.__modrun_boot;" + "".join(
                 f"delete globalThis.__modrun_unit_{name};" for name in units))
         except quickjs.JSException as error:
@@ -111,7 +118,10 @@ class QuickJSEngine:
                     raise limit_exceeded(which)
                 limit(left)
             out = self._checked(str(self._drain()))
-            if out != DRAIN_AGAIN:
+            if out == DRAIN_COMPILE:
+                assert self._compiler is not None  # asked only of a runtime booted with hostCompiles
+                self._compiler.serve()
+            elif out != DRAIN_AGAIN:
                 return out
 
     def call(self, url: str, request: str) -> tuple[str, str]:

@@ -27,14 +27,14 @@ class JSValue(ctypes.Structure):
     _fields_ = [("u", ctypes.c_int64), ("tag", ctypes.c_int64)]
 
 
-class _ContextData(ctypes.Structure):
+class ContextData(ctypes.Structure):
     """The start of the binding's `RuntimeData` (a `quickjs.Context`) after PyObject_HEAD."""
 
     _fields_ = [("refcount", ctypes.c_ssize_t), ("type", ctypes.c_void_p), ("runtime", ctypes.c_void_p),
                 ("context", ctypes.c_void_p)]
 
 
-class _ObjectData(ctypes.Structure):
+class ObjectData(ctypes.Structure):
     """The binding's `ObjectData` (a `quickjs.Object`, a handle on a JS value) after PyObject_HEAD."""
 
     _fields_ = [("refcount", ctypes.c_ssize_t), ("type", ctypes.c_void_p), ("runtime_data", ctypes.c_void_p),
@@ -61,8 +61,8 @@ class RejectionTracker:
     the runtime's entry point, a function handle from that context."""
 
     def __init__(self, context: Any, track: Any) -> None:
-        data = _ContextData.from_address(id(context))
-        handle = _ObjectData.from_address(id(track))
+        data = ContextData.from_address(id(context))
+        handle = ObjectData.from_address(id(track))
         if (not data.context or _lib.JS_GetRuntime(data.context) != data.runtime
                 or handle.runtime_data != id(context) or handle.value.tag != TAG_OBJECT):
             raise RuntimeError("the quickjs-ng binding's layout is not the one modrun was written for "

@@ -3,7 +3,7 @@
     python tests/fault_worker.py FAULT FD
 
 It is the real worker (evaluators/process/worker.py) with one behaviour replaced. Faults that
-fire on a trigger do so on the first TURN whose messages contain the text `__fault__`:
+fire on a trigger do so on the first TURN or CALL whose messages contain the text `__fault__`:
 - exit: os._exit(7) (a worker that quits without a word)
 - segv: a real segmentation fault (a NULL read through ctypes)
 - garbage: answers with bytes that are not a frame
@@ -31,6 +31,13 @@ def main() -> None:
     channel_write = process_worker.Channel.write
     armed = {"now": False}
 
+    engine_call = process_worker.call
+
+    def call(engine: process_worker.QuickJSEngine, budget: process_worker.Budget, url: str,
+             request: str) -> tuple[str, str]:
+        turn(engine, budget, b"__fault__" if TRIGGER.decode() in request else b"")
+        return engine_call(engine, budget, url, request)
+
     def turn(engine: process_worker.QuickJSEngine, budget: process_worker.Budget, text: bytes) -> str:
         if fault == "noisy":
             os.write(1, b"MR\x11\xff\xff\xff\xff stdout noise\n")
@@ -57,6 +64,7 @@ def main() -> None:
         channel_write(self, frame)
 
     process_worker.turn = turn
+    process_worker.call = call
     process_worker.Channel.write = write  # type: ignore[method-assign]
     process_worker.main([sys.argv[0], sys.argv[2]])
 

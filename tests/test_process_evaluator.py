@@ -382,6 +382,11 @@ def test_bad_frames_from_the_worker(app: Path, fault: str, message: str) -> None
     (b"MR\x02\x40\x00\x00\x00partial", "truncated frame"),
     (b"MR\x02\x03\x00\x00\x00abc", "too short"),
     (b"MR\x02\x12\x00\x00\x00" + b"\x00\x00\x00\x00\x00\x00\xf8\x7f" * 2 + b"\xff\xfe", "not UTF-8"),
+    # direct calls (CALL frames): too short, a url longer than the frame, not UTF-8
+    (b"MR\x03\x05\x00\x00\x00abcde", "too short"),
+    (b"MR\x03\x15\x00\x00\x00" + b"\x00\x00\x00\x00\x00\x00\xf8\x7f" * 2 + b"\x64\x00\x00\x00/", "past its end"),
+    (b"MR\x03\x17\x00\x00\x00" + b"\x00\x00\x00\x00\x00\x00\xf8\x7f" * 2 + b"\x01\x00\x00\x00/\xff\xfe",
+     "not UTF-8"),
 ])
 def test_bad_frames_to_the_worker(app: Path, junk: bytes, message: str) -> None:
     name = f"process-short-stall-{len(junk)}"

@@ -11,11 +11,16 @@ Frames, parent to worker:
 - TURN   `<dd` (absolute CLOCK_MONOTONIC deadline, CPU seconds left; NaN for none) + the
          messages for the runtime as a JSON array (may be empty). The worker delivers them, runs
          every pending job and answers with one OUT frame (or FAIL);
+- CALL   `<ddI` (deadline, CPU seconds left, as in TURN; the url's length) + the url + the JSON
+         of `[path, args]`: a direct call of an export (RunnerClient.call), without the message
+         layer; the worker calls it, then runs a turn, and answers with one ANSWER frame (or FAIL);
 Worker to parent:
 - READY  JSON `{pid, boot_ms, vm_bytes, engine}`;
 - OUT    `<d` (engine CPU seconds spent) + the runtime's outbox as a JSON array (empty text when
          it sent nothing). Every turn runs the runtime until it is idle: it has no jobs left and
          waits for the host;
+- ANSWER `<dI` (engine CPU seconds spent, the answer's length) + the runtime's answer to a CALL
+         (JSON: `{result}`, `{error}` or `{pending}`) + its outbox, as in OUT;
 - FAIL   JSON `{kind, limit, message, output}`: the runtime is gone (a limit, an engine failure,
          a protocol error) and the worker exits.
 
@@ -34,13 +39,19 @@ TURN_HEAD = struct.Struct("<dd")
 OUT_HEAD = struct.Struct("<d")
 _TURN_FRAME = struct.Struct("<2sBIdd")  # header and TURN head in one pack
 _OUT_FRAME = struct.Struct("<2sBId")
+CALL_HEAD = struct.Struct("<ddI")
+ANSWER_HEAD = struct.Struct("<dI")
+_CALL_FRAME = struct.Struct("<2sBIddI")
+_ANSWER_FRAME = struct.Struct("<2sBIdI")
 
 INIT = 1
 TURN = 2
+CALL = 3
 READY = 16
 OUT = 17
 FAIL = 18
-KINDS = frozenset({INIT, TURN, READY, OUT, FAIL})
+ANSWER = 19
+KINDS = frozenset({INIT, TURN, CALL, READY, OUT, FAIL, ANSWER})
 
 #: bytes read from the socket at a time
 CHUNK = 256 * 1024
@@ -88,6 +99,50 @@ def unpack_out(payload: bytes) -> tuple[float, bytes]:
     if len(payload) < OUT_HEAD.size:
         raise FrameError(f"an OUT frame of {len(payload)} bytes is too short")
     return OUT_HEAD.unpack_from(payload)[0], payload[OUT_HEAD.size:]
+
+
+def pack_call(deadline: float | None, cpu_left: float | None, url: str, request: bytes) -> bytes:
+    raw_url = url.encode("utf-8", "surrogatepass")
+    size = CALL_HEAD.size + len(raw_url) + len(request)
+    if size > MAX_FRAME:
+        raise FrameError(f"a frame of {size} bytes exceeds the channel's limit of {MAX_FRAME} bytes")
+    return _CALL_FRAME.pack(MAGIC, CALL, size, math.nan if deadline is None else deadline,
+                            math.nan if cpu_left is None else cpu_left, len(raw_url)) + raw_url + request
+
+
+def unpack_call(payload: bytes) -> tuple[float | None, float | None, str, str]:
+    """(deadline, CPU seconds left, url, request JSON)."""
+    if len(payload) < CALL_HEAD.size:
+        raise FrameError(f"a CALL frame of {len(payload)} bytes is too short")
+    deadline, cpu_left, url_size = CALL_HEAD.unpack_from(payload)
+    end = CALL_HEAD.size + url_size
+    if end > len(payload):
+        raise FrameError("a CALL frame whose url runs past its end")
+    try:
+        url, request = payload[CALL_HEAD.size:end].decode("utf-8"), payload[end:].decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise FrameError(f"a CALL frame that is not UTF-8 ({error.reason})") from None
+    return (None if math.isnan(deadline) else deadline, None if math.isnan(cpu_left) else cpu_left, url, request)
+
+
+def pack_answer(cpu: float, answer: str, text: str) -> bytes:
+    raw_answer = answer.encode("utf-8", "surrogatepass")
+    body = text.encode("utf-8", "surrogatepass")
+    size = ANSWER_HEAD.size + len(raw_answer) + len(body)
+    if size > MAX_FRAME:
+        raise FrameError(f"a frame of {size} bytes exceeds the channel's limit of {MAX_FRAME} bytes")
+    return _ANSWER_FRAME.pack(MAGIC, ANSWER, size, cpu, len(raw_answer)) + raw_answer + body
+
+
+def unpack_answer(payload: bytes) -> tuple[float, bytes, bytes]:
+    """(CPU seconds spent, the answer's JSON, the outbox's JSON)."""
+    if len(payload) < ANSWER_HEAD.size:
+        raise FrameError(f"an ANSWER frame of {len(payload)} bytes is too short")
+    cpu, answer_size = ANSWER_HEAD.unpack_from(payload)
+    end = ANSWER_HEAD.size + answer_size
+    if end > len(payload):
+        raise FrameError("an ANSWER frame whose answer runs past its end")
+    return cpu, payload[ANSWER_HEAD.size:end], payload[end:]
 
 
 class FrameReader:

@@ -1,4 +1,5 @@
-"""The host's end of the channel to one worker process: TURN frames out, OUT frames in (frames.py).
+"""The host's end of the channel to one worker process: TURN frames out, OUT frames in (frames.py);
+for a direct call, a CALL frame out and an ANSWER frame in.
 
 A turn runs the runtime until it is idle, so `receive` waits for the one OUT frame that answers a
 TURN. Reading is level-triggered from the event loop, with a short poll first so that a quick
@@ -26,8 +27,9 @@ from runner.rpc import wire
 from runner.rpc.protocol import Message
 from runner.rpc.transport import RuntimeTransport
 
+from ..pulled import PulledTransport
 from ..stops import discarded, limit_exceeded
-from .frames import FAIL, OUT, READY, FrameError, FrameReader, pack_turn, unpack_out
+from .frames import ANSWER, FAIL, OUT, READY, FrameError, FrameReader, pack_call, pack_turn, unpack_answer, unpack_out
 from .pool import Worker
 
 #: how long a worker may take to boot before it is declared dead
@@ -55,6 +57,9 @@ def _describe_exit(returncode: int | None) -> str:
 class ProcessTransport(RuntimeTransport):
     """The host's end of the channel to one worker process."""
 
+    direct_calls = True
+    awaited_calls = True
+
     def __init__(self, worker: Worker, stall_timeout: float) -> None:
         self.worker = worker
         self.stall_timeout = stall_timeout
@@ -64,7 +69,7 @@ class ProcessTransport(RuntimeTransport):
         self._frames: collections.deque[tuple[int, bytes]] = collections.deque()
         self._failure: ModrunError | None = None  # set when the channel broke
         self._eof = False
-        self._turns = 0  # TURN frames sent and not yet answered
+        self._turns = 0  # TURN (or CALL) frames sent and not yet answered
         self._waiter: asyncio.Future[None] | None = None
         self._progress = 0.0
         self._stall_handle: asyncio.TimerHandle | None = None
@@ -113,12 +118,7 @@ class ProcessTransport(RuntimeTransport):
                 frame = pack_turn(budget.deadline, budget.cpu_left, messages)
             except FrameError as error:  # nothing was sent: the runtime stays usable
                 raise UsageError(f"a message for the runtime is too large: {error}") from None
-            try:
-                sent = self.worker.sock.send(frame)  # the usual case: all of it at once
-            except (BlockingIOError, OSError):
-                sent = 0
-            if sent < len(frame):
-                await self._write(memoryview(frame)[sent:], budget)
+            await self._send(frame, budget)
             self._turns += 1
         elif self._turns == 0:
             return []  # each turn ran the runtime until it was idle, and it has been sent nothing since
@@ -135,6 +135,40 @@ class ProcessTransport(RuntimeTransport):
             budget.spend_cpu(cpu)
             if messages or self._turns == 0:
                 return messages  # type: ignore[no-any-return]
+
+    @property
+    def busy(self) -> bool:
+        return self._turns != 0
+
+    async def call_awaited(self, budget: Budget, url: str, path: list[Any],
+                           args: list[Any]) -> tuple[dict[str, Any], list[Message]]:
+        """A CALL frame, answered by one ANSWER frame: the direct call without the message layer
+        (the caller holds the client's lock)."""
+        if self.dead:
+            raise self._failure or discarded()
+        seconds, which = budget.slice()
+        if seconds is not None and seconds <= 0:
+            raise limit_exceeded(which)
+        try:
+            frame = pack_call(budget.deadline, budget.cpu_left, url, PulledTransport._call_request(path, args))
+        except FrameError as error:
+            raise UsageError(f"a call for the runtime is too large: {error}") from None
+        await self._send(frame, budget)
+        self._turns += 1
+        kind, payload = await self._next_frame(budget)
+        self._turns -= 1
+        try:
+            if kind != ANSWER:
+                raise FrameError(f"expected an ANSWER frame, got kind {kind}")
+            cpu, answer, text = unpack_answer(payload)
+            result = wire.loads(answer)
+            messages = wire.loads(text) if text else []
+            if not isinstance(result, dict):
+                raise FrameError("an ANSWER frame whose answer is not an object")
+        except (FrameError, ValueError) as error:
+            raise self._broken(self._protocol_error(str(error))) from None
+        budget.spend_cpu(cpu)
+        return result, messages
 
     async def close(self) -> None:
         if self._attached:
@@ -297,6 +331,14 @@ class ProcessTransport(RuntimeTransport):
         return error
 
     # ---- writing ----
+
+    async def _send(self, frame: bytes, budget: Budget) -> None:
+        try:
+            sent = self.worker.sock.send(frame)  # the usual case: all of it at once
+        except (BlockingIOError, OSError):
+            sent = 0
+        if sent < len(frame):
+            await self._write(memoryview(frame)[sent:], budget)
 
     async def _write(self, view: memoryview, budget: Budget) -> None:
         sock = self.worker.sock

@@ -5,7 +5,9 @@ channel (frames.py).
     python -P evaluators/process/worker.py FD
 
 The worker runs the pull loop locally: for each TURN frame it delivers the messages, runs every
-pending job and answers with the outbox in one OUT frame. Engine work runs under the budget the
+pending job and answers with the outbox in one OUT frame; for each CALL frame it calls the export
+directly (RunnerClient.call's path without the message layer), runs a turn, and answers with the
+call's answer and the outbox in one ANSWER frame. Engine work runs under the budget the
 parent sent (its deadline and CPU seconds), with the engine's own limits (heap, stack, interrupt)
 and OS limits on top: RLIMIT_AS on the whole process, RLIMIT_CPU re-armed before each turn that has
 a time limit, no core files, and death with the parent (PR_SET_PDEATHSIG).
@@ -15,6 +17,7 @@ that hit a limit is never reused.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import time
@@ -60,6 +63,7 @@ import orjson  # noqa: E402
 
 from evaluators.options import RuntimeOptions  # noqa: E402
 from evaluators.process.frames import (  # noqa: E402
+    CALL,
     FAIL,
     INIT,
     READY,
@@ -68,7 +72,9 @@ from evaluators.process.frames import (  # noqa: E402
     FrameError,
     FrameReader,
     pack,
+    pack_answer,
     pack_out,
+    unpack_call,
     unpack_turn,
 )
 from evaluators.quickjs_engine import QuickJSEngine, engine_version  # noqa: E402
@@ -88,6 +94,11 @@ def turn(engine: QuickJSEngine, budget: Budget, text: bytes) -> str:
     except UnicodeDecodeError as error:
         raise FrameError(f"a TURN frame whose messages are not UTF-8 ({error.reason})") from None
     return engine.enter(budget, lambda: engine.turn(messages))
+
+
+def call(engine: QuickJSEngine, budget: Budget, url: str, request: str) -> tuple[str, str]:
+    """A direct call and the turn after it: the answer and the outbox."""
+    return engine.enter(budget, functools.partial(engine.call, url, request))
 
 
 class Channel:
@@ -207,17 +218,21 @@ def serve(channel: Channel) -> int:
         if frame is None:
             return 0
         kind, payload = frame
-        if kind != TURN:
-            raise FrameError(f"expected a TURN frame, got kind {kind}")
-        deadline, cpu_left, text = unpack_turn(payload)
-        if deadline is None and cpu_left is None:
-            channel.write(pack_out(0.0, turn(engine, UNLIMITED, text)))
-            continue
-        budget = Budget(deadline=deadline, cpu_left=cpu_left)
-        guard.arm(budget.slice()[0])
-        out = turn(engine, budget, text)
+        if kind == CALL:
+            deadline, cpu_left, url, request = unpack_call(payload)
+        elif kind == TURN:
+            deadline, cpu_left, text = unpack_turn(payload)
+        else:
+            raise FrameError(f"expected a TURN or CALL frame, got kind {kind}")
+        budget = UNLIMITED if deadline is None and cpu_left is None else Budget(deadline=deadline, cpu_left=cpu_left)
+        if budget is not UNLIMITED:
+            guard.arm(budget.slice()[0])
+        if kind == CALL:
+            answer, out = call(engine, budget, url, request)
+        else:
+            out = turn(engine, budget, text)
         spent = cpu_left - budget.cpu_left if cpu_left is not None and budget.cpu_left is not None else 0.0
-        channel.write(pack_out(spent, out))
+        channel.write(pack_answer(spent, answer, out) if kind == CALL else pack_out(spent, out))
 
 
 def main(argv: list[str]) -> NoReturn:

@@ -31,9 +31,10 @@ import wasmtime
 from runner.errors import CrashError, RuntimeStopped
 from runner.limits import Budget, Limits
 from runner.rpc import wire
-from runner.rpc.protocol import DRAIN_AGAIN, Message
+from runner.rpc.protocol import DRAIN_AGAIN, DRAIN_COMPILE, Message
 from runner.rpc.transport import RuntimeTransport
 
+from ..compiled_code import CODE_CACHE
 from ..options import RuntimeOptions
 from ..pulled import PulledTransport
 from ..stops import (
@@ -50,6 +51,7 @@ from .guest import MAX_ARGS as _MAX_ARGS
 from .guest import Envelope, Guest, GuestException, GuestMemoryError, GuestTrap, is_plain
 from .native_stack import MAX_WASM_STACK, on_big_stack
 from .watchdog import WATCHDOG
+from .wrappers import WasmCompiler, shared_compiler
 
 T = TypeVar("T")
 
@@ -65,6 +67,8 @@ class WasmTransport(PulledTransport):
         self.limits: Limits = options.limits
         engine = shared_engine()
         config = options.runtime_config()
+        config["hostCompiles"] = CODE_CACHE.max_bytes > 0  # compiled code (wrappers.py), unless turned off
+        self._compiler: WasmCompiler | None = None
         heap = self._heap = int(self.limits.memory_mb * MB) if self.limits.memory_mb is not None else None
 
         def create() -> Guest:
@@ -76,6 +80,9 @@ class WasmTransport(PulledTransport):
             entry = snapshot.booted.entry_points
             self._receive, self._call_now, self._outbox = entry["receive"], entry["callNow"], entry["outbox"]
             self._call_direct = entry["callDirect"]
+            self._next_compile, self._compiled = entry["nextCompile"], entry["compiled"]
+            if config["hostCompiles"]:
+                self._compiler = shared_compiler(engine, snapshot)
             self.engine = f"quickjs-ng {snapshot.booted.version}"
             return guest
 
@@ -125,8 +132,12 @@ class WasmTransport(PulledTransport):
         return self._tasks(self.guest.step(0)[1])
 
     def _tasks(self, out: str | None) -> str:
-        """While drain ran a task (the event loop's), run the jobs it left and drain again."""
-        while out == DRAIN_AGAIN:
+        """While drain ran a task (the event loop's) or asked for compiled wrappers, run the jobs it
+        left (or serve them) and drain again."""
+        while out == DRAIN_AGAIN or out == DRAIN_COMPILE:
+            if out == DRAIN_COMPILE:
+                assert self._compiler is not None  # asked only of a runtime booted with hostCompiles
+                self._compiler.serve(self.guest, self._next_compile, self._compiled)
             out = self.guest.step(0)[1]
         return out or ""
 

@@ -23,8 +23,8 @@ JS_DIR = Path(__file__).parent
 # use the transport and the event loop, and the last one provides the `installProfile` that runtime.js calls.
 CORE_BEFORE = ("source_map.js", "stack_trace.js", "namespace.js", "inspect.js", "transport.js", "event_loop.js",
                "bindings.js")
-CORE_AFTER = ("evaluated_modules.js", "linker.js", "esm_evaluator.js", "commonjs.js", "module_runner.js",
-              "hmr_client.js", "host_api.js", "runtime.js")
+CORE_AFTER = ("evaluated_modules.js", "linker.js", "esm_evaluator.js", "commonjs.js", "host_compiler.js",
+              "module_runner.js", "hmr_client.js", "host_api.js", "runtime.js")
 
 # The runner keeps its own references to the built-ins it uses, so that module code replacing a
 # global (test262 does `globalThis.Promise = …`) cannot break module loading.

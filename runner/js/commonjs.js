@@ -144,8 +144,12 @@ class CommonJSEvaluator {
     return shape;
   }
 
+  params(record) {
+    return record.meta.dynamicImport ? CJS_PARAMS.concat([DYNAMIC_IMPORT_PARAM]) : CJS_PARAMS;
+  }
+
   compile(record) {
-    const params = record.meta.dynamicImport ? CJS_PARAMS.concat([DYNAMIC_IMPORT_PARAM]) : CJS_PARAMS;
+    const params = this.params(record);
     const shape = this.shape(params);
     try {
       record.wrapper = new Function(...params, shape.padding + record.code);
@@ -156,7 +160,12 @@ class CommonJSEvaluator {
       const located = site && typeof site[2] === "number" ? { message: error.message, stack: `<input>:${site[2]}:${site[3]}` } : error;
       throw this.esm.compileError(record, located);
     }
-    record.wrapperSource = shape.prefix + record.code + shape.suffix;
+    record.wrapperSource = this.wrapperSource(record);
+  }
+
+  wrapperSource(record) {
+    const shape = this.shape(this.params(record));
+    return shape.prefix + record.code + shape.suffix;
   }
 
   // The module runner's turn for this module (its ES dependencies have been evaluated).
@@ -289,6 +298,10 @@ class FormatEvaluator {
 
   compile(record) {
     return isCommonJS(record) ? this.commonjs.compile(record) : this.esm.compile(record);
+  }
+
+  wrapperSource(record) {
+    return isCommonJS(record) ? this.commonjs.wrapperSource(record) : this.esm.wrapperSource(record);
   }
 
   run(record, importMeta, ssrImport, ssrDynamicImport, ssrExportAll, ssrExportName) {

@@ -35,7 +35,12 @@ class ESModulesEvaluator {
     } catch (error) {
       throw this.compileError(record, error);
     }
-    record.wrapperSource = this.prefix + record.code + this.suffix;
+    record.wrapperSource = this.wrapperSource(record);
+  }
+
+  // The text of the module's wrapper, as the engine's Function constructor makes it.
+  wrapperSource(record) {
+    return this.prefix + record.code + this.suffix;
   }
 
   // Starts the module's code with its context (in CONTEXT_NAMES order); the promise settles when

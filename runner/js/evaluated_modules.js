@@ -36,6 +36,9 @@ class ModuleRecord {
     this.importers = new Set();
     this.wrapper = null;
     this.wrapperSource = "";
+    // The host's compiler (host_compiler.js): the source asked for (null once answered), its answer.
+    this.hostSource = undefined;
+    this.hostWrapper = null;
     this.started = null; // the wrapper's promise once it runs
     this.gate = RESOLVED;
     this.openGate = null;

@@ -36,6 +36,7 @@ class ModuleRunner {
     this.closed = false;
     this.scriptImport = null;
     this.hmrClient = null; // an HMRClient (hmr_client.js) where HMR is on
+    this.hostCompiler = null; // a HostCompiler (host_compiler.js) where the engine compiles wrappers
     this.entryUrls = new Set(); // what the host imported: a full reload imports these again
     this.bindings = null; // the host's bindings (bindings.js), set at boot
   }
@@ -225,6 +226,10 @@ class ModuleRunner {
   link(root) {
     const pending = this.toLink(root);
     if (pending.length === 0) return null;
+    // Wrappers the host compiles (or has compiled before) come first; another load may link
+    // some of these modules meanwhile, so the graph is walked again after.
+    const compiled = this.hostCompiler && this.hostCompiler.request(pending);
+    if (compiled) return compiled.then(() => this.link(root));
     for (const record of pending) this.compile(record);
     for (const record of pending) resolveBindings(record);
     for (const record of pending) record.status = "linked";
@@ -247,7 +252,13 @@ class ModuleRunner {
 
   compile(record) {
     if (record.wrapper) return;
-    this.evaluator.compile(record);
+    if (record.hostWrapper) {
+      record.wrapper = record.hostWrapper;
+      record.hostWrapper = null;
+      record.wrapperSource = this.evaluator.wrapperSource(record);
+    } else {
+      this.evaluator.compile(record);
+    }
     this.traces.register(record);
     defineLocalBindings(record);
   }

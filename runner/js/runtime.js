@@ -1,5 +1,5 @@
 // provides: bootRuntime
-// uses: PROTOCOL, MailboxTransport, Bindings, nullMeansOutOfMemory, EventLoop, installProfile, ESModulesEvaluator, FormatEvaluator, ModuleRunner, HMRClient, createHostApi
+// uses: PROTOCOL, MailboxTransport, Bindings, nullMeansOutOfMemory, EventLoop, installProfile, ESModulesEvaluator, FormatEvaluator, HostCompiler, ModuleRunner, HMRClient, createHostApi
 
 // Bootstrap, evaluated last inside the bundle's closure: wires the transport, the event loop, the
 // profile (whichever profile's files the bundle holds provide `installProfile`), the module runner
@@ -16,6 +16,8 @@ function bootRuntime(global, config, runnerSource) {
   runner.bindings = new Bindings(transport);
   evaluator.attach(runner);
   if (config.hmr) runner.hmrClient = new HMRClient(runner, transport);
+  const compiler = config.hostCompiles ? new HostCompiler(evaluator) : null;
+  runner.hostCompiler = compiler;
   loop.traces = runner.traces;
   const api = createHostApi(runner, loop);
   for (const name of PROTOCOL.runtimeMethods) {
@@ -24,7 +26,10 @@ function bootRuntime(global, config, runnerSource) {
   transport.connect(api);
   return {
     receive: (text) => transport.receive(text),
-    drain: () => loop.drain(),
+    // With compile requests waiting the host serves them first (host_compiler.js).
+    drain: compiler ? () => (compiler.pending ? PROTOCOL.drainCompile : loop.drain()) : () => loop.drain(),
+    nextCompile: compiler ? () => compiler.next() : null,
+    compiled: compiler ? (...wrappers) => compiler.compiled(...wrappers) : null,
     outbox: () => transport.drain(), // what a stopped runtime still holds, without running anything
     callNow: (url, requestJson) => api.callNow(url, requestJson),
     callDirect: (url, name, ...args) => api.callDirect(url, name, args),

@@ -88,15 +88,21 @@ class RunnerClient:
                    cpu_ms: float | None = None) -> Any:
         """Call an export (or a method reached from one) with JSON arguments. Runtimes that can be
         entered directly run a call that returns a plain value without any message round trip."""
-        if not self.transport.direct_calls or self._lock.locked() or not self._seeded:
+        transport = self.transport
+        if not transport.direct_calls or self._lock.locked() or not self._seeded or transport.busy:
             check_json(args)
             return await self.invoke("call", [url, path, args], deadline=deadline, cpu_ms=cpu_ms)
         # No await until the engine has answered, so no other operation can interleave here and
-        # the lock is needed only if the answer is a promise still to be awaited.
+        # the lock is needed only if the answer is a promise still to be awaited (or while an
+        # awaited call is under way).
         self._check_alive()
         budget = Budget.start(self.limits, deadline, cpu_ms)
         try:
-            answer, messages = self.transport.call_now(budget, url, path, args)
+            if transport.awaited_calls:
+                async with self._lock:
+                    answer, messages = await transport.call_awaited(budget, url, path, args)
+            else:
+                answer, messages = transport.call_now(budget, url, path, args)
             self._handle(messages, None)
             if "pending" in answer:  # it returned a promise: wait for it the ordinary way
                 async with self._lock:

@@ -66,6 +66,9 @@ WAKE_EVENT = "modrun:wake"
 #: what the runtime's `drain` answers (instead of its outbox) when it ran a task: the engine runs the
 #: microtasks, then calls `drain` again (runner/js/event_loop.js)
 DRAIN_AGAIN = "+"
+#: what `drain` answers when the runtime waits for wrappers its engine compiles: the engine serves
+#: them, runs the microtasks, then calls `drain` again (runner/js/host_compiler.js)
+DRAIN_COMPILE = "?"
 #: the `code` of the error answering a method nobody handles
 UNKNOWN_METHOD = "ERR_UNKNOWN_METHOD"
 
@@ -286,4 +289,5 @@ def js_constants() -> dict[str, Any]:
     return {"invokeEvent": INVOKE_EVENT, "runtimeMethods": list(RUNTIME_METHODS),
             "environmentMethods": list(ENVIRONMENT_METHODS), "consoleEvent": CONSOLE_EVENT,
             "limitEvent": LIMIT_EVENT, "seedEvent": SEED_EVENT, "timersEvent": TIMERS_EVENT,
-            "drainAgain": DRAIN_AGAIN, "unknownMethod": UNKNOWN_METHOD, "envModuleId": ENV_MODULE_ID}
+            "drainAgain": DRAIN_AGAIN, "drainCompile": DRAIN_COMPILE,
+            "unknownMethod": UNKNOWN_METHOD, "envModuleId": ENV_MODULE_ID}

@@ -21,15 +21,23 @@ class RuntimeTransport(ABC):
       `CrashError`; either way the transport is `dead` from then on and the error's `output`
       holds the console messages the runtime sent before it stopped;
     - runtimes the host enters synchronously may offer the direct call path (`direct_calls`):
-      `call_now` runs an export and returns its answer without a message round trip.
+      `call_now` runs an export and returns its answer without a message round trip; a runtime
+      in another process offers it awaited (`awaited_calls`: `call_awaited`), when it is not
+      `busy` with a turn.
     """
 
     #: set once the runtime is gone (a limit, a crash, close()); a dead transport is discarded
     dead: bool = False
     #: the engine running the runtime, as `name version` (`quickjs-ng 0.17.0`); "" when unknown
     engine: str = ""
-    #: whether `call_now` is available
+    #: whether `call_now` (or, with `awaited_calls`, `call_awaited`) is available
     direct_calls: ClassVar[bool] = False
+    awaited_calls: ClassVar[bool] = False
+
+    @property
+    def busy(self) -> bool:
+        """A turn is under way (its answer not read yet): no direct call now."""
+        return False
 
     @abstractmethod
     async def send(self, messages: list[Message]) -> None:
@@ -43,6 +51,12 @@ class RuntimeTransport(ABC):
     @abstractmethod
     async def close(self) -> None:
         """Release the runtime."""
+
+    async def call_awaited(self, budget: Budget, url: str, path: list[str | int],
+                           args: list[Any]) -> tuple[dict[str, Any], list[Message]]:
+        """`call_now` for a runtime the host waits for (in another process): the answer is awaited,
+        and nothing else may use the transport meanwhile. Only where `awaited_calls`."""
+        raise NotImplementedError(f"{type(self).__name__} has no awaited direct call path")
 
     def call_now(self, budget: Budget, url: str, path: list[str | int],
                  args: list[Any]) -> tuple[dict[str, Any], list[Message]]:

@@ -1,0 +1,235 @@
+"""Compiled module code for the QuickJS-ng binding (PyPI quickjs-ng): the runner's wrappers kept as
+QuickJS bytecode (see compiled_code.py for the interface).
+
+The binding has no bytecode API in Python, but its extension module exports the QuickJS C API
+(JS_Eval, JS_WriteObject, JS_ReadObject, JS_EvalFunction, JS_Call…), and its context and object
+types are C structs whose first fields hold the engine's pointers (read as quickjs_tracker.py
+reads them: a Context's JSRuntime and JSContext, an Object's JSValue; module.c of quickjs-ng
+0.17.0.2, which pyproject.toml pins exactly, 80 and 40 bytes). That is
+sound only for that layout, so it is checked when first used: the types' sizes, the context's
+runtime against the engine's own answer, and a call through a read JSValue that must come back
+right. Anything else (another binding, a struct that moved) disables compiled code with the
+reason in `unavailable()`, and runtimes compile their wrappers themselves, as before.
+
+A wrapper is compiled as the engine's Function constructor compiles it (its source, given by the
+runner, is the very text that constructor evaluates) under the name "<input>", so that a
+function from bytecode and one from `new AsyncFunction` are the same to stack traces and source
+positions. JS_WriteObject keeps the source and the line tables (Function.prototype.toString and
+stack traces need them).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import hashlib
+import warnings
+from pathlib import Path
+from typing import Any
+
+import _quickjs
+import quickjs
+
+from .compiled_code import CODE_CACHE, CodeCache
+from .quickjs_tracker import ContextData, JSValue, ObjectData
+
+JS_TAG_INT = 0
+JS_TAG_UNDEFINED = 3
+JS_TAG_EXCEPTION = 6
+JS_EVAL_TYPE_GLOBAL = 0
+JS_EVAL_FLAG_COMPILE_ONLY = 1 << 5
+JS_WRITE_OBJ_BYTECODE = 1 << 0
+JS_READ_OBJ_BYTECODE = 1 << 0
+FILENAME = b"<input>"
+CONTEXT_SIZE = 80
+OBJECT_SIZE = 40
+
+UNDEFINED = JSValue(0, JS_TAG_UNDEFINED)
+
+
+class Api:
+    """The C functions used, with their signatures."""
+
+    def __init__(self, path: str) -> None:
+        lib = ctypes.CDLL(path)
+        p, size_t = ctypes.c_void_p, ctypes.c_size_t
+
+        def fn(name: str, restype: object, *argtypes: object) -> Any:
+            function = getattr(lib, name)
+            function.restype = restype
+            function.argtypes = argtypes
+            return function
+
+        self.get_runtime = fn("JS_GetRuntime", p, p)
+        self.update_stack_top = fn("JS_UpdateStackTop", None, p)
+        self.version = fn("JS_GetVersion", ctypes.c_char_p)
+        self.eval = fn("JS_Eval", JSValue, p, ctypes.c_char_p, size_t, ctypes.c_char_p, ctypes.c_int)
+        self.write_object = fn("JS_WriteObject", p, p, ctypes.POINTER(size_t), JSValue, ctypes.c_int)
+        self.read_object = fn("JS_ReadObject", JSValue, p, ctypes.c_char_p, size_t, ctypes.c_int)
+        self.eval_function = fn("JS_EvalFunction", JSValue, p, JSValue)
+        self.call = fn("JS_Call", JSValue, p, JSValue, JSValue, ctypes.c_int, ctypes.POINTER(JSValue))
+        self.free_value = fn("JS_FreeValue", None, p, JSValue)
+        self.get_exception = fn("JS_GetException", JSValue, p)
+        self.to_cstring = fn("JS_ToCStringLen2", p, p, ctypes.POINTER(size_t), JSValue, ctypes.c_bool)
+        self.free_cstring = fn("JS_FreeCString", None, p, p)
+        self.free = fn("js_free", None, p, p)
+
+
+class Unavailable(Exception):
+    pass
+
+
+@functools.cache
+def _api() -> Api | str:
+    """The C API, checked against the binding's layout; a string says why it cannot be used."""
+    try:
+        if _quickjs.Context.__basicsize__ != CONTEXT_SIZE or _quickjs.Object.__basicsize__ != OBJECT_SIZE:
+            raise Unavailable(f"the binding's types have another layout ({_quickjs.Context.__basicsize__} and "
+                              f"{_quickjs.Object.__basicsize__} bytes, not {CONTEXT_SIZE} and {OBJECT_SIZE})")
+        if ctypes.sizeof(ctypes.c_void_p) != 8:
+            raise Unavailable("not a 64-bit build (JSValue is NaN-boxed there)")
+        api = Api(str(_quickjs.__file__))
+        context = quickjs.Context()
+        runtime_ptr, context_ptr = _pointers(context)
+        if not context_ptr or api.get_runtime(context_ptr) != runtime_ptr:
+            raise Unavailable("the binding's context does not hold the engine's pointers where expected")
+        identity = context.eval("(x) => x + 1")
+        result = api.call(context_ptr, _value(identity), UNDEFINED, 1, (JSValue * 1)(JSValue(41, JS_TAG_INT)))
+        if result.tag != JS_TAG_INT or ctypes.c_int32(result.u & 0xFFFFFFFF).value != 42:
+            raise Unavailable("a call through the binding's object layout did not come back right")
+        return api
+    except (Unavailable, OSError, AttributeError) as error:
+        return f"compiled code is off: {error}"
+
+
+def unavailable() -> str | None:
+    """Why compiled code cannot be used with this binding, or None when it can."""
+    api = _api()
+    return api if isinstance(api, str) else None
+
+
+@functools.cache
+def engine_build() -> str:
+    """What a cache entry is keyed by: the engine binary's digest and the engine's version."""
+    api = _api()
+    version = api.version().decode() if isinstance(api, Api) else "?"
+    digest = hashlib.sha256(Path(_quickjs.__file__).read_bytes()).hexdigest()[:32]
+    return f"quickjs-ng {version} {digest}"
+
+
+def _pointers(context: quickjs.Context) -> tuple[int, int]:
+    data = ContextData.from_address(id(context))
+    return data.runtime or 0, data.context or 0
+
+
+def _value(obj: quickjs.Object) -> JSValue:
+    """The JSValue a binding object holds (borrowed: valid while the object lives)."""
+    return ObjectData.from_address(id(obj)).value
+
+
+class QuickJSCompiler:
+    """Serves one runtime's compile requests from the code cache (compiled_code.py)."""
+
+    @staticmethod
+    def attach(context: quickjs.Context, cache: CodeCache = CODE_CACHE) -> QuickJSCompiler | None:
+        """A compiler for this context, or None where compiled code is off (a cache of no size), or
+        cannot be used with this binding (warned about once)."""
+        if cache.max_bytes <= 0:
+            return None
+        api = _api()
+        if isinstance(api, str):
+            _warn_once(api)
+            return None
+        return QuickJSCompiler(api, context, cache)
+
+    def __init__(self, api: Api, context: quickjs.Context, cache: CodeCache) -> None:
+        self.api = api
+        self.context = context
+        self.runtime_ptr, self.context_ptr = _pointers(context)
+        self.cache = cache
+        self.next_request: quickjs.Object | None = None
+        self.deliver: quickjs.Object | None = None
+        self.build = ""
+
+    def connect(self, next_request: quickjs.Object, deliver: quickjs.Object) -> None:
+        """The runtime's entry points (runtime.js: nextCompile, compiled)."""
+        self.next_request = next_request
+        self.deliver = deliver
+
+    def serve(self) -> None:
+        """Answer the runtime's compile requests (runner/js/host_compiler.js)."""
+        assert self.next_request is not None and self.deliver is not None
+        source = self.next_request()
+        api, ctx = self.api, self.context_ptr
+        api.update_stack_top(self.runtime_ptr)
+        wrappers: list[JSValue] = []
+        try:
+            while source is not None:
+                wrappers.append(self._wrapper(str(source)))
+                source = self.next_request()
+        finally:
+            # Always answered (undefined for what is not compiled): the runner waits for it.
+            args = (JSValue * max(len(wrappers), 1))(*wrappers)
+            result = api.call(ctx, _value(self.deliver), UNDEFINED, len(wrappers), args)
+            for wrapper in wrappers:
+                api.free_value(ctx, wrapper)
+        if result.tag == JS_TAG_EXCEPTION:
+            # The runner would wait for ever: the runtime stops with what stopped it (out of
+            # memory, its time limit), as for any engine failure.
+            raise quickjs.JSException(self._exception_text())
+        api.free_value(ctx, result)
+
+    def _exception_text(self) -> str:
+        api, ctx = self.api, self.context_ptr
+        error = api.get_exception(ctx)
+        text = api.to_cstring(ctx, None, error, False)
+        try:
+            return ctypes.string_at(text).decode("utf-8", "replace") if text else "an error in the runtime"
+        finally:
+            if text:
+                api.free_cstring(ctx, text)
+            api.free_value(ctx, error)
+
+    def _wrapper(self, source: str) -> JSValue:
+        """The wrapper function for this source (a new reference), or undefined."""
+        api, ctx = self.api, self.context_ptr
+        # The build's digest reads the engine's binary: only once the cache holds or wants code.
+        code = self.cache.get(self._build(), source) if len(self.cache) else None
+        if code is not None:
+            script = api.read_object(ctx, code, len(code), JS_READ_OBJ_BYTECODE)
+        elif self.cache.wanted(source):
+            text = source.encode("utf-8", "surrogatepass")
+            script = api.eval(ctx, text, len(text), FILENAME, JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_COMPILE_ONLY)
+            if script.tag != JS_TAG_EXCEPTION:
+                self._store(source, script)
+        else:
+            return UNDEFINED
+        if script.tag == JS_TAG_EXCEPTION:  # a syntax error, out of memory: the runner compiles it and reports
+            api.free_value(ctx, api.get_exception(ctx))
+            return UNDEFINED
+        wrapper = api.eval_function(ctx, script)  # runs the script (takes it): its value is the function
+        if wrapper.tag == JS_TAG_EXCEPTION:
+            api.free_value(ctx, api.get_exception(ctx))
+            return UNDEFINED
+        return wrapper
+
+    def _build(self) -> str:
+        if not self.build:
+            self.build = engine_build()
+        return self.build
+
+    def _store(self, source: str, script: JSValue) -> None:
+        size = ctypes.c_size_t()
+        buffer = self.api.write_object(self.context_ptr, ctypes.byref(size), script, JS_WRITE_OBJ_BYTECODE)
+        if not buffer:  # out of memory: not cached
+            self.api.free_value(self.context_ptr, self.api.get_exception(self.context_ptr))
+            return
+        try:
+            self.cache.put(self._build(), source, ctypes.string_at(buffer, size.value))
+        finally:
+            self.api.free(self.context_ptr, buffer)
+
+
+@functools.cache
+def _warn_once(reason: str) -> None:
+    warnings.warn(f"{reason}; every runtime compiles its modules", RuntimeWarning, stacklevel=3)

@@ -1,0 +1,98 @@
+"""Compiled module code in the wasm evaluator: the runner's wrappers as bytecode of our own reactor
+(JS_WriteObject and JS_ReadObject through reactor/modrun_reactor.c), served as
+evaluators/compiled_code.py describes, from the host process's CODE_CACHE, keyed by the
+reactor's SHA-256.
+
+Bytecode is not checked when it is read, and the cache is shared by every sandbox of the process,
+so it is never written by a sandbox: a runtime that has run module code could have been made to
+corrupt its engine, and bytecode it wrote would then run in other sandboxes. The bytecode is
+compiled in a guest of its own, made from the same snapshot, that only ever compiles (it parses
+sources and runs none).
+"""
+
+from __future__ import annotations
+
+import threading
+
+from ..compiled_code import CODE_CACHE
+from .engine import Snapshot, WasmEngine
+from .guest import UNDEFINED, Guest, GuestException, GuestMemoryError, GuestTrap, tag
+from .snapshot import FILENAME
+
+TAG_NULL = 2
+COMPILER_HEAP = 256 * 1024 * 1024  # what compiling one source may take; beyond, the runtime compiles it
+COMPILER_STACK = 256 * 1024
+
+
+class WasmCompiler:
+    """Compiles wrappers for the sandboxes of one engine and answers their requests."""
+
+    def __init__(self, engine: WasmEngine, snapshot: Snapshot) -> None:
+        self.build = f"modrun-quickjs {engine.wasm_hash()}"
+        self._engine = engine
+        self._snapshot = snapshot
+        self._guest: Guest | None = None
+        self._lock = threading.Lock()
+
+    def serve(self, guest: Guest, next_compile: int, compiled: int) -> None:
+        """Answer `guest`'s compile requests (runner/js/host_compiler.js): each wrapper read from
+        bytecode where there is some, undefined where not."""
+        wrappers: list[int] = []
+        try:
+            while True:
+                source = guest.call_function(next_compile)
+                if tag(source) == TAG_NULL:
+                    break
+                code = self.bytecode(guest.take_text(source))
+                wrappers.append(self._load(guest, code) if code is not None else UNDEFINED)
+        finally:
+            # Always answered: the runner waits for it. A failure here stops the runtime.
+            try:
+                guest.free_value(guest.call_function(compiled, *wrappers))
+            finally:
+                for wrapper in wrappers:
+                    guest.free_value(wrapper)
+
+    def bytecode(self, source: str) -> bytes | None:
+        """The cached bytecode of a wrapper's source, compiled the second time it is seen."""
+        code = CODE_CACHE.get(self.build, source) if len(CODE_CACHE) else None
+        if code is None and CODE_CACHE.wanted(source):
+            code = self._compile(source)
+            if code is not None:
+                CODE_CACHE.put(self.build, source, code)
+        return code
+
+    @staticmethod
+    def _load(guest: Guest, code: bytes) -> int:
+        try:
+            return guest.run_compiled(code)
+        except GuestException:  # out of memory: the runner compiles it and reports
+            return UNDEFINED
+
+    def _compile(self, source: str) -> bytes | None:
+        with self._lock:
+            try:
+                if self._guest is None:
+                    self._guest = self._engine.new_guest(self._snapshot, COMPILER_HEAP)
+                    self._guest.set_limits(COMPILER_HEAP, COMPILER_STACK)
+                return self._guest.compile(source, FILENAME)
+            except GuestException:  # a syntax error: the runner reports it
+                return None
+            except (GuestTrap, GuestMemoryError):  # the compiler guest is not reused after a trap
+                if self._guest is not None:
+                    self._guest.close()
+                self._guest = None
+                return None
+
+
+_compilers: dict[int, WasmCompiler] = {}
+_compilers_lock = threading.Lock()
+
+
+def shared_compiler(engine: WasmEngine, snapshot: Snapshot) -> WasmCompiler:
+    """The process's compiler for this engine."""
+    with _compilers_lock:
+        found = _compilers.get(id(engine))
+        if found is None:
+            found = _compilers[id(engine)] = WasmCompiler(engine, snapshot)
+        return found

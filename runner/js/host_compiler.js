@@ -1,0 +1,59 @@
+// provides: HostCompiler
+// uses:
+
+// Wrappers compiled by the engine's host (evaluators/compiled_code.py), for a runtime booted with
+// `hostCompiles`: before linking, the runner asks for the wrappers of the modules it is about to
+// link and waits. The host, when the runtime is idle (`drain` answers PROTOCOL.drainCompile),
+// takes the wrappers' sources one by one with `next()` and answers them all, in order, with one
+// `compiled(...)`: a function, or undefined where it has none (the runner then compiles the
+// module itself, which also reports its syntax errors). The host compiles the very text the
+// engine's Function constructor compiles: the wrapper's source (which is what the function's
+// toString shows) in parentheses, a script whose value is the function.
+
+class HostCompiler {
+  constructor(evaluator) {
+    this.evaluator = evaluator;
+    this.queue = []; // records waiting to be handed to the host
+    this.handed = []; // records handed, in order, waiting for `compiled`
+    this.waiting = []; // what each request's promise resolves
+  }
+
+  get pending() {
+    return this.queue.length !== 0;
+  }
+
+  // A promise that settles once the host has answered for these records, or null when none
+  // needs a wrapper (each record is asked for once).
+  request(records) {
+    let asked = 0;
+    for (const record of records) {
+      if (record.wrapper || record.hostSource !== undefined) continue;
+      record.hostSource = "(" + this.evaluator.wrapperSource(record) + ")";
+      this.queue.push(record);
+      asked++;
+    }
+    if (asked === 0) return null;
+    return new Promise((resolve) => { this.waiting.push(resolve); });
+  }
+
+  next() {
+    const record = this.queue.shift();
+    if (record === undefined) return null;
+    this.handed.push(record);
+    // A flat copy: a joined string can be a rope, which not every binding can read.
+    return record.hostSource.slice(0);
+  }
+
+  compiled(...wrappers) {
+    const handed = this.handed;
+    const waiting = this.waiting;
+    this.handed = [];
+    this.waiting = [];
+    for (let i = 0; i < handed.length; i++) {
+      // The module runner adopts it when it compiles the module; null: asked, not compiled.
+      handed[i].hostWrapper = typeof wrappers[i] === "function" ? wrappers[i] : null;
+      handed[i].hostSource = null;
+    }
+    for (const resolve of waiting) resolve();
+  }
+}

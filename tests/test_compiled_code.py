@@ -1,0 +1,163 @@
+"""The compiled-code cache (evaluators/compiled_code.py, quickjs_bytecode.py, runner/js/host_compiler.js):
+fresh runtimes of one host process take the wrappers of modules seen before as QuickJS bytecode,
+keyed by the engine build and the exact source, and give the same results as compiling them."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from evaluators.compiled_code import CODE_CACHE, CodeCache
+from evaluators.quickjs_bytecode import engine_build, unavailable
+from runner import Server
+from runner.rpc.exports import ModuleProxy
+from tests.project_files import write
+
+EVALUATORS = ("inprocess", "wasm", "process")
+
+PROJECT = {
+    "a.js": "export let count = 1;\nexport function where() { return new Error('from a').stack; }\n"
+            "export function bump() { count++; }\n",
+    "b.js": "import { count } from './a.js';\nexport const seen = count;\nexport * from './a.js';\n",
+    "c.cjs": "exports.k = 5;\nexports.where = function () { return new Error('from c').stack; };\n",
+    "cycle1.js": "import { two } from './cycle2.js';\nexport function one() { return 'one' + two(); }\n",
+    "cycle2.js": "import { one } from './cycle1.js';\nexport function two() { return '2'; }\n"
+                 "export const early = typeof one;\n",
+    "late.js": "await 0;\nexport const late = 'late';\n",
+    "entry.js": "import * as b from './b.js';\nimport c from './c.cjs';\nimport { one } from './cycle1.js';\n"
+                "import { early } from './cycle2.js';\nimport { late } from './late.js';\n"
+                "b.bump();\n"
+                "let thrown;\ntry { null.x; } catch (error) { thrown = error.stack; }\n"
+                "export const result = {\n  seen: b.seen, count: b.count, k: c.k, one: one(), early, late,\n"
+                "  names: Object.keys(b), aStack: b.where(), cStack: c.where(), text: String(b.where), thrown,\n};\n",
+}
+
+pytestmark = pytest.mark.skipif(unavailable() is not None, reason=unavailable() or "")
+
+
+@pytest.fixture(autouse=True)
+def empty_cache() -> Iterator[None]:
+    size = CODE_CACHE.max_bytes
+    CODE_CACHE.clear()
+    yield
+    CODE_CACHE.max_bytes = size
+    CODE_CACHE.clear()
+
+
+def fresh_imports(root: Path, runtimes: int, evaluator: str = "inprocess") -> list[Any]:
+    """The entry's `result`, imported into `runtimes` fresh runtimes of one environment."""
+
+    async def main() -> list[Any]:
+        results = []
+        async with Server(root=root, cache_dir=False, environments={"ssr": {"evaluator": evaluator}}) as server:
+            env = server.environments["ssr"]
+            for _ in range(runtimes):
+                runner = await env.create_runner()
+                try:
+                    results.append((await ModuleProxy.load(runner, "/entry.js")).result)
+                finally:
+                    await runner.close()
+        return results
+
+    return asyncio.run(main())
+
+
+def test_a_source_is_compiled_the_second_time_it_is_seen() -> None:
+    cache = CodeCache()
+    assert not cache.wanted("source")
+    assert cache.wanted("source")
+    cache.put("build", "source", b"code")
+    assert cache.get("build", "source") == b"code"
+    assert cache.get("another build", "source") is None
+    assert cache.get("build", "source ") is None  # exact text, not a prefix or a hash
+    assert (cache.hits, cache.misses) == (1, 2)
+
+
+def test_the_cache_keeps_to_its_size_least_recently_used_out_first() -> None:
+    cache = CodeCache(max_bytes=25)
+    cache.put("b", "one", b"x" * 7)
+    cache.put("b", "two", b"x" * 7)
+    assert cache.get("b", "one") is not None  # "two" is now the least recently used
+    cache.put("b", "six", b"x" * 7)
+    assert (cache.get("b", "one"), cache.get("b", "two"), cache.get("b", "six")) == (b"x" * 7, None, b"x" * 7)
+    assert cache.size == 20
+    cache.put("b", "big", b"x" * 40)  # larger than the whole cache: not kept, nothing dropped for it
+    assert len(cache) == 2
+
+
+def test_a_damaged_entry_is_dropped_never_handed_out() -> None:
+    cache = CodeCache()
+    cache.put("build", "source", b"bytecode")
+    code, crc = cache._entries[("build", "source")]
+    cache._entries[("build", "source")] = (b"bytecodf", crc)
+    assert cache.get("build", "source") is None
+    assert len(cache) == 0 and cache.size == 0
+
+
+def test_fresh_runtimes_read_the_bytecode_and_give_the_same_results(tmp_path: Path) -> None:
+    root = write(tmp_path, PROJECT)
+    CODE_CACHE.max_bytes = 0  # off: every runtime compiles
+    compiled = fresh_imports(root, 1)
+    assert len(CODE_CACHE) == 0 and CODE_CACHE.hits == 0
+    CODE_CACHE.max_bytes = 64 * 1024 * 1024
+    results = fresh_imports(root, 4)
+    modules = len(PROJECT)
+    # the first runtime sees each wrapper once, the second compiles it into the cache, the rest read it
+    assert len(CODE_CACHE) == modules
+    assert CODE_CACHE.hits == 2 * modules
+    for result in results:
+        assert result == compiled[0]
+    first = compiled[0]
+    assert (first["seen"], first["count"], first["k"], first["one"], first["early"], first["late"]) == (
+        1, 2, 5, "one2", "function", "late")
+    # Stack traces and source text come from the module's own file and lines, with or without bytecode.
+    assert f"{root}/a.js:2:" in first["aStack"] and f"{root}/c.cjs:2:" in first["cStack"]
+    assert f"{root}/entry.js:8:" in first["thrown"]
+    assert first["text"] == "function where() { return new Error('from a').stack; }"
+
+
+def test_a_changed_source_never_runs_the_old_bytecode(tmp_path: Path) -> None:
+    root = write(tmp_path, PROJECT)
+    before = fresh_imports(root, 3)[-1]
+    assert CODE_CACHE.hits == len(PROJECT)
+    (root / "a.js").write_text(PROJECT["a.js"].replace("count = 1", "count = 41"))
+    after = fresh_imports(root, 3)
+    assert [result["count"] for result in after] == [42, 42, 42]
+    assert before["count"] == 2
+    # a.js is compiled anew (seen, then cached, then read); the other modules are read from the start
+    assert CODE_CACHE.hits == len(PROJECT) + 3 * (len(PROJECT) - 1) + 1
+
+
+def test_an_entry_of_another_build_or_damaged_is_never_loaded(tmp_path: Path) -> None:
+    root = write(tmp_path, PROJECT)
+    expected = fresh_imports(root, 3)[-1]
+    entries = dict(CODE_CACHE._entries)
+    assert entries and all(build == engine_build() for build, _ in entries)
+    # The same sources under another build, with code no engine could read; and this build's
+    # entries damaged: a runtime that loaded either would crash or fail.
+    CODE_CACHE.clear()
+    for (build, source), (code, crc) in entries.items():
+        CODE_CACHE._entries[("quickjs-ng 0.0.0 another", source)] = (b"\xff" * len(code), crc)
+        CODE_CACHE._entries[(build, source)] = (code[:8] + b"\x00" * (len(code) - 8), crc)
+    assert fresh_imports(root, 1) == [expected]
+    assert CODE_CACHE.hits == 0
+    assert all(build != engine_build() for build, _ in CODE_CACHE._entries)
+
+
+@pytest.mark.parametrize("evaluator", EVALUATORS)
+def test_every_evaluator_gives_the_results_of_compiling(tmp_path: Path, evaluator: str) -> None:
+    root = write(tmp_path, PROJECT)
+    CODE_CACHE.max_bytes = 0
+    expected = fresh_imports(root, 1)[0]
+    CODE_CACHE.max_bytes = 64 * 1024 * 1024
+    assert fresh_imports(root, 3, evaluator) == [expected] * 3
+    if evaluator == "process":
+        return  # its worker keeps its own cache (its third runtime reads bytecode there)
+    # the third runtime read every wrapper from bytecode of this evaluator's own engine build
+    assert CODE_CACHE.hits == len(PROJECT)
+    builds = {build for build, _ in CODE_CACHE._entries}
+    assert len(builds) == 1 and (builds == {engine_build()}) == (evaluator == "inprocess")
