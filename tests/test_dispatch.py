@@ -219,3 +219,22 @@ def test_dispatch_needs_an_entry_and_the_edge_profile(root: Path) -> None:
                 await srv.environments["bare"].dispatch_fetch("https://app.test/")
 
     asyncio.run(main())
+
+
+@pytest.mark.parametrize("evaluator", EVALUATORS)
+def test_a_request_over_its_cpu_budget_fails_alone_in_a_pool(root: Path, evaluator: str) -> None:
+    async def main() -> None:
+        async with server(root, evaluator, Host(), pool=2) as srv:
+            env = srv.environments["app"]
+            await env.prepare_dispatch()
+            spin = env.dispatch_fetch("https://app.test/spin", cpu_ms=200)
+            others = [env.dispatch_fetch(f"https://app.test/n{i}", cpu_ms=5_000) for i in range(6)]
+            results = await asyncio.gather(spin, *others, return_exceptions=True)
+            assert isinstance(results[0], LimitError)
+            assert [(r.status, await r.text()) for r in results[1:]] == [  # type: ignore[union-attr]
+                (404, f"not found: /n{i}") for i in range(6)]
+            await env.pool.start()  # every member alive again: the one that spun was replaced, once
+            assert env.pool.replacements == 1
+            assert (await env.dispatch_fetch("https://app.test/n")).status == 404
+
+    asyncio.run(main())
