@@ -11,8 +11,10 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from .asgi import ModrunASGI
     from .capabilities import Bindings, FetchHandler, FetchRequest, FetchResponse
     from .config import EnvironmentConfig
+    from .dispatch import DispatchRequest, DispatchResponse
     from .environment import Environment
     from .errors import (
         CrashError,
@@ -41,8 +43,10 @@ if TYPE_CHECKING:
     from .sync import SyncServer
 
 _MODULES = {
+    ".asgi": ("ModrunASGI",),
     ".capabilities": ("Bindings", "FetchHandler", "FetchRequest", "FetchResponse"),
     ".config": ("EnvironmentConfig",),
+    ".dispatch": ("DispatchRequest", "DispatchResponse"),
     ".environment": ("Environment",),
     ".errors": ("CrashError", "JSError", "LimitError", "LoadError", "Location", "ModrunError", "ParseError",
                 "StaleModuleError", "UsageError"),
@@ -70,6 +74,7 @@ __all__ = [
     "ModrunError", "ModuleGraph", "ModuleNode", "ModuleProxy", "ParseError", "PendingTimer", "Plugin", "RuntimePool",
     "RuntimeTransport", "Server", "StaleModuleError", "SyncServer", "UsageError", "VirtualModules",
     "serve_environment",
+    "DispatchRequest", "DispatchResponse", "ModrunASGI",
 ]
 
 

@@ -20,7 +20,7 @@ CONDITION_SETS: dict[str, tuple[str, ...]] = {
 }
 _DEFINE_KEY = re.compile(r"[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*")
 _ENVIRONMENT_KEYS = {"evaluator", "profile", "limits", "conditions", "plugins", "define", "alias", "fetch", "bindings",
-                     "pool", "proxy_policy"}
+                     "pool", "proxy_policy", "entry"}
 #: what a module proxy does once the runtime it was imported in is replaced (runner/runtimes/lifecycle.py)
 PROXY_POLICIES = ("rebind", "stale")
 
@@ -46,6 +46,8 @@ class EnvironmentConfig:
     pool: int = 1
     #: what a module proxy does after its runtime is replaced: "rebind" to the new one, or "stale"
     proxy_policy: str = "rebind"
+    #: the module whose fetch handler `Environment.dispatch_fetch` calls (runner/dispatch.py)
+    entry: str | None = None
 
     @classmethod
     def from_config(cls, name: str, value: EnvironmentConfig | dict[str, Any] | None) -> EnvironmentConfig:
@@ -80,7 +82,13 @@ class EnvironmentConfig:
                    conditions=conditions, condition_set=condition_set, plugins=tuple(value.get("plugins", ())),
                    define=check_define(value.get("define"), f"environment {name!r}"),
                    alias=check_alias(value.get("alias"), f"environment {name!r}"), fetch=fetch,
-                   bindings=bindings, pool=pool, proxy_policy=proxy_policy)
+                   bindings=bindings, pool=pool, proxy_policy=proxy_policy, entry=_entry(name, value.get("entry")))
+
+
+def _entry(name: str, value: Any) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise UsageError(f"environment {name!r}: entry must be a module url such as '/src/app.js'")
+    return value
 
 
 def _conditions(name: str, value: Any) -> tuple[str | None, tuple[str, ...]]:

@@ -7,6 +7,7 @@ import asyncio
 import base64
 import os
 import re
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -16,7 +17,8 @@ import orjson
 from .capabilities import Bindings, FetchPolicy, SubtleCrypto
 from .code_frame import code_frame
 from .config import EnvironmentConfig, default_define, require_conditions, resolve_conditions
-from .errors import LoadError, Location
+from .dispatch import DispatchRequest, DispatchResponse, dispatch
+from .errors import LoadError, Location, ModrunError, UsageError
 from .hmr.accepts import accepts_as_urls, lex_accepts
 from .hmr.channel import HotChannel
 from .hmr.hot_update import on_invalidate
@@ -69,6 +71,8 @@ class Environment:
         #: the runtime `import_module` uses, replaced after a limit or a crash (runner/runtimes/lifecycle.py)
         self.runtime = ManagedRuntime(self)
         self._pool: RuntimePool | None = None
+        # the tasks settling ctx.waitUntil promises of dispatch_fetch (awaited before closing)
+        self._waits: set[asyncio.Task[list[ModrunError]]] = set()
         self._real_root = os.path.realpath(server.root)
         self._resolved: dict[tuple[str, str | None, str], str] = {}
         self._inside: dict[str, bool] = {}
@@ -391,6 +395,33 @@ class Environment:
         """Call an export of a module on a free runtime of the pool (RuntimePool.call)."""
         return await self.pool.call(self._entry_url(url), export, *args, cpu_ms=cpu_ms, wall_ms=wall_ms)
 
+    async def dispatch_fetch(self, request: DispatchRequest | str, *, entry: str | None = None,
+                             cpu_ms: float | None = None, wall_ms: float | None = None) -> DispatchResponse:
+        """Call the fetch handler of `entry` (default: the environment's `entry` option) with `request`
+        (a DispatchRequest, or a URL for a GET) on a free runtime of the pool, with this request's
+        own CPU and wall-time budget (within the environment's limits); see runner/dispatch.py. A
+        handler that throws raises JSError; a runtime that hits a limit is replaced for the next."""
+        if isinstance(request, str):
+            request = DispatchRequest(request)
+        url = self._dispatch_entry(entry)
+        deadline = time.monotonic() + wall_ms / 1000 if wall_ms is not None else None
+        async with self.pool.acquire() as member:
+            module = await member.module(url)
+            return await dispatch(await member.client(), module.url, request, deadline=deadline, cpu_ms=cpu_ms,
+                                  waits=self._waits)
+
+    async def prepare_dispatch(self, *, entry: str | None = None) -> None:
+        """Boot every runtime of the pool with the entry imported (what the ASGI adapter does at
+        startup), so that no request pays for it."""
+        await self.pool.start([self._dispatch_entry(entry)])
+
+    def _dispatch_entry(self, entry: str | None) -> str:
+        entry = entry or self.config.entry
+        if entry is None:
+            raise UsageError(f"environment {self.name!r}: dispatch_fetch needs an entry (the environment's "
+                             "'entry' option, or entry='/src/app.js')")
+        return self._entry_url(entry)
+
     async def settle(self, *, deadline: float | None = None) -> list[PendingTimer]:
         """Let the runtime finish the work under way (promise jobs, host requests, timers already
         due) and return the timers still pending: what a run that ends now leaves undone."""
@@ -422,6 +453,8 @@ class Environment:
 
     async def close(self) -> None:
         await self.hot.close()
+        if self._waits:  # ctx.waitUntil work finishes first (each bounded by the limits)
+            await asyncio.gather(*self._waits, return_exceptions=True)
         await self.runtime.close()
         if self._pool is not None:
             await self._pool.close()

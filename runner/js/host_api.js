@@ -10,11 +10,19 @@
 // runs are the host's code, not the module's.
 const globalEval = globalThis.eval;
 
-function createHostApi(runner, loop) {
+function createHostApi(runner, loop, profile) {
   const recordFor = (url) => {
     const record = runner.evaluatedModules.getModuleByUrl(url) || runner.evaluatedModules.getModuleById(url);
     if (!record || record.status !== "evaluated") throw new Error(`module ${url} has not been imported`);
     return record;
+  };
+
+  const dispatcher = () => {
+    if (!profile.dispatch) {
+      throw new HostFailure("usage", new TypeError("dispatch_fetch needs the edge profile (Request and Response); " +
+        "this runtime's profile has neither"));
+    }
+    return profile.dispatch;
   };
 
   const pendingCalls = new Map();
@@ -171,6 +179,38 @@ function createHostApi(runner, loop) {
 
     pendingTimers() {
       return loop.pendingTimers();
+    },
+
+    // Fetch-handler dispatch (edge/dispatch.js): the entry's default export handles a request.
+    async dispatchFetch(url, request) {
+      const dispatch = dispatcher();
+      let exported;
+      try {
+        exported = recordFor(url).exports.default;
+      } catch (error) {
+        throw new HostFailure("usage", error);
+      }
+      try {
+        return answer(await dispatch.fetch(exported, url, request, await runner.bindings.env()));
+      } catch (error) {
+        throw new HostFailure("js", error);
+      }
+    },
+
+    async readBody(id) {
+      try {
+        return answer(await dispatcher().readBody(id));
+      } catch (error) {
+        throw new HostFailure("js", error);
+      }
+    },
+
+    cancelBody(id) {
+      return dispatcher().cancelBody(id);
+    },
+
+    async settleWaits(id) {
+      return answer(await dispatcher().settleWaits(id));
     },
   };
 }

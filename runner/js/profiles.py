@@ -47,6 +47,7 @@ EDGE = Profile(
         "edge/request.js",
         "edge/response.js",
         "edge/fetch.js",
+        "edge/dispatch.js",
         "edge/crypto.js",
         "edge/lockdown.js",
         "edge/global_events.js",

@@ -9,7 +9,7 @@ function bootRuntime(global, config, runnerSource) {
   const transport = new MailboxTransport();
   if (config.heapLimited) nullMeansOutOfMemory();
   const loop = new EventLoop(transport, global);
-  installProfile(global, transport, config, loop);
+  const profile = installProfile(global, transport, config, loop) || {};
   const evaluator = new FormatEvaluator(new ESModulesEvaluator());
   const runner = new ModuleRunner(transport, { runnerSource, env: config.env }, evaluator);
   // The host's bindings as `env`: `await runner.bindings.env()` (bindings.js), also `modrun:env`'s default export.
@@ -19,7 +19,7 @@ function bootRuntime(global, config, runnerSource) {
   const compiler = config.hostCompiles ? new HostCompiler(evaluator) : null;
   runner.hostCompiler = compiler;
   loop.traces = runner.traces;
-  const api = createHostApi(runner, loop);
+  const api = createHostApi(runner, loop, profile);
   for (const name of PROTOCOL.runtimeMethods) {
     if (typeof api[name] !== "function") throw new Error(`the host API lacks the protocol method '${name}'`);
   }

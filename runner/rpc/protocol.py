@@ -39,7 +39,9 @@ Handler = Callable[..., Any]
 
 INVOKE_EVENT = "vite:invoke"
 #: what the host may invoke on a runtime's module runner
-RUNTIME_METHODS = ("import", "call", "awaitCall", "get", "evalScript", "clearCache", "pendingTimers", "hmr")
+RUNTIME_METHODS = ("import", "call", "awaitCall", "get", "evalScript", "clearCache", "pendingTimers", "hmr",
+                   # fetch-handler dispatch (runner/dispatch.py; edge profile only)
+                   "dispatchFetch", "readBody", "cancelBody", "settleWaits")
 #: host capabilities a profile may declare (runner/js/profiles.py), invoked by the runtime:
 #: `fetch(FetchRequestPayload) -> FetchResponsePayload`, `subtle(operation, ...args)` (Web Crypto)
 CAPABILITY_METHODS = ("fetch", "subtle")
