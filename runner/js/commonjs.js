@@ -1,5 +1,5 @@
 // provides: FormatEvaluator, fetchRequired, linkRequired
-// uses: RESOLVED, createNamespace, moduleNamespace
+// uses: createNamespace, moduleNamespace
 // private: CJS_PARAMS, DYNAMIC_IMPORT_PARAM, CommonJSEvaluator, isCommonJS, isJson, requireFailure, notSeen, requiredNamespace
 
 // CommonJS modules in the runner. The server sends a CommonJS module (format "commonjs" in its
@@ -157,18 +157,13 @@ class CommonJSEvaluator {
       throw this.esm.compileError(record, located);
     }
     record.wrapperSource = shape.prefix + record.code + shape.suffix;
+    record.sync = true;
   }
 
-  // The module runner's turn for this module (its ES dependencies have been evaluated).
+  // The module runner's turn for this module (its ES dependencies have been evaluated): it runs now.
   run(record, importMeta, ssrImport, ssrDynamicImport) {
     record.dynamicImport = ssrDynamicImport;
-    if (record.gate !== RESOLVED) return record.gate.then(() => { this.execute(record); });
-    try {
-      this.execute(record);
-      return RESOLVED;
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    this.execute(record);
   }
 
   // Runs the module once and gives its `module` object (while it runs: the partial one).
@@ -204,10 +199,7 @@ class CommonJSEvaluator {
     }
     module.loaded = true;
     if (!record.published) this.publish(record, module.exports); // what an ES module sees is set once
-    if (!managed) {
-      record.status = "evaluated";
-      record.evaluation = RESOLVED;
-    }
+    if (!managed) record.status = "evaluated";
     return module;
   }
 
@@ -287,8 +279,8 @@ class FormatEvaluator {
     this.commonjs.runner = runner;
   }
 
-  compile(record) {
-    return isCommonJS(record) ? this.commonjs.compile(record) : this.esm.compile(record);
+  compile(record, early) {
+    return isCommonJS(record) ? this.commonjs.compile(record) : this.esm.compile(record, early);
   }
 
   run(record, importMeta, ssrImport, ssrDynamicImport, ssrExportAll, ssrExportName) {
