@@ -283,8 +283,8 @@ class FormatEvaluator {
     return isCommonJS(record) ? this.commonjs.compile(record) : this.esm.compile(record, early);
   }
 
-  run(record, importMeta, ssrImport, ssrDynamicImport, ssrExportAll, ssrExportName) {
+  run(record, importMeta, ssrImport, ssrDynamicImport, ssrExportAll, ssrExportName, finished) {
     if (isCommonJS(record)) return this.commonjs.run(record, importMeta, ssrImport, ssrDynamicImport);
-    return this.esm.run(record, importMeta, ssrImport, ssrDynamicImport, ssrExportAll, ssrExportName);
+    return this.esm.run(record, importMeta, ssrImport, ssrDynamicImport, ssrExportAll, ssrExportName, finished);
   }
 }

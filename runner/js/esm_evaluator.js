@@ -1,6 +1,6 @@
 // provides: ESModulesEvaluator
 // uses:
-// private: AsyncFunction, GeneratorFunction, AsyncGeneratorFunction, CONTEXT_NAMES, USE_STRICT, GATE, prologueAwaits
+// private: AsyncFunction, GeneratorFunction, AsyncGeneratorFunction, CONTEXT_NAMES, USE_STRICT, GATE, FINISH, prologueAwaits
 
 // Runs runner-format code as Vite's ESModulesEvaluator does: a module's code is the body of an
 // async function of Vite's six context names. The function's header (the engine's text) and a
@@ -14,7 +14,9 @@
 // maps are unchanged); one without top-level await becomes a generator whose prologue ends at a
 // `yield` (the gate), and whose body then runs to its end in one call of `next()`. A module with
 // top-level await that is started early (in a cycle) becomes an async generator the same way (its
-// `next()` at the gate resumes the body at once, up to its first await).
+// `next()` at the gate resumes the body at once, up to its first await); its end calls one more
+// parameter, FINISH, as the promise of `next()` settles through an iteration result, whose `then`
+// module code may have put on Object.prototype.
 
 const AsyncFunction = (async function () {}).constructor;
 const GeneratorFunction = (function* () {}).constructor;
@@ -26,6 +28,7 @@ const CONTEXT_NAMES = [
 // On a line of its own, so that the module's columns are not shifted.
 const USE_STRICT = "\"use strict\";\n";
 const GATE = "await __vite_ssr_import_meta__;";
+const FINISH = "__modrun_module_finished__";
 
 // Where the prologue's `await`s are (the gate last), or null when the code has none. The prologue
 // is the transform's own text, statements whose only strings are JSON strings, ended by the gate.
@@ -55,7 +58,8 @@ class ESModulesEvaluator {
     this.startOffset = this.prefix.split("\n").length - 1;
     this.prefixes = new Map([[AsyncFunction, this.prefix]]);
     for (const kind of [GeneratorFunction, AsyncGeneratorFunction]) {
-      const header = String(new kind(...CONTEXT_NAMES, probe));
+      const names = kind === AsyncGeneratorFunction ? [...CONTEXT_NAMES, FINISH] : CONTEXT_NAMES;
+      const header = String(new kind(...names, probe));
       this.prefixes.set(kind, header.slice(0, header.indexOf(probe)) + USE_STRICT);
     }
   }
@@ -81,8 +85,10 @@ class ESModulesEvaluator {
     }
     record.gated = Boolean(awaits) && (record.sync || early);
     const kind = record.sync ? GeneratorFunction : record.gated ? AsyncGeneratorFunction : AsyncFunction;
+    const names = kind === AsyncGeneratorFunction ? [...CONTEXT_NAMES, FINISH] : CONTEXT_NAMES;
+    if (kind === AsyncGeneratorFunction) code += `\n;${FINISH}();`;
     try {
-      record.wrapper = new kind(...CONTEXT_NAMES, USE_STRICT + code);
+      record.wrapper = new kind(...names, USE_STRICT + code);
     } catch (error) {
       throw this.compileError(record, error);
     }
@@ -91,10 +97,10 @@ class ESModulesEvaluator {
 
   // Starts the module's code with its context (in CONTEXT_NAMES order): a gated or synchronous
   // module's generator (nothing has run yet), else the promise that settles when the code has run
-  // to its end.
-  run(record, importMeta, ssrImport, ssrDynamicImport, ssrExportAll, ssrExportName) {
+  // to its end. `finished`: called at the end of an async generator's body.
+  run(record, importMeta, ssrImport, ssrDynamicImport, ssrExportAll, ssrExportName, finished) {
     return record.wrapper.call(undefined, record.exports, importMeta, ssrImport, ssrDynamicImport, ssrExportAll,
-      ssrExportName);
+      ssrExportName, finished);
   }
 
   compileError(record, error) {

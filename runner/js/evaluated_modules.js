@@ -40,6 +40,7 @@ class ModuleRecord {
     this.gated = false; // its prologue ends at a gate, where it waits for its turn once started
     this.body = null; // a gated or synchronous module's generator, once started
     this.parked = null; // called once a module with top-level await started early waits at its gate
+    this.finished = null; // called when such a module's body has run to its end
     this.error = undefined;
     // The spec's evaluation state (ModuleRunner.evaluate): its place in the depth-first walk, the
     // root of its cycle, [[AsyncEvaluation]] (an order, 0 for false), the importers waiting on it as

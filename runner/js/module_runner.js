@@ -361,8 +361,15 @@ class ModuleRunner {
   executeAsync(record) {
     const body = record.body;
     record.body = null;
-    const done = body ? body.next() : this.start(record);
-    done.then(() => this.asyncFulfilled(record), (error) => this.asyncRejected(record, error));
+    const fulfilled = () => this.asyncFulfilled(record);
+    const rejected = (error) => this.asyncRejected(record, error);
+    if (!body) {
+      this.start(record).then(fulfilled, rejected);
+      return;
+    }
+    // An async generator (esm_evaluator.js): its body's end calls `finished`.
+    new Promise((resolve) => { record.finished = resolve; }).then(fulfilled);
+    body.next().then(undefined, rejected);
   }
 
   // AsyncModuleExecutionFulfilled: the importers whose last async dependency this was run now, in
@@ -458,6 +465,7 @@ class ModuleRunner {
       (specifier, options) => this.dynamicImport(record, specifier, options),
       (namespace) => this.exportAll(record, namespace),
       (name, getter) => this.exportName(record, name, getter),
+      () => record.finished(),
     );
   }
 
