@@ -174,3 +174,22 @@ def test_an_allocation_loop_under_a_cpu_limit_is_that_limit(tmp_path: Path, eval
                     await asyncio.wait_for(mod.run(), 120)  # a hang guard only
                 assert caught.value.limit == "cpu"
     asyncio.run(main())
+
+
+def test_the_wall_clock_interrupt_stops_the_engine_on_the_wall_clock_only() -> None:
+    # The binding's own limit counts CPU time; a deadline already passed on the wall clock stops even
+    # code that has used no CPU yet, and a disarmed handler lets code run to its end.
+    import quickjs
+
+    from evaluators.quickjs_interrupt import WallClockInterrupt
+
+    context = quickjs.Context()
+    interrupt = WallClockInterrupt(context)
+    interrupt.arm(0.0)
+    with pytest.raises(quickjs.JSException, match="interrupted"):
+        context.eval("for (;;) {}")
+    assert interrupt.expired()
+    interrupt.disarm()
+    assert context.eval("let n = 0; for (let i = 0; i < 100000; i++) n += i; n") == 4999950000
+    interrupt.remove()
+
