@@ -31,13 +31,15 @@ class WallClockInterrupt:
             raise RuntimeError("the quickjs-ng binding's layout is not the one modrun was written for "
                                "(see evaluators/quickjs_tracker.py)")
         self._runtime = data.runtime
-        self._context = context
-        self.deadline: float | None = None
+        # The deadline lives in a cell the handler reads: a handler that held `self` would make a
+        # reference cycle, and the engine would wait for the garbage collector to be freed.
+        self._deadline: list[float | None] = [None]
+        deadline = self._deadline
         clock = time.monotonic
 
         def handler(runtime: int, opaque: int) -> int:
-            deadline = self.deadline
-            return 1 if deadline is not None and clock() >= deadline else 0
+            at = deadline[0]
+            return 1 if at is not None and clock() >= at else 0
 
         self._callback = HANDLER(handler)
         self._pointer = ctypes.cast(self._callback, ctypes.c_void_p)
@@ -45,15 +47,16 @@ class WallClockInterrupt:
     def arm(self, deadline: float) -> None:
         """From now until `disarm`, stop at `deadline` (installed again each time: a CPU slice run
         since has the binding's handler in place)."""
-        self.deadline = deadline
+        self._deadline[0] = deadline
         _lib.JS_SetInterruptHandler(self._runtime, self._pointer, None)
 
     def disarm(self) -> None:
-        self.deadline = None
+        self._deadline[0] = None
 
     def expired(self) -> bool:
-        return self.deadline is not None and time.monotonic() >= self.deadline
+        at = self._deadline[0]
+        return at is not None and time.monotonic() >= at
 
     def remove(self) -> None:
-        self.deadline = None
+        self._deadline[0] = None
         _lib.JS_SetInterruptHandler(self._runtime, None, None)
