@@ -17,9 +17,10 @@
 //            is done (AsyncModuleExecutionFulfilled), in the order the walk reached them; a
 //            module reached again through a cycle gives its partial exports, whose bindings
 //            throw ReferenceError until set.
-// Modules without top-level await, and those in a cycle, are started right after linking: their
-// prologue defines the export getters and binds their imports (hoisted function declarations are
-// live from then on, as in the spec) and they wait at its end, the gate, until it is their turn.
+// Modules with imports are started right after linking when they have no top-level await or are
+// in a cycle: their prologue defines the export getters and binds their imports (hoisted function
+// declarations are live from then on, as in the spec) and they wait at its end, the gate, until it
+// is their turn. Others start at their turn: nothing can reach their exports before that.
 //
 // Every phase costs time in proportion to the graph and none recurses on the engine's stack in
 // proportion to its depth: an import chain thousands of modules deep loads on any stack.
