@@ -5,10 +5,11 @@ the engine of the in-process evaluator (inprocess.py) and of the process worker
 The runtime never calls into Python: the binding refuses host callbacks while a time limit is
 set, and a callback that raises leaves the interpreter in a bad state. It is pulled instead:
 deliver the inbox, run the job queue, drain the outbox (runner/js/transport.js), where the event
-loop runs its due tasks first (runner/js/event_loop.js). The one hook into the engine is its
-promise rejection tracker (quickjs_tracker.py). `turn` and `call` are that engine work; `enter`
-runs it under a budget, and on a limit or an engine failure discards the runtime and raises what
-stopped it (stops.py), with the output it still held.
+loop runs its due tasks first (runner/js/event_loop.js). The hooks into the engine are its
+promise rejection tracker (quickjs_tracker.py) and, while a wall-time limit runs, its interrupt
+handler (quickjs_interrupt.py: the binding's own limit counts CPU time). `turn` and `call` are
+that engine work; `enter` runs it under a budget, and on a limit or an engine failure discards
+the runtime and raises what stopped it (stops.py), with the output it still held.
 
 The binding restarts its time limit at every entry into the engine, and each promise job is one:
 a job that queues the next one forever would never be stopped. So the job loop charges every job
@@ -33,6 +34,7 @@ from runner.rpc.protocol import DRAIN_AGAIN, DRAIN_COMPILE
 
 from .options import RuntimeOptions
 from .quickjs_bytecode import QuickJSCompiler
+from .quickjs_interrupt import WallClockInterrupt
 from .quickjs_tracker import RejectionTracker
 from .stops import SALVAGE_HEAP, SALVAGE_SECONDS, Interrupted, classify, discarded, limit_exceeded, salvage
 
@@ -68,6 +70,7 @@ class QuickJSEngine:
         if self.limits.memory_mb is not None:
             self.context.set_memory_limit(int(self.limits.memory_mb * MB))
         self.context.set_max_stack_size(int(self.limits.stack_kb) * 1024)
+        self._wall = WallClockInterrupt(self.context)
         config = options.runtime_config()
         # Wrappers compiled once per host process (compiled_code.py), where the binding allows it.
         self._compiler = QuickJSCompiler.attach(self.context)
@@ -107,16 +110,19 @@ class QuickJSEngine:
             else:
                 seconds, clock, start, which = self._slice
                 limit = self.context.set_time_limit
+                cpu = which == "cpu"  # a wall slice has its deadline in the interrupt handler
                 while run_job():
                     left = seconds - (clock() - start)
                     if left <= 0:
                         raise limit_exceeded(which)
-                    limit(left)
+                    if cpu:
+                        limit(left)
                 # drain may run a task (a timer): it gets what is left of the slice too
                 left = seconds - (clock() - start)
                 if left <= 0:
                     raise limit_exceeded(which)
-                limit(left)
+                if cpu:
+                    limit(left)
             out = self._checked(str(self._drain()))
             if out == DRAIN_COMPILE:
                 assert self._compiler is not None  # asked only of a runtime booted with hostCompiles
@@ -138,11 +144,15 @@ class QuickJSEngine:
         seconds, which = budget.slice()
         if seconds is not None and seconds <= 0:  # spent before any work
             raise limit_exceeded(which)
-        self.context.set_time_limit(seconds if seconds is not None else -1)
+        wall = seconds is not None and which != "cpu"
+        self.context.set_time_limit(seconds if seconds is not None and not wall else -1)
         metered = budget.cpu_left is not None  # reading the CPU clock costs a microsecond: only when needed
         started = time.process_time() if metered or seconds is not None else 0.0
-        # The binding interrupts once this process's CPU time in the step reaches the limit.
-        self._interrupt_at = started + seconds if seconds is not None else None
+        # The binding interrupts once this process's CPU time in the step reaches a CPU limit; a wall
+        # limit is the interrupt handler's.
+        self._interrupt_at = started + seconds if seconds is not None and not wall else None
+        if seconds is not None and wall:
+            self._wall.arm(time.monotonic() + seconds)
         if seconds is not None:
             # The binding counts CPU time; a wall slice is counted on the wall clock, which CPU time never passes.
             clock = time.process_time if which == "cpu" else time.monotonic
@@ -156,17 +166,19 @@ class QuickJSEngine:
         finally:
             self._slice = None
             self._interrupt_at = None
+            self._wall.disarm()
             if metered:
                 budget.spend_cpu(time.process_time() - started)
 
     def _checked(self, outbox: str) -> str:
         """The outbox of a step, unless the engine's interrupt fired during it (see Interrupted)."""
-        if self._interrupt_at is not None and time.process_time() >= self._interrupt_at:
+        if (self._interrupt_at is not None and time.process_time() >= self._interrupt_at) or self._wall.expired():
             raise Interrupted(wire.loads(outbox) if outbox and outbox != DRAIN_AGAIN else [])
         return outbox
 
     def close(self) -> None:
         self.dead = True
+        self._wall.remove()
         if self._tracker is not None:
             self._tracker.remove()
 
@@ -178,6 +190,7 @@ class QuickJSEngine:
 
     def _stopped(self, stopped: RuntimeStopped) -> RuntimeStopped:
         # Keep what the module printed before it was stopped: drain once more, then discard.
+        self._wall.disarm()
         stopped.output = salvage(self._last_drain)
         self.dead = True
         return stopped

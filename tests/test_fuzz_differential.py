@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from tests.fuzzing.check import DifferentialChecker, Mismatch
+from tests.fuzzing.check import DifferentialChecker
 from tests.fuzzing.graphs import Graph, Import, Module, Reexport, Step, graphs
 
 pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="node is not on PATH: Node is the reference")
@@ -51,16 +51,11 @@ REGRESSIONS = {
                imports=(Import(0, "named", "a"), Import(1, "named", "a"))),
         Module(declarations=(), default="none", imports=(Import(3, "named", "a"),), reexports=(Reexport(2, "star"),)),
     )),
-}
-
-
-# Mismatches found and not fixed yet: each is expected to fail (strict: when it passes, move it to REGRESSIONS).
-KNOWN_OPEN = {
-    # An async dependency (m3, top-level await) whose subtree holds a synchronous module that takes ticks
-    # to run (a JSON module, m2's import) lets its importer (m0) move on to its next dependency (m1) before
-    # m3's subtree and m3's synchronous part ran, as InnerModuleEvaluation would have. The cause is the
-    # runner format itself: a module body runs after its prologue's `await`s, so a synchronous module takes
-    # ticks while top-level-await continuations interleave.
+    # An async dependency (m3, top-level await) whose subtree holds a synchronous module that took ticks to
+    # run (m2, through its JSON import) let its importer (m0) move on to its next dependency (m1) before m3's
+    # subtree and m3's synchronous part ran, as InnerModuleEvaluation does: every import was an `await`, so a
+    # synchronous module took ticks while top-level-await continuations interleaved. Module bodies now run
+    # in the job of their turn (the spec's Evaluate, ModuleRunner.evaluate).
     "async-dependency-whose-subtree-takes-ticks": Graph((
         Module(declarations=(), default="none", imports=(Import(3, "named", "a"), Import(0, "named", "a")),
                reexports=(Reexport(1, "star"),)),
@@ -86,12 +81,6 @@ def checker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DifferentialCh
 @pytest.mark.parametrize("name", sorted(REGRESSIONS))
 def test_regression(checker: DifferentialChecker, name: str) -> None:
     checker.check(REGRESSIONS[name])
-
-
-@pytest.mark.xfail(strict=True, raises=Mismatch, reason="an open evaluation-order mismatch with Node (KNOWN_OPEN)")
-@pytest.mark.parametrize("name", sorted(KNOWN_OPEN))
-def test_known_open_mismatch(checker: DifferentialChecker, name: str) -> None:
-    checker.check(KNOWN_OPEN[name])
 
 
 def test_generated_graphs(checker: DifferentialChecker) -> None:

@@ -64,7 +64,10 @@ def test_promise_jobs_are_stopped_by_a_cpu_limit(tmp_path: Path, evaluator: str)
 
 @pytest.mark.parametrize("evaluator", EVALUATORS)
 def test_prototype_pollution_does_not_reach_the_protocol(tmp_path: Path, evaluator: str) -> None:
-    (tmp_path / "lib.js").write_text("export const v = 42;\nexport function boom() { throw new TypeError('boom'); }\n")
+    # lib.js is in a cycle and has top-level await: the runner drives its body as an async generator.
+    (tmp_path / "lib.js").write_text("import './cycle.js';\nexport const v = 42;\n"
+                                     "export function boom() { throw new TypeError('boom'); }\nawait 0;\n")
+    (tmp_path / "cycle.js").write_text("import { v } from './lib.js';\nexport function w() { return v; }\n")
     (tmp_path / "data.json").write_text('{"a": [1, 2]}\n')
     (tmp_path / "main.js").write_text(POLLUTE + """
 const lib = await import("./lib.js");
@@ -171,3 +174,22 @@ def test_an_allocation_loop_under_a_cpu_limit_is_that_limit(tmp_path: Path, eval
                     await asyncio.wait_for(mod.run(), 120)  # a hang guard only
                 assert caught.value.limit == "cpu"
     asyncio.run(main())
+
+
+def test_the_wall_clock_interrupt_stops_the_engine_on_the_wall_clock_only() -> None:
+    # The binding's own limit counts CPU time; a deadline already passed on the wall clock stops even
+    # code that has used no CPU yet, and a disarmed handler lets code run to its end.
+    import quickjs
+
+    from evaluators.quickjs_interrupt import WallClockInterrupt
+
+    context = quickjs.Context()
+    interrupt = WallClockInterrupt(context)
+    interrupt.arm(0.0)
+    with pytest.raises(quickjs.JSException, match="interrupted"):
+        context.eval("for (;;) {}")
+    assert interrupt.expired()
+    interrupt.disarm()
+    assert context.eval("let n = 0; for (let i = 0; i < 100000; i++) n += i; n") == 4999950000
+    interrupt.remove()
+

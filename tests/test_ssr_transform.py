@@ -711,6 +711,9 @@ def test_source_map_shape_and_line_preservation() -> None:
     ("import.meta++;", 1, 1, "Invalid assignment target"),
     ("const el = <div>hi</div>;", 1, 12, "JSX"),
     ("const s = 'é😀';\nlet t = é = ) 2;", 2, 13, "Unexpected token ')'"),
+    ("yield;", 1, 1, "'yield'"),
+    ("function* g() { const f = (a = yield) => a; }", 1, 32, "'yield'"),
+    ("function* g() { return () => { yield 1; }; }", 1, 32, "'yield'"),
 ])
 def test_parse_errors(src: str, line: int, column: int, message: str) -> None:
     with pytest.raises(ParseError) as info:
@@ -738,6 +741,7 @@ def test_valid_module_syntax_is_accepted() -> None:
         "label: { break label; }",
         "class K { static { this.x = 1 } #p = 1; static m() { return new.target } }",
         "const f = async () => { await 1 }; async function g() { for await (const x of []) {} }",
+        "function* g() { yield 1; }\nclass C { *m() { yield* g(); } }\nconst o = { *p() { yield; } };",
         "export let x = 1;\nexport { x as y };",
         "x = a\nb <!--c\n",
     ]

@@ -1,5 +1,5 @@
 // provides: FormatEvaluator, fetchRequired, linkRequired
-// uses: RESOLVED, createNamespace, moduleNamespace
+// uses: createNamespace, moduleNamespace
 // private: CJS_PARAMS, DYNAMIC_IMPORT_PARAM, CommonJSEvaluator, isCommonJS, isJson, requireFailure, notSeen, requiredNamespace
 
 // CommonJS modules in the runner. The server sends a CommonJS module (format "commonjs" in its
@@ -148,11 +148,12 @@ class CommonJSEvaluator {
     return record.meta.dynamicImport ? CJS_PARAMS.concat([DYNAMIC_IMPORT_PARAM]) : CJS_PARAMS;
   }
 
-  compile(record) {
+  // `given`: a wrapper the host compiled from wrapperSource (host_compiler.js).
+  compile(record, given) {
     const params = this.params(record);
     const shape = this.shape(params);
     try {
-      record.wrapper = new Function(...params, shape.padding + record.code);
+      record.wrapper = given || new Function(...params, shape.padding + record.code);
     } catch (error) {
       // The stack hook formats stacks for modules; the position of a parse error is the first raw site.
       const raw = this.runner && this.runner.traces.sites.get(error);
@@ -161,6 +162,7 @@ class CommonJSEvaluator {
       throw this.esm.compileError(record, located);
     }
     record.wrapperSource = this.wrapperSource(record);
+    record.sync = true;
   }
 
   wrapperSource(record) {
@@ -168,16 +170,10 @@ class CommonJSEvaluator {
     return shape.prefix + record.code + shape.suffix;
   }
 
-  // The module runner's turn for this module (its ES dependencies have been evaluated).
+  // The module runner's turn for this module (its ES dependencies have been evaluated): it runs now.
   run(record, importMeta, ssrImport, ssrDynamicImport) {
     record.dynamicImport = ssrDynamicImport;
-    if (record.gate !== RESOLVED) return record.gate.then(() => { this.execute(record); });
-    try {
-      this.execute(record);
-      return RESOLVED;
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    this.execute(record);
   }
 
   // Runs the module once and gives its `module` object (while it runs: the partial one).
@@ -185,7 +181,7 @@ class CommonJSEvaluator {
     // Done or running (a cycle: the partial exports), unless code deleted it from require.cache,
     // which makes the next require run it again, as in Node.
     if (record.cjsModule && this.cache[record.file] === record.cjsModule) return record.cjsModule;
-    if (!record.wrapper) this.runner.compile(record);
+    if (!record.wrapper) this.runner.compile(record, false);
     const filename = record.file;
     const slash = filename.lastIndexOf("/");
     const dirname = slash > 0 ? filename.slice(0, slash) : "/";
@@ -213,10 +209,7 @@ class CommonJSEvaluator {
     }
     module.loaded = true;
     if (!record.published) this.publish(record, module.exports); // what an ES module sees is set once
-    if (!managed) {
-      record.status = "evaluated";
-      record.evaluation = RESOLVED;
-    }
+    if (!managed) record.status = "evaluated";
     return module;
   }
 
@@ -296,16 +289,16 @@ class FormatEvaluator {
     this.commonjs.runner = runner;
   }
 
-  compile(record) {
-    return isCommonJS(record) ? this.commonjs.compile(record) : this.esm.compile(record);
+  compile(record, early, given) {
+    return isCommonJS(record) ? this.commonjs.compile(record, given) : this.esm.compile(record, early, given);
   }
 
-  wrapperSource(record) {
-    return isCommonJS(record) ? this.commonjs.wrapperSource(record) : this.esm.wrapperSource(record);
+  wrapperSource(record, early) {
+    return isCommonJS(record) ? this.commonjs.wrapperSource(record) : this.esm.wrapperSource(record, early);
   }
 
-  run(record, importMeta, ssrImport, ssrDynamicImport, ssrExportAll, ssrExportName) {
+  run(record, importMeta, ssrImport, ssrDynamicImport, ssrExportAll, ssrExportName, finished) {
     if (isCommonJS(record)) return this.commonjs.run(record, importMeta, ssrImport, ssrDynamicImport);
-    return this.esm.run(record, importMeta, ssrImport, ssrDynamicImport, ssrExportAll, ssrExportName);
+    return this.esm.run(record, importMeta, ssrImport, ssrDynamicImport, ssrExportAll, ssrExportName, finished);
   }
 }

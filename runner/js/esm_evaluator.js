@@ -1,19 +1,50 @@
 // provides: ESModulesEvaluator
 // uses:
-// private: AsyncFunction, CONTEXT_NAMES, USE_STRICT
+// private: AsyncFunction, GeneratorFunction, AsyncGeneratorFunction, CONTEXT_NAMES, USE_STRICT, GATE, FINISH, prologueAwaits
 
 // Runs runner-format code as Vite's ESModulesEvaluator does: a module's code is the body of an
 // async function of Vite's six context names. The function's header (the engine's text) and a
 // "use strict" line come before the module's line 1; `startOffset` counts them, and the source
 // maps fetchModule sends, compile errors and stack traces all take it from here.
+//
+// A module that came with link metadata has its imports bound before it runs, so the `await`s of
+// its prologue (every import, and the `await __vite_ssr_import_meta__` that ends it) only cost
+// ticks: the spec runs a module's body, up to its first await of its own, in one job. Such a
+// module is compiled with those `await`s blanked (the same length of spaces: positions and source
+// maps are unchanged); one without top-level await becomes a generator whose prologue ends at a
+// `yield` (the gate), and whose body then runs to its end in one call of `next()`. A module with
+// top-level await that is started early (in a cycle) becomes an async generator the same way (its
+// `next()` at the gate resumes the body at once, up to its first await); its end calls one more
+// parameter, FINISH, as the promise of `next()` settles through an iteration result, whose `then`
+// module code may have put on Object.prototype.
 
 const AsyncFunction = (async function () {}).constructor;
+const GeneratorFunction = (function* () {}).constructor;
+const AsyncGeneratorFunction = (async function* () {}).constructor;
 const CONTEXT_NAMES = [
   "__vite_ssr_exports__", "__vite_ssr_import_meta__", "__vite_ssr_import__",
   "__vite_ssr_dynamic_import__", "__vite_ssr_exportAll__", "__vite_ssr_exportName__",
 ];
 // On a line of its own, so that the module's columns are not shifted.
 const USE_STRICT = "\"use strict\";\n";
+const GATE = "await __vite_ssr_import_meta__;";
+const FINISH = "__modrun_module_finished__";
+
+// Where the prologue's `await`s are (the gate last), or null when the code has none. The prologue
+// is the transform's own text, statements whose only strings are JSON strings, ended by the gate.
+function prologueAwaits(code) {
+  const found = [];
+  for (let i = 0; i < code.length; i++) {
+    const c = code[i];
+    if (c === "\"") {
+      for (i++; i < code.length && code[i] !== "\""; i++) if (code[i] === "\\") i++;
+    } else if (c === "a" && code.startsWith("await ", i)) {
+      found.push(i);
+      if (code.startsWith(GATE, i)) return found;
+    }
+  }
+  return null;
+}
 
 class ESModulesEvaluator {
   constructor() {
@@ -25,29 +56,67 @@ class ESModulesEvaluator {
     this.prefix = text.slice(0, body) + USE_STRICT;
     this.suffix = text.slice(body + probe.length);
     this.startOffset = this.prefix.split("\n").length - 1;
+    this.prefixes = new Map([[AsyncFunction, this.prefix]]);
+    for (const kind of [GeneratorFunction, AsyncGeneratorFunction]) {
+      const names = kind === AsyncGeneratorFunction ? [...CONTEXT_NAMES, FINISH] : CONTEXT_NAMES;
+      const header = String(new kind(...names, probe));
+      this.prefixes.set(kind, header.slice(0, header.indexOf(probe)) + USE_STRICT);
+    }
   }
 
-  // Sets the record's wrapper (and its source, for stack traces); a syntax error is thrown
-  // located in the module.
-  compile(record) {
+  // The module's wrapper (see above): its function kind, parameter names, body and source text.
+  // `early`: the module will be started before its turn. `sync`: it has no top-level await;
+  // `gated`: the wrapper is a generator (see run()).
+  shape(record, early) {
+    let code = record.code;
+    const meta = record.meta;
+    const awaits = meta && meta.imports.length ? prologueAwaits(code) : null;
+    const sync = Boolean(meta) && !meta.hasTLA;
+    if (awaits) {
+      const gate = awaits.pop();
+      let text = "";
+      let from = 0;
+      for (const at of awaits) {
+        text += code.slice(from, at) + "     ";
+        from = at + 5;
+      }
+      const keep = sync || early ? "yield" : "     ";
+      code = text + code.slice(from, gate) + keep + code.slice(gate + 5);
+    }
+    const gated = Boolean(awaits) && (sync || early);
+    const kind = sync ? GeneratorFunction : gated ? AsyncGeneratorFunction : AsyncFunction;
+    const names = kind === AsyncGeneratorFunction ? [...CONTEXT_NAMES, FINISH] : CONTEXT_NAMES;
+    if (kind === AsyncGeneratorFunction) code += `\n;${FINISH}();`;
+    return { sync, gated, kind, names, code, source: this.prefixes.get(kind) + code + this.suffix };
+  }
+
+  // The text of the module's wrapper, as the engine's function constructors make it (what the
+  // host compiles in their place: host_compiler.js).
+  wrapperSource(record, early) {
+    return this.shape(record, early).source;
+  }
+
+  // Sets the record's wrapper (`given`: one the host compiled from wrapperSource) and its source,
+  // for stack traces, and `record.sync` and `record.gated`; a syntax error is thrown located in
+  // the module.
+  compile(record, early, given) {
+    const shape = this.shape(record, early);
+    record.sync = shape.sync;
+    record.gated = shape.gated;
     try {
-      record.wrapper = new AsyncFunction(...CONTEXT_NAMES, USE_STRICT + record.code);
+      record.wrapper = given || new shape.kind(...shape.names, USE_STRICT + shape.code);
     } catch (error) {
       throw this.compileError(record, error);
     }
-    record.wrapperSource = this.wrapperSource(record);
+    record.wrapperSource = shape.source;
   }
 
-  // The text of the module's wrapper, as the engine's Function constructor makes it.
-  wrapperSource(record) {
-    return this.prefix + record.code + this.suffix;
-  }
-
-  // Starts the module's code with its context (in CONTEXT_NAMES order); the promise settles when
-  // the code has run to its end.
-  run(record, importMeta, ssrImport, ssrDynamicImport, ssrExportAll, ssrExportName) {
+  // Starts the module's code with its context (in CONTEXT_NAMES order): a gated or synchronous
+  // module's generator (nothing has run yet), else the promise that settles when the code has run
+  // to its end. `finished`: called at the end of an async generator's body.
+  run(record, importMeta, ssrImport, ssrDynamicImport, ssrExportAll, ssrExportName, finished) {
     return record.wrapper.call(undefined, record.exports, importMeta, ssrImport, ssrDynamicImport, ssrExportAll,
-      ssrExportName);
+      ssrExportName, finished);
   }
 
   compileError(record, error) {

@@ -31,27 +31,33 @@ class ModuleRecord {
     this.namespaceObject = null;
     this.resolutions = null; // name -> ResolveExport's answer, kept by the linker
     this.table = null; // the export table (names and answers), built by the linker when needed
-    this.status = "fetched"; // fetched -> linked -> evaluating -> evaluated | errored
+    this.status = "fetched"; // fetched -> linked -> evaluating -> [evaluating-async ->] evaluated | errored
     this.deps = new Map(); // specifier -> ModuleRecord (static imports and re-exports)
     this.importers = new Set();
     this.wrapper = null;
     this.wrapperSource = "";
-    // The host's compiler (host_compiler.js): the source asked for (null once answered), its answer.
+    // The host's compiler (host_compiler.js): the source asked for (null once answered), whether it
+    // was asked for as a module started early, and its answer.
     this.hostSource = undefined;
+    this.hostEarly = false;
     this.hostWrapper = null;
-    this.started = null; // the wrapper's promise once it runs
-    this.gate = RESOLVED;
-    this.openGate = null;
-    this.parked = null; // called once a module started early waits at its gate
-    this.evaluation = null;
+    this.sync = false; // no top-level await: the wrapper runs the body in one go (set by the evaluator)
+    this.gated = false; // its prologue ends at a gate, where it waits for its turn once started
+    this.body = null; // a gated or synchronous module's generator, once started
+    this.parked = null; // called once a module with top-level await started early waits at its gate
+    this.finished = null; // called when such a module's body has run to its end
     this.error = undefined;
-    this.cycleRoot = null; // the first module of the cycle this one is part of
-    // The spec's [[AsyncEvaluation]], the dependencies it waits for as async ones and the root of its
-    // cycle, once ModuleRunner.planAsync has walked it.
-    this.asyncEvaluation = false;
-    this.asyncDeps = null;
-    this.asyncRoot = null;
-    this.cycleMembers = [];
+    // The spec's evaluation state (ModuleRunner.evaluate): its place in the depth-first walk, the
+    // root of its cycle, [[AsyncEvaluation]] (an order, 0 for false), the importers waiting on it as
+    // an async dependency, how many async dependencies it waits on, and the promise of an evaluation
+    // that began with it.
+    this.dfsIndex = 0;
+    this.dfsAncestor = 0;
+    this.cycleRoot = null;
+    this.asyncEvaluation = 0;
+    this.asyncParents = [];
+    this.pendingAsync = 0;
+    this.topLevel = null;
     this.importMeta = null;
     this.urls = [this.url]; // the urls it is known by in EvaluatedModules
   }

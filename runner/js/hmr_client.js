@@ -250,7 +250,7 @@ class HMRClient {
     } catch (error) {
       throw new HostFailure("load", error);
     }
-    await this.runner.evaluate(record, null);
+    await this.runner.evaluate(record);
     return moduleNamespace(record);
   }
 

@@ -74,7 +74,7 @@ function createHostApi(runner, loop, profile) {
         throw new HostFailure("load", error);
       }
       try {
-        await runner.evaluate(record, null);
+        await runner.evaluate(record);
       } catch (error) {
         throw new HostFailure("js", error);
       }

@@ -23,12 +23,14 @@ class HostCompiler {
   }
 
   // A promise that settles once the host has answered for these records, or null when none
-  // needs a wrapper (each record is asked for once).
-  request(records) {
+  // needs a wrapper (each record is asked for once). `early`: the records that will be started
+  // before their turn, whose wrappers are of another kind (esm_evaluator.js).
+  request(records, early) {
     let asked = 0;
     for (const record of records) {
       if (record.wrapper || record.hostSource !== undefined) continue;
-      record.hostSource = "(" + this.evaluator.wrapperSource(record) + ")";
+      record.hostEarly = early.has(record);
+      record.hostSource = "(" + this.evaluator.wrapperSource(record, record.hostEarly) + ")";
       this.queue.push(record);
       asked++;
     }

@@ -1,6 +1,6 @@
 // provides: ModuleRunner
 // uses: PROTOCOL, EvaluatedModules, ModuleRecord, RESOLVED, whenAll, StackTraces, defineLocalBindings, resolveBindings, moduleNamespace, cyclicRecords, fetchRequired, linkRequired
-// private: STACK_BREAK, isAbsoluteUrl, checkImportOptions, onChain, chainRecords
+// private: isAbsoluteUrl, checkImportOptions
 
 // The module runner: fetches modules from its environment over the transport, links them with
 // linker.js and evaluates them in the spec's order, each module's code run by its evaluator
@@ -11,18 +11,19 @@
 //            not one round trip per module), deduped per url while in flight;
 //   link   - every wrapper is compiled, every import and re-export is resolved with the spec's
 //            ResolveExport (missing or ambiguous names are SyntaxErrors before anything runs);
-//   evaluate - depth-first, dependencies before importers; a module reached again through a
-//            cycle gives its partial exports, whose bindings throw ReferenceError until set.
-// Modules with imports are started right after linking: their prologue defines the export
-// getters (hoisted function declarations are live from then on, as in the spec) and they wait
-// at their first import until it is their turn.
+//   evaluate - the spec's Evaluate (ECMA-262 16.2.1.5.3): InnerModuleEvaluation's depth-first
+//            walk runs every module without top-level await in the same job as its turn, and a
+//            module with top-level await (or waiting on one) runs when its last async dependency
+//            is done (AsyncModuleExecutionFulfilled), in the order the walk reached them; a
+//            module reached again through a cycle gives its partial exports, whose bindings
+//            throw ReferenceError until set.
+// Modules with imports are started right after linking when they have no top-level await or are
+// in a cycle: their prologue defines the export getters and binds their imports (hoisted function
+// declarations are live from then on, as in the spec) and they wait at its end, the gate, until it
+// is their turn. Others start at their turn: nothing can reach their exports before that.
 //
 // Every phase costs time in proportion to the graph and none recurses on the engine's stack in
 // proportion to its depth: an import chain thousands of modules deep loads on any stack.
-
-// Evaluating a module starts its first dependency's evaluation synchronously: every this many
-// levels down a chain of imports, the descent waits a tick instead, on a fresh stack.
-const STACK_BREAK = 32;
 
 class ModuleRunner {
   constructor(transport, options, evaluator) {
@@ -36,9 +37,10 @@ class ModuleRunner {
     this.closed = false;
     this.scriptImport = null;
     this.hmrClient = null; // an HMRClient (hmr_client.js) where HMR is on
-    this.hostCompiler = null; // a HostCompiler (host_compiler.js) where the engine compiles wrappers
     this.entryUrls = new Set(); // what the host imported: a full reload imports these again
     this.bindings = null; // the host's bindings (bindings.js), set at boot
+    this.hostCompiler = null; // a HostCompiler (host_compiler.js) where the engine compiles wrappers
+    this.asyncOrder = 0; // the spec's order of [[AsyncEvaluation]]
   }
 
   // ---- public API (Vite's names) ----
@@ -46,7 +48,7 @@ class ModuleRunner {
   async import(url) {
     const record = await this.load(url, null);
     this.entryUrls.add(record.url);
-    await this.evaluate(record, null);
+    await this.evaluate(record);
     return moduleNamespace(record);
   }
 
@@ -226,199 +228,255 @@ class ModuleRunner {
   link(root) {
     const pending = this.toLink(root);
     if (pending.length === 0) return null;
+    const cyclic = new Set(cyclicRecords(pending));
     // Wrappers the host compiles (or has compiled before) come first; another load may link
     // some of these modules meanwhile, so the graph is walked again after.
-    const compiled = this.hostCompiler && this.hostCompiler.request(pending);
+    const compiled = this.hostCompiler && this.hostCompiler.request(pending, cyclic);
     if (compiled) return compiled.then(() => this.link(root));
-    for (const record of pending) this.compile(record);
+    for (const record of pending) this.compile(record, cyclic.has(record));
     for (const record of pending) resolveBindings(record);
     for (const record of pending) record.status = "linked";
-    // Start the modules that are part of a cycle: they define their exports (and their hoisted
-    // functions become callable, as in the spec), then wait at the gate for their turn. Others
-    // start at their turn: nothing can reach their exports before that. Evaluation begins once
-    // every started module waits at its gate (its prologue's imports take ticks): a module's turn
-    // then runs its body in as many ticks whether it was started early or not.
+    // Start the modules with a gate: they define their exports (and their hoisted functions become
+    // callable, as in the spec), then wait at the gate for their turn. A synchronous module's
+    // prologue runs here to its end; one with top-level await (in a cycle: nothing else can reach
+    // its exports before its turn) takes ticks, and evaluation begins once each waits at its gate.
     const parked = [];
-    for (const record of cyclicRecords(pending)) {
-      record.gate = new Promise((resolve) => { record.openGate = resolve; });
+    for (const record of pending) {
+      if (!record.gated) continue;
+      record.body = this.start(record);
+      if (record.sync) {
+        record.body.next();
+        continue;
+      }
       parked.push(new Promise((resolve) => {
         record.parked = resolve;
-        this.start(record);
-        record.started.then(resolve, resolve); // a prologue that ends without reaching the gate
+        record.body.next().then(resolve, resolve); // a prologue that ends without reaching the gate
       }));
     }
     return parked.length ? whenAll(parked) : null;
   }
 
-  compile(record) {
+  compile(record, early) {
     if (record.wrapper) return;
-    if (record.hostWrapper) {
-      record.wrapper = record.hostWrapper;
-      record.hostWrapper = null;
-      record.wrapperSource = this.evaluator.wrapperSource(record);
-    } else {
-      this.evaluator.compile(record);
-    }
+    // The host's wrapper, where it compiled the same kind of wrapper (early or not) for this module.
+    const given = record.hostWrapper && record.hostEarly === early ? record.hostWrapper : null;
+    record.hostWrapper = null;
+    this.evaluator.compile(record, early, given);
     this.traces.register(record);
     defineLocalBindings(record);
   }
 
   // ---- evaluate ----
 
-  // `chain`: the modules whose evaluation led here, innermost first ({record, parent, depth} or null).
-  evaluate(record, chain) {
+  // The spec's Evaluate: a promise that settles when the module and its graph are evaluated.
+  evaluate(record) {
+    if (record.status === "evaluated" || record.status === "evaluating-async") record = record.cycleRoot || record;
     if (record.status === "errored") return Promise.reject(record.error);
-    if (record.status === "evaluating" && (onChain(chain, record) || this.waitsOn(record, chain))) {
-      this.joinCycle(chain, record);
-      return RESOLVED; // a cycle: partial exports
-    }
-    // A member of a cycle is done only when the cycle's root is (the spec's [[CycleRoot]]).
-    const root = record.cycleRoot;
-    const cycle = root && root.status === "evaluating" && !onChain(chain, root) ? root.evaluation : RESOLVED;
-    if (record.status === "evaluated") return cycle;
-    if (record.status === "evaluating") return cycle === RESOLVED ? record.evaluation : record.evaluation.then(() => cycle);
-    this.planAsync(record);
-    record.status = "evaluating";
-    record.cycleMembers = [];
-    const inner = { record, parent: chain, depth: chain ? chain.depth + 1 : 1 };
-    record.evaluation = (async () => {
-      try {
-        if (inner.depth % STACK_BREAK === 0) await RESOLVED;
-        // Dependencies run one after another, except that one with top-level await (in it or
-        // below it) does not hold up its siblings: the importer waits for it at the end.
-        const pendingAsync = [];
-        for (const specifier of record.staticSpecifiers()) {
-          const dep = record.deps.get(specifier);
-          const done = this.evaluate(dep, inner);
-          if (done === RESOLVED) continue; // finished already (or a cycle): no tick to wait
-          if (record.asyncDeps.has(dep)) pendingAsync.push(done);
-          else await done;
-        }
-        if (pendingAsync.length) await whenAll(pendingAsync);
-        if (record.openGate) {
-          record.openGate();
-          record.gate = RESOLVED;
-        } else {
-          this.start(record);
-        }
-        await record.started;
-        this.finalize(record);
-        record.status = "evaluated";
-      } catch (error) {
-        record.status = "errored";
-        record.error = error;
-        // Every module of a cycle shares the error of the cycle it belongs to.
-        for (const member of record.cycleMembers) {
-          member.status = "errored";
-          member.error = error;
-        }
-        throw error;
+    if (record.status === "evaluated") return RESOLVED;
+    if (record.topLevel) return record.topLevel.promise;
+    if (record.status === "evaluating") return RESOLVED; // being run by a walk under way: its partial exports
+    const topLevel = {};
+    topLevel.promise = new Promise((resolve, reject) => {
+      topLevel.resolve = resolve;
+      topLevel.reject = reject;
+    });
+    record.topLevel = topLevel;
+    const stack = [];
+    try {
+      this.innerEvaluation(record, stack);
+    } catch (error) {
+      for (const member of stack) {
+        member.status = "errored";
+        member.error = error;
       }
-    })();
-    return record.evaluation;
+      topLevel.reject(error);
+      return topLevel.promise;
+    }
+    if (!record.asyncEvaluation) topLevel.resolve();
+    return topLevel.promise;
   }
 
-  // The spec's [[AsyncEvaluation]], decided before anything runs by InnerModuleEvaluation's walk:
-  // which dependencies each module waits for as async ones (`asyncDeps`). A dependency counts when
-  // it, or the root of its cycle once that cycle is done, has top-level await in it or in an async
-  // dependency; a module still walking its own dependencies (an ancestor on the stack) does not
-  // count yet. Done once per module, from the first root that reaches it (as the spec's flag is set once).
-  planAsync(root) {
-    if (root.asyncDeps) return;
-    const index = new Map();
-    const ancestor = new Map();
-    const stack = [];
-    const onStack = new Set();
-    const visit = (record) => {
-      index.set(record, index.size);
-      ancestor.set(record, index.get(record));
+  // InnerModuleEvaluation, with its recursion kept on a list of frames ({record, deps, next}).
+  innerEvaluation(root, stack) {
+    if (root.status !== "linked") {
+      if (root.status === "errored") throw root.error;
+      return;
+    }
+    let index = 0;
+    const frames = [];
+    const enter = (record) => {
+      record.status = "evaluating";
+      record.dfsIndex = record.dfsAncestor = index++;
+      record.pendingAsync = 0;
       stack.push(record);
-      onStack.add(record);
-      record.asyncEvaluation = false; // until its dependencies are walked
-      record.asyncDeps = new Set();
+      const deps = [];
       for (const key of record.staticSpecifiers()) {
         const dep = record.deps.get(key);
-        if (!dep || dep.status === "errored" || dep.status === "evaluated") continue;
-        if (!dep.asyncDeps) visit(dep);
-        let counted = dep.asyncRoot || dep;
-        if (onStack.has(dep)) {
-          ancestor.set(record, Math.min(ancestor.get(record), ancestor.get(dep)));
-          counted = dep;
-        }
-        if (counted.asyncEvaluation) record.asyncDeps.add(dep);
+        if (dep) deps.push(dep);
       }
-      record.asyncEvaluation = record.asyncDeps.size > 0 || Boolean(record.meta && record.meta.hasTLA);
-      if (ancestor.get(record) === index.get(record)) {
+      frames.push({ record, deps, next: 0 });
+    };
+    // What the module learns from one dependency once that dependency's walk is done.
+    const required = (record, dep) => {
+      if (dep.status === "evaluating") {
+        record.dfsAncestor = Math.min(record.dfsAncestor, dep.dfsAncestor);
+      } else {
+        dep = dep.cycleRoot || dep;
+        if (dep.status === "errored") throw dep.error;
+      }
+      if (dep.asyncEvaluation) {
+        record.pendingAsync++;
+        dep.asyncParents.push(record);
+      }
+    };
+    enter(root);
+    while (frames.length) {
+      const frame = frames[frames.length - 1];
+      const record = frame.record;
+      if (frame.next < frame.deps.length) {
+        const dep = frame.deps[frame.next++];
+        if (dep.status === "errored") throw dep.error;
+        if (dep.status === "linked") enter(dep);
+        else required(record, dep);
+        continue;
+      }
+      if (record.pendingAsync > 0 || !record.sync) {
+        record.asyncEvaluation = ++this.asyncOrder;
+        if (record.pendingAsync === 0) this.executeAsync(record);
+      } else {
+        this.executeSync(record);
+      }
+      if (record.dfsAncestor === record.dfsIndex) {
         let member;
         do {
           member = stack.pop();
-          onStack.delete(member);
-          member.asyncRoot = record;
+          member.status = member.asyncEvaluation ? "evaluating-async" : "evaluated";
+          member.cycleRoot = record;
         } while (member !== record);
       }
-    };
-    visit(root);
-  }
-
-  // `target` was reached again through `chain`: every module on the chain after it belongs to the
-  // cycle rooted at the earliest such module.
-  joinCycle(innermost, target) {
-    const chain = chainRecords(innermost);
-    let index = chain.indexOf(target);
-    if (index < 0) return;
-    let root = chain[index];
-    while (root.cycleRoot && root.cycleRoot !== root && chain.includes(root.cycleRoot)) root = root.cycleRoot;
-    index = chain.indexOf(root);
-    for (const member of chain.slice(index + 1)) {
-      if (member.cycleRoot === root) continue;
-      member.cycleRoot = root;
-      root.cycleMembers.push(member);
+      frames.pop();
+      if (frames.length) required(frames[frames.length - 1].record, record);
     }
   }
 
-  // Does `record` (being evaluated elsewhere) wait, through modules still evaluating, on one in `chain`?
-  waitsOn(record, innermost) {
-    const chain = new Set(chainRecords(innermost));
+  // A module without top-level await runs its body to its end, here (ExecuteModule()).
+  executeSync(record) {
+    const body = record.body || this.start(record); // an ES module's generator; CommonJS runs in start()
+    record.body = null;
+    if (body) body.next();
+    this.finalize(record);
+  }
+
+  // ExecuteAsyncModule: the body runs up to its first await here; what follows its end is queued.
+  executeAsync(record) {
+    const body = record.body;
+    record.body = null;
+    const fulfilled = () => this.asyncFulfilled(record);
+    const rejected = (error) => this.asyncRejected(record, error);
+    if (!body) {
+      this.start(record).then(fulfilled, rejected);
+      return;
+    }
+    // An async generator (esm_evaluator.js): its body's end calls `finished`.
+    new Promise((resolve) => { record.finished = resolve; }).then(fulfilled);
+    body.next().then(undefined, rejected);
+  }
+
+  // AsyncModuleExecutionFulfilled: the importers whose last async dependency this was run now, in
+  // the order the walk reached them (those without top-level await here, in this job).
+  asyncFulfilled(record) {
+    if (record.status === "errored") return;
+    this.asyncDone(record);
+    const ready = [];
+    const todo = [record];
+    const gathered = new Set();
+    while (todo.length) {
+      for (const parent of todo.pop().asyncParents) {
+        if (gathered.has(parent) || (parent.cycleRoot || parent).status === "errored") continue;
+        if (--parent.pendingAsync !== 0) continue;
+        gathered.add(parent);
+        ready.push(parent);
+        if (parent.sync) todo.push(parent);
+      }
+    }
+    ready.sort((a, b) => a.asyncEvaluation - b.asyncEvaluation);
+    for (const module of ready) {
+      if (module.status === "errored") continue;
+      if (!module.sync) {
+        this.executeAsync(module);
+        continue;
+      }
+      try {
+        this.executeSync(module);
+      } catch (error) {
+        this.asyncRejected(module, error);
+        continue;
+      }
+      this.asyncDone(module);
+    }
+  }
+
+  asyncDone(record) {
+    if (!record.sync) this.finalize(record);
+    record.asyncEvaluation = 0;
+    record.status = "evaluated";
+    if (record.topLevel) record.topLevel.resolve();
+  }
+
+  // AsyncModuleExecutionRejected: the module and every module waiting on it share the error.
+  asyncRejected(record, error) {
+    const todo = [record];
+    while (todo.length) {
+      const module = todo.pop();
+      if (module.status === "errored") continue;
+      module.status = "errored";
+      module.error = error;
+      for (const parent of module.asyncParents) todo.push(parent);
+      if (module.topLevel) module.topLevel.reject(error);
+    }
+  }
+
+  // Does `record` wait, through modules not evaluated yet, on `target`? (runtime imports: a cycle)
+  waitsOn(record, target) {
     const seen = new Set();
     const stack = [record];
     while (stack.length) {
       const current = stack.pop();
-      if (seen.has(current)) continue;
+      if (current === target) return true;
+      if (seen.has(current) || current.status === "evaluated" || current.status === "errored") continue;
       seen.add(current);
-      for (const dep of current.deps.values()) {
-        if (chain.has(dep)) return true;
-        if (dep.status === "evaluating") stack.push(dep);
-      }
+      for (const dep of current.deps.values()) stack.push(dep);
     }
     return false;
   }
 
+  // Runs the module's wrapper (evaluator.run): a gated or synchronous module's generator, else the
+  // promise of its body.
   start(record) {
     const meta = this.importMeta(record);
-    if (record.gate !== RESOLVED) {
-      // A module started early (in a cycle) binds all its imports first, as linking does in the
-      // spec, so that its hoisted functions can read them when another module calls one; then it
-      // waits for its turn at the `await __vite_ssr_import_meta__` that ends its prologue.
-      const gate = record.gate;
+    if (record.gated && !record.sync) {
+      // A module with top-level await started early (in a cycle) binds all its imports first, as
+      // linking does in the spec, so that its hoisted functions can read them when another module
+      // calls one; its `yield __vite_ssr_import_meta__` then awaits import.meta, which tells the
+      // runner that it waits at its gate.
       Object.defineProperty(meta, "then", {
         configurable: true,
         value: (resolve) => {
           delete meta.then;
-          if (record.parked) record.parked();
-          gate.then(() => resolve(undefined));
+          record.parked();
+          resolve(undefined);
         },
       });
     }
-    record.started = this.evaluator.run(
+    return this.evaluator.run(
       record,
       meta,
       (specifier, options) => this.staticImport(record, specifier, options),
       (specifier, options) => this.dynamicImport(record, specifier, options),
       (namespace) => this.exportAll(record, namespace),
       (name, getter) => this.exportName(record, name, getter),
+      () => record.finished(),
     );
-    // The rejection is handled by evaluate(); keep an unobserved one from being reported twice.
-    record.started.catch(() => {});
   }
 
   staticImport(record, specifier, options) {
@@ -434,7 +492,8 @@ class ModuleRunner {
     const dep = await this.load(specifier, record);
     record.deps.set(specifier, dep);
     dep.importers.add(record);
-    await this.evaluate(dep, { record, parent: null, depth: 1 });
+    // A cycle back to the importer gives the partial exports, as Vite's runner does.
+    if (!this.waitsOn(dep, record)) await this.evaluate(dep);
     return moduleNamespace(dep);
   }
 
@@ -444,7 +503,7 @@ class ModuleRunner {
     const resolved = !type && record.meta && record.meta.resolved;
     const url = resolved && Object.hasOwn(resolved, key) ? resolved[key] : undefined;
     const dep = await this.load(url || key, record, type);
-    await this.evaluate(dep, null);
+    await this.evaluate(dep);
     return moduleNamespace(dep);
   }
 
@@ -518,18 +577,6 @@ class ModuleRunner {
     }
     return record.importMeta;
   }
-}
-
-function onChain(chain, record) {
-  for (let link = chain; link !== null; link = link.parent) if (link.record === record) return true;
-  return false;
-}
-
-// The chain's records, outermost first.
-function chainRecords(chain) {
-  const records = [];
-  for (let link = chain; link !== null; link = link.parent) records.push(link.record);
-  return records.reverse();
 }
 
 function isAbsoluteUrl(specifier) {

@@ -23,6 +23,9 @@ from .scope import ScopeAnalysis
 _DEFAULT_DECLARATIONS = frozenset({"function_declaration", "generator_function_declaration",
                                    "class_declaration"})
 _STATEMENT_LISTS = frozenset({"program", "statement_block", "switch_case", "switch_default", "ERROR"})
+# What a `yield` belongs to: the nearest of these (a method is a generator when it has a `*`).
+_FUNCTIONS = frozenset({"function_declaration", "function_expression", "arrow_function", "method_definition",
+                        "generator_function", "generator_function_declaration", "class_static_block"})
 
 MESSAGES = {
     "await-identifier": "Unexpected reserved word 'await' (modules reserve it)",
@@ -37,6 +40,7 @@ MESSAGES = {
     "delete-identifier": "Delete of an unqualified identifier in strict mode",
     "strict-assign": "Unexpected eval or arguments in strict mode",
     "assign-meta": "Invalid assignment target (import.meta / new.target)",
+    "yield": "Unexpected strict mode reserved word 'yield' (not inside a generator)",
 }
 
 
@@ -134,6 +138,20 @@ def _unexpected(root: Node, src: bytes, offset: int) -> tuple[int, str]:
     return offset, f"Unexpected token '{token}'"
 
 
+def _misplaced_yields(node: Node) -> Iterator[int]:
+    """Offsets of yield expressions outside any generator. The runner runs a module without top-level
+    await as a generator, whose engine would take them for its own."""
+    for child in node.children:
+        if child.type == "yield_expression":
+            function = child.parent
+            while function is not None and function.type not in _FUNCTIONS:
+                function = function.parent
+            if function is None or not (function.type.startswith("generator")
+                                        or any(c.type == "*" for c in function.children[:3])):
+                yield child.start_byte
+        yield from _misplaced_yields(child)
+
+
 def _has_lone_surrogate(name: str) -> bool:
     return not name.isascii() and any(0xD800 <= ord(c) <= 0xDFFF for c in name)
 
@@ -144,6 +162,8 @@ def module_errors(analysis: ScopeAnalysis, entries: ModuleEntries, root: Node,
     errors: list[tuple[int, str]] = list(entries.errors)
     for offset, code in analysis.misplaced:
         errors.append((offset, MESSAGES[code]))
+    if b"yield" in src:
+        errors.extend((offset, MESSAGES["yield"]) for offset in _misplaced_yields(root))
 
     # Top-level declarations: in a module, functions are lexical too, and imports are bindings.
     lexical: dict[str, int] = {}
