@@ -59,7 +59,7 @@ class Report:
         return not any(f.severity == "error" for f in self.findings)
 
     def counts(self) -> dict[str, int]:
-        counts = dict.fromkeys(SEVERITIES, 0)
+        counts: dict[str, int] = dict.fromkeys(SEVERITIES, 0)
         for f in self.findings:
             counts[f.severity] += 1
         return counts
