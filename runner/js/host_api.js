@@ -172,6 +172,11 @@ function createHostApi(runner, loop) {
     pendingTimers() {
       return loop.pendingTimers();
     },
+
+    // The names the profile defines on the global object (what `modrun check` treats as provided).
+    globalNames() {
+      return Object.getOwnPropertyNames(globalThis);
+    },
   };
 }
 

@@ -39,7 +39,8 @@ Handler = Callable[..., Any]
 
 INVOKE_EVENT = "vite:invoke"
 #: what the host may invoke on a runtime's module runner
-RUNTIME_METHODS = ("import", "call", "awaitCall", "get", "evalScript", "clearCache", "pendingTimers", "hmr")
+RUNTIME_METHODS = ("import", "call", "awaitCall", "get", "evalScript", "clearCache", "pendingTimers", "hmr",
+                   "globalNames")
 #: host capabilities a profile may declare (runner/js/profiles.py), invoked by the runtime:
 #: `fetch(FetchRequestPayload) -> FetchResponsePayload`, `subtle(operation, ...args)` (Web Crypto)
 CAPABILITY_METHODS = ("fetch", "subtle")

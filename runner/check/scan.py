@@ -1,0 +1,227 @@
+"""The scan of one module: what it imports (with where) and what it uses that the profile does not
+provide, by scope analysis over the tree-sitter tree (runner/transform/walker.py), never by text
+search: a local named `process` is not the global, `typeof process` guards make their branches
+`info`, and branches a constant condition never takes (after `define`) are not reported."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tree_sitter import Node
+
+from ..transform.cjs_transform import in_dead_branch, literal_argument, module_syntax
+from ..transform.entries import string_value
+from ..transform.parser import parse_javascript
+from ..transform.scope import CALLEE, READ, TYPEOF, WRITE
+from ..transform.walker import analyze
+from .rules import BROWSER_GLOBALS, COMMONJS_WRAPPER, GLOBAL_OBJECTS
+
+_FUNCTION_CONSTRUCTORS = {"function_expression": "Function", "arrow_function": "Function",
+                          "generator_function": "GeneratorFunction"}
+_EXITS = frozenset(("return_statement", "throw_statement"))
+
+
+@dataclass(frozen=True)
+class Hit:
+    rule: str
+    start: int  # byte offsets into the scanned code
+    end: int
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Scan:
+    commonjs: bool
+    #: (specifier, byte offset of its string, "import" or "require"): literal imports, re-exports,
+    #: import() and require() calls, in source order
+    specifiers: list[tuple[str, int, str]]
+    hits: list[Hit]
+
+
+def scan(code: str, provided: frozenset[str], hint: str, node_globals: frozenset[str]) -> Scan:
+    """`hint` is the module format the name says ("module", "commonjs" or "auto", as
+    transform_request.format_hint); `node_globals` are Node's globals (reported when read as
+    `globalThis.NAME` too)."""
+    src = code.encode("utf-8", "surrogatepass")
+    root = parse_javascript(src).root_node
+    commonjs = hint == "commonjs" or (hint == "auto" and module_syntax(src, root) == "commonjs")
+    analysis = analyze(root, src)
+    specifiers: list[tuple[str, int, str]] = []
+    hits: list[Hit] = []
+    for item in analysis.items:
+        source = item.child_by_field_name("source")
+        if source is not None and source.type == "string":
+            specifiers.append((string_value(src, source), source.start_byte, "import"))
+    for dynamic in analysis.dynamic_imports:
+        if dynamic.specifier is not None:
+            specifiers.append((dynamic.specifier, dynamic.start, "import"))
+        else:
+            node = root.descendant_for_byte_range(dynamic.start, dynamic.end)
+            if node is not None and not in_dead_branch(node):
+                hits.append(Hit("dynamic-import-expression", dynamic.start, dynamic.end))
+    foreign = BROWSER_GLOBALS | node_globals | {"WebAssembly"}
+    for ref in analysis.references:
+        name = ref.name
+        if (ref.flags & (READ | WRITE)) == WRITE or analysis.resolve(ref) is not None:
+            continue
+        if commonjs and name in COMMONJS_WRAPPER:
+            if name == "require" and ref.flags & CALLEE:
+                call = _node(root, ref.start, ref.end).parent
+                if call is not None and call.type == "call_expression" and not in_dead_branch(call):
+                    specifier = literal_argument(src, call)
+                    if specifier is not None:
+                        specifiers.append((specifier, call.start_byte, "require"))
+                    else:
+                        hits.append(Hit("dynamic-require", call.start_byte, call.end_byte))
+            continue
+        if name in provided:
+            hit = _provided_use(root, src, ref.start, ref.end, name, ref.flags, provided, foreign)
+        elif ref.flags & TYPEOF:
+            continue  # `typeof X` is how code asks, not a use
+        else:
+            node = _node(root, ref.start, ref.end)
+            if in_dead_branch(node):
+                continue
+            rule = "webassembly" if name == "WebAssembly" else \
+                "guarded-node-global" if _guarded(node, name) else "node-global"
+            hit = Hit(rule, ref.start, ref.end, {"name": name})
+        if hit is not None:
+            hits.append(hit)
+    hits += _constructor_reads(root, src)
+    specifiers.sort(key=lambda s: s[1])
+    hits.sort(key=lambda h: h.start)
+    return Scan(commonjs, specifiers, hits)
+
+
+def _node(root: Node, start: int, end: int) -> Node:
+    node = root.descendant_for_byte_range(start, end)
+    assert node is not None  # a reference's own range
+    return node
+
+
+def _provided_use(root: Node, src: bytes, start: int, end: int, name: str, flags: int, provided: frozenset[str],
+                  foreign: frozenset[str]) -> Hit | None:
+    """Code generation through a provided global (`eval`, `Function`), or a global the profile
+    lacks read as a property of the global object (`globalThis.process`, `self["Buffer"]`)."""
+    node = _node(root, start, end)
+    if name == "eval" and not flags & TYPEOF:
+        return None if in_dead_branch(node) else Hit("eval", start, end)
+    parent = node.parent
+    if name == "Function" and parent is not None and (
+            (parent.type == "new_expression" and parent.child_by_field_name("constructor") == node)
+            or flags & CALLEE):
+        return None if in_dead_branch(parent) else Hit("function-constructor", parent.start_byte, parent.end_byte,
+                                                       {"name": "Function"})
+    if name not in GLOBAL_OBJECTS or parent is None:
+        return None
+    prop: str | None = None
+    if parent.type == "member_expression" and parent.child_by_field_name("object") == node:
+        key = parent.child_by_field_name("property")
+        prop = key.text.decode() if key is not None and key.text is not None else None
+    elif parent.type == "subscript_expression" and parent.child_by_field_name("object") == node:
+        key = parent.child_by_field_name("index")
+        prop = string_value(src, key) if key is not None and key.type == "string" else None
+    if prop is None or prop in provided or prop not in foreign:
+        return None
+    grand = parent.parent
+    if grand is not None and grand.type == "unary_expression" and grand.child(0) is not None and \
+            grand.child(0).type == "typeof":  # type: ignore[union-attr]
+        return None
+    if grand is not None and grand.type == "assignment_expression" and grand.child_by_field_name("left") == parent:
+        return None  # a program defining the global for itself
+    if in_dead_branch(parent):
+        return None
+    rule = "webassembly" if prop == "WebAssembly" else \
+        "guarded-node-global" if _guarded(parent, prop) else "node-global"
+    return Hit(rule, parent.start_byte, parent.end_byte, {"name": f"{name}.{prop}"})
+
+
+def _constructor_reads(root: Node, src: bytes) -> list[Hit]:
+    """`(async function () {}).constructor` and `Object.getPrototypeOf(function* () {}).constructor`:
+    the AsyncFunction / GeneratorFunction constructors, reached without naming them."""
+    hits = []
+    start = 0
+    while (at := src.find(b"constructor", start)) >= 0:
+        start = at + 11
+        key = root.descendant_for_byte_range(at, at + 11)
+        member = key.parent if key is not None else None
+        if member is None or member.type != "member_expression" or member.child_by_field_name("property") != key:
+            continue
+        target = member.child_by_field_name("object")
+        while target is not None and target.type == "parenthesized_expression":
+            target = target.named_child(0)
+        if target is not None and target.type == "call_expression" and \
+                (target.child_by_field_name("function") or target).text == b"Object.getPrototypeOf":
+            arguments = target.child_by_field_name("arguments")
+            target = arguments.named_child(0) if arguments is not None and arguments.named_child_count else None
+        kind = _FUNCTION_CONSTRUCTORS.get(target.type) if target is not None else None
+        if target is None or kind is None or in_dead_branch(member):
+            continue
+        is_async = any(child.type == "async" for child in target.children)
+        name = ("Async" if is_async else "") + kind
+        hits.append(Hit("function-constructor", member.start_byte, member.end_byte, {"name": name}))
+    return hits
+
+
+def _guarded(node: Node, name: str) -> bool:
+    """Is `node` in a branch that a `typeof NAME` (or `globalThis.NAME`) test guards: the body of
+    an `if`, either arm of a ternary, the right side of `&&` / `||`, or the statements after
+    `if (typeof NAME ...) return`?"""
+    child = node
+    parent = node.parent
+    while parent is not None:
+        kind = parent.type
+        test: Node | None = None
+        if kind == "if_statement" and child != parent.child_by_field_name("condition"):
+            test = parent.child_by_field_name("condition")
+        elif kind == "ternary_expression" and child != parent.child_by_field_name("condition"):
+            test = parent.child_by_field_name("condition")
+        elif kind == "binary_expression" and child == parent.child_by_field_name("right"):
+            test = parent.child_by_field_name("left")
+        elif kind in ("statement_block", "program"):
+            for sibling in parent.named_children:
+                if sibling == child:
+                    break
+                if sibling.type == "if_statement" and _exits(sibling.child_by_field_name("consequence")) and \
+                        _tests(sibling.child_by_field_name("condition"), name):
+                    return True
+        if test is not None and _tests(test, name):
+            return True
+        child = parent
+        parent = parent.parent
+    return False
+
+
+def _exits(node: Node | None) -> bool:
+    if node is None:
+        return False
+    if node.type in _EXITS:
+        return True
+    return node.type == "statement_block" and any(c.type in _EXITS for c in node.named_children)
+
+
+def _tests(test: Node | None, name: str) -> bool:
+    """Does the condition ask about NAME: `typeof NAME`, `typeof globalThis.NAME`, `globalThis.NAME`?"""
+    if test is None:
+        return False
+    last = name.rpartition(".")[2]
+    stack = [test]
+    while stack:
+        node = stack.pop()
+        kind = node.type
+        if kind == "unary_expression":
+            operator = node.child(0)
+            argument = node.child_by_field_name("argument")
+            if operator is not None and operator.type == "typeof" and argument is not None:
+                text = (argument.text or b"").decode()
+                if text == last or text.rpartition(".")[2] == last:
+                    return True
+        elif kind == "member_expression" and node.text is not None:
+            obj = node.child_by_field_name("object")
+            prop = node.child_by_field_name("property")
+            if obj is not None and obj.text is not None and obj.text.decode() in GLOBAL_OBJECTS and \
+                    prop is not None and prop.text == last.encode():
+                return True
+        if kind not in ("function_expression", "arrow_function"):
+            stack.extend(node.named_children)
+    return False
