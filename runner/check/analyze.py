@@ -97,8 +97,15 @@ class _Walk:
         found = scan(transformed.code, self.provided, format_hint(environment, id), self.node_globals)
         if found.commonjs and self.config.commonjs:
             self.report("commonjs-module", id, (positions, 0), {})
+        seen: set[tuple[str, str, int]] = set()
         for hit in found.hits:
             fields = dict(hit.fields)
+            if "name" in fields:
+                # One finding per name and line: `typeof module == 'object' && module && module.x` is one use.
+                key = (hit.rule, fields["name"], positions.row(hit.start))
+                if key in seen:
+                    continue
+                seen.add(key)
             if hit.rule == "node-global":
                 hint = self.hints.get(fields["name"].rpartition(".")[2])
                 fields["hint"] = f": {hint}" if hint else ""
@@ -148,8 +155,11 @@ class _Positions:
             self.starts.append(at + 1)
             at = self.src.find(b"\n", at + 1)
 
+    def row(self, offset: int) -> int:
+        return bisect.bisect_right(self.starts, offset) - 1
+
     def location(self, file: str, offset: int) -> Location | None:
-        row = bisect.bisect_right(self.starts, offset) - 1
+        row = self.row(offset)
         start = self.starts[row]
         line, column = row + 1, len(self.src[start:offset].decode("utf-8", "replace"))
         if self.map is not None:

@@ -129,11 +129,32 @@ def _provided_use(root: Node, src: bytes, start: int, end: int, name: str, flags
         return None
     if grand is not None and grand.type == "assignment_expression" and grand.child_by_field_name("left") == parent:
         return None  # a program defining the global for itself
-    if in_dead_branch(parent):
+    if _is_test(parent) or in_dead_branch(parent):
         return None
     rule = "webassembly" if prop == "WebAssembly" else \
         "guarded-node-global" if _guarded(parent, prop) else "node-global"
     return Hit(rule, parent.start_byte, parent.end_byte, {"name": f"{name}.{prop}"})
+
+
+def _is_test(node: Node) -> bool:
+    """Is the value of `node` only tested (a condition, `!x`, `x === y`, the left of `&&` / `||`)?
+    Reading an absent property of the global object gives undefined: testing it is a guard."""
+    child = node
+    parent = node.parent
+    while parent is not None and (parent.type == "parenthesized_expression" or (
+            parent.type == "unary_expression" and parent.child(0) is not None
+            and parent.child(0).type == "!")):  # type: ignore[union-attr]
+        child, parent = parent, parent.parent
+    if parent is None:
+        return False
+    if parent.type == "ternary_expression" or parent.type == "if_statement":
+        return child == parent.child_by_field_name("condition")
+    if parent.type == "binary_expression":
+        operator = parent.child_by_field_name("operator")
+        op = operator.type if operator is not None else ""
+        return op in ("===", "==", "!==", "!=") or (
+            op in ("&&", "||", "??") and child == parent.child_by_field_name("left"))
+    return False
 
 
 def _constructor_reads(root: Node, src: bytes) -> list[Hit]:
@@ -164,29 +185,33 @@ def _constructor_reads(root: Node, src: bytes) -> list[Hit]:
 
 
 def _guarded(node: Node, name: str) -> bool:
-    """Is `node` in a branch that a `typeof NAME` (or `globalThis.NAME`) test guards: the body of
-    an `if`, either arm of a ternary, the right side of `&&` / `||`, or the statements after
-    `if (typeof NAME ...) return`?"""
+    """Is `node` in a branch that runs only where NAME exists, by a `typeof NAME` (or
+    `globalThis.NAME`) test: the arm of an `if` or a ternary that the test's sense selects, the
+    right side of `&&` (`||` for a test of absence), or what follows `if (typeof NAME ...) return`?"""
+    last = name.rpartition(".")[2]
     child = node
     parent = node.parent
     while parent is not None:
         kind = parent.type
-        test: Node | None = None
-        if kind == "if_statement" and child != parent.child_by_field_name("condition"):
-            test = parent.child_by_field_name("condition")
-        elif kind == "ternary_expression" and child != parent.child_by_field_name("condition"):
-            test = parent.child_by_field_name("condition")
+        if kind in ("if_statement", "ternary_expression"):
+            sense = _sense(parent.child_by_field_name("condition"), last)
+            if sense is not None and child == parent.child_by_field_name("consequence" if sense else "alternative"):
+                return True
+        elif kind == "else_clause" and parent.parent is not None and parent.parent.type == "if_statement":
+            if _sense(parent.parent.child_by_field_name("condition"), last) is False:
+                return True
         elif kind == "binary_expression" and child == parent.child_by_field_name("right"):
-            test = parent.child_by_field_name("left")
+            operator = parent.child_by_field_name("operator")
+            sense = _sense(parent.child_by_field_name("left"), last)
+            if operator is not None and sense is not None and operator.type == ("&&" if sense else "||"):
+                return True
         elif kind in ("statement_block", "program"):
             for sibling in parent.named_children:
                 if sibling == child:
                     break
                 if sibling.type == "if_statement" and _exits(sibling.child_by_field_name("consequence")) and \
-                        _tests(sibling.child_by_field_name("condition"), name):
+                        _sense(sibling.child_by_field_name("condition"), last) is False:
                     return True
-        if test is not None and _tests(test, name):
-            return True
         child = parent
         parent = parent.parent
     return False
@@ -200,28 +225,50 @@ def _exits(node: Node | None) -> bool:
     return node.type == "statement_block" and any(c.type in _EXITS for c in node.named_children)
 
 
-def _tests(test: Node | None, name: str) -> bool:
-    """Does the condition ask about NAME: `typeof NAME`, `typeof globalThis.NAME`, `globalThis.NAME`?"""
+def _sense(test: Node | None, name: str) -> bool | None:
+    """True where `test` holds only if NAME exists (`typeof NAME !== "undefined"`, `typeof NAME ===
+    "function"`, `globalThis.NAME`), False where it holds only if NAME is absent, None if it does
+    not ask (a conjunction or disjunction answers as its first part that asks)."""
     if test is None:
-        return False
-    last = name.rpartition(".")[2]
-    stack = [test]
-    while stack:
-        node = stack.pop()
-        kind = node.type
-        if kind == "unary_expression":
-            operator = node.child(0)
-            argument = node.child_by_field_name("argument")
-            if operator is not None and operator.type == "typeof" and argument is not None:
-                text = (argument.text or b"").decode()
-                if text == last or text.rpartition(".")[2] == last:
-                    return True
-        elif kind == "member_expression" and node.text is not None:
-            obj = node.child_by_field_name("object")
-            prop = node.child_by_field_name("property")
-            if obj is not None and obj.text is not None and obj.text.decode() in GLOBAL_OBJECTS and \
-                    prop is not None and prop.text == last.encode():
-                return True
-        if kind not in ("function_expression", "arrow_function"):
-            stack.extend(node.named_children)
+        return None
+    kind = test.type
+    if kind == "parenthesized_expression" and test.named_child_count == 1:
+        return _sense(test.named_child(0), name)
+    if kind == "unary_expression":
+        operator = test.child(0)
+        if operator is not None and operator.type == "!":
+            inner = _sense(test.child_by_field_name("argument"), name)
+            return None if inner is None else not inner
+        return None
+    if kind == "member_expression":
+        return True if _names(test, name) else None
+    if kind != "binary_expression":
+        return None
+    operator_node = test.child_by_field_name("operator")
+    left, right = test.child_by_field_name("left"), test.child_by_field_name("right")
+    op = operator_node.type if operator_node is not None else ""
+    if op in ("&&", "||"):
+        first = _sense(left, name)
+        return first if first is not None else _sense(right, name)
+    if op not in ("===", "==", "!==", "!="):
+        return None
+    for probe, other in ((left, right), (right, left)):
+        if probe is not None and other is not None and other.type == "string" and probe.type == "unary_expression":
+            typeof = probe.child(0)
+            argument = probe.child_by_field_name("argument")
+            if typeof is not None and typeof.type == "typeof" and argument is not None and _names(argument, name):
+                absent = (other.text or b"")[1:-1] == b"undefined"
+                return absent != (op in ("===", "=="))
+    return None
+
+
+def _names(node: Node, name: str) -> bool:
+    """Is `node` NAME itself or NAME read from the global object (`globalThis.NAME`, `self.NAME`)?"""
+    if node.type == "identifier":
+        return node.text == name.encode()
+    if node.type == "member_expression":
+        obj = node.child_by_field_name("object")
+        prop = node.child_by_field_name("property")
+        return obj is not None and (obj.text or b"").decode() in GLOBAL_OBJECTS and \
+            prop is not None and prop.text == name.encode()
     return False
