@@ -249,3 +249,12 @@ def test_an_entry_that_does_not_resolve_is_a_load_error(tmp_path: Path) -> None:
 def test_a_module_that_cannot_be_loaded_is_a_finding(tmp_path: Path) -> None:
     write(tmp_path, {"main.js": 'import "./bad.json";\n', "bad.json": "{ not json"})
     assert [f.rule for f in check(tmp_path, "main.js").findings] == ["load-error"]
+
+
+def test_a_syntax_error_is_a_finding_where_the_transform_puts_it(tmp_path: Path) -> None:
+    write(tmp_path, {"main.js": 'import "./broken.js";\nexport const a = Buffer;\n',
+                     "broken.js": "export const ok = 1;\nexport const = 2;\n"})
+    report = check(tmp_path, "main.js")
+    assert [(f.rule, f.location.file, f.location.line, f.chain) for f in report.findings if f.location] == [
+        ("node-global", "main.js", 2, ("main.js",)), ("load-error", "broken.js", 2, ("main.js", "broken.js"))]
+    assert "SyntaxError" not in report.findings[1].message and "Unexpected" in report.findings[1].message

@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..code_frame import code_frame
-from ..errors import ModrunError
+from ..errors import LoadError, ModrunError
 from ..ids import file_of
 from ..plugins.module_types import split_type
 from ..transform.sourcemap import original_point
-from ..transform_request import format_hint, load_source
+from ..transform_request import format_hint, load_source, transform_request
 from .config import CheckConfig
 from .findings import Finding, Location, Report
 from .globals import node_global_hints, provided_globals
@@ -95,6 +95,14 @@ class _Walk:
             return []
         positions = _Positions(transformed.code, transformed.map, loaded.code)
         found = scan(transformed.code, self.provided, format_hint(environment, id), self.node_globals)
+        if found.broken:
+            try:
+                await transform_request(environment, environment.module_graph.ensure_entry_from_id(id))
+            except LoadError as error:
+                loc = error.loc
+                where = Location(self.name(id), loc.line, loc.column, error.frame or "") if loc is not None else None
+                self.report("load-error", id, where, {"reason": error.message.splitlines()[0]})
+                return []
         if found.commonjs and self.config.commonjs:
             self.report("commonjs-module", id, (positions, 0), {})
         seen: set[tuple[str, str, int]] = set()
@@ -125,13 +133,14 @@ class _Walk:
                 new.append(dep)
         return new
 
-    def report(self, rule_id: str, id: str, where: tuple[_Positions, int] | None, fields: dict[str, str]) -> None:
+    def report(self, rule_id: str, id: str, where: tuple[_Positions, int] | Location | None,
+               fields: dict[str, str]) -> None:
         config = self.config
         if not config.enabled(rule_id):
             return
         rule = RULES[rule_id]
         file = self.name(id)
-        location = where[0].location(file, where[1]) if where is not None else None
+        location = where[0].location(file, where[1]) if isinstance(where, tuple) else where
         severity: Any = config.severity.get(rule_id, rule.severity)
         finding = Finding(rule=rule_id, severity=severity,
                           message=rule.message.format(profile=self.environment.profile, **fields),

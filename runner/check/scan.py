@@ -36,6 +36,8 @@ class Scan:
     #: import() and require() calls, in source order
     specifiers: list[tuple[str, int, str]]
     hits: list[Hit]
+    #: the parser met a syntax error (the module's transform says where and why)
+    broken: bool
 
 
 def scan(code: str, provided: frozenset[str], hint: str, node_globals: frozenset[str]) -> Scan:
@@ -90,7 +92,7 @@ def scan(code: str, provided: frozenset[str], hint: str, node_globals: frozenset
     hits += _constructor_reads(root, src)
     specifiers.sort(key=lambda s: s[1])
     hits.sort(key=lambda h: h.start)
-    return Scan(commonjs, specifiers, hits)
+    return Scan(commonjs, specifiers, hits, root.has_error)
 
 
 def _node(root: Node, start: int, end: int) -> Node:
