@@ -199,6 +199,23 @@ export function f(options: Options, id: Id): string {
     assert one(tmp_path, source, "main.ts") == [("node-global", "error", 4, 25)]
 
 
+def test_tsx_and_its_jsx_runtime_are_followed(tmp_path: Path) -> None:
+    write(tmp_path, {
+        "tsconfig.json": '{"compilerOptions": {"jsx": "react-jsx", "jsxImportSource": "tiny"}}',
+        "main.tsx": 'import { hello } from "./lib/hello.ts";\nexport const view = (): unknown => <p>{hello}</p>;\n',
+        "lib/hello.ts": "export const hello: string = __filename;\n",
+        "node_modules/tiny/package.json": '{"name": "tiny", "exports": {"./jsx-runtime": "./jsx.js"}}',
+        "node_modules/tiny/jsx.js": "export const jsx = (t, p) => ({ t, p, at: setImmediate });\n",
+    })
+    report = check(tmp_path, "main.tsx")
+    assert [(f.rule, f.location.file, f.location.line, f.location.column, f.chain) for f in report.findings
+            if f.location] == [
+        # The JSX runtime first: the lowering adds its import before the module's own.
+        ("node-global", "node_modules/tiny/jsx.js", 1, 43, ("main.tsx", "node_modules/tiny/jsx.js")),
+        ("node-global", "lib/hello.ts", 1, 30, ("main.tsx", "lib/hello.ts"))]
+    assert report.modules == 3
+
+
 def test_imports_maps_and_export_conditions_pick_the_edge_build(tmp_path: Path) -> None:
     write(tmp_path, {
         "package.json": '{"type": "module", "imports": {"#env": {"worker": "./env.edge.js", '
