@@ -126,8 +126,7 @@ def _provided_use(root: Node, src: bytes, start: int, end: int, name: str, flags
     if prop is None or prop in provided or prop not in foreign:
         return None
     grand = parent.parent
-    if grand is not None and grand.type == "unary_expression" and grand.child(0) is not None and \
-            grand.child(0).type == "typeof":  # type: ignore[union-attr]
+    if grand is not None and _unary(grand) == "typeof":
         return None
     if grand is not None and grand.type == "assignment_expression" and grand.child_by_field_name("left") == parent:
         return None  # a program defining the global for itself
@@ -138,14 +137,18 @@ def _provided_use(root: Node, src: bytes, start: int, end: int, name: str, flags
     return Hit(rule, parent.start_byte, parent.end_byte, {"name": f"{name}.{prop}"})
 
 
+def _unary(node: Node) -> str | None:
+    """The operator of a unary expression (None for any other node)."""
+    operator = node.child(0) if node.type == "unary_expression" else None
+    return operator.type if operator is not None else None
+
+
 def _is_test(node: Node) -> bool:
     """Is the value of `node` only tested (a condition, `!x`, `x === y`, the left of `&&` / `||`)?
     Reading an absent property of the global object gives undefined: testing it is a guard."""
     child = node
     parent = node.parent
-    while parent is not None and (parent.type == "parenthesized_expression" or (
-            parent.type == "unary_expression" and parent.child(0) is not None
-            and parent.child(0).type == "!")):  # type: ignore[union-attr]
+    while parent is not None and (parent.type == "parenthesized_expression" or _unary(parent) == "!"):
         child, parent = parent, parent.parent
     if parent is None:
         return False
@@ -237,8 +240,7 @@ def _sense(test: Node | None, name: str) -> bool | None:
     if kind == "parenthesized_expression" and test.named_child_count == 1:
         return _sense(test.named_child(0), name)
     if kind == "unary_expression":
-        operator = test.child(0)
-        if operator is not None and operator.type == "!":
+        if _unary(test) == "!":
             inner = _sense(test.child_by_field_name("argument"), name)
             return None if inner is None else not inner
         return None
@@ -255,10 +257,9 @@ def _sense(test: Node | None, name: str) -> bool | None:
     if op not in ("===", "==", "!==", "!="):
         return None
     for probe, other in ((left, right), (right, left)):
-        if probe is not None and other is not None and other.type == "string" and probe.type == "unary_expression":
-            typeof = probe.child(0)
+        if probe is not None and other is not None and other.type == "string" and _unary(probe) == "typeof":
             argument = probe.child_by_field_name("argument")
-            if typeof is not None and typeof.type == "typeof" and argument is not None and _names(argument, name):
+            if argument is not None and _names(argument, name):
                 absent = (other.text or b"")[1:-1] == b"undefined"
                 return absent != (op in ("===", "=="))
     return None
