@@ -83,8 +83,7 @@ class _Walk:
 
     async def module(self, id: str) -> list[str]:
         """Scan one module; the ids of the dependencies not met before."""
-        base, module_type = split_type(id)
-        if module_type is not None:
+        if split_type(id)[1] is not None:
             return []  # JSON, text, bytes: data, no code
         environment = self.environment
         try:
@@ -103,7 +102,7 @@ class _Walk:
                 where = Location(self.name(id), loc.line, loc.column, error.frame or "") if loc is not None else None
                 self.report("load-error", id, where, {"reason": error.message.splitlines()[0]})
                 return []
-        if found.commonjs and self.config.commonjs:
+        if found.commonjs:
             self.report("commonjs-module", id, (positions, 0), {})
         seen: set[tuple[str, str, int]] = set()
         for hit in found.hits:
