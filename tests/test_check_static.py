@@ -275,3 +275,32 @@ def test_a_syntax_error_is_a_finding_where_the_transform_puts_it(tmp_path: Path)
     assert [(f.rule, f.location.file, f.location.line, f.chain) for f in report.findings if f.location] == [
         ("node-global", "main.js", 2, ("main.js",)), ("load-error", "broken.js", 2, ("main.js", "broken.js"))]
     assert "SyntaxError" not in report.findings[1].message and "Unexpected" in report.findings[1].message
+
+
+def test_a_feature_test_kept_in_a_variable_guards(tmp_path: Path) -> None:
+    source = """\
+const hasStorage = "function" === typeof AsyncLocalStorage, noBuffer = typeof Buffer === "undefined";
+export const storage = hasStorage ? new AsyncLocalStorage() : null;
+export const bytes = (s) => noBuffer ? new TextEncoder().encode(s) : Buffer.from(s);
+export const other = !hasStorage && new AsyncLocalStorage();
+"""
+    assert one(tmp_path, source) == [
+        ("guarded-node-global", "info", 2, 41), ("guarded-node-global", "info", 3, 70),
+        ("node-global", "error", 4, 41)]
+
+
+UMD = """\
+(function (root, factory) {
+  if (typeof module === "object" && module.exports) module.exports = factory();
+  else if (typeof define === "function" && define.amd) define([], factory);
+  else window.lib = factory();
+})(this, () => 1);
+"""
+
+
+def test_the_browser_arm_of_a_umd_wrapper_is_unreached_in_commonjs_only(tmp_path: Path) -> None:
+    write(tmp_path, {"umd.cjs": UMD})
+    assert check(tmp_path, "umd.cjs").findings == []
+    # In an ES module `module` is absent: the guarded arms are info (one per name and line), the last runs.
+    assert one(tmp_path, "export {};\n" + UMD, "umd.mjs") == [
+        ("guarded-node-global", "info", 3, 37), ("guarded-node-global", "info", 4, 44), ("node-global", "error", 5, 8)]

@@ -14,11 +14,11 @@ from ..transform.entries import string_value
 from ..transform.parser import parse_javascript
 from ..transform.scope import CALLEE, READ, TYPEOF, WRITE
 from ..transform.walker import analyze
+from .guards import Guards, is_test, unary
 from .rules import BROWSER_GLOBALS, COMMONJS_WRAPPER, GLOBAL_OBJECTS
 
 _FUNCTION_CONSTRUCTORS = {"function_expression": "Function", "arrow_function": "Function",
                           "generator_function": "GeneratorFunction"}
-_EXITS = frozenset(("return_statement", "throw_statement"))
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,7 @@ def scan(code: str, provided: frozenset[str], hint: str, node_globals: frozenset
     root = parse_javascript(src).root_node
     commonjs = hint == "commonjs" or (hint == "auto" and module_syntax(src, root) == "commonjs")
     analysis = analyze(root, src)
+    guards = Guards(root, src)
     specifiers: list[tuple[str, int, str]] = []
     hits: list[Hit] = []
     for item in analysis.items:
@@ -77,15 +78,15 @@ def scan(code: str, provided: frozenset[str], hint: str, node_globals: frozenset
                         hits.append(Hit("dynamic-require", call.start_byte, call.end_byte))
             continue
         if name in provided:
-            hit = _provided_use(root, src, ref.start, ref.end, name, ref.flags, provided, foreign)
+            hit = _provided_use(_node(root, ref.start, ref.end), src, guards, name, ref.flags, provided, foreign)
         elif ref.flags & TYPEOF:
             continue  # `typeof X` is how code asks, not a use
         else:
             node = _node(root, ref.start, ref.end)
-            if in_dead_branch(node):
+            if in_dead_branch(node) or (commonjs and guards.unreached_in_commonjs(node)):
                 continue
             rule = "webassembly" if name == "WebAssembly" else \
-                "guarded-node-global" if _guarded(node, name) else "node-global"
+                "guarded-node-global" if guards.guarded(node, name) else "node-global"
             hit = Hit(rule, ref.start, ref.end, {"name": name})
         if hit is not None:
             hits.append(hit)
@@ -101,13 +102,12 @@ def _node(root: Node, start: int, end: int) -> Node:
     return node
 
 
-def _provided_use(root: Node, src: bytes, start: int, end: int, name: str, flags: int, provided: frozenset[str],
+def _provided_use(node: Node, src: bytes, guards: Guards, name: str, flags: int, provided: frozenset[str],
                   foreign: frozenset[str]) -> Hit | None:
     """Code generation through a provided global (`eval`, `Function`), or a global the profile
     lacks read as a property of the global object (`globalThis.process`, `self["Buffer"]`)."""
-    node = _node(root, start, end)
     if name == "eval" and not flags & TYPEOF:
-        return None if in_dead_branch(node) else Hit("eval", start, end)
+        return None if in_dead_branch(node) else Hit("eval", node.start_byte, node.end_byte)
     parent = node.parent
     if name == "Function" and parent is not None and (
             (parent.type == "new_expression" and parent.child_by_field_name("constructor") == node)
@@ -126,40 +126,15 @@ def _provided_use(root: Node, src: bytes, start: int, end: int, name: str, flags
     if prop is None or prop in provided or prop not in foreign:
         return None
     grand = parent.parent
-    if grand is not None and _unary(grand) == "typeof":
+    if grand is not None and unary(grand) == "typeof":
         return None
     if grand is not None and grand.type == "assignment_expression" and grand.child_by_field_name("left") == parent:
         return None  # a program defining the global for itself
-    if _is_test(parent) or in_dead_branch(parent):
+    if is_test(parent) or in_dead_branch(parent):
         return None
     rule = "webassembly" if prop == "WebAssembly" else \
-        "guarded-node-global" if _guarded(parent, prop) else "node-global"
+        "guarded-node-global" if guards.guarded(parent, prop) else "node-global"
     return Hit(rule, parent.start_byte, parent.end_byte, {"name": f"{name}.{prop}"})
-
-
-def _unary(node: Node) -> str | None:
-    """The operator of a unary expression (None for any other node)."""
-    operator = node.child(0) if node.type == "unary_expression" else None
-    return operator.type if operator is not None else None
-
-
-def _is_test(node: Node) -> bool:
-    """Is the value of `node` only tested (a condition, `!x`, `x === y`, the left of `&&` / `||`)?
-    Reading an absent property of the global object gives undefined: testing it is a guard."""
-    child = node
-    parent = node.parent
-    while parent is not None and (parent.type == "parenthesized_expression" or _unary(parent) == "!"):
-        child, parent = parent, parent.parent
-    if parent is None:
-        return False
-    if parent.type == "ternary_expression" or parent.type == "if_statement":
-        return child == parent.child_by_field_name("condition")
-    if parent.type == "binary_expression":
-        operator = parent.child_by_field_name("operator")
-        op = operator.type if operator is not None else ""
-        return op in ("===", "==", "!==", "!=") or (
-            op in ("&&", "||", "??") and child == parent.child_by_field_name("left"))
-    return False
 
 
 def _constructor_reads(root: Node, src: bytes) -> list[Hit]:
@@ -187,91 +162,3 @@ def _constructor_reads(root: Node, src: bytes) -> list[Hit]:
         name = ("Async" if is_async else "") + kind
         hits.append(Hit("function-constructor", member.start_byte, member.end_byte, {"name": name}))
     return hits
-
-
-def _guarded(node: Node, name: str) -> bool:
-    """Is `node` in a branch that runs only where NAME exists, by a `typeof NAME` (or
-    `globalThis.NAME`) test: the arm of an `if` or a ternary that the test's sense selects, the
-    right side of `&&` (`||` for a test of absence), or what follows `if (typeof NAME ...) return`?"""
-    last = name.rpartition(".")[2]
-    child = node
-    parent = node.parent
-    while parent is not None:
-        kind = parent.type
-        if kind in ("if_statement", "ternary_expression"):
-            sense = _sense(parent.child_by_field_name("condition"), last)
-            if sense is not None and child == parent.child_by_field_name("consequence" if sense else "alternative"):
-                return True
-        elif kind == "else_clause" and parent.parent is not None and parent.parent.type == "if_statement":
-            if _sense(parent.parent.child_by_field_name("condition"), last) is False:
-                return True
-        elif kind == "binary_expression" and child == parent.child_by_field_name("right"):
-            operator = parent.child_by_field_name("operator")
-            sense = _sense(parent.child_by_field_name("left"), last)
-            if operator is not None and sense is not None and operator.type == ("&&" if sense else "||"):
-                return True
-        elif kind in ("statement_block", "program"):
-            for sibling in parent.named_children:
-                if sibling == child:
-                    break
-                if sibling.type == "if_statement" and _exits(sibling.child_by_field_name("consequence")) and \
-                        _sense(sibling.child_by_field_name("condition"), last) is False:
-                    return True
-        child = parent
-        parent = parent.parent
-    return False
-
-
-def _exits(node: Node | None) -> bool:
-    if node is None:
-        return False
-    if node.type in _EXITS:
-        return True
-    return node.type == "statement_block" and any(c.type in _EXITS for c in node.named_children)
-
-
-def _sense(test: Node | None, name: str) -> bool | None:
-    """True where `test` holds only if NAME exists (`typeof NAME !== "undefined"`, `typeof NAME ===
-    "function"`, `globalThis.NAME`), False where it holds only if NAME is absent, None if it does
-    not ask (a conjunction or disjunction answers as its first part that asks)."""
-    if test is None:
-        return None
-    kind = test.type
-    if kind == "parenthesized_expression" and test.named_child_count == 1:
-        return _sense(test.named_child(0), name)
-    if kind == "unary_expression":
-        if _unary(test) == "!":
-            inner = _sense(test.child_by_field_name("argument"), name)
-            return None if inner is None else not inner
-        return None
-    if kind == "member_expression":
-        return True if _names(test, name) else None
-    if kind != "binary_expression":
-        return None
-    operator_node = test.child_by_field_name("operator")
-    left, right = test.child_by_field_name("left"), test.child_by_field_name("right")
-    op = operator_node.type if operator_node is not None else ""
-    if op in ("&&", "||"):
-        first = _sense(left, name)
-        return first if first is not None else _sense(right, name)
-    if op not in ("===", "==", "!==", "!="):
-        return None
-    for probe, other in ((left, right), (right, left)):
-        if probe is not None and other is not None and other.type == "string" and _unary(probe) == "typeof":
-            argument = probe.child_by_field_name("argument")
-            if argument is not None and _names(argument, name):
-                absent = (other.text or b"")[1:-1] == b"undefined"
-                return absent != (op in ("===", "=="))
-    return None
-
-
-def _names(node: Node, name: str) -> bool:
-    """Is `node` NAME itself or NAME read from the global object (`globalThis.NAME`, `self.NAME`)?"""
-    if node.type == "identifier":
-        return node.text == name.encode()
-    if node.type == "member_expression":
-        obj = node.child_by_field_name("object")
-        prop = node.child_by_field_name("property")
-        return obj is not None and (obj.text or b"").decode() in GLOBAL_OBJECTS and \
-            prop is not None and prop.text == name.encode()
-    return False
