@@ -4,11 +4,16 @@ reach, counted independently here) with exactly the findings these versions dese
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
 from pathlib import Path
 
+import pytest
+
+from runner import Server
+from runner.check import CheckConfig, analyze
 from tests.npm_cache import install
 from tests.project_files import write
 from tests.test_check_static import check
@@ -74,3 +79,32 @@ def test_all_of_lodash_es_and_date_fns_is_walked() -> None:
                if f.rule == "guarded-node-global" and f.location}
     assert ("node_modules/lodash-es/_freeGlobal.js", "global") in guarded
     assert all(f.package in ("lodash-es", "date-fns") for f in report.findings)
+
+
+@pytest.mark.parametrize("package", ["qs", "semver", "superjson", "markdown-it", "react", "zod", "date-fns"])
+def test_the_check_walks_the_graph_a_run_loads(package: str) -> None:
+    """Checked and then imported in one environment: the modules walked are exactly those the
+    runtime fetched (CommonJS requires, `exports` conditions and all)."""
+    root = install("packages")
+    name = package.replace("/", "_")
+    write(root, {f"check/{name}.js": f'import * as m from "{package}";\nexport default m;\n'})
+
+    async def main() -> tuple[int, set[str]]:
+        async with Server(root=root, cache_dir=False, environments={"edge": {"profile": "edge"}}) as server:
+            environment = server.environments["edge"]
+            report = await analyze(environment, f"check/{name}.js", CheckConfig())
+            await environment.import_module(f"/check/{name}.js")
+            # What the runtime loaded: the entry and what the modules it fetched import (a module
+            # only read for the names it re-exports is not among them).
+            entry = environment.module_graph.get_module_by_url(f"/check/{name}.js")
+            assert entry is not None
+            loaded, todo = {entry.id}, [entry]
+            while todo:
+                for dep in todo.pop().imported_modules:
+                    if dep.id not in loaded:
+                        loaded.add(dep.id)
+                        todo.append(dep)
+            return report.modules, loaded
+
+    walked, fetched = asyncio.run(main())
+    assert walked == len(fetched)
