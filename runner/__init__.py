@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .capabilities import FetchHandler, FetchRequest, FetchResponse
+    from .check.project import assert_edge_compatible
     from .config import EnvironmentConfig
     from .environment import Environment
     from .errors import CrashError, JSError, LimitError, LoadError, Location, ModrunError, ParseError, UsageError
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 
 _MODULES = {
     ".capabilities": ("FetchHandler", "FetchRequest", "FetchResponse"),
+    ".check.project": ("assert_edge_compatible",),
     ".config": ("EnvironmentConfig",),
     ".environment": ("Environment",),
     ".errors": ("CrashError", "JSError", "LimitError", "LoadError", "Location", "ModrunError", "ParseError",
@@ -54,7 +56,7 @@ __all__ = [
     "FetchResponse", "HotChannel", "HotReport", "HotUpdateContext", "HotUpdateResult", "JSError", "JSFunction",
     "JSOpaque", "LimitError", "Limits", "LoadError", "LoadResult", "Location", "ModrunError", "ModuleGraph",
     "ModuleNode", "ModuleProxy", "ParseError", "PendingTimer", "Plugin", "RuntimeTransport", "Server", "SyncServer",
-    "UsageError", "VirtualModules", "serve_environment",
+    "UsageError", "VirtualModules", "assert_edge_compatible", "serve_environment",
 ]
 
 

@@ -67,3 +67,49 @@ async def check_project(path: Path, root: Path, *, profile: str = "edge",
         return CheckResult(report, outcome)
     finally:
         await server.close()
+
+
+def check_sync(path: Path, root: Path, **options: Any) -> CheckResult:
+    """check_project for synchronous callers (a test), also inside a running event loop: on a thread
+    of its own, with a stack as large as SyncServer's, since the in-process engine recurses on it."""
+    import asyncio
+    import threading
+
+    outcome: list[CheckResult] = []
+    failure: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            outcome.append(asyncio.run(check_project(path, root, **options)))
+        except BaseException as error:  # re-raised on the caller's thread
+            failure.append(error)
+
+    previous = threading.stack_size()
+    threading.stack_size(64 * 1024 * 1024)
+    try:
+        thread = threading.Thread(target=work, name="modrun-check")
+        thread.start()
+    finally:
+        threading.stack_size(previous)
+    thread.join()
+    if failure:
+        raise failure[0]
+    return outcome[0]
+
+
+def assert_edge_compatible(entry: str | Path, *, root: str | Path | None = None, profile: str = "edge",
+                           run: bool = False, call: str | None = None, args: list[Any] | None = None,
+                           evaluator: str = "inprocess", allow_warnings: bool = True) -> Report:
+    """Assert that `entry` (relative to `root`, by default the current directory) is compatible with
+    `profile`: no error finding (nor a warning, unless `allow_warnings`), statically and, with `run`,
+    when imported (and `call`ed with `args`). Fails with the report as plain text; answers the Report."""
+    from .render import render_text
+
+    base = Path(root if root is not None else Path.cwd()).resolve()
+    result = check_sync((base / entry).resolve(), base, profile=profile, evaluator=evaluator, run=run, call=call,
+                        args=args)
+    report = result.report
+    failed = not report.compatible or (not allow_warnings and report.counts()["warning"] > 0)
+    if failed:
+        raise AssertionError(render_text(report))
+    return report

@@ -5,6 +5,7 @@ Colours only where the output is a terminal and NO_COLOR is not set (rich decide
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Iterable
 from typing import IO
 
@@ -58,7 +59,9 @@ def _finding(finding: Finding) -> Text:
 
 def render(report: Report, file: IO[str]) -> None:
     """Print `report` to `file`."""
-    console = Console(file=file, highlight=False, soft_wrap=True)
+    # NO_COLOR: rich drops the colours but keeps bold and underline; no escape codes at all is what's asked
+    plain = bool(os.environ.get("NO_COLOR"))
+    console = Console(file=file, highlight=False, soft_wrap=True, color_system=None if plain else "auto")
     console.print(Text(f"modrun check {report.entry} (profile {report.profile})", style="bold"))
     for package, rules in _groups(report.findings).items():
         console.print()

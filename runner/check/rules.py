@@ -40,6 +40,11 @@ RULES: dict[str, Rule] = {rule.id: rule for rule in (
     Rule("commonjs-module", "warning",
          "a CommonJS module (require / module.exports), where the {profile} profile expects ES modules",
          optional=True),
+    # Found by `modrun check --run` (run_phase.py), besides the rules above met at run time.
+    Rule("run-error", "error", "uncaught at run time: {reason}"),
+    Rule("run-unhandled-rejection", "error", "a promise rejected at run time and nothing handled it: {reason}"),
+    Rule("run-limit", "error", "the run exceeded the {limit} limit: {reason}"),
+    Rule("run-crash", "error", "the runtime crashed or its transport failed: {reason}"),
 )}
 
 #: browser globals that no edge profile provides, reported also when read as `globalThis.NAME`
