@@ -105,6 +105,7 @@ def assert_edge_compatible(entry: str | Path, *, root: str | Path | None = None,
     when imported (and `call`ed with `args`). Fails with the report as plain text; answers the Report."""
     from .render import render_text
 
+    __tracebackhide__ = True  # pytest shows the failure at the test's line, with the report
     base = Path(root if root is not None else Path.cwd()).resolve()
     result = check_sync((base / entry).resolve(), base, profile=profile, evaluator=evaluator, run=run, call=call,
                         args=args)
