@@ -1,8 +1,8 @@
 """modrun's pytest plugin, loaded the way users get it (the `pytest11` entry point of the installed
-package) in pytester's sessions (subprocesses: an in-process session would keep the `runner` package
-of the outer one, with names it cached from an earlier session): assert_edge_compatible failing with the report as its message, the
+package) in pytester's sessions: assert_edge_compatible failing with the report as its message, the
 fixtures configured by ini options and by the marker; and the README's example is the file
-tests/test_shop_example.py runs."""
+tests/test_shop_example.py runs. The sessions are subprocesses: an in-process one would share the
+outer session's `runner` package, with the names it cached from an earlier session."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ REPO = Path(__file__).parents[1]
 PROJECT = {
     "app/src/entry.js": 'import fs from "node:fs";\nimport { config } from "dep";\n'
                         "export default () => config() + fs.readFileSync.name;\n",
-    "app/node_modules/dep/package.json": '{"name": "dep", "version": "1.0.0", "type": "module", "exports": "./index.js"}',
+    "app/node_modules/dep/package.json":
+        '{"name": "dep", "version": "1.0.0", "type": "module", "exports": "./index.js"}',
     "app/node_modules/dep/index.js": "export const config = () => globalThis['pro' + 'cess'].env.MODE;\n",
     "app/src/clean.js": "export const twice = (n) => n * 2;\nexport const kind = typeof process;\n",
 }
