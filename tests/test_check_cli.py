@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import re
 import shutil
 import subprocess
 import sys
@@ -255,3 +256,13 @@ def test_a_clean_hono_app_is_compatible_statically_and_when_run() -> None:
     run = modrun("check-app/main.js", "--json", "--run", "--call", "default", "--args", '["/api/hello"]', cwd=installed)
     assert run.returncode == 0, run.stdout
     assert one_object(run)["run"] == {**one_object(run)["run"], "ok": True, "called": "default"}
+
+
+def test_the_readme_rules_table_is_the_rules_data() -> None:
+    from runner.check.rules import RULES
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    table = readme[readme.index("| rule | severity | message |"):]
+    rows = re.findall(r"^\| `([\w-]+)` \| (\w+)[^|]* \| (.*) \|$", table.split("\n\n")[0], re.M)
+    assert [(rule, severity, message.replace("\\|", "|")) for rule, severity, message in rows] == \
+        [(rule.id, rule.severity, rule.message) for rule in RULES.values()]
