@@ -266,3 +266,28 @@ def test_the_readme_rules_table_is_the_rules_data() -> None:
     rows = re.findall(r"^\| `([\w-]+)` \| (\w+)[^|]* \| (.*) \|$", table.split("\n\n")[0], re.M)
     assert [(rule, severity, message.replace("\\|", "|")) for rule, severity, message in rows] == \
         [(rule.id, rule.severity, rule.message) for rule in RULES.values()]
+
+
+def test_run_names_a_node_built_in_that_only_the_run_loads(tmp_path: Path) -> None:
+    write(tmp_path, {
+        "node_modules/cj/package.json": '{"name": "cj", "version": "1.0.0", "main": "index.js"}',
+        "node_modules/cj/index.js": 'const name = ["f", "s"].join("");\n'
+                                    'module.exports = function read() {\n'
+                                    '  return require(name).readFileSync("x");\n};\n',
+        "src/entry.js": 'import read from "cj";\nexport default () => read();\n'
+                        'export async function dyn() {\n  const mod = "node:" + "os";\n'
+                        "  return (await import(mod)).platform();\n}\n",
+    })
+    by_require = one_object(modrun("src/entry.js", "--json", "--run", "--call", "default", cwd=tmp_path))
+    [(rule, place, chain, message)] = [(f["rule"], (f["location"]["file"], f["location"]["line"]), f["chain"],
+                                        f["message"]) for f in by_require["findings"] if f["source"] == "run"]
+    assert (rule, place, chain) == ("node-builtin-import", ("node_modules/cj/index.js", 3),
+                                    ["src/entry.js", "node_modules/cj/index.js"])
+    assert message.startswith("'fs' is a Node.js built-in module")
+    by_import = one_object(modrun("src/entry.js", "--json", "--run", "--call", "dyn", cwd=tmp_path))
+    [(rule, chain, message)] = [(f["rule"], f["chain"], f["message"]) for f in by_import["findings"]
+                                if f["source"] == "run"]
+    assert (rule, chain) == ("node-builtin-import", ["src/entry.js"]) and message.startswith("'node:os' is")
+    # the static check warned that it could not follow either
+    assert {f["rule"] for f in by_import["findings"] if f["source"] == "static"} == \
+        {"dynamic-import-expression", "dynamic-require"}

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..code_frame import code_frame
 from ..errors import CrashError, LimitError, LoadError, ModrunError, UsageError
+from ..plugins.node_builtins import builtin_name
 from .analyze import _package
 from .config import CheckConfig
 from .findings import Finding, Location, Report
@@ -29,6 +30,10 @@ if TYPE_CHECKING:
 _FRAME = re.compile(r"^\s*at (?:.*? \()?(?P<file>[^()]+?):(?P<line>\d+):(?P<column>\d+)\)?\s*$", re.M)
 #: the edge profile's ReferenceError for one of Node's globals (runner/js/edge/lockdown.js)
 _NODE_GLOBAL = re.compile(r"^(?P<name>[\w$]+) is not defined \((?P=name) is Node\.js's")
+#: a require() the runner did not fetch ahead (runner/js/commonjs.js), of a name the run computed
+_UNFETCHED_REQUIRE = re.compile(r"^Cannot find module '(?P<name>[^']+)' required from ")
+#: the resolver's message for a Node built-in (runner/plugins/node_builtins.py), as a rejected import() carries it
+_BUILTIN_MESSAGE = re.compile(r"^'(?P<name>[^']+)' is a Node\.js built-in module")
 _UNCAUGHT = re.compile(r"^Uncaught (?P<promise>\(in promise\) )?(?P<text>.*)", re.S)
 
 
@@ -122,16 +127,23 @@ class _Collector:
         elif isinstance(error, CrashError):
             self.add("run-crash", None, self.entry_id, reason=first)
         else:
-            self.thrown(error.name, error.message, error.stack, rejection=False)
+            self.thrown(error.name, error.message, error.stack, rejection=False, extra=error.extra)
 
-    def thrown(self, name: str, message: str, stack: str, *, rejection: bool) -> None:
+    def thrown(self, name: str, message: str, stack: str, *, rejection: bool,
+               extra: dict[str, Any] | None = None) -> None:
         location, file = self.located(stack)
+        first = message.splitlines()[0] if message else ""
         node = _NODE_GLOBAL.match(message)
         if name == "ReferenceError" and node:
             hint = node_global_hints().get(node["name"])
             self.add("node-global", location, file, name=node["name"], hint=f": {hint}" if hint else "")
             return
-        first = message.splitlines()[0] if message else ""
+        builtin = _builtin(message, extra or {})
+        if builtin is not None:  # an import() or a require() whose specifier only the run computes
+            importer = (extra or {}).get("importer")
+            self.add("node-builtin-import", location, file if location or not importer else str(importer),
+                     specifier=builtin, reason=first)
+            return
         self.add("run-unhandled-rejection" if rejection else "run-error", location, file,
                  reason=f"{name}: {first}" if first else name)
 
@@ -148,6 +160,14 @@ class _Collector:
         if not sep or not re.fullmatch(r"[\w$]+", name):
             name, message = "Error", head
         self.thrown(name, message, match["text"], rejection=bool(match["promise"]))
+
+
+def _builtin(message: str, extra: dict[str, Any]) -> str | None:
+    """The Node built-in an error says the run tried to load, or None."""
+    if extra.get("code") == "ERR_NODE_BUILTIN" and extra.get("id"):
+        return str(extra["id"])
+    match = _UNFETCHED_REQUIRE.match(message) or _BUILTIN_MESSAGE.match(message)
+    return match["name"] if match and builtin_name(match["name"]) is not None else None
 
 
 async def run_phase(environment: Environment, entry: str, config: CheckConfig, *, call: str | None = None,
