@@ -112,5 +112,5 @@ def assert_edge_compatible(entry: str | Path, *, root: str | Path | None = None,
     report = result.report
     failed = not report.compatible or (not allow_warnings and report.counts()["warning"] > 0)
     if failed:
-        raise AssertionError(render_text(report))
+        raise AssertionError(render_text(report, result.run))
     return report

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.text import Text
 
 from .findings import Finding, Report
+from .run_phase import RunOutcome
 
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 _ORDER = {"error": 0, "warning": 1, "info": 2}
@@ -57,8 +58,16 @@ def _finding(finding: Finding) -> Text:
     return text
 
 
-def render(report: Report, file: IO[str]) -> None:
-    """Print `report` to `file`."""
+def _run_line(run: RunOutcome) -> Text:
+    did = "imported the entry" + (f" and called {run.called}" if run.called else "")
+    text = Text(f"run: {did} in {run.duration_ms:.0f} ms — ")
+    text.append("no error" if run.ok else "it failed",
+                style="green" if run.ok else "red")
+    return text
+
+
+def render(report: Report, file: IO[str], run: RunOutcome | None = None) -> None:
+    """Print `report` to `file`, with a line on the run phase when there was one."""
     # NO_COLOR: rich drops the colours but keeps bold and underline; no escape codes at all is what's asked
     plain = bool(os.environ.get("NO_COLOR"))
     console = Console(file=file, highlight=False, soft_wrap=True, color_system=None if plain else "auto")
@@ -71,12 +80,14 @@ def render(report: Report, file: IO[str]) -> None:
             for finding in findings:
                 console.print(_finding(finding))
     console.print()
+    if run is not None:
+        console.print(_run_line(run))
     console.print(Text(("✔ " if report.compatible else "✖ ") + summary(report),
                        style="bold green" if report.compatible else "bold red"))
 
 
-def render_text(report: Report) -> str:
+def render_text(report: Report, run: RunOutcome | None = None) -> str:
     """The report as plain text (no colours), as an assertion message shows it."""
     buffer = io.StringIO()
-    render(report, buffer)
+    render(report, buffer, run)
     return buffer.getvalue()

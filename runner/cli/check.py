@@ -71,6 +71,6 @@ def command(ns: argparse.Namespace) -> int:
 
         sys.stdout.write(wire.dumps(result.to_json()) + "\n")
     else:
-        render(result.report, sys.stdout)
+        render(result.report, sys.stdout, result.run)
     sys.stdout.flush()
     return 0 if result.report.compatible else 1
