@@ -290,3 +290,26 @@ def test_run_names_a_node_built_in_that_only_the_run_loads(tmp_path: Path) -> No
     # the static check warned that it could not follow either
     assert {f["rule"] for f in by_import["findings"] if f["source"] == "static"} == \
         {"dynamic-import-expression", "dynamic-require"}
+
+
+def test_the_issue_project_through_the_command_then_allowed_in_config(tmp_path: Path) -> None:
+    from tests.test_check_static import PROJECT
+
+    write(tmp_path, PROJECT)
+    report = one_object(result := modrun("src/entry.js", "--json", "--run", cwd=tmp_path))
+    assert result.returncode == 1
+    assert [(f["rule"], f["location"]["file"], f["location"]["line"], f["chain"][-1], f["source"])
+            for f in report["findings"]] == [
+        ("node-builtin-import", "src/entry.js", 1, "src/entry.js", "static"),
+        ("eval", "src/entry.js", 6, "src/entry.js", "static"),
+        ("node-global", "node_modules/dep/index.js", 3, "node_modules/dep/index.js", "static"),
+        ("guarded-node-global", "node_modules/dep/index.js", 5, "node_modules/dep/index.js", "static"),
+        ("dynamic-require", "node_modules/dep/loader.cjs", 2, "node_modules/dep/loader.cjs", "static"),
+    ]  # the run fails at the node:fs import, which the static check already reported there
+    assert report["run"]["ok"] is False
+    write(tmp_path, {"pyproject.toml": '[tool.modrun.check.allow]\ndep = ["node-global", "guarded-node-global", '
+                                       '"dynamic-require"]\n[tool.modrun.check.allow-files]\n'
+                                       '"src/entry.js" = ["node-builtin-import", "eval"]\n'})
+    allowed = one_object(result := modrun("src/entry.js", "--json", cwd=tmp_path))
+    assert result.returncode == 0
+    assert (allowed["findings"], allowed["summary"]["allowed"], allowed["ok"]) == ([], 5, True)
