@@ -24,6 +24,7 @@ PROJECT = {
         '{"name": "dep", "version": "1.0.0", "type": "module", "exports": "./index.js"}',
     "app/node_modules/dep/index.js": "export const config = () => globalThis['pro' + 'cess'].env.MODE;\n",
     "app/src/clean.js": "export const twice = (n) => n * 2;\nexport const kind = typeof process;\n",
+    "app/src/lazy.js": "export const load = (name) => import(name);\n",
 }
 
 
@@ -38,12 +39,18 @@ def test_assert_edge_compatible_fails_with_the_rendered_report(pytester: pytest.
         def test_clean(modrun_root):
             report = assert_edge_compatible("src/clean.js", root=modrun_root, run=True, call="twice", args=[2])
             assert report.compatible and report.modules == 1
+
+        def test_warnings(modrun_root):
+            report = assert_edge_compatible("src/lazy.js", root=modrun_root)
+            assert [f.rule for f in report.findings] == ["dynamic-import-expression"]
+            assert_edge_compatible("src/lazy.js", root=modrun_root, allow_warnings=False)
     """)
     pytester.makeini("[pytest]\nmodrun_root = app\n")
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=1, failed=1)
+    result.assert_outcomes(passed=1, failed=2)
     out = result.stdout.str()
     assert "\x1b[" not in out
+    assert "FAILED test_app.py::test_warnings - AssertionError: modrun check src/lazy.js" in out
     for line in ("AssertionError: modrun check src/entry.js (profile edge)", "  node-builtin-import",
                  "    error src/entry.js:1:16", "> 1 | import fs from \"node:fs\";",
                  "✖ 1 error, 0 warnings, 0 info · 2 modules · 0 allowed"):

@@ -30,11 +30,11 @@ def add_parser(commands: Any) -> None:
     check.add_argument("--args", metavar="JSON_ARRAY", default="[]", help="arguments for --call, as a JSON array")
     check.add_argument("--evaluator", default="inprocess", metavar="NAME",
                        help="with --run: the runtime (inprocess, the default; wasm; process)")
-    check.add_argument("--timeout", type=float, default=30.0, metavar="S",
+    check.add_argument("--timeout", type=float, metavar="S",
                        help="with --run: wall-clock limit of the run, in seconds (default 30)")
-    check.add_argument("--memory", type=float, default=128.0, metavar="MB",
+    check.add_argument("--memory", type=float, metavar="MB",
                        help="with --run: cap on the runtime's heap, in MiB (default 128, as edge platforms)")
-    check.add_argument("--cpu-ms", type=float, default=1000.0, metavar="MS",
+    check.add_argument("--cpu-ms", type=float, metavar="MS",
                        help="with --run: CPU time of the import and of the call, each, in ms (default 1000)")
 
 
@@ -44,11 +44,11 @@ def command(ns: argparse.Namespace) -> int:
         args = _check_args(ns)
         if ns.call is not None and not ns.run:
             raise UsageError("--call needs --run: the static check does not run the module")
-        if ns.cpu_ms <= 0:
+        if ns.cpu_ms is not None and ns.cpu_ms <= 0:
             raise UsageError("--cpu-ms must be a positive number of milliseconds")
         import asyncio
 
-        from ..check.project import check_project
+        from ..check.project import RUN_LIMITS, RUN_TIMEOUT_S, check_project
         from ..check.render import render
 
         entry = Path(ns.entry).resolve()
@@ -61,7 +61,8 @@ def command(ns: argparse.Namespace) -> int:
 
         result = asyncio.run(check_project(
             entry, root, profile=ns.profile, evaluator=ns.evaluator, run=ns.run, call=ns.call, args=args,
-            limits={"memory_mb": ns.memory, "cpu_ms": ns.cpu_ms}, timeout=ns.timeout, on_console=on_console))
+            limits={"memory_mb": ns.memory or RUN_LIMITS["memory_mb"], "cpu_ms": ns.cpu_ms or RUN_LIMITS["cpu_ms"]},
+            timeout=ns.timeout or RUN_TIMEOUT_S, on_console=on_console))
     except TimeoutError:
         return report_error(LimitError("wall-time limit exceeded", limit="wall-time"), as_json)
     except ModrunError as error:
