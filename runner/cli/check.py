@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..errors import LimitError, ModrunError, UsageError
+from ..errors import ModrunError, UsageError
 from ..js.profiles import DEFAULT_PROFILE, PROFILES
 from .common import report_error
 from .run import _check_args, _choose_root
@@ -63,8 +63,6 @@ def command(ns: argparse.Namespace) -> int:
             entry, root, profile=ns.profile, evaluator=ns.evaluator, run=ns.run, call=ns.call, args=args,
             limits={"memory_mb": ns.memory or RUN_LIMITS["memory_mb"], "cpu_ms": ns.cpu_ms or RUN_LIMITS["cpu_ms"]},
             timeout=ns.timeout or RUN_TIMEOUT_S, on_console=on_console))
-    except TimeoutError:
-        return report_error(LimitError("wall-time limit exceeded", limit="wall-time"), as_json)
     except ModrunError as error:
         return report_error(error, as_json)
     if as_json:
