@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .asgi import ModrunASGI
     from .capabilities import Bindings, FetchHandler, FetchRequest, FetchResponse
+    from .check.project import assert_edge_compatible
     from .config import EnvironmentConfig
     from .dispatch import DispatchRequest, DispatchResponse
     from .environment import Environment
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
 _MODULES = {
     ".asgi": ("ModrunASGI",),
     ".capabilities": ("Bindings", "FetchHandler", "FetchRequest", "FetchResponse"),
+    ".check.project": ("assert_edge_compatible",),
     ".config": ("EnvironmentConfig",),
     ".dispatch": ("DispatchRequest", "DispatchResponse"),
     ".environment": ("Environment",),
@@ -73,7 +75,7 @@ __all__ = [
     "JSFunction", "JSOpaque", "LimitError", "Limits", "LoadError", "LoadResult", "Location", "ManagedRuntime",
     "ModrunError", "ModuleGraph", "ModuleNode", "ModuleProxy", "ParseError", "PendingTimer", "Plugin", "RuntimePool",
     "RuntimeTransport", "Server", "StaleModuleError", "SyncServer", "UsageError", "VirtualModules",
-    "serve_environment",
+    "assert_edge_compatible", "serve_environment",
     "DispatchRequest", "DispatchResponse", "ModrunASGI",
 ]
 

@@ -1,5 +1,5 @@
-"""The command line: `modrun run` (run.py), `modrun bench` (bench.py) and `modrun dev` (dev.py),
-one file per command.
+"""The command line: `modrun run` (run.py), `modrun bench` (bench.py), `modrun dev` (dev.py) and
+`modrun check` (check.py), one file per command.
 
 Exit codes, the same for every command: 0 ok · 1 uncaught JS error · 2 usage or config error ·
 3 load error · 4 limit exceeded · 5 runtime crashed or transport failed.
@@ -13,14 +13,14 @@ import sys
 from typing import TYPE_CHECKING, NoReturn
 
 from ..errors import CrashError, ModrunError
-from . import bench, dev, run
+from . import bench, check, dev, run
 from .common import EXIT_CODES, Parser, report_error
 
 if TYPE_CHECKING:
     from ..server import Server
 
 __all__ = ["EXIT_CODES", "main", "run_command"]
-COMMANDS = {"run": run.command, "bench": bench.command, "dev": dev.command}
+COMMANDS = {"run": run.command, "bench": bench.command, "dev": dev.command, "check": check.command}
 
 
 def _parser() -> Parser:
@@ -29,6 +29,7 @@ def _parser() -> Parser:
     run.add_parser(commands)
     bench.add_parser(commands)
     dev.add_parser(commands)
+    check.add_parser(commands)
     return parser
 
 

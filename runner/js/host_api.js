@@ -212,6 +212,11 @@ function createHostApi(runner, loop, profile) {
     async settleWaits(id) {
       return answer(await dispatcher().settleWaits(id));
     },
+
+    // The names the profile defines on the global object (what `modrun check` treats as provided).
+    globalNames() {
+      return Object.getOwnPropertyNames(globalThis);
+    },
   };
 }
 

@@ -77,12 +77,12 @@ def cjs_transform(code: str, id: str, src: bytes, root: Node
         if callee.type == "import":
             edits.overwrite(callee.start_byte, callee.end_byte, DYNAMIC_IMPORT, (0, callee.start_byte))
             dynamic_import = True
-            imported = _literal_argument(src, node)
+            imported = literal_argument(src, node)
             if imported is not None and imported not in dynamic:
                 dynamic.append(imported)
             continue
-        specifier = _literal_argument(src, node)
-        if specifier is None or _dead(node):
+        specifier = literal_argument(src, node)
+        if specifier is None or in_dead_branch(node):
             continue
         if callee.type == "identifier" and callee.text == b"require":
             if not any(r["specifier"] == specifier for r in requires):
@@ -110,7 +110,7 @@ def cjs_transform(code: str, id: str, src: bytes, root: Node
     return out, map_, meta, dynamic
 
 
-def _literal_argument(src: bytes, call: Node) -> str | None:
+def literal_argument(src: bytes, call: Node) -> str | None:
     arguments = call.child_by_field_name("arguments")
     if arguments is None or arguments.named_child_count < 1 or arguments.type != "arguments":
         return None
@@ -125,7 +125,7 @@ def _literal_argument(src: bytes, call: Node) -> str | None:
     return None
 
 
-def _dead(node: Node) -> bool:
+def in_dead_branch(node: Node) -> bool:
     """Is `node` in a branch that a constant condition never takes?"""
     child = node
     parent = node.parent
