@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import time
@@ -61,12 +60,6 @@ def check_timed(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, 
     if done.returncode not in (0, 1):
         raise RuntimeError(f"{' '.join(cmd)} exited {done.returncode}:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
     return elapsed, json.loads(done.stdout)
-
-
-def summary(samples: list[float]) -> dict[str, float]:
-    out = harness.stats(samples)
-    out["mean"] = statistics.fmean(samples)
-    return out
 
 
 def main() -> int:
@@ -114,8 +107,8 @@ def main() -> int:
                 if out != expected:
                     raise SystemExit(f"{package}: {name} printed {out!r}, node printed {expected!r}")
                 wall[name].append(elapsed)
-        stats = {name: summary(values) for name, values in wall.items()}
-        walks = {name: summary(values) for name, values in walk.items()}
+        stats = {name: harness.stats(values) for name, values in wall.items()}
+        walks = {name: harness.stats(values) for name, values in walk.items()}
         results[package] = {"modules": modules, "wall_ms": stats, "report_duration_ms": walks}
         reference = stats["modrun run (warm)"]["mean"]
         for name, stat in stats.items():

@@ -19,9 +19,10 @@ CACHE_DIR = BENCH_DIR / ".cache"
 
 
 def stats(samples: Sequence[float]) -> dict[str, float]:
-    """Summary of samples (any unit): median, min, max, p90 and the count."""
+    """Summary of samples (any unit): mean, median, min, max, p90 and the count."""
     ordered = sorted(samples)
     return {
+        "mean": statistics.fmean(ordered),
         "median": statistics.median(ordered),
         "min": ordered[0],
         "max": ordered[-1],

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -73,12 +72,6 @@ def install() -> Path:
     return root
 
 
-def summary(samples: list[float]) -> dict[str, float]:
-    out = harness.stats(samples)
-    out["mean"] = statistics.fmean(samples)
-    return out
-
-
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=7)
@@ -110,7 +103,7 @@ def main() -> int:
                 if out != expected:
                     raise SystemExit(f"{graph}: {name} printed {out!r}, node printed {expected!r}")
                 samples[name].append(elapsed)
-        results[graph] = {name: summary(values) for name, values in samples.items()}
+        results[graph] = {name: harness.stats(values) for name, values in samples.items()}
         reference = results[graph]["node"]["median"]
         for name, stat in results[graph].items():
             rows.append([graph, name, stat["median"], stat["mean"], stat["p90"], stat["max"],
