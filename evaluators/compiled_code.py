@@ -5,7 +5,7 @@ The interface (the same shape for every engine):
 
 1. The runtime is booted with `hostCompiles: true` in its config (runner/js/runtime.js) only by an
    engine that serves compile requests; the runner then, before linking, asks for the wrappers of
-   the modules it is about to link and waits for the answer (runner/js/host_compiler.js).
+   the modules it is about to link and waits for the answer (runner/js/module_runner/host_compiler.js).
 2. While such requests wait, the runtime's `drain` answers DRAIN_COMPILE (runner/rpc/protocol.py)
    instead of its outbox. The engine then takes the requests one by one through the runtime's
    `nextCompile()` (the text the Function constructor would compile, as a string; null when there

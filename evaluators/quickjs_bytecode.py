@@ -157,7 +157,7 @@ class QuickJSCompiler:
         self.deliver = deliver
 
     def serve(self) -> None:
-        """Answer the runtime's compile requests (runner/js/host_compiler.js)."""
+        """Answer the runtime's compile requests (runner/js/module_runner/host_compiler.js)."""
         assert self.next_request is not None and self.deliver is not None
         source = self.next_request()
         api, ctx = self.api, self.context_ptr

@@ -50,7 +50,7 @@ def file_stamp(path: str) -> tuple[int, int] | None:
 
 def dependency_key(specifier: str, module_type: str | None) -> str:
     """How the runner names a dependency: the specifier, plus the module type asked for with
-    `with { type }` (mirrored in runner/js/module_runner.js)."""
+    `with { type }` (mirrored in runner/js/module_runner/module_runner.js)."""
     return f"{specifier}\0{module_type}" if module_type else specifier
 
 

@@ -207,8 +207,8 @@ def test_evaluated_modules_by_id_url_and_file_and_invalidation(tmp_path):
     const cleared = [modules.getModuleById("/src/a.js"), modules.getModulesByFile("/src/a.js")];
     return { before, invalidated, cleared };
   })()""")
-    for name in ("source_map.js", "namespace.js", "evaluated_modules.js"):
-        (tmp_path / name).write_text((bundle.JS_DIR / name).read_text())
+    for name in ("source_map.js", "module_runner/namespace.js", "module_runner/evaluated_modules.js"):
+        (tmp_path / name.rsplit("/", 1)[-1]).write_text((bundle.JS_DIR / name).read_text())
     (tmp_path / "probe.js").write_text(probe)
     sources = bundle.read(tmp_path, ["source_map.js", "namespace.js", "evaluated_modules.js", "probe.js"])
     bundle.check(sources)

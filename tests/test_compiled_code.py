@@ -1,4 +1,4 @@
-"""The compiled-code cache (evaluators/compiled_code.py, quickjs_bytecode.py, runner/js/host_compiler.js):
+"""The compiled-code cache (evaluators/compiled_code.py, quickjs_bytecode.py, runner/js/module_runner/host_compiler.js):
 fresh runtimes of one host process take the wrappers of modules seen before as QuickJS bytecode,
 keyed by the engine build and the exact source, and give the same results as compiling them."""
 

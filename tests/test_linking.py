@@ -1,4 +1,4 @@
-"""Linking at scale (runner/js/linker.js, module_runner.js): re-export chains thousands of modules
+"""Linking at scale (runner/js/module_runner/linker.js, module_runner.js): re-export chains thousands of modules
 deep, barrels of `export *`, and what the spec says about their names, in every evaluator.
 
 How fast it is lives in bench/scaling.py; here, that deep and wide graphs load at all (nothing

@@ -35,7 +35,7 @@ class WasmCompiler:
         self._lock = threading.Lock()
 
     def serve(self, guest: Guest, next_compile: int, compiled: int) -> None:
-        """Answer `guest`'s compile requests (runner/js/host_compiler.js): each wrapper read from
+        """Answer `guest`'s compile requests (runner/js/module_runner/host_compiler.js): each wrapper read from
         bytecode where there is some, undefined where not."""
         wrappers: list[int] = []
         try:

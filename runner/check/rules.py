@@ -55,5 +55,5 @@ BROWSER_GLOBALS = frozenset(("window", "document", "XMLHttpRequest", "localStora
 #: the names of the global object itself, through which a global can be read as a property
 GLOBAL_OBJECTS = frozenset(("globalThis", "self", "window", "global"))
 
-#: what a CommonJS module's wrapper function provides (runner/js/commonjs.js)
+#: what a CommonJS module's wrapper function provides (runner/js/module_runner/commonjs.js)
 COMMONJS_WRAPPER = frozenset(("exports", "require", "module", "__filename", "__dirname"))

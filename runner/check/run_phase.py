@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 _FRAME = re.compile(r"^\s*at (?:.*? \()?(?P<file>[^()]+?):(?P<line>\d+):(?P<column>\d+)\)?\s*$", re.M)
 #: the edge profile's ReferenceError for one of Node's globals (runner/js/edge/lockdown.js)
 _NODE_GLOBAL = re.compile(r"^(?P<name>[\w$]+) is not defined \((?P=name) is Node\.js's")
-#: a require() the runner did not fetch ahead (runner/js/commonjs.js), of a name the run computed
+#: a require() the runner did not fetch ahead (runner/js/module_runner/commonjs.js), of a name the run computed
 _UNFETCHED_REQUIRE = re.compile(r"^Cannot find module '(?P<name>[^']+)' required from ")
 #: the resolver's message for a Node built-in (runner/plugins/node_builtins.py), as a rejected import() carries it
 _BUILTIN_MESSAGE = re.compile(r"^'(?P<name>[^']+)' is a Node\.js built-in module")

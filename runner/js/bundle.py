@@ -21,10 +21,13 @@ JS_DIR = Path(__file__).parent
 # Each file uses only what the files before it provide (its header says what; `check` holds them
 # to it), and runtime.js boots the rest. A profile's files come between the two halves: they may
 # use the transport and the event loop, and the last one provides the `installProfile` that runtime.js calls.
-CORE_BEFORE = ("source_map.js", "stack_trace.js", "namespace.js", "inspect.js", "transport.js", "event_loop.js",
-               "bindings.js")
-CORE_AFTER = ("evaluated_modules.js", "linker.js", "esm_evaluator.js", "commonjs.js", "host_compiler.js",
-              "module_runner.js", "hmr_client.js", "host_api.js", "runtime.js")
+CORE_BEFORE = ("source_map.js", "stack_trace.js", "module_runner/namespace.js", "inspect.js", "transport.js",
+               "event_loop.js", "bindings.js")
+# The module runner proper (module_runner/), as Vite's module-runner folder: its store, linker,
+# evaluators and the runner.
+CORE_AFTER = ("module_runner/evaluated_modules.js", "module_runner/linker.js", "module_runner/esm_evaluator.js",
+              "module_runner/commonjs.js", "module_runner/host_compiler.js", "module_runner/module_runner.js",
+              "hmr_client.js", "host_api.js", "runtime.js")
 
 # The runner keeps its own references to the built-ins it uses, so that module code replacing a
 # global (test262 does `globalThis.Promise = …`) cannot break module loading.

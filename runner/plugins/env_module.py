@@ -26,7 +26,8 @@ class EnvModule(Plugin):
     def load(self, id: str, environment: object) -> str | None:
         if id != ENV_MODULE_ID:
             return None
-        # import.meta.modrunEnv exists only in this module, and only in modrun's runner (runner/js/module_runner.js).
+        # import.meta.modrunEnv exists only in this module, and only in modrun's runner
+        # (runner/js/module_runner/module_runner.js).
         lines = ['if (typeof import.meta.modrunEnv !== "function") throw new Error("modrun:env: this module runner '
                  'has no bindings (only modrun\'s own runtimes have)");',
                  "const env = await import.meta.modrunEnv();", "export default env;"]

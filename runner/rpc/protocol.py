@@ -70,7 +70,7 @@ WAKE_EVENT = "modrun:wake"
 #: microtasks, then calls `drain` again (runner/js/event_loop.js)
 DRAIN_AGAIN = "+"
 #: what `drain` answers when the runtime waits for wrappers its engine compiles: the engine serves
-#: them, runs the microtasks, then calls `drain` again (runner/js/host_compiler.js)
+#: them, runs the microtasks, then calls `drain` again (runner/js/module_runner/host_compiler.js)
 DRAIN_COMPILE = "?"
 #: the `code` of the error answering a method nobody handles
 UNKNOWN_METHOD = "ERR_UNKNOWN_METHOD"
@@ -116,7 +116,7 @@ class LinkMeta(TypedDict):
     hasTLA: bool
     resolved: NotRequired[dict[str, str]]  # dependency key (or literal import() specifier) -> its url
     hot: NotRequired[bool]  # HMR is on and the code uses import.meta.hot: it gets a hot context
-    # CommonJS modules (runner/transform/cjs_transform.py, runner/js/commonjs.js):
+    # CommonJS modules (runner/transform/cjs_transform.py, runner/js/module_runner/commonjs.js):
     format: NotRequired[str]  # "commonjs"; absent for an ES module
     requires: NotRequired[list[RequireEntry]]  # the literal require() calls, fetched with the module
     required: NotRequired[dict[str, str]]  # require specifier -> the url it resolved to

@@ -1,7 +1,7 @@
 """CommonJS source -> what the module runner evaluates as a CommonJS record, with a source map.
 
 The code stays CommonJS: the runner wraps it in `function (exports, require, module, __filename,
-__dirname)` (runner/js/commonjs.js). This pass finds what the runner needs before the code runs:
+__dirname)` (runner/js/module_runner/commonjs.js). This pass finds what the runner needs before the code runs:
 - every `require("literal")` (and `require.resolve("literal")`), so that the required modules are
   fetched with this one, in the same round of requests as the other modules of its level; a call
   in a branch that the mode makes dead (`if ("production" !== "production") require(…)`, after
