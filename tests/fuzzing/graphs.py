@@ -127,6 +127,13 @@ export const log = [];
 export const dlog = [];
 export const settled = [];
 export const pending = [];
+// An error's name as the spec has it. Node 20 answers a second link of a module whose link failed
+// before with its own ERR_VM_MODULE_LINK_FAILURE ("request for ... is not in cache"), where the spec
+// links the module again and throws what its link threw the first time: in these graphs, always the
+// SyntaxError of an import no module provides (a link error is a SyntaxError).
+export function errorName(error) {
+  return error && error.code === "ERR_VM_MODULE_LINK_FAILURE" ? "SyntaxError" : error && error.name;
+}
 // A value as both sides can print it; a read that throws (TDZ in a cycle) gives the error's name.
 export function safe(read) {
   try {
@@ -147,7 +154,7 @@ export function shape(value, depth) {
 """
 
 MAIN_MODULE = """\
-import { log, dlog, settled, pending, safe } from "./log.js";
+import { log, dlog, settled, pending, safe, errorName } from "./log.js";
 let outcome;
 try {
   const ns = await import("./m0.js");
@@ -159,7 +166,7 @@ try {
   outcome = { ok: described, tag: ns[Symbol.toStringTag] };
 } catch (error) {
   const message = String(error && error.message);
-  outcome = { error: error && error.name, boom: message.startsWith("boom") ? message : null };
+  outcome = { error: errorName(error), boom: message.startsWith("boom") ? message : null };
 }
 // Dynamic imports started by the modules settle when the host has loaded them: wait for them (and
 // for those they start), and compare what they settled with, not when.
@@ -208,7 +215,7 @@ def _module_source(index: int, module: Module, outside: list[int], dynamic_only:
         # A module outside the static graph logs [module, entry]: compared module by module.
         return f'dlog.push(["{me}", {entry}]);' if dynamic_only else f"log.push({entry});"
 
-    lines = ['import { log, dlog, settled, pending, safe } from "./log.js";']
+    lines = ['import { log, dlog, settled, pending, safe, errorName } from "./log.js";']
     locals_: list[tuple[str, str]] = []  # (local name, kind of import)
     for n, imp in enumerate(module.imports):
         source = f'"./m{imp.target}.js"'
@@ -288,7 +295,7 @@ def _step(step: Step, me: str, locals_: list[tuple[str, str]], own: list[str], o
         target = outside[step.index % len(outside)]
         return (f'pending.push(import("./m{target}.js").then('
                 f'(ns) => settled.push("{me}->m{target} " + Object.keys(ns).join()),'
-                f' (error) => settled.push("{me}->m{target} " + error.name)));')
+                f' (error) => settled.push("{me}->m{target} " + errorName(error))));')
     return ""
 
 
