@@ -17,7 +17,9 @@ throws (a module that throws may be shared by several importers: each sees its e
 Compared is only what the spec fixes. When a dynamic import's loading completes is the host's to decide
 (HostLoadImportedModule may finish at any time), so dynamic imports reach only modules outside m0's
 static graph, their modules log apart (`dlog`, compared module by module) and what they settled with
-is compared as a sorted set, never in the order they settled.
+is compared as a sorted set, never in the order they settled. Dynamic imports also run one after
+another (`later` in log.js): of two at once into one cycle, the one whose loading completes first
+becomes the cycle's root and decides which module runs first, which is the host's timing too.
 """
 
 from __future__ import annotations
@@ -127,6 +129,13 @@ export const log = [];
 export const dlog = [];
 export const settled = [];
 export const pending = [];
+// Dynamic imports one at a time, each once the one before has settled (see graphs.py).
+let queue = Promise.resolve();
+export function later(load) {
+  const loaded = queue.then(load);
+  queue = loaded.then(() => undefined, () => undefined);
+  return loaded;
+}
 // An error's name as the spec has it. Node 20 answers a second link of a module whose link failed
 // before with its own ERR_VM_MODULE_LINK_FAILURE ("request for ... is not in cache"), where the spec
 // links the module again and throws what its link threw the first time: in these graphs, always the
@@ -154,7 +163,7 @@ export function shape(value, depth) {
 """
 
 MAIN_MODULE = """\
-import { log, dlog, settled, pending, safe, errorName } from "./log.js";
+import { log, dlog, settled, pending, safe, errorName, later } from "./log.js";
 let outcome;
 try {
   const ns = await import("./m0.js");
@@ -215,7 +224,7 @@ def _module_source(index: int, module: Module, outside: list[int], dynamic_only:
         # A module outside the static graph logs [module, entry]: compared module by module.
         return f'dlog.push(["{me}", {entry}]);' if dynamic_only else f"log.push({entry});"
 
-    lines = ['import { log, dlog, settled, pending, safe, errorName } from "./log.js";']
+    lines = ['import { log, dlog, settled, pending, safe, errorName, later } from "./log.js";']
     locals_: list[tuple[str, str]] = []  # (local name, kind of import)
     for n, imp in enumerate(module.imports):
         source = f'"./m{imp.target}.js"'
@@ -293,7 +302,7 @@ def _step(step: Step, me: str, locals_: list[tuple[str, str]], own: list[str], o
         return "await null; " + log(f'"{me} resumed"')
     if step.kind == "dynamic" and outside:
         target = outside[step.index % len(outside)]
-        return (f'pending.push(import("./m{target}.js").then('
+        return (f'pending.push(later(() => import("./m{target}.js")).then('
                 f'(ns) => settled.push("{me}->m{target} " + Object.keys(ns).join()),'
                 f' (error) => settled.push("{me}->m{target} " + errorName(error))));')
     return ""
