@@ -60,7 +60,7 @@ def runner_meta(result: TransformResult) -> LinkMeta:
     constants = []
     for name, record in result.exports.items():
         if record.kind == "local":
-            exports[name] = {"kind": "local"}
+            exports[name] = {"kind": "local", "var": True} if record.hoisted_var else {"kind": "local"}
             if record.constant:
                 constants.append(name)
         else:

@@ -78,6 +78,18 @@ REGRESSIONS = {
         Module(declarations=(), default="none"),
         Module(declarations=(), default="none", imports=(Import(1, "named", "a"),)),
     )),
+    # m2 runs first in the cycle m0 -> m1 -> m2 -> m1 and calls m1's hoisted default function, which
+    # reads m1's JSON import before the JSON module has been evaluated: a JSON module is a synthetic
+    # module whose `default` binding exists, undefined, from its link on; it was a TDZ error here.
+    "a-json-import-read-before-its-module-ran-is-undefined": Graph((
+        Module(declarations=(("let", "a"), ("let", "b")), default="none",
+               imports=(Import(0, "named", "a"), Import(1, "named", "a"))),
+        Module(declarations=(("let", "a"),), default="function",
+               imports=(Import(0, "named", "a"), Import(2, "named", "a"), Import(0, "json")),
+               body=(Step("read", 0), Step("read", 0), Step("read", 0))),
+        Module(declarations=(("let", "a"), ("let", "b")), default="none", imports=(Import(1, "default"),),
+               body=(Step("call", 0),)),
+    )),
 }
 
 

@@ -26,4 +26,6 @@ class JsonPlugin(Plugin):
             loc = Location(id, error.lineno, error.colno)
             raise ParseError(f"invalid JSON: {error.msg}", loc=loc, frame=code_frame(code, error.lineno, error.colno),
                              id=id) from None
-        return f"export default {json.dumps(value, ensure_ascii=False)};\n"
+        # A JSON module is a synthetic module: its `default` binding exists from link on, undefined
+        # until the module is evaluated (a `var`), never in a TDZ as `export default` would be.
+        return f"var json = {json.dumps(value, ensure_ascii=False)};\nexport {{ json as default }};\n"

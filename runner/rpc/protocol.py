@@ -110,7 +110,9 @@ class LinkMeta(TypedDict):
 
     deps: list[str]
     imports: list[ImportEntry]
-    exports: dict[str, dict[str, str]]  # name -> {kind: local} | {kind: indirect, specifier, import}
+    # name -> {kind: local, var?: true (undefined, not in a TDZ, before the module runs)}
+    #   | {kind: indirect, specifier, import}
+    exports: dict[str, dict[str, Any]]
     starExports: list[str]
     constants: list[str]
     hasTLA: bool

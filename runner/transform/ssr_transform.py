@@ -68,6 +68,7 @@ class ExportRecord:
     kind: Literal["local", "indirect"]
     local: str | None = None  # local: the binding (`__vite_ssr_export_default__` for default exprs)
     constant: bool = False  # local: the binding is never reassigned after its declaration
+    hoisted_var: bool = False  # local: a `var`, which is undefined (not in a TDZ) before the module runs
     specifier: str | None = None  # indirect: the module it comes from
     import_name: str | None = None  # indirect: its name there; "*" is the namespace object
 
@@ -88,10 +89,11 @@ _new_object = object.__new__
 
 
 def _export_record(kind: Literal["local", "indirect"], local: str | None = None, constant: bool = False,
-                   specifier: str | None = None, import_name: str | None = None) -> ExportRecord:
+                   specifier: str | None = None, import_name: str | None = None,
+                   hoisted_var: bool = False) -> ExportRecord:
     """`ExportRecord(...)` without the frozen dataclass's slow `__init__` (same object)."""
     record = _new_object(ExportRecord)
-    record.__dict__.update(kind=kind, local=local, constant=constant, specifier=specifier,
+    record.__dict__.update(kind=kind, local=local, constant=constant, hoisted_var=hoisted_var, specifier=specifier,
                            import_name=import_name)
     return record
 
@@ -278,7 +280,8 @@ class _Rewriter:
                     target = local
                     constant = not uses_eval and b is not None and (
                         b.kind == "const" or (b.writes == 0 and (b.kind != "var" or b.inits <= 1)))
-                    exports[e.exported] = _export_record("local", local=local, constant=constant)
+                    exports[e.exported] = _export_record("local", local=local, constant=constant,
+                                                         hoisted_var=b is not None and b.kind == "var")
             self.edits.prepend(f"__vite_ssr_exportName__({_js_string(e.exported)}, () => {target});",
                                (0, e.start))
         return exports

@@ -15,11 +15,14 @@ const AMBIGUOUS = { ambiguous: true };
 const NO_EDGES = [];
 
 // The module's own exports start in their temporal dead zone: reading one before its
-// declaration has run throws, as it does for a binding of a module in the spec.
+// declaration has run throws, as it does for a binding of a module in the spec; a `var` is
+// undefined instead, as the spec initializes it when the module is linked.
 function defineLocalBindings(record) {
   if (!record.meta) return;
   for (const [name, entry] of Object.entries(record.meta.exports)) {
-    if (entry.kind === "local") defineTdzBinding(record.exports, name);
+    if (entry.kind !== "local") continue;
+    if (entry.var) Object.defineProperty(record.exports, name, { value: undefined, writable: true, enumerable: true, configurable: true });
+    else defineTdzBinding(record.exports, name);
   }
 }
 
