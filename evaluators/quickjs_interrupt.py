@@ -14,7 +14,7 @@ import ctypes
 import time
 from typing import Any
 
-from .quickjs_tracker import ContextData, _lib
+from .quickjs_tracker import _lib, context_data
 
 HANDLER = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
 
@@ -26,11 +26,7 @@ class WallClockInterrupt:
     """Stops the engine of `context` once `time.monotonic()` reaches the armed deadline."""
 
     def __init__(self, context: Any) -> None:
-        data = ContextData.from_address(id(context))
-        if not data.context or _lib.JS_GetRuntime(data.context) != data.runtime:
-            raise RuntimeError("the quickjs-ng binding's layout is not the one modrun was written for "
-                               "(see evaluators/quickjs_tracker.py)")
-        self._runtime = data.runtime
+        self._runtime = context_data(context).runtime
         # The deadline lives in a cell the handler reads: a handler that held `self` would make a
         # reference cycle, and the engine would wait for the garbage collector to be freed.
         self._deadline: list[float | None] = [None]

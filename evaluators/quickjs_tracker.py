@@ -56,15 +56,24 @@ _lib.JS_FreeValue.restype = None
 _lib.JS_FreeValue.argtypes = [ctypes.c_void_p, JSValue]
 
 
+def context_data(context: Any) -> ContextData:
+    """The engine pointers behind a binding `Context`, checked against the library (the context's
+    runtime must be the runtime it names); a RuntimeError where the binding's layout differs."""
+    data = ContextData.from_address(id(context))
+    if not data.context or _lib.JS_GetRuntime(data.context) != data.runtime:
+        raise RuntimeError("the quickjs-ng binding's layout is not the one modrun was written for "
+                           "(see evaluators/quickjs_tracker.py)")
+    return data
+
+
 class RejectionTracker:
     """Installed on `context` for as long as this object lives (the engine keeps it); `track` is
     the runtime's entry point, a function handle from that context."""
 
     def __init__(self, context: Any, track: Any) -> None:
-        data = ContextData.from_address(id(context))
+        data = context_data(context)
         handle = ObjectData.from_address(id(track))
-        if (not data.context or _lib.JS_GetRuntime(data.context) != data.runtime
-                or handle.runtime_data != id(context) or handle.value.tag != TAG_OBJECT):
+        if handle.runtime_data != id(context) or handle.value.tag != TAG_OBJECT:
             raise RuntimeError("the quickjs-ng binding's layout is not the one modrun was written for "
                                "(see evaluators/quickjs_tracker.py)")
         self._runtime = data.runtime
