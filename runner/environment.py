@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import orjson
 
-from .capabilities import Bindings, FetchPolicy, SubtleCrypto
+from .capabilities import Bindings, FetchPolicy
 from .code_frame import code_frame
 from .config import EnvironmentConfig, default_define, require_conditions, resolve_conditions
 from .dispatch import DispatchRequest, DispatchResponse, dispatch
@@ -349,7 +349,7 @@ class Environment:
         if "fetch" in self.capabilities:
             handlers["fetch"] = self.fetch_policy
         if "subtle" in self.capabilities:
-            handlers["subtle"] = SubtleCrypto()
+            handlers["subtle"] = _subtle
         return handlers
 
     # ---- runtime side ----
@@ -459,3 +459,10 @@ class Environment:
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
+
+async def _subtle(operation: str, *args: Any) -> Any:
+    """The `subtle` capability (capabilities/subtle.py), whose `cryptography` loads on first use: tens of
+    milliseconds that a run without crypto.subtle need not pay."""
+    from .capabilities.subtle import SubtleCrypto
+
+    return await SubtleCrypto()(operation, *args)

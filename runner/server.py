@@ -15,19 +15,21 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .capabilities import FetchPolicy
 from .config import MODES, EnvironmentConfig, check_alias, check_define
 from .environment import Environment
 from .errors import UsageError
 from .hmr.hot_update import HotUpdateResult, hot_update
-from .hmr.watcher import FileChange, FileWatcher, settle
 from .plugins import VirtualModules
 from .plugins.tsconfig import TsconfigReader
 from .plugins.typescript_jsx import jsx_config
 from .rpc.client import ConsoleSink
 from .transform_cache import TransformCache, default_cache_dir
+
+if TYPE_CHECKING:
+    from .hmr.watcher import FileChange, FileWatcher
 
 DEFAULT_ENVIRONMENT = "ssr"
 
@@ -92,6 +94,8 @@ class Server:
         events ends after `step_ms` of quiet (at most `debounce_ms`; by default as soon as the
         events at hand are read with inotify, after 1 ms of quiet with watchfiles)."""
         if self.watcher is None:
+            from .hmr.watcher import FileWatcher  # watchfiles and inotify: only for a server that watches
+
             ignore = [self.transform_cache.directory] if self.transform_cache.directory else []
             self.watcher = FileWatcher(self.root, self.handle_file_changes, known=self._known_file, ignore=ignore,
                                        debounce_ms=debounce_ms, step_ms=step_ms)
@@ -107,6 +111,8 @@ class Server:
 
     async def handle_file_changes(self, changes: list[FileChange]) -> list[HotUpdateResult]:
         """Run every environment's hot_update pass for each changed file (what the watcher calls)."""
+        from .hmr.watcher import settle
+
         timestamp = int(time.time() * 1000)
         results = []
         for change, file in changes:

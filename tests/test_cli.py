@@ -163,6 +163,26 @@ def test_second_run_uses_the_transform_cache(tmp_path):
     assert entries() == first
 
 
+def test_a_plain_run_imports_only_what_it_uses(tmp_path):
+    """Every run pays for its imports: `modrun run` of a module that uses neither fetch nor
+    crypto.subtle loads no HTTP client, no cryptography, no file watcher and no terminal display
+    (`modrun dev`'s), and once its transforms are cached, not the parser either."""
+    (tmp_path / "main.js").write_text('import { n } from "./n.js";\nconsole.log(n);\n')
+    (tmp_path / "n.js").write_text("export const n = 7;\n")
+    heavy = ("cryptography", "urllib.request", "http.client", "watchfiles", "asyncinotify", "rich", "tree_sitter")
+    probe = ("import sys\nfrom runner.cli import run_command\n"
+             "code = run_command(['run', 'main.js'], held=[])\n"
+             f"print(code, sorted(m for m in {heavy!r} if m in sys.modules), file=sys.stderr)\n")
+
+    def loaded() -> str:
+        done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        assert done.stdout == "7\n", done.stderr
+        return done.stderr.strip()
+
+    assert loaded() == "0 ['tree_sitter']"  # cold: the transform parses
+    assert loaded() == "0 []"
+
+
 @pytest.mark.parametrize("evaluator", ["inprocess", "wasm", "process"])
 def test_the_process_ends_with_all_its_output_and_leaves_nothing_running(tmp_path, evaluator):
     """The command ends its process without tearing the runtime down: every line of output still

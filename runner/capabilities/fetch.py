@@ -16,8 +16,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import inspect
-import urllib.error
-import urllib.request
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -121,6 +119,9 @@ class FetchPolicy:
         return await asyncio.to_thread(self._network, request)
 
     def _network(self, request: FetchRequest) -> FetchResponsePayload:
+        import urllib.error  # with http.client and email: tens of milliseconds a run without fetch need not pay
+        import urllib.request
+
         policy = self
 
         class Redirects(urllib.request.HTTPRedirectHandler):

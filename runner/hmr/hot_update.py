@@ -22,11 +22,11 @@ from ..module_graph import ModuleNode
 from ..rpc.protocol import HotPayload, Update, UpdatePayload
 from ..transform_request import file_stamp, transform_request
 from .propagate import Boundary, explicit_import_required, propagate_update
-from .watcher import ChangeType
 
 if TYPE_CHECKING:
     from ..environment import Environment
     from ..server import Server
+    from .watcher import ChangeType
 
 
 @dataclass

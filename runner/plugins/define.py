@@ -10,15 +10,14 @@ assignment target, or a name the module declares itself (`function f(process) {â
 from __future__ import annotations
 
 import re
-from typing import Any
-
-from tree_sitter import Node
+from typing import TYPE_CHECKING, Any
 
 from ..ids import file_of
 from ..plugin import Plugin
-from ..transform.edits import Edits
-from ..transform.parser import parse_javascript
 from .module_types import split_type
+
+if TYPE_CHECKING:
+    from tree_sitter import Node
 
 _JS = (".js", ".mjs", ".cjs", ".jsx", ".ts", ".mts", ".cts", ".tsx")
 _SCOPES = frozenset({"function_declaration", "function_expression", "arrow_function", "method_definition",
@@ -49,6 +48,10 @@ class DefinePlugin(Plugin):
         matches = list(self._pattern.finditer(src))
         if not matches:
             return None
+        # Imported here: a run whose modules hold no defined name never loads the parser.
+        from ..transform.edits import Edits
+        from ..transform.parser import parse_javascript
+
         root = parse_javascript(src).root_node
         edits = Edits(src)
         changed = False
