@@ -30,6 +30,7 @@ from .plugins import DefinePlugin, JsonPlugin, ResolvePlugin
 from .plugins.env_module import EnvModule
 from .plugins.module_types import ModuleTypesPlugin, check_type, split_type, typed_id
 from .plugins.packages import PackageCache
+from .plugins.real_paths import RealPaths
 from .plugins.typescript_jsx import TypeScriptJsxPlugin
 from .rpc.client import ConsoleSink, RunnerClient
 from .rpc.exports import ModuleProxy
@@ -61,10 +62,11 @@ class Environment:
         self.alias = {**server.alias, **config.alias}
         self.module_graph = ModuleGraph(str(server.root))
         self.packages = PackageCache()  # package.json files, for resolution and module formats
+        self.real_paths = RealPaths()  # module ids are real paths
         # TypeScript and JSX are lowered before user plugins see the code, as Vite's esbuild plugin is.
         plugins = [EnvModule(self.bindings), ModuleTypesPlugin(),
                    TypeScriptJsxPlugin(server.jsx, server.mode, server.tsconfig), *server.plugins, *config.plugins,
-                   JsonPlugin(), DefinePlugin(self.define), ResolvePlugin(self.packages)]
+                   JsonPlugin(), DefinePlugin(self.define), ResolvePlugin(self.packages, self.real_paths)]
         self.plugin_container = PluginContainer(self, plugins)
         self.on_console: ConsoleSink | None = server.on_console
         self._transforms_in_flight: dict[str, asyncio.Future[TransformedModule]] = {}
@@ -76,7 +78,6 @@ class Environment:
         self._real_root = os.path.realpath(server.root)
         self._resolved: dict[tuple[str, str | None, str], str] = {}
         self._inside: dict[str, bool] = {}
-        self._real_directories: dict[str, str] = {}
         # id -> (the transform it was built from, options it was built for, the FetchResult)
         self._fetched: dict[str, tuple[TransformedModule, tuple[int, bool], FetchedModule]] = {}
         #: Vite's environment.hot: HMR payloads to this environment's runtimes (runner/hmr/channel.py)
@@ -112,19 +113,10 @@ class Environment:
         return id
 
     def _inside_root(self, id: str) -> bool:
-        """Is the file behind `id` (links followed) inside the root? Remembered per id; directories'
-        real paths per directory (most modules share theirs), so a file costs one lstat."""
+        """Is the file behind `id` (links followed) inside the root? Remembered per id."""
         inside = self._inside.get(id)
         if inside is None:
-            file = file_of(id)
-            if os.path.islink(file):
-                real = os.path.realpath(file)
-            else:
-                directory, name = os.path.split(file)
-                real_directory = self._real_directories.get(directory)
-                if real_directory is None:
-                    real_directory = self._real_directories[directory] = os.path.realpath(directory)
-                real = os.path.join(real_directory, name)
+            real = self.real_paths.of(file_of(id))
             inside = self._inside[id] = real == self._real_root or real.startswith(self._real_root + os.sep)
         return inside
 
@@ -336,6 +328,7 @@ class Environment:
         """A file appeared or went: specifiers may name other files now."""
         self._resolved.clear()
         self._inside.clear()
+        self.real_paths.clear()
 
     def forget_module(self, node: ModuleNode) -> None:
         """A module whose file is gone leaves the graph."""
@@ -459,6 +452,7 @@ class Environment:
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
+
 
 async def _subtle(operation: str, *args: Any) -> Any:
     """The `subtle` capability (capabilities/subtle.py), whose `cryptography` loads on first use: tens of

@@ -33,6 +33,7 @@ from ..plugin import Plugin
 from .node_builtins import builtin_error, builtin_name
 from .package_exports import PackageError, exports_resolve, imports_resolve
 from .packages import Package, PackageCache
+from .real_paths import RealPaths
 
 EXTENSIONS = (".mjs", ".js", ".mts", ".ts", ".jsx", ".tsx", ".json", ".cjs", ".cts")
 REQUIRE_EXTENSIONS = (".js", ".json", ".cjs", ".mjs", ".ts", ".cts", ".mts", ".tsx", ".jsx")
@@ -44,13 +45,14 @@ EMPTY_MODULE = "\0modrun:empty.cjs"
 class ResolvePlugin(Plugin):
     name = "modrun:resolve"
 
-    def __init__(self, packages: PackageCache | None = None) -> None:
+    def __init__(self, packages: PackageCache | None = None, real_paths: RealPaths | None = None) -> None:
         self.packages = packages or PackageCache()
+        self.real_paths = real_paths or RealPaths()
 
     def resolve_id(self, source: str, importer: str | None, environment: Any,
                    options: dict[str, Any] | None = None) -> str | None:
         kind = (options or {}).get("kind", "import")
-        return _Resolution(self.packages, environment, importer, kind).specifier(source)
+        return _Resolution(self.packages, self.real_paths, environment, importer, kind).specifier(source)
 
     def load(self, id: str, environment: Any) -> str | None:
         return "module.exports = {};\n" if id == EMPTY_MODULE else None
@@ -59,8 +61,10 @@ class ResolvePlugin(Plugin):
 class _Resolution:
     """One resolution, remembering what it tried for the error message."""
 
-    def __init__(self, packages: PackageCache, environment: Any, importer: str | None, kind: str) -> None:
+    def __init__(self, packages: PackageCache, real_paths: RealPaths, environment: Any, importer: str | None,
+                 kind: str) -> None:
         self.packages = packages
+        self.real = real_paths.of
         self.environment = environment
         self.root = str(environment.root)
         self.importer = importer
@@ -133,11 +137,11 @@ class _Resolution:
         entry, then an index file), as bundlers do."""
         text = os.path.normpath(path)
         if os.path.isfile(text):
-            return os.path.realpath(text)
+            return self.real(text)
         self.tried.append(text)
         for ext in REQUIRE_EXTENSIONS if self.require else EXTENSIONS:
             if os.path.isfile(text + ext):
-                return os.path.realpath(text + ext)
+                return self.real(text + ext)
         if os.path.isdir(text):
             package = self.packages.read(text, self.importer)
             if package is not None and not package.has("exports"):
@@ -147,7 +151,7 @@ class _Resolution:
             for ext in REQUIRE_EXTENSIONS if self.require else EXTENSIONS:
                 candidate = os.path.join(text, "index" + ext)
                 if os.path.isfile(candidate):
-                    return os.path.realpath(candidate)
+                    return self.real(candidate)
             self.tried.append(os.path.join(text, "index"))
         return None
 
@@ -262,7 +266,7 @@ class _Resolution:
         for ext in REQUIRE_EXTENSIONS if self.require else EXTENSIONS:
             candidate = os.path.join(package.directory, "index" + ext)
             if os.path.isfile(candidate):
-                return os.path.realpath(candidate)
+                return self.real(candidate)
         self.tried.append(os.path.join(package.directory, "index"))
         return None
 
@@ -286,7 +290,7 @@ class _Resolution:
             raise LoadError(f"Cannot find module '{target}'" + self._from() + f": the \"{field}\" of {package.path} "
                             f"maps '{specifier}' to it, but there is no such file", code="ERR_MODULE_NOT_FOUND",
                             importer=self.importer, id=specifier)
-        return self._mapped_file(os.path.realpath(target))
+        return self._mapped_file(self.real(target))
 
     # ---- messages ----
 
