@@ -11,8 +11,9 @@ fixed cost: a 1-module graph. Runs are interleaved round-robin so drift hits eve
 every run's output must equal node's. Ratios are paired: each run against node's run in the same
 round, then averaged (mean and p90 of the per-round ratios).
 
-Then, where the time goes: the fixed cost split into the interpreter and the imports, and one
-cold and one warm import of each graph split into parts in this process (parts.py).
+Then, where the time goes: the fixed cost split into the interpreter and the imports, the imports
+of a 1-module run per package (import_costs.py, `python -X importtime`), and one cold and one warm
+import of each graph split into parts in this process (parts.py).
 
     python bench/whole_process.py [--repeat 5] [--graphs tree,date-fns,lodash-es]
                                   [--evaluators inprocess,wasm,process] [--no-parts]
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import harness
+import import_costs
 import node_peers
 import packages
 import parts
@@ -120,6 +122,8 @@ def main() -> None:
             print(f"(round {round_ + 1} of {ns.repeat} done)", flush=True)
 
         fixed = _fixed_cost(work, env, ns.repeat)
+        imports = {evaluator: import_costs.import_costs(tiny / "tiny.js", evaluator, ns.repeat)
+                   for evaluator in evaluators}
         breakdowns: dict[str, Any] = {}
         if not ns.no_parts:
             for graph, (root, entry) in graphs.items():
@@ -159,6 +163,10 @@ def main() -> None:
     print(harness.table(["fixed cost of a process", "mean ms", "median ms", "p90 ms"],
                         [[name, s["mean"], s["median"], s["p90"]] for name, s in fixed.items()],
                         f"interpreter and imports, {ns.repeat * 2} runs each"))
+    for evaluator, (costs, total) in imports.items():
+        print()
+        print(import_costs.table(costs, total, 12, f"the imports of a 1-module `modrun run --evaluator {evaluator}`, "
+                                 f"ms, mean of {ns.repeat} runs (python -X importtime)"))
     if breakdowns:
         print()
         rows = []
@@ -175,6 +183,7 @@ def main() -> None:
         "outputs": expected,
         "samples": {f"{g} / {c}": v for (g, c), v in samples.items()}, "summary": summary,
         "ratios_to_node": ratios, "fixed_cost": fixed, "breakdowns": breakdowns, "goals": goals,
+        "imports": {evaluator: costs for evaluator, (costs, _) in imports.items()},
     })
     print(f"results: {path}")
 
@@ -184,8 +193,8 @@ def _fixed_cost(work: Path, env: dict[str, str], repeat: int) -> dict[str, dict[
     python = str(Path(MODRUN).with_name("python"))
     commands = {
         "python -c pass (interpreter, site)": [python, "-c", "pass"],
-        "python: import what `modrun run` imports at start": [
-            python, "-c", "import runner.cli, evaluators, evaluators.inprocess"],
+        "python: import what a `modrun run --evaluator inprocess` imports": [
+            python, "-c", "import runner.cli.run, runner.server, evaluators.inprocess"],
         "node -e 0": ["node", "-e", "0"],
     }
     samples: dict[str, list[float]] = {name: [] for name in commands}
