@@ -13,7 +13,7 @@ own median, and the worst round beside it.
 
 Probes (only public APIs, so that both trees run them): a new sandbox in a warm process; the
 wasm evaluator's start in a fresh process (wasmtime's import to the first sandbox); the call
-round trip `await mod.add(1, 2)`; fib(25) and workload(1000) (bench/fixtures/compute.js) in the
+round trip `await mod.add(1, 2)` (p50, p99, mean); fib(25) and workload(1000) (bench/fixtures/compute.js) in the
 calling thread's CPU time, wasm and in-process in the same process; recursion depth at the
 default limits; how closely the memory limit holds (1 MiB buffers kept under a 16 MiB cap; whether
 one 40 MiB buffer is a catchable out-of-memory error); 1,000 idle sandboxes (RSS and PSS growth).
@@ -83,7 +83,10 @@ async def main():
                 samples = []
                 for _ in range(count):
                     s = time.perf_counter(); await add(1, 2); samples.append(time.perf_counter() - s)
+                samples.sort()
                 out[f"{name}_call_p50_us"] = statistics.median(samples) * 1e6
+                out[f"{name}_call_p99_us"] = samples[int(0.99 * len(samples))] * 1e6
+                out[f"{name}_call_mean_us"] = statistics.fmean(samples) * 1e6
             return out
         if kind == "compute":
             modules = {name: await server.environments[name].import_module("/compute.js") for name in compared}
@@ -139,7 +142,11 @@ ROWS = [  # (key, label, unit)
     ("sandbox_p50_ms", "new sandbox, warm process (p50)", "ms"),
     ("evaluator_start_ms", "wasm evaluator start, fresh process", "ms"),
     ("wasm_call_p50_us", "await mod.add(1, 2) (p50)", "µs"),
-    ("inprocess_call_p50_us", "  in-process, same process", "µs"),
+    ("wasm_call_p99_us", "  p99", "µs"),
+    ("wasm_call_mean_us", "  mean", "µs"),
+    ("inprocess_call_p50_us", "  in-process, same process (p50)", "µs"),
+    ("inprocess_call_p99_us", "  in-process p99", "µs"),
+    ("inprocess_call_mean_us", "  in-process mean", "µs"),
     ("wasm_fib_cpu_ms", "fib(25), CPU", "ms"),
     ("inprocess_fib_cpu_ms", "  in-process, same process", "ms"),
     ("fib_ratio", "  wasm / in-process", "x"),

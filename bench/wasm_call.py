@@ -52,7 +52,7 @@ async def _measure(root: Path, evaluator: str, calls: int, warmup: int) -> dict[
         out["await mod.echo(obj) (~200 B JSON)"] = await harness.time_calls_async(
             lambda: echo(PAYLOAD), calls // 2, warmup)
         if evaluator == "wasm":
-            transport = server.environments["plain"]._runner.transport  # type: ignore[union-attr]
+            transport = (await server.environments["plain"].get_runner()).transport
             budget = Budget.start(Limits())
             url = plain.url
             guest = transport.guest

@@ -7,7 +7,9 @@ and reads /proc/self/smaps_rollup before and after:
 - RSS: resident pages as the kernel counts them per mapping — a page of the snapshot image
   that 1,000 instances have read counts 1,000 times, although it is one page of page cache;
 - PSS: resident pages divided among the mappings that share them (the honest total);
-- private (dirty + clean): pages that belong to this process alone.
+- private (dirty + clean): pages that belong to this process alone;
+- for one more wasm sandbox, the heap pages its import wrote (/proc/self/pagemap) and how many bytes
+  in them actually changed: what copy-on-write amplifies into a sandbox's private memory.
 
 Rows: the wasm evaluator (instances of the snapshot: copy-on-write, so an idle sandbox owns only
 what it wrote), the in-process evaluator, and quickjs-rs Runtime + Context pairs (in its own
@@ -58,7 +60,31 @@ async def main(evaluator, count, root):
             held.append(runner)
         after = memory()
         assert await held[-1].call("/calls.js", ["add"], [1, 2]) == 3
-        print(json.dumps({"count": count, "before": before, "after": after}))
+        out = {"count": count, "before": before, "after": after}
+        if evaluator == "wasm":
+            out["copy_on_write"] = await copy_on_write(environment)
+        print(json.dumps(out))
+
+def written_pages(base, size):
+    # pages of [base, base + size) this process wrote: present, and no longer the file's (pagemap)
+    with open("/proc/self/pagemap", "rb") as pagemap:
+        pagemap.seek(base // 4096 * 8)
+        entries = pagemap.read(size // 4096 * 8)
+    flags = [int.from_bytes(entries[i:i + 8], "little") for i in range(0, len(entries), 8)]
+    return [i for i, f in enumerate(flags) if f >> 63 & 1 and not f >> 61 & 1]
+
+async def copy_on_write(environment):
+    # one more sandbox: the heap pages its import wrote (the stack, first in memory and zero in the
+    # snapshot, left out) and how many bytes in them actually changed
+    runner = await environment.create_runner()
+    guest = runner.transport.guest
+    size, stack = guest.memory_size(), guest.stack_pointer()
+    image = guest.read(0, size)
+    await runner.invoke("import", ["/calls.js"])
+    now = guest.read(0, size)
+    pages = [p for p in written_pages(guest.base, size) if p * 4096 >= stack]
+    changed = sum(a != b for p in pages for a, b in zip(image[p * 4096:p * 4096 + 4096], now[p * 4096:p * 4096 + 4096]))
+    return {"pages": len(pages), "changed_bytes": changed}
 
 asyncio.run(main(sys.argv[1], int(sys.argv[2]), sys.argv[3]))
 """
@@ -75,7 +101,8 @@ def _grown(result: dict[str, Any]) -> dict[str, float]:
     rss = after["Rss"] - before["Rss"]
     pss = after["Pss"] - before["Pss"]
     private = (after["Private_Dirty"] + after["Private_Clean"]) - (before["Private_Dirty"] + before["Private_Clean"])
-    return {"rss": rss, "pss": pss, "private": private, "count": result["count"]}
+    return {"rss": rss, "pss": pss, "private": private, "count": result["count"],
+            **({"copy_on_write": result["copy_on_write"]} if "copy_on_write" in result else {})}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -92,6 +119,11 @@ def main(argv: list[str] | None = None) -> int:
              r["pss"] / r["count"] / 1024] for name, r in results.items()]
     print(harness.table(["sandboxes held", "RSS MiB", "PSS MiB", "private MiB", "RSS KiB each", "PSS KiB each"], rows,
                         f"wasm_idle: {ns.count} idle sandboxes, each with a small module imported"))
+    cow = results["wasm"].get("copy_on_write")
+    if cow:
+        print(f"\none more wasm sandbox's import wrote {cow['pages']} heap pages ({cow['pages'] * 4} KiB private), "
+              f"in which only {cow['changed_bytes']:,} bytes changed: small writes scattered over the snapshot's "
+              "objects (reference counts, list links), each copying a whole page")
     wasm = results["wasm"]
     scaled = wasm["rss"] * 1000 / wasm["count"]
     goals = [harness.goal("1,000 idle wasm sandboxes, RSS", scaled / 1000**3, GOAL_BYTES / 1000**3, " GB")]

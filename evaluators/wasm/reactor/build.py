@@ -23,6 +23,7 @@ import sys
 import tarfile
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -75,15 +76,18 @@ def fetch_sources(pin: dict[str, str], work: Path) -> Path:
     return work / f"quickjs_ng-{pin['version']}" / "upstream-quickjs"
 
 
-def build(upstream: Path, out: Path) -> None:
-    """Compile the four translation units side by side (quickjs.c dominates), then link a reactor."""
+def build(upstream: Path, out: Path, cflags: Sequence[str] = tuple(CFLAGS), link: Sequence[str] = ()) -> None:
+    """Compile the four translation units side by side (quickjs.c dominates), then link a reactor.
+    Other `cflags` and extra `link` flags are for measuring variants (bench/wasm_variants.py); the
+    recorded reactor is built with the defaults. No -O flag reaches the link line: with one, clang
+    would run binaryen's wasm-opt on the output whenever it is on PATH (and drop the names)."""
     shutil.copy(SHIM, upstream / SHIM.name)
     units = [SHIM.name, *SOURCES]
-    jobs = [subprocess.Popen([CLANG, *TARGET, *CFLAGS, "-c", unit, "-o", unit + ".o"], cwd=upstream)
+    jobs = [subprocess.Popen([CLANG, *TARGET, *cflags, "-c", unit, "-o", unit + ".o"], cwd=upstream)
             for unit in units]
     if any(job.wait() != 0 for job in jobs):
         raise SystemExit("compilation failed")
-    subprocess.run([CLANG, *TARGET, "-mexec-model=reactor",
+    subprocess.run([CLANG, *TARGET, *link, "-mexec-model=reactor",
                     "-Wl,--stack-first", f"-Wl,-z,stack-size={STACK_SIZE}", "-Wl,--strip-debug",
                     *(f"-Wl,--export={name}" for name in EXPORTS),
                     *(unit + ".o" for unit in units), "-o", str(out)], cwd=upstream, check=True)
