@@ -6,20 +6,20 @@ The runtime never calls into Python: the binding refuses host callbacks while a 
 set, and a callback that raises leaves the interpreter in a bad state. It is pulled instead:
 deliver the inbox, run the job queue, drain the outbox (runner/js/transport.js), where the event
 loop runs its due tasks first (runner/js/event_loop.js). The hooks into the engine are its
-promise rejection tracker (quickjs_tracker.py) and, while a wall-time limit runs, its interrupt
-handler (quickjs_interrupt.py: the binding's own limit counts CPU time). `turn` and `call` are
-that engine work; `enter` runs it under a budget, and on a limit or an engine failure discards
-the runtime and raises what stopped it (stops.py), with the output it still held.
+promise rejection tracker (quickjs_tracker.py) and, while a time limit runs, its interrupt
+handler (quickjs_interrupt.py: a deadline on the wall clock, or on this thread's CPU clock; the
+binding's own limit is never used). `turn` and `call` are that engine work; `enter` runs it under
+a budget, and on a limit or an engine failure discards the runtime and raises what stopped it
+(stops.py), with the output it still held.
 
-The binding restarts its time limit at every entry into the engine, and each promise job is one:
-a job that queues the next one forever would never be stopped. So the job loop charges every job
-to the slice `enter` started and hands the engine only what is left of it.
+A time limit counts from `enter`, the engine's entry. The deadline holds across every entry into
+the engine the step makes (each promise job is one). A job the interrupt stops is a rejection to
+QuickJS, not an error, so the job loop checks the deadline between jobs as well.
 """
 
 from __future__ import annotations
 
 import functools
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -34,7 +34,7 @@ from runner.rpc.protocol import DRAIN_AGAIN, DRAIN_COMPILE
 
 from .options import RuntimeOptions
 from .quickjs_bytecode import QuickJSCompiler
-from .quickjs_interrupt import WallClockInterrupt
+from .quickjs_interrupt import CPU, WALL, EngineInterrupt
 from .quickjs_tracker import RejectionTracker
 from .stops import SALVAGE_HEAP, SALVAGE_SECONDS, Interrupted, classify, discarded, limit_exceeded, salvage
 
@@ -64,13 +64,12 @@ class QuickJSEngine:
         """Boot the runner bundle in a new context; raises what stopped it if it cannot."""
         self.limits = options.limits
         self.dead = False
-        self._slice: tuple[float, Callable[[], float], float, str] | None = None  # (seconds, clock, start, which)
-        self._interrupt_at: float | None = None  # the CPU time at which the running step is interrupted
+        self._limited = False  # the running step has a deadline armed
         self.context = quickjs.Context()
         if self.limits.memory_mb is not None:
             self.context.set_memory_limit(int(self.limits.memory_mb * MB))
         self.context.set_max_stack_size(int(self.limits.stack_kb) * 1024)
-        self._wall = WallClockInterrupt(self.context)
+        self._interrupt = EngineInterrupt(self.context)
         config = options.runtime_config()
         # Wrappers compiled once per host process (compiled_code.py), where the binding allows it.
         self._compiler = QuickJSCompiler.attach(self.context)
@@ -104,25 +103,16 @@ class QuickJSEngine:
             self._receive(messages)
         run_job = self.context.execute_pending_job
         while True:
-            if self._slice is None:
+            if not self._limited:
                 while run_job():
                     pass
             else:
-                seconds, clock, start, which = self._slice
-                limit = self.context.set_time_limit
-                cpu = which == "cpu"  # a wall slice has its deadline in the interrupt handler
+                expired = self._interrupt.expired
                 while run_job():
-                    left = seconds - (clock() - start)
-                    if left <= 0:
-                        raise limit_exceeded(which)
-                    if cpu:
-                        limit(left)
-                # drain may run a task (a timer): it gets what is left of the slice too
-                left = seconds - (clock() - start)
-                if left <= 0:
-                    raise limit_exceeded(which)
-                if cpu:
-                    limit(left)
+                    if fired := expired():
+                        raise limit_exceeded(fired)
+                if fired := expired():  # drain may run a task (a timer): only before the deadline
+                    raise limit_exceeded(fired)
             out = self._checked(str(self._drain()))
             if out == DRAIN_COMPILE:
                 assert self._compiler is not None  # asked only of a runtime booted with hostCompiles
@@ -144,41 +134,34 @@ class QuickJSEngine:
         seconds, which = budget.slice()
         if seconds is not None and seconds <= 0:  # spent before any work
             raise limit_exceeded(which)
-        wall = seconds is not None and which != "cpu"
-        self.context.set_time_limit(seconds if seconds is not None and not wall else -1)
-        metered = budget.cpu_left is not None  # reading the CPU clock costs a microsecond: only when needed
-        started = time.process_time() if metered or seconds is not None else 0.0
-        # The binding interrupts once this process's CPU time in the step reaches a CPU limit; a wall
-        # limit is the interrupt handler's.
-        self._interrupt_at = started + seconds if seconds is not None and not wall else None
-        if seconds is not None and wall:
-            self._wall.arm(time.monotonic() + seconds)
+        cpu_left = budget.cpu_left  # reading the CPU clock costs a microsecond: only when needed
+        started = CPU() if cpu_left is not None else 0.0
         if seconds is not None:
-            # The binding counts CPU time; a wall slice is counted on the wall clock, which CPU time never passes.
-            clock = time.process_time if which == "cpu" else time.monotonic
-            self._slice = (seconds, clock, started if which == "cpu" else clock(), which)
+            # Both deadlines: CPU time passes slower than wall time on a loaded machine, and faster
+            # where the engine's thread is not the only one running.
+            self._interrupt.arm(budget.deadline, None if cpu_left is None else started + cpu_left)
+            self._limited = True
         try:
             return work()
         except (quickjs.JSException, quickjs.StackOverflow, Interrupted) as error:
-            raise self._stop(error, which) from None
+            raise self._stop(error, self._interrupt.expired() or which) from None
         except RuntimeStopped as stopped:  # the job loop spent the slice
             raise self._stopped(stopped) from None
         finally:
-            self._slice = None
-            self._interrupt_at = None
-            self._wall.disarm()
-            if metered:
-                budget.spend_cpu(time.process_time() - started)
+            self._limited = False
+            self._interrupt.disarm()
+            if cpu_left is not None:
+                budget.spend_cpu(CPU() - started)
 
     def _checked(self, outbox: str) -> str:
         """The outbox of a step, unless the engine's interrupt fired during it (see Interrupted)."""
-        if (self._interrupt_at is not None and time.process_time() >= self._interrupt_at) or self._wall.expired():
+        if self._interrupt.expired() is not None:
             raise Interrupted(wire.loads(outbox) if outbox and outbox != DRAIN_AGAIN else [])
         return outbox
 
     def close(self) -> None:
         self.dead = True
-        self._wall.remove()
+        self._interrupt.remove()
         if self._tracker is not None:
             self._tracker.remove()
 
@@ -190,7 +173,7 @@ class QuickJSEngine:
 
     def _stopped(self, stopped: RuntimeStopped) -> RuntimeStopped:
         # Keep what the module printed before it was stopped: drain once more, then discard.
-        self._wall.disarm()
+        self._interrupt.disarm()
         stopped.output = salvage(self._last_drain)
         self.dead = True
         return stopped
@@ -198,8 +181,11 @@ class QuickJSEngine:
     def _last_drain(self) -> str:
         if self.limits.memory_mb is not None:
             self.context.set_memory_limit(int(self.limits.memory_mb * MB) + SALVAGE_HEAP)
-        self.context.set_time_limit(SALVAGE_SECONDS)
-        return str(self._outbox())  # the outbox only: no task of a stopped runtime runs again
+        self._interrupt.arm(WALL() + SALVAGE_SECONDS)
+        try:
+            return str(self._outbox())  # the outbox only: no task of a stopped runtime runs again
+        finally:
+            self._interrupt.disarm()
 
     def _classify(self, error: Exception, which: str) -> RuntimeStopped:
         if isinstance(error, quickjs.StackOverflow):

@@ -176,20 +176,30 @@ def test_an_allocation_loop_under_a_cpu_limit_is_that_limit(tmp_path: Path, eval
     asyncio.run(main())
 
 
-def test_the_wall_clock_interrupt_stops_the_engine_on_the_wall_clock_only() -> None:
-    # The binding's own limit counts CPU time; a deadline already passed on the wall clock stops even
-    # code that has used no CPU yet, and a disarmed handler lets code run to its end.
+def test_the_engine_interrupt_stops_on_its_own_clocks_only() -> None:
+    # The binding's own limit counts this process's CPU time from each entry; ours is a wall deadline
+    # or a deadline on the engine thread's CPU clock. A deadline already passed stops even code that
+    # has used no CPU yet, whichever clock it is on; a disarmed handler lets code run to its end, and
+    # an unarmed one is not installed at all (the interrupt never fires on an idle runtime).
+    import time
+
     import quickjs
 
-    from evaluators.quickjs_interrupt import WallClockInterrupt
+    from evaluators.quickjs_interrupt import EngineInterrupt
 
     context = quickjs.Context()
-    interrupt = WallClockInterrupt(context)
-    interrupt.arm(0.0)
-    with pytest.raises(quickjs.JSException, match="interrupted"):
-        context.eval("for (;;) {}")
-    assert interrupt.expired()
-    interrupt.disarm()
-    assert context.eval("let n = 0; for (let i = 0; i < 100000; i++) n += i; n") == 4999950000
+    interrupt = EngineInterrupt(context)
+    for wall, cpu, limit in ((0.0, None, "wall-time"), (None, time.thread_time(), "cpu")):
+        interrupt.arm(wall, cpu)
+        with pytest.raises(quickjs.JSException, match="interrupted"):
+            context.eval("for (;;) {}")
+        assert interrupt.expired() == limit
+        interrupt.disarm()
+        assert interrupt.expired() is None
+        assert context.eval("(() => { let n = 0; for (let i = 0; i < 100000; i++) n += i; return n; })()") == 4999950000
+    # Far deadlines on both clocks: armed, the code runs to its end all the same.
+    interrupt.arm(time.monotonic() + 3600, time.thread_time() + 3600)
+    assert context.eval("(() => { let n = 0; for (let i = 0; i < 100000; i++) n += i; return n; })()") == 4999950000
+    assert interrupt.expired() is None
     interrupt.remove()
 

@@ -1,6 +1,6 @@
 // provides: StackTraces, PLATFORM_SOURCES
 // uses:
-// private: RUNNER_FRAME, countLines, utf16Column
+// private: RUNNER_FRAME, INTERRUPTION, isInterruption, countLines, utf16Column
 
 // Source-mapped stack traces.
 //
@@ -38,6 +38,14 @@ class StackTraces {
     // An assignment, not defineProperty: QuickJS-ng keeps the hook behind an accessor.
     Error.prepareStackTrace = function prepareStackTrace(error, sites) {
       if (typeof error !== "object" || error === null || captured.has(error)) return undefined;
+      // The engine's stop unwinds past every catch to the host, whose binding reads its stack:
+      // formatting it (finding every frame's module by its source text) would keep the stopped
+      // runtime busy for milliseconds past its limit, for a stack no one reads. An own `stack`
+      // also spares the hook a call for every frame the error unwinds through.
+      if (isInterruption(error)) {
+        Object.defineProperty(error, "stack", { value: "", writable: true, configurable: true, enumerable: false });
+        return undefined;
+      }
       captured.add(error);
       const raw = [];
       for (const site of sites) {
@@ -151,6 +159,16 @@ class StackTraces {
 }
 
 const RUNNER_FRAME = { runner: true };
+// What QuickJS throws when its interrupt handler says stop (a limit): an uncatchable InternalError.
+const INTERRUPTION = { prototype: globalThis.InternalError ? globalThis.InternalError.prototype : null, message: "interrupted" };
+
+// Native calls only, no property read that user code could intercept: this runs while the
+// interrupted error is being built, when a JavaScript call would be interrupted again.
+function isInterruption(error) {
+  if (INTERRUPTION.prototype === null || Object.getPrototypeOf(error) !== INTERRUPTION.prototype) return false;
+  const message = Object.getOwnPropertyDescriptor(error, "message");
+  return message !== undefined && message.value === INTERRUPTION.message;
+}
 // Sources the profile compiles apart from the bundle (its libraries): their frames are the
 // platform's, left out of stacks like the runner's own.
 const PLATFORM_SOURCES = [];
