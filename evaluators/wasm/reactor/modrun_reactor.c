@@ -292,6 +292,12 @@ EXPORT(modrun_step) int modrun_step(JSValue fn, int argc)
             return STEP_NO_MEMORY;
     }
     for (;;) {
+        /* A job the stop interrupts only rejects its promise, and the next job runs on: the loop
+         * itself must stop once the host has asked, or a job flood runs on to the hard stop. */
+        if (modrun_interrupted()) {
+            JS_ThrowInternalError(context, "interrupted");
+            return STEP_JOB_THREW;
+        }
         JSContext *job_context;
         int done = JS_ExecutePendingJob(runtime, &job_context);
         if (done < 0)
