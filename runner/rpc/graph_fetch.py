@@ -42,6 +42,11 @@ class GraphFetch:
         forgotten = asked.get("forget")
         self._sent.difference_update(id for id in forgotten if isinstance(id, str)) if isinstance(forgotten, list) else None
         own = cast(FetchOptions, {key: value for key, value in options.items() if key != "graph"})
+        # Asked for by the runner: never in another answer's batch meanwhile (a cold import fetches
+        # each level concurrently, and a module may be transformed before its own answer is sent).
+        node = self.environment.module_graph.get_module_by_url(url)
+        if node is not None:
+            self._sent.add(node.id)
         result = await self.environment.fetch_module(url, importer, own)
         if "code" not in result:
             return result

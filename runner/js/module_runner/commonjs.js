@@ -42,7 +42,7 @@ async function fetchRequired(runner, record, visit, batch) {
     }
     let dep;
     try {
-      dep = await runner.fetchRecord(url, record, undefined, batch);
+      dep = runner.readyRecord(url, batch) || await runner.fetchRecord(url, record);
     } catch (error) {
       required.set(specifier, { error });
       return;

@@ -120,12 +120,12 @@ class ModuleRunner {
 
   // ---- fetch ----
 
-  // `batch`: the load's answers sent ahead (see load), where this fetch's own graph joins them.
+  // `batch`, for the first fetch of a load: it asks for the module's graph too (see load), which
+  // joins the batch. Only that one asks: a cold import fetches level by level, and a module sent
+  // with one answer could be asked for meanwhile by a request of the same level.
   fetchRecord(specifier, importer, type, batch) {
     const known = this.evaluatedModules.getModuleByUrl(specifier);
     if (known && (importer === null || isAbsoluteUrl(specifier)) && !type) return Promise.resolve(known);
-    const sent = batch && !type && isAbsoluteUrl(specifier) ? batch.get(specifier) : undefined;
-    if (sent !== undefined) return Promise.resolve(this.recordFor(sent, specifier));
     let key = importer && !isAbsoluteUrl(specifier) ? `${importer.id}\0${specifier}` : specifier;
     if (type) key += `\0${type}`;
     let pending = this.inflight.get(key);
@@ -197,7 +197,7 @@ class ModuleRunner {
             const [specifier, type] = key.split("\0");
             const url = resolved && Object.hasOwn(resolved, key) ? resolved[key] : undefined;
             // Held already, or sent with the graph: taken here, without a promise per module.
-            const ready = url && isAbsoluteUrl(url) ? this.readyRecord(url, batch) : undefined;
+            const ready = url ? this.readyRecord(url, batch) : undefined;
             if (ready !== undefined) {
               record.deps.set(key, ready);
               ready.importers.add(record);
@@ -205,7 +205,7 @@ class ModuleRunner {
               continue;
             }
             waiting++;
-            (url ? this.fetchRecord(url, record, undefined, batch) : this.fetchRecord(specifier, record, type, batch))
+            (url ? this.fetchRecord(url, record) : this.fetchRecord(specifier, record, type))
               .then((found) => fetched(record, key, found), fail);
           }
           if (record.meta && record.meta.requires) fetchRequires(record);
@@ -235,8 +235,10 @@ class ModuleRunner {
     });
   }
 
-  // The record for an absolute url this runner holds, or makes from the answer sent in `batch`.
+  // The record for a url this runner holds, or makes from the answer sent in `batch` (a url the
+  // server handed out names one module whoever imports it: absolute).
   readyRecord(url, batch) {
+    if (!isAbsoluteUrl(url)) return undefined;
     const known = this.evaluatedModules.getModuleByUrl(url);
     if (known !== undefined) return known;
     const sent = batch.get(url);
