@@ -40,7 +40,8 @@ class GraphFetch:
         if asked.get("clear"):
             self._sent.clear()
         forgotten = asked.get("forget")
-        self._sent.difference_update(id for id in forgotten if isinstance(id, str)) if isinstance(forgotten, list) else None
+        if isinstance(forgotten, list):
+            self._sent.difference_update(id for id in forgotten if isinstance(id, str))
         own = cast(FetchOptions, {key: value for key, value in options.items() if key != "graph"})
         # Asked for by the runner: never in another answer's batch meanwhile (a cold import fetches
         # each level concurrently, and a module may be transformed before its own answer is sent).

@@ -39,9 +39,9 @@ function prologueAwaits(code) {
   for (;;) {
     const at = code.indexOf("await ", from);
     if (at < 0) return null;
-    const quote = code.indexOf("\"", from);
-    if (quote >= 0 && quote < at) {
-      const end = stringEnd(code, quote + 1);
+    const opening = code.indexOf("\"", from);
+    if (opening >= 0 && opening < at) {
+      const end = stringEnd(code, opening + 1);
       if (end < 0) return null;
       from = end + 1;
       continue;
@@ -55,12 +55,12 @@ function prologueAwaits(code) {
 // The closing quote of a JSON string whose text begins at `start`, or -1.
 function stringEnd(code, start) {
   for (let from = start; ;) {
-    const quote = code.indexOf("\"", from);
-    if (quote < 0) return -1;
+    const closing = code.indexOf("\"", from);
+    if (closing < 0) return -1;
     let escapes = 0;
-    while (code[quote - 1 - escapes] === "\\") escapes++;
-    if (escapes % 2 === 0) return quote;
-    from = quote + 1;
+    while (code[closing - 1 - escapes] === "\\") escapes++;
+    if (escapes % 2 === 0) return closing;
+    from = closing + 1;
   }
 }
 

@@ -140,7 +140,7 @@ class ModuleRunner {
         .invoke("fetchModule", [specifier, importer ? importer.id : undefined, options])
         .then((result) => {
           if (batch && result.graph) {
-            for (const answer of result.graph) if (!batch.has(answer.url)) batch.set(answer.url, answer);
+            for (const module of result.graph) if (!batch.has(module.url)) batch.set(module.url, module);
           }
           return this.recordFor(result, specifier);
         })
