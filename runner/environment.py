@@ -34,6 +34,7 @@ from .plugins.real_paths import RealPaths
 from .plugins.typescript_jsx import TypeScriptJsxPlugin
 from .rpc.client import ConsoleSink, RunnerClient
 from .rpc.exports import ModuleProxy
+from .rpc.graph_fetch import GraphFetch
 from .rpc.protocol import BINDINGS_METHOD, FetchedModule, FetchOptions, FetchResult, Handler, LinkMeta, PendingTimer
 from .runtimes.lifecycle import ManagedRuntime
 from .runtimes.pool import RuntimePool
@@ -249,7 +250,9 @@ class Environment:
             map_ = None
         result = FetchedModule(code=code, file=node.file, id=node.id, url=node.url, invalidate=False, modrun=meta)
         if map_ is not None:
-            result["map"] = map_
+            # Positions only: the runner maps stack frames, and code frames are the host's (from the
+            # module's source), so the source text does not cross again.
+            result["map"] = {key: value for key, value in map_.items() if key != "sourcesContent"}
         self._fetched[node.id] = (module, (offset, inline), result)
         return {**result, "invalidate": True} if stale else result
 
@@ -337,8 +340,9 @@ class Environment:
 
     def invoke_handlers(self) -> dict[str, Handler]:
         """What a module runner may invoke on this environment: fetchModule, its bindings, and the host
-        capabilities of its profile (and only those)."""
-        handlers: dict[str, Handler] = {"fetchModule": self.fetch_module, BINDINGS_METHOD: self.bindings}
+        capabilities of its profile (and only those). A set per runner: its fetchModule remembers what
+        it sent that runner in batches (runner/rpc/graph_fetch.py)."""
+        handlers: dict[str, Handler] = {"fetchModule": GraphFetch(self), BINDINGS_METHOD: self.bindings}
         if "fetch" in self.capabilities:
             handlers["fetch"] = self.fetch_policy
         if "subtle" in self.capabilities:

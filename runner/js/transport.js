@@ -1,6 +1,6 @@
 // provides: MailboxTransport, HostFailure, errorToPayload, safeString, hostData, answer, toJsonText, nullMeansOutOfMemory, ERROR_HINTS
 // uses: PROTOCOL, Object, Array, JSON, Reflect, Promise, Error
-// private: errorFromPayload, ERROR_CONSTRUCTORS, safeGet, safeHas, describeThrown, errorPayload, fieldValue, own, hasOwn, parseJson, stringifyJson, withoutToJSON, ANSWER, OUT_OF_MEMORY
+// private: nullPrototypes, setPrototypeOf, objectKeys, isArray, errorFromPayload, ERROR_CONSTRUCTORS, safeGet, safeHas, describeThrown, errorPayload, fieldValue, own, hasOwn, parseJson, stringifyJson, withoutToJSON, ANSWER, OUT_OF_MEMORY
 
 // The runtime's end of the RPC transport: a mailbox the host polls.
 //
@@ -17,22 +17,35 @@
 const hasOwn = Object.prototype.hasOwnProperty;
 const parseJson = JSON.parse;
 const stringifyJson = JSON.stringify;
+const setPrototypeOf = Object.setPrototypeOf;
+const objectKeys = Object.keys;
+const isArray = Array.isArray;
 
 function own(object, key) {
   return object !== null && typeof object === "object" && Reflect.apply(hasOwn, object, [key]) ? object[key] : undefined;
 }
 
-// Host data with null-prototype objects, so that no read of it can reach Object.prototype.
+// Host data, fresh from JSON.parse, with its objects turned into null-prototype objects in place (no
+// copy: a fetch answer can carry a whole graph), so that no read of it can reach Object.prototype.
 function hostData(value) {
-  if (value === null || typeof value !== "object") return value;
-  if (Array.isArray(value)) {
-    const out = [];
-    for (let i = 0; i < value.length; i++) out[i] = hostData(value[i]);
-    return out;
+  if (value !== null && typeof value === "object") nullPrototypes(value);
+  return value;
+}
+
+function nullPrototypes(value) {
+  if (isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const item = value[i];
+      if (item !== null && typeof item === "object") nullPrototypes(item);
+    }
+    return;
   }
-  const out = Object.create(null);
-  for (const key of Object.keys(value)) out[key] = hostData(value[key]);
-  return out;
+  setPrototypeOf(value, null);
+  const keys = objectKeys(value);
+  for (let i = 0; i < keys.length; i++) {
+    const item = value[keys[i]];
+    if (item !== null && typeof item === "object") nullPrototypes(item);
+  }
 }
 
 // JSON text of the runner's own data, whatever module code did to the prototypes.

@@ -137,8 +137,10 @@ class FetchedModule(TypedDict):
     id: str
     url: str
     invalidate: bool
-    map: NotRequired[dict[str, Any]]  # when the runner asked for the map as a field
+    map: NotRequired[dict[str, Any]]  # when the runner asked for the map as a field (without sourcesContent)
     modrun: LinkMeta
+    # modrun's runner asked with `graph`: its static dependencies' answers too (runner/rpc/graph_fetch.py)
+    graph: NotRequired[list[FetchedModule]]
 
 
 class CachedModule(TypedDict):
@@ -157,6 +159,15 @@ class FetchOptions(TypedDict, total=False):
     startOffset: int  # lines the runner's wrapper puts before line 1 (the source map accounts for them)
     inlineSourceMap: bool
     attributes: dict[str, str]
+    graph: GraphRequest  # modrun's extension: answer with the warm static graph too (runner/rpc/graph_fetch.py)
+
+
+class GraphRequest(TypedDict):
+    """What modrun's runner sends as `graph` in a fetch's options: the modules it forgot since its last
+    fetch (ids), or `clear`: all it held."""
+
+    forget: list[str]
+    clear: NotRequired[bool]
 
 
 class FetchRequestPayload(TypedDict):

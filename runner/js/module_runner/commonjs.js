@@ -28,7 +28,7 @@ function isJson(record) {
 }
 
 // fetchGraph's part for a CommonJS module: fetch what it requires, keeping failures for the call.
-async function fetchRequired(runner, record, visit) {
+async function fetchRequired(runner, record, visit, batch) {
   const meta = record.meta;
   const resolved = meta.required || {};
   const unresolved = meta.unresolved || {};
@@ -42,7 +42,7 @@ async function fetchRequired(runner, record, visit) {
     }
     let dep;
     try {
-      dep = await runner.fetchRecord(url, record);
+      dep = runner.readyRecord(url, batch) || await runner.fetchRecord(url, record);
     } catch (error) {
       required.set(specifier, { error });
       return;

@@ -1,6 +1,6 @@
 // provides: ESModulesEvaluator
 // uses:
-// private: AsyncFunction, GeneratorFunction, AsyncGeneratorFunction, CONTEXT_NAMES, USE_STRICT, GATE, FINISH, prologueAwaits
+// private: AsyncFunction, GeneratorFunction, AsyncGeneratorFunction, CONTEXT_NAMES, USE_STRICT, GATE, FINISH, prologueAwaits, stringEnd
 
 // Runs runner-format code as Vite's ESModulesEvaluator does: a module's code is the body of an
 // async function of Vite's six context names. The function's header (the engine's text) and a
@@ -32,18 +32,36 @@ const FINISH = "__modrun_module_finished__";
 
 // Where the prologue's `await`s are (the gate last), or null when the code has none. The prologue
 // is the transform's own text, statements whose only strings are JSON strings, ended by the gate.
+// Searched with indexOf, which runs in the engine's C, not character by character in JS.
 function prologueAwaits(code) {
   const found = [];
-  for (let i = 0; i < code.length; i++) {
-    const c = code[i];
-    if (c === "\"") {
-      for (i++; i < code.length && code[i] !== "\""; i++) if (code[i] === "\\") i++;
-    } else if (c === "a" && code.startsWith("await ", i)) {
-      found.push(i);
-      if (code.startsWith(GATE, i)) return found;
+  let from = 0;
+  for (;;) {
+    const at = code.indexOf("await ", from);
+    if (at < 0) return null;
+    const opening = code.indexOf("\"", from);
+    if (opening >= 0 && opening < at) {
+      const end = stringEnd(code, opening + 1);
+      if (end < 0) return null;
+      from = end + 1;
+      continue;
     }
+    found.push(at);
+    if (code.startsWith(GATE, at)) return found;
+    from = at + 1;
   }
-  return null;
+}
+
+// The closing quote of a JSON string whose text begins at `start`, or -1.
+function stringEnd(code, start) {
+  for (let from = start; ;) {
+    const closing = code.indexOf("\"", from);
+    if (closing < 0) return -1;
+    let escapes = 0;
+    while (code[closing - 1 - escapes] === "\\") escapes++;
+    if (escapes % 2 === 0) return closing;
+    from = closing + 1;
+  }
 }
 
 class ESModulesEvaluator {
@@ -87,20 +105,24 @@ class ESModulesEvaluator {
     const kind = sync ? GeneratorFunction : gated ? AsyncGeneratorFunction : AsyncFunction;
     const names = kind === AsyncGeneratorFunction ? [...CONTEXT_NAMES, FINISH] : CONTEXT_NAMES;
     if (kind === AsyncGeneratorFunction) code += `\n;${FINISH}();`;
-    return { sync, gated, kind, names, code, source: this.prefixes.get(kind) + code + this.suffix };
+    return { early, sync, gated, kind, names, code, source: this.prefixes.get(kind) + code + this.suffix };
   }
 
   // The text of the module's wrapper, as the engine's function constructors make it (what the
   // host compiles in their place: host_compiler.js).
   wrapperSource(record, early) {
-    return this.shape(record, early).source;
+    const shape = this.shape(record, early);
+    record.shaped = shape; // kept for compile(), which needs the same
+    return shape.source;
   }
 
   // Sets the record's wrapper (`given`: one the host compiled from wrapperSource) and its source,
   // for stack traces, and `record.sync` and `record.gated`; a syntax error is thrown located in
   // the module.
   compile(record, early, given) {
-    const shape = this.shape(record, early);
+    const kept = record.shaped;
+    record.shaped = null;
+    const shape = kept && kept.early === early ? kept : this.shape(record, early);
     record.sync = shape.sync;
     record.gated = shape.gated;
     try {

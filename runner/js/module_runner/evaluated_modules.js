@@ -36,6 +36,7 @@ class ModuleRecord {
     this.importers = new Set();
     this.wrapper = null;
     this.wrapperSource = "";
+    this.shaped = null; // the evaluator's wrapper shape, made for the host's compiler, until compiled
     // The host's compiler (host_compiler.js): the source asked for (null once answered), whether it
     // was asked for as a module started early, and its answer.
     this.hostSource = undefined;

@@ -41,6 +41,10 @@ class ModuleRunner {
     this.bindings = null; // the host's bindings (bindings.js), set at boot
     this.hostCompiler = null; // a HostCompiler (host_compiler.js) where the engine compiles wrappers
     this.asyncOrder = 0; // the spec's order of [[AsyncEvaluation]]
+    // What this runner forgot since its last fetch (ids; `clear`: all it held), told to the host with
+    // the next fetch that asks for its graph, so that the host sends those modules again when they
+    // are imported (runner/rpc/graph_fetch.py).
+    this.forgotten = { forget: [] };
   }
 
   // ---- public API (Vite's names) ----
@@ -55,8 +59,11 @@ class ModuleRunner {
   // The load phase only: fetch the whole static graph and link it. Errors here are load errors.
   async load(url, importer, type) {
     this.assertOpen();
-    const record = await this.fetchRecord(url, importer, type);
-    await this.fetchGraph(record);
+    // Answers the host sent along with this load's fetches (their static graphs), by url: used
+    // where this load would fetch that url, and dropped with the load.
+    const batch = new Map();
+    const record = await this.fetchRecord(url, importer, type, batch);
+    await this.fetchGraph(record, batch);
     const parked = this.link(record);
     if (parked) await parked;
     return record;
@@ -65,6 +72,7 @@ class ModuleRunner {
   clearCache() {
     for (const record of this.evaluatedModules.idToModuleMap.values()) this.traces.unregister(record);
     this.evaluatedModules.clear();
+    this.forgotten = { forget: [], clear: true };
   }
 
   close() {
@@ -80,11 +88,11 @@ class ModuleRunner {
     this.traces.unregister(record);
     this.evaluatedModules.invalidateModule(record);
     for (const dep of record.deps.values()) dep.importers.delete(record);
+    this.forgotten.forget.push(record.id);
   }
 
   clearModules() {
-    for (const record of this.evaluatedModules.idToModuleMap.values()) this.traces.unregister(record);
-    this.evaluatedModules.clear();
+    this.clearCache();
   }
 
   allEntries() {
@@ -112,7 +120,10 @@ class ModuleRunner {
 
   // ---- fetch ----
 
-  fetchRecord(specifier, importer, type) {
+  // `batch`, for the first fetch of a load: it asks for the module's graph too (see load), which
+  // joins the batch. Only that one asks: a cold import fetches level by level, and a module sent
+  // with one answer could be asked for meanwhile by a request of the same level.
+  fetchRecord(specifier, importer, type, batch) {
     const known = this.evaluatedModules.getModuleByUrl(specifier);
     if (known && (importer === null || isAbsoluteUrl(specifier)) && !type) return Promise.resolve(known);
     let key = importer && !isAbsoluteUrl(specifier) ? `${importer.id}\0${specifier}` : specifier;
@@ -121,9 +132,18 @@ class ModuleRunner {
     if (!pending) {
       const options = { cached: false, startOffset: this.evaluator.startOffset, inlineSourceMap: false };
       if (type) options.attributes = { type };
+      if (batch) {
+        options.graph = this.forgotten;
+        this.forgotten = { forget: [] };
+      }
       pending = this.transport
         .invoke("fetchModule", [specifier, importer ? importer.id : undefined, options])
-        .then((result) => this.recordFor(result, specifier))
+        .then((result) => {
+          if (batch && result.graph) {
+            for (const module of result.graph) if (!batch.has(module.url)) batch.set(module.url, module);
+          }
+          return this.recordFor(result, specifier);
+        })
         .finally(() => this.inflight.delete(key));
       this.inflight.set(key, pending);
     }
@@ -143,7 +163,7 @@ class ModuleRunner {
 
   // Every module not yet linked that the root reaches, each fetched as soon as its importer is
   // known (a worklist, not a recursion: graphs can be deep); rejects with the first failure.
-  fetchGraph(root) {
+  fetchGraph(root, batch) {
     return new Promise((resolve, reject) => {
       const seen = new Set();
       const todo = [root];
@@ -176,6 +196,14 @@ class ModuleRunner {
             }
             const [specifier, type] = key.split("\0");
             const url = resolved && Object.hasOwn(resolved, key) ? resolved[key] : undefined;
+            // Held already, or sent with the graph: taken here, without a promise per module.
+            const ready = url ? this.readyRecord(url, batch) : undefined;
+            if (ready !== undefined) {
+              record.deps.set(key, ready);
+              ready.importers.add(record);
+              todo.push(ready);
+              continue;
+            }
             waiting++;
             (url ? this.fetchRecord(url, record) : this.fetchRecord(specifier, record, type))
               .then((found) => fetched(record, key, found), fail);
@@ -192,7 +220,7 @@ class ModuleRunner {
           todo.push(dep);
           expand();
         };
-        fetchRequired(this, record, visit).then(() => {
+        fetchRequired(this, record, visit, batch).then(() => {
           waiting--;
           expand();
         }, fail);
@@ -205,6 +233,16 @@ class ModuleRunner {
       };
       expand();
     });
+  }
+
+  // The record for a url this runner holds, or makes from the answer sent in `batch` (a url the
+  // server handed out names one module whoever imports it: absolute).
+  readyRecord(url, batch) {
+    if (!isAbsoluteUrl(url)) return undefined;
+    const known = this.evaluatedModules.getModuleByUrl(url);
+    if (known !== undefined) return known;
+    const sent = batch.get(url);
+    return sent === undefined ? undefined : this.recordFor(sent, url);
   }
 
   // ---- link: the evaluator compiles, the linker resolves ----

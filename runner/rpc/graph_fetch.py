@@ -1,0 +1,86 @@
+"""`fetchModule` for one module runner of modrun's own, with the batch extension the runner may ask for.
+
+Vite's runner fetches one module per request, so a graph N levels deep costs N round trips and every
+module a request, a task and a JSON parse. modrun's runner adds `graph` to the fetch options
+(`GraphRequest`); the answer then also carries, under `graph`, the answers for the module's static
+dependencies (ES imports and re-exports, CommonJS requires, through any chain) that the environment
+has transformed before: a warm import of a whole graph is one request. Vite's runner never asks,
+and gets Vite's answers.
+
+Nothing in a batch can be stale or wrong: each module in it is the answer `Environment.fetch_module`
+gives at that moment (which checks the file and the plugins' `load` as always, and reads again a
+module HMR invalidated); a module never transformed, or whose fetch fails, is left out, and the
+runner fetches it on its own (a failure then reaches it with its importer chain, as without batches). The runner uses
+an entry only where it would otherwise have fetched that url, and only within the import that asked.
+
+A module sent to this runner is not sent again unless the runner says it forgot it (HMR invalidates
+modules, a full reload clears them all): it says so with its next fetch.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from .protocol import FetchedModule, FetchOptions, FetchResult
+
+if TYPE_CHECKING:
+    from ..environment import Environment
+
+
+class GraphFetch:
+    def __init__(self, environment: Environment) -> None:
+        self.environment = environment
+        self._sent: set[str] = set()  # module ids this runner was sent and has not forgotten
+
+    async def __call__(self, url: str, importer: str | None = None,
+                       options: FetchOptions | None = None) -> FetchResult:
+        asked = options.get("graph") if isinstance(options, dict) else None
+        if options is None or not isinstance(asked, dict):
+            return await self.environment.fetch_module(url, importer, options)
+        if asked.get("clear"):
+            self._sent.clear()
+        forgotten = asked.get("forget")
+        if isinstance(forgotten, list):
+            self._sent.difference_update(id for id in forgotten if isinstance(id, str))
+        own = cast(FetchOptions, {key: value for key, value in options.items() if key != "graph"})
+        # Asked for by the runner: never in another answer's batch meanwhile (a cold import fetches
+        # each level concurrently, and a module may be transformed before its own answer is sent).
+        node = self.environment.module_graph.get_module_by_url(url)
+        if node is not None:
+            self._sent.add(node.id)
+        result = await self.environment.fetch_module(url, importer, own)
+        if "code" not in result:
+            return result
+        module = cast(FetchedModule, result)
+        self._sent.add(module["id"])
+        graph = await self._dependencies(module, own)
+        # A new dict: the environment keeps `module` as its answer for the next fetch.
+        return FetchedModule(**module, graph=graph) if graph else module
+
+    async def _dependencies(self, root: FetchedModule, options: FetchOptions) -> list[FetchedModule]:
+        """The answers for the static dependencies of `root` the environment has transformed before and
+        this runner was not sent, depth first."""
+        options = cast(FetchOptions, {key: value for key, value in options.items() if key != "attributes"})
+        graph = self.environment.module_graph
+        found: list[FetchedModule] = []
+        todo = [root]
+        while todo:
+            importer = todo.pop()
+            meta = importer["modrun"]
+            resolved = meta.get("resolved") or {}
+            # ES imports and re-exports, and a CommonJS module's requires: what the runner fetches with it.
+            urls = [resolved.get(key) for key in meta.get("deps", [])] + list((meta.get("required") or {}).values())
+            for url in urls:
+                node = graph.get_module_by_url(url) if url else None
+                if url is None or node is None or node.transform_result is None or node.id in self._sent:
+                    continue
+                self._sent.add(node.id)
+                try:
+                    answer = await self.environment.fetch_module(url, importer["id"], options)
+                except Exception:  # the runner fetches it itself, and reports the error where it is imported
+                    self._sent.discard(node.id)
+                    continue
+                if "code" in answer:
+                    found.append(cast(FetchedModule, answer))
+                    todo.append(found[-1])
+        return found

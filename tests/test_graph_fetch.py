@@ -1,0 +1,238 @@
+"""fetchModule's graph batches (runner/rpc/graph_fetch.py): a warm import asks once and gets every module
+the environment has transformed; what a batch carries is exactly what per-module fetches give, never a
+stale module, and errors read the same as without batches — in every evaluator. The runs without
+batches strip the runner's `graph` option on the host, so that the runner fetches module by module
+as Vite's does."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from runner import Server
+from runner.errors import LoadError
+from runner.rpc.client import RunnerClient
+from runner.rpc.exports import ModuleProxy
+
+EVALUATORS = ("inprocess", "wasm", "process")
+GUARD = float(os.environ.get("MODRUN_TEST_GUARD", "60"))  # seconds: a hang guard, not a bound
+
+# An entry over a diamond, a chain three deep, a re-export, a JSON import, a CommonJS module that
+# requires another, and a dynamic import (not part of the static graph): each module logs as it runs.
+FILES = {
+    "entry.js": ('import { left } from "./left.js";\nimport { right } from "./right.js";\n'
+                 'import { deep } from "./chain/a.js";\nimport data from "./data.json" with { type: "json" };\n'
+                 'import cjs from "./lib.cjs";\nconsole.log("entry");\n'
+                 'export const value = [left, right, deep, data.n, cjs.total].join(",");\n'
+                 'export const later = () => import("./late.js").then((m) => m.late);\n'),
+    "left.js": 'import { shared } from "./shared.js";\nconsole.log("left");\nexport const left = "L" + shared;\n',
+    "right.js": 'export { shared as right } from "./shared.js";\nconsole.log("right");\n',
+    "shared.js": 'console.log("shared");\nexport const shared = 1;\n',
+    "chain/a.js": 'export * from "./b.js";\nconsole.log("a");\n',
+    "chain/b.js": 'import { c } from "./c.js";\nconsole.log("b");\nexport const deep = "D" + c;\n',
+    "chain/c.js": 'console.log("c");\nexport const c = 3;\n',
+    "data.json": '{"n": 7}',
+    "lib.cjs": 'const part = require("./part.cjs");\nconsole.log("lib");\nmodule.exports = { total: part + 1 };\n',
+    "part.cjs": 'console.log("part");\nmodule.exports = 41;\n',
+    "late.js": 'export const late = "late";\n',
+}
+STATIC_MODULES = len(FILES) - 1  # all but late.js
+
+
+def write(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+class Runtime:
+    """A fresh runtime of the environment whose fetchModule requests are counted; `batches=False`
+    strips the runner's `graph` option, so that it fetches module by module."""
+
+    def __init__(self, client: RunnerClient, batches: bool) -> None:
+        self.client = client
+        self.requests: list[str] = []
+        self.console: list[str] = []
+        fetch = client.handlers["fetchModule"]
+
+        def counted(url: str, importer: str | None = None, options: dict[str, Any] | None = None) -> Awaitable[Any]:
+            self.requests.append(url)
+            if not batches and options is not None:
+                options = {key: value for key, value in options.items() if key != "graph"}
+            return fetch(url, importer, options)
+
+        client.handlers["fetchModule"] = counted  # type: ignore[index]
+
+    async def load(self, url: str = "/entry.js") -> ModuleProxy:
+        return await asyncio.wait_for(ModuleProxy.load(self.client, url), GUARD)
+
+
+async def fresh(server: Server, batches: bool = True) -> Runtime:
+    env = server.environments["ssr"]
+    holder: list[Runtime] = []
+    client = await env.create_runner(on_console=lambda level, text: holder[0].console.append(text))
+    holder.append(Runtime(client, batches))
+    return holder[0]
+
+
+def serve(tmp_path: Path, evaluator: str, files: dict[str, str] = FILES) -> Server:
+    write(tmp_path, files)
+    return Server(root=tmp_path, cache_dir=False, on_console=lambda level, text: None,
+                  environments={"ssr": {"evaluator": evaluator}})
+
+
+def run(test: Callable[[], Awaitable[None]]) -> None:
+    asyncio.run(test())
+
+
+def test_a_batch_carries_exactly_the_per_module_answers(tmp_path: Path) -> None:
+    async def test() -> None:
+        async with serve(tmp_path, "inprocess") as server:
+            env = server.environments["ssr"]
+            await env.import_module("/entry.js")  # every module transformed
+            options: dict[str, Any] = {"cached": False, "startOffset": 3, "inlineSourceMap": False}
+            fetch = env.invoke_handlers()["fetchModule"]
+            answer = await fetch("/entry.js", None, {**options, "graph": {"forget": []}})
+            graph = answer.pop("graph")
+            assert answer == await env.fetch_module("/entry.js", None, options)
+            # The static graph through any chain (re-exports, JSON, requires of CommonJS), not import().
+            urls = sorted(module["url"] for module in graph)
+            assert urls == sorted({"/left.js", "/right.js", "/shared.js", "/chain/a.js", "/chain/b.js",
+                                   "/chain/c.js", "/data.json", "/lib.cjs", "/part.cjs"})
+            for module in graph:
+                assert module == await env.fetch_module(module["url"], None, options)
+            # Sent once to a runner; again once it says it forgot it, and all again after a clear.
+            again = await fetch("/left.js", None, {**options, "graph": {"forget": []}})
+            assert "graph" not in again
+            shared_id = next(m["id"] for m in graph if m["url"] == "/shared.js")
+            again = await fetch("/left.js", None, {**options, "graph": {"forget": [shared_id]}})
+            assert [m["url"] for m in again["graph"]] == ["/shared.js"]
+            again = await fetch("/entry.js", None, {**options, "graph": {"forget": [], "clear": True}})
+            assert sorted(m["url"] for m in again["graph"]) == urls
+            # Vite's runner does not ask: Vite's answer.
+            assert "graph" not in await env.invoke_handlers()["fetchModule"]("/entry.js", None, options)
+
+    run(test)
+
+
+@pytest.mark.parametrize("evaluator", EVALUATORS)
+def test_a_warm_import_is_one_request_and_runs_as_module_by_module(tmp_path: Path, evaluator: str) -> None:
+    async def test() -> None:
+        async with serve(tmp_path, evaluator) as server:
+            cold = await fresh(server)
+            await cold.load()  # cold: transforms as it goes, each level its own requests
+            assert len(cold.requests) > 1
+            results = {}
+            for batches in (True, False):
+                runtime = await fresh(server, batches)
+                proxy = await runtime.load()
+                results[batches] = (proxy.value, await proxy.later(), runtime.console)
+                assert len(runtime.requests) == (2 if batches else STATIC_MODULES + 1)  # + the import()
+                await runtime.client.close()
+            assert results[True] == results[False]
+            assert results[True][0] == "L1,1,D3,7,42"
+            assert results[True][2] == ["shared", "left", "right", "c", "b", "a", "part", "lib", "entry"]
+
+    run(test)
+
+
+@pytest.mark.parametrize("evaluator", EVALUATORS)
+def test_a_changed_or_invalidated_module_is_never_sent_stale(tmp_path: Path, evaluator: str) -> None:
+    async def test() -> None:
+        async with serve(tmp_path, evaluator) as server:
+            env = server.environments["ssr"]
+            await env.import_module("/entry.js")
+            # Changed on disk: the batch carries the new code (each module's file is checked as a
+            # fetch of it would).
+            (tmp_path / "chain/c.js").write_text('console.log("c");\nexport const c = 33333;\n')
+            runtime = await fresh(server)
+            assert (await runtime.load()).value == "L1,1,D33333,7,42"
+            assert len(runtime.requests) == 1
+            # Invalidated (as HMR does), with a file whose time and size did not change: the batch
+            # carries what the file holds now.
+            shared = tmp_path / "shared.js"
+            stat = shared.stat()
+            shared.write_text(FILES["shared.js"].replace("= 1", "= 2"))
+            os.utime(shared, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+            node = env.module_graph.get_module_by_url("/shared.js")
+            assert node is not None
+            env.module_graph.invalidate_module(node, 1)
+            runtime = await fresh(server)
+            assert (await runtime.load()).value == "L2,2,D33333,7,42"
+            assert len(runtime.requests) == 1
+            # A module the environment never transformed is not in the batch: fetched on its own.
+            (tmp_path / "chain/d.js").write_text("export const d = 4;\n")
+            (tmp_path / "chain/c.js").write_text('import { d } from "./d.js";\nexport const c = d;\n')
+            runtime = await fresh(server)
+            assert (await runtime.load()).value == "L2,2,D4,7,42"
+            assert runtime.requests == ["/entry.js", "/chain/d.js"]
+
+    run(test)
+
+
+async def load_error(server: Server, batches: bool) -> tuple[str, dict[str, Any], list[str]]:
+    runtime = await fresh(server, batches)
+    with pytest.raises(LoadError) as caught:
+        await runtime.load()
+    await runtime.client.close()
+    error = caught.value
+    fields = {key: getattr(error, key, None) for key in ("code", "loc", "frame", "importer")}
+    return str(error), fields, runtime.requests
+
+
+@pytest.mark.parametrize("evaluator", EVALUATORS)
+def test_errors_in_batched_dependencies_read_as_without_batches(tmp_path: Path, evaluator: str) -> None:
+    async def test() -> None:
+        async with serve(tmp_path, evaluator) as server:
+            env = server.environments["ssr"]
+            await env.import_module("/entry.js")
+            # A syntax error deep in the chain: left out of the batch, fetched on its own, reported
+            # with its importer chain.
+            (tmp_path / "chain/c.js").write_text('console.log("c");\nexport const c = ;\n')
+            batched = await load_error(server, True)
+            assert batched[:2] == (await load_error(server, False))[:2]
+            assert "c.js" in batched[0] and "/chain/c.js" in batched[2]
+            assert len(batched[2]) == 2  # the entry's batch, then c.js on its own
+            # A name the re-exported module no longer exports: a link error, the same either way.
+            (tmp_path / "chain/c.js").write_text('console.log("c");\nexport const c = 3;\n')
+            (tmp_path / "chain/b.js").write_text('import { c } from "./c.js";\nexport const other = c;\n')
+            batched = await load_error(server, True)
+            assert batched[:2] == (await load_error(server, False))[:2]
+            assert "deep" in batched[0] and len(batched[2]) == 1
+
+    run(test)
+
+
+@pytest.mark.parametrize("evaluator", EVALUATORS)
+def test_modules_a_runner_forgot_are_sent_again(tmp_path: Path, evaluator: str) -> None:
+    async def test() -> None:
+        write(tmp_path, FILES)
+        (tmp_path / "more.js").write_text('import { left } from "./left.js";\nimport { shared } from "./shared.js";\n'
+                                          'export const more = left + shared;\n')
+        async with Server(root=tmp_path, cache_dir=False, hmr=True, on_console=lambda level, text: None,
+                          environments={"ssr": {"evaluator": evaluator}}) as server:
+            env = server.environments["ssr"]
+            await env.import_module("/entry.js")
+            await env.import_module("/more.js")
+            runtime = await fresh(server)
+            await runtime.load()
+            # The runner forgets one module (as HMR's prune does): an import that reaches it gets it
+            # in its batch again, not what the runner still holds.
+            await runtime.client.invoke("hmr", [{"type": "prune", "paths": ["/shared.js"]}])
+            runtime.requests.clear()
+            runtime.console.clear()
+            assert (await runtime.load("/more.js")).more == "L11"
+            assert runtime.requests == ["/more.js"] and runtime.console == ["shared"]
+            # It forgets all (a cleared cache, as a full reload does): the next import is one request again.
+            await runtime.client.invoke("clearCache", [])
+            runtime.requests.clear()
+            assert (await runtime.load()).value == "L1,1,D3,7,42"
+            assert runtime.requests == ["/entry.js"]
+
+    run(test)
