@@ -2,7 +2,8 @@
 
 - call round trip: `await mod.add(1, 2)` from the host, through RunnerClient, the framed channel
   and the worker's pull loop, and back (goal: mean <= 80 us over 10,000 calls, p99 reported),
-  every call timed; in-process for reference (its direct call path, and its message path); and
+  every call timed, with the host's adaptive spin for the answer and without it (interleaved);
+  in-process for reference (its direct call path, and its message path); and
   the CPU a process call costs each side, so that waiting (for a core) is told from work;
 - a new runtime from the pool: `create_transport` with pre-booted workers waiting (goal <= 5 ms);
 - a cold spawn: a worker started from nothing (interpreter, imports, engine boot), for information;
@@ -52,18 +53,23 @@ def _worker_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def round_trips(root: Path, calls: int, batches: int) -> tuple[dict[str, list[float]], dict[str, float]]:
+async def round_trips(root: Path, calls: int,
+                      batches: int) -> tuple[dict[str, list[float]], dict[str, float], dict[str, int]]:
     """Every call's microseconds (`calls` x `batches` per path), the paths interleaved batch by
     batch; and, for the process path, the CPU each call costs the host and the worker (what is
-    left of its wall time is waiting: for the other side, and for a core on a loaded machine)."""
-    results: dict[str, list[float]] = {"process": [], "inprocess (direct)": [], "inprocess (messages)": []}
-    cpu = {"host": 0.0, "worker": 0.0}
+    left of its wall time is waiting: for the other side, and for a core on a loaded machine); and
+    how the host's spins for an answer went (how many, how many caught it, how many lost the core)."""
+    results: dict[str, list[float]] = {"process": [], "process (no spin)": [], "inprocess (direct)": [],
+                                       "inprocess (messages)": []}
+    cpu = {"host": 0.0, "worker": 0.0, "host (no spin)": 0.0, "worker (no spin)": 0.0}
     clock = time.perf_counter_ns
     async with Server(root=root, cache_dir=False, on_console=_sink,
                       environments={"process": {"evaluator": "process"},
                                     "inprocess": {"evaluator": "inprocess"}}) as server:
         process = await server.environments["process"].import_module("/calls.js")
-        worker_pid = getattr((await server.environments["process"].get_runner()).transport, "pid", 0)
+        transport = (await server.environments["process"].get_runner()).transport
+        worker_pid = getattr(transport, "pid", 0)
+        spin_us = getattr(transport, "spin_us", 0)
         inproc = await server.environments["inprocess"].import_module("/calls.js")
         inproc_runner = await server.environments["inprocess"].get_runner()
 
@@ -79,24 +85,33 @@ async def round_trips(root: Path, calls: int, batches: int) -> tuple[dict[str, l
                 await inproc_runner.invoke("call", ["/calls.js", ["add"], [1, 2]])
                 out.append((clock() - started) / 1000)
 
-        async def over_process(out: list[float]) -> None:
+        async def over_process(out: list[float], spin: bool = True) -> None:
+            transport.spin_us = spin_us if spin else 0
             host, worker = time.process_time(), _worker_cpu_s(worker_pid)
             for _ in range(calls):
                 started = clock()
                 await process.add(1, 2)
                 out.append((clock() - started) / 1000)
-            cpu["host"] += time.process_time() - host
-            cpu["worker"] += _worker_cpu_s(worker_pid) - worker
+            suffix = "" if spin else " (no spin)"
+            cpu["host" + suffix] += time.process_time() - host
+            cpu["worker" + suffix] += _worker_cpu_s(worker_pid) - worker
+            transport.spin_us = spin_us
+
+        async def without_spin(out: list[float]) -> None:
+            await over_process(out, spin=False)
 
         for fn in (over_process, direct, messages):  # warm-up
             await fn([])
-        cpu = {"host": 0.0, "worker": 0.0}
-        for _ in range(batches):
-            for name, fn in (("process", over_process), ("inprocess (direct)", direct),
-                             ("inprocess (messages)", messages)):
+        cpu = dict.fromkeys(cpu, 0.0)
+        spins_before = dict(getattr(transport, "spin_counts", {}))
+        paths = [("process", over_process), ("process (no spin)", without_spin),
+                 ("inprocess (direct)", direct), ("inprocess (messages)", messages)]
+        for batch in range(batches):
+            for name, fn in paths if batch % 2 == 0 else paths[::-1]:  # neither path always goes first
                 await fn(results[name])
+        spins = {key: count - spins_before[key] for key, count in getattr(transport, "spin_counts", {}).items()}
     total = calls * batches
-    return results, {side: seconds / total * 1e6 for side, seconds in cpu.items()}
+    return results, {side: seconds / total * 1e6 for side, seconds in cpu.items()}, spins
 
 
 def _tails(samples: list[float]) -> dict[str, float]:
@@ -178,7 +193,7 @@ def main() -> None:
         (work / "calls").mkdir()
         (work / "calls" / "calls.js").write_text("export function add(a, b) { return a + b; }\n")
         load_before = _load()
-        trips, call_cpu = asyncio.run(round_trips(work / "calls", ns.calls, ns.batches))
+        trips, call_cpu, spins = asyncio.run(round_trips(work / "calls", ns.calls, ns.batches))
         starts = asyncio.run(pool_starts(ns.starts))
         generate(work / "graph", ns.modules)
         imports, checksums = asyncio.run(graph_imports(work / "graph", ns.repeat))
@@ -194,9 +209,13 @@ def main() -> None:
                                                           for name, s in trip_stats.items()],
                         title=f"host -> export call -> host: every one of {ns.calls} calls x {ns.batches} batches "
                               f"(load average before: {load_before})"))
-    wait = trip_stats["process"]["mean"] - call_cpu["host"] - call_cpu["worker"]
-    print(f"process call, CPU per call: host {call_cpu['host']:.1f} us, worker {call_cpu['worker']:.1f} us; "
-          f"the rest of the mean ({wait:.1f} us) is waiting (wake-ups, and a free core)")
+    for suffix in ("", " (no spin)"):
+        host, worker = call_cpu["host" + suffix], call_cpu["worker" + suffix]
+        wait = trip_stats["process" + suffix]["mean"] - host - worker
+        print(f"process{suffix} call, CPU per call: host {host:.1f} us, worker {worker:.1f} us; "
+              f"the rest of the mean ({wait:.1f} us) is waiting (wake-ups, and a free core)")
+    print(f"host spins for an answer over {ns.calls * ns.batches} calls: {spins.get('spins', 0)} spins, "
+          f"{spins.get('answered', 0)} caught the answer, {spins.get('late', 0)} lost the core (late)")
     print()
     print(harness.table(["new runtime (ms)", "median", "min", "p90"],
                         [[name, s["median"], s["min"], s["p90"]] for name, s in start_stats.items()],
@@ -212,7 +231,7 @@ def main() -> None:
              harness.goal("new runtime from the pool", start_stats["pool"]["median"], POOL_GOAL_MS, " ms")]
     print(harness.goal_lines(goals))
     path = harness.write_results("process_roundtrip", {
-        "round_trip_us": trip_stats, "call_cpu_us": call_cpu, "runtime_start_ms": start_stats,
+        "round_trip_us": trip_stats, "call_cpu_us": call_cpu, "spins": spins, "runtime_start_ms": start_stats,
         "graph_import_ms": import_stats,
         "graph_ratio_process_over_inprocess": ratio, "checksums_agree": same, "goals": goals,
         "samples": {"runtime_start_ms": starts, "graph_import_ms": imports},
