@@ -137,3 +137,29 @@ def test_the_memory_limit_bounds_the_engines_rss(tmp_path: Path, evaluator: str)
         named, growth_mib = json.loads(done.stdout.strip().splitlines()[-1])
         assert named == "memory", (name, named)
         assert growth_mib < limit_mb + RSS_MARGIN_MIB, (name, growth_mib)
+
+
+@pytest.mark.parametrize("evaluator", EVALUATORS)
+def test_a_memory_limit_the_runtime_reports_discards_it(tmp_path: Path, evaluator: str) -> None:
+    # Out of memory is caught inside the runtime and answered as a limit (runner/js/transport.js):
+    # the host must discard that runtime as it does one the engine stopped, so that its heap is
+    # freed at once and the next call starts afresh, not in a heap that has just run out.
+    (tmp_path / "m.js").write_text("let calls = 0;\nexport function count() { return ++calls; }\n"
+                                   "export function fill() { const keep = [];"
+                                   " for (;;) keep.push(new Uint8Array(1 << 20).fill(1)); }\n")
+
+    async def main() -> None:
+        environments = {"x": {"evaluator": evaluator, "limits": {"memory_mb": 32}}}
+        async with Server(root=tmp_path, cache_dir=False, environments=environments) as server:
+            environment = server.environments["x"]
+            mod = await environment.import_module("/m.js")
+            assert [await mod.count(), await mod.count()] == [1, 2]
+            stopped = await environment.get_runner()
+            with pytest.raises(LimitError) as caught:
+                await asyncio.wait_for(mod.fill(), 120)
+            assert caught.value.limit == "memory"
+            assert stopped.dead
+            assert await mod.count() == 1  # the proxy follows the environment to a fresh runtime
+            assert (await environment.get_runner()) is not stopped
+
+    asyncio.run(main())

@@ -109,10 +109,10 @@ class RunnerClient:
                     call_id = next(self._ids)
                     await self.transport.send([invoke_message("awaitCall", call_id, [answer["pending"]])])
                     return await self._pump(call_id, budget)
+            return self._result(answer)  # inside: an answer that says a limit stopped it discards the runtime too
         except RuntimeStopped as error:
             await self._discard(error)
             raise
-        return self._result(answer)
 
     def _check_alive(self) -> None:
         if self.transport.dead:
