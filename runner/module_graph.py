@@ -28,6 +28,8 @@ class ModuleNode:
     last_hmr_timestamp: int = 0
     hmr_version: int = 0  # counts the module's hot updates (remote runners' copies are judged by it)
     last_hmr_invalidation_received: bool = False
+    # The file's (mtime_ns, size) when a hot update last failed to transform it: a second event of that save is skipped.
+    failed_stamp: tuple[int, int] | None = None
 
     def __repr__(self) -> str:
         return f"ModuleNode({self.url!r})"

@@ -275,6 +275,33 @@ def test_syntax_error_is_reported_and_the_fix_applies(tmp_path: Path, evaluator:
     run(main())
 
 
+
+def test_a_second_event_of_a_save_that_fails_to_transform_is_skipped(tmp_path: Path) -> None:
+    # A save can reach the watcher as two bursts (its truncation, then its write). When the new
+    # code does not parse, the second burst must not send the same error again: `modrun dev
+    # --json` would print it twice, and whoever reads one event per save would fall behind.
+    from runner.hmr.hot_update import hot_update
+
+    async def main() -> None:
+        root = tmp_path / "app"
+        root.mkdir()
+        (root / "dep.js").write_text("export const value = 1;\n")
+        (root / "main.js").write_text('import { value } from "./dep.js";\nexport const read = () => value;\n'
+                                      'import.meta.hot.accept("./dep.js", () => {});\n')
+        async with Server(root=root, hmr=True, cache_dir=False, environments={"ssr": {}}) as server:
+            env = server.environments["ssr"]
+            await env.import_module("/main.js")
+            dep = str(root / "dep.js")
+            (root / "dep.js").write_text("export const value = ;\n")
+            first = await hot_update(env, dep, "update", 1)
+            assert first.payload is not None and first.payload["type"] == "error"
+            again = await hot_update(env, dep, "update", 2)
+            assert again.payload is None  # the same file as the pass before took it
+            (root / "dep.js").write_text("export const value = 2;\n")
+            fixed = await hot_update(env, dep, "update", 3)
+            assert fixed.payload is not None and fixed.payload["type"] == "update"
+    run(main())
+
 def test_delete_and_rename(tmp_path: Path) -> None:
     async def main() -> None:
         async with project(tmp_path, {

@@ -58,9 +58,12 @@ class HotUpdateResult:
 
 
 def _unchanged(node: ModuleNode) -> bool:
+    """The module's file is as this pass last took it: transformed, or failed to transform."""
+    if node.file is None:
+        return False
     result = node.transform_result
-    return result is not None and result.stamp is not None and node.file is not None \
-        and result.stamp == file_stamp(node.file)
+    seen = result.stamp if result is not None and result.stamp is not None else node.failed_stamp
+    return seen is not None and seen == file_stamp(node.file)
 
 
 async def _call(value: Any) -> Any:
@@ -103,6 +106,7 @@ async def hot_update(environment: Environment, file: str, change: ChangeType, ti
             try:
                 await transform_request(environment, node)
             except ModrunError as error:
+                node.failed_stamp = file_stamp(node.file) if node.file is not None else None
                 outcome.payload = {"type": "error", "err": error.to_payload()}
                 return _send(environment, outcome)
     outcome.payload = update_modules(environment, file, ctx.modules, timestamp)
