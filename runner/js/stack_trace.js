@@ -1,6 +1,6 @@
 // provides: StackTraces, PLATFORM_SOURCES
 // uses:
-// private: RUNNER_FRAME, INTERRUPTION, isInterruption, countLines, utf16Column
+// private: RUNNER_FRAME, INTERRUPTION, isInterruption, errorHeader, countLines, utf16Column
 
 // Source-mapped stack traces.
 //
@@ -32,19 +32,25 @@ class StackTraces {
 
   install() {
     const traces = this;
-    // QuickJS-ng calls the hook at construction and again for every frame the exception unwinds
-    // through, with fewer sites each time: only the first call, the full stack, counts.
+    // QuickJS-ng calls the hook at construction and, while the hook's answer is undefined, again
+    // for every frame an exception unwinds through (about 2 µs each: 4 ms for an error thrown 2,000
+    // frames deep, and as long for a limit's stop to reach the host). Any other answer ends those
+    // calls; the stack itself is the error's own accessor below, so the answer is never read.
+    const NO_MORE_FRAMES = "";
     const captured = new WeakSet();
+    // Error.captureStackTrace(target) defines `target.stack` as the hook's answer: the stack it
+    // captured is kept here and put back on the target as an accessor.
+    let capturing = false;
+    let capturedStack;
     // An assignment, not defineProperty: QuickJS-ng keeps the hook behind an accessor.
     Error.prepareStackTrace = function prepareStackTrace(error, sites) {
-      if (typeof error !== "object" || error === null || captured.has(error)) return undefined;
+      if (typeof error !== "object" || error === null || (captured.has(error) && !capturing)) return NO_MORE_FRAMES;
       // The engine's stop unwinds past every catch to the host, whose binding reads its stack:
       // formatting it (finding every frame's module by its source text) would keep the stopped
-      // runtime busy for milliseconds past its limit, for a stack no one reads. An own `stack`
-      // also spares the hook a call for every frame the error unwinds through.
+      // runtime busy for milliseconds past its limit, for a stack no one reads.
       if (isInterruption(error)) {
         Object.defineProperty(error, "stack", { value: "", writable: true, configurable: true, enumerable: false });
-        return undefined;
+        return NO_MORE_FRAMES;
       }
       captured.add(error);
       const raw = [];
@@ -54,7 +60,7 @@ class StackTraces {
       }
       traces.sites.set(error, raw);
       let formatted;
-      Object.defineProperty(error, "stack", {
+      const stack = {
         configurable: true, enumerable: false,
         get() {
           if (formatted === undefined) formatted = traces.format(error, raw);
@@ -63,9 +69,25 @@ class StackTraces {
         set(value) {
           Object.defineProperty(error, "stack", { value, writable: true, configurable: true, enumerable: false });
         },
-      });
-      return undefined;
+      };
+      if (capturing) capturedStack = stack;
+      else Object.defineProperty(error, "stack", stack);
+      return NO_MORE_FRAMES;
     };
+    const capture = Error.captureStackTrace;
+    if (typeof capture === "function") {
+      Error.captureStackTrace = function captureStackTrace(target, constructorOpt) {
+        capturing = true;
+        capturedStack = undefined;
+        try {
+          capture(target, constructorOpt);
+        } finally {
+          capturing = false;
+        }
+        if (capturedStack !== undefined) Object.defineProperty(target, "stack", capturedStack);
+        capturedStack = undefined;
+      };
+    }
   }
 
   moduleOf(fn, line) {
@@ -136,7 +158,9 @@ class StackTraces {
 
   format(error, raw) {
     let head;
-    try { head = String(error); } catch { head = "Error"; } // a hostile name/message getter
+    // The header as V8 writes it (Error.prototype.toString's reading of name and message, whatever
+    // the object's own toString says): `Error` for a plain object given to captureStackTrace.
+    try { head = errorHeader(error); } catch { head = "Error"; } // a hostile getter
     const lines = [head];
     let lastUser = 0;
     for (const [fn, name, line, column, isNative] of raw) {
@@ -160,6 +184,8 @@ class StackTraces {
 
 const RUNNER_FRAME = { runner: true };
 // What QuickJS throws when its interrupt handler says stop (a limit): an uncatchable InternalError.
+// Bound before user code runs: a user's Reflect or Function.prototype.call cannot change it.
+const errorHeader = Function.prototype.call.bind(Error.prototype.toString);
 const INTERRUPTION = { prototype: globalThis.InternalError ? globalThis.InternalError.prototype : null, message: "interrupted" };
 
 // Native calls only, no property read that user code could intercept: this runs while the
