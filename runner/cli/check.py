@@ -12,8 +12,7 @@ from typing import Any
 
 from ..errors import ModrunError, UsageError
 from ..js.profiles import DEFAULT_PROFILE, PROFILES
-from .common import report_error
-from .run import _check_args, _choose_root
+from .common import check_args, choose_root, report_error
 
 
 def add_parser(commands: Any) -> None:
@@ -41,7 +40,7 @@ def add_parser(commands: Any) -> None:
 def command(ns: argparse.Namespace) -> int:
     as_json = bool(ns.json)
     try:
-        args = _check_args(ns)
+        args = check_args(ns)
         if ns.call is not None and not ns.run:
             raise UsageError("--call needs --run: the static check does not run the module")
         if ns.cpu_ms is not None and ns.cpu_ms <= 0:
@@ -52,7 +51,7 @@ def command(ns: argparse.Namespace) -> int:
         from ..check.render import render
 
         entry = Path(ns.entry).resolve()
-        root = _choose_root(entry, ns.root)
+        root = choose_root(entry, ns.root)
 
         def on_console(level: str, text: str) -> None:
             stream = sys.stderr if as_json or level in ("warn", "error") else sys.stdout

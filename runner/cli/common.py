@@ -1,11 +1,14 @@
-"""What every command shares: the argument parser that turns mistakes into usage errors, the exit
-codes, and how an error is printed (text on stderr, or the `--json` envelope on stdout)."""
+"""What every command shares: the argument parser that turns mistakes into usage errors, the checks
+of the arguments `run`, `dev` and `check` have in common (the root, the entry's url, --args and the
+limits), the exit codes, and how an error is printed (text on stderr, or the `--json` envelope on
+stdout)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
-from typing import NoReturn
+from pathlib import Path
+from typing import Any, NoReturn
 
 from ..errors import LimitError, LoadError, ModrunError, UsageError
 from ..rpc import wire
@@ -36,3 +39,39 @@ def report_error(error: ModrunError, as_json: bool) -> int:
         sys.stderr.write(text.rstrip() + "\n")
     sys.stdout.flush()
     return EXIT_CODES.get(error.kind, 1)
+
+
+def choose_root(entry: Path, root: str | None) -> Path:
+    if root is not None:
+        path = Path(root).resolve()
+        if not path.is_dir():
+            raise UsageError(f"--root {root}: not a directory")
+        return path
+    cwd = Path.cwd().resolve()
+    return cwd if cwd in entry.parents else entry.parent
+
+
+def entry_url(entry: Path, root: Path) -> str:
+    try:
+        return "/" + entry.relative_to(root).as_posix()
+    except ValueError:
+        return str(entry)  # outside the root: resolution refuses it with a load error
+
+
+def check_args(ns: argparse.Namespace) -> list[Any]:
+    import orjson
+
+    try:
+        args = orjson.loads(ns.args)
+    except orjson.JSONDecodeError as error:
+        raise UsageError(f"--args must be a JSON array: {error}") from None
+    if not isinstance(args, list):
+        raise UsageError(f"--args must be a JSON array, not {type(args).__name__}")
+    if ns.timeout is not None and ns.timeout <= 0:
+        raise UsageError("--timeout must be a positive number of seconds")
+    if ns.memory is not None and ns.memory <= 0:
+        raise UsageError("--memory must be a positive number of MiB")
+    from evaluators import get_evaluator
+
+    get_evaluator(ns.evaluator)  # an unknown name is a usage error that lists the available ones
+    return args

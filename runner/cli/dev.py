@@ -25,10 +25,11 @@ from rich.markup import escape
 from ..errors import LoadError, ModrunError, UsageError
 from ..hmr.channel import HotReport
 from ..hmr.hot_update import HotUpdateResult
+from ..js.profiles import PROFILES
 from ..rpc import wire
 from ..rpc.exports import JSFunction, ModuleProxy
 from ..server import Server
-from .run import PROFILES, _check_args, _choose_root, _entry_url
+from .common import check_args, choose_root, entry_url
 
 # A stack frame's place: "at f (/app/x.js:3:7)" or "at /app/x.js:3:7".
 FRAME = re.compile(r"^\s*at (?:.*?\()?(?P<file>[^()\s][^()]*?):(?P<line>\d+):(?P<column>\d+)\)?\s*$", re.M)
@@ -40,10 +41,10 @@ def command(ns: argparse.Namespace) -> int:
     if any(not name for name in evaluators) or len(set(evaluators)) != len(evaluators):
         raise UsageError(f"--evaluator {ns.evaluator!r}: give evaluator names separated by commas, each once")
     for name in evaluators:
-        args = _check_args(argparse.Namespace(**{**vars(ns), "evaluator": name}))  # the same checks as `run`
+        args = check_args(argparse.Namespace(**{**vars(ns), "evaluator": name}))  # the same checks as `run`
     entry = Path(ns.entry).resolve()
-    root = _choose_root(entry, ns.root)
-    return asyncio.run(dev(ns, evaluators, args, root, _entry_url(entry, root)))
+    root = choose_root(entry, ns.root)
+    return asyncio.run(dev(ns, evaluators, args, root, entry_url(entry, root)))
 
 
 def add_parser(commands: Any) -> None:

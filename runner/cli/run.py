@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ..config import MODES
 from ..errors import LimitError, LoadError, ModrunError, UsageError
 from ..js.profiles import DEFAULT_PROFILE, PROFILES
-from .common import report_error
+from .common import check_args, choose_root, entry_url, report_error
 
 if TYPE_CHECKING:
     from evaluators import RuntimeOptions
@@ -45,42 +45,6 @@ def add_parser(commands: Any) -> None:
     run.add_argument("--mode", default="production", choices=MODES,
                      help="production (default) or development: process.env.NODE_ENV, import.meta.env and the "
                      "production/development export conditions")
-
-
-def _choose_root(entry: Path, root: str | None) -> Path:
-    if root is not None:
-        path = Path(root).resolve()
-        if not path.is_dir():
-            raise UsageError(f"--root {root}: not a directory")
-        return path
-    cwd = Path.cwd().resolve()
-    return cwd if cwd in entry.parents else entry.parent
-
-
-def _entry_url(entry: Path, root: Path) -> str:
-    try:
-        return "/" + entry.relative_to(root).as_posix()
-    except ValueError:
-        return str(entry)  # outside the root: resolution refuses it with a load error
-
-
-def _check_args(ns: argparse.Namespace) -> list[Any]:
-    import orjson
-
-    try:
-        args = orjson.loads(ns.args)
-    except orjson.JSONDecodeError as error:
-        raise UsageError(f"--args must be a JSON array: {error}") from None
-    if not isinstance(args, list):
-        raise UsageError(f"--args must be a JSON array, not {type(args).__name__}")
-    if ns.timeout is not None and ns.timeout <= 0:
-        raise UsageError("--timeout must be a positive number of seconds")
-    if ns.memory is not None and ns.memory <= 0:
-        raise UsageError("--memory must be a positive number of MiB")
-    from evaluators import get_evaluator
-
-    get_evaluator(ns.evaluator)  # an unknown name is a usage error that lists the available ones
-    return args
 
 
 def _environment_config(ns: argparse.Namespace) -> dict[str, Any]:
@@ -133,7 +97,7 @@ async def _run(ns: argparse.Namespace, args: list[Any], console_stream: Any,
     from ..server import Server
 
     entry = Path(ns.entry).resolve()
-    root = _choose_root(entry, ns.root)
+    root = choose_root(entry, ns.root)
     deadline = time.monotonic() + ns.timeout if ns.timeout else None
 
     def on_console(level: str, text: str) -> None:
@@ -150,7 +114,7 @@ async def _run(ns: argparse.Namespace, args: list[Any], console_stream: Any,
         held.append(server)  # left open for the caller, which ends the process without teardown
     try:
         environment = server.environments["cli"]
-        module = await environment.import_module(_entry_url(entry, root), deadline=deadline)
+        module = await environment.import_module(entry_url(entry, root), deadline=deadline)
         result: Any = None
         if ns.call is not None:
             if ns.call not in module.exports:
@@ -193,7 +157,7 @@ def command(ns: argparse.Namespace, held: list[Server] | None = None) -> int:
     ends the process right away (see `main` in __init__.py)."""
     as_json = bool(ns.json)
     try:
-        args = _check_args(ns)
+        args = check_args(ns)
         _start_early(ns)
         import asyncio
 
