@@ -301,6 +301,18 @@ def test_a_corrupt_cache_entry_is_rebuilt(tmp_path):
     assert not (tmp_path / "k.cwasm").exists()
 
 
+def test_remembered_texts_are_bounded_and_the_newest_kept(tmp_path):
+    from evaluators.wasm.cache import KEEP_REMEMBERED
+
+    cache = ModuleCache(tmp_path)
+    for i in range(KEEP_REMEMBERED + 6):
+        cache.remember(f"k{i}", f"text {i}")
+        os.utime(tmp_path / f"k{i}.txt", ns=(i * 10**9, i * 10**9))  # one second apart, however fast the disk
+    assert len(list(tmp_path.glob("*.txt"))) <= KEEP_REMEMBERED
+    assert cache.remembered(f"k{KEEP_REMEMBERED + 5}") == f"text {KEEP_REMEMBERED + 5}"
+    assert cache.remembered("k0") is None
+
+
 def test_a_fresh_engine_finds_its_snapshot_without_making_the_boot_source(monkeypatch):
     """A new process keys its snapshot by the remembered digest of the boot source: the source (the
     edge profile's libraries read and quoted) is only made when the snapshot has to be built."""
