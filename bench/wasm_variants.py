@@ -11,11 +11,13 @@ work one at a time (bench/fixtures/workload_parts.js), and the geometric mean of
 Columns:
 - reactor builds, each compiled from the pinned sdist with the pinned toolchain and only the named
   flags changed (evaluators/wasm/reactor/build.py; built once into bench/.cache/reactor-variants):
-  the shipped -O2, -O3, -O2 with LTO (lld), -O2 with bulk memory (memory.copy / memory.fill), and the
-  shipped build run through binaryen's `wasm-opt -O3` (Debian `binaryen`, when installed);
+  the shipped -O2, -O3, -O2 with LTO (lld), -O2 with bulk memory (memory.copy / memory.fill), -O2 with
+  tail calls, -O2 -fwrapv, -O2 with clang's inliner ten times as eager, and the shipped build run
+  through binaryen's `wasm-opt -O3` (Debian `binaryen`, when installed);
 - wasmtime settings on the shipped build: as the wasm evaluator configures its engine (engine.py), then
   one setting changed: a 64 MiB memory reservation (explicit bounds checks instead of guard pages), no
-  signals-based traps, Cranelift optimisation off, Spectre mitigations for heap and table accesses off.
+  signals-based traps, Cranelift optimisation off, Spectre mitigations for heap and table accesses off,
+  Cranelift's `speed_and_size`.
 """
 
 from __future__ import annotations
@@ -52,6 +54,13 @@ BUILDS: dict[str, tuple[list[str], list[str]]] = {  # label: (compile flags, ext
     "-O3": (["-O3", *OPT], []),
     "-O2 -flto": (["-O2", "-flto", *OPT], ["-flto"]),
     "-O2 -mbulk-memory": (["-O2", "-mbulk-memory", *OPT], []),
+    # sibling calls become wasm return_calls (wasmtime runs the tail-call proposal by default)
+    "-O2 -mtail-call": (["-O2", "-mtail-call", *OPT], []),
+    # signed overflow defined: fewer assumptions, so what it changes in the interpreter loop shows
+    "-O2 -fwrapv": (["-O2", "-fwrapv", *OPT], []),
+    # wasmtime compiles each function alone (its inliner is off by default and not reachable through
+    # the C API), so the inlining has to happen in clang: ten times its default threshold
+    "-O2 inline-threshold=2250": (["-O2", "-mllvm", "-inline-threshold=2250", *OPT], []),
 }
 MIB = 1 << 20
 SETTINGS: dict[str, Callable[[wasmtime.Config], None]] = {
@@ -61,6 +70,7 @@ SETTINGS: dict[str, Callable[[wasmtime.Config], None]] = {
     "Cranelift opt none": lambda c: setattr(c, "cranelift_opt_level", "none"),
     "no Spectre mitigations": lambda c: (c.cranelift_flag_set("enable_heap_access_spectre_mitigation", "false"),
                                          c.cranelift_flag_set("enable_table_access_spectre_mitigation", "false")),
+    "Cranelift opt speed_and_size": lambda c: setattr(c, "cranelift_opt_level", "speed_and_size"),
 }
 
 

@@ -301,6 +301,57 @@ def test_a_corrupt_cache_entry_is_rebuilt(tmp_path):
     assert not (tmp_path / "k.cwasm").exists()
 
 
+def test_remembered_texts_are_bounded_and_the_newest_kept(tmp_path):
+    from evaluators.wasm.cache import KEEP_REMEMBERED
+
+    cache = ModuleCache(tmp_path)
+    for i in range(KEEP_REMEMBERED + 6):
+        cache.remember(f"k{i}", f"text {i}")
+        os.utime(tmp_path / f"k{i}.txt", ns=(i * 10**9, i * 10**9))  # one second apart, however fast the disk
+    assert len(list(tmp_path.glob("*.txt"))) <= KEEP_REMEMBERED
+    assert cache.remembered(f"k{KEEP_REMEMBERED + 5}") == f"text {KEEP_REMEMBERED + 5}"
+    assert cache.remembered("k0") is None
+
+
+def test_a_fresh_engine_finds_its_snapshot_without_making_the_boot_source(monkeypatch):
+    """A new process keys its snapshot by the remembered digest of the boot source: the source (the
+    edge profile's libraries read and quoted) is only made when the snapshot has to be built."""
+    from evaluators.wasm import engine as wasm_engine
+
+    options = RuntimeOptions(profile="edge")
+    WasmTransport(options)  # the snapshot is on disk, its boot source's digest remembered
+    fresh = wasm_engine.WasmEngine()
+    if fresh.cache.directory is None:
+        pytest.skip("the compiled-module cache is off (MODRUN_WASM_CACHE)")
+
+    def made(*args: Any, **kwargs: Any) -> str:
+        raise AssertionError("the boot source was made for a snapshot on disk")
+
+    monkeypatch.setattr(wasm_engine, "boot_expression", made)
+    snapshot = fresh.snapshot(WasmTransport.runtime_config(options))
+    assert snapshot.source == "disk"
+    assert snapshot.booted == shared_engine().snapshot(WasmTransport.runtime_config(options)).booted
+
+
+def test_the_boot_identity_follows_every_file_of_the_bundle(tmp_path, monkeypatch):
+    from runner.js import bundle
+
+    copy = tmp_path / "js"
+    for name in bundle.files("bare"):
+        (copy / name).parent.mkdir(parents=True, exist_ok=True)
+        (copy / name).write_text((bundle.JS_DIR / name).read_text())
+    monkeypatch.setattr(bundle, "JS_DIR", copy)
+    config = RuntimeOptions(profile="bare").runtime_config()
+    before = bundle.boot_identity(config)
+    assert before is not None and before == bundle.boot_identity(config)
+    assert bundle.boot_identity({**config, "preload": True}) != before
+    last = copy / bundle.files("bare")[-1]
+    last.write_text(last.read_text() + "\n// changed\n")
+    assert bundle.boot_identity(config) != before
+    last.unlink()
+    assert bundle.boot_identity(config) is None  # boot_expression says what is missing
+
+
 # ---- the command line ----
 
 @pytest.mark.parametrize("source,options,code,kind", [

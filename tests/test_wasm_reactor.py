@@ -8,6 +8,8 @@ import asyncio
 import hashlib
 import json
 import math
+import random
+import struct
 import subprocess
 import sys
 from importlib.metadata import version
@@ -114,6 +116,37 @@ def test_plain_arguments_and_results_are_the_same_as_through_json(tmp_path):
     assert wasm[len(VALUES)] == ["number:0", "number:1", "number:-1", "number:2147483647", "number:2147483648",
                                  "number:-2147483648"]
     assert wasm[len(VALUES) + 1][1] == "number:-0"
+
+
+def _json_numbers() -> list[str]:
+    """Numbers as JSON writes them: the reactor's own strtod (modrun_reactor.c) reads the short ones
+    itself and hands the rest to QuickJS's reader, so both sides of that line and the edges."""
+    rng = random.Random(16)
+    out = ["0", "-0", "1e400", "-1e400", "1e-400", "5e-324", "2.4703282292062327e-324", "2.4703282292062328e-324",
+           "2.2250738585072011e-308", "1.7976931348623157e308", "1.7976931348623158e308", "0.1", "9007199254740993",
+           "123456789012345", "1234567890123456", "1e22", "1e23", "1e-22", "1e-23", "0.0000000000000000000001",
+           "0.3e1", "1E+2", "-12.5E-3", "100000000000000000000000", "3.14159265358979323846264338327950288"]
+    for _ in range(3000):
+        digits = str(rng.randint(0, 10 ** rng.randint(1, 17)))
+        cut = rng.randint(1, len(digits))
+        number = rng.choice(["-", ""]) + digits[:cut] + (f".{digits[cut:]}" if cut < len(digits) else "")
+        out.append(number + (f"e{rng.randint(-30, 30)}" if rng.random() < 0.5 else ""))
+    return out
+
+
+def test_json_numbers_read_as_the_nearest_double(tmp_path):
+    numbers = _json_numbers()
+    (tmp_path / "m.js").write_text(
+        "export const bits = (text) => Array.from(new BigUint64Array(new Float64Array(JSON.parse(text)).buffer),"
+        " (b) => b.toString(16));\n")
+
+    async def main() -> list[str]:
+        async with Server(root=tmp_path, cache_dir=False, environments={"w": {"evaluator": "wasm"}}) as server:
+            module = await server.environments["w"].import_module("/m.js")
+            return list(await module.bits("[" + ",".join(numbers) + "]"))
+
+    nearest = [format(struct.unpack("<Q", struct.pack("<d", float(n)))[0], "x") for n in numbers]
+    assert asyncio.run(main()) == nearest  # Python's float() rounds correctly
 
 
 def test_what_crosses_without_json():

@@ -23,6 +23,7 @@ from typing import Any
 import wasmtime
 
 KEEP = 16  # entries kept; older ones are removed when a new one is written
+KEEP_REMEMBERED = 64  # small texts kept (remember): each costs a few milliseconds to make again
 
 
 def default_directory() -> Path | None:
@@ -75,7 +76,7 @@ class ModuleCache:
             self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
             self._write(self.directory / f"{key}.json", json.dumps(meta).encode())
             self._write(self.directory / f"{key}.cwasm", bytes(module.serialize()))
-            self._evict()
+            self._evict("*.cwasm", KEEP)
         except OSError:
             pass  # a cache that cannot be written only makes the next process slower
 
@@ -94,6 +95,7 @@ class ModuleCache:
         try:
             self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
             self._write(self.directory / f"{key}.txt", text.encode())
+            self._evict("*.txt", KEEP_REMEMBERED)
         except OSError:
             pass
 
@@ -110,12 +112,13 @@ class ModuleCache:
             self._remove(Path(temporary))
             raise
 
-    def _evict(self) -> None:
+    def _evict(self, pattern: str, keep: int) -> None:
         assert self.directory is not None
-        entries = sorted(self.directory.glob("*.cwasm"), key=lambda p: p.stat().st_mtime, reverse=True)
-        for path in entries[KEEP:]:
+        entries = sorted(self.directory.glob(pattern), key=lambda p: p.stat().st_mtime, reverse=True)
+        for path in entries[keep:]:
             self._remove(path)
-            self._remove(path.with_suffix(".json"))
+            if path.suffix == ".cwasm":
+                self._remove(path.with_suffix(".json"))
 
     @staticmethod
     def _remove(path: Path) -> None:

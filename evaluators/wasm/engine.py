@@ -25,14 +25,15 @@ import json
 import os
 import sys
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import wasmtime
 from wasmtime import _ffi as ffi
 
-from runner.js.bundle import boot_expression
+from runner.js.bundle import boot_expression, boot_identity
 
 from . import snapshot
 from .cache import ModuleCache, cache_key, default_directory
@@ -101,6 +102,7 @@ class Snapshot:
     memory_size: int  # bytes of linear memory a new instance starts with
     stack_top: int  # where the shadow stack starts (it grows down to 0)
     source: str  # "disk" (the on-disk cache) or "built" (by this process)
+    timings: dict[str, float] = field(default_factory=dict)  # ms per step of its making (bench/wasm_start.py)
 
 
 class WasmEngine:
@@ -150,16 +152,36 @@ class WasmEngine:
         with self._lock:
             found = self._snapshots.get(config)
             if found is None:
-                source = boot_expression(runtime_config)
-                key = self._key("snapshot", source)
-                found = self._load(key) or self._build(key, source)
+                started = time.perf_counter()
+                source, digest = self._boot_source(runtime_config)
+                keyed = time.perf_counter()
+                key = self._key("snapshot", digest)
+                found = self._load(key) or self._build(key, source or boot_expression(runtime_config))
+                found.timings["key"] = (keyed - started) * 1000
                 self._snapshots[config] = found
             return found
 
+    def _boot_source(self, runtime_config: dict[str, Any]) -> tuple[str | None, str]:
+        """The boot source's SHA-256, and the source when it had to be made. Making it costs a fresh
+        process 7 to 15 ms (the edge profile's libraries are read and quoted), so its digest is
+        remembered in the cache under the identity of what it is made from."""
+        identity = boot_identity(runtime_config)
+        remembered = cache_key("boot", identity) if identity is not None else None
+        digest = self.cache.remembered(remembered) if remembered is not None else None
+        if digest is not None:
+            return None, digest
+        source = boot_expression(runtime_config)
+        digest = hashlib.sha256(source.encode()).hexdigest()
+        if remembered is not None:
+            self.cache.remember(remembered, digest)
+        return source, digest
+
     def _load(self, key: str) -> Snapshot | None:
+        started = time.perf_counter()
         cached = self.cache.load(self.engine, key)
         if cached is None:
             return None
+        loaded = time.perf_counter()
         module, meta = cached
         try:
             booted = snapshot.BootedRuntime.from_json(meta["booted"])
@@ -167,7 +189,9 @@ class WasmEngine:
             memory_size, stack_top = int(meta["memory_size"]), int(meta["stack_top"])
         except (KeyError, TypeError, ValueError):
             return None  # written by another version: rebuilt and overwritten
-        return Snapshot(self.linker.instantiate_pre(module), signatures(types), booted, memory_size, stack_top, "disk")
+        found = Snapshot(self.linker.instantiate_pre(module), signatures(types), booted, memory_size, stack_top, "disk")
+        found.timings.update({"load": (loaded - started) * 1000, "pre-link": (time.perf_counter() - loaded) * 1000})
+        return found
 
     def _build(self, key: str, boot_source: str) -> Snapshot:
         base = self.with_stop_checks()

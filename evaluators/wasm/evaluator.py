@@ -66,8 +66,7 @@ class WasmTransport(PulledTransport):
     def __init__(self, options: RuntimeOptions) -> None:
         self.limits: Limits = options.limits
         engine = shared_engine()
-        config = options.runtime_config()
-        config["hostCompiles"] = CODE_CACHE.max_bytes > 0  # compiled code (wrappers.py), unless turned off
+        config = self.runtime_config(options)
         self._compiler: WasmCompiler | None = None
         heap = self._heap = int(self.limits.memory_mb * MB) if self.limits.memory_mb is not None else None
 
@@ -94,6 +93,13 @@ class WasmTransport(PulledTransport):
         self._arm = WATCHDOG.register(self.guest.interrupt_word, self.guest.stop_word)
         weakref.finalize(self, WATCHDOG.unregister, self._arm)  # a transport dropped without close()
         super().__init__()
+
+    @staticmethod
+    def runtime_config(options: RuntimeOptions) -> dict[str, Any]:
+        """The configuration a sandbox's runtime is booted with (which snapshot it is made from)."""
+        config = options.runtime_config()
+        config["hostCompiles"] = CODE_CACHE.max_bytes > 0  # compiled code (wrappers.py), unless turned off
+        return config
 
     def call_now(self, budget: Budget, url: str, path: list[Any],
                  args: list[Any]) -> tuple[dict[str, Any], list[Message]]:
