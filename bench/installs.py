@@ -1,8 +1,8 @@
 """Which `modrun` a whole-process benchmark runs: a checkout's editable install (its own `.venv`, as a
 developer runs it), or the package as users get it, a wheel built from the checkout and installed with
-its dependencies into a scratch venv under bench/.cache/installed (kept per wheel: a second run of the
-benchmark reuses it). An editable install pays at start for its import finder (about 10 ms here),
-which an installed package does not.
+its dependencies into a scratch venv under bench/.cache/installed (one per state of the sources, the
+last few kept: a second run of the benchmark reuses it). An editable install pays at start for its
+import finder (about 10 ms here), which an installed package does not.
 
     python bench/installs.py [CHECKOUT]   # builds and installs, prints the console script's path
 """
@@ -20,6 +20,15 @@ from pathlib import Path
 from harness import CACHE_DIR
 
 INSTALLED = CACHE_DIR / "installed"
+KEEP = 4  # venvs kept (about 110 MB each): a checkout and its base, before and after a change
+
+
+def modrun_of(path: Path, wheel: bool) -> str:
+    """The console script to run for `path`: a script as given, or a checkout's (its wheel installed
+    in a scratch venv when `wheel`, else its editable install)."""
+    if path.is_file():
+        return str(path)
+    return installed(path) if wheel else editable(path)
 
 
 def editable(checkout: Path) -> str:
@@ -37,8 +46,12 @@ def installed(checkout: Path) -> str:
     venv = INSTALLED / hashlib.sha256(_sources_digest(checkout)).hexdigest()[:16]
     script = venv / "bin" / "modrun"
     if script.is_file():
+        venv.touch()  # (recently used: kept)
         return str(script)
     shutil.rmtree(venv, ignore_errors=True)
+    if INSTALLED.is_dir():
+        for old in sorted(INSTALLED.iterdir(), key=lambda p: p.stat().st_mtime)[:-(KEEP - 1)]:
+            shutil.rmtree(old, ignore_errors=True)
     with tempfile.TemporaryDirectory(prefix="modrun-wheel-") as out:
         subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
                         "-w", out, str(checkout)], check=True, cwd=checkout)

@@ -20,9 +20,10 @@ import of each graph split into parts in this process (parts.py).
                                   [--installed] [--base CHECKOUT]
 
 `--installed` runs modrun as users get it: a wheel built from this checkout, installed into a scratch
-venv (installs.py); without it, this checkout's editable install. `--base CHECKOUT` adds the same
-columns for another checkout (say main, in a worktree with its own .venv), marked "(base)", in the
-same interleaved rounds: before/after pairs, each also as a paired ratio to this checkout's run.
+venv (installs.py); without it, this checkout's editable install. `--base CHECKOUT` (or its `modrun`
+script) adds the same columns for another checkout (say main, in a worktree with its own .venv),
+marked "(base)", in the same interleaved rounds: before/after pairs, each also as a paired ratio of
+this checkout's run to the base's.
 
 Goals (issue 8): cold <= 1.5x node, warm <= 1.0x node (mean of the paired ratios).
 """
@@ -82,7 +83,8 @@ def main() -> None:
     parser.add_argument("--evaluators", default=",".join(EVALUATORS))
     parser.add_argument("--no-parts", action="store_true", help="skip the in-process breakdown")
     parser.add_argument("--installed", action="store_true", help="run wheels installed in scratch venvs")
-    parser.add_argument("--base", type=Path, help="another checkout to run side by side (columns marked (base))")
+    parser.add_argument("--base", type=Path,
+                        help="another checkout, or its modrun script, run side by side (columns marked (base))")
     ns = parser.parse_args()
     evaluators = [e for e in ns.evaluators.split(",") if e]
     if node_peers.node() is None:
@@ -92,11 +94,10 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="modrun-bench-whole-", dir=harness.CACHE_DIR))
     env = modrun_env()
     here = Path(__file__).resolve().parent.parent
-    install = installs.installed if ns.installed else installs.editable
     # side label -> the `modrun` console script it runs ("" is this checkout)
-    sides = {"": install(here) if ns.installed else MODRUN}
+    sides = {"": installs.installed(here) if ns.installed else MODRUN}
     if ns.base is not None:
-        sides[" (base)"] = install(ns.base.resolve())
+        sides[" (base)"] = installs.modrun_of(ns.base.resolve(), ns.installed)
     print("modrun: " + ", ".join(f"{label.strip(' ()') or 'this checkout'} {script}" for label, script in sides.items())
           + (" (wheels in scratch venvs)" if ns.installed else " (editable installs)"), flush=True)
     try:
