@@ -27,9 +27,10 @@ def group(module: str) -> str:
     return ".".join(parts[:2]) if parts[0] in ("runner", "evaluators") and len(parts) > 1 else parts[0]
 
 
-def import_costs(entry: Path, evaluator: str, repeat: int) -> tuple[dict[str, float], float]:
-    """Mean self time (ms) per package group over `repeat` runs of `modrun run entry`, and their total."""
-    python = str(Path(MODRUN).with_name("python"))
+def import_costs(entry: Path, evaluator: str, repeat: int, modrun: str = MODRUN) -> tuple[dict[str, float], float]:
+    """Mean self time (ms) per package group over `repeat` runs of `modrun run entry` (the `modrun`
+    console script given: its venv's interpreter), and their total."""
+    python = str(Path(modrun).with_name("python"))
     totals: Counter[str] = Counter()
     for _ in range(repeat):
         done = subprocess.run([python, "-X", "importtime", "-c", _RUN, "run", str(entry), "--evaluator", evaluator],

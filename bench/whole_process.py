@@ -17,6 +17,13 @@ import of each graph split into parts in this process (parts.py).
 
     python bench/whole_process.py [--repeat 5] [--graphs tree,date-fns,lodash-es]
                                   [--evaluators inprocess,wasm,process] [--no-parts]
+                                  [--installed] [--base CHECKOUT]
+
+`--installed` runs modrun as users get it: a wheel built from this checkout, installed into a scratch
+venv (installs.py); without it, this checkout's editable install. `--base CHECKOUT` (or its `modrun`
+script) adds the same columns for another checkout (say main, in a worktree with its own .venv),
+marked "(base)", in the same interleaved rounds: before/after pairs, each also as a paired ratio of
+this checkout's run to the base's.
 
 Goals (issue 8): cold <= 1.5x node, warm <= 1.0x node (mean of the paired ratios).
 """
@@ -33,6 +40,7 @@ from typing import Any
 
 import harness
 import import_costs
+import installs
 import node_peers
 import packages
 import parts
@@ -74,6 +82,9 @@ def main() -> None:
     parser.add_argument("--graphs", default=",".join(GRAPHS))
     parser.add_argument("--evaluators", default=",".join(EVALUATORS))
     parser.add_argument("--no-parts", action="store_true", help="skip the in-process breakdown")
+    parser.add_argument("--installed", action="store_true", help="run wheels installed in scratch venvs")
+    parser.add_argument("--base", type=Path,
+                        help="another checkout, or its modrun script, run side by side (columns marked (base))")
     ns = parser.parse_args()
     evaluators = [e for e in ns.evaluators.split(",") if e]
     if node_peers.node() is None:
@@ -82,6 +93,13 @@ def main() -> None:
     harness.CACHE_DIR.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="modrun-bench-whole-", dir=harness.CACHE_DIR))
     env = modrun_env()
+    here = Path(__file__).resolve().parent.parent
+    # side label -> the `modrun` console script it runs ("" is this checkout)
+    sides = {"": installs.installed(here) if ns.installed else MODRUN}
+    if ns.base is not None:
+        sides[" (base)"] = installs.modrun_of(ns.base.resolve(), ns.installed)
+    print("modrun: " + ", ".join(f"{label.strip(' ()') or 'this checkout'} {script}" for label, script in sides.items())
+          + (" (wheels in scratch venvs)" if ns.installed else " (editable installs)"), flush=True)
     try:
         graphs = _graphs([g for g in ns.graphs.split(",") if g], work)
         tiny = work / "tiny"
@@ -94,20 +112,24 @@ def main() -> None:
             cache = root / "node_modules" / ".modrun"
             columns[(graph, "node")] = lambda root=root, entry=entry: run_timed(["node", str(entry)], root)
             for evaluator in evaluators:
-                command = [MODRUN, "run", str(entry), "--evaluator", evaluator]
+                # Each side's warm run right after its own cold one: the sides share the root's cache
+                # directory (their entries apart: the key holds the transform's sources).
+                for label, script in sides.items():
+                    command = [script, "run", str(entry), "--evaluator", evaluator]
 
-                def cold(command: list[str] = command, root: Path = root, cache: Path = cache) -> tuple[float, str]:
-                    shutil.rmtree(cache, ignore_errors=True)
-                    return run_timed(command, root, env)
+                    def cold(command: list[str] = command, root: Path = root, cache: Path = cache
+                             ) -> tuple[float, str]:
+                        shutil.rmtree(cache, ignore_errors=True)
+                        return run_timed(command, root, env)
 
-                def warm(command: list[str] = command, root: Path = root) -> tuple[float, str]:
-                    return run_timed(command, root, env)
+                    def warm(command: list[str] = command, root: Path = root) -> tuple[float, str]:
+                        return run_timed(command, root, env)
 
-                if graph == "1-module":
-                    columns[(graph, evaluator)] = warm
-                else:
-                    columns[(graph, f"{evaluator} cold")] = cold
-                    columns[(graph, f"{evaluator} warm")] = warm
+                    if graph == "1-module":
+                        columns[(graph, evaluator + label)] = warm
+                    else:
+                        columns[(graph, f"{evaluator} cold{label}")] = cold
+                        columns[(graph, f"{evaluator} warm{label}")] = warm
 
         expected = {graph: columns[(graph, "node")]()[1] for graph in graphs_with_tiny}
         for fn in columns.values():  # unmeasured: OS file cache, bytecode, wasm compile cache warm
@@ -121,9 +143,9 @@ def main() -> None:
                 samples[(graph, column)].append(elapsed)
             print(f"(round {round_ + 1} of {ns.repeat} done)", flush=True)
 
-        fixed = _fixed_cost(work, env, ns.repeat)
-        imports = {evaluator: import_costs.import_costs(tiny / "tiny.js", evaluator, ns.repeat)
-                   for evaluator in evaluators}
+        fixed = _fixed_cost(work, env, ns.repeat, sides)
+        imports = {evaluator + label: import_costs.import_costs(tiny / "tiny.js", evaluator, ns.repeat, script)
+                   for evaluator in evaluators for label, script in sides.items()}
         breakdowns: dict[str, Any] = {}
         if not ns.no_parts:
             for graph, (root, entry) in graphs.items():
@@ -149,9 +171,10 @@ def main() -> None:
         r = _stats(paired)
         ratios[f"{graph} / {column}"] = r
         rows.append([graph, column, s["mean"], s["median"], s["p90"], s["max"], r["mean"], r["p90"]])
-        if graph != "1-module":
+        if graph != "1-module" and not column.endswith("(base)"):
             target = COLD_GOAL if column.endswith("cold") else WARM_GOAL
             goals.append(harness.goal(f"{graph}: {column} / node", r["mean"], target))
+    before_after = _before_after(samples)
     print()
     print(harness.table(["graph", "run", "mean ms", "median ms", "p90 ms", "max ms", "x node (mean)",
                          "x node (p90)"], rows,
@@ -159,6 +182,12 @@ def main() -> None:
                         "node's run in the same round"))
     for graph, line in expected.items():
         print(f"  {graph}: every run printed {line}")
+    if before_after:
+        print()
+        print(harness.table(["graph", "run", "this / base (mean)", "median", "p90", "max"],
+                            [[*key.split(" / ", 1), r["mean"], r["median"], r["p90"], r["max"]]
+                             for key, r in before_after.items()],
+                            "this checkout against the base, paired per round (below 1: faster)"))
     print()
     print(harness.table(["fixed cost of a process", "mean ms", "median ms", "p90 ms"],
                         [[name, s["mean"], s["median"], s["p90"]] for name, s in fixed.items()],
@@ -182,21 +211,32 @@ def main() -> None:
                      "lodash-es": packages.version("lodash-es")},
         "outputs": expected,
         "samples": {f"{g} / {c}": v for (g, c), v in samples.items()}, "summary": summary,
-        "ratios_to_node": ratios, "fixed_cost": fixed, "breakdowns": breakdowns, "goals": goals,
+        "ratios_to_node": ratios, "this_to_base": before_after, "installed": ns.installed,
+        "fixed_cost": fixed, "breakdowns": breakdowns, "goals": goals,
         "imports": {evaluator: costs for evaluator, (costs, _) in imports.items()},
     })
     print(f"results: {path}")
 
 
-def _fixed_cost(work: Path, env: dict[str, str], repeat: int) -> dict[str, dict[str, float]]:
-    """The interpreter alone, the interpreter with modrun's start-up imports, and node alone."""
-    python = str(Path(MODRUN).with_name("python"))
-    commands = {
-        "python -c pass (interpreter, site)": [python, "-c", "pass"],
-        "python: import what a `modrun run --evaluator inprocess` imports": [
-            python, "-c", "import runner.cli.run, runner.server, evaluators.inprocess"],
-        "node -e 0": ["node", "-e", "0"],
-    }
+def _before_after(samples: dict[tuple[str, str], list[float]]) -> dict[str, dict[str, float]]:
+    """Each column of this checkout against the same column of the base, paired per round."""
+    out = {}
+    for (graph, column), values in samples.items():
+        base = samples.get((graph, column + " (base)"))
+        if base is not None:
+            out[f"{graph} / {column}"] = _stats([v / b for v, b in zip(values, base, strict=True)])
+    return out
+
+
+def _fixed_cost(work: Path, env: dict[str, str], repeat: int, sides: dict[str, str]) -> dict[str, dict[str, float]]:
+    """The interpreter alone, the interpreter with modrun's start-up imports (each side), and node alone."""
+    commands = {}
+    for label, script in sides.items():
+        python = str(Path(script).with_name("python"))
+        commands[f"python -c pass (interpreter, site){label}"] = [python, "-c", "pass"]
+        commands[f"python: import what a `modrun run --evaluator inprocess` imports{label}"] = [
+            python, "-c", "import runner.cli.run, runner.server, evaluators.inprocess"]
+    commands["node -e 0"] = ["node", "-e", "0"]
     samples: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(repeat * 2):
         for name, command in commands.items():

@@ -17,11 +17,8 @@ import orjson
 from .capabilities import Bindings, FetchPolicy
 from .code_frame import code_frame
 from .config import EnvironmentConfig, default_define, require_conditions, resolve_conditions
-from .dispatch import DispatchRequest, DispatchResponse, dispatch
 from .errors import LoadError, Location, ModrunError, UsageError
-from .hmr.accepts import accepts_as_urls, lex_accepts
 from .hmr.channel import HotChannel
-from .hmr.hot_update import on_invalidate
 from .ids import file_of
 from .js.profiles import get_profile
 from .module_graph import ModuleGraph, ModuleNode
@@ -37,11 +34,12 @@ from .rpc.exports import ModuleProxy
 from .rpc.graph_fetch import GraphFetch
 from .rpc.protocol import BINDINGS_METHOD, FetchedModule, FetchOptions, FetchResult, Handler, LinkMeta, PendingTimer
 from .runtimes.lifecycle import ManagedRuntime
-from .runtimes.pool import RuntimePool
 from .transform.sourcemap import shift_lines
 from .transform_request import TransformedModule, load_source, transform_request
 
 if TYPE_CHECKING:
+    from .dispatch import DispatchRequest, DispatchResponse
+    from .runtimes.pool import RuntimePool
     from .server import Server
 
 
@@ -83,7 +81,13 @@ class Environment:
         self._fetched: dict[str, tuple[TransformedModule, tuple[int, bool], FetchedModule]] = {}
         #: Vite's environment.hot: HMR payloads to this environment's runtimes (runner/hmr/channel.py)
         self.hot = HotChannel(self)
-        self.hot.on("vite:invalidate", lambda data, _client: on_invalidate(self, data))
+        self.hot.on("vite:invalidate", self._on_invalidate)
+
+    def _on_invalidate(self, data: Any, _client: Any) -> None:
+        # HMR's passes are imported when an HMR event first comes (a plain run never loads them).
+        from .hmr.hot_update import on_invalidate
+
+        on_invalidate(self, data)
 
     # ---- server side ----
 
@@ -219,6 +223,8 @@ class Environment:
         code, source_map = module.code, module.map
         uses_hot = False
         if self.server.hmr:
+            from .hmr.accepts import accepts_as_urls
+
             uses_hot, accepted = await self._analyse_hmr(node, module, imported)
             code, source_map = accepts_as_urls(code, source_map, accepted)
             if pruned and node.last_hmr_timestamp:
@@ -306,6 +312,8 @@ class Environment:
         """What the module accepts through import.meta.hot, and which bindings it imports from each
         dependency (for `acceptExports`): what the propagation to boundaries reads. Answers whether
         the module uses import.meta.hot, and the url of each accepted specifier."""
+        from .hmr.accepts import lex_accepts
+
         accepts = lex_accepts(module.code)
         node.is_self_accepting = accepts.self_accepting
         node.accepted_hmr_exports = accepts.exports
@@ -384,6 +392,8 @@ class Environment:
         """The environment's pool of runtimes for concurrent calls (runner/runtimes/pool.py), of the size its
         config's `pool` says; apart from the runtime `import_module` uses."""
         if self._pool is None:
+            from .runtimes.pool import RuntimePool
+
             self._pool = RuntimePool(self, self.config.pool)
         return self._pool
 
@@ -398,6 +408,8 @@ class Environment:
         (a DispatchRequest, or a URL for a GET) on a free runtime of the pool, with this request's
         own CPU and wall-time budget (within the environment's limits); see runner/dispatch.py. A
         handler that throws raises JSError; a runtime that hits a limit is replaced for the next."""
+        from .dispatch import DispatchRequest, dispatch
+
         if isinstance(request, str):
             request = DispatchRequest(request)
         url = self._dispatch_entry(entry)

@@ -21,7 +21,6 @@ from .capabilities import FetchPolicy
 from .config import MODES, EnvironmentConfig, check_alias, check_define
 from .environment import Environment
 from .errors import UsageError
-from .hmr.hot_update import HotUpdateResult, hot_update
 from .plugins import VirtualModules
 from .plugins.tsconfig import TsconfigReader
 from .plugins.typescript_jsx import jsx_config
@@ -29,6 +28,7 @@ from .rpc.client import ConsoleSink
 from .transform_cache import TransformCache, default_cache_dir
 
 if TYPE_CHECKING:
+    from .hmr.hot_update import HotUpdateResult
     from .hmr.watcher import FileChange, FileWatcher
 
 DEFAULT_ENVIRONMENT = "ssr"
@@ -111,6 +111,7 @@ class Server:
 
     async def handle_file_changes(self, changes: list[FileChange]) -> list[HotUpdateResult]:
         """Run every environment's hot_update pass for each changed file (what the watcher calls)."""
+        from .hmr.hot_update import hot_update
         from .hmr.watcher import settle
 
         timestamp = int(time.time() * 1000)

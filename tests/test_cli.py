@@ -166,10 +166,14 @@ def test_second_run_uses_the_transform_cache(tmp_path):
 def test_a_plain_run_imports_only_what_it_uses(tmp_path):
     """Every run pays for its imports: `modrun run` of a module that uses neither fetch nor
     crypto.subtle loads no HTTP client, no cryptography, no file watcher and no terminal display
-    (`modrun dev`'s), and once its transforms are cached, not the parser either."""
+    (`modrun dev`'s), none of HMR's passes, no other evaluator (the process evaluator's pipes and
+    pool), no pool of runtimes, no fetch dispatch, and once its transforms are cached, not the parser
+    either."""
     (tmp_path / "main.js").write_text('import { n } from "./n.js";\nconsole.log(n);\n')
     (tmp_path / "n.js").write_text("export const n = 7;\n")
-    heavy = ("cryptography", "urllib.request", "http.client", "watchfiles", "asyncinotify", "rich", "tree_sitter")
+    heavy = ("cryptography", "urllib.request", "http.client", "watchfiles", "asyncinotify", "rich", "tree_sitter",
+             "runner.hmr.hot_update", "runner.hmr.propagate", "runner.hmr.accepts", "evaluators.process",
+             "runner.runtimes.pool", "runner.dispatch")
     probe = ("import sys\nfrom runner.cli import run_command\n"
              "code = run_command(['run', 'main.js'], held=[])\n"
              f"print(code, sorted(m for m in {heavy!r} if m in sys.modules), file=sys.stderr)\n")

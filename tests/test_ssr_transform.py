@@ -548,6 +548,20 @@ def test_deps_and_import_records() -> None:
         "b": ("indirect", "b", "b"), "d": ("indirect", "d", "*"), "A": ("indirect", "a", "*")}
 
 
+
+def test_import_records_of_a_large_index() -> None:
+    """An index of hundreds of re-exports (lodash-es's lodash.js, date-fns's index): each record's
+    namespace flag is its own line's, whatever the others re-export."""
+    lines = []
+    for n in range(300):
+        lines.append([f'export {{ f{n} }} from "./m{n}.js";', f'export * as ns{n} from "./m{n}.js";',
+                      f'export * from "./m{n}.js";', f'export {{ default as d{n}, g{n} }} from "./m{n}.js";'][n % 4])
+    result = ssr_transform("\n".join(lines) + "\n", "/index.js")
+    assert [(i.line, i.imported_names, i.namespace) for i in result.imports] == [
+        (n + 1, [[f"f{n}"], [], [], ["default", f"g{n}"]][n % 4], n % 4 in (1, 2)) for n in range(300)]
+    assert result.star_exports == [f"./m{n}.js" for n in range(2, 300, 4)]
+    assert result.exports["ns1"].import_name == "*" and result.exports["d3"].import_name == "default"
+
 def test_export_records_and_constant_flags() -> None:
     src = """
 import { imp } from 'i';

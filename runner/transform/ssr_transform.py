@@ -359,13 +359,15 @@ class _Rewriter:
 
     def import_records(self) -> list[ImportRecord]:
         imports = self.entries.imports
+        # `export * as ns from`: one pass over the exports, not one per import (an index re-exporting
+        # hundreds of modules by name made this quadratic).
+        namespace_reexports = {e.import_index for e in self.entries.exports
+                               if e.import_index is not None and e.import_name == "*"}
         records = []
-        for imp in imports:
+        for n, imp in enumerate(imports):
             line, column = self.position(imp.spec_start)
             names = [x.imported for x in imp.names if x.imported != "*"]
-            namespace = imp.star or any(x.imported == "*" for x in imp.names) or (
-                imp.is_export and any(e.import_index is not None and imports[e.import_index] is imp
-                                      and e.import_name == "*" for e in self.entries.exports))
+            namespace = imp.star or n in namespace_reexports or any(x.imported == "*" for x in imp.names)
             records.append(_import_record(imp.specifier, list(dict.fromkeys(names)), namespace,
                                           dict(imp.attributes), line, column))
         return records
