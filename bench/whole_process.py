@@ -17,6 +17,10 @@ import of each graph split into parts in this process (parts.py).
 
     python bench/whole_process.py [--repeat 5] [--graphs tree,date-fns,lodash-es]
                                   [--evaluators inprocess,wasm,process] [--no-parts]
+                                  [--warm-only] [--base OTHER_CHECKOUT/.venv/bin/modrun]
+
+`--base` adds, per evaluator, the warm run of another checkout's `modrun` (main, say) in the same
+rounds: before and after, paired. Last, the size of each graph's cache directory on disk.
 
 Goals (issue 8): cold <= 1.5x node, warm <= 1.0x node (mean of the paired ratios).
 """
@@ -74,6 +78,8 @@ def main() -> None:
     parser.add_argument("--graphs", default=",".join(GRAPHS))
     parser.add_argument("--evaluators", default=",".join(EVALUATORS))
     parser.add_argument("--no-parts", action="store_true", help="skip the in-process breakdown")
+    parser.add_argument("--warm-only", action="store_true", help="no cold columns")
+    parser.add_argument("--base", help="another checkout's modrun script, run warm beside this one")
     ns = parser.parse_args()
     evaluators = [e for e in ns.evaluators.split(",") if e]
     if node_peers.node() is None:
@@ -106,8 +112,15 @@ def main() -> None:
                 if graph == "1-module":
                     columns[(graph, evaluator)] = warm
                 else:
-                    columns[(graph, f"{evaluator} cold")] = cold
+                    if not ns.warm_only:
+                        columns[(graph, f"{evaluator} cold")] = cold
                     columns[(graph, f"{evaluator} warm")] = warm
+                if ns.base:
+                    def base_warm(base: tuple[str, ...] = (ns.base, *command[1:]),
+                                  root: Path = root) -> tuple[float, str]:
+                        return run_timed(list(base), root, env)
+
+                    columns[(graph, f"{evaluator} warm (base)")] = base_warm
 
         expected = {graph: columns[(graph, "node")]()[1] for graph in graphs_with_tiny}
         for fn in columns.values():  # unmeasured: OS file cache, bytecode, wasm compile cache warm
@@ -121,6 +134,7 @@ def main() -> None:
                 samples[(graph, column)].append(elapsed)
             print(f"(round {round_ + 1} of {ns.repeat} done)", flush=True)
 
+        disk = {graph: _disk_size(root / "node_modules" / ".modrun") for graph, (root, _entry) in graphs.items()}
         fixed = _fixed_cost(work, env, ns.repeat)
         imports = {evaluator: import_costs.import_costs(tiny / "tiny.js", evaluator, ns.repeat)
                    for evaluator in evaluators}
@@ -151,7 +165,8 @@ def main() -> None:
         rows.append([graph, column, s["mean"], s["median"], s["p90"], s["max"], r["mean"], r["p90"]])
         if graph != "1-module":
             target = COLD_GOAL if column.endswith("cold") else WARM_GOAL
-            goals.append(harness.goal(f"{graph}: {column} / node", r["mean"], target))
+            if not column.endswith("(base)"):
+                goals.append(harness.goal(f"{graph}: {column} / node", r["mean"], target))
     print()
     print(harness.table(["graph", "run", "mean ms", "median ms", "p90 ms", "max ms", "x node (mean)",
                          "x node (p90)"], rows,
@@ -159,6 +174,11 @@ def main() -> None:
                         "node's run in the same round"))
     for graph, line in expected.items():
         print(f"  {graph}: every run printed {line}")
+    print()
+    print(harness.table(["graph", *sorted({name for sizes in disk.values() for name in sizes})],
+                        [[graph, *[sizes.get(name, 0) / 1024 for name in sorted({n for s in disk.values() for n in s})]]
+                         for graph, sizes in disk.items()],
+                        "the cache directory on disk after the runs, KiB per database (with its WAL)"))
     print()
     print(harness.table(["fixed cost of a process", "mean ms", "median ms", "p90 ms"],
                         [[name, s["mean"], s["median"], s["p90"]] for name, s in fixed.items()],
@@ -182,10 +202,19 @@ def main() -> None:
                      "lodash-es": packages.version("lodash-es")},
         "outputs": expected,
         "samples": {f"{g} / {c}": v for (g, c), v in samples.items()}, "summary": summary,
-        "ratios_to_node": ratios, "fixed_cost": fixed, "breakdowns": breakdowns, "goals": goals,
+        "ratios_to_node": ratios, "fixed_cost": fixed, "cache_bytes": disk, "breakdowns": breakdowns, "goals": goals,
         "imports": {evaluator: costs for evaluator, (costs, _) in imports.items()},
     })
     print(f"results: {path}")
+
+
+def _disk_size(directory: Path) -> dict[str, int]:
+    """Bytes per database in a cache directory, its -wal and -shm files counted with it."""
+    sizes: dict[str, int] = {}
+    for path in directory.glob("*.sqlite*") if directory.is_dir() else []:
+        name = path.name.split(".sqlite")[0]
+        sizes[name] = sizes.get(name, 0) + path.stat().st_size
+    return sizes
 
 
 def _fixed_cost(work: Path, env: dict[str, str], repeat: int) -> dict[str, dict[str, float]]:
