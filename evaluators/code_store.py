@@ -7,7 +7,9 @@ keyed by SHA-256 of the build and of the source, holding the bytecode and an HMA
 (build, source digest, bytecode) under the user's key (code_key.py). A row is handed out only
 when its MAC verifies against the source asked for; any other row is deleted at the next write
 and the wrapper compiled again. New rows are written together, one transaction per batch of
-compile requests; the table is kept under the code cache's bound, the oldest rows out first.
+compile requests; the table is kept under the code cache's bound, the oldest rows out first. A
+second table remembers the in-process engine's build digest under its binary's identity (hashing 8 MB
+on every start would cost more than the lookups), authenticated the same way.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from .code_key import KeyRefused, load_key
 
 FILE_NAME = "code.sqlite"
 _CHUNK = 500  # rows per SELECT: under SQLite's limit on bound parameters
+_MMAP_BYTES = 256 * 1024 * 1024
 
 
 def _digest(build: str, source: str) -> tuple[bytes, bytes]:
@@ -48,6 +51,7 @@ class CodeStore:
         self._db = sqlite3.connect(path, timeout=2, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute(f"PRAGMA mmap_size={_MMAP_BYTES}")  # rows read in place: a warm run reads them all
         self._db.execute("CREATE TABLE IF NOT EXISTS code (key BLOB PRIMARY KEY, mac BLOB NOT NULL, "
                          "code BLOB NOT NULL)")
         self._db.execute("CREATE TABLE IF NOT EXISTS builds (file TEXT PRIMARY KEY, build TEXT NOT NULL, "
