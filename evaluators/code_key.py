@@ -22,7 +22,10 @@ class KeyRefused(Exception):
 
 
 def key_path() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    try:
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    except RuntimeError:
+        raise KeyRefused("there is no home directory to keep the key in (set XDG_CACHE_HOME)") from None
     return Path(base) / "modrun" / "code.key"
 
 

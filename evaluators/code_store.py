@@ -48,7 +48,8 @@ class CodeStore:
         self._pending: list[tuple[bytes, bytes, bytes]] = []
         self._drop: list[bytes] = []
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, timeout=2, isolation_level=None, check_same_thread=False)
+        # Another run writing: wait a little, then leave the rows uncached rather than hold this run up.
+        self._db = sqlite3.connect(path, timeout=0.5, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(f"PRAGMA mmap_size={_MMAP_BYTES}")  # rows read in place: a warm run reads them all

@@ -100,6 +100,20 @@ def flipped(data: bytes, at: int) -> bytes:
     return data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1:]
 
 
+def test_each_engine_build_reads_only_its_own_rows(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    env = environment(tmp_path)
+    printed, _ = run(root, "wasm", env)
+    wasm_rows = rows(root)
+    # The in-process engine is another build: it reads none of the wasm reactor's rows, and adds its own.
+    assert run(root, "inprocess", env)[0] == printed
+    both = rows(root)
+    assert len(both) == 2 * len(wasm_rows) and set(wasm_rows) <= set(both)
+    # The process worker runs the in-process engine's build: it reads those, and compiles nothing.
+    assert run(root, "process", env)[0] == printed
+    assert rows(root) == both
+
+
 def tamper_bytecode(root: Path, victim: bytes) -> None:
     code = next(row[3] for row in rows(root) if row[1] == victim)
     execute(root, "UPDATE code SET code = ? WHERE key = ?", flipped(code, len(code) // 2), victim)
