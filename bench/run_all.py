@@ -18,7 +18,8 @@ import harness
 
 BENCHMARKS = ("cold_graph", "warm_reimport", "compute", "live_binding", "call_roundtrip",
               "wasm_start", "wasm_call", "wasm_compute", "wasm_idle", "wasm_before_after", "process_roundtrip",
-              "timers", "whole_process", "typescript", "npm_import", "bench_overhead", "bench_stability", "bench_ray",
+              "timers", "whole_process", "code_verify", "typescript", "npm_import", "bench_overhead", "bench_stability",
+              "bench_ray",
               "limits", "edge_profile", "scaling", "binding_roundtrip", "check_speed")
 
 

@@ -17,13 +17,14 @@ import of each graph split into parts in this process (parts.py).
 
     python bench/whole_process.py [--repeat 5] [--graphs tree,date-fns,lodash-es]
                                   [--evaluators inprocess,wasm,process] [--no-parts]
-                                  [--installed] [--base CHECKOUT]
+                                  [--installed] [--base CHECKOUT] [--warm-only]
 
 `--installed` runs modrun as users get it: a wheel built from this checkout, installed into a scratch
 venv (installs.py); without it, this checkout's editable install. `--base CHECKOUT` (or its `modrun`
 script) adds the same columns for another checkout (say main, in a worktree with its own .venv),
 marked "(base)", in the same interleaved rounds: before/after pairs, each also as a paired ratio of
 this checkout's run to the base's.
+`--warm-only` skips the cold columns. Last, the size of each graph's cache directory on disk.
 
 Goals (issue 8): cold <= 1.5x node, warm <= 1.0x node (mean of the paired ratios).
 """
@@ -85,6 +86,7 @@ def main() -> None:
     parser.add_argument("--installed", action="store_true", help="run wheels installed in scratch venvs")
     parser.add_argument("--base", type=Path,
                         help="another checkout, or its modrun script, run side by side (columns marked (base))")
+    parser.add_argument("--warm-only", action="store_true", help="no cold columns")
     ns = parser.parse_args()
     evaluators = [e for e in ns.evaluators.split(",") if e]
     if node_peers.node() is None:
@@ -128,7 +130,8 @@ def main() -> None:
                     if graph == "1-module":
                         columns[(graph, evaluator + label)] = warm
                     else:
-                        columns[(graph, f"{evaluator} cold{label}")] = cold
+                        if not ns.warm_only:
+                            columns[(graph, f"{evaluator} cold{label}")] = cold
                         columns[(graph, f"{evaluator} warm{label}")] = warm
 
         expected = {graph: columns[(graph, "node")]()[1] for graph in graphs_with_tiny}
@@ -143,6 +146,7 @@ def main() -> None:
                 samples[(graph, column)].append(elapsed)
             print(f"(round {round_ + 1} of {ns.repeat} done)", flush=True)
 
+        disk = {graph: _disk_size(root / "node_modules" / ".modrun") for graph, (root, _entry) in graphs.items()}
         fixed = _fixed_cost(work, env, ns.repeat, sides)
         imports = {evaluator + label: import_costs.import_costs(tiny / "tiny.js", evaluator, ns.repeat, script)
                    for evaluator in evaluators for label, script in sides.items()}
@@ -189,6 +193,11 @@ def main() -> None:
                              for key, r in before_after.items()],
                             "this checkout against the base, paired per round (below 1: faster)"))
     print()
+    print(harness.table(["graph", *sorted({name for sizes in disk.values() for name in sizes})],
+                        [[graph, *[sizes.get(name, 0) / 1024 for name in sorted({n for s in disk.values() for n in s})]]
+                         for graph, sizes in disk.items()],
+                        "the cache directory on disk after the runs, KiB per database (with its WAL)"))
+    print()
     print(harness.table(["fixed cost of a process", "mean ms", "median ms", "p90 ms"],
                         [[name, s["mean"], s["median"], s["p90"]] for name, s in fixed.items()],
                         f"interpreter and imports, {ns.repeat * 2} runs each"))
@@ -212,10 +221,20 @@ def main() -> None:
         "outputs": expected,
         "samples": {f"{g} / {c}": v for (g, c), v in samples.items()}, "summary": summary,
         "ratios_to_node": ratios, "this_to_base": before_after, "installed": ns.installed,
-        "fixed_cost": fixed, "breakdowns": breakdowns, "goals": goals,
+        "fixed_cost": fixed, "cache_bytes": disk, "breakdowns": breakdowns, "goals": goals,
         "imports": {evaluator: costs for evaluator, (costs, _) in imports.items()},
     })
     print(f"results: {path}")
+
+
+def _disk_size(directory: Path) -> dict[str, int]:
+    """Bytes per database in a cache directory, its -wal and -shm files counted with it."""
+    sizes: dict[str, int] = {}
+    for path in directory.glob("*.sqlite*") if directory.is_dir() else []:
+        name = path.name.split(".sqlite")[0]
+        sizes[name] = sizes.get(name, 0) + path.stat().st_size
+    return sizes
+
 
 
 def _before_after(samples: dict[tuple[str, str], list[float]]) -> dict[str, dict[str, float]]:

@@ -16,17 +16,39 @@ The interface (the same shape for every engine):
    is a digest of the engine's binary and its version, so no other build ever reads an entry;
    the source is the whole wrapper text, compared exactly (no hash collisions to reason about).
    Each entry carries a checksum of its bytecode, checked before it is handed out: a damaged
-   entry is dropped, never read. A wrapper is compiled to bytecode the second time its source is
-   seen: a process that imports a graph once (the command line) pays nothing for the cache.
+   entry is dropped, never read. Without a disk store (below) a wrapper is compiled to bytecode the second time
+   its source is seen: a process that imports a graph once pays nothing for an in-memory cache.
 
-Where it lives: in memory, one cache per host process, shared by its runtimes. Not on disk:
-bytecode is not checked when it is read (QuickJS trusts it as it trusts its own compiler), so a
-cache file anyone can write would turn a write into the cache directory into native code run by
-the engine. Bytecode only ever comes from this process's own compiler.
+Where it lives: in memory, one cache per host process, shared by its runtimes; and, when the
+runtime is given a cache directory (the transform cache's: node_modules/.modrun, or the user's
+cache for a read-only root), on disk in that directory (code_store.py), so that a command-line run
+compiles nothing it compiled before. With a store, a wrapper is compiled to bytecode the first time
+it is seen, and the batch is written when the runtime's compile requests have been answered.
+
+The trust model. QuickJS does not check bytecode when it reads it: it trusts it as it trusts its
+own compiler, so bytecode that did not come from its compiler can do anything the host process
+can. A cache on disk would turn a write into the cache directory (a project's node_modules, which
+any npm package's tarball or install script can fill) into native code run by the engine. So
+every row on disk carries an HMAC-SHA256 over (engine build, SHA-256 of the wrapper source, the
+bytecode) under a secret key of the user's (code_key.py: in the user's cache directory, outside
+every project, mode 0600). A row is read only when its MAC verifies for the source asked for and
+this build; any other row is never read, it is deleted and the wrapper compiled again. Bytecode is
+only ever produced by this user's own modrun compiling the source, so:
+- someone who can write the project directory (or its node_modules: an npm tarball, a copied
+  project, another user's or machine's cache) can delete rows or fill the table, which costs a
+  compile, and no more: a planted, altered, swapped or foreign-key row fails the MAC;
+- someone who can read the key (this user, root) can forge rows: the key is exactly as secret as
+  the user's own files, which such a person can change anyway;
+- the process evaluator's worker opens the store itself, so it holds the key: it runs as the
+  user with no filesystem sandbox (only resource limits), so module code that broke out of its
+  engine could already read the key file, and the MAC changes nothing there; it can write only
+  what its own engine compiled otherwise. The wasm evaluator's bytecode comes from a guest that
+  only compiles (wrappers.py), and the host signs it.
+MODRUN_CODE_CACHE_MB bounds a cache, in memory and on disk (0 turns compiled code off); a server
+without a transform cache (`cache_dir=False`) keeps compiled code in memory only.
 
 In-process (quickjs_bytecode.py) the engine serves from its own context through the QuickJS C
-API; the process evaluator's worker runs the same engine, with its own cache. MODRUN_CODE_CACHE_MB
-bounds a cache (0 turns compiled code off).
+API; the process evaluator's worker runs the same engine, with its own cache.
 """
 
 from __future__ import annotations
@@ -34,6 +56,9 @@ from __future__ import annotations
 import os
 import zlib
 from collections import OrderedDict
+from collections.abc import Callable
+
+from .code_store import CodeStore, open_store
 
 #: the default bound of a CodeCache (bytes of sources and bytecode), MODRUN_CODE_CACHE_MB to change
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
@@ -110,3 +135,46 @@ def _max_bytes() -> int:
 
 #: the host process's cache, shared by its runtimes
 CODE_CACHE = CodeCache(_max_bytes())
+
+
+class CompiledCode:
+    """What one runtime's compile requests are served from: the process's cache, over the disk store of
+    the runtime's cache directory when it has one."""
+
+    def __init__(self, cache: CodeCache, directory: str | None) -> None:
+        self.cache = cache
+        self.store: CodeStore | None = open_store(directory, cache.max_bytes)
+
+    def build(self, file: str, compute: Callable[[], str]) -> str:
+        """The engine build, remembered in the store under the binary's identity `file` (see
+        CodeStore.build_of), else computed."""
+        return compute() if self.store is None else self.store.build_of(file, compute)
+
+    def find(self, build: Callable[[], str], sources: list[str]) -> list[bytes | None]:
+        """The bytecode of each source, where the cache or the store has it. `build` is asked only
+        when one may have some (the digest can read the engine's binary)."""
+        cache = self.cache
+        if not len(cache) and self.store is None:
+            return [None] * len(sources)
+        codes = [cache.get(build(), source) if len(cache) else None for source in sources]
+        if self.store is not None:
+            missing = [source for source, code in zip(sources, codes, strict=True) if code is None]
+            found = self.store.get_many(build(), missing) if missing else {}
+            for source, code in found.items():
+                cache.put(build(), source, code)
+            codes = [found.get(source) if code is None else code for source, code in zip(sources, codes, strict=True)]
+        return codes
+
+    def wanted(self, source: str) -> bool:
+        """Should this source be compiled to bytecode? With a store, always: the next process reads it."""
+        return self.store is not None or self.cache.wanted(source)
+
+    def keep(self, build: str, source: str, code: bytes) -> None:
+        self.cache.put(build, source, code)
+        if self.store is not None:
+            self.store.add(build, source, code)
+
+    def flush(self) -> None:
+        """Write what was compiled since the last flush (one transaction)."""
+        if self.store is not None:
+            self.store.flush()

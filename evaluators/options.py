@@ -15,6 +15,9 @@ class RuntimeOptions:
     limits: Limits = field(default_factory=Limits)
     mode: str = "production"
     hmr: bool = False  # import.meta.hot and the `hmr` method (runner/js/hmr_client.js)
+    #: the directory whose code store keeps compiled wrappers on disk (evaluators/code_store.py), the
+    #: transform cache's; None keeps them in memory only
+    code_cache: str | None = None
 
     def runtime_config(self) -> dict[str, Any]:
         """The config object handed to runner/js/runtime.js."""

@@ -30,7 +30,7 @@ from typing import Any
 import _quickjs
 import quickjs
 
-from .compiled_code import CODE_CACHE, CodeCache
+from .compiled_code import CODE_CACHE, CodeCache, CompiledCode
 from .quickjs_tracker import ContextData, JSValue, ObjectData
 
 JS_TAG_INT = 0
@@ -117,6 +117,12 @@ def engine_build() -> str:
     return f"quickjs-ng {version} {digest}"
 
 
+def _binary_identity() -> str:
+    path = Path(_quickjs.__file__)
+    info = path.stat()
+    return f"{path}:{info.st_size}:{info.st_mtime_ns}:{info.st_ino}"
+
+
 def _pointers(context: quickjs.Context) -> tuple[int, int]:
     data = ContextData.from_address(id(context))
     return data.runtime or 0, data.context or 0
@@ -131,22 +137,23 @@ class QuickJSCompiler:
     """Serves one runtime's compile requests from the code cache (compiled_code.py)."""
 
     @staticmethod
-    def attach(context: quickjs.Context, cache: CodeCache = CODE_CACHE) -> QuickJSCompiler | None:
+    def attach(context: quickjs.Context, directory: str | None = None,
+               cache: CodeCache = CODE_CACHE) -> QuickJSCompiler | None:
         """A compiler for this context, or None where compiled code is off (a cache of no size), or
-        cannot be used with this binding (warned about once)."""
+        cannot be used with this binding (warned about once). `directory` holds the disk store."""
         if cache.max_bytes <= 0:
             return None
         api = _api()
         if isinstance(api, str):
             _warn_once(api)
             return None
-        return QuickJSCompiler(api, context, cache)
+        return QuickJSCompiler(api, context, CompiledCode(cache, directory))
 
-    def __init__(self, api: Api, context: quickjs.Context, cache: CodeCache) -> None:
+    def __init__(self, api: Api, context: quickjs.Context, code: CompiledCode) -> None:
         self.api = api
         self.context = context
         self.runtime_ptr, self.context_ptr = _pointers(context)
-        self.cache = cache
+        self.code = code
         self.next_request: quickjs.Object | None = None
         self.deliver: quickjs.Object | None = None
         self.build = ""
@@ -159,14 +166,18 @@ class QuickJSCompiler:
     def serve(self) -> None:
         """Answer the runtime's compile requests (runner/js/module_runner/host_compiler.js)."""
         assert self.next_request is not None and self.deliver is not None
-        source = self.next_request()
         api, ctx = self.api, self.context_ptr
         api.update_stack_top(self.runtime_ptr)
         wrappers: list[JSValue] = []
         try:
-            while source is not None:
-                wrappers.append(self._wrapper(str(source)))
-                source = self.next_request()
+            sources: list[str] = []
+            while (source := self.next_request()) is not None:
+                sources.append(str(source))
+            # Looked up together: the disk store answers a batch in one query.
+            codes = self.code.find(self._build, sources) if sources else []
+            for source, code in zip(sources, codes, strict=True):
+                wrappers.append(self._wrapper(source, code))
+            self.code.flush()
         finally:
             # Always answered (undefined for what is not compiled): the runner waits for it.
             args = (JSValue * max(len(wrappers), 1))(*wrappers)
@@ -190,14 +201,12 @@ class QuickJSCompiler:
                 api.free_cstring(ctx, text)
             api.free_value(ctx, error)
 
-    def _wrapper(self, source: str) -> JSValue:
+    def _wrapper(self, source: str, code: bytes | None) -> JSValue:
         """The wrapper function for this source (a new reference), or undefined."""
         api, ctx = self.api, self.context_ptr
-        # The build's digest reads the engine's binary: only once the cache holds or wants code.
-        code = self.cache.get(self._build(), source) if len(self.cache) else None
         if code is not None:
             script = api.read_object(ctx, code, len(code), JS_READ_OBJ_BYTECODE)
-        elif self.cache.wanted(source):
+        elif self.code.wanted(source):
             text = source.encode("utf-8", "surrogatepass")
             script = api.eval(ctx, text, len(text), FILENAME, JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_COMPILE_ONLY)
             if script.tag != JS_TAG_EXCEPTION:
@@ -215,7 +224,7 @@ class QuickJSCompiler:
 
     def _build(self) -> str:
         if not self.build:
-            self.build = engine_build()
+            self.build = self.code.build(_binary_identity(), engine_build)
         return self.build
 
     def _store(self, source: str, script: JSValue) -> None:
@@ -225,7 +234,7 @@ class QuickJSCompiler:
             self.api.free_value(self.context_ptr, self.api.get_exception(self.context_ptr))
             return
         try:
-            self.cache.put(self._build(), source, ctypes.string_at(buffer, size.value))
+            self.code.keep(self._build(), source, ctypes.string_at(buffer, size.value))
         finally:
             self.api.free(self.context_ptr, buffer)
 

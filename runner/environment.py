@@ -364,8 +364,9 @@ class Environment:
         from evaluators import RuntimeOptions, get_evaluator
 
         evaluator = get_evaluator(self.config.evaluator)
+        directory = self.server.transform_cache.directory
         options = RuntimeOptions(profile=self.config.profile, limits=self.config.limits, mode=self.mode,
-                                 hmr=self.server.hmr)
+                                 hmr=self.server.hmr, code_cache=None if directory is None else str(directory))
         transport = await evaluator.create_transport(options)
         client = RunnerClient(transport, self.invoke_handlers(), limits=self.config.limits,
                               on_console=on_console or self.on_console)

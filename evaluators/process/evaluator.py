@@ -95,7 +95,7 @@ class ProcessEvaluator:
             headroom = 2 * limits.memory_mb + 256
         else:
             headroom = DEFAULT_ADDRESS_SPACE_MB
-        return {"profile": options.profile, "mode": options.mode, "hmr": options.hmr,
+        return {"profile": options.profile, "mode": options.mode, "hmr": options.hmr, "code_cache": options.code_cache,
                 "limits": {"cpu_ms": limits.cpu_ms, "wall_ms": limits.wall_ms, "memory_mb": limits.memory_mb,
                            "stack_kb": limits.stack_kb, "output_bytes": limits.output_bytes},
                 "address_space_headroom_bytes": int(headroom * 1024 * 1024), "stall_s": self.stall_timeout}

@@ -7,7 +7,8 @@ unknown kind or an oversized length is a `FrameError`; a frame whose rest never 
 by the readers' stall timeouts.
 
 Frames, parent to worker:
-- INIT   JSON `{profile, mode, limits, address_space_headroom_bytes, stall_s}`; the worker answers READY or FAIL;
+- INIT   JSON `{profile, mode, hmr, code_cache, limits, address_space_headroom_bytes, stall_s}`; the worker
+         answers READY or FAIL;
 - TURN   `<dd` (absolute CLOCK_MONOTONIC deadline, CPU seconds left; NaN for none) + the
          messages for the runtime as a JSON array (may be empty). The worker delivers them, runs
          every pending job and answers with one OUT frame (or FAIL);
@@ -15,7 +16,8 @@ Frames, parent to worker:
          of `[path, args]`: a direct call of an export (RunnerClient.call), without the message
          layer; the worker calls it, then runs a turn, and answers with one ANSWER frame (or FAIL);
 Worker to parent:
-- READY  JSON `{pid, boot_ms, vm_bytes, engine}`;
+- READY  JSON `{pid, boot_ms, vm_bytes, engine, code_cache_off}` (code_cache_off: why compiled code
+         is not kept on disk, or null);
 - OUT    `<d` (engine CPU seconds spent) + the runtime's outbox as a JSON array (empty text when
          it sent nothing). Every turn runs the runtime until it is idle: it has no jobs left and
          waits for the host;

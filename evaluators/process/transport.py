@@ -29,6 +29,7 @@ from runner.rpc import wire
 from runner.rpc.protocol import Message
 from runner.rpc.transport import RuntimeTransport
 
+from ..code_store import warn_refusal
 from ..pulled import PulledTransport
 from ..stops import discarded, limit_exceeded
 from .frames import ANSWER, FAIL, OUT, READY, FrameError, FrameReader, pack_call, pack_turn, unpack_answer, unpack_out
@@ -114,6 +115,8 @@ class ProcessTransport(RuntimeTransport):
                 raise FrameError(f"expected a READY frame, got kind {kind}")
             self.info = orjson.loads(payload)
             self.engine = str(self.info.get("engine", ""))
+            if self.info.get("code_cache_off"):
+                warn_refusal(str(self.info["code_cache_off"]))
         except (FrameError, orjson.JSONDecodeError) as error:
             raise self._broken(self._protocol_error(str(error))) from None
 

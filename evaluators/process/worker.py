@@ -61,6 +61,7 @@ from typing import Any, NoReturn  # noqa: E402
 
 import orjson  # noqa: E402
 
+from evaluators.code_store import refusals  # noqa: E402
 from evaluators.options import RuntimeOptions  # noqa: E402
 from evaluators.process.frames import (  # noqa: E402
     CALL,
@@ -208,10 +209,12 @@ def serve(channel: Channel) -> int:
     channel.stall_s = float(config.get("stall_s") or STALL_TIMEOUT_S)
     _os_limits(config)
     options = RuntimeOptions(profile=config["profile"], mode=config["mode"], hmr=bool(config.get("hmr")),
-                             limits=Limits(**config["limits"]))
+                             limits=Limits(**config["limits"]), code_cache=config.get("code_cache"))
     engine = QuickJSEngine(options)
     guard = CpuGuard()
+    refused = refusals.get(config.get("code_cache") or "")  # said by the parent: this stderr is for crashes
     channel.write(pack(READY, orjson.dumps({"pid": os.getpid(), "vm_bytes": _vm_bytes(), "engine": engine_version(),
+                                            "code_cache_off": refused,
                                             "boot_ms": (time.perf_counter() - _STARTED) * 1000})))
     while True:
         frame = channel.read()

@@ -34,7 +34,7 @@ from runner.rpc import wire
 from runner.rpc.protocol import DRAIN_AGAIN, DRAIN_COMPILE, Message
 from runner.rpc.transport import RuntimeTransport
 
-from ..compiled_code import CODE_CACHE
+from ..compiled_code import CODE_CACHE, CompiledCode
 from ..options import RuntimeOptions
 from ..pulled import PulledTransport
 from ..stops import (
@@ -68,6 +68,7 @@ class WasmTransport(PulledTransport):
         engine = shared_engine()
         config = self.runtime_config(options)
         self._compiler: WasmCompiler | None = None
+        self._code = CompiledCode(CODE_CACHE, options.code_cache) if config["hostCompiles"] else None
         heap = self._heap = int(self.limits.memory_mb * MB) if self.limits.memory_mb is not None else None
 
         def create() -> Guest:
@@ -142,8 +143,8 @@ class WasmTransport(PulledTransport):
         left (or serve them) and drain again."""
         while out == DRAIN_AGAIN or out == DRAIN_COMPILE:
             if out == DRAIN_COMPILE:
-                assert self._compiler is not None  # asked only of a runtime booted with hostCompiles
-                self._compiler.serve(self.guest, self._next_compile, self._compiled)
+                assert self._compiler is not None and self._code is not None  # asked only with hostCompiles
+                self._compiler.serve(self.guest, self._next_compile, self._compiled, self._code)
             out = self.guest.step(0)[1]
         return out or ""
 

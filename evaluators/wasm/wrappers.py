@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 
-from ..compiled_code import CODE_CACHE
+from ..compiled_code import CompiledCode
 from .engine import Snapshot, WasmEngine
 from .guest import UNDEFINED, Guest, GuestException, GuestMemoryError, GuestTrap, tag
 from .snapshot import FILENAME
@@ -34,17 +34,17 @@ class WasmCompiler:
         self._guest: Guest | None = None
         self._lock = threading.Lock()
 
-    def serve(self, guest: Guest, next_compile: int, compiled: int) -> None:
-        """Answer `guest`'s compile requests (runner/js/module_runner/host_compiler.js): each wrapper read from
-        bytecode where there is some, undefined where not."""
+    def serve(self, guest: Guest, next_compile: int, compiled: int, code: CompiledCode) -> None:
+        """Answer `guest`'s compile requests (runner/js/module_runner/host_compiler.js) from `code`: each
+        wrapper read from bytecode where there is some, undefined where not."""
         wrappers: list[int] = []
         try:
-            while True:
-                source = guest.call_function(next_compile)
-                if tag(source) == TAG_NULL:
-                    break
-                code = self.bytecode(guest.take_text(source))
-                wrappers.append(self._load(guest, code) if code is not None else UNDEFINED)
+            sources: list[str] = []
+            while tag(source := guest.call_function(next_compile)) != TAG_NULL:
+                sources.append(guest.take_text(source))
+            for bytecode in self.bytecode(sources, code):
+                wrappers.append(self._load(guest, bytecode) if bytecode is not None else UNDEFINED)
+            code.flush()
         finally:
             # Always answered: the runner waits for it. A failure here stops the runtime.
             try:
@@ -53,14 +53,15 @@ class WasmCompiler:
                 for wrapper in wrappers:
                     guest.free_value(wrapper)
 
-    def bytecode(self, source: str) -> bytes | None:
-        """The cached bytecode of a wrapper's source, compiled the second time it is seen."""
-        code = CODE_CACHE.get(self.build, source) if len(CODE_CACHE) else None
-        if code is None and CODE_CACHE.wanted(source):
-            code = self._compile(source)
-            if code is not None:
-                CODE_CACHE.put(self.build, source, code)
-        return code
+    def bytecode(self, sources: list[str], code: CompiledCode) -> list[bytes | None]:
+        """The cached bytecode of the wrappers' sources, compiled when `code` wants them."""
+        found = code.find(lambda: self.build, sources) if sources else []
+        for index, source in enumerate(sources):
+            if found[index] is None and code.wanted(source):
+                compiled = found[index] = self._compile(source)
+                if compiled is not None:
+                    code.keep(self.build, source, compiled)
+        return found
 
     @staticmethod
     def _load(guest: Guest, code: bytes) -> int:

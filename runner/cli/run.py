@@ -62,9 +62,12 @@ def _runtime_options(ns: argparse.Namespace) -> RuntimeOptions:
     from evaluators import RuntimeOptions
 
     from ..config import EnvironmentConfig
+    from ..transform_cache import default_cache_dir
 
     config = EnvironmentConfig.from_config("cli", _environment_config(ns))
-    return RuntimeOptions(profile=config.profile, limits=config.limits, mode=ns.mode)
+    # The server's cache directory (Server: cache_dir), so the early worker matches its runtime.
+    directory = default_cache_dir(choose_root(Path(ns.entry).resolve(), ns.root))
+    return RuntimeOptions(profile=config.profile, limits=config.limits, mode=ns.mode, code_cache=str(directory))
 
 
 def _start_early(ns: argparse.Namespace) -> None:

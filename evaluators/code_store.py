@@ -1,0 +1,196 @@
+"""Compiled module code on disk, authenticated: the wrappers' bytecode kept beside the transform
+cache (code.sqlite in its directory, node_modules/.modrun by default), so that a fresh process,
+the command line's, does not compile them again. compiled_code.py says what trusting it means.
+
+One SQLite table in WAL mode, as transforms.sqlite: a row per (engine build, wrapper source),
+keyed by SHA-256 of the build and of the source, holding the bytecode and an HMAC-SHA256 over
+(build, source digest, bytecode) under the user's key (code_key.py). A row is handed out only
+when its MAC verifies against the source asked for; any other row is deleted at the next write
+and the wrapper compiled again. New rows are written together, one transaction per batch of
+compile requests; the table is kept under the code cache's bound, the oldest rows out first. A
+second table remembers the in-process engine's build digest under its binary's identity (hashing 8 MB
+on every start would cost more than the lookups), authenticated the same way.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import sqlite3
+import threading
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+from .code_key import KeyRefused, load_key
+
+FILE_NAME = "code.sqlite"
+_CHUNK = 500  # rows per SELECT: under SQLite's limit on bound parameters
+_MMAP_BYTES = 256 * 1024 * 1024
+
+
+def _digest(build: str, source: str) -> tuple[bytes, bytes]:
+    """The row's key and the source's digest."""
+    source_digest = hashlib.sha256(source.encode("utf-8", "surrogatepass")).digest()
+    return hashlib.sha256(build.encode() + b"\0" + source_digest).digest(), source_digest
+
+
+class CodeStore:
+    def __init__(self, path: Path, key: bytes, max_bytes: int) -> None:
+        self.path = path
+        self.max_bytes = max_bytes
+        self.hits = 0
+        self.misses = 0
+        self.rejected = 0  # rows whose MAC did not verify
+        self._key = key
+        self._lock = threading.Lock()
+        self._pending: list[tuple[bytes, bytes, bytes]] = []
+        self._drop: list[bytes] = []
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Another run writing: wait a little, then leave the rows uncached rather than hold this run up.
+        self._db = sqlite3.connect(path, timeout=0.5, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute(f"PRAGMA mmap_size={_MMAP_BYTES}")  # rows read in place: a warm run reads them all
+        self._db.execute("CREATE TABLE IF NOT EXISTS code (key BLOB PRIMARY KEY, mac BLOB NOT NULL, "
+                         "code BLOB NOT NULL)")
+        self._db.execute("CREATE TABLE IF NOT EXISTS builds (file TEXT PRIMARY KEY, build TEXT NOT NULL, "
+                         "mac BLOB NOT NULL)")
+
+    def _mac(self, build: str, source_digest: bytes, code: bytes) -> bytes:
+        return hmac.new(self._key, build.encode() + b"\0" + source_digest + code, hashlib.sha256).digest()
+
+    def build_of(self, file: str, compute: Callable[[], str]) -> str:
+        """The engine build of the binary `file` names (its path, size, modification time and inode):
+        hashing a binary of megabytes on every start costs more than the lookups it keys, so it is
+        remembered, authenticated as code is (a planted build would make rows of another engine
+        readable)."""
+        with self._lock:
+            try:
+                row = self._db.execute("SELECT build, mac FROM builds WHERE file = ?", (file,)).fetchone()
+            except sqlite3.Error:
+                row = None
+        if row is not None:
+            build, mac = row
+            if hmac.compare_digest(self._build_mac(file, build), bytes(mac)):
+                return str(build)
+        build = compute()
+        with self._lock:
+            try:
+                self._db.execute("INSERT OR REPLACE INTO builds (file, build, mac) VALUES (?, ?, ?)",
+                                 (file, build, self._build_mac(file, build)))
+            except sqlite3.Error:
+                pass
+        return build
+
+    def _build_mac(self, file: str, build: str) -> bytes:
+        return hmac.new(self._key, b"build\0" + file.encode("utf-8", "surrogatepass") + b"\0" + build.encode(),
+                        hashlib.sha256).digest()
+
+    def get_many(self, build: str, sources: list[str]) -> dict[str, bytes]:
+        """The verified bytecode of those sources the store holds for this build."""
+        wanted = {}
+        for source in sources:
+            key, source_digest = _digest(build, source)
+            wanted[key] = (source, source_digest)
+        keys = list(wanted)
+        found: dict[str, bytes] = {}
+        with self._lock:
+            try:
+                rows = []
+                for start in range(0, len(keys), _CHUNK):
+                    chunk = keys[start:start + _CHUNK]
+                    marks = ",".join("?" * len(chunk))
+                    query = f"SELECT key, mac, code FROM code WHERE key IN ({marks})"
+                    rows += self._db.execute(query, chunk).fetchall()
+            except sqlite3.Error:
+                rows = []
+            for key, mac, code in rows:
+                source, source_digest = wanted[bytes(key)]
+                if hmac.compare_digest(self._mac(build, source_digest, bytes(code)), bytes(mac)):
+                    found[source] = bytes(code)
+                else:  # planted, copied, damaged or made under another key: never read
+                    self.rejected += 1
+                    self._drop.append(bytes(key))
+        self.hits += len(found)
+        self.misses += len(sources) - len(found)
+        return found
+
+    def add(self, build: str, source: str, code: bytes) -> None:
+        """Keep bytecode this process's own engine compiled from `source`; written at `flush`."""
+        key, source_digest = _digest(build, source)
+        with self._lock:
+            self._pending.append((key, self._mac(build, source_digest, code), code))
+
+    def flush(self) -> None:
+        """Write the new rows and delete the rejected ones, in one transaction; then keep to the bound."""
+        with self._lock:
+            if not self._pending and not self._drop:
+                return
+            pending, self._pending = self._pending, []
+            drop, self._drop = self._drop, []
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._db.executemany("DELETE FROM code WHERE key = ?", [(key,) for key in drop])
+                self._db.executemany("INSERT OR REPLACE INTO code (key, mac, code) VALUES (?, ?, ?)", pending)
+                if pending:
+                    self._trim()
+                self._db.execute("COMMIT")
+            except sqlite3.Error:  # busy or unwritable: the rows are only not cached
+                try:
+                    self._db.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+
+    def _trim(self) -> None:
+        total = self._db.execute("SELECT COALESCE(SUM(length(key) + length(mac) + length(code)), 0) "
+                                 "FROM code").fetchone()[0]
+        if total <= self.max_bytes:
+            return
+        excess, oldest = total - self.max_bytes, []
+        for rowid, size in self._db.execute("SELECT rowid, length(key) + length(mac) + length(code) FROM code "
+                                            "ORDER BY rowid"):
+            if excess <= 0:
+                break
+            oldest.append((rowid,))
+            excess -= size
+        self._db.executemany("DELETE FROM code WHERE rowid = ?", oldest)
+
+    def close(self) -> None:
+        self.flush()
+        with self._lock:
+            self._db.close()
+
+
+_stores: dict[str, CodeStore | None] = {}
+_stores_lock = threading.Lock()
+refusals: dict[str, str] = {}  # directory -> why its store is off
+
+
+@functools.cache
+def warn_refusal(reason: str) -> None:
+    """Say once why compiled code stays in memory (also for a reason a worker process reported)."""
+    warnings.warn(f"compiled code is not cached on disk: {reason}", RuntimeWarning, stacklevel=3)
+
+
+def open_store(directory: str | None, max_bytes: int) -> CodeStore | None:
+    """The process's store for this cache directory, or None when compiled code stays in memory: no
+    directory, a bound of 0, or a key or database that cannot be used (the reason in `refusals`,
+    and warned about once)."""
+    if directory is None or max_bytes <= 0:
+        return None
+    with _stores_lock:
+        if directory in _stores:
+            return _stores[directory]
+        store: CodeStore | None = None
+        try:
+            store = CodeStore(Path(directory) / FILE_NAME, load_key(), max_bytes)
+        except KeyRefused as error:
+            refusals[directory] = str(error)
+        except (OSError, sqlite3.Error) as error:
+            refusals[directory] = f"the code cache in {directory} cannot be opened: {error}"
+        if store is None:
+            warn_refusal(refusals[directory])
+        _stores[directory] = store
+        return store
