@@ -25,7 +25,8 @@ cache file anyone can write would turn a write into the cache directory into nat
 the engine. Bytecode only ever comes from this process's own compiler.
 
 In-process (quickjs_bytecode.py) the engine serves from its own context through the QuickJS C
-API; the process evaluator's worker runs the same engine, with its own cache. MODRUN_CODE_CACHE_MB
+API, and boots the runner bundle itself (runner/js/bundle.py) from the same cache, as one more
+source; the process evaluator's worker runs the same engine, with its own cache. MODRUN_CODE_CACHE_MB
 bounds a cache (0 turns compiled code off).
 """
 
