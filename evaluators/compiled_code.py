@@ -48,7 +48,8 @@ MODRUN_CODE_CACHE_MB bounds a cache, in memory and on disk (0 turns compiled cod
 without a transform cache (`cache_dir=False`) keeps compiled code in memory only.
 
 In-process (quickjs_bytecode.py) the engine serves from its own context through the QuickJS C
-API; the process evaluator's worker runs the same engine, with its own cache.
+API, and boots the runner bundle itself (runner/js/bundle.py) from the same cache, as one more
+source; the process evaluator's worker runs the same engine, with its own cache.
 """
 
 from __future__ import annotations

@@ -73,6 +73,8 @@ class Api:
         self.to_cstring = fn("JS_ToCStringLen2", p, p, ctypes.POINTER(size_t), JSValue, ctypes.c_bool)
         self.free_cstring = fn("JS_FreeCString", None, p, p)
         self.free = fn("js_free", None, p, p)
+        self.get_global_object = fn("JS_GetGlobalObject", JSValue, p)
+        self.set_property_str = fn("JS_SetPropertyStr", ctypes.c_int, p, JSValue, ctypes.c_char_p, JSValue)
 
 
 class Unavailable(Exception):
@@ -189,6 +191,24 @@ class QuickJSCompiler:
             # memory, its time limit), as for any engine failure.
             raise quickjs.JSException(self._exception_text())
         api.free_value(ctx, result)
+
+    def define(self, name: str, source: str) -> bool:
+        """Set the global `name` to the function that `source` (a script whose value is a function:
+        the runner bundle, runner/js/bundle.py) evaluates to, from the code cache where it holds it
+        or its disk store (compiled into them when a wrapper would be); False where the
+        cache has none: the caller evaluates the source itself."""
+        api, ctx = self.api, self.context_ptr
+        api.update_stack_top(self.runtime_ptr)
+        function = self._wrapper(source, self.code.find(self._build, [source])[0])
+        self.code.flush()
+        if function.tag == JS_TAG_UNDEFINED:
+            return False
+        global_object = api.get_global_object(ctx)
+        try:
+            # Takes the function, whatever the outcome.
+            return api.set_property_str(ctx, global_object, name.encode(), function) >= 0
+        finally:
+            api.free_value(ctx, global_object)
 
     def _exception_text(self) -> str:
         api, ctx = self.api, self.context_ptr

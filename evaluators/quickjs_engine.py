@@ -27,7 +27,7 @@ from typing import TypeVar
 import quickjs
 
 from runner.errors import RuntimeStopped
-from runner.js.bundle import boot_expression, profile_libraries
+from runner.js.bundle import boot_expression, profile_libraries, runtime_source
 from runner.limits import Budget
 from runner.rpc import wire
 from runner.rpc.protocol import DRAIN_AGAIN, DRAIN_COMPILE
@@ -80,7 +80,11 @@ class QuickJSEngine:
             self.context.set(f"__modrun_unit_{name}", unit["source"])
         self._tracker: RejectionTracker | None = None
         try:
-            self.context.eval(f"globalThis.__modrun_boot = {boot_expression(config, lambda n: f'__modrun_unit_{n}')}")
+            # The bundle itself from the code cache where it holds it: compiling it is most of a boot.
+            runtime = "__modrun_runtime" if self._compiler is not None and self._compiler.define(
+                "__modrun_runtime", runtime_source(options.profile)) else None
+            self.context.eval("globalThis.__modrun_boot = "
+                              f"{boot_expression(config, lambda n: f'__modrun_unit_{n}', runtime)}")
             self._receive = self.context.eval("__modrun_boot.receive")
             self._drain = self.context.eval("__modrun_boot.drain")
             self._call_now = self.context.eval("__modrun_boot.callNow")
@@ -89,7 +93,7 @@ class QuickJSEngine:
             if self._compiler is not None:
                 self._compiler.connect(self.context.eval("__modrun_boot.nextCompile"),
                                        self.context.eval("__modrun_boot.compiled"))
-            self.context.eval("delete globalThis.__modrun_boot;" + "".join(
+            self.context.eval("delete globalThis.__modrun_boot; delete globalThis.__modrun_runtime;" + "".join(
                 f"delete globalThis.__modrun_unit_{name};" for name in units))
         except quickjs.JSException as error:
             self.dead = True

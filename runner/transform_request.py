@@ -179,13 +179,34 @@ def read_source(id: str) -> LoadResult:
 
 
 async def transform_request(environment: Environment, node: ModuleNode) -> TransformedModule:
+    """The module's transform, one at a time per module: a caller that finds one under way waits
+    for it. The first caller runs it in its own task, not a task of its own: a module whose file
+    is unchanged answers without suspending, so a warm graph of N modules costs no event-loop turn
+    per module (a task and a shield cost three). Should that caller be cancelled mid-way, a waiter
+    takes the work over rather than failing with it."""
     inflight = environment._transforms_in_flight
-    pending = inflight.get(node.id)
-    if pending is None:
-        pending = asyncio.ensure_future(_transform(environment, node))
-        inflight[node.id] = pending
-        pending.add_done_callback(lambda _: inflight.pop(node.id, None))
-    return await asyncio.shield(pending)
+    while (pending := inflight.get(node.id)) is not None:
+        try:
+            return await asyncio.shield(pending)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if not pending.cancelled() or (task is not None and task.cancelling()):
+                raise  # this caller was cancelled, not the transform it waited for
+    future: asyncio.Future[TransformedModule] = asyncio.get_running_loop().create_future()
+    inflight[node.id] = future
+    try:
+        module = await _transform(environment, node)
+    except asyncio.CancelledError:
+        future.cancel()
+        raise
+    except BaseException as error:
+        future.set_exception(error)
+        future.exception()  # read here: a failure no one waited for is not "never retrieved"
+        raise
+    finally:
+        inflight.pop(node.id, None)
+    future.set_result(module)
+    return module
 
 
 async def _transform(environment: Environment, node: ModuleNode) -> TransformedModule:

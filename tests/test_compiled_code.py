@@ -48,6 +48,11 @@ def empty_cache() -> Iterator[None]:
     CODE_CACHE.clear()
 
 
+def bundle_entries() -> int:
+    """How many entries of the cache hold a runner bundle (runner/js/bundle.py), not a module's wrapper."""
+    return sum(source.startswith("(function modrunRuntime(") for _, source in CODE_CACHE._entries)
+
+
 def fresh_imports(root: Path, runtimes: int, evaluator: str = "inprocess") -> list[Any]:
     """The entry's `result`, imported into `runtimes` fresh runtimes of one environment."""
 
@@ -106,9 +111,10 @@ def test_fresh_runtimes_read_the_bytecode_and_give_the_same_results(tmp_path: Pa
     CODE_CACHE.max_bytes = 64 * 1024 * 1024
     results = fresh_imports(root, 4)
     modules = len(PROJECT)
-    # the first runtime sees each wrapper once, the second compiles it into the cache, the rest read it
-    assert len(CODE_CACHE) == modules
-    assert CODE_CACHE.hits == 2 * modules
+    # the first runtime sees each wrapper once, the second compiles it into the cache, the rest read it;
+    # the same for the runner bundle each runtime boots
+    assert len(CODE_CACHE) == modules + 1 and bundle_entries() == 1
+    assert CODE_CACHE.hits == 2 * modules + 2
     for result in results:
         assert result == compiled[0]
     first = compiled[0]
@@ -123,13 +129,14 @@ def test_fresh_runtimes_read_the_bytecode_and_give_the_same_results(tmp_path: Pa
 def test_a_changed_source_never_runs_the_old_bytecode(tmp_path: Path) -> None:
     root = write(tmp_path, PROJECT)
     before = fresh_imports(root, 3)[-1]
-    assert CODE_CACHE.hits == len(PROJECT)
+    assert CODE_CACHE.hits == len(PROJECT) + 1  # and the runner bundle the third runtime booted
     (root / "a.js").write_text(PROJECT["a.js"].replace("count = 1", "count = 41"))
     after = fresh_imports(root, 3)
     assert [result["count"] for result in after] == [42, 42, 42]
     assert before["count"] == 2
-    # a.js is compiled anew (seen, then cached, then read); the other modules are read from the start
-    assert CODE_CACHE.hits == len(PROJECT) + 3 * (len(PROJECT) - 1) + 1
+    # a.js is compiled anew (seen, then cached, then read); the other modules and the bundle are read
+    # from the start
+    assert CODE_CACHE.hits == len(PROJECT) + 1 + 3 * (len(PROJECT) - 1) + 1 + 3
 
 
 def test_an_entry_of_another_build_or_damaged_is_never_loaded(tmp_path: Path) -> None:
@@ -157,7 +164,42 @@ def test_every_evaluator_gives_the_results_of_compiling(tmp_path: Path, evaluato
     assert fresh_imports(root, 3, evaluator) == [expected] * 3
     if evaluator == "process":
         return  # its worker keeps its own cache (its third runtime reads bytecode there)
-    # the third runtime read every wrapper from bytecode of this evaluator's own engine build
-    assert CODE_CACHE.hits == len(PROJECT)
+    # the third runtime read every wrapper from bytecode of this evaluator's own engine build (and,
+    # in-process, the runner bundle it booted)
+    assert CODE_CACHE.hits == len(PROJECT) + (evaluator == "inprocess")
     builds = {build for build, _ in CODE_CACHE._entries}
     assert len(builds) == 1 and (builds == {engine_build()}) == (evaluator == "inprocess")
+
+
+@pytest.mark.parametrize("profile", ["bare", "edge"])
+def test_runtimes_boot_the_runner_bundle_from_bytecode_and_behave_the_same(tmp_path: Path, profile: str) -> None:
+    root = write(tmp_path, {**PROJECT, "boom.js": "export function boom() { throw new TypeError('boom'); }\n"
+                                                  "export function deep(n) { return n ? deep(n - 1) : boom(); }\n"})
+
+    async def main(runtimes: int) -> list[Any]:
+        results = []
+        async with Server(root=root, cache_dir=False, environments={"ssr": {"profile": profile}}) as server:
+            env = server.environments["ssr"]
+            for _ in range(runtimes):
+                runner = await env.create_runner()
+                try:
+                    module = await ModuleProxy.load(runner, "/boom.js")
+                    try:
+                        await module.deep(3)
+                    except Exception as error:  # the JS error, with its source-mapped stack
+                        results.append((type(error).__name__, str(error), getattr(error, "stack", None)))
+                    results.append((await ModuleProxy.load(runner, "/entry.js")).result)
+                finally:
+                    await runner.close()
+        return results
+
+    CODE_CACHE.max_bytes = 0
+    expected = asyncio.run(main(1))
+    CODE_CACHE.max_bytes = 64 * 1024 * 1024
+    assert asyncio.run(main(3)) == expected * 3
+    assert bundle_entries() == 1 and CODE_CACHE.hits > 0  # the third runtime booted from it
+    stack = expected[0][2]
+    # user frames only, at the module's own lines: the runner's frames are told apart in the bundle read
+    # from bytecode as in the bundle compiled from its text
+    assert f"{root}/boom.js:1:" in stack and f"{root}/boom.js:2:" in stack and "modrunRuntime" not in stack
+    assert stack.count("\n    at ") == 5

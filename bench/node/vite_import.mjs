@@ -1,13 +1,14 @@
-// node vite_import.mjs ROOT URL [REIMPORTS]
+// node vite_import.mjs ROOT URL [REIMPORTS] [inline]
 // Imports URL through Vite's module runner, as a whole process would. With REIMPORTS > 0 it then
 // clears the runner's cache and imports again that many times (server transforms stay warm) and
-// prints one JSON line of timings to stderr: {cold_ms, reimport_ms: [...], cached_us}.
+// prints one JSON line of timings to stderr: {cold_ms, reimport_ms: [...], cached_us}. With `inline`,
+// node_modules go through the runner too (vite_runner.mjs).
 import { createViteRunner } from "./vite_runner.mjs";
 
-const [root, url, reimportsArg] = process.argv.slice(2);
+const [root, url, reimportsArg, inline] = process.argv.slice(2);
 const reimports = Number(reimportsArg || 0);
 const started = performance.now();
-const vite = await createViteRunner(root);
+const vite = await createViteRunner(root, inline === "inline");
 const ready = performance.now();
 await vite.runner.import(url);
 const imported = performance.now();

@@ -10,7 +10,9 @@ export async function loadVite() {
   return import(pathToFileURL(join(dir, "node_modules", "vite", "dist", "node", "index.js")).href);
 }
 
-export async function createViteRunner(root) {
+// `inline`: node_modules too go through Vite's transform and runner (ssr.noExternal), as modrun runs
+// them; by default Vite's SSR leaves them to Node's own loader, which clearCache() does not reset.
+export async function createViteRunner(root, inline = false) {
   const vite = await loadVite();
   const server = await vite.createServer({
     root,
@@ -19,7 +21,7 @@ export async function createViteRunner(root) {
     appType: "custom",
     server: { middlewareMode: true, hmr: false, ws: false, watch: null },
     optimizeDeps: { noDiscovery: true, include: [] },
-    ssr: { optimizeDeps: { noDiscovery: true, include: [] } },
+    ssr: { optimizeDeps: { noDiscovery: true, include: [] }, ...(inline ? { noExternal: true } : {}) },
   });
   const runner = vite.createServerModuleRunner(server.environments.ssr, { hmr: false });
   return {

@@ -102,16 +102,18 @@ def join(sources: Sequence[tuple[str, str]]) -> str:
             f"\nreturn {ENTRY}(globalThis, config, String(modrunRuntime));\n}})")
 
 
-def boot_expression(config: dict[str, Any], unit_source: Callable[[str], str] | None = None) -> str:
+def boot_expression(config: dict[str, Any], unit_source: Callable[[str], str] | None = None,
+                    runtime: str | None = None) -> str:
     """Source that boots the runtime (of `config["profile"]`) and evaluates to its host entry points.
-    `unit_source(name)` is the JS expression of a library unit's source (by default its text)."""
+    `unit_source(name)` is the JS expression of a library unit's source (by default its text);
+    `runtime`, that of the function runtime_source() evaluates to (by default that source)."""
     profile = str(config["profile"])
     units = profile_libraries(profile)["units"]
     listed = ", ".join(
         f"{json.dumps(name)}: {{provides: {json.dumps(unit['provides'])}, "
         f"source: {unit_source(name) if unit_source else json.dumps(unit['source'])}}}"
         for name, unit in units.items())
-    return f"{runtime_source(profile)}({json.dumps(config)}, {{units: {{{listed}}}}})"
+    return f"{runtime or runtime_source(profile)}({json.dumps(config)}, {{units: {{{listed}}}}})"
 
 
 def boot_identity(config: dict[str, Any]) -> str | None:

@@ -1,0 +1,113 @@
+"""transform_request: one transform at a time per module, run in its first caller's task (no task of
+its own); waiters get its result or its error, and take the work over when that caller is cancelled."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import warnings
+
+import pytest
+
+from runner import LoadError, Plugin, Server
+from tests.project_files import write
+
+
+class SlowLoad(Plugin):
+    """Serves virtual:slow after `gate` opens, counting its loads; `fail` makes the load throw."""
+
+    name = "slow-load"
+
+    def __init__(self) -> None:
+        self.gate = asyncio.Event()
+        self.loads = 0
+        self.fail = False
+
+    def resolve_id(self, source, importer, environment):
+        return "\0slow" if source == "virtual:slow" else None
+
+    async def load(self, id, environment):
+        if id != "\0slow":
+            return None
+        self.loads += 1
+        await self.gate.wait()
+        if self.fail:
+            raise ValueError("the load failed")
+        return f"export default {self.loads};\n"
+
+
+def _run(root, body):
+    plugin = SlowLoad()
+
+    async def main():
+        async with Server(root=root, cache_dir=False, plugins=[plugin]) as server:
+            env = server.environments["ssr"]
+            await body(env, plugin)
+    asyncio.run(main())
+
+
+def test_concurrent_requests_share_one_transform(tmp_path):
+    async def body(env, plugin):
+        first = asyncio.ensure_future(env.transform_request("virtual:slow"))
+        second = asyncio.ensure_future(env.transform_request("virtual:slow"))
+        await asyncio.sleep(0.01)
+        assert plugin.loads == 1 and not first.done() and not second.done()
+        plugin.gate.set()
+        a, b = await asyncio.gather(first, second)
+        assert a is b and "1" in a.code
+        assert plugin.loads == 1
+        assert env._transforms_in_flight == {}
+    _run(write(tmp_path, {"main.js": "export default 1;\n"}), body)
+
+
+def test_a_waiter_takes_over_when_the_first_caller_is_cancelled(tmp_path):
+    async def body(env, plugin):
+        owner = asyncio.ensure_future(env.transform_request("virtual:slow"))
+        await asyncio.sleep(0.01)
+        waiter = asyncio.ensure_future(env.transform_request("virtual:slow"))
+        await asyncio.sleep(0.01)
+        owner.cancel()
+        await asyncio.sleep(0.01)
+        assert owner.cancelled() and not waiter.done()
+        assert plugin.loads == 2  # the waiter runs the transform itself
+        plugin.gate.set()
+        module = await waiter
+        assert "2" in module.code
+        assert env._transforms_in_flight == {}
+    _run(write(tmp_path, {"main.js": "export default 1;\n"}), body)
+
+
+def test_a_cancelled_waiter_leaves_the_transform_running(tmp_path):
+    async def body(env, plugin):
+        owner = asyncio.ensure_future(env.transform_request("virtual:slow"))
+        await asyncio.sleep(0.01)
+        waiter = asyncio.ensure_future(env.transform_request("virtual:slow"))
+        await asyncio.sleep(0.01)
+        waiter.cancel()
+        await asyncio.sleep(0.01)
+        assert waiter.cancelled() and not owner.done()
+        plugin.gate.set()
+        assert "1" in (await owner).code and plugin.loads == 1
+    _run(write(tmp_path, {"main.js": "export default 1;\n"}), body)
+
+
+def test_a_failure_reaches_every_caller_and_is_not_left_unretrieved(tmp_path):
+    async def body(env, plugin):
+        plugin.fail = True
+        first = asyncio.ensure_future(env.transform_request("virtual:slow"))
+        second = asyncio.ensure_future(env.transform_request("virtual:slow"))
+        await asyncio.sleep(0.01)
+        plugin.gate.set()
+        results = await asyncio.gather(first, second, return_exceptions=True)
+        assert all(isinstance(r, LoadError) and "the load failed" in str(r) for r in results)
+        assert plugin.loads == 1
+        # Alone: no one waits, and the loop must not report a future exception never retrieved.
+        with warnings.catch_warnings(record=True):
+            reported = []
+            asyncio.get_running_loop().set_exception_handler(lambda loop, context: reported.append(context))
+            with pytest.raises(LoadError):
+                await env.transform_request("virtual:slow")
+            gc.collect()
+            await asyncio.sleep(0)
+            assert reported == []
+    _run(write(tmp_path, {"main.js": "export default 1;\n"}), body)
