@@ -11,6 +11,7 @@ import contextlib
 import importlib
 import os
 import sys
+import warnings
 from types import ModuleType
 from typing import TYPE_CHECKING, NoReturn
 
@@ -64,7 +65,14 @@ def run_command(argv: list[str], *, held: list[Server] | None = None) -> int:
         return report_error(CrashError(f"internal error: {type(error).__name__}: {error}"), as_json)
 
 
+def _format_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                    line: str | None = None) -> str:
+    """A warning as a user reads it: what it says, not where in modrun's sources it was raised."""
+    return f"modrun: warning: {message}\n"
+
+
 def main(argv: list[str] | None = None) -> NoReturn:
+    warnings.formatwarning = _format_warning
     held: list[Server] = []
     code = run_command(sys.argv[1:] if argv is None else argv, held=held)
     if not held:
