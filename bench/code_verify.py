@@ -23,22 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import harness
-import packages
-from graph import generate
-
-
-def _graphs(names: list[str], work: Path) -> dict[str, tuple[Path, Path]]:
-    out: dict[str, tuple[Path, Path]] = {}
-    if "tree" in names:
-        out["tree"] = (work / "tree", generate(work / "tree", 500))
-    wanted = [name for name in names if name != "tree"]
-    if wanted:
-        root, why = packages.ensure_installed()
-        if root is None:
-            print(f"(npm graphs skipped: {why})")
-        else:
-            out.update({name: (root, root / f"{name}.js") for name in wanted})
-    return out
+from whole_process import bench_graphs
 
 
 def _import(root: Path, url: str, evaluator: str, cache: Path) -> float:
@@ -66,20 +51,14 @@ def main() -> None:
     spent = {"lookup": 0.0, "verify": 0.0}
 
     def timed(fn: Callable[..., Any], part: str) -> Callable[..., Any]:
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                spent[part] += (time.perf_counter() - started) * 1000
-        return wrapper
+        return harness.timed(fn, spent, part, scale=1000)
 
     get_many, mac = CodeStore.get_many, CodeStore._mac
     harness.CACHE_DIR.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="modrun-bench-verify-", dir=harness.CACHE_DIR))
     rows, results = [], {}
     try:
-        for graph, (root, entry) in _graphs([g for g in ns.graphs.split(",") if g], work).items():
+        for graph, (root, entry) in bench_graphs([g for g in ns.graphs.split(",") if g], work).items():
             cache = work / f"cache-{graph}"
             url = "/" + entry.relative_to(root).as_posix()
             CODE_CACHE.clear()

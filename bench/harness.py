@@ -43,6 +43,18 @@ def time_ms(fn: Callable[[], Any], repeat: int, warmup: int = 0) -> list[float]:
     return samples
 
 
+def timed(fn: Callable[..., Any], totals: dict[str, float], part: str, scale: float = 1.0) -> Callable[..., Any]:
+    """`fn`, adding the seconds (times `scale`) each call takes to `totals[part]`: for timing one internal
+    of modrun inside a whole import."""
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            totals[part] += (time.perf_counter() - started) * scale
+    return wrapper
+
+
 def percentiles_us(samples_ns: Sequence[int]) -> dict[str, float]:
     """p50 / p90 / p99 / mean of per-call samples in nanoseconds, as microseconds."""
     ordered = sorted(samples_ns)

@@ -23,6 +23,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import harness
+
 PARTS = ("runtime", "transform", "cache", "wire_json", "engine", "host", "close", "total")
 
 
@@ -37,13 +39,7 @@ def _patches(parts: dict[str, float]) -> list[tuple[Any, str, Any]]:
     from runner.transform_cache import TransformCache
 
     def timed(fn: Callable[..., Any], part: str) -> Callable[..., Any]:
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            started = time.perf_counter()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                parts[part] += time.perf_counter() - started
-        return wrapper
+        return harness.timed(fn, parts, part)
 
     out: list[tuple[Any, str, Any]] = [(ssr_transform_module, "ssr_transform",
                                         timed(ssr_transform_module.ssr_transform, "transform"))]

@@ -54,7 +54,7 @@ EVALUATORS = ("inprocess", "wasm", "process")
 GRAPHS = ("tree", "date-fns", "lodash-es")
 
 
-def _graphs(names: list[str], work: Path) -> dict[str, tuple[Path, Path]]:
+def bench_graphs(names: list[str], work: Path) -> dict[str, tuple[Path, Path]]:
     """graph name -> (project root, entry file)."""
     out: dict[str, tuple[Path, Path]] = {}
     if "tree" in names:
@@ -103,7 +103,7 @@ def main() -> None:
     print("modrun: " + ", ".join(f"{label.strip(' ()') or 'this checkout'} {script}" for label, script in sides.items())
           + (" (wheels in scratch venvs)" if ns.installed else " (editable installs)"), flush=True)
     try:
-        graphs = _graphs([g for g in ns.graphs.split(",") if g], work)
+        graphs = bench_graphs([g for g in ns.graphs.split(",") if g], work)
         tiny = work / "tiny"
         tiny.mkdir()
         (tiny / "tiny.js").write_text('console.log("{}");\n')
