@@ -165,7 +165,7 @@ class QuickJSEngine:
 
     def close(self) -> None:
         self.dead = True
-        self._interrupt.remove()
+        self._interrupt.disarm()
         if self._tracker is not None:
             self._tracker.remove()
 

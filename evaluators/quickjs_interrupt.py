@@ -75,6 +75,3 @@ class EngineInterrupt:
         if cpu is not None and CPU() >= cpu:
             return "cpu"
         return None
-
-    def remove(self) -> None:
-        self.disarm()

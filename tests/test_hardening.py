@@ -201,5 +201,5 @@ def test_the_engine_interrupt_stops_on_its_own_clocks_only() -> None:
     interrupt.arm(time.monotonic() + 3600, time.thread_time() + 3600)
     assert context.eval("(() => { let n = 0; for (let i = 0; i < 100000; i++) n += i; return n; })()") == 4999950000
     assert interrupt.expired() is None
-    interrupt.remove()
+    interrupt.disarm()
 
