@@ -152,8 +152,8 @@ class CompiledCode:
         return compute() if self.store is None else self.store.build_of(file, compute)
 
     def find(self, build: Callable[[], str], sources: list[str]) -> list[bytes | None]:
-        """The bytecode of each source, where the cache or the store has it. `build` is asked only
-        when one may have some (the digest can read the engine's binary)."""
+        """The bytecode of each source, where the cache or the store has it (an empty list for no
+        sources). `build` is asked only when one may have some (the digest can read the engine's binary)."""
         cache = self.cache
         if not len(cache) and self.store is None:
             return [None] * len(sources)

@@ -176,7 +176,7 @@ class QuickJSCompiler:
             while (source := self.next_request()) is not None:
                 sources.append(str(source))
             # Looked up together: the disk store answers a batch in one query.
-            codes = self.code.find(self._build, sources) if sources else []
+            codes = self.code.find(self._build, sources)
             for source, code in zip(sources, codes, strict=True):
                 wrappers.append(self._wrapper(source, code))
             self.code.flush()

@@ -180,7 +180,7 @@ def read_source(id: str) -> LoadResult:
 
 async def transform_request(environment: Environment, node: ModuleNode) -> TransformedModule:
     """The module's transform, one at a time per module: a caller that finds one under way waits
-    for it. The first caller runs it in its own task, not a task of its own: a module whose file
+    for it. The first caller runs it itself, in the caller's task, not a new one: a module whose file
     is unchanged answers without suspending, so a warm graph of N modules costs no event-loop turn
     per module (a task and a shield cost three). Should that caller be cancelled mid-way, a waiter
     takes the work over rather than failing with it."""

@@ -55,7 +55,7 @@ class WasmCompiler:
 
     def bytecode(self, sources: list[str], code: CompiledCode) -> list[bytes | None]:
         """The cached bytecode of the wrappers' sources, compiled when `code` wants them."""
-        found = code.find(lambda: self.build, sources) if sources else []
+        found = code.find(lambda: self.build, sources)
         for index, source in enumerate(sources):
             if found[index] is None and code.wanted(source):
                 compiled = found[index] = self._compile(source)
