@@ -13,11 +13,20 @@ disk from an earlier import), with the parts timed by wrapping internals for the
 - close: closing the server (the runtime and the cache).
 
 Relies on names inside runner/ and evaluators/ (see `_patches`); a renamed one fails loudly.
+
+Run alone, it prints the breakdown of each graph of whole_process.py (mean, p90 and max per part over
+`--repeat` imports), and with `--profile N` the N functions of the host side that cost most (cProfile,
+cumulative, over one more import):
+
+    python bench/parts.py [--cold] [--repeat 10] [--graphs tree,date-fns,lodash-es]
+                          [--evaluator inprocess] [--profile 25]
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -109,3 +118,50 @@ def breakdown(root: Path, entry: str, evaluator: str, cache_dir: Path, *, warm: 
         samples.append(asyncio.run(_import_once(root, entry, evaluator, cache_dir)))
     shutil.rmtree(cache_dir, ignore_errors=True)
     return samples
+
+
+def _profile(root: Path, entry: str, evaluator: str, cache_dir: Path, top: int) -> None:
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.runcall(asyncio.run, _import_once(root, entry, evaluator, cache_dir))
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(top)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="where one import's time goes, part by part")
+    parser.add_argument("--cold", action="store_true", help="an empty transform cache before each import")
+    parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--graphs", default="tree,date-fns,lodash-es")
+    parser.add_argument("--evaluator", default="inprocess")
+    parser.add_argument("--profile", type=int, default=0, metavar="N", help="print the N costliest functions")
+    ns = parser.parse_args()
+    from whole_process import bench_graphs
+
+    harness.CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="modrun-bench-parts-", dir=harness.CACHE_DIR))
+    rows = []
+    results: dict[str, Any] = {}
+    for graph, (root, entry) in bench_graphs([g for g in ns.graphs.split(",") if g], work).items():
+        url = "/" + entry.relative_to(root).as_posix()
+        cache_dir = work / f"cache-{graph}"
+        samples = breakdown(root, url, ns.evaluator, cache_dir, warm=not ns.cold, repeat=ns.repeat)
+        results[graph] = samples
+        for stat in ("mean", "p90", "max"):
+            rows.append([graph, stat, *[harness.stats([s[part] for s in samples])[stat] for part in PARTS]])
+        if ns.profile:
+            if not ns.cold:
+                asyncio.run(_import_once(root, url, ns.evaluator, cache_dir))
+            print(f"--- {graph}: the costliest functions of one {'cold' if ns.cold else 'warm'} import")
+            _profile(root, url, ns.evaluator, cache_dir, ns.profile)
+    print(harness.table(["graph", "stat", *PARTS], rows,
+                        f"{'cold' if ns.cold else 'warm'} imports in this process, {ns.evaluator}, ms over "
+                        f"{ns.repeat} imports"))
+    path = harness.write_results("parts", {"cold": ns.cold, "evaluator": ns.evaluator, "samples": results})
+    print(f"results: {path}")
+
+
+
+if __name__ == "__main__":
+    main()
