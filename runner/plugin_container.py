@@ -13,8 +13,27 @@ if TYPE_CHECKING:
     from .environment import Environment
 
 
-async def _call(value: Any) -> Any:
-    return await value if inspect.isawaitable(value) else value
+#: what hooks answer when they answer at once: never awaited
+_PLAIN = (str, dict, LoadResult)
+
+
+def _pending(result: Any, is_async: bool) -> bool:
+    """Must a hook's answer be awaited? Always for a coroutine function (known when the container is
+    built); for a plain function only when it hands back an awaitable, checked only for answers that
+    are not plain values. Hooks are called inline, not through a coroutine of ours: a warm module
+    passes through a dozen of them."""
+    return is_async or (result is not None and not isinstance(result, _PLAIN) and inspect.isawaitable(result))
+
+
+def _hooks(plugins: list[Any], name: str) -> list[tuple[Any, Any, bool]]:
+    """(plugin, its hook, is the hook a coroutine function) for the plugins that have the hook:
+    looked up once, so that dispatch costs no attribute lookups or inspection per module."""
+    out = []
+    for plugin in plugins:
+        hook = getattr(plugin, name, None)
+        if hook is not None:
+            out.append((plugin, hook, inspect.iscoroutinefunction(hook)))
+    return out
 
 
 def _takes_options(hook: Any) -> bool:
@@ -36,9 +55,10 @@ class PluginContainer:
         self.environment = environment
         self.plugins = [p for p in _order(plugins)
                         if getattr(p, "apply", None) is None or p.apply(environment)]
-        self._resolvers = [(p, _takes_options(p.resolve_id)) for p in self.plugins if hasattr(p, "resolve_id")]
-        self._loaders = [p for p in self.plugins if hasattr(p, "load")]
-        self._transformers = [p for p in self.plugins if hasattr(p, "transform")]
+        self._resolvers = [(plugin, hook, is_async, _takes_options(hook))
+                           for plugin, hook, is_async in _hooks(self.plugins, "resolve_id")]
+        self._loaders = _hooks(self.plugins, "load")
+        self._transformers = _hooks(self.plugins, "transform")
         self.hot_updaters = [p for p in self.plugins if hasattr(p, "hot_update")]
 
     def _failure(self, plugin: Any, hook: str, error: Exception, id: str) -> LoadError:
@@ -56,12 +76,13 @@ class PluginContainer:
         """The first id a plugin gives; `kind` ("import" or "require") reaches the hooks that take a
         fourth `options` parameter as `options["kind"]`."""
         options = {"kind": kind}
-        for plugin, takes_options in self._resolvers:
+        environment = self.environment
+        for plugin, hook, is_async, takes_options in self._resolvers:
             try:
-                hook = plugin.resolve_id
-                call = hook(source, importer, self.environment, options) if takes_options else \
-                    hook(source, importer, self.environment)
-                result = await _call(call)
+                result = hook(source, importer, environment, options) if takes_options else \
+                    hook(source, importer, environment)
+                if _pending(result, is_async):
+                    result = await result
             except Exception as error:
                 raise self._failure(plugin, "resolve_id", error, source) from None
             if result is not None:
@@ -69,9 +90,11 @@ class PluginContainer:
         return None
 
     async def load(self, id: str) -> LoadResult | None:
-        for plugin in self._loaders:
+        for plugin, hook, is_async in self._loaders:
             try:
-                result = await _call(plugin.load(id, self.environment))
+                result = hook(id, self.environment)
+                if _pending(result, is_async):
+                    result = await result
                 if result is not None:
                     return LoadResult.coerce(result, "load", getattr(plugin, "name", "?"))
             except Exception as error:
@@ -80,9 +103,11 @@ class PluginContainer:
 
     async def transform(self, loaded: LoadResult, id: str) -> LoadResult:
         code, map_ = loaded.code, loaded.map
-        for plugin in self._transformers:
+        for plugin, hook, is_async in self._transformers:
             try:
-                result = await _call(plugin.transform(code, id, self.environment))
+                result = hook(code, id, self.environment)
+                if _pending(result, is_async):
+                    result = await result
                 if result is None:
                     continue
                 step = LoadResult.coerce(result, "transform", getattr(plugin, "name", "?"))
