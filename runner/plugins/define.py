@@ -37,12 +37,14 @@ class DefinePlugin(Plugin):
         parts = [re.escape(key).replace(r"import\.meta", r"import\s*\.\s*meta") for key in
                  sorted(define, key=len, reverse=True)]
         self._pattern = re.compile(rb"(?<![\w$.])(?:" + "|".join(parts).encode() + rb")(?![\w$])") if parts else None
-        self._heads = {key.split(".")[0] for key in define}
+        # What a module must hold for a key to match: every name of the key's chain, the last (the
+        # rarest: `import` alone is in nearly every module) tested first. Substring tests, before any regex.
+        self._names = [tuple(dict.fromkeys(reversed(key.split(".")))) for key in define]
 
     def transform(self, code: str, id: str, environment: Any) -> dict[str, Any] | None:
         path, module_type = split_type(id)
         if self._pattern is None or module_type is not None or id.startswith("\0") or \
-                not file_of(path).endswith(_JS) or not any(head in code for head in self._heads):
+                not file_of(path).endswith(_JS) or not self._may_match(code):
             return None
         src = code.encode("utf-8", "surrogatepass")
         matches = list(self._pattern.finditer(src))
@@ -75,6 +77,16 @@ class DefinePlugin(Plugin):
             return None
         out, map_ = edits.result(file_of(path), code)
         return {"code": out, "map": map_}
+
+
+    def _may_match(self, code: str) -> bool:
+        for names in self._names:
+            for name in names:
+                if name not in code:
+                    break
+            else:
+                return True
+        return False
 
 
 def _needs_parens(value: str) -> bool:
