@@ -8,7 +8,6 @@ import hashlib
 import os
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .code_frame import code_frame
@@ -168,10 +167,11 @@ async def load_source(environment: Environment, id: str) -> LoadResult:
 def read_source(id: str) -> LoadResult:
     """A module's file, read on the loop's thread: module files are small, and a thread hop
     costs more than the read."""
-    if id.startswith("\0") or not Path(id).is_absolute():
+    if id.startswith("\0") or not os.path.isabs(id):
         raise LoadError(f"no plugin could load {id!r}", code="ERR_LOAD", id=id)
     try:
-        return LoadResult(Path(file_of(id)).read_text(encoding="utf-8"))
+        with open(file_of(id), encoding="utf-8") as handle:
+            return LoadResult(handle.read())
     except FileNotFoundError:
         raise LoadError(f"Cannot find module '{id}'", code="ERR_MODULE_NOT_FOUND", id=id) from None
     except (OSError, UnicodeDecodeError) as error:
