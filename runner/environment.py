@@ -62,10 +62,11 @@ class Environment:
         self.module_graph = ModuleGraph(str(server.root))
         self.packages = PackageCache()  # package.json files, for resolution and module formats
         self.real_paths = RealPaths()  # module ids are real paths
+        self._resolver = ResolvePlugin(self.packages, self.real_paths)
         # TypeScript and JSX are lowered before user plugins see the code, as Vite's esbuild plugin is.
         plugins = [EnvModule(self.bindings), ModuleTypesPlugin(),
                    TypeScriptJsxPlugin(server.jsx, server.mode, server.tsconfig), *server.plugins, *config.plugins,
-                   JsonPlugin(), DefinePlugin(self.define), ResolvePlugin(self.packages, self.real_paths)]
+                   JsonPlugin(), DefinePlugin(self.define), self._resolver]
         self.plugin_container = PluginContainer(self, plugins)
         self.on_console: ConsoleSink | None = server.on_console
         self._transforms_in_flight: dict[str, asyncio.Future[TransformedModule]] = {}
@@ -336,10 +337,14 @@ class Environment:
         return accepts.uses_hot, urls
 
     def forget_resolutions(self) -> None:
-        """A file appeared or went: specifiers may name other files now."""
+        """A file appeared or went, or a package.json changed: specifiers may name other files now, and
+        files may belong to another package."""
         self._resolved.clear()
         self._inside.clear()
         self.real_paths.clear()
+        self.packages.forget_scopes()
+        self._resolver.forget()
+        self._fetched.clear()  # their dependencies are resolved again
 
     def forget_module(self, node: ModuleNode) -> None:
         """A module whose file is gone leaves the graph."""
@@ -383,6 +388,10 @@ class Environment:
         return its exports: data as Python values, functions as async callables. After a limit or
         a crash the runtime is replaced and the proxy follows the environment's proxy_policy
         (runner/runtimes/lifecycle.py)."""
+        if self.server.watcher is None:
+            # No watcher tells this server of a package.json that appeared, went or changed since its
+            # last import: module formats are read from the files again (PackageCache.scope).
+            self.packages.forget_scopes()
         try:
             return await self.runtime.import_module(self._entry_url(url), deadline=deadline)
         finally:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -72,8 +73,10 @@ async def _call(value: Any) -> Any:
 
 async def hot_update(environment: Environment, file: str, change: ChangeType, timestamp: int) -> HotUpdateResult:
     graph = environment.module_graph
-    if change != "update":
-        environment.forget_resolutions()  # a file that appears or goes can change what a specifier names
+    if change != "update" or os.path.basename(file) == "package.json":
+        # A file that appears or goes, or a package.json's `exports`, `imports`, `main`, `browser` or
+        # `type`, can change what a specifier names and how a file is read.
+        environment.forget_resolutions()
     ctx = HotUpdateContext(change, file, timestamp, list(graph.get_modules_by_file(file)), environment,
                            environment.server)
     if change == "update" and ctx.modules and all(_unchanged(node) for node in ctx.modules):

@@ -38,10 +38,16 @@ class Package:
 
 
 class PackageCache:
-    """package.json files by directory, re-read only when the file changes."""
+    """package.json files by directory, re-read only when the file changes (a stat per `read`).
+
+    `scope` answers from a memo per directory, which takes no stat: every module of a directory (and of
+    the directories below it) shares one walk. The memo is kept until `forget_scopes()`: the environment
+    forgets it when files appear or go and when a package.json changes (the watcher's events), and, on a
+    server that does not watch, at the start of each import (Environment.import_module)."""
 
     def __init__(self) -> None:
         self._by_directory: dict[str, tuple[tuple[int, int] | None, Package | None]] = {}
+        self._scopes: dict[str, Package | None] = {}
 
     def read(self, directory: str, importer: str | None = None) -> Package | None:
         """The package.json in `directory`, or None when there is none; a broken one raises."""
@@ -62,16 +68,29 @@ class PackageCache:
         """Node's LOOKUP_PACKAGE_SCOPE: the nearest package.json above `file`, stopping at a
         node_modules folder (a file directly in node_modules belongs to no package)."""
         directory = os.path.dirname(file)
+        walked: list[str] = []
+        found: Package | None = None
         while True:
+            if directory in self._scopes:
+                found = self._scopes[directory]
+                break
+            walked.append(directory)
             if os.path.basename(directory) == "node_modules":
-                return None
-            package = self.read(directory, file)
-            if package is not None:
-                return package
+                break
+            found = self.read(directory, file)
+            if found is not None:
+                break
             parent = os.path.dirname(directory)
             if parent == directory:
-                return None
+                break
             directory = parent
+        for each in walked:
+            self._scopes[each] = found
+        return found
+
+    def forget_scopes(self) -> None:
+        """package.json files may have appeared, gone or changed: the next `scope` walks again."""
+        self._scopes.clear()
 
 
 def _parse(directory: str, path: str, importer: str | None) -> Package:

@@ -48,11 +48,28 @@ class ResolvePlugin(Plugin):
     def __init__(self, packages: PackageCache | None = None, real_paths: RealPaths | None = None) -> None:
         self.packages = packages or PackageCache()
         self.real_paths = real_paths or RealPaths()
+        # A resolution depends on the importer only through its directory (relative paths, node_modules
+        # upwards, the package scope): modules of one directory share their answers, as Vite's resolver
+        # shares its package data. Kept until forget(), which the environment calls with its own
+        # remembered resolutions; failures are not kept.
+        self._by_directory: dict[tuple[Any, str | None, str, str], str] = {}
 
     def resolve_id(self, source: str, importer: str | None, environment: Any,
                    options: dict[str, Any] | None = None) -> str | None:
         kind = (options or {}).get("kind", "import")
-        return _Resolution(self.packages, self.real_paths, environment, importer, kind).specifier(source)
+        directory = os.path.dirname(file_of(importer)) if importer and os.path.isabs(importer) else None
+        key = (environment, directory, source, kind)
+        known = self._by_directory.get(key)
+        if known is not None:
+            return known
+        id = _Resolution(self.packages, self.real_paths, environment, importer, kind).specifier(source)
+        if id is not None:
+            self._by_directory[key] = id
+        return id
+
+    def forget(self) -> None:
+        """Files appeared or went, or a package.json changed: resolve again."""
+        self._by_directory.clear()
 
     def load(self, id: str, environment: Any) -> str | None:
         return "module.exports = {};\n" if id == EMPTY_MODULE else None
@@ -71,7 +88,7 @@ class _Resolution:
         self.importer_file = file_of(importer) if importer and os.path.isabs(importer) else None
         self.base = os.path.dirname(self.importer_file) if self.importer_file else self.root
         self.require = kind == "require"
-        self.conditions: list[str] = list(environment.require_conditions if self.require else environment.conditions)
+        self.conditions: list[str] = environment.require_conditions if self.require else environment.conditions
         self.browser = "browser" in self.conditions
         self.tried: list[str] = []
 
