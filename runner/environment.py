@@ -25,6 +25,7 @@ from .module_graph import ModuleGraph, ModuleNode
 from .plugin_container import PluginContainer
 from .plugins import DefinePlugin, JsonPlugin, ResolvePlugin
 from .plugins.env_module import EnvModule
+from .plugins.fs_stamps import FileStamps
 from .plugins.module_types import ModuleTypesPlugin, check_type, split_type, typed_id
 from .plugins.packages import PackageCache
 from .plugins.real_paths import RealPaths
@@ -62,7 +63,8 @@ class Environment:
         self.module_graph = ModuleGraph(str(server.root))
         self.packages = PackageCache()  # package.json files, for resolution and module formats
         self.real_paths = RealPaths()  # module ids are real paths
-        self._resolver = ResolvePlugin(self.packages, self.real_paths)
+        self.stamps = FileStamps()  # what remembered resolutions were read from (plugins/fs_stamps.py)
+        self._resolver = ResolvePlugin(self.packages, self.real_paths, self.stamps)
         # TypeScript and JSX are lowered before user plugins see the code, as Vite's esbuild plugin is.
         plugins = [EnvModule(self.bindings), ModuleTypesPlugin(),
                    TypeScriptJsxPlugin(server.jsx, server.mode, server.tsconfig), *server.plugins, *config.plugins,
@@ -78,8 +80,10 @@ class Environment:
         self._real_root = os.path.realpath(server.root)
         self._resolved: dict[tuple[str, str | None, str], str] = {}
         self._inside: dict[str, bool] = {}
-        # id -> (the transform it was built from, options it was built for, the FetchResult)
-        self._fetched: dict[str, tuple[TransformedModule, tuple[int, bool], FetchedModule]] = {}
+        # id -> (the transform it was built from, options it was built for, the FetchResult, the epoch of
+        # the resolutions in it)
+        self._fetched: dict[str, tuple[TransformedModule, tuple[int, bool], FetchedModule, int]] = {}
+        self._epoch = 0
         #: Vite's environment.hot: HMR payloads to this environment's runtimes (runner/hmr/channel.py)
         self.hot = HotChannel(self)
         self.hot.on("vite:invalidate", self._on_invalidate)
@@ -198,8 +202,10 @@ class Environment:
         offset = int(options.get("startOffset") or 0)
         inline = bool(options.get("inlineSourceMap", True))
         previous = self._fetched.get(node.id)
-        if previous is not None and previous[0] is module and previous[1] == (offset, inline):
-            # Same transform, same shape: the answer built last time.
+        if previous is not None and previous[0] is module and previous[1] == (offset, inline) and \
+                previous[3] == self._epoch:
+            # Same transform, same shape, and its dependencies resolved since the files were last looked at:
+            # the answer built last time.
             return {**previous[2], "invalidate": True} if stale else previous[2]
         resolved: dict[str, str] = {}
         imported: dict[str, ModuleNode] = {}
@@ -260,7 +266,7 @@ class Environment:
             # Positions only: the runner maps stack frames, and code frames are the host's (from the
             # module's source), so the source text does not cross again.
             result["map"] = {key: value for key, value in map_.items() if key != "sourcesContent"}
-        self._fetched[node.id] = (module, (offset, inline), result)
+        self._fetched[node.id] = (module, (offset, inline), result, self._epoch)
         return {**result, "invalidate": True} if stale else result
 
     async def _commonjs_meta(self, node: ModuleNode, module: TransformedModule, meta: LinkMeta,
@@ -336,6 +342,18 @@ class Environment:
         node.imported_bindings = bindings
         return accepts.uses_hot, urls
 
+    def begin_import(self) -> None:
+        """A runner starts an import. A server that watches its files hears of every change; one that
+        does not looks at them again: resolutions are checked against the stamps of what they read
+        (plugins/fs_stamps.py), plugins resolve again, package scopes are walked again, and answers
+        are built again on those resolutions. Module code is checked by each fetch in any case."""
+        if self.server.watcher is not None:
+            return
+        self._epoch += 1
+        self.stamps.new_epoch()
+        self.packages.forget_scopes()
+        self._resolved.clear()
+
     def forget_resolutions(self) -> None:
         """A file appeared or went, or a package.json changed: specifiers may name other files now, and
         files may belong to another package."""
@@ -388,10 +406,6 @@ class Environment:
         return its exports: data as Python values, functions as async callables. After a limit or
         a crash the runtime is replaced and the proxy follows the environment's proxy_policy
         (runner/runtimes/lifecycle.py)."""
-        if self.server.watcher is None:
-            # No watcher tells this server of a package.json that appeared, went or changed since its
-            # last import: module formats are read from the files again (PackageCache.scope).
-            self.packages.forget_scopes()
         try:
             return await self.runtime.import_module(self._entry_url(url), deadline=deadline)
         finally:

@@ -37,6 +37,7 @@ class TransformedModule:
     source: str  # the loaded source, for code frames
     source_hash: str
     stamp: tuple[int, int] | None = None  # (mtime_ns, size) of the file it was read from
+    hint: str = "auto"  # format_hint when it was built: a package.json's "type" may change it
 
 
 def file_stamp(path: str) -> tuple[int, int] | None:
@@ -211,6 +212,9 @@ async def transform_request(environment: Environment, node: ModuleNode) -> Trans
 
 async def _transform(environment: Environment, node: ModuleNode) -> TransformedModule:
     cached: TransformedModule | None = node.transform_result
+    hint = format_hint(environment, node.id)
+    if cached is not None and cached.hint != hint:
+        cached = None
     plugin_loaded = await environment.plugin_container.load(node.id)
     stamp = None
     if plugin_loaded is None and node.file is not None:
@@ -224,7 +228,6 @@ async def _transform(environment: Environment, node: ModuleNode) -> TransformedM
         return cached
     transformed = await environment.plugin_container.transform(loaded, node.id)
     cache = environment.server.transform_cache
-    hint = format_hint(environment, node.id)
     key = cache.key(f"{node.id}\0{hint}", transformed.code)
     stored = cache.get(key)
     if stored is None:
@@ -242,6 +245,6 @@ async def _transform(environment: Environment, node: ModuleNode) -> TransformedM
             meta["requires"] = [_import_in_source(entry, transformed.map) for entry in meta["requires"]]
     module = TransformedModule(code=stored["code"], map=map_, meta=meta, deps=stored["meta"]["deps"],
                                dynamic_deps=stored["dynamic_deps"], source=loaded.code, source_hash=source_hash,
-                               stamp=stamp)
+                               stamp=stamp, hint=hint)
     node.transform_result = module
     return module

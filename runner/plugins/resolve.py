@@ -30,6 +30,7 @@ from urllib.parse import unquote, urlparse
 from ..errors import LoadError
 from ..ids import file_of, split_query
 from ..plugin import Plugin
+from .fs_stamps import FileStamps, Stamp
 from .node_builtins import builtin_error, builtin_name
 from .package_exports import PackageError, exports_resolve, imports_resolve
 from .packages import Package, PackageCache
@@ -45,14 +46,16 @@ EMPTY_MODULE = "\0modrun:empty.cjs"
 class ResolvePlugin(Plugin):
     name = "modrun:resolve"
 
-    def __init__(self, packages: PackageCache | None = None, real_paths: RealPaths | None = None) -> None:
+    def __init__(self, packages: PackageCache | None = None, real_paths: RealPaths | None = None,
+                 stamps: FileStamps | None = None) -> None:
         self.packages = packages or PackageCache()
         self.real_paths = real_paths or RealPaths()
+        self.stamps = stamps or FileStamps()
         # A resolution depends on the importer only through its directory (relative paths, node_modules
-        # upwards, the package scope): modules of one directory share their answers, as Vite's resolver
-        # shares its package data. Kept until forget(), which the environment calls with its own
-        # remembered resolutions; failures are not kept.
-        self._by_directory: dict[tuple[Any, str | None, str, str], str] = {}
+        # upwards, the package scope): modules of one directory share their answers. Each is kept with
+        # the stamps of what it read (fs_stamps.py) and used again while they hold, until forget(),
+        # which the environment calls with its own remembered resolutions; failures are not kept.
+        self._by_directory: dict[tuple[Any, str | None, str, str], tuple[str, tuple[tuple[str, Stamp], ...]]] = {}
 
     def resolve_id(self, source: str, importer: str | None, environment: Any,
                    options: dict[str, Any] | None = None) -> str | None:
@@ -60,11 +63,12 @@ class ResolvePlugin(Plugin):
         directory = os.path.dirname(file_of(importer)) if importer and os.path.isabs(importer) else None
         key = (environment, directory, source, kind)
         known = self._by_directory.get(key)
-        if known is not None:
-            return known
-        id = _Resolution(self.packages, self.real_paths, environment, importer, kind).specifier(source)
+        if known is not None and self.stamps.unchanged(known[1]):
+            return known[0]
+        resolution = _Resolution(self.packages, self.real_paths, environment, importer, kind)
+        id = resolution.specifier(source)
         if id is not None:
-            self._by_directory[key] = id
+            self._by_directory[key] = (id, self.stamps.taken(resolution.looked))
         return id
 
     def forget(self) -> None:
@@ -91,6 +95,8 @@ class _Resolution:
         self.conditions: list[str] = environment.require_conditions if self.require else environment.conditions
         self.browser = "browser" in self.conditions
         self.tried: list[str] = []
+        # The directories whose entries, and the package.json files whose content, the answer depends on.
+        self.looked: list[str] = []
 
     # ---- entry ----
 
@@ -153,6 +159,7 @@ class _Resolution:
         """The file `path` names, trying extensions and then the directory (its package.json's
         entry, then an index file), as bundlers do."""
         text = os.path.normpath(path)
+        self.looked.append(os.path.dirname(text))
         if os.path.isfile(text):
             return self.real(text)
         self.tried.append(text)
@@ -160,7 +167,8 @@ class _Resolution:
             if os.path.isfile(text + ext):
                 return self.real(text + ext)
         if os.path.isdir(text):
-            package = self.packages.read(text, self.importer)
+            self.looked.append(text)
+            package = self._read(text)
             if package is not None and not package.has("exports"):
                 entry = self._legacy_entry(package)
                 if entry is not None:
@@ -176,7 +184,7 @@ class _Resolution:
         """A file, or what its package's `browser` object maps it to."""
         if not self.browser:
             return file
-        package = self.packages.scope(file)
+        package = self._scope(file)
         if package is None or not isinstance(package.data.get("browser"), dict):
             return file
         relative = "./" + os.path.relpath(file, package.directory).replace(os.sep, "/")
@@ -202,7 +210,7 @@ class _Resolution:
     # ---- packages ----
 
     def _imports(self, specifier: str) -> str:
-        scope = self.packages.scope(self.importer_file or os.path.join(self.root, "package.json"))
+        scope = self._scope(self.importer_file or os.path.join(self.root, "package.json"))
         if scope is None:
             raise LoadError(f"Package import specifier '{specifier}' is used outside any package: no package.json "
                             f"above {self.importer or self.root}", code="ERR_PACKAGE_IMPORT_NOT_DEFINED",
@@ -219,7 +227,7 @@ class _Resolution:
         if builtins and specifier.startswith("node:"):
             raise builtin_error(specifier, self.importer, self.environment.profile, self._verb)
         if self.browser and not mapped and self.importer_file:
-            scope = self.packages.scope(self.importer_file)
+            scope = self._scope(self.importer_file)
             browser = scope.data.get("browser") if scope is not None else None
             if isinstance(browser, dict) and specifier in browser and scope is not None:
                 return self._browser_target(browser[specifier], scope, specifier)
@@ -236,6 +244,7 @@ class _Resolution:
             if os.path.basename(directory) != "node_modules":
                 candidate = os.path.join(directory, "node_modules", name)
                 searched.append(os.path.join(directory, "node_modules"))
+                self.looked.append(os.path.dirname(candidate))
                 if os.path.isdir(candidate):
                     return self._package(candidate, subpath, specifier)
             parent = os.path.dirname(directory)
@@ -252,13 +261,13 @@ class _Resolution:
     def _self_reference(self, name: str, subpath: str, specifier: str) -> str | None:
         if self.importer_file is None:
             return None
-        scope = self.packages.scope(self.importer_file)
+        scope = self._scope(self.importer_file)
         if scope is None or scope.name != name or not scope.has("exports"):
             return None
         return self._exports(scope, subpath, specifier)
 
     def _package(self, directory: str, subpath: str, specifier: str) -> str:
-        package = self.packages.read(directory, self.importer) or Package(directory, {})
+        package = self._read(directory) or Package(directory, {})
         if package.has("exports"):
             return self._exports(package, subpath, specifier)
         if subpath == ".":
@@ -280,6 +289,7 @@ class _Resolution:
                 found = self._probe(os.path.join(package.directory, value))
                 if found is not None:
                     return found
+        self.looked.append(package.directory)
         for ext in REQUIRE_EXTENSIONS if self.require else EXTENSIONS:
             candidate = os.path.join(package.directory, "index" + ext)
             if os.path.isfile(candidate):
@@ -299,6 +309,7 @@ class _Resolution:
     def _exported_file(self, target: str, specifier: str, package: Package, field: str) -> str:
         if target == EMPTY_MODULE or target.startswith("\0") or not os.path.isabs(target):
             return target
+        self.looked.append(os.path.dirname(target))
         if os.path.isdir(target):
             raise LoadError(f"Directory import '{target}' is not supported resolving '{specifier}'" + self._from() +
                             f" (the \"{field}\" of {package.path} maps it to a directory)",
@@ -308,6 +319,19 @@ class _Resolution:
                             f"maps '{specifier}' to it, but there is no such file", code="ERR_MODULE_NOT_FOUND",
                             importer=self.importer, id=specifier)
         return self._mapped_file(self.real(target))
+
+    def _read(self, directory: str) -> Package | None:
+        self.looked.append(os.path.join(directory, "package.json"))
+        return self.packages.read(directory, self.importer)
+
+    def _scope(self, file: str) -> Package | None:
+        """The package scope of `file`; the answer depends on its package.json, and on one appearing
+        beside the file."""
+        scope = self.packages.scope(file)
+        self.looked.append(os.path.join(os.path.dirname(file), "package.json"))
+        if scope is not None:
+            self.looked.append(scope.path)
+        return scope
 
     # ---- messages ----
 

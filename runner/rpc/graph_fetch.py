@@ -37,6 +37,7 @@ class GraphFetch:
         asked = options.get("graph") if isinstance(options, dict) else None
         if options is None or not isinstance(asked, dict):
             return await self.environment.fetch_module(url, importer, options)
+        self.environment.begin_import()  # the first request of each import of this runner
         if asked.get("clear"):
             self._sent.clear()
         forgotten = asked.get("forget")
