@@ -78,7 +78,7 @@ class Environment:
         # the tasks settling ctx.waitUntil promises of dispatch_fetch (awaited before closing)
         self._waits: set[asyncio.Task[list[ModrunError]]] = set()
         self._real_root = os.path.realpath(server.root)
-        self._resolved: dict[tuple[str, str | None, str], str] = {}
+        self._resolved: dict[tuple[str, str | None, str], tuple[str, int]] = {}  # -> (id, epoch last checked)
         self._inside: dict[str, bool] = {}
         # id -> (the transform it was built from, options it was built for, the FetchResult, the epoch of
         # the resolutions in it)
@@ -99,13 +99,18 @@ class Environment:
     async def resolve(self, specifier: str, importer: str | None = None, kind: str = "import") -> str:
         """The id a specifier names, checked to lie inside the root (or be virtual); `kind` is
         "import" or "require" (a CommonJS require, resolved with the require conditions).
-        Successful resolutions are remembered per (specifier, importer, kind)."""
+        Successful resolutions are remembered per (specifier, importer, kind): plugins are asked once.
+        In a later import of a server that does not watch, one that the built-in resolver gave is
+        used again only if the files it read are unchanged (begin_import)."""
         key = (specifier, importer, kind)
         known = self._resolved.get(key)
         if known is not None:
-            return known
+            id, epoch = known
+            if epoch == self._epoch or self._resolver.still(specifier, importer, kind, id, self):
+                self._resolved[key] = (id, self._epoch)
+                return id
         id = await self._resolve(specifier, importer, kind)
-        self._resolved[key] = id
+        self._resolved[key] = (id, self._epoch)
         return id
 
     async def _resolve(self, specifier: str, importer: str | None, kind: str) -> str:
@@ -344,15 +349,14 @@ class Environment:
 
     def begin_import(self) -> None:
         """A runner starts an import. A server that watches its files hears of every change; one that
-        does not looks at them again: resolutions are checked against the stamps of what they read
-        (plugins/fs_stamps.py), plugins resolve again, package scopes are walked again, and answers
-        are built again on those resolutions. Module code is checked by each fetch in any case."""
+        does not looks at them again: the built-in resolver's answers are checked against the stamps
+        of what they read (plugins/fs_stamps.py), package scopes are walked again, and answers are
+        built again on those resolutions. Module code is checked by each fetch in any case."""
         if self.server.watcher is not None:
             return
         self._epoch += 1
         self.stamps.new_epoch()
         self.packages.forget_scopes()
-        self._resolved.clear()
 
     def forget_resolutions(self) -> None:
         """A file appeared or went, or a package.json changed: specifiers may name other files now, and

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -43,10 +44,14 @@ class ModuleTypesPlugin(Plugin):
     name = "modrun:module-types"
     enforce = "pre"
 
-    async def load(self, id: str, environment: Any) -> str | None:
+    def load(self, id: str, environment: Any) -> Coroutine[Any, Any, str] | None:
+        # A plain function: most modules are untyped, and answer None without a coroutine.
         path, module_type = split_type(id)
         if module_type is None or id.startswith("\0"):
             return None
+        return self._load(path, module_type, id)
+
+    async def _load(self, path: str, module_type: str, id: str) -> str:
         try:
             data = await asyncio.to_thread(Path(file_of(path)).read_bytes)
         except OSError as error:

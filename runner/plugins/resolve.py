@@ -60,8 +60,7 @@ class ResolvePlugin(Plugin):
     def resolve_id(self, source: str, importer: str | None, environment: Any,
                    options: dict[str, Any] | None = None) -> str | None:
         kind = (options or {}).get("kind", "import")
-        directory = os.path.dirname(file_of(importer)) if importer and os.path.isabs(importer) else None
-        key = (environment, directory, source, kind)
+        key = _key(source, importer, kind, environment)
         known = self._by_directory.get(key)
         if known is not None and self.stamps.unchanged(known[1]):
             return known[0]
@@ -71,12 +70,23 @@ class ResolvePlugin(Plugin):
             self._by_directory[key] = (id, self.stamps.taken(resolution.looked))
         return id
 
+    def still(self, source: str, importer: str | None, kind: str, id: str, environment: Any) -> bool:
+        """Does a remembered resolution still hold? One this resolver gave holds while the files it read
+        are unchanged; another plugin's is kept as that plugin gave it."""
+        known = self._by_directory.get(_key(source, importer, kind, environment))
+        return known is None or known[0] != id or self.stamps.unchanged(known[1])
+
     def forget(self) -> None:
         """Files appeared or went, or a package.json changed: resolve again."""
         self._by_directory.clear()
 
     def load(self, id: str, environment: Any) -> str | None:
         return "module.exports = {};\n" if id == EMPTY_MODULE else None
+
+
+def _key(source: str, importer: str | None, kind: str, environment: Any) -> tuple[Any, str | None, str, str]:
+    directory = os.path.dirname(file_of(importer)) if importer and os.path.isabs(importer) else None
+    return environment, directory, source, kind
 
 
 class _Resolution:
