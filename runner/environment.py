@@ -8,6 +8,7 @@ import base64
 import os
 import re
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -25,7 +26,7 @@ from .module_graph import ModuleGraph, ModuleNode
 from .plugin_container import PluginContainer
 from .plugins import DefinePlugin, JsonPlugin, ResolvePlugin
 from .plugins.env_module import EnvModule
-from .plugins.fs_stamps import FileStamps
+from .plugins.fs_stamps import FileStamps, Stamp
 from .plugins.module_types import ModuleTypesPlugin, check_type, split_type, typed_id
 from .plugins.packages import PackageCache
 from .plugins.real_paths import RealPaths
@@ -80,9 +81,8 @@ class Environment:
         self._real_root = os.path.realpath(server.root)
         self._resolved: dict[tuple[str, str | None, str], tuple[str, int]] = {}  # -> (id, epoch last checked)
         self._inside: dict[str, bool] = {}
-        # id -> (the transform it was built from, options it was built for, the FetchResult, the epoch of
-        # the resolutions in it)
-        self._fetched: dict[str, tuple[TransformedModule, tuple[int, bool], FetchedModule, int]] = {}
+        # id -> the answer fetch_module built last for the module
+        self._fetched: dict[str, _Answer] = {}
         self._epoch = 0
         #: Vite's environment.hot: HMR payloads to this environment's runtimes (runner/hmr/channel.py)
         self.hot = HotChannel(self)
@@ -207,22 +207,27 @@ class Environment:
         offset = int(options.get("startOffset") or 0)
         inline = bool(options.get("inlineSourceMap", True))
         previous = self._fetched.get(node.id)
-        if previous is not None and previous[0] is module and previous[1] == (offset, inline) and \
-                previous[3] == self._epoch:
-            # Same transform, same shape, and its dependencies resolved since the files were last looked at:
-            # the answer built last time.
-            return {**previous[2], "invalidate": True} if stale else previous[2]
+        if previous is not None and previous.module is module and previous.shape == (offset, inline) and \
+                previous.current(self._epoch, self.stamps):
+            # Same transform, same shape, dependencies that resolve as they did: the answer built last time.
+            return {**previous.result, "invalidate": True} if stale else previous.result
         resolved: dict[str, str] = {}
         imported: dict[str, ModuleNode] = {}
         commonjs = module.meta.get("format") == "commonjs"
+        kind = "require" if commonjs else "import"
+        # What the answer's resolutions read (see _Answer); None: it is built again in each import.
+        checks: list[tuple[str, Stamp]] | None = None if commonjs or self.server.hmr else []
         unresolved: dict[str, Any] = {}
         for key in module.deps:
             specifier, _, dep_type = key.partition("\0")
             try:
                 check_type(dep_type or None, specifier)
-                dep_id = typed_id(await self.resolve(specifier, node.id, "require" if commonjs else "import"),
-                                  dep_type or None)
+                base_id = await self.resolve(specifier, node.id, kind)
+                dep_id = typed_id(base_id, dep_type or None)
+                if checks is not None:
+                    checks += self._resolver.read_for(specifier, node.id, kind, base_id, self)
             except LoadError as error:
+                checks = None
                 # An import: the runner asks again and reports the error with its importer. A
                 # require: the error is thrown where the require is called (code may catch it).
                 if commonjs:
@@ -253,10 +258,13 @@ class Environment:
             # import() of a literal: resolved now, so that a module the runner already holds needs no request.
             if specifier not in meta["resolved"]:
                 try:
-                    meta["resolved"][specifier] = self.module_graph.ensure_entry_from_id(
-                        await self.resolve(specifier, node.id)).url
+                    base_id = await self.resolve(specifier, node.id)
                 except LoadError:
+                    checks = None
                     continue  # reported when the import() runs
+                meta["resolved"][specifier] = self.module_graph.ensure_entry_from_id(base_id).url
+                if checks is not None:
+                    checks += self._resolver.read_for(specifier, node.id, "import", base_id, self)
         map_ = shift_lines(source_map, offset) if source_map is not None and offset else source_map
         if inline and map_ is not None:
             # As Vite's fetchModule does: its runner maps stack frames through the module that the
@@ -271,7 +279,8 @@ class Environment:
             # Positions only: the runner maps stack frames, and code frames are the host's (from the
             # module's source), so the source text does not cross again.
             result["map"] = {key: value for key, value in map_.items() if key != "sourcesContent"}
-        self._fetched[node.id] = (module, (offset, inline), result, self._epoch)
+        self._fetched[node.id] = _Answer(module, (offset, inline), result, self._epoch,
+                                         None if checks is None else tuple(dict.fromkeys(checks)))
         return {**result, "invalidate": True} if stale else result
 
     async def _commonjs_meta(self, node: ModuleNode, module: TransformedModule, meta: LinkMeta,
@@ -496,6 +505,29 @@ class Environment:
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
+
+
+@dataclass(slots=True)
+class _Answer:
+    """A FetchResult as built, and what it was built from: the transform, the options' shape, and, for
+    a server that does not watch, the import (epoch) in which its dependencies were resolved and the
+    stamps of what the built-in resolver read for them (None: some failed, or were resolved in ways
+    not checked so, and the answer is built again in each import). Other plugins' answers are kept as
+    they gave them (Environment.resolve)."""
+
+    module: TransformedModule
+    shape: tuple[int, bool]
+    result: FetchedModule
+    epoch: int
+    checks: tuple[tuple[str, Stamp], ...] | None
+
+    def current(self, epoch: int, stamps: FileStamps) -> bool:
+        if self.epoch == epoch:
+            return True
+        if self.checks is None or not stamps.unchanged(self.checks):
+            return False
+        self.epoch = epoch
+        return True
 
 
 async def _subtle(operation: str, *args: Any) -> Any:

@@ -76,6 +76,13 @@ class ResolvePlugin(Plugin):
         known = self._by_directory.get(_key(source, importer, kind, environment))
         return known is None or known[0] != id or self.stamps.unchanged(known[1])
 
+    def read_for(self, source: str, importer: str | None, kind: str, id: str,
+                 environment: Any) -> tuple[tuple[str, Stamp], ...]:
+        """The stamps of what this resolver read to resolve `source` to `id` (none where another plugin
+        gave that id)."""
+        known = self._by_directory.get(_key(source, importer, kind, environment))
+        return known[1] if known is not None and known[0] == id else ()
+
     def forget(self) -> None:
         """Files appeared or went, or a package.json changed: resolve again."""
         self._by_directory.clear()
