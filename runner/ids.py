@@ -6,7 +6,7 @@ from __future__ import annotations
 
 def file_of(id: str) -> str:
     """The file behind an id: the id without its query."""
-    return id.split("?", 1)[0]
+    return id.partition("?")[0]
 
 
 def split_query(specifier: str) -> tuple[str, str]:

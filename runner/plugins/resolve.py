@@ -56,11 +56,12 @@ class ResolvePlugin(Plugin):
         # the stamps of what it read (fs_stamps.py) and used again while they hold, until forget(),
         # which the environment calls with its own remembered resolutions; failures are not kept.
         self._by_directory: dict[tuple[Any, str | None, str, str], tuple[str, tuple[tuple[str, Stamp], ...]]] = {}
+        self._directory_of: dict[str | None, str | None] = {}  # importer -> its directory (None: the root)
 
     def resolve_id(self, source: str, importer: str | None, environment: Any,
                    options: dict[str, Any] | None = None) -> str | None:
         kind = (options or {}).get("kind", "import")
-        key = _key(source, importer, kind, environment)
+        key = self._key(source, importer, kind, environment)
         known = self._by_directory.get(key)
         if known is not None and self.stamps.unchanged(known[1]):
             return known[0]
@@ -73,27 +74,30 @@ class ResolvePlugin(Plugin):
     def still(self, source: str, importer: str | None, kind: str, id: str, environment: Any) -> bool:
         """Does a remembered resolution still hold? One this resolver gave holds while the files it read
         are unchanged; another plugin's is kept as that plugin gave it."""
-        known = self._by_directory.get(_key(source, importer, kind, environment))
+        known = self._by_directory.get(self._key(source, importer, kind, environment))
         return known is None or known[0] != id or self.stamps.unchanged(known[1])
 
     def read_for(self, source: str, importer: str | None, kind: str, id: str,
                  environment: Any) -> tuple[tuple[str, Stamp], ...]:
         """The stamps of what this resolver read to resolve `source` to `id` (none where another plugin
         gave that id)."""
-        known = self._by_directory.get(_key(source, importer, kind, environment))
+        known = self._by_directory.get(self._key(source, importer, kind, environment))
         return known[1] if known is not None and known[0] == id else ()
 
     def forget(self) -> None:
         """Files appeared or went, or a package.json changed: resolve again."""
         self._by_directory.clear()
 
+    def _key(self, source: str, importer: str | None, kind: str, environment: Any) -> tuple[Any, str | None, str, str]:
+        try:
+            directory = self._directory_of[importer]
+        except KeyError:
+            directory = self._directory_of[importer] = \
+                os.path.dirname(file_of(importer)) if importer and os.path.isabs(importer) else None
+        return environment, directory, source, kind
+
     def load(self, id: str, environment: Any) -> str | None:
         return "module.exports = {};\n" if id == EMPTY_MODULE else None
-
-
-def _key(source: str, importer: str | None, kind: str, environment: Any) -> tuple[Any, str | None, str, str]:
-    directory = os.path.dirname(file_of(importer)) if importer and os.path.isabs(importer) else None
-    return environment, directory, source, kind
 
 
 class _Resolution:
