@@ -8,7 +8,6 @@ import base64
 import os
 import re
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -507,7 +506,6 @@ class Environment:
             self._pool = None
 
 
-@dataclass(slots=True)
 class _Answer:
     """A FetchResult as built, and what it was built from: the transform, the options' shape, and, for
     a server that does not watch, the import (epoch) in which its dependencies were resolved and the
@@ -515,11 +513,15 @@ class _Answer:
     not checked so, and the answer is built again in each import). Other plugins' answers are kept as
     they gave them (Environment.resolve)."""
 
-    module: TransformedModule
-    shape: tuple[int, bool]
-    result: FetchedModule
-    epoch: int
-    checks: tuple[tuple[str, Stamp], ...] | None
+    __slots__ = ("module", "shape", "result", "epoch", "checks")
+
+    def __init__(self, module: TransformedModule, shape: tuple[int, bool], result: FetchedModule, epoch: int,
+                 checks: tuple[tuple[str, Stamp], ...] | None) -> None:
+        self.module = module
+        self.shape = shape
+        self.result = result
+        self.epoch = epoch
+        self.checks = checks
 
     def current(self, epoch: int, stamps: FileStamps) -> bool:
         if self.epoch == epoch:
