@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from runner import LoadError, Server
+from runner.rpc.exports import ModuleProxy
 from tests.project_files import write
 
 EVALUATORS = ("inprocess", "wasm", "process")
@@ -138,3 +139,36 @@ def test_a_namespace_with_a_then_export_is_still_awaited(tmp_path: Path) -> None
             return await mod.loadIt()
 
     assert run(main()) == "resolved by then"
+
+
+@pytest.mark.parametrize("evaluator", EVALUATORS)
+def test_concurrent_loads_that_share_modules_link_each_once(tmp_path: Path, evaluator: str) -> None:
+    # Both loads wait for their wrappers from the host at once; whichever goes on first links the
+    # modules they share (module_runner.js, link), and each module runs once, in the spec's order.
+    files = {
+        "shared.js": "import { deep } from './deep.js';\nglobalThis.log.push('shared');\nexport const v = deep + 1;\n",
+        "deep.js": "globalThis.log.push('deep');\nexport const deep = 1;\n",
+        "a.js": "import { v } from './shared.js';\nglobalThis.log.push('a');\nexport const got = 'a' + v;\n",
+        "b.js": "import { v } from './shared.js';\nimport { deep } from './deep.js';\n"
+                "globalThis.log.push('b');\nexport const got = 'b' + (v + deep);\n",
+        "entry.js": "globalThis.log = [];\n"
+                    "const [a, b] = await Promise.all([import('./a.js'), import('./b.js')]);\n"
+                    "export const got = [a.got, b.got];\nexport const log = globalThis.log;\n",
+    }
+    root = write(tmp_path, files)
+
+    async def twice() -> list[Any]:
+        async with Server(root=root, cache_dir=False, environments={"ssr": {"evaluator": evaluator}}) as server:
+            env = server.environments["ssr"]
+            first = await env.import_module("/entry.js")
+            # A fresh runtime of the same process: the host now has some wrappers compiled.
+            runner = await env.create_runner()
+            try:
+                second = await ModuleProxy.load(runner, "/entry.js")
+                return [(first.got, first.log), (second.got, second.log)]
+            finally:
+                await runner.close()
+
+    for got, log in run(twice()):
+        assert got == ["a2", "b3"]
+        assert log == ["deep", "shared", "a", "b"]

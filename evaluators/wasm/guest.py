@@ -401,13 +401,11 @@ class Guest:
 
     def run_compiled(self, bytecode: bytes) -> int:
         """Run bytecode `compile` made (by this reactor build: QuickJS does not validate bytecode,
-        so never hand it bytes from anywhere else); returns the completion value."""
-        pointer = self.malloc(max(1, len(bytecode)))
-        try:
-            self.write(pointer, bytecode)
-            value = self.call("modrun_run_bytecode", pointer, len(bytecode))
-        finally:
-            self.call("free", pointer)
+        so never hand it bytes from anywhere else); returns the completion value. The bytes go
+        through the scratch buffer, not an allocation of their own: JS_ReadObject copies what it
+        keeps (reactor/modrun_reactor.c reads without JS_READ_OBJ_ROM_DATA), and a warm import
+        reads hundreds of these, each a malloc and a free less (two calls into the guest)."""
+        value = self.call("modrun_run_bytecode", self._put(bytecode), len(bytecode))
         if tag(value) == TAG_EXCEPTION:
             raise self.pending_exception()
         return value

@@ -1,6 +1,6 @@
 // provides: MailboxTransport, HostFailure, errorToPayload, safeString, hostData, answer, toJsonText, nullMeansOutOfMemory, ERROR_HINTS
 // uses: PROTOCOL, Object, Array, JSON, Reflect, Promise, Error
-// private: nullPrototypes, setPrototypeOf, objectKeys, isArray, errorFromPayload, ERROR_CONSTRUCTORS, safeGet, safeHas, describeThrown, errorPayload, fieldValue, own, hasOwn, parseJson, stringifyJson, withoutToJSON, ANSWER, OUT_OF_MEMORY
+// private: nullPrototypes, setPrototypeOf, isArray, errorFromPayload, ERROR_CONSTRUCTORS, safeGet, safeHas, describeThrown, errorPayload, fieldValue, own, hasOwn, parseJson, stringifyJson, withoutToJSON, ANSWER, OUT_OF_MEMORY
 
 // The runtime's end of the RPC transport: a mailbox the host polls.
 //
@@ -18,7 +18,6 @@ const hasOwn = Object.prototype.hasOwnProperty;
 const parseJson = JSON.parse;
 const stringifyJson = JSON.stringify;
 const setPrototypeOf = Object.setPrototypeOf;
-const objectKeys = Object.keys;
 const isArray = Array.isArray;
 
 function own(object, key) {
@@ -41,9 +40,9 @@ function nullPrototypes(value) {
     return;
   }
   setPrototypeOf(value, null);
-  const keys = objectKeys(value);
-  for (let i = 0; i < keys.length; i++) {
-    const item = value[keys[i]];
+  // With no prototype left, for-in lists the own keys, without an array of them per object.
+  for (const key in value) {
+    const item = value[key];
     if (item !== null && typeof item === "object") nullPrototypes(item);
   }
 }

@@ -33,22 +33,23 @@ const FINISH = "__modrun_module_finished__";
 // Where the prologue's `await`s are (the gate last), or null when the code has none. The prologue
 // is the transform's own text, statements whose only strings are JSON strings, ended by the gate.
 // Searched with indexOf, which runs in the engine's C, not character by character in JS.
+// Each search resumes where the last one stopped, so the prologue is read once.
 function prologueAwaits(code) {
   const found = [];
-  let from = 0;
+  let at = code.indexOf("await ");
+  let opening = code.indexOf("\"");
   for (;;) {
-    const at = code.indexOf("await ", from);
     if (at < 0) return null;
-    const opening = code.indexOf("\"", from);
     if (opening >= 0 && opening < at) {
       const end = stringEnd(code, opening + 1);
       if (end < 0) return null;
-      from = end + 1;
+      opening = code.indexOf("\"", end + 1);
+      if (at <= end) at = code.indexOf("await ", end + 1); // that one was inside the string
       continue;
     }
     found.push(at);
     if (code.startsWith(GATE, at)) return found;
-    from = at + 1;
+    at = code.indexOf("await ", at + 1);
   }
 }
 

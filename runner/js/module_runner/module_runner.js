@@ -263,14 +263,17 @@ class ModuleRunner {
     return pending;
   }
 
-  link(root) {
-    const pending = this.toLink(root);
+  // `walked`: the modules and cycles found before the host compiled their wrappers.
+  link(root, walked) {
+    // Wrappers the host compiles (or has compiled before) come first; another load may link some
+    // of these modules meanwhile, and then the graph is walked again: while none has left the
+    // fetched state, the walk would find the same modules in the same order and the same cycles.
+    const again = walked !== undefined && walked.pending.every((record) => record.status === "fetched");
+    const pending = again ? walked.pending : this.toLink(root);
     if (pending.length === 0) return null;
-    const cyclic = new Set(cyclicRecords(pending));
-    // Wrappers the host compiles (or has compiled before) come first; another load may link
-    // some of these modules meanwhile, so the graph is walked again after.
+    const cyclic = again ? walked.cyclic : new Set(cyclicRecords(pending));
     const compiled = this.hostCompiler && this.hostCompiler.request(pending, cyclic);
-    if (compiled) return compiled.then(() => this.link(root));
+    if (compiled) return compiled.then(() => this.link(root, { pending, cyclic }));
     for (const record of pending) this.compile(record, cyclic.has(record));
     for (const record of pending) resolveBindings(record);
     for (const record of pending) record.status = "linked";
