@@ -6,17 +6,15 @@ file is missing or stale) or by hand with `python -m runner.js.libraries`.
 The built file is data: `{inputs, units: {name: {provides, source}}, versions}`; a runtime gets it
 as its LIBRARIES (runner/js/bundle.py) and compiles a unit's source when a program first needs it.
 
-Standard library only, and no package-relative imports: setup.py loads this file by path before
-the package's dependencies are installed.
+Standard library only at import, and no package-relative imports: setup.py loads this file by path
+before the package's dependencies are installed (`load`, which runs only in an installed modrun, reads
+with orjson; `build`'s tools are imported where it runs, not by every runtime's boot).
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
-import json
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -70,12 +68,17 @@ def load() -> dict[str, Any]:
         raise LibrariesMissing(
             f"the edge profile's libraries ({OUTPUT.name}) are {state}: build them with "
             f"`{Path(sys.executable).name} -m runner.js.libraries` (needs node and npm) or reinstall modrun")
-    data: dict[str, Any] = json.loads(OUTPUT.read_text(encoding="utf-8"))
+    import orjson  # a dependency of modrun, so not there for setup.py; parses the file about 4x faster than json
+
+    data: dict[str, Any] = orjson.loads(OUTPUT.read_bytes())
     return data
 
 
 def build(*, quiet: bool = False) -> None:
     """Install the pinned packages (`npm ci`, no install scripts) and bundle them."""
+    import shutil
+    import subprocess
+
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:
         raise LibrariesMissing("building the edge profile's libraries needs node and npm on PATH")
