@@ -6,15 +6,16 @@ file is missing or stale) or by hand with `python -m runner.js.libraries`.
 The built file is data: `{inputs, units: {name: {provides, source}}, versions}`; a runtime gets it
 as its LIBRARIES (runner/js/bundle.py) and compiles a unit's source when a program first needs it.
 
-Standard library only at import, and no package-relative imports: setup.py loads this file by path
-before the package's dependencies are installed (`load`, which runs only in an installed modrun, reads
-with orjson; `build`'s tools are imported where it runs, not by every runtime's boot).
+Standard library only, and no package-relative imports: setup.py loads this file by path before
+the package's dependencies are installed. `build`'s tools are imported where it runs, not by every
+runtime's boot.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -68,9 +69,11 @@ def load() -> dict[str, Any]:
         raise LibrariesMissing(
             f"the edge profile's libraries ({OUTPUT.name}) are {state}: build them with "
             f"`{Path(sys.executable).name} -m runner.js.libraries` (needs node and npm) or reinstall modrun")
-    import orjson  # a dependency of modrun, so not there for setup.py; parses the file about 4x faster than json
-
-    data: dict[str, Any] = orjson.loads(OUTPUT.read_bytes())
+    # orjson parses it about 4x faster than json where a process has loaded orjson anyway (a host); a
+    # process-evaluator worker, which otherwise never does, parses it with json rather than pay the import.
+    fast = sys.modules.get("orjson")
+    data: dict[str, Any] = (fast.loads(OUTPUT.read_bytes()) if fast is not None
+                            else json.loads(OUTPUT.read_text(encoding="utf-8")))
     return data
 
 
