@@ -192,6 +192,7 @@ def test_a_plain_run_imports_only_what_it_uses(tmp_path):
     assert loaded() == "0 []"
     loaded("wasm")  # its snapshot made, if no run made it before
     assert loaded("wasm") == "0 []"
+    assert loaded("process") == "0 ['evaluators.process']"  # (its worker: test_process_evaluator.py)
 
 
 @pytest.mark.parametrize("evaluator", ["inprocess", "wasm", "process"])
