@@ -10,7 +10,6 @@ and `load_key` says why.
 from __future__ import annotations
 
 import os
-import secrets
 import stat
 from pathlib import Path
 
@@ -38,6 +37,8 @@ def load_key(path: Path | None = None) -> bytes:
             return _read(path)
         except FileNotFoundError:
             pass
+        import secrets  # once per user: not an import every run pays (it brings random and base64)
+
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         except FileExistsError:  # another run made it first

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from runner.js.profiles import DEFAULT_PROFILE
 from runner.limits import Limits
 
 
-@dataclass(frozen=True)
-class RuntimeOptions:
+class RuntimeOptions(NamedTuple):  # not a dataclass: every run makes this class, and a dataclass costs a compile
     profile: str = DEFAULT_PROFILE
-    limits: Limits = field(default_factory=Limits)
+    limits: Limits = Limits()  # frozen: one instance serves as every default
     mode: str = "production"
     hmr: bool = False  # import.meta.hot and the `hmr` method (runner/js/hmr_client.js)
     #: the directory whose code store keeps compiled wrappers on disk (evaluators/code_store.py), the

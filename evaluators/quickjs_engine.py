@@ -29,7 +29,6 @@ import quickjs
 from runner.errors import RuntimeStopped
 from runner.js.bundle import boot_expression, profile_libraries, runtime_source
 from runner.limits import Budget
-from runner.rpc import wire
 from runner.rpc.protocol import DRAIN_AGAIN, DRAIN_COMPILE
 
 from .options import RuntimeOptions
@@ -160,6 +159,8 @@ class QuickJSEngine:
     def _checked(self, outbox: str) -> str:
         """The outbox of a step, unless the engine's interrupt fired during it (see Interrupted)."""
         if self._interrupt.expired() is not None:
+            from runner.rpc import wire  # (orjson: not loaded by a process-evaluator worker that is never stopped)
+
             raise Interrupted(wire.loads(outbox) if outbox and outbox != DRAIN_AGAIN else [])
         return outbox
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from runner.errors import CrashError, LimitError, RuntimeStopped
-from runner.rpc import wire
 from runner.rpc.protocol import Message
 
 #: a stopped runtime gets this long, and this much heap beyond its limit, to hand over its output
@@ -64,6 +63,8 @@ def classify(error: Exception, *, memory_mb: float | None, running: str = "", fi
 def salvage(drain: Callable[[], str]) -> list[Message]:
     """The console messages a stopped runtime still holds: `drain` readies the engine (more time,
     more heap) and drains it. Nothing when that fails too."""
+    from runner.rpc import wire  # (orjson: not loaded by a process-evaluator worker that never stops)
+
     try:
         out = drain()
         return wire.loads(out) if out else []

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .asgi import ModrunASGI
-    from .capabilities import Bindings, FetchHandler, FetchRequest, FetchResponse
+    from .capabilities import Bindings
+    from .capabilities.fetch import FetchHandler, FetchRequest, FetchResponse
     from .check.project import assert_edge_compatible
     from .config import EnvironmentConfig
     from .dispatch import DispatchRequest, DispatchResponse
@@ -45,7 +46,8 @@ if TYPE_CHECKING:
 
 _MODULES = {
     ".asgi": ("ModrunASGI",),
-    ".capabilities": ("Bindings", "FetchHandler", "FetchRequest", "FetchResponse"),
+    ".capabilities": ("Bindings",),
+    ".capabilities.fetch": ("FetchHandler", "FetchRequest", "FetchResponse"),
     ".check.project": ("assert_edge_compatible",),
     ".config": ("EnvironmentConfig",),
     ".dispatch": ("DispatchRequest", "DispatchResponse"),

@@ -7,8 +7,7 @@ classification: js, usage, load, limit or crash.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 
 class ModrunError(Exception):
@@ -48,8 +47,7 @@ def config_mapping(value: object, known: set[str], what: str) -> dict[str, Any]:
     return value
 
 
-@dataclass(frozen=True)
-class Location:
+class Location(NamedTuple):  # not a dataclass: every run imports this module, and a dataclass costs a compile
     file: str
     line: int  # 1-based
     column: int  # 1-based

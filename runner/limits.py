@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import UsageError, config_mapping
 
@@ -12,8 +11,7 @@ DEFAULT_STACK_KB = 4096
 DEFAULT_OUTPUT_BYTES = 64 * 1024 * 1024
 
 
-@dataclass(frozen=True)
-class Limits:
+class Limits(NamedTuple):  # not a dataclass (nor Budget): every process makes them, and a dataclass costs a compile
     """`cpu_ms` and `wall_ms` apply to each host operation (an import, a call); `memory_mb` caps
     the engine's heap; `stack_kb` the engine's stack; `output_bytes` the console output."""
 
@@ -36,12 +34,17 @@ class Limits:
         return cls(**value)
 
 
-@dataclass
 class Budget:
     """What one host operation may still spend: a wall-clock deadline and CPU seconds."""
 
-    deadline: float | None = None  # time.monotonic() value
-    cpu_left: float | None = None  # seconds
+    __slots__ = ("cpu_left", "deadline")
+
+    def __init__(self, deadline: float | None = None, cpu_left: float | None = None) -> None:
+        self.deadline = deadline  # time.monotonic() value
+        self.cpu_left = cpu_left  # seconds
+
+    def __repr__(self) -> str:
+        return f"Budget(deadline={self.deadline!r}, cpu_left={self.cpu_left!r})"
 
     @classmethod
     def start(cls, limits: Limits, deadline: float | None = None, cpu_ms: float | None = None) -> Budget:

@@ -168,23 +168,31 @@ def test_a_plain_run_imports_only_what_it_uses(tmp_path):
     crypto.subtle loads no HTTP client, no cryptography, no file watcher and no terminal display
     (`modrun dev`'s), none of HMR's passes, no other evaluator (the process evaluator's pipes and
     pool), no pool of runtimes, no fetch dispatch, and once its transforms are cached, not the parser
-    either."""
+    either. Nor what only an option, an error or the help needs: the fetch capability's types (until
+    a runtime fetches), TLS (asyncio's, which the command never uses), shutil (the help formatter's
+    terminal size), secrets (making the key of the code cache). A warm run of the wasm evaluator does not
+    load the WebAssembly binary format either (editing the reactor: only when its compiled module is
+    built)."""
     (tmp_path / "main.js").write_text('import { n } from "./n.js";\nconsole.log(n);\n')
     (tmp_path / "n.js").write_text("export const n = 7;\n")
     heavy = ("cryptography", "urllib.request", "http.client", "watchfiles", "asyncinotify", "rich", "tree_sitter",
              "runner.hmr.hot_update", "runner.hmr.propagate", "runner.hmr.accepts", "evaluators.process",
-             "runner.runtimes.pool", "runner.dispatch")
-    probe = ("import sys\nfrom runner.cli import run_command\n"
-             "code = run_command(['run', 'main.js'], held=[])\n"
-             f"print(code, sorted(m for m in {heavy!r} if m in sys.modules), file=sys.stderr)\n")
+             "runner.runtimes.pool", "runner.dispatch", "runner.capabilities.fetch", "ssl", "shutil", "secrets",
+             "evaluators.wasm.binary")
 
-    def loaded() -> str:
+    def loaded(evaluator: str = "inprocess") -> str:
+        probe = ("import sys\nfrom runner.cli import run_command\n"
+                 f"code = run_command(['run', 'main.js', '--evaluator', {evaluator!r}], held=[])\n"
+                 f"print(code, sorted(m for m in {heavy!r} if m in sys.modules), file=sys.stderr)\n")
         done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=60)
         assert done.stdout == "7\n", done.stderr
         return done.stderr.strip()
 
-    assert loaded() == "0 ['tree_sitter']"  # cold: the transform parses
+    assert loaded() == "0 ['shutil', 'tree_sitter']"  # cold: the transform parses (tree-sitter imports shutil)
     assert loaded() == "0 []"
+    loaded("wasm")  # its snapshot made, if no run made it before
+    assert loaded("wasm") == "0 []"
+    assert loaded("process") == "0 ['evaluators.process']"  # (its worker: test_process_evaluator.py)
 
 
 @pytest.mark.parametrize("evaluator", ["inprocess", "wasm", "process"])

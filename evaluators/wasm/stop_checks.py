@@ -19,7 +19,11 @@ The host's watchdog thread writes the words (watchdog.py).
 
 from __future__ import annotations
 
-from . import binary as wb
+import functools
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from . import binary as wb
 
 VERSION = 1  # part of the compiled-module cache key: bump when the output changes
 
@@ -32,13 +36,23 @@ STOP_WORD = 4
 
 # i32.load from the control memory: memarg flags (align 4 | the multi-memory bit), memory, offset 0
 _LOAD_CONTROL = bytes([0x28, 0x02 | 0x40, CONTROL_MEMORY, 0])
-_STOP_CHECK = (bytes([wb.OP_I32_CONST]) + wb.sleb(STOP_WORD) + _LOAD_CONTROL +
-               bytes([wb.OP_IF, wb.EMPTY_BLOCK, wb.OP_UNREACHABLE, wb.OP_END]))
+
+
+@functools.cache
+def _stop_check() -> bytes:
+    from . import binary as wb
+
+    return (bytes([wb.OP_I32_CONST]) + wb.sleb(STOP_WORD) + _LOAD_CONTROL +
+            bytes([wb.OP_IF, wb.EMPTY_BLOCK, wb.OP_UNREACHABLE, wb.OP_END]))
 
 
 def add_stop_checks(wasm: bytes, *, check_loops: bool = True) -> bytes:
     """The module with the control memory, the interrupt reader and (unless `check_loops` is
-    false, for measuring what the checks cost) the stop checks."""
+    false, for measuring what the checks cost) the stop checks. The binary format is imported here
+    (and by the helpers below): a process whose compiled module is cached never edits it, and the
+    wasm evaluator's other files import this one for its constants."""
+    from . import binary as wb
+
     sections = wb.read_sections(wasm)
     by_id = {s.id: s for s in sections if s.id != wb.CUSTOM}
     names = next((wb.read_function_names(s.payload) for s in sections if s.custom_name == "name"), {})
@@ -70,6 +84,8 @@ def add_stop_checks(wasm: bytes, *, check_loops: bool = True) -> bytes:
 
 
 def _function_index(names: dict[int, str], wanted: str) -> int:
+    from . import binary as wb
+
     for index, function_name in names.items():
         if function_name == wanted:
             return index
@@ -78,13 +94,16 @@ def _function_index(names: dict[int, str], wanted: str) -> int:
 
 def _check_loops(body: wb.Body) -> wb.Body:
     """The stop check at the head of each loop."""
+    from . import binary as wb
+
+    stop_check = _stop_check()
     code = body.code
     out = bytearray()
     last = 0
     for _, opcode, end in wb.scan(code):
         if opcode == 0x03:  # loop: the check runs at the head of every iteration
             out += code[last:end]
-            out += _STOP_CHECK
+            out += stop_check
             last = end
     if last == 0:
         return body

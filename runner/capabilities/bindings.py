@@ -22,7 +22,6 @@ dropped). A runtime reaches the callables listed here and nothing else.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import math
 import re
@@ -122,6 +121,10 @@ class Bindings:
         raise JSError(f"bindings: no operation {operation!r} with these arguments", name="TypeError")
 
     async def call(self, name: str, args: list[Any]) -> Any:
+        # asyncio is loaded by now; not at import: `modrun run` builds its config (and so imports this file)
+        # before it loads asyncio, without TLS (cli/run.py), and before its process-evaluator worker starts.
+        import asyncio
+
         function = self.callables.get(name)
         if function is None:  # only a forged request can name one: the env object has no other
             raise JSError(f"env.{name} is not a binding of this environment", name="TypeError")

@@ -5,6 +5,7 @@ for the origins an environment allows.
     Server(root, environments={"edge": {"fetch": {"allow": ["https://api.example.com"],
                                                    "handler": handler}}})
 
+What a fetch may do is the environment's FetchPolicy (fetch_policy.py); this file answers the calls.
 A handler takes a FetchRequest and returns a FetchResponse (or a coroutine of one), or None to
 pass the request on: to the network when its origin is allowed, else it is denied. A denial, a
 network failure or a handler's exception reaches the JS caller as a TypeError naming the URL,
@@ -21,8 +22,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..errors import JSError, UsageError
+from ..errors import JSError
 from ..rpc.protocol import FetchRequestPayload, FetchResponsePayload
+from .fetch_policy import FetchPolicy, origin_of
 
 NETWORK_TIMEOUT_S = 30.0
 
@@ -53,105 +55,68 @@ class FetchResponse:
 FetchHandler = Callable[[FetchRequest], "FetchResponse | None | Awaitable[FetchResponse | None]"]
 
 
-def origin_of(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}".lower()
-
-
-class FetchPolicy:
-    """What an environment does with its runtimes' fetch calls."""
-
-    def __init__(self, handler: FetchHandler | None = None, allow: Iterable[str] = ()) -> None:
-        self.handler = handler
-        self.allow = frozenset(origin.rstrip("/").lower() for origin in allow)
-        for origin in self.allow:
-            if origin != "*" and (urlsplit(origin).scheme not in ("http", "https") or not urlsplit(origin).netloc):
-                raise UsageError(f"fetch: allowed origins are like 'https://example.com' (or '*'), not {origin!r}")
-
-    @classmethod
-    def from_config(cls, value: Any, what: str) -> FetchPolicy:
-        if value is None or isinstance(value, FetchPolicy):
-            return value or cls()
-        if callable(value):
-            return cls(handler=value)
-        if isinstance(value, dict):
-            unknown = sorted(set(value) - {"allow", "handler"})
-            if unknown:
-                raise UsageError(f"{what}: fetch: unknown option {', '.join(unknown)} (known: allow, handler)")
-            allow = value.get("allow", ())
-            if isinstance(allow, str) or not all(isinstance(item, str) for item in allow):
-                raise UsageError(f"{what}: fetch.allow must be a list of origins")
-            handler = value.get("handler")
-            if handler is not None and not callable(handler):
-                raise UsageError(f"{what}: fetch.handler must be callable")
-            return cls(handler=handler, allow=allow)
-        raise UsageError(f"{what}: fetch must be a handler or a mapping with 'allow' and 'handler'")
-
-    def allows(self, url: str) -> bool:
-        return "*" in self.allow or origin_of(url) in self.allow
-
-    async def __call__(self, payload: FetchRequestPayload) -> FetchResponsePayload:
-        body = payload.get("body")
-        request = FetchRequest(
-            url=str(payload["url"]), method=str(payload.get("method") or "GET"),
-            headers=[(str(k), str(v)) for k, v in payload.get("headers") or []],
-            body=base64.b64decode(body) if body is not None else None,
-            redirect=str(payload.get("redirect") or "follow"))
-        if self.handler is not None:
-            try:
-                answer = self.handler(request)
-                if inspect.isawaitable(answer):
-                    answer = await answer
-            except Exception as error:  # the handler's failure is the fetch's failure, as JS sees it
-                raise _failed(request.url, f"the host's fetch handler raised {type(error).__name__}: {error}") from None
-            if answer is not None:
-                if not isinstance(answer, FetchResponse):
-                    raise _failed(request.url, "the host's fetch handler returned "
-                                  f"{type(answer).__name__}, not a FetchResponse or None")
-                return _payload(answer, request.url, redirected=False)
-        if not self.allows(request.url):
-            scheme = urlsplit(request.url).scheme
-            if scheme not in ("http", "https"):
-                raise _failed(request.url, f"the URL scheme {scheme!r} is not supported")
-            raise _failed(request.url, f"fetch is not allowed to {origin_of(request.url)} in this environment "
-                          f"(allow it with {{'fetch': {{'allow': ['{origin_of(request.url)}']}}}} "
-                          "or serve it with a fetch handler)")
-        return await asyncio.to_thread(self._network, request)
-
-    def _network(self, request: FetchRequest) -> FetchResponsePayload:
-        import urllib.error  # with http.client and email: tens of milliseconds a run without fetch need not pay
-        import urllib.request
-
-        policy = self
-
-        class Redirects(urllib.request.HTTPRedirectHandler):
-            def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any,
-                                 newurl: str) -> Any:
-                if request.redirect != "follow":
-                    return None  # the 3xx is the answer: 'manual' returns it, 'error' fails below
-                if not policy.allows(newurl):
-                    raise _failed(request.url, f"it redirects to {newurl}, whose origin is not allowed")
-                return super().redirect_request(req, fp, code, msg, headers, newurl)
-
-        opener = urllib.request.build_opener(Redirects)
-        outgoing = urllib.request.Request(request.url, data=request.body, method=request.method,
-                                          headers=dict(request.headers))
+async def answer(policy: FetchPolicy, payload: FetchRequestPayload) -> FetchResponsePayload:
+    """Answer a runtime's fetch as the policy says."""
+    body = payload.get("body")
+    request = FetchRequest(
+        url=str(payload["url"]), method=str(payload.get("method") or "GET"),
+        headers=[(str(k), str(v)) for k, v in payload.get("headers") or []],
+        body=base64.b64decode(body) if body is not None else None,
+        redirect=str(payload.get("redirect") or "follow"))
+    if policy.handler is not None:
         try:
-            with opener.open(outgoing, timeout=NETWORK_TIMEOUT_S) as answer:
-                status, reason, url, headers, body = (answer.status, answer.reason, answer.url,
-                                                      answer.headers.items(), answer.read())
-        except urllib.error.HTTPError as error:  # a 4xx/5xx (or an unfollowed 3xx) is a response too
-            status, reason, url = error.code, error.reason, request.url
-            headers, body = error.headers.items(), error.read()
-        except JSError:
-            raise
-        except Exception as error:
-            raise _failed(request.url, f"{type(error).__name__}: {error}") from None
-        if 300 <= status < 400 and request.redirect == "error":
-            raise _failed(request.url, f"it redirects (status {status}) and redirect is 'error'")
-        response = FetchResponse(status=status, headers=[(k.lower(), v) for k, v in headers], body=body,
-                                 status_text=str(reason or ""), url=url)
-        return _payload(response, request.url, redirected=url != request.url)
+            given = policy.handler(request)
+            if inspect.isawaitable(given):
+                given = await given
+        except Exception as error:  # the handler's failure is the fetch's failure, as JS sees it
+            raise _failed(request.url, f"the host's fetch handler raised {type(error).__name__}: {error}") from None
+        if given is not None:
+            if not isinstance(given, FetchResponse):
+                raise _failed(request.url, "the host's fetch handler returned "
+                              f"{type(given).__name__}, not a FetchResponse or None")
+            return _payload(given, request.url, redirected=False)
+    if not policy.allows(request.url):
+        scheme = urlsplit(request.url).scheme
+        if scheme not in ("http", "https"):
+            raise _failed(request.url, f"the URL scheme {scheme!r} is not supported")
+        raise _failed(request.url, f"fetch is not allowed to {origin_of(request.url)} in this environment "
+                      f"(allow it with {{'fetch': {{'allow': ['{origin_of(request.url)}']}}}} "
+                      "or serve it with a fetch handler)")
+    return await asyncio.to_thread(_network, policy, request)
+
+
+def _network(policy: FetchPolicy, request: FetchRequest) -> FetchResponsePayload:
+    import urllib.error  # with http.client and email: tens of milliseconds a run without fetch need not pay
+    import urllib.request
+
+    class Redirects(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any,
+                             newurl: str) -> Any:
+            if request.redirect != "follow":
+                return None  # the 3xx is the answer: 'manual' returns it, 'error' fails below
+            if not policy.allows(newurl):
+                raise _failed(request.url, f"it redirects to {newurl}, whose origin is not allowed")
+            return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+    opener = urllib.request.build_opener(Redirects)
+    outgoing = urllib.request.Request(request.url, data=request.body, method=request.method,
+                                      headers=dict(request.headers))
+    try:
+        with opener.open(outgoing, timeout=NETWORK_TIMEOUT_S) as answer:
+            status, reason, url, headers, body = (answer.status, answer.reason, answer.url,
+                                                  answer.headers.items(), answer.read())
+    except urllib.error.HTTPError as error:  # a 4xx/5xx (or an unfollowed 3xx) is a response too
+        status, reason, url = error.code, error.reason, request.url
+        headers, body = error.headers.items(), error.read()
+    except JSError:
+        raise
+    except Exception as error:
+        raise _failed(request.url, f"{type(error).__name__}: {error}") from None
+    if 300 <= status < 400 and request.redirect == "error":
+        raise _failed(request.url, f"it redirects (status {status}) and redirect is 'error'")
+    response = FetchResponse(status=status, headers=[(k.lower(), v) for k, v in headers], body=body,
+                             status_text=str(reason or ""), url=url)
+    return _payload(response, request.url, redirected=url != request.url)
 
 
 def _failed(url: str, why: str) -> JSError:

@@ -34,7 +34,8 @@ def _parser(argv: list[str]) -> Parser:
     own (`modrun run` does not load `modrun dev`'s terminal display and file watcher, tens of
     milliseconds). Help and unknown commands get every command."""
     parser = Parser(prog="modrun", description="Run JavaScript ES modules in sandboxed runtimes.")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    # `prog` given, or argparse formats it with a help formatter, sizing it to the terminal (common.py)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser, prog="modrun")
     for name in argv[:1] if argv[:1] and argv[0] in COMMANDS else COMMANDS:
         _command(name).add_parser(commands)
     return parser

@@ -8,6 +8,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from ..config import MODES
@@ -78,6 +79,22 @@ def _start_early(ns: argparse.Namespace) -> None:
     start = getattr(get_evaluator(ns.evaluator), "start_early", None)
     if start is not None:
         start(_runtime_options(ns))
+
+
+def _asyncio() -> ModuleType:
+    """asyncio, loaded without its TLS support when nothing has loaded it or ssl yet: asyncio imports
+    ssl (with OpenSSL's libraries, about 4 ms) for TLS connections and servers, which `modrun run`
+    never opens. ssl itself stays importable: a runtime's fetch goes through urllib, which imports it
+    when it needs it."""
+    if "asyncio" not in sys.modules and "ssl" not in sys.modules:
+        sys.modules["ssl"] = None  # type: ignore[assignment]  # `import ssl` fails: asyncio goes without TLS
+        try:
+            import asyncio
+        finally:
+            del sys.modules["ssl"]
+    import asyncio
+
+    return asyncio
 
 
 def _plain(value: Any, where: str = "the result") -> Any:
@@ -162,8 +179,7 @@ def command(ns: argparse.Namespace, held: list[Server] | None = None) -> int:
     try:
         args = check_args(ns)
         _start_early(ns)
-        import asyncio
-
+        asyncio = _asyncio()
         console_stream = sys.stderr if ns.json else sys.stdout
         timeout = ns.timeout + 1.0 if ns.timeout else None  # the runtime's own deadline comes first
         outcome = asyncio.run(asyncio.wait_for(_run(ns, args, console_stream, held), timeout))

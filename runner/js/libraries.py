@@ -7,7 +7,8 @@ The built file is data: `{inputs, units: {name: {provides, source}}, versions}`;
 as its LIBRARIES (runner/js/bundle.py) and compiles a unit's source when a program first needs it.
 
 Standard library only, and no package-relative imports: setup.py loads this file by path before
-the package's dependencies are installed.
+the package's dependencies are installed. `build`'s tools are imported where it runs, not by every
+runtime's boot.
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -70,12 +69,19 @@ def load() -> dict[str, Any]:
         raise LibrariesMissing(
             f"the edge profile's libraries ({OUTPUT.name}) are {state}: build them with "
             f"`{Path(sys.executable).name} -m runner.js.libraries` (needs node and npm) or reinstall modrun")
-    data: dict[str, Any] = json.loads(OUTPUT.read_text(encoding="utf-8"))
+    # orjson parses it about 4x faster than json where a process has loaded orjson anyway (a host); a
+    # process-evaluator worker, which otherwise never does, parses it with json rather than pay the import.
+    fast = sys.modules.get("orjson")
+    data: dict[str, Any] = (fast.loads(OUTPUT.read_bytes()) if fast is not None
+                            else json.loads(OUTPUT.read_text(encoding="utf-8")))
     return data
 
 
 def build(*, quiet: bool = False) -> None:
     """Install the pinned packages (`npm ci`, no install scripts) and bundle them."""
+    import shutil
+    import subprocess
+
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:
         raise LibrariesMissing("building the edge profile's libraries needs node and npm on PATH")

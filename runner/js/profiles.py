@@ -10,13 +10,12 @@ packages are matched with. The same data drives all three evaluators: the bundle
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..errors import UsageError
 
 
-@dataclass(frozen=True)
-class Profile:
+class Profile(NamedTuple):  # not a dataclass: every process makes this class, and a dataclass costs a compile
     name: str
     summary: str
     #: runner/js files (paths relative to runner/js), in bundle order

@@ -26,11 +26,8 @@ WebSocket server both use it, so an unknown method is the same error everywhere.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Mapping
 from typing import Any, Literal, NotRequired, TypedDict
-
-import orjson
 
 from ..errors import ModrunError, UsageError
 
@@ -277,6 +274,8 @@ def unknown_method(name: str, known: Mapping[str, Handler]) -> UsageError:
 async def answer_invoke(handlers: Mapping[str, Handler], request: dict[str, Any]) -> Message:
     """Run the handler a request names and build its response message; a failure (an unknown
     method included) is answered as an error, never raised."""
+    import inspect  # here, as orjson in check_json: a process-evaluator worker imports this file for its constants
+
     name = str(request.get("name"))
     args = request.get("data")
     try:
@@ -294,6 +293,8 @@ async def answer_invoke(handlers: Mapping[str, Handler], request: dict[str, Any]
 
 def check_json(args: list[Any]) -> None:
     """Arguments for the runtime must be JSON: say so before anything is sent."""
+    import orjson
+
     try:
         orjson.dumps(args)
     except orjson.JSONEncodeError as error:

@@ -33,14 +33,18 @@ def vlq_encode(value: int) -> str:
 
 
 class _VlqTable(dict[int, str]):
-    """VLQ of an integer: a lookup for the common ones (others are encoded, not stored)."""
+    """VLQ of an integer: a lookup for the common ones, filled as they are first asked for (built whole
+    at import, it cost every process about 1 ms); others are encoded, not stored."""
 
     def __missing__(self, value: int) -> str:
-        return vlq_encode(value)
+        code = vlq_encode(value)
+        if -1024 <= value <= 1024:
+            self[value] = code
+        return code
 
 
 # Deltas are nearly always small: a table avoids the loop above for almost every number.
-VLQ = _VlqTable((v, vlq_encode(v)) for v in range(-1024, 1025))
+VLQ = _VlqTable()
 
 
 def vlq_decode(segment: str) -> list[int]:
