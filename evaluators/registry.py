@@ -26,7 +26,9 @@ ENTRY_POINT_GROUP = "modrun.evaluators"
 class Evaluator(Protocol):
     """What an evaluator must offer. One may also offer `start_early(options)`: a host that will
     need exactly one runtime (`modrun run`) calls it first thing, so that a runtime that is slow to
-    start (a worker process) starts while the host loads the rest of itself."""
+    start (a worker process) starts while the host loads the rest of itself. One may offer
+    `release(options)` too: a server that closes calls it for the options its runtimes had, so that
+    nothing kept ready for them (a pooled worker) outlives the server."""
 
     name: str
 

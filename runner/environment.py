@@ -39,6 +39,8 @@ from .transform.sourcemap import shift_lines
 from .transform_request import TransformedModule, load_source, transform_request
 
 if TYPE_CHECKING:
+    from evaluators import RuntimeOptions
+
     from .dispatch import DispatchRequest, DispatchResponse
     from .runtimes.pool import RuntimePool
     from .server import Server
@@ -75,6 +77,7 @@ class Environment:
         #: the runtime `import_module` uses, replaced after a limit or a crash (runner/runtimes/lifecycle.py)
         self.runtime = ManagedRuntime(self)
         self._pool: RuntimePool | None = None
+        self._runtime_options: set[RuntimeOptions] = set()  # what its runtimes were made with (see close)
         # the tasks settling ctx.waitUntil promises of dispatch_fetch (awaited before closing)
         self._waits: set[asyncio.Task[list[ModrunError]]] = set()
         self._real_root = os.path.realpath(server.root)
@@ -402,6 +405,7 @@ class Environment:
         directory = self.server.transform_cache.directory
         options = RuntimeOptions(profile=self.config.profile, limits=self.config.limits, mode=self.mode,
                                  hmr=self.server.hmr, code_cache=None if directory is None else str(directory))
+        self._runtime_options.add(options)
         transport = await evaluator.create_transport(options)
         client = RunnerClient(transport, self.invoke_handlers(), limits=self.config.limits,
                               on_console=on_console or self.on_console)
@@ -504,6 +508,14 @@ class Environment:
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
+        if self._runtime_options:
+            from evaluators import get_evaluator
+
+            release = getattr(get_evaluator(self.config.evaluator), "release", None)
+            if release is not None:
+                for options in self._runtime_options:
+                    release(options)
+            self._runtime_options.clear()
 
 
 class _Answer:

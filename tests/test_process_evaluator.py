@@ -13,6 +13,7 @@ import json
 import os
 import resource
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -484,3 +485,32 @@ def test_cli_with_the_process_evaluator(app: Path) -> None:
     slow = _cli("main.js", "--evaluator", "process", "--call", "spin", "--timeout", "0.5", "--json", cwd=app)
     assert slow.returncode == 4, slow.stdout + slow.stderr
     assert json.loads(slow.stdout)["error"]["kind"] == "limit"
+
+
+def test_a_closed_server_leaves_no_pooled_worker_behind(app: Path, tmp_path: Path) -> None:
+    # A pooled worker booted for a server's options writes that server's code store: it must end
+    # with the server, or it outlives the cache directory the server's owner removes next.
+    name = "process-release"
+    evaluator = ProcessEvaluator(pool_size=2)
+    register_evaluator(name, evaluator)
+    cache = tmp_path / "cache"
+
+    async def main() -> set[RuntimeOptions]:
+        server = Server(root=app, cache_dir=cache, environments={"ssr": {"evaluator": name}})
+        try:
+            module = await server.environments["ssr"].import_module("/main.js")
+            assert await module.say("x") == "h:x"
+            used = set(evaluator.pool.idle)
+            assert used and all(evaluator.pool.idle[options] for options in used)  # refilled after the runtime
+            pooled = [worker for options in used for worker in evaluator.pool.idle[options]]
+        finally:
+            await server.close()
+        assert all(not worker.alive() for worker in pooled)
+        return used
+
+    try:
+        used = run(main())
+        assert not used & set(evaluator.pool.idle)
+        shutil.rmtree(cache)  # nothing is writing in it any more
+    finally:
+        evaluator.shutdown()

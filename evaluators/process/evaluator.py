@@ -144,6 +144,11 @@ class ProcessEvaluator:
         """Spawn workers for `options` ahead of the first runtime."""
         self.pool.fill(options, count)
 
+    def release(self, options: RuntimeOptions) -> None:
+        """No more runtimes of `options` will be asked for (their server closed): the pool's idle
+        workers for them end now rather than outlive their server and its cache directory."""
+        self.pool.drop(options)
+
     def shutdown(self) -> None:
         """Kill the pool's idle workers (runtimes in use are closed by their environments)."""
         self.pool.shutdown()

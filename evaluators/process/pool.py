@@ -125,6 +125,14 @@ class WorkerPool:
         while len(workers) < want:
             workers.append(self.spawn(options))
 
+    def drop(self, options: RuntimeOptions) -> None:
+        """Kill the idle workers kept for `options` and wait for them to end: a booted worker may be
+        writing its code store, whose directory the caller may remove next."""
+        for worker in self.idle.pop(options, ()):
+            worker.kill()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                worker.proc.wait(timeout=5)
+
     def shutdown(self) -> None:
         for workers in self.idle.values():
             for worker in workers:
