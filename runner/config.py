@@ -3,11 +3,12 @@ says which key and what was expected, never a failure deep inside a run."""
 
 from __future__ import annotations
 
+import os
 import re
-from dataclasses import dataclass, field
-from typing import Any
-
-import orjson
+from collections.abc import Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from .errors import UsageError, config_mapping
 from .js.profiles import DEFAULT_PROFILE, PROFILES
@@ -25,18 +26,21 @@ _ENVIRONMENT_KEYS = {"evaluator", "profile", "limits", "conditions", "plugins", 
 PROXY_POLICIES = ("rebind", "stale")
 
 
-@dataclass(frozen=True)
-class EnvironmentConfig:
+#: the default `define` and `alias`: read-only, so no two configs can share a mapping one of them changes
+_NONE: Mapping[str, str] = MappingProxyType({})
+
+
+class EnvironmentConfig(NamedTuple):  # not a dataclass: every run makes it before its runtime starts (cli/run.py)
     evaluator: str = "inprocess"
     profile: str = DEFAULT_PROFILE
-    limits: Limits = field(default_factory=Limits)
+    limits: Limits = Limits()
     #: extra conditions added to the profile's set
     conditions: tuple[str, ...] = ()
     #: the named set the conditions start from (None: the profile's)
     condition_set: str | None = None
     plugins: tuple[Any, ...] = ()
-    define: dict[str, str] = field(default_factory=dict)
-    alias: dict[str, str] = field(default_factory=dict)
+    define: Mapping[str, str] = _NONE
+    alias: Mapping[str, str] = _NONE
     #: what the runtime's `fetch` may do (a FetchPolicy, built from a handler or {allow, handler});
     #: None: the server's default
     fetch: Any = None
@@ -120,6 +124,8 @@ def check_define(value: Any, what: str) -> dict[str, str]:
         if isinstance(item, str):
             out[key] = item
         else:
+            import orjson  # not loaded before the command line has started its runtime (cli/run.py)
+
             try:
                 out[key] = orjson.dumps(item).decode()
             except TypeError:
@@ -154,7 +160,20 @@ def require_conditions(import_conditions: list[str]) -> list[str]:
 def default_define(mode: str) -> dict[str, str]:
     """What every module sees replaced: the mode, as `process.env.NODE_ENV` (so that React and
     friends choose their production builds with no `process` global) and as `import.meta.env`."""
+    import orjson
+
     dev = "true" if mode == "development" else "false"
     prod = "false" if mode == "development" else "true"
     return {"process.env.NODE_ENV": orjson.dumps(mode).decode(), "import.meta.env.MODE": orjson.dumps(mode).decode(),
             "import.meta.env.DEV": dev, "import.meta.env.PROD": prod, "import.meta.env.SSR": "true"}
+
+
+def default_cache_dir(root: Path) -> Path:
+    """Vite keeps its cache in node_modules/.vite; ours is node_modules/.modrun, or the user's
+    cache directory when the root is not writable."""
+    if os.access(root, os.W_OK):
+        return root / "node_modules" / ".modrun"
+    import hashlib  # OpenSSL's libraries: not loaded where the root is writable, the common case
+
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "modrun" / hashlib.sha256(str(root).encode()).hexdigest()[:16]

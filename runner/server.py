@@ -18,14 +18,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .capabilities import FetchPolicy
-from .config import MODES, EnvironmentConfig, check_alias, check_define
+from .config import MODES, EnvironmentConfig, check_alias, check_define, default_cache_dir
 from .environment import Environment
 from .errors import UsageError
 from .plugins import VirtualModules
 from .plugins.tsconfig import TsconfigReader
 from .plugins.typescript_jsx import jsx_config
 from .rpc.client import ConsoleSink
-from .transform_cache import TransformCache, default_cache_dir
+from .transform_cache import TransformCache
 
 if TYPE_CHECKING:
     from .hmr.hot_update import HotUpdateResult

@@ -45,15 +45,6 @@ def _salt() -> bytes:
     return digest.digest()
 
 
-def default_cache_dir(root: Path) -> Path:
-    """Vite keeps its cache in node_modules/.vite; ours is node_modules/.modrun, or the user's
-    cache directory when the root is not writable."""
-    if os.access(root, os.W_OK):
-        return root / "node_modules" / ".modrun"
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "modrun" / hashlib.sha256(str(root).encode()).hexdigest()[:16]
-
-
 class TransformCache:
     def __init__(self, directory: Path | None) -> None:
         self.directory = directory

@@ -195,6 +195,26 @@ def test_a_plain_run_imports_only_what_it_uses(tmp_path):
     assert loaded("process") == "0 ['evaluators.process']"  # (its worker: test_process_evaluator.py)
 
 
+def test_the_process_evaluator_starts_its_worker_before_the_host_loads_the_rest(tmp_path):
+    """With --evaluator process the worker boots on another core while the host loads itself: it is
+    spawned once the arguments are checked, before the host has loaded its JSON library (and with it
+    dataclasses and inspect), the event loop, the server or the transform cache."""
+    (tmp_path / "main.js").write_text("console.log(7);\n")
+    later = ("orjson", "dataclasses", "inspect", "asyncio", "runner.server", "runner.transform_cache", "sqlite3",
+             "hashlib", "runner.capabilities")
+    probe = ("import subprocess, sys\nfrom runner.cli import run_command\n"
+             "seen = []\nspawn = subprocess.Popen.__init__\n"
+             "def record(self, *args, **kwargs):\n"
+             f"    seen.append(sorted(m for m in {later!r} if m in sys.modules))\n"
+             "    spawn(self, *args, **kwargs)\n"
+             "subprocess.Popen.__init__ = record\n"
+             "code = run_command(['run', 'main.js', '--evaluator', 'process'], held=[])\n"
+             "print(code, seen[0] if seen else 'no worker', file=sys.stderr)\n")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert done.stdout == "7\n", done.stderr
+    assert done.stderr.strip() == "0 []"
+
+
 @pytest.mark.parametrize("evaluator", ["inprocess", "wasm", "process"])
 def test_the_process_ends_with_all_its_output_and_leaves_nothing_running(tmp_path, evaluator):
     """The command ends its process without tearing the runtime down: every line of output still

@@ -335,3 +335,18 @@ def test_node_globals_under_bare_keep_the_plain_message(tmp_path):
     with pytest.raises(JSError) as caught:
         run(call(tmp_path, "export default () => process.env;\n", profile="bare"))
     assert caught.value.message == "process is not defined"
+
+
+def test_environment_configs_share_no_mutable_default():
+    """EnvironmentConfig is a named tuple (cheap to make in every run): its default `define` and `alias`
+    are read-only, so no config can change another's; a config from a mapping owns its own."""
+    first, second = EnvironmentConfig(), EnvironmentConfig(profile="bare")
+    with pytest.raises(TypeError):
+        first.define["X"] = "1"  # type: ignore[index]
+    with pytest.raises(TypeError):
+        first.alias["x"] = "./y.js"  # type: ignore[index]
+    assert dict(second.define) == {} and dict(second.alias) == {}
+    made = EnvironmentConfig.from_config("x", {"define": {"X": 1}, "alias": {"a": "./b.js"}})
+    assert made.define == {"X": "1"} and made.alias == {"a": "./b.js"}
+    assert EnvironmentConfig.from_config("y", {}).define == {} and EnvironmentConfig.from_config("y", {}) == first
+    assert first.limits == second.limits and first._replace(profile="bare") == second

@@ -28,8 +28,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
 from runner.errors import CrashError
 
 from ..options import RuntimeOptions
@@ -83,6 +81,8 @@ class ProcessEvaluator:
             fcntl.fcntl(proc.stderr.fileno(), fcntl.F_SETFL, flags | os.O_NONBLOCK)
         parent.setblocking(False)
         worker = Worker(proc, parent)
+        import orjson  # after the spawn: a command's first worker starts before the host has loaded it (cli/run.py)
+
         with contextlib.suppress(OSError):  # a worker that died at once is reported by start()
             parent.send(pack(INIT, orjson.dumps(self._init_config(options))))
         return worker

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from ..errors import LimitError, LoadError, ModrunError, UsageError
-from ..rpc import wire
 
 EXIT_CODES = {"js": 1, "usage": 2, "load": 3, "limit": 4, "crash": 5}
 
@@ -50,6 +49,8 @@ def error_payload(error: ModrunError) -> dict[str, object]:
 def report_error(error: ModrunError, as_json: bool) -> int:
     """Print `error` the command line's way and answer its exit code."""
     if as_json:
+        from ..rpc import wire  # not before a worker is started (run.py): it loads orjson
+
         sys.stdout.write(wire.dumps({"ok": False, "error": error_payload(error)}) + "\n")
     else:
         text = error.stack or f"{error.name}: {error.message}"
@@ -80,12 +81,7 @@ def entry_url(entry: Path, root: Path) -> str:
 
 
 def check_args(ns: argparse.Namespace) -> list[Any]:
-    import orjson
-
-    try:
-        args = orjson.loads(ns.args)
-    except orjson.JSONDecodeError as error:
-        raise UsageError(f"--args must be a JSON array: {error}") from None
+    args = [] if ns.args == "[]" else _json_args(ns.args)  # the default: no parser to load before the run starts
     if not isinstance(args, list):
         raise UsageError(f"--args must be a JSON array, not {type(args).__name__}")
     if ns.timeout is not None and ns.timeout <= 0:
@@ -96,3 +92,12 @@ def check_args(ns: argparse.Namespace) -> list[Any]:
 
     get_evaluator(ns.evaluator)  # an unknown name is a usage error that lists the available ones
     return args
+
+
+def _json_args(text: str) -> Any:
+    import orjson
+
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as error:
+        raise UsageError(f"--args must be a JSON array: {error}") from None

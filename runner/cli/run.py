@@ -62,13 +62,15 @@ def _runtime_options(ns: argparse.Namespace) -> RuntimeOptions:
     """The options the environment will create its runtime with (Environment.create_runner)."""
     from evaluators import RuntimeOptions
 
-    from ..config import EnvironmentConfig
-    from ..transform_cache import default_cache_dir
+    from ..config import default_cache_dir
+    from ..limits import Limits
 
-    config = EnvironmentConfig.from_config("cli", _environment_config(ns))
+    # As EnvironmentConfig.from_config makes them, without what it checks besides (the command line's
+    # profile is one of the choices): its capabilities would load before the worker starts.
+    limits = Limits.from_config(_environment_config(ns)["limits"])
     # The server's cache directory (Server: cache_dir), so the early worker matches its runtime.
     directory = default_cache_dir(choose_root(Path(ns.entry).resolve(), ns.root))
-    return RuntimeOptions(profile=config.profile, limits=config.limits, mode=ns.mode, code_cache=str(directory))
+    return RuntimeOptions(profile=ns.profile, limits=limits, mode=ns.mode, code_cache=str(directory))
 
 
 def _start_early(ns: argparse.Namespace) -> None:
