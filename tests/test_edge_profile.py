@@ -348,5 +348,5 @@ def test_environment_configs_share_no_mutable_default():
     assert dict(second.define) == {} and dict(second.alias) == {}
     made = EnvironmentConfig.from_config("x", {"define": {"X": 1}, "alias": {"a": "./b.js"}})
     assert made.define == {"X": "1"} and made.alias == {"a": "./b.js"}
-    assert EnvironmentConfig.from_config("y", {}).define == {} and EnvironmentConfig.from_config("y", {}) == first
+    assert EnvironmentConfig.from_config("y", {}).define == {}
     assert first.limits == second.limits and first._replace(profile="bare") == second
