@@ -24,6 +24,7 @@ import ctypes
 import functools
 import hashlib
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -192,14 +193,16 @@ class QuickJSCompiler:
             raise quickjs.JSException(self._exception_text())
         api.free_value(ctx, result)
 
-    def define(self, name: str, source: str) -> bool:
-        """Set the global `name` to the function that `source` (a script whose value is a function:
+    def define(self, name: str, key: str, source: Callable[[], str | None]) -> bool:
+        """Set the global `name` to the function that `source()` (a script whose value is a function:
         the runner bundle, runner/js/bundle.py) evaluates to, from the code cache where it holds it
-        or its disk store (compiled into them when a wrapper would be); False where the
-        cache has none: the caller evaluates the source itself."""
+        or its disk store (compiled into them when a wrapper would be); False where the cache has
+        none, or `source()` is None: the caller evaluates the source itself. `key` is the source's
+        text, or what identifies it without reading it (bundle.runtime_identity): `source()` is then
+        called only when the code is compiled."""
         api, ctx = self.api, self.context_ptr
         api.update_stack_top(self.runtime_ptr)
-        function = self._wrapper(source, self.code.find(self._build, [source])[0])
+        function = self._wrapper(key, self.code.find(self._build, [key])[0], source)
         self.code.flush()
         if function.tag == JS_TAG_UNDEFINED:
             return False
@@ -221,13 +224,17 @@ class QuickJSCompiler:
                 api.free_cstring(ctx, text)
             api.free_value(ctx, error)
 
-    def _wrapper(self, source: str, code: bytes | None) -> JSValue:
-        """The wrapper function for this source (a new reference), or undefined."""
+    def _wrapper(self, source: str, code: bytes | None, text_of: Callable[[], str | None] | None = None) -> JSValue:
+        """The wrapper function for this source (a new reference), or undefined. `text_of`: the text to
+        compile where `source` only names it (define)."""
         api, ctx = self.api, self.context_ptr
         if code is not None:
             script = api.read_object(ctx, code, len(code), JS_READ_OBJ_BYTECODE)
         elif self.code.wanted(source):
-            text = source.encode("utf-8", "surrogatepass")
+            compiled = source if text_of is None else text_of()
+            if compiled is None:
+                return UNDEFINED
+            text = compiled.encode("utf-8", "surrogatepass")
             script = api.eval(ctx, text, len(text), FILENAME, JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_COMPILE_ONLY)
             if script.tag != JS_TAG_EXCEPTION:
                 self._store(source, script)

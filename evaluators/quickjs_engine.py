@@ -27,7 +27,7 @@ from typing import TypeVar
 import quickjs
 
 from runner.errors import RuntimeStopped
-from runner.js.bundle import boot_expression, profile_libraries, runtime_source
+from runner.js.bundle import boot_expression, profile_libraries, runtime_identity, runtime_source, runtime_source_of
 from runner.limits import Budget
 from runner.rpc.protocol import DRAIN_AGAIN, DRAIN_COMPILE
 
@@ -80,8 +80,8 @@ class QuickJSEngine:
         self._tracker: RejectionTracker | None = None
         try:
             # The bundle itself from the code cache where it holds it: compiling it is most of a boot.
-            runtime = "__modrun_runtime" if self._compiler is not None and self._compiler.define(
-                "__modrun_runtime", runtime_source(options.profile)) else None
+            defined = self._compiler is not None and self._define_runtime(options.profile)
+            runtime = "__modrun_runtime" if defined else None
             self.context.eval("globalThis.__modrun_boot = "
                               f"{boot_expression(config, lambda n: f'__modrun_unit_{n}', runtime)}")
             self._receive = self.context.eval("__modrun_boot.receive")
@@ -97,6 +97,16 @@ class QuickJSEngine:
         except quickjs.JSException as error:
             self.dead = True
             raise self._classify(error, "") from None
+
+    def _define_runtime(self, profile: str) -> bool:
+        """The bundle's function as the global `__modrun_runtime`, from compiled code keyed by its files'
+        stamps where they stand for its text (not read, then, nor hashed), else by the text."""
+        assert self._compiler is not None
+        identity = runtime_identity(profile)
+        if identity is None:
+            source = runtime_source(profile)
+            return self._compiler.define("__modrun_runtime", source, lambda: source)
+        return self._compiler.define("__modrun_runtime", identity, lambda: runtime_source_of(profile, identity))
 
     def turn(self, messages: str) -> str:
         """Deliver `messages` (a JSON array, "" for none), run every pending job and every due task

@@ -19,6 +19,8 @@ from typing import Any
 
 import orjson
 
+from .file_identity import stamps
+
 # The parser and its grammars: an upgrade (within the allowed versions) may parse differently.
 _PARSER_PACKAGES = ("tree_sitter", "tree_sitter_javascript", "tree_sitter_typescript")
 _FLUSH_EVERY = 256
@@ -26,15 +28,25 @@ _FLUSH_EVERY = 256
 
 @functools.cache
 def _salt() -> bytes:
+    return salt_of(Path(__file__).parent)
+
+
+def salt_of(here: Path) -> bytes:
     """What transform output depends on besides its input: the transform's own sources (every
     file under runner/transform, and transform_request.py, which shapes the stored entry) and the
-    installed parser. The parser's files are identified by name, size and modification time, not
-    by importing them: a run whose transforms all come from the cache never loads the parser."""
+    installed parser. The sources are identified by their stamps where those stand for their
+    contents (file_identity.py), so that a start need not read and hash them, else by their contents;
+    the parser's files by name, size and modification time, not by importing them: a run whose
+    transforms all come from the cache never loads the parser."""
     digest = hashlib.sha256(b"modrun-transform-v2")
-    here = Path(__file__).parent
-    for path in [*sorted((here / "transform").rglob("*.py")), here / "transform_request.py"]:
-        digest.update(path.relative_to(here).as_posix().encode())
-        digest.update(path.read_bytes())
+    sources = [*sorted((here / "transform").rglob("*.py")), here / "transform_request.py"]
+    taken = stamps(sources)
+    if taken is not None:
+        digest.update(b"\0stamps\0" + repr(taken).encode())  # a NUL first: never a path's bytes
+    else:
+        for path in sources:
+            digest.update(path.relative_to(here).as_posix().encode())
+            digest.update(path.read_bytes())
     for package in _PARSER_PACKAGES:
         spec = importlib.util.find_spec(package)
         for directory in (spec.submodule_search_locations or []) if spec is not None else []:

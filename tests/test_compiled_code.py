@@ -50,7 +50,8 @@ def empty_cache() -> Iterator[None]:
 
 def bundle_entries() -> int:
     """How many entries of the cache hold a runner bundle (runner/js/bundle.py), not a module's wrapper."""
-    return sum(source.startswith("(function modrunRuntime(") for _, source in CODE_CACHE._entries)
+    bundles = ("(function modrunRuntime(", "\0runner bundle\0")  # by its text, or by its files' stamps
+    return sum(source.startswith(bundles) for _, source in CODE_CACHE._entries)
 
 
 def fresh_imports(root: Path, runtimes: int, evaluator: str = "inprocess") -> list[Any]:

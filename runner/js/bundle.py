@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
+from ..file_identity import stamps
 from ..rpc.protocol import js_constants
 from . import libraries
 from .profiles import PROFILES, get_profile
@@ -56,6 +57,23 @@ def runtime_source(profile: str) -> str:
     """A function expression `(config, LIBRARIES) => {receive, drain, callNow, outbox, track}`; its own
     text lets the runtime tell its frames from user frames in stack traces."""
     return join(read(JS_DIR, files(profile)))
+
+
+def runtime_identity(profile: str) -> str | None:
+    """What runtime_source(profile)'s text is made from, without reading it: the stamps of this module
+    and of the profile's files (file_identity.py: they stand for the files' contents), and the constants.
+    It keys the bundle's compiled code (evaluators/quickjs_bytecode.py), so that a start need not read and
+    hash the text; None where the stamps do not stand for the contents (a file changed in the last seconds)."""
+    taken = stamps([Path(__file__), *(JS_DIR / name for name in files(profile))])
+    # Starts with a NUL: no wrapper's source (they start with a parenthesis) is keyed the same.
+    return None if taken is None else "\0runner bundle\0" + json.dumps([profile, constants(), taken])
+
+
+def runtime_source_of(profile: str, identity: str) -> str | None:
+    """runtime_source(profile)'s text as its files hold it now, where they still have `identity` once
+    read (None where they changed since: what is compiled under an identity is its text)."""
+    text = join(read(JS_DIR, files(profile)))
+    return text if runtime_identity(profile) == identity else None
 
 
 def profile_libraries(profile: str) -> dict[str, Any]:
