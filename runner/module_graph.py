@@ -4,7 +4,6 @@ filled in when the module is fetched; runner/hmr/ reads it)."""
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,7 +88,7 @@ class ModuleGraph:
         """The module's file may have changed: its transform is checked against the file again
         (not only its modification time) on the next fetch."""
         if node.transform_result is not None:
-            node.transform_result = dataclasses.replace(node.transform_result, stamp=None)
+            node.transform_result = node.transform_result._replace(stamp=None)
         node.last_hmr_timestamp = timestamp
         node.last_hmr_invalidation_received = False
         node.hmr_version += 1

@@ -14,8 +14,7 @@ Hooks may be plain functions or coroutines; each gets the environment it runs fo
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 if TYPE_CHECKING:
     from .environment import Environment
@@ -29,8 +28,7 @@ class Plugin:
         return True
 
 
-@dataclass(frozen=True)
-class LoadResult:
+class LoadResult(NamedTuple):  # not a dataclass: every run makes this class, and a dataclass costs a compile
     """What `load` and `transform` hooks give back, normalised."""
 
     code: str

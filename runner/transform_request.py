@@ -7,8 +7,7 @@ import asyncio
 import hashlib
 import os
 import re
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .code_frame import code_frame
 from .errors import LoadError, Location, ParseError
@@ -27,8 +26,7 @@ if TYPE_CHECKING:
     from .transform.ssr_transform import TransformResult
 
 
-@dataclass(frozen=True)
-class TransformedModule:
+class TransformedModule(NamedTuple):  # not a dataclass: every run makes this class, and a dataclass costs a compile
     code: str
     map: dict[str, Any] | None
     meta: LinkMeta  # link metadata for the module runner

@@ -334,6 +334,7 @@ def test_a_fresh_engine_finds_its_snapshot_without_making_the_boot_source(monkey
 
 
 def test_the_boot_identity_follows_every_file_of_the_bundle(tmp_path, monkeypatch):
+    from runner import file_identity
     from runner.js import bundle
 
     copy = tmp_path / "js"
@@ -341,11 +342,17 @@ def test_the_boot_identity_follows_every_file_of_the_bundle(tmp_path, monkeypatc
         (copy / name).parent.mkdir(parents=True, exist_ok=True)
         (copy / name).write_text((bundle.JS_DIR / name).read_text())
     monkeypatch.setattr(bundle, "JS_DIR", copy)
+    monkeypatch.setattr(file_identity, "RACY_S", 0.0)  # the copies are new: stamped all the same
     config = RuntimeOptions(profile="bare").runtime_config()
+    time.sleep(0.1)  # a tick of the filesystem's clock: the edits below get new change times
     before = bundle.boot_identity(config)
     assert before is not None and before == bundle.boot_identity(config)
     assert bundle.boot_identity({**config, "preload": True}) != before
     last = copy / bundle.files("bare")[-1]
+    text, info = last.read_text(), last.stat()
+    last.write_text(text.replace("\n", " ", 1))  # the same size, its modification time put back
+    os.utime(last, ns=(info.st_atime_ns, info.st_mtime_ns))
+    assert bundle.boot_identity(config) != before
     last.write_text(last.read_text() + "\n// changed\n")
     assert bundle.boot_identity(config) != before
     last.unlink()

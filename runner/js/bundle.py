@@ -136,15 +136,13 @@ def boot_expression(config: dict[str, Any], unit_source: Callable[[str], str] | 
 
 def boot_identity(config: dict[str, Any]) -> str | None:
     """What `boot_expression(config)`'s text is made from, cheaply: the config, the constants, and the
-    size and modification time of every file the text comes from (this module's own templates, the
+    stamps (file_identity.py) of every file the text comes from (this module's own templates, the
     profile's files, its libraries). For keying what is built from the text without making it (the wasm
-    evaluator's snapshots, in a fresh process); None when a file is missing (boot_expression says why)."""
+    evaluator's snapshots, in a fresh process); None when a file is missing (boot_expression says why)
+    or changed in the last seconds (the text is made)."""
     profile = get_profile(str(config["profile"]))
     paths = [Path(__file__), *(JS_DIR / name for name in files(profile.name))]
     if profile.libraries:
         paths.append(libraries.OUTPUT)
-    try:
-        stamps = [(str(path), stat.st_size, stat.st_mtime_ns) for path, stat in ((p, p.stat()) for p in paths)]
-    except OSError:
-        return None
-    return json.dumps([config, constants(), stamps], sort_keys=True)
+    taken = stamps(paths)
+    return None if taken is None else json.dumps([config, constants(), taken], sort_keys=True)

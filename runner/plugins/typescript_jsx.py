@@ -13,7 +13,6 @@ JavaScript file of that name exists (TypeScript's own rule for such imports, whi
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 from typing import Any
 
 from ..errors import UsageError, config_mapping
@@ -101,5 +100,5 @@ class TypeScriptJsxPlugin(Plugin):
             if isinstance(tsconfig.get(option), str):
                 settings[key] = tsconfig[option]
         settings.update(self.jsx)
-        return LoweringOptions(jsx=replace(JsxOptions(), **settings),
+        return LoweringOptions(jsx=JsxOptions(**settings),
                        verbatim_module_syntax=tsconfig.get("verbatimModuleSyntax") is True)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import html.entities
 import json
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from tree_sitter import Node, QueryCursor
 
@@ -93,8 +93,9 @@ class JsxLowering:
                 runtime = "automatic"
             else:
                 runtime = options.runtime
-        return replace(options, runtime=runtime, import_source=found.get("jsxImportSource", options.import_source),
-                       factory=found.get("jsx", options.factory), fragment=found.get("jsxFrag", options.fragment))
+        return options._replace(runtime=runtime, import_source=found.get("jsxImportSource", options.import_source),
+                                factory=found.get("jsx", options.factory),
+                                fragment=found.get("jsxFrag", options.fragment))
 
     def _helper(self, name: str) -> str:
         local = self.helpers.get(name)

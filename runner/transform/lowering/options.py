@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class JsxOptions:
+class JsxOptions(NamedTuple):  # not a dataclass: every run makes these classes, and a dataclass costs a compile
     runtime: str = "automatic"  # or "classic"
     import_source: str = "react"  # automatic: <import_source>/jsx-runtime
     factory: str = "React.createElement"  # classic
@@ -14,7 +13,6 @@ class JsxOptions:
     development: bool = False  # automatic: jsxDEV with source positions
 
 
-@dataclass(frozen=True)
-class LoweringOptions:
-    jsx: JsxOptions = field(default_factory=JsxOptions)
+class LoweringOptions(NamedTuple):
+    jsx: JsxOptions = JsxOptions()  # immutable: one instance serves as every default
     verbatim_module_syntax: bool = False  # TypeScript's option: elide only what is marked `type`
