@@ -48,7 +48,7 @@ MB = 1024 * 1024
 def engine_version() -> str:
     """The engine, as `quickjs-ng X.Y.Z`: the binding's version less its fourth component, which
     counts releases of the binding (0.17.0.2 runs QuickJS-ng 0.17.0). Read from the dist-info
-    folder beside the imported package, which costs a directory listing where importlib.metadata
+    folder beside the binding's C module, which costs a directory listing where importlib.metadata
     costs tens of milliseconds."""
     found = sorted(Path(_quickjs.__file__).resolve().parent.glob("quickjs_ng-*.dist-info"))
     if found:
