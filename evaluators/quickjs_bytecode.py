@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 import _quickjs
-import quickjs
 
 from .compiled_code import CODE_CACHE, CodeCache, CompiledCode
 from .quickjs_tracker import ContextData, JSValue, ObjectData
@@ -92,7 +91,7 @@ def _api() -> Api | str:
         if ctypes.sizeof(ctypes.c_void_p) != 8:
             raise Unavailable("not a 64-bit build (JSValue is NaN-boxed there)")
         api = Api(str(_quickjs.__file__))
-        context = quickjs.Context()
+        context = _quickjs.Context()
         runtime_ptr, context_ptr = _pointers(context)
         if not context_ptr or api.get_runtime(context_ptr) != runtime_ptr:
             raise Unavailable("the binding's context does not hold the engine's pointers where expected")
@@ -126,12 +125,12 @@ def _binary_identity() -> str:
     return f"{path}:{info.st_size}:{info.st_mtime_ns}:{info.st_ino}"
 
 
-def _pointers(context: quickjs.Context) -> tuple[int, int]:
+def _pointers(context: _quickjs.Context) -> tuple[int, int]:
     data = ContextData.from_address(id(context))
     return data.runtime or 0, data.context or 0
 
 
-def _value(obj: quickjs.Object) -> JSValue:
+def _value(obj: _quickjs.Object) -> JSValue:
     """The JSValue a binding object holds (borrowed: valid while the object lives)."""
     return ObjectData.from_address(id(obj)).value
 
@@ -140,7 +139,7 @@ class QuickJSCompiler:
     """Serves one runtime's compile requests from the code cache (compiled_code.py)."""
 
     @staticmethod
-    def attach(context: quickjs.Context, directory: str | None = None,
+    def attach(context: _quickjs.Context, directory: str | None = None,
                cache: CodeCache = CODE_CACHE) -> QuickJSCompiler | None:
         """A compiler for this context, or None where compiled code is off (a cache of no size), or
         cannot be used with this binding (warned about once). `directory` holds the disk store."""
@@ -152,16 +151,16 @@ class QuickJSCompiler:
             return None
         return QuickJSCompiler(api, context, CompiledCode(cache, directory))
 
-    def __init__(self, api: Api, context: quickjs.Context, code: CompiledCode) -> None:
+    def __init__(self, api: Api, context: _quickjs.Context, code: CompiledCode) -> None:
         self.api = api
         self.context = context
         self.runtime_ptr, self.context_ptr = _pointers(context)
         self.code = code
-        self.next_request: quickjs.Object | None = None
-        self.deliver: quickjs.Object | None = None
+        self.next_request: _quickjs.Object | None = None
+        self.deliver: _quickjs.Object | None = None
         self.build = ""
 
-    def connect(self, next_request: quickjs.Object, deliver: quickjs.Object) -> None:
+    def connect(self, next_request: _quickjs.Object, deliver: _quickjs.Object) -> None:
         """The runtime's entry points (runtime.js: nextCompile, compiled)."""
         self.next_request = next_request
         self.deliver = deliver
@@ -190,7 +189,7 @@ class QuickJSCompiler:
         if result.tag == JS_TAG_EXCEPTION:
             # The runner would wait for ever: the runtime stops with what stopped it (out of
             # memory, its time limit), as for any engine failure.
-            raise quickjs.JSException(self._exception_text())
+            raise _quickjs.JSException(self._exception_text())
         api.free_value(ctx, result)
 
     def define(self, name: str, key: str, source: Callable[[], str | None]) -> bool:

@@ -24,7 +24,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-import quickjs
+# The binding's C module: its Python package adds only a thread-pool helper, whose imports (concurrent.futures,
+# logging) cost each process worker several milliseconds of its start.
+import _quickjs
 
 from runner.errors import RuntimeStopped
 from runner.js.bundle import boot_expression, profile_libraries, runtime_identity, runtime_source, runtime_source_of
@@ -46,9 +48,9 @@ MB = 1024 * 1024
 def engine_version() -> str:
     """The engine, as `quickjs-ng X.Y.Z`: the binding's version less its fourth component, which
     counts releases of the binding (0.17.0.2 runs QuickJS-ng 0.17.0). Read from the dist-info
-    folder beside the imported package, which costs a directory listing where importlib.metadata
+    folder beside the binding's C module, which costs a directory listing where importlib.metadata
     costs tens of milliseconds."""
-    found = sorted(Path(quickjs.__file__).resolve().parent.parent.glob("quickjs_ng-*.dist-info"))
+    found = sorted(Path(_quickjs.__file__).resolve().parent.glob("quickjs_ng-*.dist-info"))
     if found:
         release = found[-1].name[len("quickjs_ng-"):-len(".dist-info")]
     else:  # installed some other way
@@ -64,7 +66,7 @@ class QuickJSEngine:
         self.limits = options.limits
         self.dead = False
         self._limited = False  # the running step has a deadline armed
-        self.context = quickjs.Context()
+        self.context = _quickjs.Context()
         if self.limits.memory_mb is not None:
             self.context.set_memory_limit(int(self.limits.memory_mb * MB))
         self.context.set_max_stack_size(int(self.limits.stack_kb) * 1024)
@@ -94,7 +96,7 @@ class QuickJSEngine:
                                        self.context.eval("__modrun_boot.compiled"))
             self.context.eval("delete globalThis.__modrun_boot; delete globalThis.__modrun_runtime;" + "".join(
                 f"delete globalThis.__modrun_unit_{name};" for name in units))
-        except quickjs.JSException as error:
+        except _quickjs.JSException as error:
             self.dead = True
             raise self._classify(error, "") from None
 
@@ -156,7 +158,7 @@ class QuickJSEngine:
             self._limited = True
         try:
             return work()
-        except (quickjs.JSException, quickjs.StackOverflow, Interrupted) as error:
+        except (_quickjs.JSException, _quickjs.StackOverflow, Interrupted) as error:
             raise self._stop(error, self._interrupt.expired() or which) from None
         except RuntimeStopped as stopped:  # the job loop spent the slice
             raise self._stopped(stopped) from None
@@ -203,6 +205,6 @@ class QuickJSEngine:
             self._interrupt.disarm()
 
     def _classify(self, error: Exception, which: str) -> RuntimeStopped:
-        if isinstance(error, quickjs.StackOverflow):
+        if isinstance(error, _quickjs.StackOverflow):
             return limit_exceeded("stack")
         return classify(error, memory_mb=self.limits.memory_mb, running=which)
