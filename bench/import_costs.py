@@ -38,8 +38,8 @@ def import_costs(entry: Path, evaluator: str, repeat: int, modrun: str = MODRUN)
         if done.returncode != 0:
             raise RuntimeError(f"modrun run {entry} failed ({done.returncode}):\n{done.stderr[-2000:]}")
         for match in _LINE.finditer(done.stderr):
-            totals[group(match.group(2))] += int(match.group(1)) / 1000
-    costs = {name: value / repeat for name, value in totals.most_common()}
+            totals[group(match.group(2))] += int(match.group(1))  # µs
+    costs = {name: value / 1000 / repeat for name, value in totals.most_common()}
     return costs, sum(costs.values())
 
 

@@ -112,7 +112,11 @@ def main() -> None:
         columns: dict[tuple[str, str], Callable[[], tuple[float, str]]] = {}
         for graph, (root, entry) in graphs_with_tiny.items():
             cache = root / "node_modules" / ".modrun"
-            columns[(graph, "node")] = lambda root=root, entry=entry: run_timed(["node", str(entry)], root)
+
+            def native(root: Path = root, entry: Path = entry) -> tuple[float, str]:
+                return run_timed(["node", str(entry)], root)
+
+            columns[(graph, "node")] = native
             for evaluator in evaluators:
                 # Each side's warm run right after its own cold one: the sides share the root's cache
                 # directory (their entries apart: the key holds the transform's sources).
@@ -155,9 +159,9 @@ def main() -> None:
             for graph, (root, entry) in graphs.items():
                 url = "/" + entry.relative_to(root).as_posix()
                 for evaluator in evaluators:
-                    for warm in (False, True):
-                        key = f"{graph} / {evaluator} / {'warm' if warm else 'cold'}"
-                        breakdowns[key] = parts.breakdown(root, url, evaluator, work / "parts-cache", warm=warm)
+                    for cached in (False, True):
+                        key = f"{graph} / {evaluator} / {'warm' if cached else 'cold'}"
+                        breakdowns[key] = parts.breakdown(root, url, evaluator, work / "parts-cache", warm=cached)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
