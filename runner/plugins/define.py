@@ -78,7 +78,6 @@ class DefinePlugin(Plugin):
         out, map_ = edits.result(file_of(path), code)
         return {"code": out, "map": map_}
 
-
     def _may_match(self, code: str) -> bool:
         for names in self._names:
             for name in names:

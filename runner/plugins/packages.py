@@ -43,7 +43,7 @@ class PackageCache:
     `scope` answers from a memo per directory, which takes no stat: every module of a directory (and of
     the directories below it) shares one walk. The memo is kept until `forget_scopes()`: the environment
     forgets it when files appear or go and when a package.json changes (the watcher's events), and, on a
-    server that does not watch, at the start of each import (Environment.import_module)."""
+    server that does not watch, at the start of each import (Environment.begin_import)."""
 
     def __init__(self) -> None:
         self._by_directory: dict[str, tuple[tuple[int, int] | None, Package | None]] = {}
