@@ -9,7 +9,8 @@ The interface (the same shape for every engine):
 2. While such requests wait, the runtime's `drain` answers DRAIN_COMPILE (runner/rpc/protocol.py)
    instead of its outbox. The engine then takes the requests one by one through the runtime's
    `nextCompile()` (the text the Function constructor would compile, as a string; null when there
-   are no more), finds or makes a function for each, and answers them all with one call of the
+   are no more), or all at once through `takeCompiles()` (the wasm evaluator, where each call into
+   the runtime costs), finds or makes a function for each, and answers them all with one call of the
    runtime's `compiled(...wrappers)`, in order, undefined for any it has none for (the runner
    compiles those itself, which also reports syntax errors). Then it runs the job queue again.
 3. Compiled code is kept in a `CodeCache`: bytecode by (engine build, wrapper source). The build

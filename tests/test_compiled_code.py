@@ -13,6 +13,8 @@ import pytest
 
 from evaluators.compiled_code import CODE_CACHE, CodeCache
 from evaluators.quickjs_bytecode import engine_build, unavailable
+from evaluators.wasm.guest import GuestTrap
+from evaluators.wasm.wrappers import split_sources
 from runner import Server
 from runner.rpc.exports import ModuleProxy
 from tests.project_files import write
@@ -170,6 +172,32 @@ def test_every_evaluator_gives_the_results_of_compiling(tmp_path: Path, evaluato
     assert CODE_CACHE.hits == len(PROJECT) + (evaluator == "inprocess")
     builds = {build for build, _ in CODE_CACHE._entries}
     assert len(builds) == 1 and (builds == {engine_build()}) == (evaluator == "inprocess")
+
+
+def test_the_wasm_hosts_requests_are_cut_at_their_utf16_lengths() -> None:
+    # HostCompiler.takeAll: lengths in UTF-16 code units, a newline, the sources one after the other.
+    sources = ["(a)", "(café)", "(\U0001F600 two units)", "(\ud800 a lone surrogate)", "(x)"]
+    text = ",".join(str(len(s.encode("utf-16-le", "surrogatepass")) // 2) for s in sources) + "\n" + "".join(sources)
+    assert split_sources(text) == sources
+    assert split_sources("3,3\n(a)(b)") == ["(a)", "(b)"]
+    assert split_sources("") == []
+    for broken in ("3,4\n(a)(b)", "3,x\n(a)(b)", "9\n(\U0001F600)"):
+        with pytest.raises(GuestTrap):
+            split_sources(broken)
+
+
+def test_wasm_reads_the_bytecode_of_sources_beyond_ascii(tmp_path: Path) -> None:
+    root = write(tmp_path, {
+        "accents.js": "export const accents = 'café, naïve';\n",
+        "emoji.js": "import { accents } from './accents.js';\nexport const both = accents + ' \U0001F600 \\ud83d';\n",
+        "entry.js": "import { both } from './emoji.js';\nexport const result = { both, length: both.length };\n",
+    })
+    CODE_CACHE.max_bytes = 0
+    expected = fresh_imports(root, 1)[0]
+    assert expected == {"both": "café, naïve \U0001F600 \ud83d", "length": 16}
+    CODE_CACHE.max_bytes = 64 * 1024 * 1024
+    assert fresh_imports(root, 3, "wasm") == [expected] * 3
+    assert CODE_CACHE.hits == 3  # the third runtime read every module's wrapper, cut from one string
 
 
 @pytest.mark.parametrize("profile", ["bare", "edge"])

@@ -80,7 +80,7 @@ class WasmTransport(PulledTransport):
             entry = snapshot.booted.entry_points
             self._receive, self._call_now, self._outbox = entry["receive"], entry["callNow"], entry["outbox"]
             self._call_direct = entry["callDirect"]
-            self._next_compile, self._compiled = entry["nextCompile"], entry["compiled"]
+            self._take_compiles, self._compiled = entry["takeCompiles"], entry["compiled"]
             if config["hostCompiles"]:
                 self._compiler = shared_compiler(engine, snapshot)
             self.engine = f"quickjs-ng {snapshot.booted.version}"
@@ -144,7 +144,7 @@ class WasmTransport(PulledTransport):
         while out == DRAIN_AGAIN or out == DRAIN_COMPILE:
             if out == DRAIN_COMPILE:
                 assert self._compiler is not None and self._code is not None  # asked only with hostCompiles
-                self._compiler.serve(self.guest, self._next_compile, self._compiled, self._code)
+                self._compiler.serve(self.guest, self._take_compiles, self._compiled, self._code)
             out = self.guest.step(0)[1]
         return out or ""
 

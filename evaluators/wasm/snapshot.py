@@ -24,7 +24,7 @@ from .guest import Guest
 
 PAGE = 65536
 CHUNK = 4096  # the granularity at which zero pages are left out of the image
-ENTRY_POINTS = ("receive", "drain", "callNow", "callDirect", "outbox", "track", "nextCompile", "compiled")
+ENTRY_POINTS = ("receive", "drain", "callNow", "callDirect", "outbox", "track", "takeCompiles", "compiled")
 FILENAME = "<input>"  # what QuickJS-ng in-process names every source; runner/js relies on it
 
 

@@ -12,14 +12,14 @@ sources and runs none).
 
 from __future__ import annotations
 
+import itertools
 import threading
 
 from ..compiled_code import CompiledCode
 from .engine import Snapshot, WasmEngine
-from .guest import UNDEFINED, Guest, GuestException, GuestMemoryError, GuestTrap, tag
+from .guest import UNDEFINED, Guest, GuestException, GuestMemoryError, GuestTrap
 from .snapshot import FILENAME
 
-TAG_NULL = 2
 COMPILER_HEAP = 256 * 1024 * 1024  # what compiling one source may take; beyond, the runtime compiles it
 COMPILER_STACK = 256 * 1024
 
@@ -34,14 +34,13 @@ class WasmCompiler:
         self._guest: Guest | None = None
         self._lock = threading.Lock()
 
-    def serve(self, guest: Guest, next_compile: int, compiled: int, code: CompiledCode) -> None:
+    def serve(self, guest: Guest, take_compiles: int, compiled: int, code: CompiledCode) -> None:
         """Answer `guest`'s compile requests (runner/js/module_runner/host_compiler.js) from `code`: each
-        wrapper read from bytecode where there is some, undefined where not."""
+        wrapper read from bytecode where there is some, undefined where not. The sources come out in
+        one call (takeAll): a call into the guest and a string read back cost more than the split."""
         wrappers: list[int] = []
         try:
-            sources: list[str] = []
-            while tag(source := guest.call_function(next_compile)) != TAG_NULL:
-                sources.append(guest.take_text(source))
+            sources = split_sources(guest.take_text(guest.call_function(take_compiles)))
             for bytecode in self.bytecode(sources, code):
                 wrappers.append(self._load(guest, bytecode) if bytecode is not None else UNDEFINED)
             code.flush()
@@ -84,6 +83,25 @@ class WasmCompiler:
                     self._guest.close()
                 self._guest = None
                 return None
+
+
+def split_sources(text: str) -> list[str]:
+    """The sources in HostCompiler.takeAll's answer: their lengths in UTF-16 code units, a newline,
+    the sources. Text the lengths do not cut cleanly comes from a broken guest: a trap."""
+    if not text:
+        return []
+    header, _, joined = text.partition("\n")
+    lengths = [int(length) for length in header.split(",") if length.isdigit()]
+    if joined.isascii():  # one code unit per character: the text is cut as it is
+        ends = list(itertools.accumulate(lengths, initial=0))
+        if ends[-1] == len(joined):
+            return [joined[start:end] for start, end in itertools.pairwise(ends)]
+    else:
+        units = joined.encode("utf-16-le", "surrogatepass")
+        ends = list(itertools.accumulate((2 * length for length in lengths), initial=0))
+        if ends[-1] == len(units):
+            return [units[start:end].decode("utf-16-le", "surrogatepass") for start, end in itertools.pairwise(ends)]
+    raise GuestTrap("the compile requests' lengths do not match their text", None, 0)
 
 
 _compilers: dict[int, WasmCompiler] = {}

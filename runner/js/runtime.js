@@ -29,6 +29,7 @@ function bootRuntime(global, config, runnerSource) {
     // With compile requests waiting the host serves them first (host_compiler.js).
     drain: compiler ? () => (compiler.pending ? PROTOCOL.drainCompile : loop.drain()) : () => loop.drain(),
     nextCompile: compiler ? () => compiler.next() : null,
+    takeCompiles: compiler ? () => compiler.takeAll() : null,
     compiled: compiler ? (...wrappers) => compiler.compiled(...wrappers) : null,
     outbox: () => transport.drain(), // what a stopped runtime still holds, without running anything
     callNow: (url, requestJson) => api.callNow(url, requestJson),

@@ -4,8 +4,8 @@
 // Wrappers compiled by the engine's host (evaluators/compiled_code.py), for a runtime booted with
 // `hostCompiles`: before linking, the runner asks for the wrappers of the modules it is about to
 // link and waits. The host, when the runtime is idle (`drain` answers PROTOCOL.drainCompile),
-// takes the wrappers' sources one by one with `next()` and answers them all, in order, with one
-// `compiled(...)`: a function, or undefined where it has none (the runner then compiles the
+// takes the wrappers' sources one by one with `next()` (or all at once with `takeAll()`) and
+// answers them all, in order, with one `compiled(...)`: a function, or undefined where it has none (the runner then compiles the
 // module itself, which also reports its syntax errors). The host compiles the very text the
 // engine's Function constructor compiles: the wrapper's source (which is what the function's
 // toString shows) in parentheses, a script whose value is the function.
@@ -44,6 +44,24 @@ class HostCompiler {
     this.handed.push(record);
     // A flat copy: a joined string can be a rope, which not every binding can read.
     return record.hostSource.slice(0);
+  }
+
+  // Every waiting record's source in one string, for an engine where each call into the runtime
+  // costs (wasm): the sources' lengths in UTF-16 code units, comma-separated, a newline, then the
+  // sources one after the other; "" when none waits. The records are handed, as by next().
+  takeAll() {
+    const records = this.queue;
+    this.queue = [];
+    if (records.length === 0) return "";
+    const lengths = [];
+    const parts = [""];
+    for (const record of records) {
+      this.handed.push(record);
+      lengths.push(record.hostSource.length);
+      parts.push(record.hostSource);
+    }
+    parts[0] = lengths.join(",") + "\n";
+    return parts.join(""); // one flat string (join, not +, which can make a rope)
   }
 
   compiled(...wrappers) {
