@@ -20,6 +20,7 @@ import pytest
 import wasmtime
 
 from evaluators.options import RuntimeOptions
+from evaluators.wasm import capi
 from evaluators.wasm.cache import ModuleCache
 from evaluators.wasm.engine import REACTOR, shared_engine
 from evaluators.wasm.evaluator import WasmTransport
@@ -126,8 +127,66 @@ def test_the_guest_reaches_no_host_api(tmp_path, profile):
     assert result["globals"] == [name for name in asyncio.run(inprocess_globals()) if name != "Atomics"]
 
 
+def test_the_c_api_structures_are_wasmtimes_own():
+    # capi.py declares the structures it uses itself (wasmtime-py's bindings cost every process
+    # about 25 ms to import): they must be the library's, as wasmtime-py's generated ones are.
+    from wasmtime import _ffi as ffi
+
+    for ours, theirs in [(capi.ByteVec, ffi.wasm_byte_vec_t), (capi.Func, ffi.wasmtime_func_t),
+                         (capi.Memory, ffi.wasmtime_memory_t), (capi.Global, ffi.wasmtime_global_t),
+                         (capi.Extern, ffi.wasmtime_extern_t), (capi.Instance, ffi.wasmtime_instance_t),
+                         (capi.Val, ffi.wasmtime_val_t), (capi.ValRaw, ffi.wasmtime_val_raw_t)]:
+        assert (ctypes.sizeof(ours), ctypes.alignment(ours)) == (ctypes.sizeof(theirs), ctypes.alignment(theirs))
+    assert capi.Extern.of.offset == ffi.wasmtime_extern_t.of.offset
+    assert capi.Val.of.offset == ffi.wasmtime_val_t.of.offset
+    assert capi.LIBRARY == ffi.filename
+    assert (capi.STACK_OVERFLOW, capi.MEMORY_OUT_OF_BOUNDS) == (wasmtime.TrapCode.STACK_OVERFLOW.value,
+                                                                 wasmtime.TrapCode.MEMORY_OUT_OF_BOUNDS.value)
+
+
+def test_a_guests_writes_are_counted_and_go_nowhere():
+    # The linker's fd_write (capi.new_linker) answers as if it wrote every byte of every buffer.
+    wasm = bytes(wasmtime.wat2wasm("""(module
+      (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (data (i32.const 16) "\\20\\00\\00\\00\\05\\00\\00\\00\\30\\00\\00\\00\\07\\00\\00\\00")
+      (func (export "write") (param i32) (result i32)
+        (call $write (i32.const 1) (i32.const 16) (i32.const 2) (local.get 0))))"""))
+    engine = shared_engine().engine
+    store = capi.Store(engine)
+    try:
+        instance = store.instantiate(capi.new_linker(engine), capi.compile_module(engine, wasm))
+        items = {}
+        for name in ("memory", "write"):
+            items[name] = capi.Extern()
+            assert capi.export_get(store.context, ctypes.byref(instance), name.encode(), len(name),
+                                   ctypes.byref(items[name]))
+        base = capi.memory_data(store.context, ctypes.byref(items["memory"].of.memory))
+
+        def write(written: int) -> int:
+            slots = (capi.ValRaw * 1)()
+            slots[0].i32 = written
+            assert not capi.call_unchecked(ctypes.c_void_p(store.context), ctypes.byref(items["write"].of.func),
+                                           slots, ctypes.c_size_t(1), ctypes.byref(ctypes.c_void_p()))
+            return int(slots[0].i32)
+
+        assert write(8) == 0 and ctypes.c_uint32.from_address(base + 8).value == 5 + 7
+        assert write(65536 - 2) == 21  # its count out of bounds: EFAULT, nothing written
+    finally:
+        store.close()
+
+
+def test_a_sandbox_does_not_load_wasmtime_py():
+    # Its bindings of the whole C API are what capi.py exists to avoid (tests above import it).
+    code = ("import sys; from evaluators.wasm.evaluator import WasmTransport; from evaluators import RuntimeOptions;"
+            "WasmTransport(RuntimeOptions()); print(sorted(m for m in sys.modules if m.startswith('wasmtime')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
 def test_the_reactor_imports_five_wasi_functions_none_of_which_can_block():
-    module = wasmtime.Module.from_file(shared_engine().engine, str(REACTOR))
+    module = wasmtime.Module.from_file(wasmtime.Engine(), str(REACTOR))
     imports = sorted((item.module, item.name) for item in module.imports)
     assert imports == [("wasi_snapshot_preview1", name) for name in
                        ("clock_time_get", "fd_close", "fd_fdstat_get", "fd_seek", "fd_write")]
@@ -226,12 +285,15 @@ def test_running_out_of_shadow_stack_traps_without_touching_what_lies_above_it()
     guest = transport.guest
     top = guest.stack_pointer()
     above = guest.read(top, 65536)
-    stack_pointer = guest._instance.exports(guest.store)["__stack_pointer"]
-    assert isinstance(stack_pointer, wasmtime.Global)
-    stack_pointer.set_value(guest.store, wasmtime.Val.i32(512))  # almost no stack left
+    value = capi.Val(kind=0)
+    value.of.i32 = 512  # almost no stack left
+    global_set = capi._lib.wasmtime_global_set
+    global_set.restype = ctypes.c_void_p
+    assert not global_set(ctypes.c_void_p(guest.store.context), ctypes.byref(guest._stack_pointer), ctypes.byref(value))
+    assert guest.stack_pointer() == 512
     with pytest.raises(GuestTrap) as trap:
         guest.eval("[1, 2, 3].map(x => x * 2).join()", "<input>")
-    assert trap.value.code == wasmtime.TrapCode.MEMORY_OUT_OF_BOUNDS
+    assert trap.value.code == capi.MEMORY_OUT_OF_BOUNDS == wasmtime.TrapCode.MEMORY_OUT_OF_BOUNDS.value
     assert trap.value.stack_pointer < 512 or trap.value.stack_pointer >= 1 << 31
     assert transport._classify(trap.value, "", None).limit == "stack"  # type: ignore[attr-defined]
     assert guest.read(top, 65536) == above

@@ -124,6 +124,36 @@ def write_module(sections: list[Section]) -> bytes:
 
 # ---- the sections the edits read and change ----
 
+_VALTYPES = {0x7F: "i32", 0x7E: "i64", 0x7D: "f32", 0x7C: "f64", 0x7B: "v128", 0x70: "funcref", 0x6F: "externref"}
+
+
+def read_types(payload: bytes) -> list[tuple[list[str], list[str]]]:
+    """Each function type's parameter and result types, by name (`i32`, `i64`…)."""
+    count, pos = read_uleb(payload, 0)
+    types = []
+    for _ in range(count):
+        if payload[pos] != 0x60:
+            raise WasmFormatError("only function types are supported")
+        pos += 1
+        lists: list[list[str]] = []
+        for _ in range(2):
+            size, pos = read_uleb(payload, pos)
+            lists.append([_VALTYPES.get(code, hex(code)) for code in payload[pos:pos + size]])
+            pos += size
+        types.append((lists[0], lists[1]))
+    return types
+
+
+def read_function_section(payload: bytes) -> list[int]:
+    """The type index of each function the module defines (they follow the imported ones)."""
+    count, pos = read_uleb(payload, 0)
+    indices = []
+    for _ in range(count):
+        index, pos = read_uleb(payload, pos)
+        indices.append(index)
+    return indices
+
+
 def read_imported_function_types(payload: bytes) -> list[int]:
     """The type index of each imported function, in import order (the first function indices)."""
     count, pos = read_uleb(payload, 0)

@@ -20,7 +20,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-import wasmtime
+from . import capi
 
 KEEP = 16  # entries kept; older ones are removed when a new one is written
 KEEP_REMEMBERED = 64  # small texts kept (remember): each costs a few milliseconds to make again
@@ -50,15 +50,16 @@ class ModuleCache:
     def __init__(self, directory: Path | None) -> None:
         self.directory = directory
 
-    def load(self, engine: wasmtime.Engine, key: str) -> tuple[wasmtime.Module, dict[str, Any]] | None:
+    def load(self, engine: int, key: str) -> tuple[int, dict[str, Any]] | None:
+        """The module (a wasmtime_module_t of `engine`) and sidecar stored under `key`, or None."""
         if self.directory is None:
             return None
         module_path = self.directory / f"{key}.cwasm"
         meta_path = self.directory / f"{key}.json"
         try:
             meta = json.loads(meta_path.read_text())
-            module = wasmtime.Module.deserialize_file(engine, str(module_path))
-        except (OSError, ValueError, wasmtime.WasmtimeError):
+            module = capi.deserialize_file(engine, str(module_path))
+        except (OSError, ValueError, capi.WasmError):
             for path in (module_path, meta_path):
                 if path.exists():
                     self._remove(path)
@@ -69,13 +70,14 @@ class ModuleCache:
             pass
         return module, meta
 
-    def store(self, key: str, module: wasmtime.Module, meta: dict[str, Any]) -> None:
+    def store(self, key: str, module: bytes, meta: dict[str, Any]) -> None:
+        """Keep a serialized module (capi.serialize) and its sidecar under `key`."""
         if self.directory is None:
             return
         try:
             self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
             self._write(self.directory / f"{key}.json", json.dumps(meta).encode())
-            self._write(self.directory / f"{key}.cwasm", bytes(module.serialize()))
+            self._write(self.directory / f"{key}.cwasm", module)
             self._evict("*.cwasm", KEEP)
         except OSError:
             pass  # a cache that cannot be written only makes the next process slower

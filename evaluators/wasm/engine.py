@@ -30,12 +30,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import wasmtime
-from wasmtime import _ffi as ffi
-
 from runner.js.bundle import boot_expression, boot_identity
 
-from . import snapshot
+from . import capi, snapshot
 from .cache import ModuleCache, cache_key, default_directory
 from .guest import Guest, Signature, function_types, signatures
 from .native_stack import MAX_WASM_STACK
@@ -51,52 +48,24 @@ SHADOW_PER_NATIVE = 4
 STACK_HEADROOM = 128 << 10  # shadow stack kept beyond QuickJS's check, for the C code that throws
 STACK_GUARD = 64 << 10  # a trap with the stack pointer this close to the bottom ran out of stack
 
-_EBADF = 8
-_STRATEGY_CRANELIFT, _STRATEGY_WINCH = 1, 2
-
 
 def _native_library() -> str:
     """What identifies the wasmtime build compiled code depends on: its shared library."""
-    stat = os.stat(ffi.filename)
-    return f"{ffi.filename}:{stat.st_size}:{stat.st_mtime_ns}"
+    stat = os.stat(capi.LIBRARY)
+    return f"{capi.LIBRARY}:{stat.st_size}:{stat.st_mtime_ns}"
 
 
-def _config(strategy: int) -> tuple[wasmtime.Config, str]:
-    config = wasmtime.Config()
-    ffi.wasmtime_config_strategy_set(config.ptr(), strategy)
-    ffi.wasmtime_config_async_stack_size_set(config.ptr(), MAX_WASM_STACK + (1 << 20))
-    config.max_wasm_stack = MAX_WASM_STACK
-    config.memory_may_move = False  # the driver and the watchdog keep raw pointers into memory
-    config.cranelift_opt_level = "speed"
+def _new_engine(strategy: int) -> tuple[int, str]:
+    engine = capi.new_engine(strategy, MAX_WASM_STACK + (1 << 20), MAX_WASM_STACK)
     machine = os.uname().machine if hasattr(os, "uname") else sys.platform
-    fingerprint = f"strategy={strategy};stack={MAX_WASM_STACK};may_move=0;opt=speed;{machine}"
-    return config, fingerprint
-
-
-def _linker(engine: wasmtime.Engine) -> wasmtime.Linker:
-    linker = wasmtime.Linker(engine)
-    linker.define_wasi()
-    linker.allow_shadowing = True
-    four = wasmtime.FuncType([wasmtime.ValType.i32()] * 4, [wasmtime.ValType.i32()])
-
-    def discard(caller: wasmtime.Caller, fd: int, iovs: int, count: int, written: int) -> int:
-        memory = caller.get("memory")
-        if not isinstance(memory, wasmtime.Memory):
-            return _EBADF
-        raw = memory.read(caller, iovs, iovs + 8 * count)
-        total = sum(int.from_bytes(raw[8 * i + 4:8 * i + 8], "little") for i in range(count))
-        memory.write(caller, (total & 0xFFFFFFFF).to_bytes(4, "little"), written)
-        return 0
-
-    linker.define_func("wasi_snapshot_preview1", "fd_write", four, discard, access_caller=True)
-    return linker
+    return engine, f"strategy={strategy};stack={MAX_WASM_STACK};may_move=0;opt=speed;{machine}"
 
 
 @dataclass
 class Snapshot:
     """A booted runtime baked into a compiled module, ready to instantiate."""
 
-    pre: wasmtime.InstancePre
+    pre: int  # a wasmtime_instance_pre_t
     signatures: dict[str, Signature]
     booted: snapshot.BootedRuntime
     memory_size: int  # bytes of linear memory a new instance starts with
@@ -109,9 +78,8 @@ class WasmEngine:
     def __init__(self) -> None:
         self.wasm_path = REACTOR
         self.native = _native_library()
-        config, self.fingerprint = _config(_STRATEGY_CRANELIFT)
-        self.engine = wasmtime.Engine(config)
-        self.linker = _linker(self.engine)
+        self.engine, self.fingerprint = _new_engine(capi.STRATEGY_CRANELIFT)
+        self.linker = capi.new_linker(self.engine)
         self.cache = ModuleCache(default_directory())
         self._lock = threading.Lock()
         self._snapshots: dict[str, Snapshot] = {}
@@ -189,28 +157,31 @@ class WasmEngine:
             memory_size, stack_top = int(meta["memory_size"]), int(meta["stack_top"])
         except (KeyError, TypeError, ValueError):
             return None  # written by another version: rebuilt and overwritten
-        found = Snapshot(self.linker.instantiate_pre(module), signatures(types), booted, memory_size, stack_top, "disk")
+        found = Snapshot(capi.instantiate_pre(self.linker, module), signatures(types), booted, memory_size, stack_top,
+                         "disk")
         found.timings.update({"load": (loaded - started) * 1000, "pre-link": (time.perf_counter() - loaded) * 1000})
         return found
 
     def _build(self, key: str, boot_source: str) -> Snapshot:
         base = self.with_stop_checks()
         image, booted, stack_top = _boot_in_baseline(base, boot_source)
-        module = wasmtime.Module(self.engine, snapshot.snapshot_module(base, image))
-        types = function_types(module)
+        wasm = snapshot.snapshot_module(base, image)
+        module = capi.compile_module(self.engine, wasm)
+        types = function_types(wasm)
         meta = {"booted": booted.to_json(), "memory_size": len(image), "stack_top": stack_top, "functions": types}
-        self.cache.store(key, module, meta)
-        return Snapshot(self.linker.instantiate_pre(module), signatures(types), booted, len(image), stack_top, "built")
+        self.cache.store(key, capi.serialize(module), meta)
+        return Snapshot(capi.instantiate_pre(self.linker, module), signatures(types), booted, len(image), stack_top,
+                        "built")
 
     def new_guest(self, snapshot: Snapshot, memory_cap: int | None) -> Guest:
         """A new instance of a snapshot; `memory_cap` bounds its linear memory (bytes beyond the
         snapshot's own)."""
-        store = wasmtime.Store(self.engine)
-        store.set_wasi(wasmtime.WasiConfig())
-        if memory_cap is not None:
-            store.set_limits(memory_size=snapshot.memory_size + memory_cap)
-        instance = snapshot.pre.instantiate(store)
-        guest = Guest(store, instance, snapshot.signatures)
+        store = capi.Store(self.engine, None if memory_cap is None else snapshot.memory_size + memory_cap)
+        try:
+            guest = Guest(store, store.instantiate_pre(snapshot.pre), snapshot.signatures)
+        except BaseException:
+            store.close()
+            raise
         guest.restore(snapshot.booted.state)
         guest.reseed()
         return guest
@@ -220,23 +191,20 @@ def _boot_in_baseline(base: bytes, boot_source: str) -> tuple[bytes, snapshot.Bo
     """Boot a runtime in an instance compiled by Winch (fast to compile, and it runs only the
     boot) and capture its memory."""
     try:
-        config, _ = _config(_STRATEGY_WINCH)
-        engine = wasmtime.Engine(config)
-        module = wasmtime.Module(engine, base)
-    except wasmtime.WasmtimeError:  # a wasmtime built without Winch
-        config, _ = _config(_STRATEGY_CRANELIFT)
-        engine = wasmtime.Engine(config)
-        module = wasmtime.Module(engine, base)
-    store = wasmtime.Store(engine)
-    store.set_wasi(wasmtime.WasiConfig())
-    instance = _linker(engine).instantiate(store, module)
-    guest = Guest(store, instance, signatures(function_types(module)))
+        engine, _ = _new_engine(capi.STRATEGY_WINCH)
+        module = capi.compile_module(engine, base)
+    except capi.WasmError:  # a wasmtime built without Winch
+        engine, _ = _new_engine(capi.STRATEGY_CRANELIFT)
+        module = capi.compile_module(engine, base)
+    store, linker = capi.Store(engine), capi.new_linker(engine)
     try:
+        guest = Guest(store, store.instantiate(linker, module), signatures(function_types(base)))
         stack_top = guest.stack_pointer()
         booted = snapshot.boot(guest, boot_source)
         return snapshot.capture(guest, stack_top), booted, stack_top
     finally:
         store.close()
+        capi.delete(engine=engine, module=module, linker=linker)
 
 
 _engine: WasmEngine | None = None

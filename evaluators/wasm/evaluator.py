@@ -26,8 +26,6 @@ import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-import wasmtime
-
 from runner.errors import CrashError, RuntimeStopped
 from runner.limits import Budget, Limits
 from runner.rpc import wire
@@ -46,6 +44,7 @@ from ..stops import (
     memory_exceeded,
     salvage,
 )
+from . import capi
 from .engine import SHADOW_PER_NATIVE, STACK_GUARD, STACK_HEADROOM, shared_engine
 from .guest import MAX_ARGS as _MAX_ARGS
 from .guest import Envelope, Guest, GuestException, GuestMemoryError, GuestTrap, is_plain
@@ -88,7 +87,7 @@ class WasmTransport(PulledTransport):
 
         try:
             self.guest = on_big_stack(create)
-        except (GuestTrap, GuestException, GuestMemoryError, wasmtime.WasmtimeError) as error:
+        except (GuestTrap, GuestException, GuestMemoryError, capi.WasmError) as error:
             self.dead = True
             raise CrashError(f"the wasm runtime could not start: {error}") from None
         self._arm = WATCHDOG.register(self.guest.interrupt_word, self.guest.stop_word)
@@ -225,8 +224,7 @@ class WasmTransport(PulledTransport):
             # The shadow stack grows down to address 0: past it, the stack pointer wraps around and
             # the next access is out of bounds.
             ran_out = error.stack_pointer < STACK_GUARD or error.stack_pointer >= 1 << 31
-            if error.code == wasmtime.TrapCode.STACK_OVERFLOW or (
-                    error.code == wasmtime.TrapCode.MEMORY_OUT_OF_BOUNDS and ran_out):
+            if error.code == capi.STACK_OVERFLOW or (error.code == capi.MEMORY_OUT_OF_BOUNDS and ran_out):
                 return limit_exceeded("stack")
             if self._arm.stopped:  # the stop word was set: the trap is the watchdog's hard stop
                 fired = fired or "cpu"

@@ -17,10 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import wasmtime
-from wasmtime import _bindings as bindings
-from wasmtime import _ffi as ffi
-
+from . import binary, capi
 from .stop_checks import EXPORT_CONTROL, INTERRUPT_WORD, STOP_WORD
 
 # JSValue tags (high 32 bits of the NaN-boxed value)
@@ -49,10 +46,7 @@ _STEP = struct.Struct("<Q8xI12x")  # modrun_step(i64, i32)
 # An integral number comes back through JSON (runner/rpc/wire.py, orjson) as an int in this range
 _INT_RANGE = (-(2.0**63), 2.0**64)
 
-# A private handle on the unchecked call: no argtypes, so ctypes converts nothing per call.
-_CALL = ffi.dll["wasmtime_func_call_unchecked"]
-_CALL.restype = ctypes.c_void_p
-_CALL.argtypes = None  # type: ignore[assignment]
+_CALL = capi.call_unchecked  # no argtypes: ctypes converts nothing per call
 
 #: the exports the driver calls
 FUNCTIONS = (
@@ -67,9 +61,9 @@ FUNCTIONS = (
 class GuestTrap(Exception):
     """The instance trapped (a guard, a stop, a stack overflow, a bug): it must be discarded."""
 
-    def __init__(self, message: str, code: wasmtime.TrapCode | None, stack_pointer: int) -> None:
+    def __init__(self, message: str, code: int | None, stack_pointer: int) -> None:
         super().__init__(message)
-        self.code = code
+        self.code = code  # a wasmtime_trap_code_t (capi.STACK_OVERFLOW…), None for none
         self.stack_pointer = stack_pointer  # where the shadow stack was when it trapped
 
 
@@ -95,15 +89,18 @@ class Signature:
     result: struct.Struct | None
 
 
-def function_types(module: wasmtime.Module) -> dict[str, list[list[str]]]:
-    """The parameter and result types of each function the driver calls, as JSON-able lists
-    (reading a module's exports costs milliseconds: snapshots keep these beside the module)."""
+def function_types(wasm: bytes) -> dict[str, list[list[str]]]:
+    """The parameter and result types of each function the driver calls, as JSON-able lists, read
+    from the module's binary (snapshots keep these beside the compiled module)."""
+    sections = {section.id: section.payload for section in binary.read_sections(wasm)}
+    types = binary.read_types(sections.get(binary.TYPE, b"\0"))
+    functions = binary.read_imported_function_types(sections.get(binary.IMPORT, b"\0"))
+    functions += binary.read_function_section(sections.get(binary.FUNCTION, b"\0"))
     out: dict[str, list[list[str]]] = {}
-    for export in module.exports:
-        if export.name in FUNCTIONS:
-            ty = export.type
-            assert isinstance(ty, wasmtime.FuncType)
-            out[export.name] = [[str(p) for p in ty.params], [str(r) for r in ty.results]]
+    for export in binary.read_exports(sections.get(binary.EXPORT, b"\0")):
+        if export.kind == 0 and export.name in FUNCTIONS:
+            params, results = types[functions[export.index]]
+            out[export.name] = [params, results]
     missing = set(FUNCTIONS) - set(out)
     if missing:
         raise RuntimeError(f"the QuickJS reactor does not export {', '.join(sorted(missing))}")
@@ -142,11 +139,11 @@ def _decode(raw: bytes) -> str:
 class Guest:
     """One instance. Not thread-safe; every method runs wasm on the calling thread."""
 
-    def __init__(self, store: wasmtime.Store, instance: wasmtime.Instance, signatures: dict[str, Signature]) -> None:
+    def __init__(self, store: capi.Store, instance: capi.Instance, signatures: dict[str, Signature]) -> None:
         self.store = store
-        self._context = store._context()
-        self._ctx_arg = ctypes.c_void_p(ctypes.cast(self._context, ctypes.c_void_p).value)
-        self._buffer = (ffi.wasmtime_val_raw_t * SLOTS)()
+        self._context = store.context
+        self._ctx_arg = ctypes.c_void_p(store.context)
+        self._buffer = (capi.ValRaw * SLOTS)()
         self._buffer_view = memoryview(self._buffer).cast("B")
         self._buffer_arg = ctypes.c_void_p(ctypes.addressof(self._buffer))
         self._slots = ctypes.c_size_t(SLOTS)
@@ -155,21 +152,16 @@ class Guest:
         self._instance = instance
         self._signatures = signatures
         self._funcs: dict[str, tuple[ctypes.c_void_p, Signature, Any]] = {}  # resolved on first use
-        item = ffi.wasmtime_extern_t()
-        self._memory = self._memory_export(instance, "memory", item)
-        # Memories never move in this engine (Config.memory_may_move = False): the base is fixed.
-        self.base = ctypes.cast(ffi.wasmtime_memory_data(self._context, ctypes.byref(self._memory)),
-                                ctypes.c_void_p).value or 0
+        self._memory = self._export(instance, "memory").of.memory
+        # Memories never move in this engine (the engine's memory_may_move is off): the base is fixed.
+        self.base = capi.memory_data(self._context, ctypes.byref(self._memory)) or 0
         self._size = 0
-        control = self._memory_export(instance, EXPORT_CONTROL, item)
-        control_base = ctypes.cast(ffi.wasmtime_memory_data(self._context, ctypes.byref(control)),
-                                   ctypes.c_void_p).value or 0
+        control = self._export(instance, EXPORT_CONTROL).of.memory
+        control_base = capi.memory_data(self._context, ctypes.byref(control)) or 0
         #: host addresses of the control words (stop_checks.py), for the watchdog
         self.interrupt_word = control_base + INTERRUPT_WORD
         self.stop_word = control_base + STOP_WORD
-        self._export(instance, "__stack_pointer", item)
-        self._stack_pointer = ffi.wasmtime_global_t()
-        ctypes.pointer(self._stack_pointer)[0] = item.of.global_
+        self._stack_pointer = self._export(instance, "__stack_pointer").of.global_
         self.ctx = 0
         self._box = 0
         self._out = 0  # 8 bytes for out-parameters
@@ -177,25 +169,17 @@ class Guest:
         self._scratch_size = 0
         self._names: dict[str, int] = {}  # C strings kept in the guest (filenames, property names)
 
-    def _export(self, instance: wasmtime.Instance, name: str, item: Any) -> None:
+    def _export(self, instance: capi.Instance, name: str) -> capi.Extern:
         raw = name.encode()
-        if not bindings._wasmtime_instance_export_get(self._context, ctypes.byref(instance._instance), raw,
-                                                       len(raw), ctypes.byref(item)):
+        item = capi.Extern()
+        if not capi.export_get(self._context, ctypes.byref(instance), raw, len(raw), ctypes.byref(item)):
             raise RuntimeError(f"the module does not export {name}")
-
-    def _memory_export(self, instance: wasmtime.Instance, name: str, item: Any) -> Any:
-        self._export(instance, name, item)
-        memory = ffi.wasmtime_memory_t()
-        ctypes.pointer(memory)[0] = item.of.memory
-        return memory
+        return item
 
     # ---- calling exports ----
 
     def _resolve(self, name: str) -> tuple[ctypes.c_void_p, Signature, Any]:
-        item = ffi.wasmtime_extern_t()
-        self._export(self._instance, name, item)
-        func = ffi.wasmtime_func_t()
-        ctypes.pointer(func)[0] = item.of.func
+        func = self._export(self._instance, name).of.func
         entry = self._funcs[name] = (ctypes.c_void_p(ctypes.addressof(func)), self._signatures[name], func)
         return entry
 
@@ -213,24 +197,22 @@ class Guest:
 
     def _raise_trap(self, error: int | None) -> None:
         if self._trap.value:
-            trap = wasmtime.Trap._from_ptr(ctypes.cast(self._trap.value, ctypes.POINTER(ffi.wasm_trap_t)))
-            self._trap.value = None
-            message, code = trap.message, trap.trap_code
+            trap, self._trap.value = self._trap.value, None
+            message, code = capi.trap_info(trap)
         else:
-            failure = wasmtime.WasmtimeError._from_ptr(ctypes.cast(error or 0, ctypes.POINTER(ffi.wasmtime_error_t)))
-            message, code = str(failure), None
+            message, code = capi.error_message(error or 0), None
         raise GuestTrap(message, code, self.stack_pointer())
 
     def stack_pointer(self) -> int:
-        value = ffi.wasmtime_val_t()
-        ffi.wasmtime_global_get(self._context, ctypes.byref(self._stack_pointer), ctypes.byref(value))
+        value = capi.Val()
+        capi.global_get(self._context, ctypes.byref(self._stack_pointer), ctypes.byref(value))
         return int(value.of.i32) & 0xFFFFFFFF
 
     # ---- linear memory ----
 
     def _check(self, pointer: int, length: int) -> None:
         if pointer + length > self._size:
-            self._size = ffi.wasmtime_memory_data_size(self._context, ctypes.byref(self._memory))
+            self._size = capi.memory_data_size(self._context, ctypes.byref(self._memory))
             if pointer < 0 or length < 0 or pointer + length > self._size:
                 raise GuestTrap(f"guest pointer {pointer}+{length} is outside its memory", None, 0)
 
@@ -302,7 +284,7 @@ class Guest:
         self._names = dict(state["names"])
 
     def memory_size(self) -> int:
-        self._size = ffi.wasmtime_memory_data_size(self._context, ctypes.byref(self._memory))
+        self._size = capi.memory_data_size(self._context, ctypes.byref(self._memory))
         return self._size
 
     def set_limits(self, heap: int | None, stack: int) -> None:
