@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import ctypes
 import select
 import shutil
 import subprocess
@@ -34,7 +33,6 @@ from evaluators.inprocess import InProcessTransport
 from evaluators.options import RuntimeOptions
 from evaluators.process import ProcessEvaluator
 from evaluators.quickjs_engine import QuickJSEngine
-from evaluators.wasm.engine import ffi
 from evaluators.wasm.evaluator import WasmTransport
 from runner import Server
 
@@ -142,7 +140,7 @@ async def _memory() -> dict[str, dict[str, float]]:
                 engine.context.eval(touch_all)
                 touched.append(engine.context.memory()["memory_used_size"] / 1024)
             guest = WasmTransport(options).guest
-            linear.append(ffi.wasmtime_memory_data_size(guest._context, ctypes.byref(guest._memory)) / 1024)
+            linear.append(guest.memory_size() / 1024)
             transport = await process.create_transport(options)
             rss.append(_rss_kb(transport.pid))  # type: ignore[attr-defined]
             await transport.close()

@@ -34,8 +34,9 @@ from pathlib import Path
 import harness
 import quickjs_rs_peer
 import wasmtime
+import wasmtime_py
 
-from evaluators.wasm.engine import REACTOR, _linker
+from evaluators.wasm.engine import REACTOR
 from evaluators.wasm.stop_checks import add_stop_checks
 from runner import Server
 
@@ -93,7 +94,7 @@ def _variant(wasm: bytes, *, epoch: bool = False, fuel: bool = False, repeat: in
         store.set_epoch_deadline(1 << 40)
     if fuel:
         store.set_fuel(1 << 62)
-    exports = _linker(engine).instantiate(store, module).exports(store)
+    exports = wasmtime_py.linker(engine).instantiate(store, module).exports(store)
     memory = exports["memory"]
     assert isinstance(memory, wasmtime.Memory)
 

@@ -39,8 +39,9 @@ from typing import Any
 import harness
 import quickjs
 import wasmtime
+import wasmtime_py
 
-from evaluators.wasm.engine import _STRATEGY_CRANELIFT, REACTOR, _config, _linker
+from evaluators.wasm.engine import REACTOR
 from evaluators.wasm.reactor import build as reactor_build
 from evaluators.wasm.stop_checks import add_stop_checks
 
@@ -113,14 +114,14 @@ class BareGuest:
     """The reactor with its stop checks, a runtime created, evaluating code with JS_Eval."""
 
     def __init__(self, wasm: bytes, setting: Callable[[wasmtime.Config], None] | None = None) -> None:
-        config, _ = _config(_STRATEGY_CRANELIFT)
+        config = wasmtime_py.config()
         if setting is not None:
             setting(config)
         engine = wasmtime.Engine(config)
         self.store = wasmtime.Store(engine)
         self.store.set_wasi(wasmtime.WasiConfig())
         module = wasmtime.Module(engine, add_stop_checks(wasm))
-        self.exports = _linker(engine).instantiate(self.store, module).exports(self.store)
+        self.exports = wasmtime_py.linker(engine).instantiate(self.store, module).exports(self.store)
         self.call("_initialize")
         if self.call("modrun_init") != 0:
             raise RuntimeError("the guest could not create its runtime")
