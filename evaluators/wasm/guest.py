@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from . import binary, capi
+from . import capi
 from .stop_checks import EXPORT_CONTROL, INTERRUPT_WORD, STOP_WORD
 
 # JSValue tags (high 32 bits of the NaN-boxed value)
@@ -92,6 +92,8 @@ class Signature:
 def function_types(wasm: bytes) -> dict[str, list[list[str]]]:
     """The parameter and result types of each function the driver calls, as JSON-able lists, read
     from the module's binary (snapshots keep these beside the compiled module)."""
+    from . import binary  # only where a snapshot is built: a warm run never loads the format
+
     sections = {section.id: section.payload for section in binary.read_sections(wasm)}
     types = binary.read_types(sections.get(binary.TYPE, b"\0"))
     functions = binary.read_imported_function_types(sections.get(binary.IMPORT, b"\0"))
