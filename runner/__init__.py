@@ -29,8 +29,9 @@ if TYPE_CHECKING:
         StaleModuleError,
         UsageError,
     )
-    from .hmr.channel import HotChannel, HotReport
+    from .hmr.channel import HotChannel
     from .hmr.hot_update import HotUpdateContext, HotUpdateResult
+    from .hmr.report import HotReport
     from .limits import Limits
     from .module_graph import ModuleGraph, ModuleNode
     from .plugin import LoadResult, Plugin
@@ -54,7 +55,8 @@ _MODULES = {
     ".environment": ("Environment",),
     ".errors": ("CrashError", "JSError", "LimitError", "LoadError", "Location", "ModrunError", "ParseError",
                 "StaleModuleError", "UsageError"),
-    ".hmr.channel": ("HotChannel", "HotReport"),
+    ".hmr.channel": ("HotChannel",),
+    ".hmr.report": ("HotReport",),
     ".hmr.hot_update": ("HotUpdateContext", "HotUpdateResult"),
     ".limits": ("Limits",),
     ".module_graph": ("ModuleGraph", "ModuleNode"),
