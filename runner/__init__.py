@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from .plugin import LoadResult, Plugin
     from .plugins import VirtualModules
     from .rpc.exports import JSFunction, JSOpaque, ModuleProxy
-    from .rpc.protocol import PendingTimer
+    from .rpc.payloads import PendingTimer
     from .rpc.transport import RuntimeTransport
     from .rpc.websocket import EnvironmentWebSocketServer, serve_environment
     from .runtimes.lifecycle import ManagedRuntime
@@ -63,7 +63,7 @@ _MODULES = {
     ".plugin": ("LoadResult", "Plugin"),
     ".plugins": ("VirtualModules",),
     ".rpc.exports": ("JSFunction", "JSOpaque", "ModuleProxy"),
-    ".rpc.protocol": ("PendingTimer",),
+    ".rpc.payloads": ("PendingTimer",),
     ".rpc.transport": ("RuntimeTransport",),
     ".runtimes.lifecycle": ("ManagedRuntime",),
     ".runtimes.pool": ("RuntimePool",),

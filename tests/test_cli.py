@@ -170,7 +170,8 @@ def test_a_plain_run_imports_only_what_it_uses(tmp_path):
     pool), no pool of runtimes, no fetch dispatch, and once its transforms are cached, not the parser
     either. Nor what only an option, an error or the help needs: the fetch capability's types (until
     a runtime fetches), TLS (asyncio's, which the command never uses), shutil (the help formatter's
-    terminal size), secrets (making the key of the code cache). A warm run of the wasm evaluator does not
+    terminal size), secrets (making the key of the code cache), the protocol's typed dicts (for type
+    checking only). A warm run of the wasm evaluator does not
     load the WebAssembly binary format either (editing the reactor: only when its compiled module is
     built)."""
     (tmp_path / "main.js").write_text('import { n } from "./n.js";\nconsole.log(n);\n')
@@ -178,7 +179,7 @@ def test_a_plain_run_imports_only_what_it_uses(tmp_path):
     heavy = ("cryptography", "urllib.request", "http.client", "watchfiles", "asyncinotify", "rich", "tree_sitter",
              "runner.hmr.hot_update", "runner.hmr.propagate", "runner.hmr.accepts", "evaluators.process",
              "runner.runtimes.pool", "runner.dispatch", "runner.capabilities.fetch", "ssl", "shutil", "secrets",
-             "evaluators.wasm.binary", "runner.hmr.report")
+             "evaluators.wasm.binary", "runner.hmr.report", "runner.rpc.payloads")
 
     def loaded(evaluator: str = "inprocess") -> str:
         probe = ("import sys\nfrom runner.cli import run_command\n"

@@ -19,7 +19,7 @@ from .common import check_args, choose_root, entry_url, report_error
 if TYPE_CHECKING:
     from evaluators import RuntimeOptions
 
-    from ..rpc.protocol import PendingTimer
+    from ..rpc.payloads import PendingTimer
     from ..server import Server
 
 # The rest of modrun (asyncio, the server, the engines) is imported once the arguments are checked
