@@ -29,14 +29,15 @@ if TYPE_CHECKING:
         StaleModuleError,
         UsageError,
     )
-    from .hmr.channel import HotChannel, HotReport
+    from .hmr.channel import HotChannel
     from .hmr.hot_update import HotUpdateContext, HotUpdateResult
+    from .hmr.report import HotReport
     from .limits import Limits
     from .module_graph import ModuleGraph, ModuleNode
     from .plugin import LoadResult, Plugin
     from .plugins import VirtualModules
     from .rpc.exports import JSFunction, JSOpaque, ModuleProxy
-    from .rpc.protocol import PendingTimer
+    from .rpc.payloads import PendingTimer
     from .rpc.transport import RuntimeTransport
     from .rpc.websocket import EnvironmentWebSocketServer, serve_environment
     from .runtimes.lifecycle import ManagedRuntime
@@ -54,14 +55,15 @@ _MODULES = {
     ".environment": ("Environment",),
     ".errors": ("CrashError", "JSError", "LimitError", "LoadError", "Location", "ModrunError", "ParseError",
                 "StaleModuleError", "UsageError"),
-    ".hmr.channel": ("HotChannel", "HotReport"),
+    ".hmr.channel": ("HotChannel",),
+    ".hmr.report": ("HotReport",),
     ".hmr.hot_update": ("HotUpdateContext", "HotUpdateResult"),
     ".limits": ("Limits",),
     ".module_graph": ("ModuleGraph", "ModuleNode"),
     ".plugin": ("LoadResult", "Plugin"),
     ".plugins": ("VirtualModules",),
     ".rpc.exports": ("JSFunction", "JSOpaque", "ModuleProxy"),
-    ".rpc.protocol": ("PendingTimer",),
+    ".rpc.payloads": ("PendingTimer",),
     ".rpc.transport": ("RuntimeTransport",),
     ".runtimes.lifecycle": ("ManagedRuntime",),
     ".runtimes.pool": ("RuntimePool",),

@@ -33,7 +33,7 @@ from .plugins.typescript_jsx import TypeScriptJsxPlugin
 from .rpc.client import ConsoleSink, RunnerClient
 from .rpc.exports import ModuleProxy
 from .rpc.graph_fetch import GraphFetch
-from .rpc.protocol import BINDINGS_METHOD, FetchedModule, FetchOptions, FetchResult, Handler, LinkMeta, PendingTimer
+from .rpc.protocol import BINDINGS_METHOD, Handler
 from .runtimes.lifecycle import ManagedRuntime
 from .transform.sourcemap import shift_lines
 from .transform_request import TransformedModule, load_source, transform_request
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from evaluators import RuntimeOptions
 
     from .dispatch import DispatchRequest, DispatchResponse
+    from .rpc.payloads import FetchedModule, FetchOptions, FetchResult, LinkMeta, PendingTimer
     from .runtimes.pool import RuntimePool
     from .server import Server
 
@@ -190,7 +191,7 @@ class Environment:
         link metadata under `modrun`), or `{cache: true}` when the runner's copy is current.
         `served` (module id -> HMR version sent) tells, for a remote runner, whether its copy is
         current; a copy older than the module's last hot update comes back with `invalidate`."""
-        options = options or FetchOptions()
+        options = options or {}
         base, module_type = split_type(url)
         attributes = options.get("attributes") or {}
         module_type = module_type or attributes.get("type")
@@ -276,7 +277,8 @@ class Environment:
             code += (f"\n//# sourceURL={source_url}"
                      f"\n//# sourceMappingURL=data:application/json;base64,{encoded}\n")
             map_ = None
-        result = FetchedModule(code=code, file=node.file, id=node.id, url=node.url, invalidate=False, modrun=meta)
+        result: FetchedModule = {"code": code, "file": node.file, "id": node.id, "url": node.url, "invalidate": False,
+                                 "modrun": meta}
         if map_ is not None:
             # Positions only: the runner maps stack frames, and code frames are the host's (from the
             # module's source), so the source text does not cross again.

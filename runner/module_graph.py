@@ -4,31 +4,34 @@ filled in when the module is fetched; runner/hmr/ reads it)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from .ids import file_of
 
 
-@dataclass(eq=False)
 class ModuleNode:
-    url: str
-    id: str
-    file: str | None
-    # In the order they first imported it, as Vite's Set: HMR visits importers, and so sends updates, in that order.
-    importers: dict[ModuleNode, None] = field(default_factory=dict)
-    imported_modules: set[ModuleNode] = field(default_factory=set)
-    transform_result: Any = None  # runner.transform_request.TransformedModule
-    # HMR state. `is_self_accepting` is None until the module has been analysed (fetched).
-    is_self_accepting: bool | None = None
-    accepted_hmr_deps: set[ModuleNode] = field(default_factory=set)
-    accepted_hmr_exports: set[str] | None = None
-    imported_bindings: dict[str, set[str]] = field(default_factory=dict)  # dependency id -> names
-    last_hmr_timestamp: int = 0
-    hmr_version: int = 0  # counts the module's hot updates (remote runners' copies are judged by it)
-    last_hmr_invalidation_received: bool = False
-    # The file's (mtime_ns, size) when a hot update last failed to transform it: a second event of that save is skipped.
-    failed_stamp: tuple[int, int] | None = None
+    """One module of the graph. A plain class, not a dataclass: every run makes this class, and a
+    dataclass costs a compile. Nodes compare and hash by identity."""
+
+    def __init__(self, url: str, id: str, file: str | None) -> None:
+        self.url = url
+        self.id = id
+        self.file = file
+        # In the order they first imported it, as Vite's Set: HMR visits importers, and so sends updates, in that order.
+        self.importers: dict[ModuleNode, None] = {}
+        self.imported_modules: set[ModuleNode] = set()
+        self.transform_result: Any = None  # runner.transform_request.TransformedModule
+        # HMR state. `is_self_accepting` is None until the module has been analysed (fetched).
+        self.is_self_accepting: bool | None = None
+        self.accepted_hmr_deps: set[ModuleNode] = set()
+        self.accepted_hmr_exports: set[str] | None = None
+        self.imported_bindings: dict[str, set[str]] = {}  # dependency id -> names
+        self.last_hmr_timestamp = 0
+        self.hmr_version = 0  # counts the module's hot updates (remote runners' copies are judged by it)
+        self.last_hmr_invalidation_received = False
+        # The file's (mtime_ns, size) when a hot update last failed to transform it: a second event of that
+        # save is skipped.
+        self.failed_stamp: tuple[int, int] | None = None
 
     def __repr__(self) -> str:
         return f"ModuleNode({self.url!r})"

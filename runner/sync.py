@@ -18,13 +18,15 @@ import contextvars
 import threading
 from collections.abc import Coroutine
 from concurrent.futures import Future
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .dispatch import DispatchRequest, DispatchResponse
 from .environment import Environment
 from .rpc.exports import JSFunction, ModuleProxy
-from .rpc.protocol import PendingTimer
 from .server import Server
+
+if TYPE_CHECKING:
+    from .rpc.payloads import PendingTimer
 
 T = TypeVar("T")
 # Set for every operation the facade runs, so that the tasks it starts and the threads they hand work

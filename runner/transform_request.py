@@ -4,6 +4,7 @@ runner format — deduped while in flight, cached per module by content and on d
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import os
 import re
@@ -14,15 +15,14 @@ from .errors import LoadError, Location, ParseError
 from .ids import file_of
 from .plugin import LoadResult
 from .plugins.module_types import split_type
-from .rpc.protocol import ImportEntry, LinkMeta
 from .transform.sourcemap import compose, original_point
 
 _MODULE_EXTENSIONS = (".mjs", ".mts", ".json", ".jsx", ".tsx")
-_CJS_WORDS = re.compile(r"\b(?:require|module|exports|__filename|__dirname)\b")
 
 if TYPE_CHECKING:
     from .environment import Environment
     from .module_graph import ModuleNode
+    from .rpc.payloads import ImportEntry, LinkMeta
     from .transform.ssr_transform import TransformResult
 
 
@@ -63,8 +63,9 @@ def runner_meta(result: TransformResult) -> LinkMeta:
                 constants.append(name)
         else:
             exports[name] = {"kind": "indirect", "specifier": record.specifier, "import": record.import_name}
-    imports = [ImportEntry(specifier=r.specifier, key=dependency_key(r.specifier, r.attributes.get("type")),
-                           names=list(r.imported_names), line=r.line, column=r.column) for r in result.imports]
+    imports: list[ImportEntry] = [
+        {"specifier": r.specifier, "key": dependency_key(r.specifier, r.attributes.get("type")),
+         "names": list(r.imported_names), "line": r.line, "column": r.column} for r in result.imports]
     # One dependency per (specifier, module type), in source order: a module may import the same
     # file as code and as text.
     deps: list[str] = []
@@ -119,12 +120,18 @@ def format_hint(environment: Environment, id: str) -> str:
     return "module" if scope is not None and scope.type == "module" else "auto"
 
 
+@functools.cache
+def _cjs_words() -> re.Pattern[str]:
+    """Compiled by the first transform, not by every process that imports this (a warm run has none)."""
+    return re.compile(r"\b(?:require|module|exports|__filename|__dirname)\b")
+
+
 def runner_format(code: str, file: str, hint: str) -> dict[str, Any]:
     """The cached entry of a module: its runner-format code, map, link metadata and dynamic
     imports. Ambiguous files are CommonJS when their syntax says so (module_syntax): ES module
     syntax wins, and code with neither stays an ES module (strict, as modrun ran it before)."""
     # Imported here: a run whose transforms all come from the cache never loads the parser.
-    if hint == "commonjs" or (hint == "auto" and _CJS_WORDS.search(code)):
+    if hint == "commonjs" or (hint == "auto" and _cjs_words().search(code)):
         from .transform.cjs_transform import cjs_transform, module_syntax
         from .transform.parser import parse_javascript
 

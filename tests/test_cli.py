@@ -170,7 +170,8 @@ def test_a_plain_run_imports_only_what_it_uses(tmp_path):
     pool), no pool of runtimes, no fetch dispatch, and once its transforms are cached, not the parser
     either. Nor what only an option, an error or the help needs: the fetch capability's types (until
     a runtime fetches), TLS (asyncio's, which the command never uses), shutil (the help formatter's
-    terminal size), secrets (making the key of the code cache). A warm run of the wasm evaluator does not
+    terminal size), secrets (making the key of the code cache), the protocol's typed dicts (for type
+    checking only). A warm run of the wasm evaluator does not
     load the WebAssembly binary format either (editing the reactor: only when its compiled module is
     built)."""
     (tmp_path / "main.js").write_text('import { n } from "./n.js";\nconsole.log(n);\n')
@@ -178,7 +179,7 @@ def test_a_plain_run_imports_only_what_it_uses(tmp_path):
     heavy = ("cryptography", "urllib.request", "http.client", "watchfiles", "asyncinotify", "rich", "tree_sitter",
              "runner.hmr.hot_update", "runner.hmr.propagate", "runner.hmr.accepts", "evaluators.process",
              "runner.runtimes.pool", "runner.dispatch", "runner.capabilities.fetch", "ssl", "shutil", "secrets",
-             "evaluators.wasm.binary")
+             "evaluators.wasm.binary", "runner.hmr.report", "runner.rpc.payloads")
 
     def loaded(evaluator: str = "inprocess") -> str:
         probe = ("import sys\nfrom runner.cli import run_command\n"
@@ -193,6 +194,47 @@ def test_a_plain_run_imports_only_what_it_uses(tmp_path):
     loaded("wasm")  # its snapshot made, if no run made it before
     assert loaded("wasm") == "0 []"
     assert loaded("process") == "0 ['evaluators.process']"  # (its worker: test_process_evaluator.py)
+
+
+def test_a_warm_run_makes_no_dataclass(tmp_path):
+    """A class made with @dataclass costs every process that imports it a compile (about 0.8 ms each):
+    the classes a warm `modrun run` makes (the module graph's nodes, package.json records) are plain
+    classes or named tuples, and HMR's report loads with the first hot update."""
+    (tmp_path / "main.js").write_text('import { n } from "./n.js";\nconsole.log(n);\n')
+    (tmp_path / "n.js").write_text("export const n = 7;\n")
+    probe = ("import dataclasses, sys\nfrom runner.cli import run_command\n"
+             "code = run_command(['run', 'main.js'], held=[])\n"
+             "made = sorted(f'{name}.{key}' for name, module in list(sys.modules.items())\n"
+             "              if name.split('.')[0] in ('runner', 'evaluators')\n"
+             "              for key, value in vars(module).items()\n"
+             "              if isinstance(value, type) and value.__module__ == name\n"
+             "              and dataclasses.is_dataclass(value))\n"
+             "print(code, made, file=sys.stderr)\n")
+    for _ in range(2):  # cold, then warm
+        done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        assert done.stdout == "7\n", done.stderr
+    assert done.stderr.strip() == "0 []"
+
+
+def test_a_run_does_not_collect_garbage_while_it_loads(tmp_path):
+    """The command's process collects cycles only every LOADING_COLLECT new objects while it loads (its
+    imports, the runtime, the graph), which make tens of thousands of objects and free next to none in
+    cycles: CPython's default, every 700, rescans them some 30 times in a small run. Once the entry is
+    imported, what loading made is frozen out of later collections, which run as usual again."""
+    (tmp_path / "main.js").write_text('import { n } from "./n.js";\nconsole.log(n);\n')
+    (tmp_path / "n.js").write_text("export const n = 7;\n")
+    probe = ("import gc, sys\nfrom runner.cli import run_command\n"
+             "usual = gc.get_threshold()\ncollections = []\n"
+             "gc.callbacks.append(lambda phase, info: collections.append(info) if phase == 'stop' else None)\n"
+             "code = run_command(['run', 'main.js'], held=[])\n"
+             "print(code, len(collections), gc.get_threshold() == usual, gc.get_freeze_count() > 10_000,\n"
+             "      file=sys.stderr)\n")
+    for _ in range(2):  # cold, then warm
+        done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        assert done.stdout == "7\n", done.stderr
+    code, collected, restored, frozen = done.stderr.split()
+    assert (code, restored, frozen) == ("0", "True", "True")
+    assert int(collected) <= 5  # (the command's own modules load before the run starts; 30 or so without)
 
 
 def test_the_process_evaluator_starts_its_worker_before_the_host_loads_the_rest(tmp_path):

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from runner import Server
-from runner.hmr.channel import HotReport
 from runner.hmr.hot_update import HotUpdateResult
+from runner.hmr.report import HotReport
 
 EVALUATORS = ("inprocess", "wasm", "process")
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "conformance" / "vite-fixtures" / "runtime"

@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..errors import JSError
-from ..rpc.protocol import FetchRequestPayload, FetchResponsePayload
+from ..rpc.payloads import FetchRequestPayload, FetchResponsePayload
 from .fetch_policy import FetchPolicy, origin_of
 
 NETWORK_TIMEOUT_S = 30.0

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from ..errors import UsageError
 
 if TYPE_CHECKING:
-    from ..rpc.protocol import FetchRequestPayload, FetchResponsePayload
+    from ..rpc.payloads import FetchRequestPayload, FetchResponsePayload
     from .fetch import FetchHandler
 
 

@@ -23,8 +23,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from ..errors import LoadError, ModrunError, UsageError
-from ..hmr.channel import HotReport
 from ..hmr.hot_update import HotUpdateResult
+from ..hmr.report import HotReport
 from ..js.profiles import PROFILES
 from ..rpc import wire
 from ..rpc.exports import JSFunction, ModuleProxy

@@ -15,7 +15,6 @@ import contextlib
 import inspect
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ModrunError
@@ -25,27 +24,9 @@ if TYPE_CHECKING:
     from ..environment import Environment
     from ..rpc.client import RunnerClient
     from ..rpc.websocket import EnvironmentWebSocketServer
+    from .report import HotReport
 
 Listener = Callable[[Any, Any], Any]
-
-
-@dataclass
-class HotReport:
-    """What one payload did in one runtime."""
-
-    environment: str
-    payload: HotPayload
-    updated: list[str] = field(default_factory=list)  # "url" or "accepted via boundary"
-    reloaded: list[str] = field(default_factory=list)  # entries imported again by a full reload
-    pruned: list[str] = field(default_factory=list)
-    errors: list[dict[str, Any]] = field(default_factory=list)  # error payloads (kind, message, frame…)
-    modules: int = 0  # modules in the runtime's store after it (a leak shows as growth)
-    sent_at: float = 0.0  # time.perf_counter() when the payload was sent
-    applied_at: float = 0.0  # … and when the runtime answered
-
-    @property
-    def type(self) -> str:
-        return str(self.payload.get("type"))
 
 
 class HotChannel:
@@ -109,6 +90,8 @@ class HotChannel:
                        sent_at: float) -> None:
         with contextlib.suppress(Exception):
             await previous
+        from .report import HotReport  # loaded by the first hot update, not by every run (a dataclass costs a compile)
+
         report = HotReport(self.environment.name, payload, sent_at=sent_at)
         try:
             answer = await client.invoke("hmr", [payload])

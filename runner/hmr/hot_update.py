@@ -20,12 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import LoadError, ModrunError
 from ..module_graph import ModuleNode
-from ..rpc.protocol import HotPayload, Update, UpdatePayload
+from ..rpc.protocol import HotPayload
 from ..transform_request import file_stamp, transform_request
 from .propagate import Boundary, explicit_import_required, propagate_update
 
 if TYPE_CHECKING:
     from ..environment import Environment
+    from ..rpc.payloads import Update, UpdatePayload
     from ..server import Server
     from .watcher import ChangeType
 

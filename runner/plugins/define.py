@@ -33,21 +33,29 @@ class DefinePlugin(Plugin):
 
     def __init__(self, define: dict[str, str]) -> None:
         self.define = define
-        # One pattern for every key: `import.meta` may be spaced as the grammar allows.
-        parts = [re.escape(key).replace(r"import\.meta", r"import\s*\.\s*meta") for key in
-                 sorted(define, key=len, reverse=True)]
-        self._pattern = re.compile(rb"(?<![\w$.])(?:" + "|".join(parts).encode() + rb")(?![\w$])") if parts else None
+        self._compiled: re.Pattern[bytes] | None = None  # (compiled by the first transform: a warm run has none)
         # What a module must hold for a key to match: every name of the key's chain, the last (the
         # rarest: `import` alone is in nearly every module) tested first. Substring tests, before any regex.
         self._names = [tuple(dict.fromkeys(reversed(key.split(".")))) for key in define]
 
+    @property
+    def _pattern(self) -> re.Pattern[bytes] | None:
+        """One pattern for every key: `import.meta` may be spaced as the grammar allows."""
+        if self._compiled is None and self.define:
+            parts = [re.escape(key).replace(r"import\.meta", r"import\s*\.\s*meta") for key in
+                     sorted(self.define, key=len, reverse=True)]
+            self._compiled = re.compile(rb"(?<![\w$.])(?:" + "|".join(parts).encode() + rb")(?![\w$])")
+        return self._compiled
+
     def transform(self, code: str, id: str, environment: Any) -> dict[str, Any] | None:
         path, module_type = split_type(id)
-        if self._pattern is None or module_type is not None or id.startswith("\0") or \
+        if not self.define or module_type is not None or id.startswith("\0") or \
                 not file_of(path).endswith(_JS) or not self._may_match(code):
             return None
         src = code.encode("utf-8", "surrogatepass")
-        matches = list(self._pattern.finditer(src))
+        pattern = self._pattern
+        assert pattern is not None  # (keys defined)
+        matches = list(pattern.finditer(src))
         if not matches:
             return None
         # Imported here: a run whose modules hold no defined name never loads the parser.

@@ -17,8 +17,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 NO_MATCH: Any = object()
-_BAD_SEGMENT = re.compile(r"(^|[\\/])(\.\.?|node_modules|%2e%2e?|%2e\.|\.%2e|node%5fmodules)?([\\/]|$)", re.I)
 BareResolver = Callable[[str], str]
+
+
+@functools.cache
+def _bad_segment() -> re.Pattern[str]:
+    """Compiled when a package's exports are first matched, not by every process that imports this."""
+    return re.compile(r"(^|[\\/])(\.\.?|node_modules|%2e%2e?|%2e\.|\.%2e|node%5fmodules)?([\\/]|$)", re.I)
 
 
 class PackageError(Exception):
@@ -116,9 +121,9 @@ def _target(directory: str, target: Any, match: str | None, is_imports: bool, co
                 raise _invalid_target(target, package_json, match)
             assert bare is not None
             return bare(target.replace("*", match) if match is not None else target)
-        if _BAD_SEGMENT.search(target[2:]) and not target[2:] == "":
+        if _bad_segment().search(target[2:]) and not target[2:] == "":
             raise _invalid_target(target, package_json, match)
-        if match is not None and _BAD_SEGMENT.search(match) and match != "":
+        if match is not None and _bad_segment().search(match) and match != "":
             raise PackageError("ERR_INVALID_MODULE_SPECIFIER",
                                f"Invalid module specifier: the pattern match '{match}' for target '{target}' in "
                                f"{package_json} contains '.', '..' or 'node_modules' segments")

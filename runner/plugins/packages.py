@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..errors import LoadError
 
 
-@dataclass(frozen=True)
-class Package:
+class Package(NamedTuple):  # not a dataclass: every run that resolves makes this class, and a dataclass costs a compile
     """A package.json: its directory and its fields."""
 
     directory: str

@@ -12,7 +12,7 @@ import itertools
 import os
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import CrashError, JSError, LimitError, RuntimeStopped, error_from_payload
 from ..limits import Budget, Limits
@@ -25,13 +25,15 @@ from .protocol import (
     WAKE_EVENT,
     Handler,
     Message,
-    PendingTimer,
     answer_invoke,
     check_json,
     invoke_message,
     request_of,
 )
 from .transport import RuntimeTransport
+
+if TYPE_CHECKING:
+    from .payloads import PendingTimer
 
 ConsoleSink = Callable[[str, str], None]
 

@@ -7,7 +7,7 @@ from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from .protocol import ImportAnswer
+    from .payloads import ImportAnswer
 
 
 class Caller(Protocol):

@@ -21,10 +21,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
-from .protocol import FetchedModule, FetchOptions, FetchResult
-
 if TYPE_CHECKING:
     from ..environment import Environment
+    from .payloads import FetchedModule, FetchOptions, FetchResult
 
 
 class GraphFetch:
@@ -43,7 +42,7 @@ class GraphFetch:
         forgotten = asked.get("forget")
         if isinstance(forgotten, list):
             self._sent.difference_update(id for id in forgotten if isinstance(id, str))
-        own = cast(FetchOptions, {key: value for key, value in options.items() if key != "graph"})
+        own = cast("FetchOptions", {key: value for key, value in options.items() if key != "graph"})
         # Asked for by the runner: never in another answer's batch meanwhile (a cold import fetches
         # each level concurrently, and a module may be transformed before its own answer is sent).
         node = self.environment.module_graph.get_module_by_url(url)
@@ -52,16 +51,16 @@ class GraphFetch:
         result = await self.environment.fetch_module(url, importer, own)
         if "code" not in result:
             return result
-        module = cast(FetchedModule, result)
+        module = cast("FetchedModule", result)
         self._sent.add(module["id"])
         graph = await self._dependencies(module, own)
         # A new dict: the environment keeps `module` as its answer for the next fetch.
-        return FetchedModule(**module, graph=graph) if graph else module
+        return {**module, "graph": graph} if graph else module
 
     async def _dependencies(self, root: FetchedModule, options: FetchOptions) -> list[FetchedModule]:
         """The answers for the static dependencies of `root` the environment has transformed before and
         this runner was not sent, depth first."""
-        options = cast(FetchOptions, {key: value for key, value in options.items() if key != "attributes"})
+        options = cast("FetchOptions", {key: value for key, value in options.items() if key != "attributes"})
         graph = self.environment.module_graph
         found: list[FetchedModule] = []
         todo = [root]
@@ -82,6 +81,6 @@ class GraphFetch:
                     self._sent.discard(node.id)
                     continue
                 if "code" in answer:
-                    found.append(cast(FetchedModule, answer))
+                    found.append(cast("FetchedModule", answer))
                     todo.append(found[-1])
         return found
