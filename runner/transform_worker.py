@@ -26,7 +26,7 @@ from typing import Any
 import orjson
 
 START_AFTER = 8  # the host's own transforms before a worker pays for its fork
-BACKLOG = 4  # modules under way in the worker at a time
+BACKLOG = 8  # modules under way in the worker at a time
 _REQUEST = struct.Struct("<II")  # id, payload length
 _ANSWER = struct.Struct("<IBI")  # id, ok, payload length
 
