@@ -3,7 +3,8 @@
 others and with everything else (resolution, plugins, the runtime).
 
 The transform is CPU-bound Python holding the GIL, so a thread would not help; a process forked
-after the transform's modules are imported starts in a few milliseconds and imports nothing. It is
+after the host's own first transforms starts in a millisecond or two with the transform's modules
+imported (the CommonJS transform, where a graph has none of it, is imported by the worker itself). It is
 forked only once a server has transformed START_AFTER modules itself (a small graph, or a warm one,
 never pays for it) and serves every environment of the server until it closes.
 
@@ -71,9 +72,6 @@ class TransformWorker:
         return future
 
     def _start(self, loop: asyncio.AbstractEventLoop) -> bool:
-        # Imported before the fork, so that the child has them.
-        from .transform import cjs_transform, parser, ssr_transform  # noqa: F401
-
         requests_r, requests_w = os.pipe()
         answers_r, answers_w = os.pipe()
         try:
