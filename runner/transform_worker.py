@@ -6,7 +6,9 @@ The transform is CPU-bound Python holding the GIL, so a thread would not help; a
 after the host's own first transforms starts in a millisecond or two with the transform's modules
 imported (the CommonJS transform, where a graph has none of it, is imported by the worker itself). It is
 forked only once a server has transformed START_AFTER modules itself (a small graph, or a warm one,
-never pays for it) and serves every environment of the server until it closes.
+never pays for it), and only when the machine had a core to spare since the server started (on a
+machine busy with other work a second process only takes time from the host); it serves every
+environment of the server until it closes.
 
 The host decides per module (`take`): the worker gets it while fewer than BACKLOG are under way
 there, otherwise the host transforms it itself, so neither side waits on the other while both have
@@ -27,6 +29,7 @@ from typing import Any
 import orjson
 
 START_AFTER = 8  # the host's own transforms before a worker pays for its fork
+MIN_SPARE = 0.5  # idle cores (besides the host's) the machine must have had for a worker to pay
 BACKLOG = 8  # modules under way in the worker at a time
 _REQUEST = struct.Struct("<II")  # id, payload length
 _ANSWER = struct.Struct("<IBI")  # id, ok, payload length
@@ -44,6 +47,7 @@ class TransformWorker:
         self._out = bytearray()  # requests the pipe did not take yet
         self._in = bytearray()
         self._closed = False
+        self._cpu_since = cpu_times()
 
     def take(self, code: str, file: str, hint: str) -> asyncio.Future[bytes | None] | None:
         """A future for the runner-format entry of `code` as JSON bytes (None: the host transforms it
@@ -53,7 +57,10 @@ class TransformWorker:
         loop = asyncio.get_running_loop()
         if self._pid is None:
             self._local += 1
-            if self._local <= START_AFTER or not self._start(loop):
+            if self._local <= START_AFTER:
+                return None
+            if spare_cores(self._cpu_since, cpu_times()) < MIN_SPARE or not self._start(loop):
+                self._closed = True  # decided once per server
                 return None
         if loop is not self._loop:
             return None  # the reader is registered with the loop the worker was started in
@@ -158,6 +165,26 @@ class TransformWorker:
             pass
         os.waitpid(self._pid, 0)
         self._pid = None
+
+
+def cpu_times() -> tuple[int, int] | None:
+    """The machine's idle and total CPU time so far, in clock ticks summed over its cores (Linux's
+    /proc/stat), or None where that cannot be read."""
+    try:
+        with open("/proc/stat", "rb") as stat:
+            fields = [int(field) for field in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return fields[3] + fields[4], sum(fields[:8])  # idle + iowait; user to steal (guests are in user)
+
+
+def spare_cores(before: tuple[int, int] | None, after: tuple[int, int] | None) -> float:
+    """How many cores were idle on average between two cpu_times(): where that cannot be known, the
+    cores besides this process's own."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if before is None or after is None or after[1] <= before[1]:
+        return cores - 1.0
+    return min((after[0] - before[0]) / (after[1] - before[1]) * (os.cpu_count() or 1), cores - 1.0)
 
 
 def _serve(requests: int, answers: int) -> None:

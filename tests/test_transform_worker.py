@@ -18,6 +18,12 @@ from tests.project_files import write
 MODULES = 40
 
 
+@pytest.fixture(autouse=True)
+def spare_core(monkeypatch):
+    """Fork whatever else the machine is doing (tests run beside other work)."""
+    monkeypatch.setattr(transform_worker, "MIN_SPARE", 0.0)
+
+
 def _graph(root: Path, tag: str = "m") -> Path:
     """An entry importing MODULES modules, each with a class, a live binding and a re-export."""
     names = [f"{tag}{i}" for i in range(MODULES)]
@@ -51,6 +57,22 @@ def test_the_worker_makes_the_entries_the_host_makes(tmp_path, monkeypatch):
     assert total == sum(range(MODULES)) and pid is None
     with_worker = _entries(tmp_path / "with")
     assert len(with_worker) == MODULES + 1 and with_worker == _entries(tmp_path / "without")
+
+
+def test_a_busy_machine_forks_no_worker(tmp_path, monkeypatch):
+    monkeypatch.setattr(transform_worker, "MIN_SPARE", 10 ** 6)
+    assert asyncio.run(_import(_graph(tmp_path), False)) == (sum(range(MODULES)), None)
+
+
+def test_spare_cores_are_the_idle_share_of_the_machine():
+    cores = len(os.sched_getaffinity(0))
+    # half the machine's ticks idle: half its cores, at most those besides this process's own
+    assert transform_worker.spare_cores((100, 1000), (150, 1100)) == min((os.cpu_count() or 1) / 2, cores - 1)
+    assert transform_worker.spare_cores((100, 1000), (100, 1100)) == 0.0
+    assert transform_worker.spare_cores(None, (100, 1000)) == cores - 1  # unknown: assumed free
+    assert transform_worker.spare_cores((100, 1000), (100, 1000)) == cores - 1  # no tick between
+    idle, total = transform_worker.cpu_times() or (0, 0)
+    assert 0 <= idle <= total
 
 
 def test_a_small_graph_forks_no_worker(tmp_path):
