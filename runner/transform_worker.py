@@ -29,7 +29,7 @@ from typing import Any
 import orjson
 
 START_AFTER = 8  # the host's own transforms before a worker pays for its fork
-MIN_SPARE = 0.5  # idle cores (besides the host's) the machine must have had for a worker to pay
+MIN_SPARE = 0.25  # idle cores (besides the host's) the machine must have had for a worker to pay
 BACKLOG = 8  # modules under way in the worker at a time
 _REQUEST = struct.Struct("<II")  # id, payload length
 _ANSWER = struct.Struct("<IBI")  # id, ok, payload length
