@@ -24,6 +24,7 @@ import gc
 import os
 import signal
 import struct
+import sys
 from typing import Any
 
 import orjson
@@ -46,7 +47,8 @@ class TransformWorker:
         self._waiting: dict[int, asyncio.Future[bytes | None]] = {}
         self._out = bytearray()  # requests the pipe did not take yet
         self._in = bytearray()
-        self._closed = False
+        # Linux only: Windows has no fork, and macOS's system libraries do not support a fork without exec.
+        self._closed = not sys.platform.startswith("linux")
         self._cpu_since = cpu_times()
 
     def take(self, code: str, file: str, hint: str) -> asyncio.Future[bytes | None] | None:
@@ -65,7 +67,7 @@ class TransformWorker:
         if loop is not self._loop:
             return None  # the reader is registered with the loop the worker was started in
         self._read()
-        if len(self._waiting) >= BACKLOG:
+        if self._closed or len(self._waiting) >= BACKLOG:  # closed: the worker was found dead
             return None
         try:
             payload = orjson.dumps([code, file, hint])
