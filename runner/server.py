@@ -26,6 +26,7 @@ from .plugins.tsconfig import TsconfigReader
 from .plugins.typescript_jsx import jsx_config
 from .rpc.client import ConsoleSink
 from .transform_cache import TransformCache
+from .transform_worker import TransformWorker
 
 if TYPE_CHECKING:
     from .hmr.hot_update import HotUpdateResult
@@ -73,6 +74,7 @@ class Server:
         else:
             directory = Path(cache_dir)
         self.transform_cache = TransformCache(directory)
+        self.transform_worker = TransformWorker()  # forked on the first cold graph big enough
         configs = environments if environments is not None else {DEFAULT_ENVIRONMENT: {}}
         if not isinstance(configs, dict) or not configs:
             raise UsageError("environments must be a non-empty mapping of name to config")
@@ -136,4 +138,5 @@ class Server:
             self.watcher = None
         for environment in self.environments.values():
             await environment.close()
+        self.transform_worker.close()
         self.transform_cache.close()

@@ -108,9 +108,13 @@ class TransformCache:
         return None
 
     def put(self, key: str, value: dict[str, Any]) -> None:
+        self.put_encoded(key, orjson.dumps(value))
+
+    def put_encoded(self, key: str, value: bytes) -> None:
+        """`put` of an entry already encoded (as the transform worker answers)."""
         if self._broken:
             return
-        self._pending.append((key, orjson.dumps(value)))
+        self._pending.append((key, value))
         if len(self._pending) >= _FLUSH_EVERY:
             self.flush()
 

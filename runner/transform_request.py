@@ -10,6 +10,8 @@ import os
 import re
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+import orjson
+
 from .code_frame import code_frame
 from .errors import LoadError, Location, ParseError
 from .ids import file_of
@@ -215,6 +217,25 @@ async def transform_request(environment: Environment, node: ModuleNode) -> Trans
     return module
 
 
+async def _new_entry(environment: Environment, key: str, transformed: LoadResult, file: str, hint: str,
+                     source: str) -> dict[str, Any]:
+    """A module's runner format, made by the transform worker when it takes it (transform_worker.py),
+    else here; stored in the transform cache."""
+    cache = environment.server.transform_cache
+    pending = environment.server.transform_worker.take(transformed.code, file, hint)
+    encoded = await pending if pending is not None else None
+    if encoded is not None:
+        cache.put_encoded(key, encoded)
+        stored: dict[str, Any] = orjson.loads(encoded)
+        return stored
+    try:
+        stored = runner_format(transformed.code, file, hint)
+    except ParseError as error:
+        raise _in_source(error, transformed.map, source) from None
+    cache.put(key, stored)
+    return stored
+
+
 async def _transform(environment: Environment, node: ModuleNode) -> TransformedModule:
     cached: TransformedModule | None = node.transform_result
     hint = format_hint(environment, node.id)
@@ -236,11 +257,7 @@ async def _transform(environment: Environment, node: ModuleNode) -> TransformedM
     key = cache.key(f"{node.id}\0{hint}", transformed.code)
     stored = cache.get(key)
     if stored is None:
-        try:
-            stored = runner_format(transformed.code, node.file or node.id, hint)
-        except ParseError as error:
-            raise _in_source(error, transformed.map, loaded.code) from None
-        cache.put(key, stored)
+        stored = await _new_entry(environment, key, transformed, node.file or node.id, hint, loaded.code)
     map_ = stored["map"]
     meta = stored["meta"]
     if transformed.map is not None and map_ is not None:

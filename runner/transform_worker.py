@@ -1,0 +1,243 @@
+"""The cold transform on the machine's second core: a forked process that runs `runner_format`
+(parse, scope walk, code and map) for modules the host hands it, while the host goes on with the
+others and with everything else (resolution, plugins, the runtime).
+
+The transform is CPU-bound Python holding the GIL, so a thread would not help; a process forked
+after the host's own first transforms starts in a millisecond or two with the transform's modules
+imported (the CommonJS transform, where a graph has none of it, is imported by the worker itself). It is
+forked only once a server has transformed START_AFTER modules itself (a small graph, or a warm one,
+never pays for it), and only when the machine had a core to spare since the server started (on a
+machine busy with other work a second process only takes time from the host); it serves every
+environment of the server until it closes.
+
+The host decides per module (`take`): the worker gets it while fewer than BACKLOG are under way
+there, otherwise the host transforms it itself, so neither side waits on the other while both have
+work. Answers come back as the cache entry's JSON bytes, which the host stores as they are. A
+module the worker could not transform (a syntax error, any failure, a worker that died) is
+transformed again by the host, which raises the error exactly as without a worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import os
+import signal
+import struct
+import sys
+from typing import Any
+
+import orjson
+
+START_AFTER = 8  # the host's own transforms before a worker pays for its fork
+MIN_SPARE = 0.25  # idle cores (besides the host's) the machine must have had for a worker to pay
+BACKLOG = 8  # modules under way in the worker at a time
+_REQUEST = struct.Struct("<II")  # id, payload length
+_ANSWER = struct.Struct("<IBI")  # id, ok, payload length
+
+
+class TransformWorker:
+    def __init__(self) -> None:
+        self._pid: int | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._to = -1  # requests, written by the host
+        self._from = -1  # answers, read by the host
+        self._local = 0
+        self._next = 0
+        self._waiting: dict[int, asyncio.Future[bytes | None]] = {}
+        self._out = bytearray()  # requests the pipe did not take yet
+        self._in = bytearray()
+        # Linux only: Windows has no fork, and macOS's system libraries do not support a fork without exec.
+        self._closed = not sys.platform.startswith("linux")
+        self._cpu_since = cpu_times()
+
+    def take(self, code: str, file: str, hint: str) -> asyncio.Future[bytes | None] | None:
+        """A future for the runner-format entry of `code` as JSON bytes (None: the host transforms it
+        after all), or None when the host should transform it itself now."""
+        if self._closed:
+            return None
+        loop = asyncio.get_running_loop()
+        if self._pid is None:
+            self._local += 1
+            if self._local <= START_AFTER:
+                return None
+            if spare_cores(self._cpu_since, cpu_times()) < MIN_SPARE or not self._start(loop):
+                self._closed = True  # decided once per server
+                return None
+        if loop is not self._loop:
+            return None  # the reader is registered with the loop the worker was started in
+        self._read()
+        if self._closed or len(self._waiting) >= BACKLOG:  # closed: the worker was found dead
+            return None
+        try:
+            payload = orjson.dumps([code, file, hint])
+        except orjson.JSONEncodeError:
+            return None  # lone surrogates: the host keeps such a module
+        self._next += 1
+        future: asyncio.Future[bytes | None] = loop.create_future()
+        self._waiting[self._next] = future
+        self._out += _REQUEST.pack(self._next, len(payload)) + payload
+        self._write()
+        return future
+
+    def _start(self, loop: asyncio.AbstractEventLoop) -> bool:
+        requests_r, requests_w = os.pipe()
+        answers_r, answers_w = os.pipe()
+        try:
+            pid = os.fork()
+        except OSError:
+            for fd in (requests_r, requests_w, answers_r, answers_w):
+                os.close(fd)
+            self._closed = True
+            return False
+        if pid == 0:  # the child: it never returns
+            _serve(requests_r, answers_w)
+        os.close(requests_r)
+        os.close(answers_w)
+        os.set_blocking(requests_w, False)
+        os.set_blocking(answers_r, False)
+        self._pid, self._loop, self._to, self._from = pid, loop, requests_w, answers_r
+        loop.add_reader(answers_r, self._read)
+        return True
+
+    def _write(self) -> None:
+        try:
+            written = os.write(self._to, self._out)
+        except BlockingIOError:
+            written = 0
+        except OSError:
+            self._fail()
+            return
+        del self._out[:written]
+        assert self._loop is not None
+        if self._out:
+            self._loop.add_writer(self._to, self._write)
+        else:
+            self._loop.remove_writer(self._to)
+
+    def _read(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self._from, 1 << 20)
+            except BlockingIOError:
+                break
+            except OSError:
+                chunk = b""
+            if not chunk:
+                self._fail()  # the worker is gone: what it held is transformed by the host
+                return
+            self._in += chunk
+        view = self._in
+        start = 0
+        while len(view) - start >= _ANSWER.size:
+            id, ok, size = _ANSWER.unpack_from(view, start)
+            end = start + _ANSWER.size + size
+            if len(view) < end:
+                break
+            future = self._waiting.pop(id, None)
+            if future is not None and not future.done():
+                future.set_result(bytes(view[start + _ANSWER.size:end]) if ok else None)
+            start = end
+        del self._in[:start]
+
+    def _fail(self) -> None:
+        for future in self._waiting.values():
+            if not future.done():
+                future.set_result(None)
+        self.close()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for future in self._waiting.values():
+            if not future.done():
+                future.set_result(None)
+        self._waiting.clear()
+        if self._pid is None:
+            return
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.remove_reader(self._from)
+            self._loop.remove_writer(self._to)
+        os.close(self._to)
+        os.close(self._from)
+        try:
+            os.kill(self._pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.waitpid(self._pid, 0)
+        self._pid = None
+
+
+def cpu_times() -> tuple[int, int] | None:
+    """The machine's idle and total CPU time so far, in clock ticks summed over its cores (Linux's
+    /proc/stat), or None where that cannot be read."""
+    try:
+        with open("/proc/stat", "rb") as stat:
+            fields = [int(field) for field in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return fields[3] + fields[4], sum(fields[:8])  # idle + iowait; user to steal (guests are in user)
+
+
+def spare_cores(before: tuple[int, int] | None, after: tuple[int, int] | None) -> float:
+    """How many cores were idle on average between two cpu_times(): where that cannot be known, the
+    cores besides this process's own."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if before is None or after is None or after[1] <= before[1]:
+        return cores - 1.0
+    return min((after[0] - before[0]) / (after[1] - before[1]) * (os.cpu_count() or 1), cores - 1.0)
+
+
+def _serve(requests: int, answers: int) -> None:
+    """The worker's loop: read a request, answer it, until the host closes the pipe."""
+    status = 0
+    try:
+        # Only its own two pipes stay open: a copy of another (a runtime's channel) would keep that
+        # open after the host closed it.
+        os.dup2(requests, 0)
+        os.dup2(answers, 1)
+        os.closerange(3, os.sysconf("SC_OPEN_MAX") if hasattr(os, "sysconf") else 1024)
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the host's: it closes the pipe
+        gc.freeze()  # the host's objects stay untouched (and shared with it)
+        while True:
+            header = _read_exactly(0, _REQUEST.size)
+            if header is None:
+                break
+            id, size = _REQUEST.unpack(header)
+            payload = _read_exactly(0, size)
+            if payload is None:
+                break
+            answer = _transform(payload)
+            _write_all(1, _ANSWER.pack(id, answer is not None, len(answer or b"")) + (answer or b""))
+    except BaseException:
+        status = 1
+    os._exit(status)
+
+
+def _transform(payload: bytes) -> bytes | None:
+    from .transform_request import runner_format
+
+    try:
+        code, file, hint = orjson.loads(payload)
+        entry: Any = runner_format(code, file, hint)
+        return orjson.dumps(entry)
+    except Exception:
+        return None  # the host transforms it again and reports the error as it would
+
+
+def _read_exactly(fd: int, size: int) -> bytes | None:
+    data = bytearray()
+    while len(data) < size:
+        chunk = os.read(fd, size - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return bytes(data)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]

@@ -1,0 +1,122 @@
+"""The transform worker (runner/transform_worker.py): forked only for a graph big enough, its entries
+byte for byte those the host makes, the same errors, and a worker that dies leaves the host to do
+the work."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from runner import LoadError, Server, transform_worker
+from tests.project_files import write
+
+MODULES = 40
+
+
+@pytest.fixture(autouse=True)
+def spare_core(monkeypatch):
+    """Fork whatever else the machine is doing (tests run beside other work)."""
+    monkeypatch.setattr(transform_worker, "MIN_SPARE", 0.0)
+
+
+def _graph(root: Path, tag: str = "m") -> Path:
+    """An entry importing MODULES modules, each with a class, a live binding and a re-export."""
+    names = [f"{tag}{i}" for i in range(MODULES)]
+    files = {f"{tag}.js": "".join(f'import {{ value as {n} }} from "./src/{n}.js";\n' for n in names)
+             + f"export const total = {' + '.join(names)};\n"}
+    for i, name in enumerate(names):
+        files[f"src/{name}.js"] = (f"export let value = {i};\n"
+                                   f"class C{i} {{ #x = {i}; get x() {{ return this.#x; }} }}\n"
+                                   f"value += new C{i}().x - {i};\n"
+                                   + f'export * from "./{names[0]}.js";\n' * (i > 0))
+    return write(root, files)
+
+
+def _entries(directory: Path) -> list[bytes]:
+    with sqlite3.connect(directory / "transforms.sqlite") as db:
+        return sorted(row[0] for row in db.execute("SELECT value FROM transforms"))
+
+
+async def _import(root: Path, cache: Path | bool, entry: str = "/m.js") -> tuple[object, int | None]:
+    async with Server(root=root, cache_dir=cache) as server:
+        module = await server.environments["ssr"].import_module(entry)
+        return module.total, server.transform_worker._pid
+
+
+def test_the_worker_makes_the_entries_the_host_makes(tmp_path, monkeypatch):
+    root = _graph(tmp_path / "app")
+    total, pid = asyncio.run(_import(root, tmp_path / "with"))
+    assert total == sum(range(MODULES)) and pid is not None
+    monkeypatch.setattr(transform_worker, "START_AFTER", 10 ** 6)
+    total, pid = asyncio.run(_import(root, tmp_path / "without"))
+    assert total == sum(range(MODULES)) and pid is None
+    with_worker = _entries(tmp_path / "with")
+    assert len(with_worker) == MODULES + 1 and with_worker == _entries(tmp_path / "without")
+
+
+def test_a_busy_machine_forks_no_worker(tmp_path, monkeypatch):
+    monkeypatch.setattr(transform_worker, "MIN_SPARE", 10 ** 6)
+    assert asyncio.run(_import(_graph(tmp_path), False)) == (sum(range(MODULES)), None)
+
+
+def test_spare_cores_are_the_idle_share_of_the_machine():
+    cores = len(os.sched_getaffinity(0))
+    # half the machine's ticks idle: half its cores, at most those besides this process's own
+    assert transform_worker.spare_cores((100, 1000), (150, 1100)) == min((os.cpu_count() or 1) / 2, cores - 1)
+    assert transform_worker.spare_cores((100, 1000), (100, 1100)) == 0.0
+    assert transform_worker.spare_cores(None, (100, 1000)) == cores - 1  # unknown: assumed free
+    assert transform_worker.spare_cores((100, 1000), (100, 1000)) == cores - 1  # no tick between
+    idle, total = transform_worker.cpu_times() or (0, 0)
+    assert 0 <= idle <= total
+
+
+def test_a_small_graph_forks_no_worker(tmp_path):
+    root = write(tmp_path, {"m.js": 'import { a } from "./a.js";\nexport const total = a;\n',
+                            "a.js": "export const a = 1;\n"})
+    assert asyncio.run(_import(root, False)) == (1, None)
+
+
+def test_the_worker_is_reaped_when_the_server_closes(tmp_path):
+    _total, pid = asyncio.run(_import(_graph(tmp_path), False))
+    assert pid is not None
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # not our child any more: reaped by close
+
+
+def test_a_syntax_error_is_reported_as_without_a_worker(tmp_path, monkeypatch):
+    # The entry is the first module transformed: with START_AFTER 0 the worker gets it.
+    root = write(tmp_path, {"m.js": "export const total = 1;\nclass A { #x; }\nlet = = 1;\n"})
+    errors = []
+    for start_after in (0, 10 ** 6):
+        monkeypatch.setattr(transform_worker, "START_AFTER", start_after)
+        with pytest.raises(LoadError) as caught:
+            asyncio.run(_import(root, False))
+        error = caught.value
+        errors.append((error.name, error.message, error.code, error.loc, error.frame, error.id))
+    assert errors[0] == errors[1]
+    name, _message, _code, loc, frame, _id = errors[0]
+    assert name == "SyntaxError" and loc is not None and loc.line == 3 and "let = = 1;" in (frame or "")
+
+
+def test_a_worker_that_dies_leaves_the_work_to_the_host(tmp_path, monkeypatch):
+    monkeypatch.setattr(transform_worker, "START_AFTER", 0)
+    _graph(tmp_path, "a")
+    _graph(tmp_path, "b")
+
+    async def main() -> tuple[object, object]:
+        async with Server(root=tmp_path, cache_dir=False) as server:
+            env = server.environments["ssr"]
+            first = (await env.import_module("/a.js")).total
+            worker = server.transform_worker
+            assert worker._pid is not None
+            os.kill(worker._pid, signal.SIGKILL)  # type: ignore[arg-type]
+            second = (await env.import_module("/b.js")).total
+            assert worker._pid is None
+            return first, second
+
+    assert asyncio.run(main()) == (sum(range(MODULES)), sum(range(MODULES)))
