@@ -14,7 +14,9 @@ The host decides per module (`take`): the worker gets it while fewer than BACKLO
 there, otherwise the host transforms it itself, so neither side waits on the other while both have
 work. Answers come back as the cache entry's JSON bytes, which the host stores as they are. A
 module the worker could not transform (a syntax error, any failure, a worker that died) is
-transformed again by the host, which raises the error exactly as without a worker.
+transformed again by the host, which raises the error exactly as without a worker. A worker that
+answers nothing for STALL seconds while the host waits is taken as hung (a fork copies locks other
+threads held at that moment) and killed, and the host does its modules.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import orjson
 START_AFTER = 8  # the host's own transforms before a worker pays for its fork
 MIN_SPARE = 0.25  # idle cores (besides the host's) the machine must have had for a worker to pay
 BACKLOG = 8  # modules under way in the worker at a time
+STALL = 10.0  # seconds with no answer at all while the host waits: the worker is hung
 _REQUEST = struct.Struct("<II")  # id, payload length
 _ANSWER = struct.Struct("<IBI")  # id, ok, payload length
 
@@ -44,6 +47,7 @@ class TransformWorker:
         self._from = -1  # answers, read by the host
         self._local = 0
         self._next = 0
+        self._answered = 0
         self._waiting: dict[int, asyncio.Future[bytes | None]] = {}
         self._out = bytearray()  # requests the pipe did not take yet
         self._in = bytearray()
@@ -79,6 +83,17 @@ class TransformWorker:
         self._out += _REQUEST.pack(self._next, len(payload)) + payload
         self._write()
         return future
+
+    async def result(self, future: asyncio.Future[bytes | None]) -> bytes | None:
+        """What `take` promised, or None once the worker is found hung or dead."""
+        while not future.done():
+            answered = self._answered
+            try:
+                await asyncio.wait_for(asyncio.shield(future), STALL)
+            except TimeoutError:
+                if self._answered == answered:
+                    self.close()  # every module it held goes back to the host
+        return future.result()
 
     def _start(self, loop: asyncio.AbstractEventLoop) -> bool:
         requests_r, requests_w = os.pipe()
@@ -134,6 +149,7 @@ class TransformWorker:
             end = start + _ANSWER.size + size
             if len(view) < end:
                 break
+            self._answered += 1
             future = self._waiting.pop(id, None)
             if future is not None and not future.done():
                 future.set_result(bytes(view[start + _ANSWER.size:end]) if ok else None)

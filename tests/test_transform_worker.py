@@ -8,6 +8,7 @@ import asyncio
 import os
 import signal
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -120,3 +121,26 @@ def test_a_worker_that_dies_leaves_the_work_to_the_host(tmp_path, monkeypatch):
             return first, second
 
     assert asyncio.run(main()) == (sum(range(MODULES)), sum(range(MODULES)))
+
+
+def _hang(payload: bytes) -> bytes | None:
+    time.sleep(3600)
+    return None
+
+
+def test_a_hung_worker_is_killed_and_its_modules_done_by_the_host(tmp_path, monkeypatch):
+    monkeypatch.setattr(transform_worker, "START_AFTER", 0)
+    monkeypatch.setattr(transform_worker, "STALL", 0.5)
+    monkeypatch.setattr(transform_worker, "_transform", _hang)  # the forked child inherits it
+    _graph(tmp_path)
+
+    async def main() -> tuple[object, int | None, int | None]:
+        async with Server(root=tmp_path, cache_dir=False) as server:
+            started = time.monotonic()
+            total = (await server.environments["ssr"].import_module("/m.js")).total
+            assert time.monotonic() - started < 30
+            worker = server.transform_worker
+            return total, worker._next, worker._pid  # killed before the server closes
+
+    total, sent, pid = asyncio.run(main())
+    assert total == sum(range(MODULES)) and sent > 0 and pid is None
