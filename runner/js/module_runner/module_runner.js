@@ -194,7 +194,6 @@ class ModuleRunner {
               todo.push(dep);
               continue;
             }
-            const [specifier, type] = key.split("\0");
             const url = resolved && Object.hasOwn(resolved, key) ? resolved[key] : undefined;
             // Held already, or sent with the graph: taken here, without a promise per module.
             const ready = url ? this.readyRecord(url, batch) : undefined;
@@ -204,6 +203,7 @@ class ModuleRunner {
               todo.push(ready);
               continue;
             }
+            const [specifier, type] = key.split("\0");
             waiting++;
             (url ? this.fetchRecord(url, record) : this.fetchRecord(specifier, record, type))
               .then((found) => fetched(record, key, found), fail);
