@@ -3,15 +3,19 @@
 Vite's runner fetches one module per request, so a graph N levels deep costs N round trips and every
 module a request, a task and a JSON parse. modrun's runner adds `graph` to the fetch options
 (`GraphRequest`); the answer then also carries, under `graph`, the answers for the module's static
-dependencies (ES imports and re-exports, CommonJS requires, through any chain) that the environment
-has transformed before: a warm import of a whole graph is one request. Vite's runner never asks,
-and gets Vite's answers.
+dependencies (ES imports and re-exports, CommonJS requires, through any chain), transformed where
+the environment has not yet (from the transform cache on disk, in a new process): an import of a
+whole graph is one request, and one engine turn, where fetching level by level cost a request, a
+task and a message per module. Vite's runner never asks, and gets Vite's answers.
 
 Nothing in a batch can be stale or wrong: each module in it is the answer `Environment.fetch_module`
 gives at that moment (which checks the file and the plugins' `load` as always, and reads again a
-module HMR invalidated); a module never transformed, or whose fetch fails, is left out, and the
-runner fetches it on its own (a failure then reaches it with its importer chain, as without batches). The runner uses
-an entry only where it would otherwise have fetched that url, and only within the import that asked.
+module HMR invalidated); a module whose fetch fails is left out, and the runner fetches it on its
+own (a failure then reaches it with its importer chain, as without batches). The graph is walked
+level by level in import order, as the runner fetches it, so transforms run in the order they did
+without batches, and where several modules fail the runner asks for them, and so reports them, in
+that order too. The runner uses an entry only where it would otherwise have fetched that url, and
+only within the import that asked.
 
 A module sent to this runner is not sent again unless the runner says it forgot it (HMR invalidates
 modules, a full reload clears them all): it says so with its next fetch.
@@ -59,21 +63,19 @@ class GraphFetch:
         return FetchedModule(**module, graph=graph) if graph else module
 
     async def _dependencies(self, root: FetchedModule, options: FetchOptions) -> list[FetchedModule]:
-        """The answers for the static dependencies of `root` the environment has transformed before and
-        this runner was not sent, depth first."""
+        """The answers for the static dependencies of `root` this runner was not sent, level by level."""
         options = cast(FetchOptions, {key: value for key, value in options.items() if key != "attributes"})
         graph = self.environment.module_graph
         found: list[FetchedModule] = []
         todo = [root]
-        while todo:
-            importer = todo.pop()
+        for importer in todo:  # level by level, in import order: as the runner would fetch them
             meta = importer["modrun"]
             resolved = meta.get("resolved") or {}
             # ES imports and re-exports, and a CommonJS module's requires: what the runner fetches with it.
             urls = [resolved.get(key) for key in meta.get("deps", [])] + list((meta.get("required") or {}).values())
             for url in urls:
                 node = graph.get_module_by_url(url) if url else None
-                if url is None or node is None or node.transform_result is None or node.id in self._sent:
+                if url is None or node is None or node.id in self._sent:
                     continue
                 self._sent.add(node.id)
                 try:

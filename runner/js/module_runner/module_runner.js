@@ -162,11 +162,14 @@ class ModuleRunner {
   }
 
   // Every module not yet linked that the root reaches, each fetched as soon as its importer is
-  // known (a worklist, not a recursion: graphs can be deep); rejects with the first failure.
+  // known (a worklist, not a recursion: graphs can be deep); rejects with the first failure. The
+  // worklist is first in, first out: the modules a batch left out (those that failed on the host)
+  // are asked for level by level, as without batches, so that the same failure comes first.
   fetchGraph(root, batch) {
     return new Promise((resolve, reject) => {
       const seen = new Set();
       const todo = [root];
+      let next = 0; // todo's first record not yet taken
       let waiting = 0;
       let failed = false;
       let done = false;
@@ -183,8 +186,8 @@ class ModuleRunner {
         failed = true;
       };
       const expand = () => {
-        while (todo.length) {
-          const record = todo.pop();
+        while (next < todo.length) {
+          const record = todo[next++];
           if (seen.has(record) || record.status !== "fetched") continue;
           seen.add(record);
           const resolved = record.meta && record.meta.resolved;
