@@ -48,8 +48,8 @@ class GraphFetch:
         if isinstance(forgotten, list):
             self._sent.difference_update(id for id in forgotten if isinstance(id, str))
         own = cast(FetchOptions, {key: value for key, value in options.items() if key != "graph"})
-        # Asked for by the runner: never in another answer's batch meanwhile (a cold import fetches
-        # each level concurrently, and a module may be transformed before its own answer is sent).
+        # Asked for by the runner: never in another answer's batch meanwhile (the modules a batch left
+        # out are fetched concurrently, and one may be transformed before its own answer is sent).
         node = self.environment.module_graph.get_module_by_url(url)
         if node is not None:
             self._sent.add(node.id)

@@ -121,8 +121,8 @@ class ModuleRunner {
   // ---- fetch ----
 
   // `batch`, for the first fetch of a load: it asks for the module's graph too (see load), which
-  // joins the batch. Only that one asks: a cold import fetches level by level, and a module sent
-  // with one answer could be asked for meanwhile by a request of the same level.
+  // joins the batch. Only that one asks: what a batch left out is fetched level by level, and a
+  // module sent with one answer could be asked for meanwhile by a request of the same level.
   fetchRecord(specifier, importer, type, batch) {
     const known = this.evaluatedModules.getModuleByUrl(specifier);
     if (known && (importer === null || isAbsoluteUrl(specifier)) && !type) return Promise.resolve(known);
