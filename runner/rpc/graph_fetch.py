@@ -23,6 +23,7 @@ modules, a full reload clears them all): it says so with its next fetch.
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, cast
 
 from .protocol import FetchedModule, FetchOptions, FetchResult
@@ -67,23 +68,50 @@ class GraphFetch:
         options = cast(FetchOptions, {key: value for key, value in options.items() if key != "attributes"})
         graph = self.environment.module_graph
         found: list[FetchedModule] = []
-        todo = [root]
-        for importer in todo:  # level by level, in import order: as the runner would fetch them
-            meta = importer["modrun"]
-            resolved = meta.get("resolved") or {}
-            # ES imports and re-exports, and a CommonJS module's requires: what the runner fetches with it.
-            urls = [resolved.get(key) for key in meta.get("deps", [])] + list((meta.get("required") or {}).values())
-            for url in urls:
-                node = graph.get_module_by_url(url) if url else None
-                if url is None or node is None or node.id in self._sent:
-                    continue
-                self._sent.add(node.id)
-                try:
-                    answer = await self.environment.fetch_module(url, importer["id"], options)
-                except Exception:  # the runner fetches it itself, and reports the error where it is imported
-                    self._sent.discard(node.id)
-                    continue
-                if "code" in answer:
+        level = [root]
+        while level:
+            # The next level, in import order: as the runner would fetch it.
+            wanted: list[tuple[str, str, str]] = []  # (url, importer id, module id)
+            for importer in level:
+                meta = importer["modrun"]
+                resolved = meta.get("resolved") or {}
+                # ES imports and re-exports, and a CommonJS module's requires: what the runner fetches with it.
+                urls = [resolved.get(key) for key in meta.get("deps", [])] + list((meta.get("required") or {}).values())
+                for url in urls:
+                    node = graph.get_module_by_url(url) if url else None
+                    if url is None or node is None or node.id in self._sent:
+                        continue
+                    self._sent.add(node.id)
+                    wanted.append((url, importer["id"], node.id))
+            level = []
+            for (_, _, id), answer in zip(wanted, await self._fetch_level(wanted, options), strict=True):
+                if isinstance(answer, Exception):  # the runner fetches it itself, and reports the error where imported
+                    self._sent.discard(id)
+                elif "code" in answer:
                     found.append(cast(FetchedModule, answer))
-                    todo.append(found[-1])
+                    level.append(found[-1])
         return found
+
+    async def _fetch_level(self, wanted: list[tuple[str, str, str]],
+                           options: FetchOptions) -> list[FetchResult | Exception]:
+        """The answers for one level (or what each fetch raised). Modules the environment holds
+        transformed answer one after another, without a task each (their fetch does not suspend);
+        where one must be loaded, the level is fetched concurrently, as the runner's requests were,
+        so that plugins' asynchronous loads overlap."""
+        graph = self.environment.module_graph
+        fetch = self.environment.fetch_module
+        nodes = [graph.get_module_by_id(id) for _, _, id in wanted]
+        if any(node is None or node.transform_result is None for node in nodes):
+            answers = await asyncio.gather(*(fetch(url, importer, options) for url, importer, _ in wanted),
+                                           return_exceptions=True)
+            for answer in answers:
+                if isinstance(answer, BaseException) and not isinstance(answer, Exception):
+                    raise answer  # cancelled, or the process is stopping
+            return cast("list[FetchResult | Exception]", answers)
+        results: list[FetchResult | Exception] = []
+        for url, importer, _ in wanted:
+            try:
+                results.append(await fetch(url, importer, options))
+            except Exception as error:
+                results.append(error)
+        return results
