@@ -256,3 +256,37 @@ def test_modules_a_runner_forgot_are_sent_again(tmp_path: Path, evaluator: str) 
             assert runtime.requests == ["/entry.js"]
 
     run(test)
+
+
+def test_a_fetch_that_suspends_is_resumed_by_a_task_and_can_be_cancelled() -> None:
+    # graph_fetch steps each fetch of a level by hand; one that suspends is handed to a task
+    # (_resumed), which must give its result, and pass cancellation in.
+    from runner.rpc.graph_fetch import _resumed
+
+    async def test() -> None:
+        gate: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        seen: list[str] = []
+
+        async def work() -> int:
+            try:
+                value = await gate
+                await asyncio.sleep(0)
+                return value + 1
+            except asyncio.CancelledError:
+                seen.append("cancelled")
+                raise
+
+        coroutine = work()
+        task = asyncio.ensure_future(_resumed(coroutine, coroutine.send(None)))
+        gate.set_result(41)
+        assert await task == 42
+        gate = asyncio.get_running_loop().create_future()
+        coroutine = work()
+        task = asyncio.ensure_future(_resumed(coroutine, coroutine.send(None)))
+        await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert seen == ["cancelled"]
+
+    run(test)

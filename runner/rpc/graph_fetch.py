@@ -24,12 +24,16 @@ modules, a full reload clears them all): it says so with its next fetch.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, cast
+import types
+from collections.abc import Coroutine, Generator
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from .protocol import FetchedModule, FetchOptions, FetchResult
 
 if TYPE_CHECKING:
     from ..environment import Environment
+
+T = TypeVar("T")
 
 
 class GraphFetch:
@@ -94,24 +98,48 @@ class GraphFetch:
 
     async def _fetch_level(self, wanted: list[tuple[str, str, str]],
                            options: FetchOptions) -> list[FetchResult | Exception]:
-        """The answers for one level (or what each fetch raised). Modules the environment holds
-        transformed answer one after another, without a task each (their fetch does not suspend);
-        where one must be loaded, the level is fetched concurrently, as the runner's requests were,
-        so that plugins' asynchronous loads overlap."""
-        graph = self.environment.module_graph
+        """The answers for one level (or what each fetch raised), fetched concurrently as the runner's
+        requests were, so that plugins' asynchronous loads overlap; but each fetch starts at once, in
+        order, and one that does not suspend (a module the environment holds, or finds on disk) is
+        answered without a task or a turn of the event loop, so a level's fetches run in the order,
+        and interleave with other requests as, they did one request each."""
         fetch = self.environment.fetch_module
-        nodes = [graph.get_module_by_id(id) for _, _, id in wanted]
-        if any(node is None or node.transform_result is None for node in nodes):
-            answers = await asyncio.gather(*(fetch(url, importer, options) for url, importer, _ in wanted),
-                                           return_exceptions=True)
-            for answer in answers:
-                if isinstance(answer, BaseException) and not isinstance(answer, Exception):
-                    raise answer  # cancelled, or the process is stopping
-            return cast("list[FetchResult | Exception]", answers)
-        results: list[FetchResult | Exception] = []
-        for url, importer, _ in wanted:
+        results: list[FetchResult | Exception | None] = [None] * len(wanted)
+        suspended: list[tuple[int, asyncio.Future[FetchResult]]] = []
+        for index, (url, importer, _) in enumerate(wanted):
+            coroutine = fetch(url, importer, options)
             try:
-                results.append(await fetch(url, importer, options))
+                waiting_on = coroutine.send(None)
+            except StopIteration as done:
+                results[index] = done.value
+                continue
             except Exception as error:
-                results.append(error)
-        return results
+                results[index] = error
+                continue
+            suspended.append((index, asyncio.ensure_future(_resumed(coroutine, waiting_on))))
+        for index, task in suspended:
+            try:
+                results[index] = await task
+            except Exception as error:
+                results[index] = error
+        return cast("list[FetchResult | Exception]", results)
+
+
+@types.coroutine
+def _resumed(coroutine: Coroutine[Any, Any, T], waiting_on: Any) -> Generator[Any, Any, T]:
+    """The rest of a coroutine that suspended on `waiting_on` when first stepped by hand: the event
+    loop's task then drives it as if it had run the coroutine from the start (what it awaits, and
+    cancellation, pass through)."""
+    while True:
+        try:
+            sent = yield waiting_on
+        except BaseException as error:  # noqa: BLE001 - thrown in by the task (cancellation): passed on
+            try:
+                waiting_on = coroutine.throw(error)
+            except StopIteration as done:
+                return cast(T, done.value)
+        else:
+            try:
+                waiting_on = coroutine.send(sent)
+            except StopIteration as done:
+                return cast(T, done.value)
