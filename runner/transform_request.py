@@ -79,7 +79,7 @@ def runner_meta(result: TransformResult) -> LinkMeta:
         for key in ([specifier] if untyped else []) + typed:
             if key not in deps:
                 deps.append(key)
-    return {
+    meta: LinkMeta = {
         "deps": deps,
         "imports": imports,
         "exports": exports,
@@ -87,6 +87,57 @@ def runner_meta(result: TransformResult) -> LinkMeta:
         "constants": constants,
         "hasTLA": result.has_tla,
     }
+    awaits = prologue_awaits(result.code) if imports else None
+    if awaits is not None:
+        meta["awaits"] = awaits
+    return meta
+
+
+_GATE = "await __vite_ssr_import_meta__;"
+
+
+def prologue_awaits(code: str) -> list[int] | None:
+    """Where the prologue's `await`s are (the gate last), as offsets in UTF-16 code units (the
+    runner's string indexes), or None when the code has none: what the runner's evaluator would
+    find by scanning the code (prologueAwaits in runner/js/module_runner/esm_evaluator.js, the same
+    walk), found once here, where it costs microseconds, rather than in every runtime that imports
+    the module."""
+    found: list[int] = []
+    at = code.find("await ")
+    opening = code.find('"')
+    while True:
+        if at < 0:
+            return None
+        if 0 <= opening < at:
+            end = _string_end(code, opening + 1)
+            if end < 0:
+                return None
+            opening = code.find('"', end + 1)
+            if at <= end:  # that one was inside the string
+                at = code.find("await ", end + 1)
+            continue
+        found.append(at)
+        if code.startswith(_GATE, at):
+            break
+        at = code.find("await ", at + 1)
+    prologue = code[:at]
+    if not prologue.isascii():  # characters beyond the BMP take two code units in JS
+        found = [len(code[:offset].encode("utf-16-le")) // 2 for offset in found]
+    return found
+
+
+def _string_end(code: str, start: int) -> int:
+    """The closing quote of a JSON string whose text begins at `start`, or -1."""
+    while True:
+        closing = code.find('"', start)
+        if closing < 0:
+            return -1
+        escapes = 0
+        while code[closing - 1 - escapes] == "\\":
+            escapes += 1
+        if escapes % 2 == 0:
+            return closing
+        start = closing + 1
 
 
 def _import_in_source(entry: ImportEntry, map_: dict[str, Any]) -> ImportEntry:

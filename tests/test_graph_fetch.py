@@ -1,5 +1,5 @@
-"""fetchModule's graph batches (runner/rpc/graph_fetch.py): a warm import asks once and gets every module
-the environment has transformed; what a batch carries is exactly what per-module fetches give, never a
+"""fetchModule's graph batches (runner/rpc/graph_fetch.py): an import asks once and gets its whole static
+graph, transformed where it was not; what a batch carries is exactly what per-module fetches give, never a
 stale module, and errors read the same as without batches — in every evaluator. The runs without
 batches strip the runner's `graph` option on the host, so that the runner fetches module by module
 as Vite's does."""
@@ -122,12 +122,12 @@ def test_a_batch_carries_exactly_the_per_module_answers(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("evaluator", EVALUATORS)
-def test_a_warm_import_is_one_request_and_runs_as_module_by_module(tmp_path: Path, evaluator: str) -> None:
+def test_an_import_is_one_request_and_runs_as_module_by_module(tmp_path: Path, evaluator: str) -> None:
     async def test() -> None:
         async with serve(tmp_path, evaluator) as server:
             cold = await fresh(server)
-            await cold.load()  # cold: transforms as it goes, each level its own requests
-            assert len(cold.requests) > 1
+            await cold.load()  # cold too: the host transforms the static graph for the first answer
+            assert cold.requests == ["/entry.js"]
             results = {}
             for batches in (True, False):
                 runtime = await fresh(server, batches)
@@ -166,12 +166,12 @@ def test_a_changed_or_invalidated_module_is_never_sent_stale(tmp_path: Path, eva
             runtime = await fresh(server)
             assert (await runtime.load()).value == "L2,2,D33333,7,42"
             assert len(runtime.requests) == 1
-            # A module the environment never transformed is not in the batch: fetched on its own.
+            # A module the environment never transformed is transformed for the batch.
             (tmp_path / "chain/d.js").write_text("export const d = 4;\n")
             (tmp_path / "chain/c.js").write_text('import { d } from "./d.js";\nexport const c = d;\n')
             runtime = await fresh(server)
             assert (await runtime.load()).value == "L2,2,D4,7,42"
-            assert runtime.requests == ["/entry.js", "/chain/d.js"]
+            assert runtime.requests == ["/entry.js"]
 
     run(test)
 
@@ -209,6 +209,26 @@ def test_errors_in_batched_dependencies_read_as_without_batches(tmp_path: Path, 
     run(test)
 
 
+# Two broken modules at the same depth, under two siblings: the first in import order is reported.
+BROKEN = {"entry.js": 'import "./b.js";\nimport "./d.js";\n', "b.js": 'import "./c.js";\n',
+          "d.js": 'import "./a.js";\n', "c.js": "export const c = ;\n", "a.js": "export const a = ;\n"}
+
+
+@pytest.mark.parametrize("evaluator", EVALUATORS)
+def test_of_several_failures_the_one_without_batches_is_reported(tmp_path: Path, evaluator: str) -> None:
+    async def test() -> None:
+        reports = {}
+        for batches in (True, False):
+            async with serve(tmp_path, evaluator, BROKEN) as server:
+                reports[batches] = await load_error(server, batches)
+        assert reports[True][:2] == reports[False][:2]
+        assert "c.js" in reports[True][0]
+        # The batch carried the modules that loaded; the runner asked for the two that failed, in order.
+        assert reports[True][2] == ["/entry.js", "/c.js", "/a.js"]
+
+    run(test)
+
+
 @pytest.mark.parametrize("evaluator", EVALUATORS)
 def test_modules_a_runner_forgot_are_sent_again(tmp_path: Path, evaluator: str) -> None:
     async def test() -> None:
@@ -234,5 +254,39 @@ def test_modules_a_runner_forgot_are_sent_again(tmp_path: Path, evaluator: str) 
             runtime.requests.clear()
             assert (await runtime.load()).value == "L1,1,D3,7,42"
             assert runtime.requests == ["/entry.js"]
+
+    run(test)
+
+
+def test_a_fetch_that_suspends_is_resumed_by_a_task_and_can_be_cancelled() -> None:
+    # graph_fetch steps each fetch of a level by hand; one that suspends is handed to a task
+    # (_resumed), which must give its result, and pass cancellation in.
+    from runner.rpc.graph_fetch import _resumed
+
+    async def test() -> None:
+        gate: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        seen: list[str] = []
+
+        async def work() -> int:
+            try:
+                value = await gate
+                await asyncio.sleep(0)
+                return value + 1
+            except asyncio.CancelledError:
+                seen.append("cancelled")
+                raise
+
+        coroutine = work()
+        task = asyncio.ensure_future(_resumed(coroutine, coroutine.send(None)))
+        gate.set_result(41)
+        assert await task == 42
+        gate = asyncio.get_running_loop().create_future()
+        coroutine = work()
+        task = asyncio.ensure_future(_resumed(coroutine, coroutine.send(None)))
+        await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert seen == ["cancelled"]
 
     run(test)

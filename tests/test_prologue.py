@@ -81,3 +81,49 @@ def test_strings_that_look_like_the_prologue_in_a_cycle_with_top_level_await(tmp
     entry = ENTRY + "await null;\n"
     check(write(tmp_path, {"await x.js": lib, "entry.js": entry, "order.js": ORDER}), evaluator,
           ["lib", "lib after await", "entry"])
+
+
+# The host finds the prologue's awaits once per transform (runner/transform_request.py) and sends
+# them with the module; the runner's evaluator takes them where they match its code. Both walks must
+# agree, in the runner's string indexes (UTF-16 code units: characters beyond the BMP take two).
+SOURCES = {
+    "strings": LIB,
+    "entry": ENTRY,
+    "astral": 'import { "\U0001f600 await " as smile } from "./\U0001f600 await x.js";\n'
+              'export { smile as "\U0001f389" };\nexport const s = smile + "\U0001f600";\n',
+    "astral in a string after the gate": 'import x from "./x.js";\nexport const s = "\U0001f600" + x;\n',
+    "no imports": "export const one = 1;\n",
+}
+
+
+def _evaluator_scan() -> Any:
+    """esm_evaluator.js in a bare context: its own prologueAwaits and awaitsOf, callable."""
+    import _quickjs
+
+    source = (Path(__file__).parent.parent / "runner/js/module_runner/esm_evaluator.js").read_text()
+    context = _quickjs.Context()
+    context.eval(source + "\nglobalThis.scan = (code) => JSON.stringify(prologueAwaits(code));"
+                 "\nglobalThis.given = (code, awaits) =>"
+                 " JSON.stringify(awaitsOf(code, { awaits: JSON.parse(awaits) }));")
+    return context
+
+
+@pytest.mark.parametrize("name", list(SOURCES))
+def test_the_host_finds_the_awaits_the_runner_would(name: str) -> None:
+    import json
+
+    from runner.transform.ssr_transform import ssr_transform
+    from runner.transform_request import prologue_awaits, runner_meta
+
+    result = ssr_transform(SOURCES[name], "/src/m.js")
+    context = _evaluator_scan()
+    found = json.loads(context.get("scan")(result.code))
+    assert prologue_awaits(result.code) == found
+    assert runner_meta(result).get("awaits") == found
+    if name == "astral":  # the offsets are the runner's, not Python's
+        assert found[-1] > result.code.index("await __vite_ssr_import_meta__;")
+    if found:
+        assert json.loads(context.get("given")(result.code, json.dumps(found))) == found
+        # Offsets that do not match the code (another server's, or code changed since): found again.
+        assert json.loads(context.get("given")(result.code, json.dumps([0, found[-1] - 1]))) == found
+        assert json.loads(context.get("given")(result.code, json.dumps([*found[:-1], found[-1] + 1]))) == found

@@ -3,15 +3,19 @@
 Vite's runner fetches one module per request, so a graph N levels deep costs N round trips and every
 module a request, a task and a JSON parse. modrun's runner adds `graph` to the fetch options
 (`GraphRequest`); the answer then also carries, under `graph`, the answers for the module's static
-dependencies (ES imports and re-exports, CommonJS requires, through any chain) that the environment
-has transformed before: a warm import of a whole graph is one request. Vite's runner never asks,
-and gets Vite's answers.
+dependencies (ES imports and re-exports, CommonJS requires, through any chain), transformed where
+the environment has not yet (from the transform cache on disk, in a new process): an import of a
+whole graph is one request, and one engine turn, where fetching level by level cost a request, a
+task and a message per module. Vite's runner never asks, and gets Vite's answers.
 
 Nothing in a batch can be stale or wrong: each module in it is the answer `Environment.fetch_module`
 gives at that moment (which checks the file and the plugins' `load` as always, and reads again a
-module HMR invalidated); a module never transformed, or whose fetch fails, is left out, and the
-runner fetches it on its own (a failure then reaches it with its importer chain, as without batches). The runner uses
-an entry only where it would otherwise have fetched that url, and only within the import that asked.
+module HMR invalidated); a module whose fetch fails is left out, and the runner fetches it on its
+own (a failure then reaches it with its importer chain, as without batches). The graph is walked
+level by level in import order, as the runner fetches it, so transforms run in the order they did
+without batches, and where several modules fail the runner asks for them, and so reports them, in
+that order too. The runner uses an entry only where it would otherwise have fetched that url, and
+only within the import that asked.
 
 A module sent to this runner is not sent again unless the runner says it forgot it (HMR invalidates
 modules, a full reload clears them all): it says so with its next fetch.
@@ -19,11 +23,16 @@ modules, a full reload clears them all): it says so with its next fetch.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+import asyncio
+import types
+from collections.abc import Coroutine, Generator
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 if TYPE_CHECKING:
     from ..environment import Environment
     from .payloads import FetchedModule, FetchOptions, FetchResult
+
+T = TypeVar("T")
 
 
 class GraphFetch:
@@ -43,8 +52,8 @@ class GraphFetch:
         if isinstance(forgotten, list):
             self._sent.difference_update(id for id in forgotten if isinstance(id, str))
         own = cast("FetchOptions", {key: value for key, value in options.items() if key != "graph"})
-        # Asked for by the runner: never in another answer's batch meanwhile (a cold import fetches
-        # each level concurrently, and a module may be transformed before its own answer is sent).
+        # Asked for by the runner: never in another answer's batch meanwhile (the modules a batch left
+        # out are fetched concurrently, and one may be transformed before its own answer is sent).
         node = self.environment.module_graph.get_module_by_url(url)
         if node is not None:
             self._sent.add(node.id)
@@ -58,29 +67,78 @@ class GraphFetch:
         return {**module, "graph": graph} if graph else module
 
     async def _dependencies(self, root: FetchedModule, options: FetchOptions) -> list[FetchedModule]:
-        """The answers for the static dependencies of `root` the environment has transformed before and
-        this runner was not sent, depth first."""
+        """The answers for the static dependencies of `root` this runner was not sent, level by level."""
         options = cast("FetchOptions", {key: value for key, value in options.items() if key != "attributes"})
         graph = self.environment.module_graph
         found: list[FetchedModule] = []
-        todo = [root]
-        while todo:
-            importer = todo.pop()
-            meta = importer["modrun"]
-            resolved = meta.get("resolved") or {}
-            # ES imports and re-exports, and a CommonJS module's requires: what the runner fetches with it.
-            urls = [resolved.get(key) for key in meta.get("deps", [])] + list((meta.get("required") or {}).values())
-            for url in urls:
-                node = graph.get_module_by_url(url) if url else None
-                if url is None or node is None or node.transform_result is None or node.id in self._sent:
-                    continue
-                self._sent.add(node.id)
-                try:
-                    answer = await self.environment.fetch_module(url, importer["id"], options)
-                except Exception:  # the runner fetches it itself, and reports the error where it is imported
-                    self._sent.discard(node.id)
-                    continue
-                if "code" in answer:
+        level = [root]
+        while level:
+            # The next level, in import order: as the runner would fetch it.
+            wanted: list[tuple[str, str, str]] = []  # (url, importer id, module id)
+            for importer in level:
+                meta = importer["modrun"]
+                resolved = meta.get("resolved") or {}
+                # ES imports and re-exports, and a CommonJS module's requires: what the runner fetches with it.
+                urls = [resolved.get(key) for key in meta.get("deps", [])] + list((meta.get("required") or {}).values())
+                for url in urls:
+                    node = graph.get_module_by_url(url) if url else None
+                    if url is None or node is None or node.id in self._sent:
+                        continue
+                    self._sent.add(node.id)
+                    wanted.append((url, importer["id"], node.id))
+            level = []
+            for (_, _, id), answer in zip(wanted, await self._fetch_level(wanted, options), strict=True):
+                if isinstance(answer, Exception):  # the runner fetches it itself, and reports the error where imported
+                    self._sent.discard(id)
+                elif "code" in answer:
                     found.append(cast("FetchedModule", answer))
-                    todo.append(found[-1])
+                    level.append(found[-1])
         return found
+
+    async def _fetch_level(self, wanted: list[tuple[str, str, str]],
+                           options: FetchOptions) -> list[FetchResult | Exception]:
+        """The answers for one level (or what each fetch raised), fetched concurrently as the runner's
+        requests were, so that plugins' asynchronous loads overlap; but each fetch starts at once, in
+        order, and one that does not suspend (a module the environment holds, or finds on disk) is
+        answered without a task or a turn of the event loop, so a level's fetches run in the order,
+        and interleave with other requests as, they did one request each."""
+        fetch = self.environment.fetch_module
+        results: list[FetchResult | Exception | None] = [None] * len(wanted)
+        suspended: list[tuple[int, asyncio.Future[FetchResult]]] = []
+        for index, (url, importer, _) in enumerate(wanted):
+            coroutine = fetch(url, importer, options)
+            try:
+                waiting_on = coroutine.send(None)
+            except StopIteration as done:
+                results[index] = done.value
+                continue
+            except Exception as error:
+                results[index] = error
+                continue
+            suspended.append((index, asyncio.ensure_future(_resumed(coroutine, waiting_on))))
+        for index, task in suspended:
+            try:
+                results[index] = await task
+            except Exception as error:
+                results[index] = error
+        return cast("list[FetchResult | Exception]", results)
+
+
+@types.coroutine
+def _resumed(coroutine: Coroutine[Any, Any, T], waiting_on: Any) -> Generator[Any, Any, T]:
+    """The rest of a coroutine that suspended on `waiting_on` when first stepped by hand: the event
+    loop's task then drives it as if it had run the coroutine from the start (what it awaits, and
+    cancellation, pass through)."""
+    while True:
+        try:
+            sent = yield waiting_on
+        except BaseException as error:  # noqa: BLE001 - thrown in by the task (cancellation): passed on
+            try:
+                waiting_on = coroutine.throw(error)
+            except StopIteration as done:
+                return cast(T, done.value)
+        else:
+            try:
+                waiting_on = coroutine.send(sent)
+            except StopIteration as done:
+                return cast(T, done.value)

@@ -48,6 +48,7 @@ class LinkMeta(TypedDict):
     starExports: list[str]
     constants: list[str]
     hasTLA: bool
+    awaits: NotRequired[list[int]]  # where the prologue's awaits are in the code, the gate last (UTF-16 offsets)
     resolved: NotRequired[dict[str, str]]  # dependency key (or literal import() specifier) -> its url
     hot: NotRequired[bool]  # HMR is on and the code uses import.meta.hot: it gets a hot context
     # CommonJS modules (runner/transform/cjs_transform.py, runner/js/module_runner/commonjs.js):

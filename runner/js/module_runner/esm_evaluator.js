@@ -1,6 +1,6 @@
 // provides: ESModulesEvaluator
 // uses:
-// private: AsyncFunction, GeneratorFunction, AsyncGeneratorFunction, CONTEXT_NAMES, USE_STRICT, GATE, FINISH, prologueAwaits, stringEnd
+// private: AsyncFunction, GeneratorFunction, AsyncGeneratorFunction, CONTEXT_NAMES, USE_STRICT, GATE, FINISH, prologueAwaits, stringEnd, awaitsOf
 
 // Runs runner-format code as Vite's ESModulesEvaluator does: a module's code is the body of an
 // async function of Vite's six context names. The function's header (the engine's text) and a
@@ -53,6 +53,16 @@ function prologueAwaits(code) {
   }
 }
 
+// The prologue's awaits: where the host found them (`meta.awaits`, by the same walk, once per
+// transform: runner/transform_request.py), checked against the code, else found here.
+function awaitsOf(code, meta) {
+  const given = meta.awaits;
+  const last = given ? given.length - 1 : -1;
+  if (last < 0 || !code.startsWith(GATE, given[last])) return prologueAwaits(code);
+  for (let i = 0; i < last; i++) if (!code.startsWith("await ", given[i])) return prologueAwaits(code);
+  return given.slice();
+}
+
 // The closing quote of a JSON string whose text begins at `start`, or -1.
 function stringEnd(code, start) {
   for (let from = start; ;) {
@@ -89,7 +99,7 @@ class ESModulesEvaluator {
   shape(record, early) {
     let code = record.code;
     const meta = record.meta;
-    const awaits = meta && meta.imports.length ? prologueAwaits(code) : null;
+    const awaits = meta && meta.imports.length ? awaitsOf(code, meta) : null;
     const sync = Boolean(meta) && !meta.hasTLA;
     if (awaits) {
       const gate = awaits.pop();

@@ -92,6 +92,12 @@ function resolveExport(record, name) {
   if (record.meta) {
     const entry = exportEntry(record, name);
     if (entry && entry.kind === "local") return { record, name }; // the common case: no search
+    // A re-export of a name its module declares (a barrel's `export { x } from`): no search either.
+    if (entry && entry.import !== "*") {
+      const dep = record.deps.get(entry.specifier);
+      const target = dep && dep.meta ? exportEntry(dep, entry.import) : undefined;
+      if (target && target.kind === "local") return { record: dep, name: entry.import };
+    }
   }
   const known = record.resolutions === null ? undefined : record.resolutions.get(name);
   return known !== undefined ? known : searchResolution(record, name);

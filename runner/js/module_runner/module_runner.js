@@ -121,8 +121,8 @@ class ModuleRunner {
   // ---- fetch ----
 
   // `batch`, for the first fetch of a load: it asks for the module's graph too (see load), which
-  // joins the batch. Only that one asks: a cold import fetches level by level, and a module sent
-  // with one answer could be asked for meanwhile by a request of the same level.
+  // joins the batch. Only that one asks: what a batch left out is fetched level by level, and a
+  // module sent with one answer could be asked for meanwhile by a request of the same level.
   fetchRecord(specifier, importer, type, batch) {
     const known = this.evaluatedModules.getModuleByUrl(specifier);
     if (known && (importer === null || isAbsoluteUrl(specifier)) && !type) return Promise.resolve(known);
@@ -162,11 +162,14 @@ class ModuleRunner {
   }
 
   // Every module not yet linked that the root reaches, each fetched as soon as its importer is
-  // known (a worklist, not a recursion: graphs can be deep); rejects with the first failure.
+  // known (a worklist, not a recursion: graphs can be deep); rejects with the first failure. The
+  // worklist is first in, first out: the modules a batch left out (those that failed on the host)
+  // are asked for level by level, as without batches, so that the same failure comes first.
   fetchGraph(root, batch) {
     return new Promise((resolve, reject) => {
       const seen = new Set();
       const todo = [root];
+      let next = 0; // todo's first record not yet taken
       let waiting = 0;
       let failed = false;
       let done = false;
@@ -183,8 +186,8 @@ class ModuleRunner {
         failed = true;
       };
       const expand = () => {
-        while (todo.length) {
-          const record = todo.pop();
+        while (next < todo.length) {
+          const record = todo[next++];
           if (seen.has(record) || record.status !== "fetched") continue;
           seen.add(record);
           const resolved = record.meta && record.meta.resolved;
@@ -194,7 +197,6 @@ class ModuleRunner {
               todo.push(dep);
               continue;
             }
-            const [specifier, type] = key.split("\0");
             const url = resolved && Object.hasOwn(resolved, key) ? resolved[key] : undefined;
             // Held already, or sent with the graph: taken here, without a promise per module.
             const ready = url ? this.readyRecord(url, batch) : undefined;
@@ -204,6 +206,7 @@ class ModuleRunner {
               todo.push(ready);
               continue;
             }
+            const [specifier, type] = key.split("\0");
             waiting++;
             (url ? this.fetchRecord(url, record) : this.fetchRecord(specifier, record, type))
               .then((found) => fetched(record, key, found), fail);
