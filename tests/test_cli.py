@@ -196,12 +196,21 @@ def test_a_plain_run_imports_only_what_it_uses(tmp_path):
     assert loaded("process") == "0 ['evaluators.process']"  # (its worker: test_process_evaluator.py)
 
 
+def _warm_probe(root: Path, probe: str) -> str:
+    """What `probe` (Python that runs `modrun run main.js` in its own process) printed to stderr in a
+    warm run of a two-module graph, after a cold one."""
+    (root / "main.js").write_text('import { n } from "./n.js";\nconsole.log(n);\n')
+    (root / "n.js").write_text("export const n = 7;\n")
+    for _ in range(2):  # cold, then warm
+        done = subprocess.run([sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, timeout=60)
+        assert done.stdout == "7\n", done.stderr
+    return done.stderr.strip()
+
+
 def test_a_warm_run_makes_no_dataclass(tmp_path):
     """A class made with @dataclass costs every process that imports it a compile (about 0.8 ms each):
     the classes a warm `modrun run` makes (the module graph's nodes, package.json records) are plain
     classes or named tuples, and HMR's report loads with the first hot update."""
-    (tmp_path / "main.js").write_text('import { n } from "./n.js";\nconsole.log(n);\n')
-    (tmp_path / "n.js").write_text("export const n = 7;\n")
     probe = ("import dataclasses, sys\nfrom runner.cli import run_command\n"
              "code = run_command(['run', 'main.js'], held=[])\n"
              "made = sorted(f'{name}.{key}' for name, module in list(sys.modules.items())\n"
@@ -210,10 +219,7 @@ def test_a_warm_run_makes_no_dataclass(tmp_path):
              "              if isinstance(value, type) and value.__module__ == name\n"
              "              and dataclasses.is_dataclass(value))\n"
              "print(code, made, file=sys.stderr)\n")
-    for _ in range(2):  # cold, then warm
-        done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=60)
-        assert done.stdout == "7\n", done.stderr
-    assert done.stderr.strip() == "0 []"
+    assert _warm_probe(tmp_path, probe) == "0 []"
 
 
 def test_a_run_does_not_collect_garbage_while_it_loads(tmp_path):
@@ -221,18 +227,13 @@ def test_a_run_does_not_collect_garbage_while_it_loads(tmp_path):
     imports, the runtime, the graph), which make tens of thousands of objects and free next to none in
     cycles: CPython's default, every 700, rescans them some 30 times in a small run. Once the entry is
     imported, what loading made is frozen out of later collections, which run as usual again."""
-    (tmp_path / "main.js").write_text('import { n } from "./n.js";\nconsole.log(n);\n')
-    (tmp_path / "n.js").write_text("export const n = 7;\n")
     probe = ("import gc, sys\nfrom runner.cli import run_command\n"
              "usual = gc.get_threshold()\ncollections = []\n"
              "gc.callbacks.append(lambda phase, info: collections.append(info) if phase == 'stop' else None)\n"
              "code = run_command(['run', 'main.js'], held=[])\n"
              "print(code, len(collections), gc.get_threshold() == usual, gc.get_freeze_count() > 10_000,\n"
              "      file=sys.stderr)\n")
-    for _ in range(2):  # cold, then warm
-        done = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=60)
-        assert done.stdout == "7\n", done.stderr
-    code, collected, restored, frozen = done.stderr.split()
+    code, collected, restored, frozen = _warm_probe(tmp_path, probe).split()
     assert (code, restored, frozen) == ("0", "True", "True")
     assert int(collected) <= 5  # (the command's own modules load before the run starts; 30 or so without)
 
