@@ -68,9 +68,9 @@ class Environment:
         self.packages = PackageCache()  # package.json files, for resolution and module formats
         self.real_paths = RealPaths()  # module ids are real paths
         self.stamps = FileStamps()  # what remembered resolutions were read from (plugins/fs_stamps.py)
-        # the resolver's answers, kept for later processes in the cache directory (plugins/resolve_store.py)
-        self._resolutions = ResolveStore(server.transform_cache.directory, self)
-        self._resolver = ResolvePlugin(self.packages, self.real_paths, self.stamps, self._resolutions)
+        #: the resolver's answers, kept for later processes in the cache directory (plugins/resolve_store.py)
+        self.resolutions = ResolveStore(server.transform_cache.directory, self)
+        self._resolver = ResolvePlugin(self.packages, self.real_paths, self.stamps, self.resolutions)
         # TypeScript and JSX are lowered before user plugins see the code, as Vite's esbuild plugin is.
         plugins = [EnvModule(self.bindings), ModuleTypesPlugin(),
                    TypeScriptJsxPlugin(server.jsx, server.mode, server.tsconfig), *server.plugins, *config.plugins,
@@ -431,7 +431,7 @@ class Environment:
             return await self.runtime.import_module(self._entry_url(url), deadline=deadline)
         finally:
             self.server.transform_cache.flush()  # new transforms reach the disk once per import
-            self._resolutions.save()  # and new resolutions
+            self.resolutions.save()  # and new resolutions
 
     @property
     def pool(self) -> RuntimePool:
@@ -507,7 +507,7 @@ class Environment:
         return url
 
     async def close(self) -> None:
-        self._resolutions.save()
+        self.resolutions.save()
         await self.hot.close()
         if self._waits:  # ctx.waitUntil work finishes first (each bounded by the limits)
             await asyncio.gather(*self._waits, return_exceptions=True)
