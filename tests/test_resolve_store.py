@@ -164,3 +164,17 @@ def test_a_modrun_run_sees_what_changed_since_the_last(tmp_path: Path) -> None:
     new_index(root)
     shadow(root)
     assert run() == {"a": "js", "p": "near", "q": 1}
+
+
+def test_a_watching_server_drops_what_it_loaded_when_files_change(tmp_path: Path, settled: float) -> None:
+    root, cache = tmp_path / "app", tmp_path / "cache"
+    layout(root)
+    time.sleep(settled)
+    asyncio.run(imported(root, cache))
+    store = Server(root=root, cache_dir=cache, environments={"ssr": {"evaluator": "inprocess"}}) \
+        .environments["ssr"].resolutions
+    key = (str(root / "src"), "pkg", "import")
+    entry = store.get(key)
+    assert entry is not None and entry[0] == str(root / "node_modules" / "pkg" / "a.js")
+    store.forget()  # what the resolver does on the watcher's events: its stamps were taken before them
+    assert store.get(key) is None
