@@ -29,6 +29,7 @@ from .plugins.fs_stamps import FileStamps, Stamp
 from .plugins.module_types import ModuleTypesPlugin, check_type, split_type, typed_id
 from .plugins.packages import PackageCache
 from .plugins.real_paths import RealPaths
+from .plugins.resolve_store import ResolveStore
 from .plugins.typescript_jsx import TypeScriptJsxPlugin
 from .rpc.client import ConsoleSink, RunnerClient
 from .rpc.exports import ModuleProxy
@@ -67,7 +68,9 @@ class Environment:
         self.packages = PackageCache()  # package.json files, for resolution and module formats
         self.real_paths = RealPaths()  # module ids are real paths
         self.stamps = FileStamps()  # what remembered resolutions were read from (plugins/fs_stamps.py)
-        self._resolver = ResolvePlugin(self.packages, self.real_paths, self.stamps)
+        #: the resolver's answers, kept for later processes in the cache directory (plugins/resolve_store.py)
+        self.resolutions = ResolveStore(server.transform_cache.directory, self)
+        self._resolver = ResolvePlugin(self.packages, self.real_paths, self.stamps, self.resolutions)
         # TypeScript and JSX are lowered before user plugins see the code, as Vite's esbuild plugin is.
         plugins = [EnvModule(self.bindings), ModuleTypesPlugin(),
                    TypeScriptJsxPlugin(server.jsx, server.mode, server.tsconfig), *server.plugins, *config.plugins,
@@ -428,6 +431,7 @@ class Environment:
             return await self.runtime.import_module(self._entry_url(url), deadline=deadline)
         finally:
             self.server.transform_cache.flush()  # new transforms reach the disk once per import
+            self.resolutions.save()  # and new resolutions
 
     @property
     def pool(self) -> RuntimePool:
@@ -503,6 +507,7 @@ class Environment:
         return url
 
     async def close(self) -> None:
+        self.resolutions.save()
         await self.hot.close()
         if self._waits:  # ctx.waitUntil work finishes first (each bounded by the limits)
             await asyncio.gather(*self._waits, return_exceptions=True)

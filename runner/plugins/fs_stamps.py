@@ -5,14 +5,16 @@ modification time) and of the package.json files it read.
 A remembered resolution is used again only while those stamps are unchanged. Each path is stat'ed at
 most once per epoch; the environment starts an epoch at each import (Environment.begin_import), so a
 resolution costs a few dictionary lookups, and a directory a stat per import, however many modules
-it holds. A server that watches its files forgets its resolutions on the watcher's events instead.
+it holds. The change time is part of a stamp: it cannot be set back, as a modification time can
+(`touch -d`, npm's fixed times in unpacked packages). A server that watches its files forgets its
+resolutions on the watcher's events instead.
 """
 
 from __future__ import annotations
 
 import os
 
-Stamp = tuple[int, int, int] | None
+Stamp = tuple[int, int, int, int] | None
 
 
 class FileStamps:
@@ -20,14 +22,14 @@ class FileStamps:
         self._now: dict[str, Stamp] = {}
 
     def of(self, path: str) -> Stamp:
-        """(mtime_ns, size, inode) of `path` as this epoch first saw it; None where nothing is."""
+        """(mtime_ns, ctime_ns, size, inode) of `path` as this epoch first saw it; None where nothing is."""
         try:
             return self._now[path]
         except KeyError:
             pass
         try:
             info = os.stat(path)
-            stamp: Stamp = (info.st_mtime_ns, info.st_size, info.st_ino)
+            stamp: Stamp = (info.st_mtime_ns, info.st_ctime_ns, info.st_size, info.st_ino)
         except OSError:
             stamp = None
         self._now[path] = stamp

@@ -23,6 +23,7 @@ the importer and what was tried.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -35,6 +36,7 @@ from .node_builtins import builtin_error, builtin_name
 from .package_exports import PackageError, exports_resolve, imports_resolve
 from .packages import Package, PackageCache
 from .real_paths import RealPaths
+from .resolve_store import ResolveStore
 
 EXTENSIONS = (".mjs", ".js", ".mts", ".ts", ".jsx", ".tsx", ".json", ".cjs", ".cts")
 REQUIRE_EXTENSIONS = (".js", ".json", ".cjs", ".mjs", ".ts", ".cts", ".mts", ".tsx", ".jsx")
@@ -47,10 +49,11 @@ class ResolvePlugin(Plugin):
     name = "modrun:resolve"
 
     def __init__(self, packages: PackageCache | None = None, real_paths: RealPaths | None = None,
-                 stamps: FileStamps | None = None) -> None:
+                 stamps: FileStamps | None = None, store: ResolveStore | None = None) -> None:
         self.packages = packages or PackageCache()
         self.real_paths = real_paths or RealPaths()
         self.stamps = stamps or FileStamps()
+        self.store = store  # answers of earlier processes, checked as these are (resolve_store.py)
         # A resolution depends on the importer only through its directory (relative paths, node_modules
         # upwards, the package scope): modules of one directory share their answers. Each is kept with
         # the stamps of what it read (fs_stamps.py) and used again while they hold, until forget(),
@@ -63,12 +66,21 @@ class ResolvePlugin(Plugin):
         kind = (options or {}).get("kind", "import")
         key = self._key(source, importer, kind, environment)
         known = self._by_directory.get(key)
-        if known is not None and self.stamps.unchanged(known[1]):
+        if known is None and self.store is not None:
+            known = self.store.get(key[1:])
+            if known is not None and self.stamps.unchanged(known[1]):
+                self._by_directory[key] = known
+                self.store.hits += 1
+                return known[0]
+        elif known is not None and self.stamps.unchanged(known[1]):
             return known[0]
+        began = time.time_ns()
         resolution = _Resolution(self.packages, self.real_paths, environment, importer, kind)
         id = resolution.specifier(source)
         if id is not None:
-            self._by_directory[key] = (id, self.stamps.taken(resolution.looked))
+            entry = self._by_directory[key] = (id, self.stamps.taken(resolution.looked))
+            if self.store is not None:
+                self.store.put(key[1:], entry, began)
         return id
 
     def still(self, source: str, importer: str | None, kind: str, id: str, environment: Any) -> bool:
@@ -87,6 +99,8 @@ class ResolvePlugin(Plugin):
     def forget(self) -> None:
         """Files appeared or went, or a package.json changed: resolve again."""
         self._by_directory.clear()
+        if self.store is not None:
+            self.store.forget()
 
     def _key(self, source: str, importer: str | None, kind: str, environment: Any) -> tuple[Any, str | None, str, str]:
         try:

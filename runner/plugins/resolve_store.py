@@ -1,0 +1,93 @@
+"""Resolutions remembered across processes: what the built-in resolver answered, with the stamps of
+what each answer read (fs_stamps.py), in one file of the server's cache directory per environment.
+
+A new process loads the file at its first resolution and uses an entry only where the stamps it
+holds are those the files have now: the same check that keeps the in-process memory true, so a file
+added, removed or edited where it would change an answer makes the resolver resolve again. An entry
+is kept only if none of what it read changed later than RACY_S seconds before the resolution began
+(file_identity.py): an edit while it ran, or in the same tick of the filesystem's clock as a stamp,
+could leave a stamp that matches files the answer was not made from, and another process would
+then trust it. The file is keyed by the resolver's sources and the environment's resolve
+options (root, conditions, aliases), so a new resolver or other options never read old answers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import marshal
+import os
+from pathlib import Path
+from typing import Any
+
+from .. import file_identity
+from .fs_stamps import Stamp
+
+Key = tuple[str | None, str, str]  # (the importer's directory, the specifier, the kind)
+Entry = tuple[str, tuple[tuple[str, Stamp], ...]]  # (the id, the stamps of what it read)
+
+_FORMAT = b"modrun-resolutions-v1"
+
+
+def _sources() -> list[Path]:
+    """What the resolver's answers depend on besides the files: its own code."""
+    here = Path(__file__).parent
+    return [*sorted(here.glob("*.py")), here.parent / "ids.py"]
+
+
+class ResolveStore:
+    def __init__(self, directory: Path | None, environment: Any) -> None:
+        self._path: Path | None = None
+        self._salt = b""
+        taken = file_identity.stamps(_sources()) if directory is not None else None
+        if directory is not None and taken is not None:  # sources just edited: no store this run
+            options = (environment.name, str(environment.root), environment.conditions,
+                       environment.require_conditions, sorted(environment.alias.items()), environment.profile)
+            name = hashlib.sha256(repr(options).encode()).hexdigest()[:16]
+            self._path = directory / f"resolutions-{name}.marshal"
+            self._salt = hashlib.sha256(_FORMAT + repr((taken, options)).encode()).digest()
+        self._loaded: dict[Key, Entry] | None = None
+        self._new: dict[Key, Entry] = {}
+        self.hits = 0  # entries the resolver found true and used (counted by it)
+
+    def get(self, key: Key) -> Entry | None:
+        if self._loaded is None:
+            self._loaded = self._load()
+        return self._loaded.get(key)
+
+    def put(self, key: Key, entry: Entry, began_ns: int) -> None:
+        """Keep an answer the resolver made, which it began at `began_ns` (time.time_ns())."""
+        if self._path is None:
+            return
+        settled = began_ns - int(file_identity.RACY_S * 1e9)
+        for _, stamp in entry[1]:
+            if stamp is not None and max(stamp[0], stamp[1]) > settled:
+                return
+        self._new[key] = entry
+
+    def forget(self) -> None:
+        """Files changed under a watching server: what was loaded is not used again this process."""
+        self._loaded = {}
+
+    def _load(self) -> dict[Key, Entry]:
+        if self._path is None:
+            return {}
+        try:
+            salt, entries = marshal.loads(self._path.read_bytes())
+        except (OSError, ValueError, EOFError, TypeError):
+            return {}
+        return entries if salt == self._salt and isinstance(entries, dict) else {}
+
+    def save(self) -> None:
+        """Write the entries resolved since the last save (with those the file holds), if any."""
+        if not self._new or self._path is None:
+            return
+        entries = self._load()
+        entries.update(self._new)
+        self._new.clear()
+        temporary = self._path.with_name(f"{self._path.name}.{os.getpid()}.tmp")
+        try:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            temporary.write_bytes(marshal.dumps((self._salt, entries)))
+            os.replace(temporary, self._path)  # whole or not at all, whichever process writes last
+        except OSError:
+            temporary.unlink(missing_ok=True)
