@@ -76,14 +76,21 @@ class CodeCache:
         self.hits = 0
         self.misses = 0
         self._entries: OrderedDict[tuple[str, str], tuple[bytes, int]] = OrderedDict()  # -> (code, crc32)
+        # The code each entry had when its checksum was last checked. Bytes are immutable: only an
+        # entry replaced by other code can be damaged, so code is checked once, on its first hit,
+        # not on every one (a fresh runtime's import hits hundreds: about 1 ms of checksums).
+        self._checked: dict[tuple[str, str], bytes] = {}
         self._seen: set[int] = set()  # hashes of sources seen once, not compiled
 
     def get(self, build: str, source: str) -> bytes | None:
         key = (build, source)
         entry = self._entries.get(key)
-        if entry is not None and zlib.crc32(entry[0]) != entry[1]:  # damaged: never handed out
-            self._drop(key)
-            entry = None
+        if entry is not None and self._checked.get(key) is not entry[0]:
+            if zlib.crc32(entry[0]) != entry[1]:  # damaged: never handed out
+                self._drop(key)
+                entry = None
+            else:
+                self._checked[key] = entry[0]
         if entry is None:
             self.misses += 1
             return None
@@ -116,6 +123,7 @@ class CodeCache:
 
     def _drop(self, key: tuple[str, str]) -> None:
         entry = self._entries.pop(key, None)
+        self._checked.pop(key, None)
         if entry is not None:
             self.size -= len(key[1]) + len(entry[0])
 
@@ -124,6 +132,7 @@ class CodeCache:
 
     def clear(self) -> None:
         self._entries.clear()
+        self._checked.clear()
         self._seen.clear()
         self.size = self.hits = self.misses = 0
 

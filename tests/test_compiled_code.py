@@ -106,6 +106,20 @@ def test_a_damaged_entry_is_dropped_never_handed_out() -> None:
     assert len(cache) == 0 and cache.size == 0
 
 
+def test_code_is_checked_on_its_first_hit_and_again_once_replaced() -> None:
+    # Each entry's code is checked once (bytes cannot change), so an entry damaged after hits is still caught.
+    cache = CodeCache()
+    cache.put("build", "source", b"bytecode")
+    assert cache.get("build", "source") == b"bytecode"
+    assert cache.get("build", "source") == b"bytecode"
+    code, crc = cache._entries[("build", "source")]
+    cache._entries[("build", "source")] = (b"bytecodf", crc)
+    assert cache.get("build", "source") is None
+    assert len(cache) == 0 and cache.size == 0
+    cache.put("build", "source", b"bytecode")  # and put again, checked anew
+    assert cache.get("build", "source") == b"bytecode"
+
+
 def test_fresh_runtimes_read_the_bytecode_and_give_the_same_results(tmp_path: Path) -> None:
     root = write(tmp_path, PROJECT)
     CODE_CACHE.max_bytes = 0  # off: every runtime compiles

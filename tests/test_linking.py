@@ -172,3 +172,23 @@ def test_concurrent_loads_that_share_modules_link_each_once(tmp_path: Path, eval
     for got, log in run(twice()):
         assert got == ["a2", "b3"]
         assert log == ["deep", "shared", "a", "b"]
+
+
+@pytest.mark.parametrize("evaluator", EVALUATORS)
+def test_exports_are_bound_whatever_module_code_does_to_the_builtins_used(tmp_path: Path, evaluator: str) -> None:
+    # The runner defines export getters with Object.prototype.__defineGetter__, bound as it boots
+    # (linker.js, defineGetter): module code that replaces or removes it later changes nothing.
+    root = write(tmp_path, {
+        "spoil.js": "Object.prototype.__defineGetter__ = () => { throw new Error('spoiled'); };\n"
+                    "delete Object.prototype.__defineGetter__;\nexport const spoiled = true;\n",
+        "counter.js": "import { spoiled } from './spoil.js';\nexport let count = 0;\n"
+                      "export function bump() { count++; return spoiled; }\nexport const fixed = 'f';\n",
+        "leaf.js": "export let leaf = 'before';\nleaf = 'after';\n",
+        "entry.js": "import './spoil.js';\n"
+                    "const { count, bump, fixed } = await import('./counter.js');\n"
+                    "const counter = await import('./counter.js');\nbump();\n"
+                    "const { leaf } = await import('./leaf.js');\n"
+                    "export const got = [count, counter.count, fixed, leaf, '__defineGetter__' in Object.prototype];\n",
+    })
+    mod = run(imported(root, "/entry.js", evaluator))
+    assert mod.got == [0, 1, "f", "after", False]

@@ -1,4 +1,4 @@
-// provides: defineLocalBindings, resolveBindings, moduleNamespace, cyclicRecords
+// provides: defineLocalBindings, resolveBindings, moduleNamespace, cyclicRecords, defineGetter
 // uses: createNamespace
 // private: AMBIGUOUS, NO_EDGES, exportEntry, resolveExport, searchResolution, edgesOf, join, sameBinding, exportTable, defineTdzBinding, defineForwardingBinding, linkError
 
@@ -14,9 +14,17 @@
 const AMBIGUOUS = { ambiguous: true };
 const NO_EDGES = [];
 
+// defineGetter(object, name, get): an enumerable, configurable accessor, as defineProperty with
+// { get, enumerable: true, configurable: true } defines it (Annex B's __defineGetter__), without a
+// descriptor object to make and read: about half the cost in QuickJS, and every module defines
+// one for each of its exports. Bound now, so that module code replacing either later changes nothing.
+const defineGetter = Function.prototype.call.bind(Object.prototype.__defineGetter__);
+
 // The module's own exports start in their temporal dead zone: reading one before its
 // declaration has run throws, as it does for a binding of a module in the spec; a `var` is
-// undefined instead, as the spec initializes it when the module is linked.
+// undefined instead, as the spec initializes it when the module is linked. Not needed for a module
+// started as it is linked (a gated one: module_runner.js), whose prologue defines every export
+// first, before any code can read one.
 function defineLocalBindings(record) {
   if (!record.meta) return;
   for (const [name, entry] of Object.entries(record.meta.exports)) {
@@ -319,16 +327,12 @@ function cyclicRecords(records) {
 }
 
 function defineTdzBinding(exportsObject, name) {
-  Object.defineProperty(exportsObject, name, {
-    get() { throw new ReferenceError(`Cannot access '${name}' before initialization`); },
-    enumerable: true, configurable: true,
-  });
+  defineGetter(exportsObject, name, function get() { throw new ReferenceError(`Cannot access '${name}' before initialization`); });
 }
 
 function defineForwardingBinding(exportsObject, name, resolution) {
   const source = resolution.record;
-  const get = resolution.namespace ? () => moduleNamespace(source) : () => source.exports[resolution.name];
-  Object.defineProperty(exportsObject, name, { get, enumerable: true, configurable: true });
+  defineGetter(exportsObject, name, resolution.namespace ? () => moduleNamespace(source) : () => source.exports[resolution.name]);
 }
 
 function linkError(record, dep, name, ambiguous, entry) {

@@ -1,6 +1,6 @@
 // provides: ModuleRunner
-// uses: PROTOCOL, EvaluatedModules, ModuleRecord, RESOLVED, whenAll, StackTraces, defineLocalBindings, resolveBindings, moduleNamespace, cyclicRecords, fetchRequired, linkRequired
-// private: isAbsoluteUrl, checkImportOptions
+// uses: PROTOCOL, EvaluatedModules, ModuleRecord, RESOLVED, whenAll, StackTraces, defineLocalBindings, resolveBindings, moduleNamespace, cyclicRecords, fetchRequired, linkRequired, defineGetter
+// private: isAbsoluteUrl, checkImportOptions, CONSTANT
 
 // The module runner: fetches modules from its environment over the transport, links them with
 // linker.js and evaluates them in the spec's order, each module's code run by its evaluator
@@ -307,7 +307,8 @@ class ModuleRunner {
     record.hostWrapper = null;
     this.evaluator.compile(record, early, given);
     this.traces.register(record);
-    defineLocalBindings(record);
+    // A gated module is started in link(), whose first statements define every export it has.
+    if (!record.gated) defineLocalBindings(record);
   }
 
   // ---- evaluate ----
@@ -573,14 +574,14 @@ class ModuleRunner {
       const entry = Object.hasOwn(record.meta.exports, name) ? record.meta.exports[name] : undefined;
       if (!entry || entry.kind !== "local") return;
     }
-    Object.defineProperty(record.exports, name, { get: getter, enumerable: true, configurable: true });
+    defineGetter(record.exports, name, getter);
   }
 
   exportAll(record, namespace) {
     if (record.meta) return; // star exports were resolved at link time, with the spec's ambiguity rules
     for (const key of Object.keys(namespace)) {
       if (key !== "default" && !(key in record.exports)) {
-        Object.defineProperty(record.exports, key, { get: () => namespace[key], enumerable: true, configurable: true });
+        defineGetter(record.exports, key, () => namespace[key]);
       }
     }
   }
@@ -589,9 +590,13 @@ class ModuleRunner {
   // imported function called in a hot loop then costs a property read, not a getter call.
   finalize(record) {
     const constants = record.meta ? record.meta.constants : [];
-    for (const name of constants) {
-      const value = record.exports[name];
-      Object.defineProperty(record.exports, name, { value, writable: false, enumerable: true, configurable: false });
+    try {
+      for (const name of constants) {
+        CONSTANT.value = record.exports[name];
+        Object.defineProperty(record.exports, name, CONSTANT);
+      }
+    } finally {
+      CONSTANT.value = undefined; // holds no module's value
     }
     // As Vite does: no export appears or disappears after evaluation. Except where names come
     // through `export *`: the linker puts those on the exports object when they are first needed.
@@ -622,6 +627,14 @@ class ModuleRunner {
     return record.importMeta;
   }
 }
+
+// The descriptor finalize() gives constants, made once (each export would otherwise cost an object
+// literal); without a prototype, so that nothing module code puts on Object.prototype is read as a field.
+const CONSTANT = Object.create(null);
+CONSTANT.value = undefined;
+CONSTANT.writable = false;
+CONSTANT.enumerable = true;
+CONSTANT.configurable = false;
 
 function isAbsoluteUrl(specifier) {
   return specifier.startsWith("/") || specifier.startsWith("\0") || /^[a-z][a-z0-9+.-]*:/i.test(specifier);
