@@ -273,9 +273,7 @@ async def _new_entry(environment: Environment, key: str, transformed: LoadResult
     """A module's runner format, made by the transform worker when it takes it (transform_worker.py),
     else here; stored in the transform cache."""
     cache = environment.server.transform_cache
-    worker = environment.server.transform_worker
-    pending = worker.take(transformed.code, file, hint)
-    encoded = await worker.result(pending) if pending is not None else None
+    encoded = await environment.server.transform_worker.transform(transformed.code, file, hint)
     if encoded is not None:
         cache.put_encoded(key, encoded)
         stored: dict[str, Any] = orjson.loads(encoded)

@@ -10,7 +10,7 @@ never pays for it), and only when the machine had a core to spare since the serv
 machine busy with other work a second process only takes time from the host); it serves every
 environment of the server until it closes.
 
-The host decides per module (`take`): the worker gets it while fewer than BACKLOG are under way
+The host decides per module (`transform`): the worker gets it while fewer than BACKLOG are under way
 there, otherwise the host transforms it itself, so neither side waits on the other while both have
 work. Answers come back as the cache entry's JSON bytes, which the host stores as they are. A
 module the worker could not transform (a syntax error, any failure, a worker that died) is
@@ -55,9 +55,22 @@ class TransformWorker:
         self._closed = not sys.platform.startswith("linux")
         self._cpu_since = cpu_times()
 
-    def take(self, code: str, file: str, hint: str) -> asyncio.Future[bytes | None] | None:
-        """A future for the runner-format entry of `code` as JSON bytes (None: the host transforms it
-        after all), or None when the host should transform it itself now."""
+    async def transform(self, code: str, file: str, hint: str) -> bytes | None:
+        """The runner-format entry of `code` as JSON bytes, made by the worker; None when the host
+        transforms it itself: the worker did not take it (decided before this first suspends), could
+        not transform it, or was found hung or dead."""
+        future = self._take(code, file, hint)
+        while future is not None and not future.done():
+            answered = self._answered
+            try:
+                await asyncio.wait_for(asyncio.shield(future), STALL)
+            except TimeoutError:
+                if self._answered == answered:
+                    self.close()  # every module it held goes back to the host
+        return None if future is None else future.result()
+
+    def _take(self, code: str, file: str, hint: str) -> asyncio.Future[bytes | None] | None:
+        """A future for the worker's answer, or None when the host should transform it itself now."""
         if self._closed:
             return None
         loop = asyncio.get_running_loop()
@@ -83,17 +96,6 @@ class TransformWorker:
         self._out += _REQUEST.pack(self._next, len(payload)) + payload
         self._write()
         return future
-
-    async def result(self, future: asyncio.Future[bytes | None]) -> bytes | None:
-        """What `take` promised, or None once the worker is found hung or dead."""
-        while not future.done():
-            answered = self._answered
-            try:
-                await asyncio.wait_for(asyncio.shield(future), STALL)
-            except TimeoutError:
-                if self._answered == answered:
-                    self.close()  # every module it held goes back to the host
-        return future.result()
 
     def _start(self, loop: asyncio.AbstractEventLoop) -> bool:
         requests_r, requests_w = os.pipe()
