@@ -221,7 +221,7 @@ def test_runtimes_run_in_parallel(app: Path) -> None:
 
 def test_wall_time_kills_the_worker(app: Path) -> None:
     async def main() -> None:
-        async with server(app, wall_ms=300) as s:
+        async with server(app, wall_ms=2000) as s:  # also the import's budget, worker start included
             mod = await s.environments["edge"].import_module("/main.js")
             pid = (await transport_of(s)).pid
             with pytest.raises(LimitError) as caught:

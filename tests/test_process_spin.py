@@ -75,7 +75,7 @@ def test_killed_mid_call_and_the_wall_clock_deadline(app: Path, spin_us: int) ->
             os.kill(transport.pid, signal.SIGKILL)
             with pytest.raises(CrashError, match="was killed by SIGKILL"):
                 await asyncio.wait_for(call, 10)
-        async with server(app, wall_ms=300) as s:
+        async with server(app, wall_ms=2000) as s:  # also the import's budget, worker start included
             mod = await s.environments["edge"].import_module("/main.js")
             (await transport_of(s)).spin_us = spin_us
             with pytest.raises(LimitError) as caught:
