@@ -8,7 +8,8 @@ is kept only if none of what it read changed later than RACY_S seconds before th
 (file_identity.py): an edit while it ran, or in the same tick of the filesystem's clock as a stamp,
 could leave a stamp that matches files the answer was not made from, and another process would
 then trust it. The file is keyed by the resolver's sources and the environment's resolve
-options (root, conditions, aliases), so a new resolver or other options never read old answers.
+options (root, conditions, aliases), so a new resolver or other options never read old answers,
+and named by the options and where the resolver is installed.
 """
 
 from __future__ import annotations
@@ -42,7 +43,9 @@ class ResolveStore:
         if directory is not None and taken is not None:  # sources just edited: no store this run
             options = (environment.name, str(environment.root), environment.conditions,
                        environment.require_conditions, sorted(environment.alias.items()), environment.profile)
-            name = hashlib.sha256(repr(options).encode()).hexdigest()[:16]
+            # Named by where the resolver is installed too: two installations of modrun (two venvs, a
+            # checkout and a wheel) that share a project keep a file each, not overwrite one another's.
+            name = hashlib.sha256(repr((options, str(Path(__file__).parent))).encode()).hexdigest()[:16]
             self._path = directory / f"resolutions-{name}.marshal"
             self._salt = hashlib.sha256(_FORMAT + repr((taken, options)).encode()).digest()
         self._loaded: dict[Key, Entry] | None = None
