@@ -76,6 +76,8 @@ class Environment:
                    TypeScriptJsxPlugin(server.jsx, server.mode, server.tsconfig), *server.plugins, *config.plugins,
                    JsonPlugin(), DefinePlugin(self.define), self._resolver]
         self.plugin_container = PluginContainer(self, plugins)
+        #: what tells whether only the built-in resolver can answer a resolution (None: a user's plugin hears all)
+        self._passes = self.plugin_container.passes_before(self._resolver)
         self.on_console: ConsoleSink | None = server.on_console
         self._transforms_in_flight: dict[str, asyncio.Future[TransformedModule]] = {}
         #: the runtime `import_module` uses, replaced after a limit or a crash (runner/runtimes/lifecycle.py)
@@ -86,6 +88,8 @@ class Environment:
         self._waits: set[asyncio.Task[list[ModrunError]]] = set()
         self._real_root = os.path.realpath(server.root)
         self._resolved: dict[tuple[str, str | None, str], tuple[str, int]] = {}  # -> (id, epoch last checked)
+        # the built-in resolver's answers where it alone is asked, per (importer's directory, specifier, kind)
+        self._shared: dict[tuple[str | None, str, str], tuple[str, int]] = {}
         self._inside: dict[str, bool] = {}
         # id -> the answer fetch_module built last for the module
         self._fetched: dict[str, _Answer] = {}
@@ -105,9 +109,17 @@ class Environment:
     async def resolve(self, specifier: str, importer: str | None = None, kind: str = "import") -> str:
         """The id a specifier names, checked to lie inside the root (or be virtual); `kind` is
         "import" or "require" (a CommonJS require, resolved with the require conditions).
-        Successful resolutions are remembered per (specifier, importer, kind): plugins are asked once.
+        Successful resolutions are remembered per (specifier, importer, kind): plugins are asked once;
+        per importer directory where only the built-in resolver answers (_resolve_shared).
         In a later import of a server that does not watch, one that the built-in resolver gave is
         used again only if the files it read are unchanged (begin_import)."""
+        passes = self._passes
+        if passes is not None:
+            for plugin_passes in passes:
+                if not plugin_passes(specifier, importer):
+                    break
+            else:
+                return self._resolve_shared(specifier, importer, kind)
         key = (specifier, importer, kind)
         known = self._resolved.get(key)
         if known is not None:
@@ -119,11 +131,36 @@ class Environment:
         self._resolved[key] = (id, self._epoch)
         return id
 
+    def _resolve_shared(self, specifier: str, importer: str | None, kind: str) -> str:
+        """A resolution that every plugin before the built-in resolver passes over: the resolver is asked
+        without the plugin container, and its answer is remembered for the importer's directory (as the
+        resolver keeps it): the modules of a package's directory share what they import."""
+        key = (self._resolver.directory_of(importer), specifier, kind)
+        known = self._shared.get(key)
+        if known is not None:
+            id, epoch = known
+            if epoch == self._epoch:
+                return id
+            if self._resolver.still(specifier, importer, kind, id, self):
+                self._shared[key] = (id, self._epoch)
+                return id
+        try:
+            found = self.plugin_container.resolve_only(self._resolver, specifier, importer, kind)
+        except LoadError as error:
+            raise self._located(error, specifier, importer) from None
+        id = self._checked(found, specifier, importer)
+        self._shared[key] = (id, self._epoch)
+        return id
+
     async def _resolve(self, specifier: str, importer: str | None, kind: str) -> str:
         try:
             id = await self.plugin_container.resolve_id(specifier, importer, kind)
         except LoadError as error:
             raise self._located(error, specifier, importer) from None
+        return self._checked(id, specifier, importer)
+
+    def _checked(self, id: str | None, specifier: str, importer: str | None) -> str:
+        """A plugin's answer, or the error that it gave none or one outside the root."""
         if id is None:
             raise self._located(self._not_found(specifier, importer), specifier, importer)
         if not id.startswith("\0") and os.path.isabs(id) and not self._inside_root(id):
@@ -378,6 +415,7 @@ class Environment:
         """A file appeared or went, or a package.json changed: specifiers may name other files now, and
         files may belong to another package."""
         self._resolved.clear()
+        self._shared.clear()
         self._inside.clear()
         self.real_paths.clear()
         self.packages.forget_scopes()
