@@ -61,7 +61,7 @@ class ResolveStore:
         """Keep an answer the resolver made, which it began at `began_ns` (time.time_ns())."""
         if self._path is None:
             return
-        settled = began_ns - int(file_identity.RACY_S * 1e9)
+        settled = file_identity.settled_before(began_ns)
         for _, stamp in entry[1]:
             if stamp is not None and max(stamp[0], stamp[1]) > settled:
                 return
