@@ -48,7 +48,9 @@ class ResolveStore:
             name = hashlib.sha256(repr((options, str(Path(__file__).parent))).encode()).hexdigest()[:16]
             self._path = directory / f"resolutions-{name}.marshal"
             self._salt = hashlib.sha256(_FORMAT + repr((taken, options)).encode()).digest()
-        self._loaded: dict[Key, Entry] | None = None
+        self._loaded: dict[Key, Entry] | None = None  # what lookups use (emptied by forget)
+        self._file: dict[Key, Entry] | None = None  # what the file held when this process last read or wrote it
+        self._file_stamp: tuple[int, int, int, int] | None = None  # the file's stamp then
         self._new: dict[Key, Entry] = {}
         self.hits = 0  # entries the resolver found true and used (counted by it)
 
@@ -74,17 +76,25 @@ class ResolveStore:
     def _load(self) -> dict[Key, Entry]:
         if self._path is None:
             return {}
+        stamp = _stamp(self._path)
         try:
             salt, entries = marshal.loads(self._path.read_bytes())
         except (OSError, ValueError, EOFError, TypeError):
-            return {}
-        return entries if salt == self._salt and isinstance(entries, dict) else {}
+            entries = {}
+        else:
+            entries = entries if salt == self._salt and isinstance(entries, dict) else {}
+        self._file, self._file_stamp = entries, stamp
+        return entries
 
     def save(self) -> None:
-        """Write the entries resolved since the last save (with those the file holds), if any."""
+        """Write the entries resolved since the last save (with those the file holds), if any. The file
+        is read again only if another process wrote it since this one read or wrote it."""
         if not self._new or self._path is None:
             return
-        entries = self._load()
+        if self._file is None or self._file_stamp is None or _stamp(self._path) != self._file_stamp:
+            self._load()
+        assert self._file is not None
+        entries = self._file
         entries.update(self._new)
         self._new.clear()
         temporary = self._path.with_name(f"{self._path.name}.{os.getpid()}.tmp")
@@ -94,3 +104,15 @@ class ResolveStore:
             os.replace(temporary, self._path)  # whole or not at all, whichever process writes last
         except OSError:
             temporary.unlink(missing_ok=True)
+            self._file_stamp = None
+            return
+        self._file_stamp = _stamp(self._path)
+
+
+def _stamp(path: Path) -> tuple[int, int, int, int] | None:
+    """(mtime_ns, ctime_ns, size, inode): each write replaces the file with a new one (a new inode)."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_mtime_ns, info.st_ctime_ns, info.st_size, info.st_ino
