@@ -100,13 +100,24 @@ class ResolveStore:
         temporary = self._path.with_name(f"{self._path.name}.{os.getpid()}.tmp")
         try:
             self._path.parent.mkdir(parents=True, exist_ok=True)
-            temporary.write_bytes(marshal.dumps((self._salt, entries)))
+            temporary.write_bytes(marshal.dumps((self._salt, _shared(entries))))
             os.replace(temporary, self._path)  # whole or not at all, whichever process writes last
         except OSError:
             temporary.unlink(missing_ok=True)
             self._file_stamp = None
             return
         self._file_stamp = _stamp(self._path)
+
+
+def _shared(entries: dict[Key, Entry]) -> dict[Key, Entry]:
+    """The entries with each equal string and stamp one object: marshal writes an object it has
+    written before as a reference, so the paths and stamps that many answers share (a package's
+    directories) are written, and loaded, once: a file less than half the size, loaded faster."""
+    seen: dict[Any, Any] = {}
+    one = seen.setdefault
+    return {(one(directory, directory), one(specifier, specifier), kind):
+            (one(id, id), one(read, tuple(one(pair, (one(pair[0], pair[0]), pair[1])) for pair in read)))
+            for (directory, specifier, kind), (id, read) in entries.items()}
 
 
 def _stamp(path: Path) -> tuple[int, int, int, int] | None:
