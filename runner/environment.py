@@ -37,7 +37,8 @@ from .rpc.graph_fetch import GraphFetch
 from .rpc.protocol import BINDINGS_METHOD, Handler
 from .runtimes.lifecycle import ManagedRuntime
 from .transform.sourcemap import shift_lines
-from .transform_request import TransformedModule, load_source, transform_request
+from .transform_request import TransformedModule, load_source, read_source, transform_request
+from .transform_stamps import TransformStamps
 
 if TYPE_CHECKING:
     from evaluators import RuntimeOptions
@@ -78,6 +79,8 @@ class Environment:
         self.plugin_container = PluginContainer(self, plugins)
         #: what tells whether only the built-in resolver can answer a resolution (None: a user's plugin hears all)
         self._passes = self.plugin_container.passes_before(self._resolver)
+        #: transforms found by their file's stamp, in a process that has not read the file (transform_stamps.py)
+        self.transform_stamps = TransformStamps(self.plugin_container, self.define, server.transform_cache)
         self.on_console: ConsoleSink | None = server.on_console
         self._transforms_in_flight: dict[str, asyncio.Future[TransformedModule]] = {}
         #: the runtime `import_module` uses, replaced after a limit or a crash (runner/runtimes/lifecycle.py)
@@ -217,8 +220,14 @@ class Environment:
         for entry in [*module.meta["imports"], *module.meta.get("requires", [])]:
             if entry["specifier"] == specifier and entry.get("line"):
                 line, column = entry["line"], entry["column"]
-                return {"loc": Location(node.file or node.id, line, column),  # type: ignore[union-attr]
-                        "frame": code_frame(module.source, line, column)}
+                loc = Location(node.file or node.id, line, column)  # type: ignore[union-attr]
+                source = module.source
+                if source is None:  # found by its file's stamp, unread: the file holds what it was made from
+                    try:
+                        source = read_source(node.id).code  # type: ignore[union-attr]
+                    except LoadError:
+                        return {"loc": loc}
+                return {"loc": loc, "frame": code_frame(source, line, column)}
         return {}
 
     async def transform_request(self, url: str) -> TransformedModule:

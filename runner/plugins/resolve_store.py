@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import file_identity
-from .fs_stamps import Stamp
+from .fs_stamps import Stamp, stamp_of
 
 Key = tuple[str | None, str, str]  # (the importer's directory, the specifier, the kind)
 Entry = tuple[str, tuple[tuple[str, Stamp], ...]]  # (the id, the stamps of what it read)
@@ -50,7 +50,7 @@ class ResolveStore:
             self._salt = hashlib.sha256(_FORMAT + repr((taken, options)).encode()).digest()
         self._loaded: dict[Key, Entry] | None = None  # what lookups use (emptied by forget)
         self._file: dict[Key, Entry] | None = None  # what the file held when this process last read or wrote it
-        self._file_stamp: tuple[int, int, int, int] | None = None  # the file's stamp then
+        self._file_stamp: Stamp = None  # the file's stamp then
         self._new: dict[Key, Entry] = {}
         self.hits = 0  # entries the resolver found true and used (counted by it)
 
@@ -76,7 +76,7 @@ class ResolveStore:
     def _load(self) -> dict[Key, Entry]:
         if self._path is None:
             return {}
-        stamp = _stamp(self._path)
+        stamp = stamp_of(self._path)
         try:
             salt, entries = marshal.loads(self._path.read_bytes())
         except (OSError, ValueError, EOFError, TypeError):
@@ -91,7 +91,7 @@ class ResolveStore:
         is read again only if another process wrote it since this one read or wrote it."""
         if not self._new or self._path is None:
             return
-        if self._file is None or self._file_stamp is None or _stamp(self._path) != self._file_stamp:
+        if self._file is None or self._file_stamp is None or stamp_of(self._path) != self._file_stamp:
             self._load()
         assert self._file is not None
         entries = self._file
@@ -106,7 +106,7 @@ class ResolveStore:
             temporary.unlink(missing_ok=True)
             self._file_stamp = None
             return
-        self._file_stamp = _stamp(self._path)
+        self._file_stamp = stamp_of(self._path)
 
 
 def _shared(entries: dict[Key, Entry]) -> dict[Key, Entry]:
@@ -118,12 +118,3 @@ def _shared(entries: dict[Key, Entry]) -> dict[Key, Entry]:
     return {(one(directory, directory), one(specifier, specifier), kind):
             (one(id, id), one(read, tuple(one(pair, (one(pair[0], pair[0]), pair[1])) for pair in read)))
             for (directory, specifier, kind), (id, read) in entries.items()}
-
-
-def _stamp(path: Path) -> tuple[int, int, int, int] | None:
-    """(mtime_ns, ctime_ns, size, inode): each write replaces the file with a new one (a new inode)."""
-    try:
-        info = os.stat(path)
-    except OSError:
-        return None
-    return info.st_mtime_ns, info.st_ctime_ns, info.st_size, info.st_ino
