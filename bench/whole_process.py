@@ -200,7 +200,7 @@ def main() -> None:
     print(harness.table(["graph", *sorted({name for sizes in disk.values() for name in sizes})],
                         [[graph, *[sizes.get(name, 0) / 1024 for name in sorted({n for s in disk.values() for n in s})]]
                          for graph, sizes in disk.items()],
-                        "the cache directory on disk after the runs, KiB per database (with its WAL)"))
+                        "the cache directory on disk after the runs, KiB per database (with its WAL), and resolutions"))
     print()
     print(harness.table(["fixed cost of a process", "mean ms", "median ms", "p90 ms"],
                         [[name, s["mean"], s["median"], s["p90"]] for name, s in fixed.items()],
@@ -232,11 +232,14 @@ def main() -> None:
 
 
 def _disk_size(directory: Path) -> dict[str, int]:
-    """Bytes per database in a cache directory, its -wal and -shm files counted with it."""
+    """Bytes per database in a cache directory, its -wal and -shm files counted with it, and of the
+    remembered resolutions (runner/plugins/resolve_store.py: a file per environment and installation)."""
     sizes: dict[str, int] = {}
     for path in directory.glob("*.sqlite*") if directory.is_dir() else []:
         name = path.name.split(".sqlite")[0]
         sizes[name] = sizes.get(name, 0) + path.stat().st_size
+    for path in directory.glob("resolutions-*.marshal") if directory.is_dir() else []:
+        sizes["resolutions"] = sizes.get("resolutions", 0) + path.stat().st_size
     return sizes
 
 

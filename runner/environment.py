@@ -15,9 +15,9 @@ from urllib.parse import quote
 import orjson
 
 from .capabilities import Bindings, FetchPolicy
-from .code_frame import code_frame
 from .config import EnvironmentConfig, default_define, require_conditions, resolve_conditions
-from .errors import LoadError, Location, ModrunError, UsageError
+from .environment_resolve import Resolving
+from .errors import LoadError, ModrunError, UsageError
 from .hmr.channel import HotChannel
 from .ids import file_of
 from .js.profiles import get_profile
@@ -38,6 +38,7 @@ from .rpc.protocol import BINDINGS_METHOD, Handler
 from .runtimes.lifecycle import ManagedRuntime
 from .transform.sourcemap import shift_lines
 from .transform_request import TransformedModule, load_source, transform_request
+from .transform_stamps import TransformStamps
 
 if TYPE_CHECKING:
     from evaluators import RuntimeOptions
@@ -48,7 +49,7 @@ if TYPE_CHECKING:
     from .server import Server
 
 
-class Environment:
+class Environment(Resolving):
     def __init__(self, name: str, config: EnvironmentConfig, server: Server) -> None:
         self.name = name
         self.config = config
@@ -76,6 +77,10 @@ class Environment:
                    TypeScriptJsxPlugin(server.jsx, server.mode, server.tsconfig), *server.plugins, *config.plugins,
                    JsonPlugin(), DefinePlugin(self.define), self._resolver]
         self.plugin_container = PluginContainer(self, plugins)
+        #: what tells whether only the built-in resolver can answer a resolution (None: a user's plugin hears all)
+        self._passes = self.plugin_container.passes_before(self._resolver)
+        #: transforms found by their file's stamp, in a process that has not read the file (transform_stamps.py)
+        self.transform_stamps = TransformStamps(self.plugin_container, self.define, server.transform_cache)
         self.on_console: ConsoleSink | None = server.on_console
         self._transforms_in_flight: dict[str, asyncio.Future[TransformedModule]] = {}
         #: the runtime `import_module` uses, replaced after a limit or a crash (runner/runtimes/lifecycle.py)
@@ -86,6 +91,8 @@ class Environment:
         self._waits: set[asyncio.Task[list[ModrunError]]] = set()
         self._real_root = os.path.realpath(server.root)
         self._resolved: dict[tuple[str, str | None, str], tuple[str, int]] = {}  # -> (id, epoch last checked)
+        # the built-in resolver's answers where it alone is asked, per (importer's directory, specifier, kind)
+        self._shared: dict[tuple[str | None, str, str], tuple[str, int]] = {}
         self._inside: dict[str, bool] = {}
         # id -> the answer fetch_module built last for the module
         self._fetched: dict[str, _Answer] = {}
@@ -101,88 +108,6 @@ class Environment:
         on_invalidate(self, data)
 
     # ---- server side ----
-
-    async def resolve(self, specifier: str, importer: str | None = None, kind: str = "import") -> str:
-        """The id a specifier names, checked to lie inside the root (or be virtual); `kind` is
-        "import" or "require" (a CommonJS require, resolved with the require conditions).
-        Successful resolutions are remembered per (specifier, importer, kind): plugins are asked once.
-        In a later import of a server that does not watch, one that the built-in resolver gave is
-        used again only if the files it read are unchanged (begin_import)."""
-        key = (specifier, importer, kind)
-        known = self._resolved.get(key)
-        if known is not None:
-            id, epoch = known
-            if epoch == self._epoch or self._resolver.still(specifier, importer, kind, id, self):
-                self._resolved[key] = (id, self._epoch)
-                return id
-        id = await self._resolve(specifier, importer, kind)
-        self._resolved[key] = (id, self._epoch)
-        return id
-
-    async def _resolve(self, specifier: str, importer: str | None, kind: str) -> str:
-        try:
-            id = await self.plugin_container.resolve_id(specifier, importer, kind)
-        except LoadError as error:
-            raise self._located(error, specifier, importer) from None
-        if id is None:
-            raise self._located(self._not_found(specifier, importer), specifier, importer)
-        if not id.startswith("\0") and os.path.isabs(id) and not self._inside_root(id):
-            raise self._located(LoadError(
-                f"'{specifier}' resolves to {id}, which is outside the root {self.root}: only modules inside "
-                "the root (and its node_modules) can be imported",
-                code="ERR_OUTSIDE_ROOT", importer=importer, id=id), specifier, importer)
-        return id
-
-    def _inside_root(self, id: str) -> bool:
-        """Is the file behind `id` (links followed) inside the root? Remembered per id."""
-        inside = self._inside.get(id)
-        if inside is None:
-            real = self.real_paths.of(file_of(id))
-            inside = self._inside[id] = real == self._real_root or real.startswith(self._real_root + os.sep)
-        return inside
-
-    def _not_found(self, specifier: str, importer: str | None) -> LoadError:
-        kind = "package" if not specifier.startswith((".", "/", "\0", "file:")) else "module"
-        message = f"Cannot find {kind} '{specifier}'" + (f" imported from {importer}" if importer else "")
-        return LoadError(message, code="ERR_MODULE_NOT_FOUND", importer=importer, id=specifier)
-
-    def _located(self, error: LoadError, specifier: str, importer: str | None) -> LoadError:
-        """A resolution error with where the import is (line, column, code frame) and the chain of
-        importers that led to it, entry first."""
-        chain = self.importer_chain(importer)
-        message = error.message
-        if error.code == "ERR_MODULE_NOT_FOUND" and specifier.endswith(("/jsx-runtime", "/jsx-dev-runtime")) \
-                and importer and file_of(importer).endswith((".jsx", ".tsx")):
-            message += (f"\n  '{specifier}' is the JSX automatic runtime: name the package that provides it with "
-                        "tsconfig.json's jsxImportSource, the server's jsx config or a @jsxImportSource comment")
-        if len(chain) > 1:
-            message += "\n  importer chain: " + " -> ".join(chain)
-        site = {} if error.loc is not None else self._import_site(specifier, importer)
-        return LoadError(message, name=error.name, code=error.code, loc=site.get("loc", error.loc),
-                         frame=site.get("frame", error.frame), importer=error.importer or importer,
-                         plugin=error.plugin, id=error.id)
-
-    def importer_chain(self, importer: str | None) -> list[str]:
-        """The urls from an entry down to `importer`, following the module graph's importers."""
-        chain: list[str] = []
-        node = self.module_graph.get_module_by_id(importer) if importer else None
-        while node is not None and node.url not in chain:
-            chain.append(node.url)
-            node = min(node.importers, key=lambda n: n.url) if node.importers else None
-        return chain[::-1]
-
-    def _import_site(self, specifier: str, importer: str | None) -> dict[str, Any]:
-        """Where in the importer the failing import (or require) is: location and code frame."""
-        node = self.module_graph.get_module_by_id(importer) if importer else None
-        module: TransformedModule | None = node.transform_result if node else None
-        if module is None:
-            return {}
-        for entry in [*module.meta["imports"], *module.meta.get("requires", [])]:
-            if entry["specifier"] == specifier and entry.get("line"):
-                line, column = entry["line"], entry["column"]
-                return {"loc": Location(node.file or node.id, line, column),  # type: ignore[union-attr]
-                        "frame": code_frame(module.source, line, column)}
-        return {}
 
     async def transform_request(self, url: str) -> TransformedModule:
         node = self.module_graph.ensure_entry_from_id(await self.resolve(url))
@@ -378,6 +303,7 @@ class Environment:
         """A file appeared or went, or a package.json changed: specifiers may name other files now, and
         files may belong to another package."""
         self._resolved.clear()
+        self._shared.clear()
         self._inside.clear()
         self.real_paths.clear()
         self.packages.forget_scopes()

@@ -23,17 +23,23 @@ RACY_S = 2.0
 Stamp = tuple[str, int, int, int, int]
 
 
+def settled_before(now_ns: int) -> int:
+    """The latest modification or change time (ns) a file may have for its stamps to stand for its
+    contents at `now_ns` (time.time_ns()): RACY_S seconds earlier."""
+    return now_ns - int(RACY_S * 1e9)
+
+
 def stamps(paths: Iterable[Path]) -> list[Stamp] | None:
     """(path, size, inode, mtime_ns, ctime_ns) of each file; None where one is missing or changed
     less than RACY_S seconds ago (or claims a time to come)."""
-    recent = time.time_ns() - int(RACY_S * 1e9)
+    settled = settled_before(time.time_ns())
     taken = []
     for path in paths:
         try:
             info = os.stat(path)
         except OSError:
             return None
-        if max(info.st_mtime_ns, info.st_ctime_ns) > recent:
+        if max(info.st_mtime_ns, info.st_ctime_ns) > settled:
             return None
         taken.append((str(path), info.st_size, info.st_ino, info.st_mtime_ns, info.st_ctime_ns))
     return taken

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .errors import LoadError, ModrunError
@@ -60,6 +61,29 @@ class PluginContainer:
         self._loaders = _hooks(self.plugins, "load")
         self._transformers = _hooks(self.plugins, "transform")
         self.hot_updaters = [p for p in self.plugins if hasattr(p, "hot_update")]
+
+    def passes_before(self, resolver: Any) -> list[Callable[[str, str | None], bool]] | None:
+        """The `passes(source, importer)` of each plugin whose resolve_id runs before `resolver`'s: a
+        built-in plugin's word that its hook answers None for a specifier, known without looking at
+        files. None where a plugin before it has no such word (a user's plugin): that one sees every
+        resolution, and nothing goes past it."""
+        passes: list[Callable[[str, str | None], bool]] = []
+        for plugin, _, _, _ in self._resolvers:
+            if plugin is resolver:
+                return passes
+            if not hasattr(plugin, "passes"):
+                return None
+            passes.append(plugin.passes)
+        return None
+
+    def resolve_only(self, resolver: Any, source: str, importer: str | None, kind: str) -> str | None:
+        """`resolver`'s resolve_id alone (a plain function), its failures reported as resolve_id reports
+        them: for a resolution every plugin before it passes (passes_before)."""
+        try:
+            result = resolver.resolve_id(source, importer, self.environment, {"kind": kind})
+        except Exception as error:
+            raise self._failure(resolver, "resolve_id", error, source) from None
+        return None if result is None else str(result)
 
     def _failure(self, plugin: Any, hook: str, error: Exception, id: str) -> LoadError:
         name = getattr(plugin, "name", type(plugin).__name__)

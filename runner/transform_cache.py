@@ -64,6 +64,7 @@ class TransformCache:
         self.misses = 0
         self._db: sqlite3.Connection | None = None
         self._pending: list[tuple[str, bytes]] = []
+        self._pending_stamped: list[tuple[str, bytes]] = []
         self._broken = directory is None
 
     @property
@@ -87,6 +88,8 @@ class TransformCache:
                 db.execute("PRAGMA journal_mode=WAL")
                 db.execute("PRAGMA synchronous=NORMAL")
                 db.execute("CREATE TABLE IF NOT EXISTS transforms (key TEXT PRIMARY KEY, value BLOB NOT NULL)")
+                # key -> an entry's key (64 hex digits) and the source's hash: transform_stamps.py
+                db.execute("CREATE TABLE IF NOT EXISTS stamped (key TEXT PRIMARY KEY, value BLOB NOT NULL)")
                 self._db = db
             except (OSError, sqlite3.Error):
                 self._broken = True  # a cache that cannot be opened is only slower
@@ -107,6 +110,27 @@ class TransformCache:
         self.misses += 1
         return None
 
+    def get_stamped(self, key: str) -> tuple[dict[str, Any], str] | None:
+        """The entry a `stamped` row names, and the source hash the row holds (transform_stamps.py)."""
+        db = self._connect()
+        if db is None:
+            return None
+        try:
+            row = db.execute("SELECT t.value, s.value FROM stamped AS s JOIN transforms AS t "
+                             "ON t.key = CAST(substr(s.value, 1, 64) AS TEXT) WHERE s.key = ?", (key,)).fetchone()
+            value = orjson.loads(row[0]) if row else None
+        except (sqlite3.Error, orjson.JSONDecodeError):
+            value = None
+        if not isinstance(value, dict):
+            return None
+        self.hits += 1
+        return value, row[1][64:].decode()
+
+    def put_stamped(self, key: str, entry_key: str, source_hash: str) -> None:
+        if self._broken:
+            return
+        self._pending_stamped.append((key, (entry_key + source_hash).encode()))
+
     def put(self, key: str, value: dict[str, Any]) -> None:
         self.put_encoded(key, orjson.dumps(value))
 
@@ -120,15 +144,17 @@ class TransformCache:
 
     def flush(self) -> None:
         """Write what was added since the last flush, in one transaction."""
-        if not self._pending:
+        if not self._pending and not self._pending_stamped:
             return
         db = self._connect()
         pending, self._pending = self._pending, []
+        stamped, self._pending_stamped = self._pending_stamped, []
         if db is None:
             return
         try:
             db.execute("BEGIN IMMEDIATE")
             db.executemany("INSERT OR REPLACE INTO transforms (key, value) VALUES (?, ?)", pending)
+            db.executemany("INSERT OR REPLACE INTO stamped (key, value) VALUES (?, ?)", stamped)
             db.execute("COMMIT")
         except sqlite3.Error:
             try:

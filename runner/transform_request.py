@@ -8,6 +8,7 @@ import functools
 import hashlib
 import os
 import re
+import time
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
@@ -16,6 +17,7 @@ from .code_frame import code_frame
 from .errors import LoadError, Location, ParseError
 from .ids import file_of
 from .plugin import LoadResult
+from .plugins.fs_stamps import stamp_of
 from .plugins.module_types import split_type
 from .transform.sourcemap import compose, original_point
 
@@ -34,7 +36,7 @@ class TransformedModule(NamedTuple):  # not a dataclass: every run makes this cl
     meta: LinkMeta  # link metadata for the module runner
     deps: list[str]
     dynamic_deps: list[str]
-    source: str  # the loaded source, for code frames
+    source: str | None  # the loaded source, for code frames (None: found by its stamp, not read: transform_stamps.py)
     source_hash: str
     stamp: tuple[int, int] | None = None  # (mtime_ns, size) of the file it was read from
     hint: str = "auto"  # format_hint when it was built: a package.json's "type" may change it
@@ -229,8 +231,11 @@ def read_source(id: str) -> LoadResult:
     if id.startswith("\0") or not os.path.isabs(id):
         raise LoadError(f"no plugin could load {id!r}", code="ERR_LOAD", id=id)
     try:
-        with open(file_of(id), encoding="utf-8") as handle:
-            return LoadResult(handle.read())
+        # Bytes decoded at once, newlines translated as text mode does (universal newlines): a text
+        # file object costs more to set up than the read of a small module.
+        with open(file_of(id), "rb") as handle:
+            text = handle.read().decode("utf-8")
+        return LoadResult(text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text)
     except FileNotFoundError:
         raise LoadError(f"Cannot find module '{id}'", code="ERR_MODULE_NOT_FOUND", id=id) from None
     except (OSError, UnicodeDecodeError) as error:
@@ -292,12 +297,24 @@ async def _transform(environment: Environment, node: ModuleNode) -> TransformedM
     if cached is not None and cached.hint != hint:
         cached = None
     plugin_loaded = await environment.plugin_container.load(node.id)
-    stamp = None
+    stamp = stat = stamped = None
+    began = time.time_ns()
     if plugin_loaded is None and node.file is not None:
         # A file whose modification time and size are unchanged is not read again.
-        stamp = file_stamp(node.file)
+        stat = stamp_of(node.file)
+        stamp = None if stat is None else (stat[0], stat[2])
         if cached is not None and stamp is not None and cached.stamp == stamp:
             return cached
+        if cached is None:  # nor, in a new process, one that an earlier process read
+            stamped = environment.transform_stamps.key(node.id, node.file, hint, stat)
+            found = environment.transform_stamps.find(stamped)
+            if found is not None:
+                entry, source_hash = found
+                module = TransformedModule(code=entry["code"], map=entry["map"], meta=entry["meta"],
+                                           deps=entry["meta"]["deps"], dynamic_deps=entry["dynamic_deps"],
+                                           source=None, source_hash=source_hash, stamp=stamp, hint=hint)
+                node.transform_result = module
+                return module
     loaded = plugin_loaded if plugin_loaded is not None else read_source(node.id)
     source_hash = hashlib.sha1(loaded.code.encode("utf-8", "surrogatepass")).hexdigest()
     if cached is not None and cached.source_hash == source_hash:
@@ -308,6 +325,8 @@ async def _transform(environment: Environment, node: ModuleNode) -> TransformedM
     stored = cache.get(key)
     if stored is None:
         stored = await _new_entry(environment, key, transformed, node.file or node.id, hint, loaded.code)
+    if stamped is not None and transformed.map is None and transformed.code == loaded.code:
+        environment.transform_stamps.keep(stamped, stat, began, key, source_hash)
     map_ = stored["map"]
     meta = stored["meta"]
     if transformed.map is not None and map_ is not None:

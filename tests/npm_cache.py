@@ -11,8 +11,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
 HERE = Path(__file__).parent
 NODE = shutil.which("node")
 NPM = shutil.which("npm")
@@ -25,6 +23,8 @@ class Unavailable(Exception):
 def install(name: str) -> Path:
     """The installed directory of tests/npm/<name> (its node_modules inside); the test is skipped
     when npm cannot install it."""
+    import pytest  # here, not at the top: the benchmarks use `ensure` without the test extras
+
     try:
         return ensure(name)
     except Unavailable as reason:

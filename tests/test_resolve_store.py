@@ -178,3 +178,37 @@ def test_a_watching_server_drops_what_it_loaded_when_files_change(tmp_path: Path
     assert entry is not None and entry[0] == str(root / "node_modules" / "pkg" / "a.js")
     store.forget()  # what the resolver does on the watcher's events: its stamps were taken before them
     assert store.get(key) is None
+
+
+def test_saves_keep_what_other_processes_wrote_in_between(tmp_path: Path, settled: float) -> None:
+    """Each save adds to the file: what another process (here another store on the same file) wrote
+    since this one read it is read again and kept; a second save with nothing in between keeps the
+    first's entries."""
+    root, cache = tmp_path / "app", tmp_path / "cache"
+    layout(root)
+    time.sleep(settled)
+
+    def store() -> Any:
+        return Server(root=root, cache_dir=cache, environments={"ssr": {"evaluator": "inprocess"}}) \
+            .environments["ssr"].resolutions
+
+    def entry(name: str) -> tuple[str, tuple[()]]:
+        return (str(root / f"{name}.js"), ())
+
+    began = time.time_ns()
+    one, two = store(), store()
+    assert one.get(("x", "a", "import")) is None and two.get(("x", "b", "import")) is None  # both read the file
+    one.put(("x", "a", "import"), entry("a"), began)
+    one.save()
+    two.put(("x", "b", "import"), entry("b"), began)
+    two.save()  # the file changed since `two` read it: `one`'s entry is kept
+    one.put(("x", "c", "import"), entry("c"), began)
+    one.save()  # and since `one` wrote it
+    two.put(("x", "d", "import"), entry("d"), began)
+    two.save()  # and since `two` wrote it
+    two.put(("x", "e", "import"), entry("e"), began)
+    two.save()  # unchanged since `two` wrote it
+    [path] = cache.glob("resolutions-*")
+    _, entries = marshal.loads(path.read_bytes())
+    assert {key[1] for key in entries} >= {"a", "b", "c", "d", "e"}
+    assert store().get(("x", "c", "import")) == entry("c")

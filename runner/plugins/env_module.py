@@ -23,6 +23,10 @@ class EnvModule(Plugin):
     def resolve_id(self, source: str, importer: str | None, environment: object) -> str | None:
         return ENV_MODULE_ID if source == ENV_MODULE else None
 
+    def passes(self, source: str, importer: str | None) -> bool:
+        """Does resolve_id answer None? (PluginContainer.passes_before)"""
+        return source != ENV_MODULE
+
     def load(self, id: str, environment: object) -> str | None:
         if id != ENV_MODULE_ID:
             return None

@@ -17,6 +17,15 @@ import os
 Stamp = tuple[int, int, int, int] | None
 
 
+def stamp_of(path: str | os.PathLike[str]) -> Stamp:
+    """(mtime_ns, ctime_ns, size, inode) of `path` now; None where nothing is."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_mtime_ns, info.st_ctime_ns, info.st_size, info.st_ino
+
+
 class FileStamps:
     def __init__(self) -> None:
         self._now: dict[str, Stamp] = {}
@@ -27,12 +36,7 @@ class FileStamps:
             return self._now[path]
         except KeyError:
             pass
-        try:
-            info = os.stat(path)
-            stamp: Stamp = (info.st_mtime_ns, info.st_ctime_ns, info.st_size, info.st_ino)
-        except OSError:
-            stamp = None
-        self._now[path] = stamp
+        stamp = self._now[path] = stamp_of(path)
         return stamp
 
     def taken(self, paths: list[str]) -> tuple[tuple[str, Stamp], ...]:

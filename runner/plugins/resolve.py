@@ -102,13 +102,17 @@ class ResolvePlugin(Plugin):
         if self.store is not None:
             self.store.forget()
 
-    def _key(self, source: str, importer: str | None, kind: str, environment: Any) -> tuple[Any, str | None, str, str]:
+    def directory_of(self, importer: str | None) -> str | None:
+        """What of the importer an answer depends on: its directory (None: the root)."""
         try:
-            directory = self._directory_of[importer]
+            return self._directory_of[importer]
         except KeyError:
             directory = self._directory_of[importer] = \
                 os.path.dirname(file_of(importer)) if importer and os.path.isabs(importer) else None
-        return environment, directory, source, kind
+            return directory
+
+    def _key(self, source: str, importer: str | None, kind: str, environment: Any) -> tuple[Any, str | None, str, str]:
+        return environment, self.directory_of(importer), source, kind
 
     def load(self, id: str, environment: Any) -> str | None:
         return "module.exports = {};\n" if id == EMPTY_MODULE else None

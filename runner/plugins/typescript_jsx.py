@@ -73,6 +73,11 @@ class TypeScriptJsxPlugin(Plugin):
                 return stem + alternative + query
         return None
 
+    def passes(self, source: str, importer: str | None) -> bool:
+        """Does resolve_id answer None? Yes for any importer but a TypeScript file
+        (PluginContainer.passes_before)."""
+        return importer is None or not file_of(importer).endswith(TYPESCRIPT_EXTENSIONS)
+
     def transform(self, code: str, id: str, environment: Any) -> LoadResult | None:
         path, module_type = split_type(id)
         file = file_of(path)
