@@ -21,8 +21,9 @@ import pytest
 from evaluators import RuntimeOptions, get_evaluator
 from evaluators.wasm.engine import REACTOR
 from evaluators.wasm.evaluator import WasmTransport
-from evaluators.wasm.guest import GuestException, GuestTrap, is_plain
+from evaluators.wasm.guest import Guest, GuestException, GuestTrap, is_plain
 from runner import Server
+from runner.limits import Limits
 
 # ---- one artifact ----
 
@@ -157,15 +158,26 @@ def test_what_crosses_without_json():
 # ---- bytecode for the warm-import cache ----
 
 
+def _answered(guest: Guest, bytecodes: list[bytes | None]) -> list[str]:
+    """What a `compiled` function receives when the guest answers with these bytecodes."""
+    got = guest.eval("globalThis.got = []; (...values) => { got = values.map(String); }", "/answer.js")
+    try:
+        guest.answer_compiled(got, bytecodes)
+    finally:
+        guest.free_value(got)
+    return guest.take_text(guest.eval("got.join('|')", "/got.js")).split("|")
+
+
 def test_bytecode_compiled_in_one_sandbox_runs_in_another():
     first, second = WasmTransport(RuntimeOptions()), WasmTransport(RuntimeOptions())
     try:
         code = "(() => { const square = (n) => n * n; return [1, 2, 3].map(square).join(); })() + ':' + typeof square"
         bytecode = first.guest.compile(code, "/src/squares.js")
         assert bytecode and b"square" in bytecode
-        guest = second.guest
-        assert guest.take_text(guest.run_compiled(bytecode)) == "1,4,9:undefined"
-        assert guest.take_text(guest.run_compiled(bytecode)) == "1,4,9:undefined"  # reusable
+        # each run on its own, None for a wrapper the host has none for
+        answered = _answered(second.guest, [bytecode, None, bytecode])
+        assert answered == ["1,4,9:undefined", "undefined", "1,4,9:undefined"]
+        assert _answered(second.guest, [bytecode]) == ["1,4,9:undefined"]  # reusable
         with pytest.raises(GuestException, match="SyntaxError"):
             first.guest.compile("let = ;", "/src/broken.js")
     finally:
@@ -179,9 +191,22 @@ def test_damaged_bytecode_is_refused_or_contained():
     for damaged in (bytecode[: len(bytecode) // 2], b"\x00" * 8, bytes([bytecode[0] ^ 0xFF]) + bytecode[1:]):
         try:
             fresh = WasmTransport(RuntimeOptions())
-            with pytest.raises((GuestException, GuestTrap)):  # never the host process
-                fresh.guest.run_compiled(damaged)
+            try:  # never the host process: the wrapper is undefined, or the guest traps
+                assert _answered(fresh.guest, [damaged, bytecode]) == ["undefined", "42"]
+            except GuestTrap:
+                pass
         finally:
             asyncio.run(fresh.close())
-    assert transport.guest.take_text(transport.guest.run_compiled(bytecode)) == "42"
+    assert _answered(transport.guest, [bytecode]) == ["42"]
     asyncio.run(transport.close())
+
+
+def test_a_batch_with_no_room_in_the_guest_answers_no_wrappers():
+    """The runner then compiles every module itself (host_compiler.js: null, asked, not compiled)."""
+    transport = WasmTransport(RuntimeOptions(limits=Limits(memory_mb=16)))
+    try:
+        bytecode = transport.guest.compile("40 + 2", "/src/answer.js")
+        assert _answered(transport.guest, [bytecode, b"\x00" * (64 << 20)]) == [""]  # called with none
+        assert _answered(transport.guest, [bytecode]) == ["42"]  # and the guest goes on
+    finally:
+        asyncio.run(transport.close())

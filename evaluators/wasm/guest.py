@@ -53,7 +53,7 @@ FUNCTIONS = (
     "_initialize", "malloc", "free", "modrun_init", "modrun_context", "modrun_box", "modrun_set_limits",
     "modrun_reseed", "modrun_set_drain", "modrun_set_rejection_tracker", "modrun_step", "modrun_write_bytecode",
     "modrun_free_bytes",
-    "modrun_run_bytecode", "JS_Eval", "JS_Call", "JS_FreeValue", "JS_ToCStringLen2", "JS_FreeCString",
+    "modrun_answer_compiled", "JS_Eval", "JS_Call", "JS_FreeValue", "JS_ToCStringLen2", "JS_FreeCString",
     "JS_GetException", "JS_GetPropertyStr", "JS_GetVersion", "modrun_gc",
 )
 
@@ -383,16 +383,32 @@ class Guest:
         finally:
             self.free_value(function)
 
-    def run_compiled(self, bytecode: bytes) -> int:
-        """Run bytecode `compile` made (by this reactor build: QuickJS does not validate bytecode,
-        so never hand it bytes from anywhere else); returns the completion value. The bytes go
-        through the scratch buffer, not an allocation of their own: JS_ReadObject copies what it
-        keeps (reactor/modrun_reactor.c reads without JS_READ_OBJ_ROM_DATA), and a warm import
-        reads hundreds of these, each a malloc and a free less (two calls into the guest)."""
-        value = self.call("modrun_run_bytecode", self._put(bytecode), len(bytecode))
-        if tag(value) == TAG_EXCEPTION:
-            raise self.pending_exception()
-        return value
+    def answer_compiled(self, compiled: int, bytecodes: Sequence[bytes | None]) -> None:
+        """Run each bytecode (None: no wrapper) and call `compiled` with the wrappers, in one call
+        into the guest (reactor/modrun_reactor.c `modrun_answer_compiled`). A wrapper that fails
+        to load is undefined; when the batch finds no room in the guest, every one is. The
+        batch gets an allocation of its own, freed at once, so the guest keeps no buffer the size
+        of a whole graph's bytecode."""
+        lengths = [0 if code is None else len(code) for code in bytecodes]
+        header = struct.pack(f"<{len(lengths)}I", *lengths)
+        size = len(header) + sum(lengths)
+        batch = self.call("malloc", size) & 0xFFFFFFFF if lengths else 0
+        count = len(lengths) if batch else 0
+        if count:
+            self._check(batch, size)
+            at = self.base + batch
+            ctypes.memmove(at, header, len(header))
+            at += len(header)
+            for code in bytecodes:
+                if code:
+                    ctypes.memmove(at, code, len(code))
+                    at += len(code)
+        try:
+            if not self.call("modrun_answer_compiled", compiled, batch, count):
+                raise self.pending_exception()
+        finally:
+            if batch:
+                self.call("free", batch)
 
     # ---- the round trip ----
 

@@ -17,7 +17,7 @@ import threading
 
 from ..compiled_code import CompiledCode
 from .engine import Snapshot, WasmEngine
-from .guest import UNDEFINED, Guest, GuestException, GuestMemoryError, GuestTrap
+from .guest import Guest, GuestException, GuestMemoryError, GuestTrap
 from .snapshot import FILENAME
 
 COMPILER_HEAP = 256 * 1024 * 1024  # what compiling one source may take; beyond, the runtime compiles it
@@ -37,20 +37,15 @@ class WasmCompiler:
     def serve(self, guest: Guest, take_compiles: int, compiled: int, code: CompiledCode) -> None:
         """Answer `guest`'s compile requests (runner/js/module_runner/host_compiler.js) from `code`: each
         wrapper read from bytecode where there is some, undefined where not. The sources come out in
-        one call (takeAll): a call into the guest and a string read back cost more than the split."""
-        wrappers: list[int] = []
+        one call (takeAll) and the answer goes in with one more (Guest.answer_compiled): each call
+        into the guest costs more than the work of splitting and joining."""
+        bytecodes: list[bytes | None] = []
         try:
             sources = split_sources(guest.take_text(guest.call_function(take_compiles)))
-            for bytecode in self.bytecode(sources, code):
-                wrappers.append(self._load(guest, bytecode) if bytecode is not None else UNDEFINED)
+            bytecodes = self.bytecode(sources, code)
             code.flush()
         finally:
-            # Always answered: the runner waits for it. A failure here stops the runtime.
-            try:
-                guest.free_value(guest.call_function(compiled, *wrappers))
-            finally:
-                for wrapper in wrappers:
-                    guest.free_value(wrapper)
+            guest.answer_compiled(compiled, bytecodes)  # always answered: the runner waits for it
 
     def bytecode(self, sources: list[str], code: CompiledCode) -> list[bytes | None]:
         """The cached bytecode of the wrappers' sources, compiled when `code` wants them."""
@@ -61,13 +56,6 @@ class WasmCompiler:
                 if compiled is not None:
                     code.keep(self.build, source, compiled)
         return found
-
-    @staticmethod
-    def _load(guest: Guest, code: bytes) -> int:
-        try:
-            return guest.run_compiled(code)
-        except GuestException:  # out of memory: the runner compiles it and reports
-            return UNDEFINED
 
     def _compile(self, source: str) -> bytes | None:
         with self._lock:

@@ -391,13 +391,49 @@ EXPORT(modrun_write_bytecode) uint8_t *modrun_write_bytecode(JSValue value, size
 EXPORT(modrun_free_bytes) void modrun_free_bytes(void *bytes) { js_free(context, bytes); }
 
 /* Bytecode back into a value, and run it (global code) or evaluate a module; JS_EXCEPTION on
- * failure. Only ever given bytes this engine wrote: QuickJS does not validate bytecode. */
-EXPORT(modrun_run_bytecode) JSValue modrun_run_bytecode(const uint8_t *bytes, size_t size)
+ * failure. Only ever given bytes this engine wrote: QuickJS does not validate bytecode. JS_ReadObject
+ * copies what it keeps (no JS_READ_OBJ_ROM_DATA), so the bytes may be freed after. */
+static JSValue modrun_run_bytecode(const uint8_t *bytes, size_t size)
 {
     JSValue function = JS_ReadObject(context, bytes, size, JS_READ_OBJ_BYTECODE);
     if (JS_IsException(function))
         return function;
     return JS_EvalFunction(context, function);
+}
+
+/* A batch of compiled wrappers answered in one call (evaluators/wasm/wrappers.py), where one call
+ * per wrapper, one for `compiled` and one free per wrapper cost a crossing each. `batch` holds
+ * `count` little-endian u32 lengths, then the bytecodes one after the other; a length of 0 is a
+ * wrapper the host has none for. Each is run as modrun_run_bytecode runs it; one that fails (out of
+ * memory, interrupted) is undefined and its exception dropped: the runner compiles that module
+ * itself and reports. Then `compiled(...wrappers)` is called and everything freed. Returns false
+ * when `compiled` threw (the exception left pending for the host to read). */
+EXPORT(modrun_answer_compiled) bool modrun_answer_compiled(JSValue compiled, const uint8_t *batch, uint32_t count)
+{
+    JSValue *wrappers = count ? js_malloc(context, count * sizeof(JSValue)) : NULL;
+    if (count && !wrappers) {  /* no room for the answer: none is compiled, the runner compiles them all */
+        JS_FreeValue(context, JS_GetException(context));
+        count = 0;
+    }
+    const uint8_t *bytes = batch + 4 * (size_t)count;
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t size;
+        memcpy(&size, batch + 4 * (size_t)i, 4);
+        wrappers[i] = size ? modrun_run_bytecode(bytes, size) : JS_UNDEFINED;
+        if (JS_IsException(wrappers[i])) {
+            JS_FreeValue(context, JS_GetException(context));
+            wrappers[i] = JS_UNDEFINED;
+        }
+        bytes += size;
+    }
+    JSValue result = JS_Call(context, compiled, JS_UNDEFINED, (int)count, wrappers);
+    for (uint32_t i = 0; i < count; i++)
+        JS_FreeValue(context, wrappers[i]);
+    js_free(context, wrappers);
+    if (JS_IsException(result))
+        return false;
+    JS_FreeValue(context, result);
+    return true;
 }
 
 EXPORT(modrun_gc) void modrun_gc(void) { JS_RunGC(runtime); }
