@@ -21,7 +21,7 @@ import pytest
 from evaluators import RuntimeOptions, get_evaluator
 from evaluators.wasm.engine import REACTOR
 from evaluators.wasm.evaluator import WasmTransport
-from evaluators.wasm.guest import Guest, GuestException, GuestTrap, is_plain
+from evaluators.wasm.guest import Guest, GuestException, GuestTrap, JsonText, is_plain
 from runner import Server
 from runner.limits import Limits
 
@@ -153,6 +153,32 @@ def test_json_numbers_read_as_the_nearest_double(tmp_path):
 def test_what_crosses_without_json():
     assert all(is_plain(v) for v in [0, -(2**53), 2**53, 1.5, "", True, None])
     assert not any(is_plain(v) for v in [2**53 + 1, [1], {"a": 1}, b"x", (1,)])
+
+
+JSON_TEXTS = [
+    '["plain", 1, {"a": null}]', '["caf\u00e9 \u20ac \U0001d11e"]', '{"k\u00e9y": "\u00ff\u0100"}',
+    '["' + "x" * 20000 + '\u00e9"]',  # beyond the box's inline text
+]
+JSON_BYTES = [text.encode() for text in JSON_TEXTS] + [
+    b'["\xff"]', b'["a\xc3"]', b'["\xed\xa0\x80"]', b'["\xf0\x9f"]', b'["\xe2\x82"]',  # not UTF-8
+]
+
+
+def test_json_text_crosses_as_ascii_and_parses_as_the_same_value():
+    """The messages the host sends (`receive`) cross as JSON text of ASCII only; JSON.parse reads the
+    same value as from the text as it was, even from bytes that are not UTF-8."""
+    transport = WasmTransport(RuntimeOptions())
+    guest = transport.guest
+    try:
+        seen = guest.eval("(s) => JSON.stringify([/^[\\x00-\\x7f]*$/.test(s), JSON.parse(s)])", "/parse.js")
+        for raw in JSON_BYTES:
+            ascii_only, parsed = json.loads(guest.step(seen, [JsonText(raw)])[0])
+            as_it_was = json.loads(guest.step(seen, [raw])[0])[1]
+            assert ascii_only and parsed == as_it_was, raw[:40]
+        for text in JSON_TEXTS:
+            assert json.loads(guest.step(seen, [JsonText(text.encode())])[0])[1] == json.loads(text)
+    finally:
+        asyncio.run(transport.close())
 
 
 # ---- bytecode for the warm-import cache ----

@@ -36,7 +36,7 @@ _I32 = struct.Struct("<i")
 MAX_ARGS = 8
 SLOT = 16
 BOX_RESULT, BOX_INLINE, INLINE_SIZE = 128, 232, 16384
-KIND_NONE, KIND_NULL, KIND_BOOL, KIND_INT, KIND_FLOAT, KIND_STRING, KIND_ENVELOPE = range(7)
+KIND_NONE, KIND_NULL, KIND_BOOL, KIND_INT, KIND_FLOAT, KIND_STRING, KIND_ENVELOPE, KIND_JSON = range(8)
 STEP_OK, STEP_CALL_THREW, STEP_JOB_THREW, STEP_DRAIN_THREW, STEP_NO_MEMORY = range(5)
 _INT32 = struct.Struct("<IIi4x")
 _FLOAT = struct.Struct("<IId")
@@ -81,6 +81,17 @@ class GuestMemoryError(Exception):
 
 class Envelope(str):
     """A call's answer as the runtime's JSON text, when the result is not a plain value."""
+
+
+class JsonText:
+    """An argument of UTF-8 JSON text that the callee only hands to JSON.parse: it crosses as a
+    string of ASCII only, its other characters as \\u escapes (reactor/modrun_reactor.c
+    `json_string`), which JSON.parse reads as the same value, and faster in the guest."""
+
+    __slots__ = ("raw",)
+
+    def __init__(self, raw: bytes) -> None:
+        self.raw = raw
 
 
 @dataclass(frozen=True)
@@ -415,7 +426,7 @@ class Guest:
     def step(self, function: int, args: Sequence[Any] = ()) -> tuple[Any, str | None]:
         """One round trip in one call into the guest (`modrun_step`): `function(*args)` unless
         `function` is 0, then every pending job, then drain. Arguments are plain values (is_plain)
-        or UTF-8 bytes. Returns the call's plain result (an `Envelope` when the runtime answered
+        or UTF-8 bytes (or JsonText). Returns the call's plain result (an `Envelope` when the runtime answered
         JSON text for a value that is not plain, None when it returned nothing) and the drained
         text (None when there is none). The transport's hot path: kept lean."""
         box = self._box
@@ -442,16 +453,16 @@ class Guest:
         slots = bytearray()
         texts: list[bytes] = []
         at = box + BOX_INLINE
-        raws = [a if isinstance(a, bytes) else a.encode("utf-8", "surrogatepass") for a in args
-                if isinstance(a, bytes | str)]
+        raws = [a if isinstance(a, bytes) else a.raw if isinstance(a, JsonText) else a.encode("utf-8", "surrogatepass")
+                for a in args if isinstance(a, bytes | str | JsonText)]
         inline = sum(len(raw) for raw in raws) <= INLINE_SIZE
         if not inline:  # too long for the box: through the scratch buffer
             at = self._put(b"".join(raws))
         for arg in args:
             kind = type(arg)
-            if kind is bytes or kind is str:
+            if kind is bytes or kind is str or kind is JsonText:
                 raw = raws[len(texts)]
-                slots += _TEXT.pack(KIND_STRING, len(raw), at)
+                slots += _TEXT.pack(KIND_JSON if kind is JsonText else KIND_STRING, len(raw), at)
                 texts.append(raw)
                 at += len(raw)
             elif kind is bool:

@@ -166,6 +166,7 @@ static int interrupt_handler(JSRuntime *rt, void *opaque)
 enum {
     KIND_NONE, KIND_NULL, KIND_BOOL, KIND_INT, KIND_FLOAT, KIND_STRING,
     KIND_ENVELOPE, /* an object whose element 0 is JSON text (runner/js/host_api.js `callDirect`) */
+    KIND_JSON,     /* an argument only: JSON text, made a string of ASCII only (json_string) */
 };
 
 enum {
@@ -250,6 +251,70 @@ static bool to_slot(JSValue value, Slot *slot)
     }
 }
 
+/* The end of the run of ASCII bytes at `p`, eight at a time. */
+static const uint8_t *ascii_end(const uint8_t *p, const uint8_t *end)
+{
+    for (; end - p >= 8; p += 8) {
+        uint64_t word;
+        memcpy(&word, p, 8);
+        if (word & 0x8080808080808080u)
+            break;
+    }
+    while (p < end && *p < 0x80)
+        p++;
+    return p;
+}
+
+static uint8_t *put_escape(uint8_t *out, uint32_t unit)
+{
+    static const char hex[] = "0123456789abcdef";
+    *out++ = '\\';
+    *out++ = 'u';
+    for (int shift = 12; shift >= 0; shift -= 4)
+        *out++ = hex[(unit >> shift) & 15];
+    return out;
+}
+
+/* JSON text (UTF-8) as a string of ASCII only: each other character as a \uXXXX escape (two beyond
+ * the BMP), which JSON.parse reads back as that character (JSON has them only inside strings).
+ * The host's messages carry module code, a megabyte for a package's graph: one character beyond
+ * Latin-1 would make JS_NewStringLen build the whole text as a 16-bit string, decoded a
+ * character at a time, which JSON.parse then encodes back to UTF-8 before it parses. ASCII is
+ * copied, and read by JSON.parse where it lies. Bytes that are not UTF-8 decode as
+ * JS_NewStringLen decodes them (U+FFFD). */
+static JSValue json_string(const Slot *slot)
+{
+    const uint8_t *start = (const uint8_t *)slot->u.text, *end = start + slot->length, *next;
+    size_t length = slot->length;
+    for (const uint8_t *p = ascii_end(start, end); p < end; p = ascii_end(next, end)) {
+        uint32_t c = utf8_decode_len(p, end - p, &next);
+        length += (c > 0xFFFF ? 12 : 6) - (size_t)(next - p);
+    }
+    if (length == slot->length)
+        return JS_NewStringLen(context, slot->u.text, slot->length);
+    if (length > JS_STRING_LEN_MAX)
+        return JS_ThrowRangeError(context, "invalid string length");
+    JSString *str = js_alloc_string(context, length, 0);
+    if (!str)
+        return JS_EXCEPTION;
+    uint8_t *out = str8(str);
+    for (const uint8_t *p = start; p < end; p = next) {
+        const uint8_t *run = ascii_end(p, end);
+        memcpy(out, p, run - p);
+        out += run - p;
+        if (run == end)
+            break;
+        uint32_t c = utf8_decode_len(run, end - run, &next);
+        if (c > 0xFFFF) {
+            out = put_escape(out, get_hi_surrogate(c));
+            c = get_lo_surrogate(c);
+        }
+        out = put_escape(out, c);
+    }
+    *out = '\0';
+    return JS_MKPTR(JS_TAG_STRING, str);
+}
+
 static JSValue from_slot(const Slot *slot)
 {
     switch (slot->kind) {
@@ -258,6 +323,7 @@ static JSValue from_slot(const Slot *slot)
     case KIND_INT: return JS_NewInt32(context, slot->u.integer);
     case KIND_FLOAT: return JS_NewFloat64(context, slot->u.number);
     case KIND_STRING: return JS_NewStringLen(context, slot->u.text, slot->length);
+    case KIND_JSON: return json_string(slot);
     default: return JS_UNDEFINED;
     }
 }
