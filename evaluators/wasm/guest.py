@@ -52,8 +52,8 @@ _CALL = capi.call_unchecked  # no argtypes: ctypes converts nothing per call
 FUNCTIONS = (
     "_initialize", "malloc", "free", "modrun_init", "modrun_context", "modrun_box", "modrun_set_limits",
     "modrun_reseed", "modrun_set_drain", "modrun_set_rejection_tracker", "modrun_step", "modrun_write_bytecode",
-    "modrun_free_bytes",
-    "modrun_answer_compiled", "JS_Eval", "JS_Call", "JS_FreeValue", "JS_ToCStringLen2", "JS_FreeCString",
+    "modrun_free_bytes", "modrun_answer_compiled", "modrun_string_chars",
+    "JS_Eval", "JS_Call", "JS_FreeValue", "JS_ToCStringLen2", "JS_FreeCString",
     "JS_GetException", "JS_GetPropertyStr", "JS_GetVersion", "modrun_gc",
 )
 
@@ -330,6 +330,19 @@ class Guest:
             return _decode(self.read(pointer, self.read_u32(self._out)))
         finally:
             self.call("JS_FreeCString", self.ctx, pointer)
+
+    def take_chars(self, value: int) -> tuple[bytes, bool]:
+        """A string's characters as they lie in the guest (reactor `modrun_string_chars`), and
+        whether they are UTF-16 code units (else Latin-1); the value is freed. A value that is not
+        a flat string comes as String(value) would, in UTF-16."""
+        try:
+            pointer = self.call("modrun_string_chars", value, self._out) & 0xFFFFFFFF
+            if not pointer:
+                return self.text(value).encode("utf-16-le", "surrogatepass"), True
+            length, wide = struct.unpack("<II", self.read(self._out, 8))
+            return self.read(pointer, length << wide), bool(wide)
+        finally:
+            self.free_value(value)
 
     def take_text(self, value: int) -> str:
         try:

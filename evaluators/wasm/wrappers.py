@@ -41,7 +41,7 @@ class WasmCompiler:
         into the guest costs more than the work of splitting and joining."""
         bytecodes: list[bytes | None] = []
         try:
-            sources = split_sources(guest.take_text(guest.call_function(take_compiles)))
+            sources = split_sources(*guest.take_chars(guest.call_function(take_compiles)))
             bytecodes = self.bytecode(sources, code)
             code.flush()
         finally:
@@ -73,22 +73,24 @@ class WasmCompiler:
                 return None
 
 
-def split_sources(text: str) -> list[str]:
-    """The sources in HostCompiler.takeAll's answer: their lengths in UTF-16 code units, a newline,
-    the sources. Text the lengths do not cut cleanly comes from a broken guest: a trap."""
-    if not text:
+def split_sources(chars: bytes, wide: bool) -> list[str]:
+    """The sources in HostCompiler.takeAll's answer, from its characters as the guest holds them
+    (UTF-16 code units when `wide`, else Latin-1): their lengths in code units, a newline, the
+    sources. Text the lengths do not cut cleanly comes from a broken guest: a trap."""
+    if not chars:
         return []
-    header, _, joined = text.partition("\n")
-    lengths = [int(length) for length in header.split(",") if length.isdigit()]
-    if joined.isascii():  # one code unit per character: the text is cut as it is
+    if not wide:  # one character per code unit: the text is cut as it is
+        header, _, joined = chars.decode("latin-1").partition("\n")
+        lengths = [int(length) for length in header.split(",") if length.isdigit()]
         ends = list(itertools.accumulate(lengths, initial=0))
         if ends[-1] == len(joined):
             return [joined[start:end] for start, end in itertools.pairwise(ends)]
-    else:
-        units = joined.encode("utf-16-le", "surrogatepass")
-        ends = list(itertools.accumulate((2 * length for length in lengths), initial=0))
-        if ends[-1] == len(units):
-            return [units[start:end].decode("utf-16-le", "surrogatepass") for start, end in itertools.pairwise(ends)]
+    elif (newline := chars.find(b"\n\0")) >= 0 and newline % 2 == 0:  # (the header is ASCII)
+        header = chars[:newline].decode("utf-16-le", "surrogatepass")
+        lengths = [int(length) for length in header.split(",") if length.isdigit()]
+        ends = list(itertools.accumulate((2 * length for length in lengths), initial=newline + 2))
+        if ends[-1] == len(chars):
+            return [chars[start:end].decode("utf-16-le", "surrogatepass") for start, end in itertools.pairwise(ends)]
     raise GuestTrap("the compile requests' lengths do not match their text", None, 0)
 
 

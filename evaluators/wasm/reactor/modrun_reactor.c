@@ -447,6 +447,21 @@ EXPORT(modrun_step) int modrun_step(JSValue fn, int argc)
     return STEP_OK;
 }
 
+/* Where the characters of string `value` lie, for the host to copy them out as they are, without
+ * a conversion to UTF-8 in the guest (takeAll's answer: the sources of a whole graph, which one
+ * character beyond Latin-1 makes 16-bit): their count in out[0], 1 in out[1] when they are
+ * UTF-16 code units, 0 when Latin-1. NULL when `value` is not a string that is flat. Valid
+ * while `value` lives. */
+EXPORT(modrun_string_chars) const void *modrun_string_chars(JSValue value, uint32_t *out)
+{
+    if (JS_VALUE_GET_TAG(value) != JS_TAG_STRING)
+        return NULL;
+    JSString *str = JS_VALUE_GET_STRING(value);
+    out[0] = str->len;
+    out[1] = str->is_wide_char;
+    return strv(str);
+}
+
 /* Bytecode for the warm-import cache: `value` (a function compiled with JS_EVAL_FLAG_COMPILE_ONLY)
  * serialised; the bytes are the caller's to free with modrun_free_bytes. NULL on failure. */
 EXPORT(modrun_write_bytecode) uint8_t *modrun_write_bytecode(JSValue value, size_t *size)
