@@ -19,9 +19,11 @@ from typing import Any
 import pytest
 
 from evaluators import RuntimeOptions, get_evaluator
-from evaluators.wasm.engine import REACTOR
+from evaluators.compiled_code import CodeCache
+from evaluators.wasm.engine import REACTOR, WasmEngine
 from evaluators.wasm.evaluator import WasmTransport
 from evaluators.wasm.guest import Guest, GuestException, GuestTrap, JsonText, is_plain
+from evaluators.wasm.wrappers import WasmCompiler
 from runner import Server
 from runner.limits import Limits
 
@@ -40,6 +42,22 @@ def test_the_committed_reactor_is_what_its_pinned_sources_build():
     done = subprocess.run([sys.executable, BUILD], capture_output=True, text=True, timeout=1800)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "the build matches the recorded reactor" in done.stdout
+
+
+def test_bytecode_is_keyed_by_the_reactor_build_so_another_build_reads_none_of_it(tmp_path: Path):
+    """QuickJS does not check the bytecode it reads: bytecode one reactor wrote is never read by another
+    (the key holds the reactor's SHA-256, reactor.json's hash)."""
+    other = tmp_path / REACTOR.name
+    other.write_bytes(REACTOR.read_bytes() + b"\x00\x05\x04note")  # a custom section: another build
+    engine, rebuilt = WasmEngine(), WasmEngine()
+    rebuilt.wasm_path = other
+    recorded = json.loads((REACTOR.parent / "reactor.json").read_text())["sha256"]
+    compiler, other_compiler = WasmCompiler(engine, None), WasmCompiler(rebuilt, None)
+    assert compiler.build == f"modrun-quickjs {recorded}" != other_compiler.build
+    cache = CodeCache()
+    cache.put(compiler.build, "(function () {})", b"bytecode")
+    assert cache.get(other_compiler.build, "(function () {})") is None
+    assert cache.get(compiler.build, "(function () {})") == b"bytecode"
 
 
 # ---- one engine ----
