@@ -189,15 +189,25 @@ def test_every_evaluator_gives_the_results_of_compiling(tmp_path: Path, evaluato
 
 
 def test_the_wasm_hosts_requests_are_cut_at_their_utf16_lengths() -> None:
-    # HostCompiler.takeAll: lengths in UTF-16 code units, a newline, the sources one after the other.
-    sources = ["(a)", "(café)", "(\U0001F600 two units)", "(\ud800 a lone surrogate)", "(x)"]
-    text = ",".join(str(len(s.encode("utf-16-le", "surrogatepass")) // 2) for s in sources) + "\n" + "".join(sources)
-    assert split_sources(text) == sources
-    assert split_sources("3,3\n(a)(b)") == ["(a)", "(b)"]
-    assert split_sources("") == []
-    for broken in ("3,4\n(a)(b)", "3,x\n(a)(b)", "9\n(\U0001F600)"):
+    # HostCompiler.takeAll: lengths in UTF-16 code units, a newline, the sources one after the other,
+    # read as the guest holds the string: UTF-16 code units, or Latin-1 when every character fits.
+    def wide(text: str) -> bytes:
+        return text.encode("utf-16-le", "surrogatepass")
+
+    sources = ["(a)", "(café)", "(\U0001F600 two units)", "(\ud800 a lone surrogate)", "(\u010a)", "(x)"]
+    text = ",".join(str(len(wide(s)) // 2) for s in sources) + "\n" + "".join(sources)
+    assert split_sources(wide(text), True) == sources
+    latin = ["(a)", "(café)", "(\xff)"]
+    text = ",".join(str(len(s)) for s in latin) + "\n" + "".join(latin)
+    assert split_sources(text.encode("latin-1"), False) == latin
+    assert split_sources(b"3,3\n(a)(b)", False) == ["(a)", "(b)"]
+    assert split_sources(b"", False) == split_sources(b"", True) == []
+    for broken in ("3,4\n(a)(b)", "3,x\n(a)(b)", "9\n(\U0001F600)", "\u0a31\u0100(a)"):
         with pytest.raises(GuestTrap):
-            split_sources(broken)
+            split_sources(wide(broken), True)
+        if broken.isascii():
+            with pytest.raises(GuestTrap):
+                split_sources(broken.encode(), False)
 
 
 def test_wasm_reads_the_bytecode_of_sources_beyond_ascii(tmp_path: Path) -> None:

@@ -19,10 +19,13 @@ from typing import Any
 import pytest
 
 from evaluators import RuntimeOptions, get_evaluator
-from evaluators.wasm.engine import REACTOR
+from evaluators.compiled_code import CodeCache
+from evaluators.wasm.engine import REACTOR, WasmEngine
 from evaluators.wasm.evaluator import WasmTransport
-from evaluators.wasm.guest import GuestException, GuestTrap, is_plain
+from evaluators.wasm.guest import Guest, GuestException, GuestTrap, JsonText, is_plain
+from evaluators.wasm.wrappers import WasmCompiler
 from runner import Server
+from runner.limits import Limits
 
 # ---- one artifact ----
 
@@ -39,6 +42,22 @@ def test_the_committed_reactor_is_what_its_pinned_sources_build():
     done = subprocess.run([sys.executable, BUILD], capture_output=True, text=True, timeout=1800)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "the build matches the recorded reactor" in done.stdout
+
+
+def test_bytecode_is_keyed_by_the_reactor_build_so_another_build_reads_none_of_it(tmp_path: Path):
+    """QuickJS does not check the bytecode it reads: bytecode one reactor wrote is never read by another
+    (the key holds the reactor's SHA-256, reactor.json's hash)."""
+    other = tmp_path / REACTOR.name
+    other.write_bytes(REACTOR.read_bytes() + b"\x00\x05\x04note")  # a custom section: another build
+    engine, rebuilt = WasmEngine(), WasmEngine()
+    rebuilt.wasm_path = other
+    recorded = json.loads((REACTOR.parent / "reactor.json").read_text())["sha256"]
+    compiler, other_compiler = WasmCompiler(engine, None), WasmCompiler(rebuilt, None)
+    assert compiler.build == f"modrun-quickjs {recorded}" != other_compiler.build
+    cache = CodeCache()
+    cache.put(compiler.build, "(function () {})", b"bytecode")
+    assert cache.get(other_compiler.build, "(function () {})") is None
+    assert cache.get(compiler.build, "(function () {})") == b"bytecode"
 
 
 # ---- one engine ----
@@ -154,7 +173,43 @@ def test_what_crosses_without_json():
     assert not any(is_plain(v) for v in [2**53 + 1, [1], {"a": 1}, b"x", (1,)])
 
 
+JSON_TEXTS = [
+    '["plain", 1, {"a": null}]', '["caf\u00e9 \u20ac \U0001d11e"]', '{"k\u00e9y": "\u00ff\u0100"}',
+    '["' + "x" * 20000 + '\u00e9"]',  # beyond the box's inline text
+]
+JSON_BYTES = [text.encode() for text in JSON_TEXTS] + [
+    b'["\xff"]', b'["a\xc3"]', b'["\xed\xa0\x80"]', b'["\xf0\x9f"]', b'["\xe2\x82"]',  # not UTF-8
+]
+
+
+def test_json_text_crosses_as_ascii_and_parses_as_the_same_value():
+    """The messages the host sends (`receive`) cross as JSON text of ASCII only; JSON.parse reads the
+    same value as from the text as it was, even from bytes that are not UTF-8."""
+    transport = WasmTransport(RuntimeOptions())
+    guest = transport.guest
+    try:
+        seen = guest.eval("(s) => JSON.stringify([/^[\\x00-\\x7f]*$/.test(s), JSON.parse(s)])", "/parse.js")
+        for raw in JSON_BYTES:
+            ascii_only, parsed = json.loads(guest.step(seen, [JsonText(raw)])[0])
+            as_it_was = json.loads(guest.step(seen, [raw])[0])[1]
+            assert ascii_only and parsed == as_it_was, raw[:40]
+        for text in JSON_TEXTS:
+            assert json.loads(guest.step(seen, [JsonText(text.encode())])[0])[1] == json.loads(text)
+    finally:
+        asyncio.run(transport.close())
+
+
 # ---- bytecode for the warm-import cache ----
+
+
+def _answered(guest: Guest, bytecodes: list[bytes | None]) -> list[str]:
+    """What a `compiled` function receives when the guest answers with these bytecodes."""
+    got = guest.eval("globalThis.got = []; (...values) => { got = values.map(String); }", "/answer.js")
+    try:
+        guest.answer_compiled(got, bytecodes)
+    finally:
+        guest.free_value(got)
+    return guest.take_text(guest.eval("got.join('|')", "/got.js")).split("|")
 
 
 def test_bytecode_compiled_in_one_sandbox_runs_in_another():
@@ -163,9 +218,10 @@ def test_bytecode_compiled_in_one_sandbox_runs_in_another():
         code = "(() => { const square = (n) => n * n; return [1, 2, 3].map(square).join(); })() + ':' + typeof square"
         bytecode = first.guest.compile(code, "/src/squares.js")
         assert bytecode and b"square" in bytecode
-        guest = second.guest
-        assert guest.take_text(guest.run_compiled(bytecode)) == "1,4,9:undefined"
-        assert guest.take_text(guest.run_compiled(bytecode)) == "1,4,9:undefined"  # reusable
+        # each run on its own, None for a wrapper the host has none for
+        answered = _answered(second.guest, [bytecode, None, bytecode])
+        assert answered == ["1,4,9:undefined", "undefined", "1,4,9:undefined"]
+        assert _answered(second.guest, [bytecode]) == ["1,4,9:undefined"]  # reusable
         with pytest.raises(GuestException, match="SyntaxError"):
             first.guest.compile("let = ;", "/src/broken.js")
     finally:
@@ -179,9 +235,22 @@ def test_damaged_bytecode_is_refused_or_contained():
     for damaged in (bytecode[: len(bytecode) // 2], b"\x00" * 8, bytes([bytecode[0] ^ 0xFF]) + bytecode[1:]):
         try:
             fresh = WasmTransport(RuntimeOptions())
-            with pytest.raises((GuestException, GuestTrap)):  # never the host process
-                fresh.guest.run_compiled(damaged)
+            try:  # never the host process: the wrapper is undefined, or the guest traps
+                assert _answered(fresh.guest, [damaged, bytecode]) == ["undefined", "42"]
+            except GuestTrap:
+                pass
         finally:
             asyncio.run(fresh.close())
-    assert transport.guest.take_text(transport.guest.run_compiled(bytecode)) == "42"
+    assert _answered(transport.guest, [bytecode]) == ["42"]
     asyncio.run(transport.close())
+
+
+def test_a_batch_with_no_room_in_the_guest_answers_no_wrappers():
+    """The runner then compiles every module itself (host_compiler.js: null, asked, not compiled)."""
+    transport = WasmTransport(RuntimeOptions(limits=Limits(memory_mb=16)))
+    try:
+        bytecode = transport.guest.compile("40 + 2", "/src/answer.js")
+        assert _answered(transport.guest, [bytecode, b"\x00" * (64 << 20)]) == [""]  # called with none
+        assert _answered(transport.guest, [bytecode]) == ["42"]  # and the guest goes on
+    finally:
+        asyncio.run(transport.close())

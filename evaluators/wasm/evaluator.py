@@ -47,7 +47,7 @@ from ..stops import (
 from . import capi
 from .engine import SHADOW_PER_NATIVE, STACK_GUARD, STACK_HEADROOM, shared_engine
 from .guest import MAX_ARGS as _MAX_ARGS
-from .guest import Envelope, Guest, GuestException, GuestMemoryError, GuestTrap, is_plain
+from .guest import Envelope, Guest, GuestException, GuestMemoryError, GuestTrap, JsonText, is_plain
 from .native_stack import MAX_WASM_STACK, on_big_stack
 from .watchdog import WATCHDOG
 from .wrappers import WasmCompiler, shared_compiler
@@ -134,7 +134,7 @@ class WasmTransport(PulledTransport):
         if self._inbox:
             payload = wire.dumps_bytes(self._inbox)
             self._inbox.clear()
-            return self._tasks(self.guest.step(self._receive, [payload])[1])
+            return self._tasks(self.guest.step(self._receive, [JsonText(payload)])[1])
         return self._tasks(self.guest.step(0)[1])
 
     def _tasks(self, out: str | None) -> str:

@@ -36,7 +36,7 @@ _I32 = struct.Struct("<i")
 MAX_ARGS = 8
 SLOT = 16
 BOX_RESULT, BOX_INLINE, INLINE_SIZE = 128, 232, 16384
-KIND_NONE, KIND_NULL, KIND_BOOL, KIND_INT, KIND_FLOAT, KIND_STRING, KIND_ENVELOPE = range(7)
+KIND_NONE, KIND_NULL, KIND_BOOL, KIND_INT, KIND_FLOAT, KIND_STRING, KIND_ENVELOPE, KIND_JSON = range(8)
 STEP_OK, STEP_CALL_THREW, STEP_JOB_THREW, STEP_DRAIN_THREW, STEP_NO_MEMORY = range(5)
 _INT32 = struct.Struct("<IIi4x")
 _FLOAT = struct.Struct("<IId")
@@ -52,8 +52,8 @@ _CALL = capi.call_unchecked  # no argtypes: ctypes converts nothing per call
 FUNCTIONS = (
     "_initialize", "malloc", "free", "modrun_init", "modrun_context", "modrun_box", "modrun_set_limits",
     "modrun_reseed", "modrun_set_drain", "modrun_set_rejection_tracker", "modrun_step", "modrun_write_bytecode",
-    "modrun_free_bytes",
-    "modrun_run_bytecode", "JS_Eval", "JS_Call", "JS_FreeValue", "JS_ToCStringLen2", "JS_FreeCString",
+    "modrun_free_bytes", "modrun_answer_compiled", "modrun_string_chars",
+    "JS_Eval", "JS_Call", "JS_FreeValue", "JS_ToCStringLen2", "JS_FreeCString",
     "JS_GetException", "JS_GetPropertyStr", "JS_GetVersion", "modrun_gc",
 )
 
@@ -81,6 +81,17 @@ class GuestMemoryError(Exception):
 
 class Envelope(str):
     """A call's answer as the runtime's JSON text, when the result is not a plain value."""
+
+
+class JsonText:
+    """An argument of UTF-8 JSON text that the callee only hands to JSON.parse: it crosses as a
+    string of ASCII only, its other characters as \\u escapes (reactor/modrun_reactor.c
+    `json_string`), which JSON.parse reads as the same value, and faster in the guest."""
+
+    __slots__ = ("raw",)
+
+    def __init__(self, raw: bytes) -> None:
+        self.raw = raw
 
 
 @dataclass(frozen=True)
@@ -320,6 +331,19 @@ class Guest:
         finally:
             self.call("JS_FreeCString", self.ctx, pointer)
 
+    def take_chars(self, value: int) -> tuple[bytes, bool]:
+        """A string's characters as they lie in the guest (reactor `modrun_string_chars`), and
+        whether they are UTF-16 code units (else Latin-1); the value is freed. A value that is not
+        a flat string comes as String(value) would, in UTF-16."""
+        try:
+            pointer = self.call("modrun_string_chars", value, self._out) & 0xFFFFFFFF
+            if not pointer:
+                return self.text(value).encode("utf-16-le", "surrogatepass"), True
+            length, wide = struct.unpack("<II", self.read(self._out, 8))
+            return self.read(pointer, length << wide), bool(wide)
+        finally:
+            self.free_value(value)
+
     def take_text(self, value: int) -> str:
         try:
             return self.text(value)
@@ -383,23 +407,39 @@ class Guest:
         finally:
             self.free_value(function)
 
-    def run_compiled(self, bytecode: bytes) -> int:
-        """Run bytecode `compile` made (by this reactor build: QuickJS does not validate bytecode,
-        so never hand it bytes from anywhere else); returns the completion value. The bytes go
-        through the scratch buffer, not an allocation of their own: JS_ReadObject copies what it
-        keeps (reactor/modrun_reactor.c reads without JS_READ_OBJ_ROM_DATA), and a warm import
-        reads hundreds of these, each a malloc and a free less (two calls into the guest)."""
-        value = self.call("modrun_run_bytecode", self._put(bytecode), len(bytecode))
-        if tag(value) == TAG_EXCEPTION:
-            raise self.pending_exception()
-        return value
+    def answer_compiled(self, compiled: int, bytecodes: Sequence[bytes | None]) -> None:
+        """Run each bytecode (None: no wrapper) and call `compiled` with the wrappers, in one call
+        into the guest (reactor/modrun_reactor.c `modrun_answer_compiled`). A wrapper that fails
+        to load is undefined; when the batch finds no room in the guest, every one is. The
+        batch gets an allocation of its own, freed at once, so the guest keeps no buffer the size
+        of a whole graph's bytecode."""
+        lengths = [0 if code is None else len(code) for code in bytecodes]
+        header = struct.pack(f"<{len(lengths)}I", *lengths)
+        size = len(header) + sum(lengths)
+        batch = self.call("malloc", size) & 0xFFFFFFFF if lengths else 0
+        count = len(lengths) if batch else 0
+        if count:
+            self._check(batch, size)
+            at = self.base + batch
+            ctypes.memmove(at, header, len(header))
+            at += len(header)
+            for code in bytecodes:
+                if code:
+                    ctypes.memmove(at, code, len(code))
+                    at += len(code)
+        try:
+            if not self.call("modrun_answer_compiled", compiled, batch, count):
+                raise self.pending_exception()
+        finally:
+            if batch:
+                self.call("free", batch)
 
     # ---- the round trip ----
 
     def step(self, function: int, args: Sequence[Any] = ()) -> tuple[Any, str | None]:
         """One round trip in one call into the guest (`modrun_step`): `function(*args)` unless
         `function` is 0, then every pending job, then drain. Arguments are plain values (is_plain)
-        or UTF-8 bytes. Returns the call's plain result (an `Envelope` when the runtime answered
+        or UTF-8 bytes (or JsonText). Returns the call's plain result (an `Envelope` when the runtime answered
         JSON text for a value that is not plain, None when it returned nothing) and the drained
         text (None when there is none). The transport's hot path: kept lean."""
         box = self._box
@@ -426,16 +466,16 @@ class Guest:
         slots = bytearray()
         texts: list[bytes] = []
         at = box + BOX_INLINE
-        raws = [a if isinstance(a, bytes) else a.encode("utf-8", "surrogatepass") for a in args
-                if isinstance(a, bytes | str)]
+        raws = [a if isinstance(a, bytes) else a.raw if isinstance(a, JsonText) else a.encode("utf-8", "surrogatepass")
+                for a in args if isinstance(a, bytes | str | JsonText)]
         inline = sum(len(raw) for raw in raws) <= INLINE_SIZE
         if not inline:  # too long for the box: through the scratch buffer
             at = self._put(b"".join(raws))
         for arg in args:
             kind = type(arg)
-            if kind is bytes or kind is str:
+            if kind is bytes or kind is str or kind is JsonText:
                 raw = raws[len(texts)]
-                slots += _TEXT.pack(KIND_STRING, len(raw), at)
+                slots += _TEXT.pack(KIND_JSON if kind is JsonText else KIND_STRING, len(raw), at)
                 texts.append(raw)
                 at += len(raw)
             elif kind is bool:

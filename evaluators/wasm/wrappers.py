@@ -17,7 +17,7 @@ import threading
 
 from ..compiled_code import CompiledCode
 from .engine import Snapshot, WasmEngine
-from .guest import UNDEFINED, Guest, GuestException, GuestMemoryError, GuestTrap
+from .guest import Guest, GuestException, GuestMemoryError, GuestTrap
 from .snapshot import FILENAME
 
 COMPILER_HEAP = 256 * 1024 * 1024  # what compiling one source may take; beyond, the runtime compiles it
@@ -37,20 +37,15 @@ class WasmCompiler:
     def serve(self, guest: Guest, take_compiles: int, compiled: int, code: CompiledCode) -> None:
         """Answer `guest`'s compile requests (runner/js/module_runner/host_compiler.js) from `code`: each
         wrapper read from bytecode where there is some, undefined where not. The sources come out in
-        one call (takeAll): a call into the guest and a string read back cost more than the split."""
-        wrappers: list[int] = []
+        one call (takeAll) and the answer goes in with one more (Guest.answer_compiled): each call
+        into the guest costs more than the work of splitting and joining."""
+        bytecodes: list[bytes | None] = []
         try:
-            sources = split_sources(guest.take_text(guest.call_function(take_compiles)))
-            for bytecode in self.bytecode(sources, code):
-                wrappers.append(self._load(guest, bytecode) if bytecode is not None else UNDEFINED)
+            sources = split_sources(*guest.take_chars(guest.call_function(take_compiles)))
+            bytecodes = self.bytecode(sources, code)
             code.flush()
         finally:
-            # Always answered: the runner waits for it. A failure here stops the runtime.
-            try:
-                guest.free_value(guest.call_function(compiled, *wrappers))
-            finally:
-                for wrapper in wrappers:
-                    guest.free_value(wrapper)
+            guest.answer_compiled(compiled, bytecodes)  # always answered: the runner waits for it
 
     def bytecode(self, sources: list[str], code: CompiledCode) -> list[bytes | None]:
         """The cached bytecode of the wrappers' sources, compiled when `code` wants them."""
@@ -61,13 +56,6 @@ class WasmCompiler:
                 if compiled is not None:
                     code.keep(self.build, source, compiled)
         return found
-
-    @staticmethod
-    def _load(guest: Guest, code: bytes) -> int:
-        try:
-            return guest.run_compiled(code)
-        except GuestException:  # out of memory: the runner compiles it and reports
-            return UNDEFINED
 
     def _compile(self, source: str) -> bytes | None:
         with self._lock:
@@ -85,22 +73,24 @@ class WasmCompiler:
                 return None
 
 
-def split_sources(text: str) -> list[str]:
-    """The sources in HostCompiler.takeAll's answer: their lengths in UTF-16 code units, a newline,
-    the sources. Text the lengths do not cut cleanly comes from a broken guest: a trap."""
-    if not text:
+def split_sources(chars: bytes, wide: bool) -> list[str]:
+    """The sources in HostCompiler.takeAll's answer, from its characters as the guest holds them
+    (UTF-16 code units when `wide`, else Latin-1): their lengths in code units, a newline, the
+    sources. Text the lengths do not cut cleanly comes from a broken guest: a trap."""
+    if not chars:
         return []
-    header, _, joined = text.partition("\n")
-    lengths = [int(length) for length in header.split(",") if length.isdigit()]
-    if joined.isascii():  # one code unit per character: the text is cut as it is
+    if not wide:  # one character per code unit: the text is cut as it is
+        header, _, joined = chars.decode("latin-1").partition("\n")
+        lengths = [int(length) for length in header.split(",") if length.isdigit()]
         ends = list(itertools.accumulate(lengths, initial=0))
         if ends[-1] == len(joined):
             return [joined[start:end] for start, end in itertools.pairwise(ends)]
-    else:
-        units = joined.encode("utf-16-le", "surrogatepass")
-        ends = list(itertools.accumulate((2 * length for length in lengths), initial=0))
-        if ends[-1] == len(units):
-            return [units[start:end].decode("utf-16-le", "surrogatepass") for start, end in itertools.pairwise(ends)]
+    elif (newline := chars.find(b"\n\0")) >= 0 and newline % 2 == 0:  # (the header is ASCII)
+        header = chars[:newline].decode("utf-16-le", "surrogatepass")
+        lengths = [int(length) for length in header.split(",") if length.isdigit()]
+        ends = list(itertools.accumulate((2 * length for length in lengths), initial=newline + 2))
+        if ends[-1] == len(chars):
+            return [chars[start:end].decode("utf-16-le", "surrogatepass") for start, end in itertools.pairwise(ends)]
     raise GuestTrap("the compile requests' lengths do not match their text", None, 0)
 
 

@@ -166,6 +166,7 @@ static int interrupt_handler(JSRuntime *rt, void *opaque)
 enum {
     KIND_NONE, KIND_NULL, KIND_BOOL, KIND_INT, KIND_FLOAT, KIND_STRING,
     KIND_ENVELOPE, /* an object whose element 0 is JSON text (runner/js/host_api.js `callDirect`) */
+    KIND_JSON,     /* an argument only: JSON text, made a string of ASCII only (json_string) */
 };
 
 enum {
@@ -250,6 +251,70 @@ static bool to_slot(JSValue value, Slot *slot)
     }
 }
 
+/* The end of the run of ASCII bytes at `p`, eight at a time. */
+static const uint8_t *ascii_end(const uint8_t *p, const uint8_t *end)
+{
+    for (; end - p >= 8; p += 8) {
+        uint64_t word;
+        memcpy(&word, p, 8);
+        if (word & 0x8080808080808080u)
+            break;
+    }
+    while (p < end && *p < 0x80)
+        p++;
+    return p;
+}
+
+static uint8_t *put_escape(uint8_t *out, uint32_t unit)
+{
+    static const char hex[] = "0123456789abcdef";
+    *out++ = '\\';
+    *out++ = 'u';
+    for (int shift = 12; shift >= 0; shift -= 4)
+        *out++ = hex[(unit >> shift) & 15];
+    return out;
+}
+
+/* JSON text (UTF-8) as a string of ASCII only: each other character as a \uXXXX escape (two beyond
+ * the BMP), which JSON.parse reads back as that character (JSON has them only inside strings).
+ * The host's messages carry module code, a megabyte for a package's graph: one character beyond
+ * Latin-1 would make JS_NewStringLen build the whole text as a 16-bit string, decoded a
+ * character at a time, which JSON.parse then encodes back to UTF-8 before it parses. ASCII is
+ * copied, and read by JSON.parse where it lies. Bytes that are not UTF-8 decode as
+ * JS_NewStringLen decodes them (U+FFFD). */
+static JSValue json_string(const Slot *slot)
+{
+    const uint8_t *start = (const uint8_t *)slot->u.text, *end = start + slot->length, *next;
+    size_t length = slot->length;
+    for (const uint8_t *p = ascii_end(start, end); p < end; p = ascii_end(next, end)) {
+        uint32_t c = utf8_decode_len(p, end - p, &next);
+        length += (c > 0xFFFF ? 12 : 6) - (size_t)(next - p);
+    }
+    if (length == slot->length)
+        return JS_NewStringLen(context, slot->u.text, slot->length);
+    if (length > JS_STRING_LEN_MAX)
+        return JS_ThrowRangeError(context, "invalid string length");
+    JSString *str = js_alloc_string(context, length, 0);
+    if (!str)
+        return JS_EXCEPTION;
+    uint8_t *out = str8(str);
+    for (const uint8_t *p = start; p < end; p = next) {
+        const uint8_t *run = ascii_end(p, end);
+        memcpy(out, p, run - p);
+        out += run - p;
+        if (run == end)
+            break;
+        uint32_t c = utf8_decode_len(run, end - run, &next);
+        if (c > 0xFFFF) {
+            out = put_escape(out, get_hi_surrogate(c));
+            c = get_lo_surrogate(c);
+        }
+        out = put_escape(out, c);
+    }
+    *out = '\0';
+    return JS_MKPTR(JS_TAG_STRING, str);
+}
+
 static JSValue from_slot(const Slot *slot)
 {
     switch (slot->kind) {
@@ -258,6 +323,7 @@ static JSValue from_slot(const Slot *slot)
     case KIND_INT: return JS_NewInt32(context, slot->u.integer);
     case KIND_FLOAT: return JS_NewFloat64(context, slot->u.number);
     case KIND_STRING: return JS_NewStringLen(context, slot->u.text, slot->length);
+    case KIND_JSON: return json_string(slot);
     default: return JS_UNDEFINED;
     }
 }
@@ -381,6 +447,21 @@ EXPORT(modrun_step) int modrun_step(JSValue fn, int argc)
     return STEP_OK;
 }
 
+/* Where the characters of string `value` lie, for the host to copy them out as they are, without
+ * a conversion to UTF-8 in the guest (takeAll's answer: the sources of a whole graph, which one
+ * character beyond Latin-1 makes 16-bit): their count in out[0], 1 in out[1] when they are
+ * UTF-16 code units, 0 when Latin-1. NULL when `value` is not a string that is flat. Valid
+ * while `value` lives. */
+EXPORT(modrun_string_chars) const void *modrun_string_chars(JSValue value, uint32_t *out)
+{
+    if (JS_VALUE_GET_TAG(value) != JS_TAG_STRING)
+        return NULL;
+    JSString *str = JS_VALUE_GET_STRING(value);
+    out[0] = str->len;
+    out[1] = str->is_wide_char;
+    return strv(str);
+}
+
 /* Bytecode for the warm-import cache: `value` (a function compiled with JS_EVAL_FLAG_COMPILE_ONLY)
  * serialised; the bytes are the caller's to free with modrun_free_bytes. NULL on failure. */
 EXPORT(modrun_write_bytecode) uint8_t *modrun_write_bytecode(JSValue value, size_t *size)
@@ -391,13 +472,49 @@ EXPORT(modrun_write_bytecode) uint8_t *modrun_write_bytecode(JSValue value, size
 EXPORT(modrun_free_bytes) void modrun_free_bytes(void *bytes) { js_free(context, bytes); }
 
 /* Bytecode back into a value, and run it (global code) or evaluate a module; JS_EXCEPTION on
- * failure. Only ever given bytes this engine wrote: QuickJS does not validate bytecode. */
-EXPORT(modrun_run_bytecode) JSValue modrun_run_bytecode(const uint8_t *bytes, size_t size)
+ * failure. Only ever given bytes this engine wrote: QuickJS does not validate bytecode. JS_ReadObject
+ * copies what it keeps (no JS_READ_OBJ_ROM_DATA), so the bytes may be freed after. */
+static JSValue modrun_run_bytecode(const uint8_t *bytes, size_t size)
 {
     JSValue function = JS_ReadObject(context, bytes, size, JS_READ_OBJ_BYTECODE);
     if (JS_IsException(function))
         return function;
     return JS_EvalFunction(context, function);
+}
+
+/* A batch of compiled wrappers answered in one call (evaluators/wasm/wrappers.py), where one call
+ * per wrapper, one for `compiled` and one free per wrapper cost a crossing each. `batch` holds
+ * `count` little-endian u32 lengths, then the bytecodes one after the other; a length of 0 is a
+ * wrapper the host has none for. Each is run as modrun_run_bytecode runs it; one that fails (out of
+ * memory, interrupted) is undefined and its exception dropped: the runner compiles that module
+ * itself and reports. Then `compiled(...wrappers)` is called and everything freed. Returns false
+ * when `compiled` threw (the exception left pending for the host to read). */
+EXPORT(modrun_answer_compiled) bool modrun_answer_compiled(JSValue compiled, const uint8_t *batch, uint32_t count)
+{
+    JSValue *wrappers = count ? js_malloc(context, count * sizeof(JSValue)) : NULL;
+    if (count && !wrappers) {  /* no room for the answer: none is compiled, the runner compiles them all */
+        JS_FreeValue(context, JS_GetException(context));
+        count = 0;
+    }
+    const uint8_t *bytes = batch + 4 * (size_t)count;
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t size;
+        memcpy(&size, batch + 4 * (size_t)i, 4);
+        wrappers[i] = size ? modrun_run_bytecode(bytes, size) : JS_UNDEFINED;
+        if (JS_IsException(wrappers[i])) {
+            JS_FreeValue(context, JS_GetException(context));
+            wrappers[i] = JS_UNDEFINED;
+        }
+        bytes += size;
+    }
+    JSValue result = JS_Call(context, compiled, JS_UNDEFINED, (int)count, wrappers);
+    for (uint32_t i = 0; i < count; i++)
+        JS_FreeValue(context, wrappers[i]);
+    js_free(context, wrappers);
+    if (JS_IsException(result))
+        return false;
+    JS_FreeValue(context, result);
+    return true;
 }
 
 EXPORT(modrun_gc) void modrun_gc(void) { JS_RunGC(runtime); }
