@@ -1,5 +1,5 @@
 // provides: ModuleRunner
-// uses: PROTOCOL, EvaluatedModules, ModuleRecord, RESOLVED, whenAll, StackTraces, defineLocalBindings, resolveBindings, moduleNamespace, cyclicRecords, fetchRequired, linkRequired, defineGetter
+// uses: PROTOCOL, EvaluatedModules, ModuleRecord, RESOLVED, whenAll, StackTraces, defineLocalBindings, resolveBindings, moduleNamespace, cyclicRecords, fetchRequired, linkRequired, defineGetter, exportEntry
 // private: isAbsoluteUrl, checkImportOptions, CONSTANT
 
 // The module runner: fetches modules from its environment over the transport, links them with
@@ -571,7 +571,7 @@ class ModuleRunner {
   exportName(record, name, getter) {
     if (record.meta) {
       // Re-exports were bound at link time; a name the module does not declare is not exported.
-      const entry = Object.hasOwn(record.meta.exports, name) ? record.meta.exports[name] : undefined;
+      const entry = exportEntry(record, name);
       if (!entry || entry.kind !== "local") return;
     }
     defineGetter(record.exports, name, getter);
