@@ -200,7 +200,8 @@ def test_a_missing_name_is_reported_where_it_is_imported(tmp_path: Path, evaluat
     # specifier and the import's position.
     root = write(tmp_path, {
         "dep.js": "export const there = 1;\n",
-        "entry.js": "// line 1\nimport { there } from './dep.js';\n  import { nope } from './dep.js';\nexport default there;\n",
+        "entry.js": "// line 1\nimport { there } from './dep.js';\n  import { nope } from './dep.js';\n"
+                    "export default there;\n",
     })
     with pytest.raises(LoadError) as caught:
         run(imported(root, "/entry.js", evaluator))
@@ -218,7 +219,8 @@ def test_metadata_and_maps_are_read_whatever_module_code_puts_on_the_builtins(tm
                     "Object.prototype.sources = ['/elsewhere.js'];\n"
                     "JSON.parse = () => { throw new Error('spoiled'); };\nexport const spoiled = true;\n",
         "dep.js": "export const one = 1;\n",
-        "late.js": "import { one } from './dep.js';\n\n\nexport function fail() {\n  throw new Error('late ' + one);\n}\n"
+        "late.js": "import { one } from './dep.js';\n\n\n"
+                   "export function fail() {\n  throw new Error('late ' + one);\n}\n"
                    "export let early = typeof before;\nexport var before = 2;\n",
         "entry.js": "import './spoil.js';\nconst late = await import('./late.js');\nlet stack = '';\n"
                     "try { late.fail(); } catch (error) { stack = String(error.stack); }\n"

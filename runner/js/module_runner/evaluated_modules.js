@@ -1,5 +1,6 @@
 // provides: EvaluatedModules, ModuleRecord, RESOLVED, whenAll
 // uses: SourceMap
+// private: MODULE_TAG
 
 // The modules a runner has fetched (Vite's EvaluatedModules), and the record of one module (Vite's
 // EvaluatedModuleNode, here also with its link and evaluation state).
@@ -18,6 +19,11 @@ function whenAll(promises) {
   });
 }
 
+// The exports object's @@toStringTag, one descriptor for every module (without a prototype, so
+// that nothing module code puts on Object.prototype is read as a field).
+const MODULE_TAG = Object.create(null);
+MODULE_TAG.value = "Module";
+
 class ModuleRecord {
   constructor(result) {
     this.url = result.url;
@@ -25,9 +31,9 @@ class ModuleRecord {
     this.file = result.file || result.id;
     this.code = result.code;
     this.meta = result.modrun || null;
-    this.map = result.map ? new SourceMap(result.map) : null;
+    this.map = result.map || null; // as sent; a SourceMap once an error is first mapped
     this.exports = Object.create(null);
-    Object.defineProperty(this.exports, Symbol.toStringTag, { value: "Module" });
+    Object.defineProperty(this.exports, Symbol.toStringTag, MODULE_TAG);
     this.namespaceObject = null;
     this.resolutions = null; // name -> ResolveExport's answer, kept by the linker
     this.table = null; // the export table (names and answers), built by the linker when needed
@@ -44,6 +50,7 @@ class ModuleRecord {
     this.hostWrapper = null;
     this.sync = false; // no top-level await: the wrapper runs the body in one go (set by the evaluator)
     this.gated = false; // its prologue ends at a gate, where it waits for its turn once started
+    this.readsMeta = true; // its code may read import.meta (set by the evaluator)
     this.body = null; // a gated or synchronous module's generator, once started
     this.parked = null; // called once a module with top-level await started early waits at its gate
     this.finished = null; // called when such a module's body has run to its end
@@ -66,6 +73,7 @@ class ModuleRecord {
   originalPosition(line, column) {
     if (!this.map) return null;
     try {
+      if (!(this.map instanceof SourceMap)) this.map = new SourceMap(this.map);
       return this.map.originalPosition(line, column);
     } catch {
       return null;

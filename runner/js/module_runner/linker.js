@@ -57,8 +57,11 @@ function resolveBindings(record) {
     const dep = record.deps.get(entry[1]);
     // Names read through `export *` are read from the dependency's exports object: its table
     // puts them there (and answers each name at once, where a search would walk every star).
-    if (dep && dep.meta && dep.meta.starExports.length) exportTable(dep);
+    const exports = dep && dep.meta ? dep.meta.exports : null;
+    if (exports !== null && dep.meta.starExports.length) exportTable(dep);
     for (const name of names) {
+      // A binding the dependency defines itself (most imports): found, with no answer to make.
+      if (exports !== null && Object.hasOwn(exports, name) && entryOf(exports[name]).kind === "local") continue;
       const resolution = dep ? resolveExport(dep, name) : null;
       if (resolution === null || resolution === AMBIGUOUS) {
         throw linkError(record, dep, name, resolution === AMBIGUOUS, entry[0], entry[3], entry[4]);

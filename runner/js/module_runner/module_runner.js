@@ -1,6 +1,6 @@
 // provides: ModuleRunner
 // uses: PROTOCOL, EvaluatedModules, ModuleRecord, RESOLVED, whenAll, StackTraces, defineLocalBindings, resolveBindings, moduleNamespace, cyclicRecords, fetchRequired, linkRequired, defineGetter, exportEntry
-// private: isAbsoluteUrl, checkImportOptions, CONSTANT
+// private: isAbsoluteUrl, checkImportOptions, CONSTANT, NO_STAR_EXPORTS
 
 // The module runner: fetches modules from its environment over the transport, links them with
 // linker.js and evaluates them in the spec's order, each module's code run by its evaluator
@@ -496,10 +496,14 @@ class ModuleRunner {
   }
 
   // Runs the module's wrapper (evaluator.run): a gated or synchronous module's generator, else the
-  // promise of its body.
+  // promise of its body. A module whose code does not read import.meta gets none (its gate yields
+  // undefined); one that does not re-export through `export *` at run time (it came with link
+  // metadata), a shared exportAll; only an async generator's body calls `finished`.
   start(record) {
-    const meta = this.importMeta(record);
-    if (record.gated && !record.sync) {
+    const early = record.gated && !record.sync;
+    const meta = early || record.readsMeta || (record.meta && record.meta.hot) ? this.importMeta(record)
+      : this.withoutImportMeta(record);
+    if (early) {
       // A module with top-level await started early (in a cycle) binds all its imports first, as
       // linking does in the spec, so that its hoisted functions can read them when another module
       // calls one; its `yield __vite_ssr_import_meta__` then awaits import.meta, which tells the
@@ -518,9 +522,9 @@ class ModuleRunner {
       meta,
       (specifier, options) => this.staticImport(record, specifier, options),
       (specifier, options) => this.dynamicImport(record, specifier, options),
-      (namespace) => this.exportAll(record, namespace),
+      record.meta ? NO_STAR_EXPORTS : (namespace) => this.exportAll(record, namespace),
       (name, getter) => this.exportName(record, name, getter),
-      () => record.finished(),
+      early ? () => record.finished() : undefined,
     );
   }
 
@@ -578,7 +582,6 @@ class ModuleRunner {
   }
 
   exportAll(record, namespace) {
-    if (record.meta) return; // star exports were resolved at link time, with the spec's ambiguity rules
     for (const key of Object.keys(namespace)) {
       if (key !== "default" && !(key in record.exports)) {
         defineGetter(record.exports, key, () => namespace[key]);
@@ -626,7 +629,17 @@ class ModuleRunner {
     }
     return record.importMeta;
   }
+
+  // What importMeta(record) does besides making one, for a module that has none (and no hot context).
+  withoutImportMeta(record) {
+    if (this.hmrClient) this.hmrClient.release(record.url);
+    return undefined;
+  }
 }
+
+// A module with link metadata had its star exports resolved at link time, with the spec's ambiguity
+// rules: its `__vite_ssr_exportAll__` calls do nothing.
+const NO_STAR_EXPORTS = () => {};
 
 // The descriptor finalize() gives constants, made once (each export would otherwise cost an object
 // literal); without a prototype, so that nothing module code puts on Object.prototype is read as a field.
