@@ -229,3 +229,18 @@ def test_metadata_and_maps_are_read_whatever_module_code_puts_on_the_builtins(tm
     early, before, stack = run(imported(root, "/entry.js", evaluator)).got
     assert (early, before) == ("undefined", 2)
     assert "late.js:5:" in stack and "elsewhere" not in stack, stack
+
+
+@pytest.mark.parametrize("evaluator", EVALUATORS)
+def test_import_meta_is_made_for_every_module_that_reads_it(tmp_path: Path, evaluator: str) -> None:
+    # A module whose code never names import.meta runs without one (module_runner.js: start); any
+    # that names it, before or after its gate, with or without imports, gets its own.
+    root = write(tmp_path, {
+        "plain.js": "export const plain = 1;\n",
+        "late.js": "import { plain } from './plain.js';\nexport const where = () => [plain, import.meta.filename];\n",
+        "alone.js": "export const dir = import.meta.dirname;\n",
+        "entry.js": "import { where } from './late.js';\nimport { dir } from './alone.js';\n"
+                    "export const got = [where(), dir.endsWith('/'), import.meta.url === import.meta.url];\n",
+    })
+    late, dir_slash, same = run(imported(root, "/entry.js", evaluator)).got
+    assert late == [1, str(root / "late.js")] and dir_slash is False and same is True
