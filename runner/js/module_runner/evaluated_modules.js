@@ -117,7 +117,7 @@ class EvaluatedModules {
       this.urlToIdModuleMap.set(record.url, record);
       const sameFile = this.fileToModulesMap.get(record.file);
       if (sameFile) sameFile.add(record);
-      else this.fileToModulesMap.set(record.file, new Set([record]));
+      else this.fileToModulesMap.set(record.file, new Set().add(record)); // (no array to iterate)
     }
     if (url !== undefined && this.urlToIdModuleMap.get(url) !== record) {
       this.urlToIdModuleMap.set(url, record);

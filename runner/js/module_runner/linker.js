@@ -1,6 +1,6 @@
-// provides: defineLocalBindings, resolveBindings, moduleNamespace, cyclicRecords, defineGetter, exportEntry
+// provides: defineLocalBindings, resolveBindings, moduleNamespace, cyclicRecords, defineGetter
 // uses: createNamespace
-// private: AMBIGUOUS, NO_EDGES, LOCAL, LOCAL_VAR, entryOf, resolveExport, searchResolution, edgesOf, join, sameBinding, exportTable, defineTdzBinding, defineForwardingBinding, linkError
+// private: AMBIGUOUS, NO_EDGES, LOCAL, LOCAL_VAR, entryOf, exportEntry, resolveExport, searchResolution, edgesOf, join, sameBinding, exportTable, defineTdzBinding, defineForwardingBinding, linkError
 
 // Linking, as the spec does it, from the link metadata the server sends with each module (its
 // import and export entries, under `modrun`): every import and re-export is resolved with

@@ -1,5 +1,5 @@
 // provides: ModuleRunner
-// uses: PROTOCOL, EvaluatedModules, ModuleRecord, RESOLVED, whenAll, StackTraces, defineLocalBindings, resolveBindings, moduleNamespace, cyclicRecords, fetchRequired, linkRequired, defineGetter, exportEntry
+// uses: PROTOCOL, EvaluatedModules, ModuleRecord, RESOLVED, whenAll, StackTraces, defineLocalBindings, resolveBindings, moduleNamespace, cyclicRecords, fetchRequired, linkRequired, defineGetter
 // private: isAbsoluteUrl, checkImportOptions, CONSTANT, NO_STAR_EXPORTS
 
 // The module runner: fetches modules from its environment over the transport, links them with
@@ -523,7 +523,7 @@ class ModuleRunner {
       (specifier, options) => this.staticImport(record, specifier, options),
       (specifier, options) => this.dynamicImport(record, specifier, options),
       record.meta ? NO_STAR_EXPORTS : (namespace) => this.exportAll(record, namespace),
-      (name, getter) => this.exportName(record, name, getter),
+      this.exportName(record),
       early ? () => record.finished() : undefined,
     );
   }
@@ -572,13 +572,19 @@ class ModuleRunner {
     });
   }
 
-  exportName(record, name, getter) {
-    if (record.meta) {
-      // Re-exports were bound at link time; a name the module does not declare is not exported.
-      const entry = exportEntry(record, name);
-      if (!entry || entry.kind !== "local") return;
-    }
-    defineGetter(record.exports, name, getter);
+  // The module's `__vite_ssr_exportName__(name, getter)`, called once per export as it starts. With
+  // link metadata, re-exports were bound at link time, and a name the module does not declare is not
+  // exported; its own are "local" or "var" (linker.js), read here without a call per export.
+  exportName(record) {
+    const exports = record.exports;
+    if (!record.meta) return (name, getter) => defineGetter(exports, name, getter);
+    const entries = record.meta.exports;
+    return (name, getter) => {
+      const sent = Object.hasOwn(entries, name) ? entries[name] : undefined;
+      if (sent === "local" || sent === "var" || (typeof sent === "object" && sent !== null && sent.kind === "local")) {
+        defineGetter(exports, name, getter);
+      }
+    };
   }
 
   exportAll(record, namespace) {
