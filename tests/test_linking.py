@@ -233,8 +233,7 @@ def test_metadata_and_maps_are_read_whatever_module_code_puts_on_the_builtins(tm
 
 @pytest.mark.parametrize("evaluator", EVALUATORS)
 def test_import_meta_is_made_for_every_module_that_reads_it(tmp_path: Path, evaluator: str) -> None:
-    # A module whose code never names import.meta runs without one (module_runner.js: start); any
-    # that names it, before or after its gate, with or without imports, gets its own.
+    # Every module that names import.meta, before or after its gate, with or without imports, gets its own.
     root = write(tmp_path, {
         "plain.js": "export const plain = 1;\n",
         "late.js": "import { plain } from './plain.js';\nexport const where = () => [plain, import.meta.filename];\n",

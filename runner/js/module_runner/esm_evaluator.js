@@ -1,6 +1,6 @@
 // provides: ESModulesEvaluator
 // uses:
-// private: AsyncFunction, GeneratorFunction, AsyncGeneratorFunction, CONTEXT_NAMES, USE_STRICT, GATE, FINISH, IMPORT_META, prologueAwaits, stringEnd, awaitsOf, readsImportMeta
+// private: AsyncFunction, GeneratorFunction, AsyncGeneratorFunction, CONTEXT_NAMES, USE_STRICT, GATE, FINISH, prologueAwaits, stringEnd, awaitsOf
 
 // Runs runner-format code as Vite's ESModulesEvaluator does: a module's code is the body of an
 // async function of Vite's six context names. The function's header (the engine's text) and a
@@ -29,7 +29,6 @@ const CONTEXT_NAMES = [
 const USE_STRICT = "\"use strict\";\n";
 const GATE = "await __vite_ssr_import_meta__;";
 const FINISH = "__modrun_module_finished__";
-const IMPORT_META = "__vite_ssr_import_meta__";
 
 // Where the prologue's `await`s are (the gate last), or null when the code has none. The prologue
 // is the transform's own text, statements whose only strings are JSON strings, ended by the gate.
@@ -62,15 +61,6 @@ function awaitsOf(code, meta) {
   if (last < 0 || !code.startsWith(GATE, given[last])) return prologueAwaits(code);
   for (let i = 0; i < last; i++) if (!code.startsWith("await ", given[i])) return prologueAwaits(code);
   return given.slice();
-}
-
-// Whether the code may read its import.meta: it names it other than in the gate (at `gate`, or -1),
-// or it may eval code (a direct eval sees the wrapper's parameters). Most modules do not, and are
-// run without one (module_runner.js: start).
-function readsImportMeta(code, gate) {
-  let at = code.indexOf(IMPORT_META);
-  if (at >= 0 && at === gate + 6) at = code.indexOf(IMPORT_META, at + 1); // "await " comes first
-  return at >= 0 || code.includes("eval");
 }
 
 // The closing quote of a JSON string whose text begins at `start`, or -1.
@@ -110,7 +100,6 @@ class ESModulesEvaluator {
     let code = record.code;
     const meta = record.meta;
     const awaits = meta && meta.imports.length ? awaitsOf(code, meta) : null;
-    const readsMeta = readsImportMeta(code, awaits ? awaits[awaits.length - 1] : -1);
     const sync = Boolean(meta) && !meta.hasTLA;
     if (awaits) {
       const gate = awaits.pop();
@@ -127,7 +116,7 @@ class ESModulesEvaluator {
     const kind = sync ? GeneratorFunction : gated ? AsyncGeneratorFunction : AsyncFunction;
     const names = kind === AsyncGeneratorFunction ? [...CONTEXT_NAMES, FINISH] : CONTEXT_NAMES;
     if (kind === AsyncGeneratorFunction) code += `\n;${FINISH}();`;
-    return { early, sync, gated, readsMeta, kind, names, code, source: this.prefixes.get(kind) + code + this.suffix };
+    return { early, sync, gated, kind, names, code, source: this.prefixes.get(kind) + code + this.suffix };
   }
 
   // The text of the module's wrapper, as the engine's function constructors make it (what the
@@ -147,7 +136,6 @@ class ESModulesEvaluator {
     const shape = kept && kept.early === early ? kept : this.shape(record, early);
     record.sync = shape.sync;
     record.gated = shape.gated;
-    record.readsMeta = shape.readsMeta;
     try {
       record.wrapper = given || new shape.kind(...shape.names, USE_STRICT + shape.code);
     } catch (error) {

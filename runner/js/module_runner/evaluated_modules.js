@@ -50,7 +50,6 @@ class ModuleRecord {
     this.hostWrapper = null;
     this.sync = false; // no top-level await: the wrapper runs the body in one go (set by the evaluator)
     this.gated = false; // its prologue ends at a gate, where it waits for its turn once started
-    this.readsMeta = true; // its code may read import.meta (set by the evaluator)
     this.body = null; // a gated or synchronous module's generator, once started
     this.parked = null; // called once a module with top-level await started early waits at its gate
     this.finished = null; // called when such a module's body has run to its end

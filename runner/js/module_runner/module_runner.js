@@ -496,13 +496,11 @@ class ModuleRunner {
   }
 
   // Runs the module's wrapper (evaluator.run): a gated or synchronous module's generator, else the
-  // promise of its body. A module whose code does not read import.meta gets none (its gate yields
-  // undefined); one that does not re-export through `export *` at run time (it came with link
-  // metadata), a shared exportAll; only an async generator's body calls `finished`.
+  // promise of its body. A module that does not re-export through `export *` at run time (it came
+  // with link metadata) gets a shared exportAll; only an async generator's body calls `finished`.
   start(record) {
     const early = record.gated && !record.sync;
-    const meta = early || record.readsMeta || (record.meta && record.meta.hot) ? this.importMeta(record)
-      : this.withoutImportMeta(record);
+    const meta = this.importMeta(record);
     if (early) {
       // A module with top-level await started early (in a cycle) binds all its imports first, as
       // linking does in the spec, so that its hoisted functions can read them when another module
@@ -520,7 +518,7 @@ class ModuleRunner {
     return this.evaluator.run(
       record,
       meta,
-      (specifier, options) => this.staticImport(record, specifier, options),
+      this.staticImport(record),
       (specifier, options) => this.dynamicImport(record, specifier, options),
       record.meta ? NO_STAR_EXPORTS : (namespace) => this.exportAll(record, namespace),
       this.exportName(record),
@@ -528,12 +526,17 @@ class ModuleRunner {
     );
   }
 
-  staticImport(record, specifier, options) {
-    const type = options && options.attributes && options.attributes.type;
-    const dep = record.deps.get(type ? `${specifier}\0${type}` : specifier);
-    if (!dep) return this.runtimeImport(record, specifier);
-    // Its imports are ready (linked): no promise beyond the `await` itself.
-    return options && options.importedNames ? dep.exports : moduleNamespace(dep);
+  // The module's `__vite_ssr_import__(specifier, options)`, called once per import as it starts (one
+  // call each: the engine's calls cost more than this body).
+  staticImport(record) {
+    const deps = record.deps;
+    return (specifier, options) => {
+      const type = options && options.attributes && options.attributes.type;
+      const dep = deps.get(type ? `${specifier}\0${type}` : specifier);
+      if (!dep) return this.runtimeImport(record, specifier);
+      // Its imports are ready (linked): no promise beyond the `await` itself.
+      return options && options.importedNames ? dep.exports : moduleNamespace(dep);
+    };
   }
 
   // Code that did not come with link metadata (another server's transform): Vite's semantics.
@@ -634,12 +637,6 @@ class ModuleRunner {
       record.importMeta = meta;
     }
     return record.importMeta;
-  }
-
-  // What importMeta(record) does besides making one, for a module that has none (and no hot context).
-  withoutImportMeta(record) {
-    if (this.hmrClient) this.hmrClient.release(record.url);
-    return undefined;
   }
 }
 
