@@ -1,4 +1,4 @@
-// provides: defineLocalBindings, resolveBindings, moduleNamespace, cyclicRecords, defineGetter
+// provides: defineLocalBindings, resolveBindings, moduleNamespace, linkOrder, defineGetter
 // uses: createNamespace
 // private: AMBIGUOUS, NO_EDGES, LOCAL, LOCAL_VAR, entryOf, exportEntry, resolveExport, searchResolution, edgesOf, join, sameBinding, exportTable, defineTdzBinding, defineForwardingBinding, linkError
 
@@ -291,56 +291,52 @@ function exportTable(record) {
   return table;
 }
 
-// The records that are part of an import cycle (Tarjan's strongly connected components, with a
-// module importing itself counting as a cycle), with an explicit stack.
-function cyclicRecords(records) {
-  const inSet = new Set(records);
-  const index = new Map();
+// The modules to link from `root` (itself, and those it reaches through modules not linked yet),
+// depth first in import order (the order link errors are found in), and the set of those that are
+// part of an import cycle (Tarjan's strongly connected components, a module importing itself
+// counting as a cycle): one walk, with an explicit stack.
+function linkOrder(root) {
+  const pending = [];
+  const cyclic = new Set();
+  if (root.status !== "fetched") return { pending, cyclic };
+  const index = new Map(); // record -> its place in `pending`
   const low = new Map();
   const stack = [];
   const onStack = new Set();
-  const cyclic = [];
-  let next = 0;
   const path = []; // [record, its deps as an array, position]
   const enter = (record) => {
-    index.set(record, next);
-    low.set(record, next);
-    next++;
+    index.set(record, pending.length);
+    low.set(record, pending.length);
+    pending.push(record);
     stack.push(record);
     onStack.add(record);
     path.push([record, [...record.deps.values()], 0]);
   };
-  for (const start of records) {
-    if (index.has(start)) continue;
-    enter(start);
-    while (path.length) {
-      const frame = path[path.length - 1];
-      const [record, deps] = frame;
-      if (frame[2] < deps.length) {
-        const dep = deps[frame[2]++];
-        if (!inSet.has(dep)) continue;
-        if (!index.has(dep)) enter(dep);
-        else if (onStack.has(dep)) low.set(record, Math.min(low.get(record), index.get(dep)));
-        continue;
-      }
-      path.pop();
-      if (low.get(record) === index.get(record)) {
-        const component = [];
-        let member;
-        do {
-          member = stack.pop();
-          onStack.delete(member);
-          component.push(member);
-        } while (member !== record);
-        if (component.length > 1 || deps.includes(record)) cyclic.push(...component);
-      }
-      if (path.length) {
-        const parent = path[path.length - 1][0];
-        low.set(parent, Math.min(low.get(parent), low.get(record)));
-      }
+  enter(root);
+  while (path.length) {
+    const frame = path[path.length - 1];
+    const record = frame[0];
+    const deps = frame[1];
+    if (frame[2] < deps.length) {
+      const dep = deps[frame[2]++];
+      if (dep.status !== "fetched") continue; // linked already: not walked again
+      if (!index.has(dep)) enter(dep);
+      else if (onStack.has(dep)) low.set(record, Math.min(low.get(record), index.get(dep)));
+      continue;
+    }
+    path.pop();
+    if (low.get(record) === index.get(record)) {
+      const first = stack.lastIndexOf(record);
+      const component = stack.splice(first);
+      for (const member of component) onStack.delete(member);
+      if (component.length > 1 || deps.includes(record)) for (const member of component) cyclic.add(member);
+    }
+    if (path.length) {
+      const parent = path[path.length - 1][0];
+      low.set(parent, Math.min(low.get(parent), low.get(record)));
     }
   }
-  return cyclic;
+  return { pending, cyclic };
 }
 
 function defineTdzBinding(exportsObject, name) {

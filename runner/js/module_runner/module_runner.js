@@ -1,5 +1,5 @@
 // provides: ModuleRunner
-// uses: PROTOCOL, EvaluatedModules, ModuleRecord, RESOLVED, whenAll, StackTraces, defineLocalBindings, resolveBindings, moduleNamespace, cyclicRecords, fetchRequired, linkRequired, defineGetter
+// uses: PROTOCOL, EvaluatedModules, ModuleRecord, RESOLVED, whenAll, StackTraces, defineLocalBindings, resolveBindings, moduleNamespace, linkOrder, fetchRequired, linkRequired, defineGetter
 // private: isAbsoluteUrl, checkImportOptions, CONSTANT, NO_STAR_EXPORTS
 
 // The module runner: fetches modules from its environment over the transport, links them with
@@ -250,31 +250,14 @@ class ModuleRunner {
 
   // ---- link: the evaluator compiles, the linker resolves ----
 
-  // The modules to link, depth first in import order (the order link errors are found in).
-  toLink(root) {
-    const pending = [];
-    const seen = new Set();
-    const todo = [root];
-    while (todo.length) {
-      const record = todo.pop();
-      if (record.status !== "fetched" || seen.has(record)) continue;
-      seen.add(record);
-      pending.push(record);
-      const deps = [...record.deps.values()];
-      for (let i = deps.length - 1; i >= 0; i--) todo.push(deps[i]);
-    }
-    return pending;
-  }
-
   // `walked`: the modules and cycles found before the host compiled their wrappers.
   link(root, walked) {
     // Wrappers the host compiles (or has compiled before) come first; another load may link some
     // of these modules meanwhile, and then the graph is walked again: while none has left the
     // fetched state, the walk would find the same modules in the same order and the same cycles.
     const again = walked !== undefined && walked.pending.every((record) => record.status === "fetched");
-    const pending = again ? walked.pending : this.toLink(root);
+    const { pending, cyclic } = again ? walked : linkOrder(root);
     if (pending.length === 0) return null;
-    const cyclic = again ? walked.cyclic : new Set(cyclicRecords(pending));
     const compiled = this.hostCompiler && this.hostCompiler.request(pending, cyclic);
     if (compiled) return compiled.then(() => this.link(root, { pending, cyclic }));
     for (const record of pending) this.compile(record, cyclic.has(record));
