@@ -18,7 +18,8 @@ pinned bench npm cache (bench/packages.py): date-fns's whole index and lodash-es
 by name and as a namespace. Side by side: Vite 8's ModuleRunner in Node doing the same
 (`runner.clearCache()` then `runner.import(entry)`, server transforms warm, node_modules through
 the runner too), and a floor for QuickJS itself: compiling the transformed wrappers
-(`new AsyncFunction`) in a bare context (and, for the tree, evaluating them with a minimal loader).
+(`new AsyncFunction`) in a bare context (and, for the tree, evaluating them with a minimal loader,
+compiled or read from bytecode as the compiled-code cache gives them).
 
 The goal metric runs in-process with the compiled-code cache on (evaluators/compiled_code.py: the
 wrappers read as bytecode compiled once per host process); the table adds the cache off, the wasm
@@ -198,6 +199,8 @@ def _graph(label: str, work: Path, entry: str, repeat: int) -> dict[str, Any]:
     floor = quickjs_floor.compile_ms(modules)
     load_floor = (quickjs_floor.load_ms(modules, entry, "checksum", probed["checksum"])
                   if probed["checksum"] is not None else None)
+    bytecode_floor = (quickjs_floor.bytecode_load_ms(modules, entry, "checksum", probed["checksum"])
+                      if probed["checksum"] is not None else None)
     vite = _vite(work, entry, repeat)
 
     def col(runs: list[dict[str, float]], key: str) -> dict[str, float]:
@@ -224,6 +227,10 @@ def _graph(label: str, work: Path, entry: str, repeat: int) -> dict[str, Any]:
     rows.append(row("floor: compile every wrapper, bare QuickJS", harness.stats(floor)))
     if load_floor is not None:
         rows.append(row("floor: compile + evaluate, minimal loader, bare QuickJS", harness.stats(load_floor)))
+    if bytecode_floor is not None:
+        rows.append(row("floor: bytecode read + evaluate, minimal loader, bare QuickJS",
+                        harness.stats(bytecode_floor["total_ms"])))
+        rows.append(row("floor:   of which reading the bytecode", harness.stats(bytecode_floor["read_ms"])))
     size = sum(len(m["code"]) for m in modules.values()) / len(modules)
     print(harness.table(["run", "ms (mean)", "ms (p90)", "ms/module (mean)", "ms/module (p90)", "x Vite (means)"], rows,
                         f"warm_reimport, {label}: {n} modules ({size:,.0f} bytes each after transform), transforms "
@@ -258,6 +265,7 @@ def _graph(label: str, work: Path, entry: str, repeat: int) -> dict[str, Any]:
     return {
         "modules": n, "runs": plain, "instrumented_runs": instrumented,
         "fetch_replay_ms": probed["replay_ms"], "compile_floor_ms": floor, "load_floor_ms": load_floor,
+        "bytecode_floor_ms": bytecode_floor,
         "bytes_per_module": size, "cached_import_us": cached_us, "vite": vite,
         "summary": {"total": total, "cpu": cpu, "import": imp, "create": create, "vite_reimport": vite_re,
                     "variants": variants},

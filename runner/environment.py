@@ -35,6 +35,7 @@ from .rpc.client import ConsoleSink, RunnerClient
 from .rpc.exports import ModuleProxy
 from .rpc.graph_fetch import GraphFetch
 from .rpc.protocol import BINDINGS_METHOD, Handler
+from .rpc.sent_module import sent_map, sent_meta
 from .runtimes.lifecycle import ManagedRuntime
 from .transform.sourcemap import shift_lines
 from .transform_request import TransformedModule, load_source, transform_request
@@ -206,11 +207,9 @@ class Environment(Resolving):
                      f"\n//# sourceMappingURL=data:application/json;base64,{encoded}\n")
             map_ = None
         result: FetchedModule = {"code": code, "file": node.file, "id": node.id, "url": node.url, "invalidate": False,
-                                 "modrun": meta}
+                                 "modrun": sent_meta(meta)}
         if map_ is not None:
-            # Positions only: the runner maps stack frames, and code frames are the host's (from the
-            # module's source), so the source text does not cross again.
-            result["map"] = {key: value for key, value in map_.items() if key != "sourcesContent"}
+            result["map"] = sent_map(map_)
         self._fetched[node.id] = _Answer(module, (offset, inline), result, self._epoch,
                                          None if checks is None else tuple(dict.fromkeys(checks)))
         return {**result, "invalidate": True} if stale else result

@@ -192,3 +192,54 @@ def test_exports_are_bound_whatever_module_code_does_to_the_builtins_used(tmp_pa
     })
     mod = run(imported(root, "/entry.js", evaluator))
     assert mod.got == [0, 1, "f", "after", False]
+
+
+@pytest.mark.parametrize("evaluator", EVALUATORS)
+def test_a_missing_name_is_reported_where_it_is_imported(tmp_path: Path, evaluator: str) -> None:
+    # Imports reach the runner as lists (runner/rpc/sent_module.py): the error still names the
+    # specifier and the import's position.
+    root = write(tmp_path, {
+        "dep.js": "export const there = 1;\n",
+        "entry.js": "// line 1\nimport { there } from './dep.js';\n  import { nope } from './dep.js';\n"
+                    "export default there;\n",
+    })
+    with pytest.raises(LoadError) as caught:
+        run(imported(root, "/entry.js", evaluator))
+    error = caught.value
+    assert "The requested module './dep.js' does not provide an export named 'nope'" in str(error)
+    assert error.loc is not None and (error.loc.line, error.loc.column) == (3, 24), error.loc
+
+
+@pytest.mark.parametrize("evaluator", EVALUATORS)
+def test_metadata_and_maps_are_read_whatever_module_code_puts_on_the_builtins(tmp_path: Path, evaluator: str) -> None:
+    # Exports sent as "local" / "var" and maps sent as JSON text are read as the runner's own data:
+    # fields put on Object.prototype, or a JSON.parse replaced, before a module is imported change nothing.
+    root = write(tmp_path, {
+        "spoil.js": "Object.prototype.kind = 'indirect';\nObject.prototype.var = true;\n"
+                    "Object.prototype.sources = ['/elsewhere.js'];\n"
+                    "JSON.parse = () => { throw new Error('spoiled'); };\nexport const spoiled = true;\n",
+        "dep.js": "export const one = 1;\n",
+        "late.js": "import { one } from './dep.js';\n\n\n"
+                   "export function fail() {\n  throw new Error('late ' + one);\n}\n"
+                   "export let early = typeof before;\nexport var before = 2;\n",
+        "entry.js": "import './spoil.js';\nconst late = await import('./late.js');\nlet stack = '';\n"
+                    "try { late.fail(); } catch (error) { stack = String(error.stack); }\n"
+                    "export const got = [late.early, late.before, stack];\n",
+    })
+    early, before, stack = run(imported(root, "/entry.js", evaluator)).got
+    assert (early, before) == ("undefined", 2)
+    assert "late.js:5:" in stack and "elsewhere" not in stack, stack
+
+
+@pytest.mark.parametrize("evaluator", EVALUATORS)
+def test_import_meta_is_made_for_every_module_that_reads_it(tmp_path: Path, evaluator: str) -> None:
+    # Every module that names import.meta, before or after its gate, with or without imports, gets its own.
+    root = write(tmp_path, {
+        "plain.js": "export const plain = 1;\n",
+        "late.js": "import { plain } from './plain.js';\nexport const where = () => [plain, import.meta.filename];\n",
+        "alone.js": "export const dir = import.meta.dirname;\n",
+        "entry.js": "import { where } from './late.js';\nimport { dir } from './alone.js';\n"
+                    "export const got = [where(), dir.endsWith('/'), import.meta.url === import.meta.url];\n",
+    })
+    late, dir_slash, same = run(imported(root, "/entry.js", evaluator)).got
+    assert late == [1, str(root / "late.js")] and dir_slash is False and same is True

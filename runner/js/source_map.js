@@ -1,10 +1,14 @@
 // provides: SourceMap
 // uses:
-// private: BASE64, BASE64_VALUE, decodeMappings
+// private: BASE64, BASE64_VALUE, decodeMappings, parseMap, setMapPrototype
 
-// Source map v3 lookup, decoded lazily: only an error that is formatted pays for it.
+// Source map v3 lookup, decoded lazily: only an error that is formatted pays for it. The map comes
+// as its JSON text (runner/rpc/sent_module.py), or as an object.
 
 const BASE64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+// Taken now: module code may replace these before an error of its is mapped.
+const parseMap = JSON.parse;
+const setMapPrototype = Object.setPrototypeOf;
 const BASE64_VALUE = new Int8Array(128).fill(-1);
 for (let i = 0; i < BASE64.length; i++) BASE64_VALUE[BASE64.charCodeAt(i)] = i;
 
@@ -60,7 +64,8 @@ class SourceMap {
 
   decode() {
     if (this.lines) return;
-    const map = typeof this.json === "string" ? JSON.parse(this.json) : this.json;
+    // Without a prototype: a field the map lacks is not read from what module code put on Object.prototype.
+    const map = typeof this.json === "string" ? setMapPrototype(parseMap(this.json), null) : this.json;
     this.sources = map.sources || [];
     this.lines = decodeMappings(map.mappings || "");
   }

@@ -70,8 +70,8 @@ class FetchedModule(TypedDict):
     id: str
     url: str
     invalidate: bool
-    map: NotRequired[dict[str, Any]]  # when the runner asked for the map as a field (without sourcesContent)
-    modrun: LinkMeta
+    map: NotRequired[str]  # when the runner asked for the map as a field: its JSON text (sent_module.py)
+    modrun: dict[str, Any]  # LinkMeta, as sent (sent_module.py)
     # modrun's runner asked with `graph`: its static dependencies' answers too (runner/rpc/graph_fetch.py)
     graph: NotRequired[list[FetchedModule]]
 

@@ -1,5 +1,6 @@
 // provides: EvaluatedModules, ModuleRecord, RESOLVED, whenAll
 // uses: SourceMap
+// private: MODULE_TAG
 
 // The modules a runner has fetched (Vite's EvaluatedModules), and the record of one module (Vite's
 // EvaluatedModuleNode, here also with its link and evaluation state).
@@ -18,6 +19,11 @@ function whenAll(promises) {
   });
 }
 
+// The exports object's @@toStringTag, one descriptor for every module (without a prototype, so
+// that nothing module code puts on Object.prototype is read as a field).
+const MODULE_TAG = Object.create(null);
+MODULE_TAG.value = "Module";
+
 class ModuleRecord {
   constructor(result) {
     this.url = result.url;
@@ -25,9 +31,9 @@ class ModuleRecord {
     this.file = result.file || result.id;
     this.code = result.code;
     this.meta = result.modrun || null;
-    this.map = result.map ? new SourceMap(result.map) : null;
+    this.map = result.map || null; // as sent; a SourceMap once an error is first mapped
     this.exports = Object.create(null);
-    Object.defineProperty(this.exports, Symbol.toStringTag, { value: "Module" });
+    Object.defineProperty(this.exports, Symbol.toStringTag, MODULE_TAG);
     this.namespaceObject = null;
     this.resolutions = null; // name -> ResolveExport's answer, kept by the linker
     this.table = null; // the export table (names and answers), built by the linker when needed
@@ -66,6 +72,7 @@ class ModuleRecord {
   originalPosition(line, column) {
     if (!this.map) return null;
     try {
+      if (!(this.map instanceof SourceMap)) this.map = new SourceMap(this.map);
       return this.map.originalPosition(line, column);
     } catch {
       return null;
@@ -109,7 +116,7 @@ class EvaluatedModules {
       this.urlToIdModuleMap.set(record.url, record);
       const sameFile = this.fileToModulesMap.get(record.file);
       if (sameFile) sameFile.add(record);
-      else this.fileToModulesMap.set(record.file, new Set([record]));
+      else this.fileToModulesMap.set(record.file, new Set().add(record)); // (no array to iterate)
     }
     if (url !== undefined && this.urlToIdModuleMap.get(url) !== record) {
       this.urlToIdModuleMap.set(url, record);

@@ -1,6 +1,6 @@
-// provides: defineLocalBindings, resolveBindings, moduleNamespace, cyclicRecords, defineGetter
+// provides: defineLocalBindings, resolveBindings, moduleNamespace, linkOrder, defineGetter
 // uses: createNamespace
-// private: AMBIGUOUS, NO_EDGES, exportEntry, resolveExport, searchResolution, edgesOf, join, sameBinding, exportTable, defineTdzBinding, defineForwardingBinding, linkError
+// private: AMBIGUOUS, NO_EDGES, LOCAL, LOCAL_VAR, entryOf, exportEntry, resolveExport, searchResolution, edgesOf, join, sameBinding, exportTable, defineTdzBinding, defineForwardingBinding, linkError
 
 // Linking, as the spec does it, from the link metadata the server sends with each module (its
 // import and export entries, under `modrun`): every import and re-export is resolved with
@@ -10,9 +10,19 @@
 // Every answer is kept on its record (`resolutions`, `table`), so linking costs time in proportion
 // to the graph, however `export *` chains and barrels are shaped; and nothing here recurses,
 // so re-export chains thousands of modules deep link on any stack.
+//
+// The metadata comes in the form runner/rpc/sent_module.py describes: an import is
+// [specifier, key, names, line, column]; an export the module defines itself is "local" or "var"
+// (read through exportEntry, as the entries below), any other an object.
 
 const AMBIGUOUS = { ambiguous: true };
 const NO_EDGES = [];
+const LOCAL = Object.freeze(Object.assign(Object.create(null), { kind: "local" }));
+const LOCAL_VAR = Object.freeze(Object.assign(Object.create(null), { kind: "local", var: true }));
+
+function entryOf(sent) {
+  return sent === "local" ? LOCAL : sent === "var" ? LOCAL_VAR : sent;
+}
 
 // defineGetter(object, name, get): an enumerable, configurable accessor, as defineProperty with
 // { get, enumerable: true, configurable: true } defines it (Annex B's __defineGetter__), without a
@@ -27,7 +37,9 @@ const defineGetter = Function.prototype.call.bind(Object.prototype.__defineGette
 // first, before any code can read one.
 function defineLocalBindings(record) {
   if (!record.meta) return;
-  for (const [name, entry] of Object.entries(record.meta.exports)) {
+  const exports = record.meta.exports;
+  for (const name of Object.keys(exports)) {
+    const entry = entryOf(exports[name]);
     if (entry.kind !== "local") continue;
     if (entry.var) Object.defineProperty(record.exports, name, { value: undefined, writable: true, enumerable: true, configurable: true });
     else defineTdzBinding(record.exports, name);
@@ -40,26 +52,30 @@ function resolveBindings(record) {
   const meta = record.meta;
   if (!meta) return;
   for (const entry of meta.imports) {
-    const dep = record.deps.get(entry.key);
-    if (entry.names.length === 0) continue;
+    const names = entry[2];
+    if (names.length === 0) continue;
+    const dep = record.deps.get(entry[1]);
     // Names read through `export *` are read from the dependency's exports object: its table
     // puts them there (and answers each name at once, where a search would walk every star).
-    if (dep && dep.meta && dep.meta.starExports.length) exportTable(dep);
-    for (const name of entry.names) {
+    const exports = dep && dep.meta ? dep.meta.exports : null;
+    if (exports !== null && dep.meta.starExports.length) exportTable(dep);
+    for (const name of names) {
+      // A binding the dependency defines itself (most imports): found, with no answer to make.
+      if (exports !== null && Object.hasOwn(exports, name) && entryOf(exports[name]).kind === "local") continue;
       const resolution = dep ? resolveExport(dep, name) : null;
       if (resolution === null || resolution === AMBIGUOUS) {
-        throw linkError(record, dep, name, resolution === AMBIGUOUS, entry);
+        throw linkError(record, dep, name, resolution === AMBIGUOUS, entry[0], entry[3], entry[4]);
       }
     }
   }
   for (const name of Object.keys(meta.exports)) {
-    const entry = meta.exports[name];
+    const entry = entryOf(meta.exports[name]);
     if (entry.kind === "local") continue;
     const dep = record.deps.get(entry.specifier);
     if (dep && dep.meta && dep.meta.starExports.length && entry.import !== "*") exportTable(dep);
     const resolution = resolveExport(record, name);
     if (resolution === AMBIGUOUS || resolution === null) {
-      throw linkError(record, dep, entry.import, resolution === AMBIGUOUS, entry);
+      throw linkError(record, dep, entry.import, resolution === AMBIGUOUS, entry.specifier);
     }
     defineForwardingBinding(record.exports, name, resolution);
   }
@@ -90,9 +106,10 @@ function moduleNamespace(record) {
   return record.namespaceObject;
 }
 
+// The module's export entry for `name` (an object), or undefined.
 function exportEntry(record, name) {
   const exports = record.meta.exports;
-  return Object.hasOwn(exports, name) ? exports[name] : undefined;
+  return Object.hasOwn(exports, name) ? entryOf(exports[name]) : undefined;
 }
 
 // The spec's ResolveExport: {record, name}, {record, namespace: true}, null or AMBIGUOUS.
@@ -274,56 +291,52 @@ function exportTable(record) {
   return table;
 }
 
-// The records that are part of an import cycle (Tarjan's strongly connected components, with a
-// module importing itself counting as a cycle), with an explicit stack.
-function cyclicRecords(records) {
-  const inSet = new Set(records);
-  const index = new Map();
+// The modules to link from `root` (itself, and those it reaches through modules not linked yet),
+// depth first in import order (the order link errors are found in), and the set of those that are
+// part of an import cycle (Tarjan's strongly connected components, a module importing itself
+// counting as a cycle): one walk, with an explicit stack.
+function linkOrder(root) {
+  const pending = [];
+  const cyclic = new Set();
+  if (root.status !== "fetched") return { pending, cyclic };
+  const index = new Map(); // record -> its place in `pending`
   const low = new Map();
   const stack = [];
   const onStack = new Set();
-  const cyclic = [];
-  let next = 0;
   const path = []; // [record, its deps as an array, position]
   const enter = (record) => {
-    index.set(record, next);
-    low.set(record, next);
-    next++;
+    index.set(record, pending.length);
+    low.set(record, pending.length);
+    pending.push(record);
     stack.push(record);
     onStack.add(record);
     path.push([record, [...record.deps.values()], 0]);
   };
-  for (const start of records) {
-    if (index.has(start)) continue;
-    enter(start);
-    while (path.length) {
-      const frame = path[path.length - 1];
-      const [record, deps] = frame;
-      if (frame[2] < deps.length) {
-        const dep = deps[frame[2]++];
-        if (!inSet.has(dep)) continue;
-        if (!index.has(dep)) enter(dep);
-        else if (onStack.has(dep)) low.set(record, Math.min(low.get(record), index.get(dep)));
-        continue;
-      }
-      path.pop();
-      if (low.get(record) === index.get(record)) {
-        const component = [];
-        let member;
-        do {
-          member = stack.pop();
-          onStack.delete(member);
-          component.push(member);
-        } while (member !== record);
-        if (component.length > 1 || deps.includes(record)) cyclic.push(...component);
-      }
-      if (path.length) {
-        const parent = path[path.length - 1][0];
-        low.set(parent, Math.min(low.get(parent), low.get(record)));
-      }
+  enter(root);
+  while (path.length) {
+    const frame = path[path.length - 1];
+    const record = frame[0];
+    const deps = frame[1];
+    if (frame[2] < deps.length) {
+      const dep = deps[frame[2]++];
+      if (dep.status !== "fetched") continue; // linked already: not walked again
+      if (!index.has(dep)) enter(dep);
+      else if (onStack.has(dep)) low.set(record, Math.min(low.get(record), index.get(dep)));
+      continue;
+    }
+    path.pop();
+    if (low.get(record) === index.get(record)) {
+      const first = stack.lastIndexOf(record);
+      const component = stack.splice(first);
+      for (const member of component) onStack.delete(member);
+      if (component.length > 1 || deps.includes(record)) for (const member of component) cyclic.add(member);
+    }
+    if (path.length) {
+      const parent = path[path.length - 1][0];
+      low.set(parent, Math.min(low.get(parent), low.get(record)));
     }
   }
-  return cyclic;
+  return { pending, cyclic };
 }
 
 function defineTdzBinding(exportsObject, name) {
@@ -335,22 +348,23 @@ function defineForwardingBinding(exportsObject, name, resolution) {
   defineGetter(exportsObject, name, resolution.namespace ? () => moduleNamespace(source) : () => source.exports[resolution.name]);
 }
 
-function linkError(record, dep, name, ambiguous, entry) {
-  const target = dep ? dep.url : entry.specifier;
+// `line` and `column`: where the import is (none for a re-export).
+function linkError(record, dep, name, ambiguous, specifier, line, column) {
+  const target = dep ? dep.url : specifier;
   const commonjs = dep && dep.meta && dep.meta.format === "commonjs";
   const message = ambiguous
-    ? `The requested module '${entry.specifier}' contains conflicting star exports for name '${name}'`
+    ? `The requested module '${specifier}' contains conflicting star exports for name '${name}'`
     : commonjs
-      ? `Named export '${name}' not found. The requested module '${entry.specifier}' is a CommonJS module, which ` +
+      ? `Named export '${name}' not found. The requested module '${specifier}' is a CommonJS module, which ` +
         "may not support all module.exports as named exports.\nCommonJS modules can always be imported via the " +
-        `default export, for example using:\n\nimport pkg from '${entry.specifier}';\nconst { ${name} } = pkg;\n`
-      : `The requested module '${entry.specifier}' does not provide an export named '${name}'`;
+        `default export, for example using:\n\nimport pkg from '${specifier}';\nconst { ${name} } = pkg;\n`
+      : `The requested module '${specifier}' does not provide an export named '${name}'`;
   const error = new SyntaxError(message);
   error.code = "ERR_LINK";
   error.importer = record.file;
   error.id = target;
-  if (entry.line) error.loc = { file: record.file, line: entry.line, column: entry.column };
-  const where = entry.line ? `${record.file}:${entry.line}:${entry.column}` : record.file;
+  if (line) error.loc = { file: record.file, line, column };
+  const where = line ? `${record.file}:${line}:${column}` : record.file;
   Object.defineProperty(error, "stack", { value: `SyntaxError: ${message}\n    at ${where}`, writable: true, configurable: true });
   return error;
 }

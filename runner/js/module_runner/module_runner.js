@@ -1,6 +1,6 @@
 // provides: ModuleRunner
-// uses: PROTOCOL, EvaluatedModules, ModuleRecord, RESOLVED, whenAll, StackTraces, defineLocalBindings, resolveBindings, moduleNamespace, cyclicRecords, fetchRequired, linkRequired, defineGetter
-// private: isAbsoluteUrl, checkImportOptions, CONSTANT
+// uses: PROTOCOL, EvaluatedModules, ModuleRecord, RESOLVED, whenAll, StackTraces, defineLocalBindings, resolveBindings, moduleNamespace, linkOrder, fetchRequired, linkRequired, defineGetter
+// private: isAbsoluteUrl, checkImportOptions, CONSTANT, NO_STAR_EXPORTS
 
 // The module runner: fetches modules from its environment over the transport, links them with
 // linker.js and evaluates them in the spec's order, each module's code run by its evaluator
@@ -250,31 +250,14 @@ class ModuleRunner {
 
   // ---- link: the evaluator compiles, the linker resolves ----
 
-  // The modules to link, depth first in import order (the order link errors are found in).
-  toLink(root) {
-    const pending = [];
-    const seen = new Set();
-    const todo = [root];
-    while (todo.length) {
-      const record = todo.pop();
-      if (record.status !== "fetched" || seen.has(record)) continue;
-      seen.add(record);
-      pending.push(record);
-      const deps = [...record.deps.values()];
-      for (let i = deps.length - 1; i >= 0; i--) todo.push(deps[i]);
-    }
-    return pending;
-  }
-
   // `walked`: the modules and cycles found before the host compiled their wrappers.
   link(root, walked) {
     // Wrappers the host compiles (or has compiled before) come first; another load may link some
     // of these modules meanwhile, and then the graph is walked again: while none has left the
     // fetched state, the walk would find the same modules in the same order and the same cycles.
     const again = walked !== undefined && walked.pending.every((record) => record.status === "fetched");
-    const pending = again ? walked.pending : this.toLink(root);
+    const { pending, cyclic } = again ? walked : linkOrder(root);
     if (pending.length === 0) return null;
-    const cyclic = again ? walked.cyclic : new Set(cyclicRecords(pending));
     const compiled = this.hostCompiler && this.hostCompiler.request(pending, cyclic);
     if (compiled) return compiled.then(() => this.link(root, { pending, cyclic }));
     for (const record of pending) this.compile(record, cyclic.has(record));
@@ -496,10 +479,12 @@ class ModuleRunner {
   }
 
   // Runs the module's wrapper (evaluator.run): a gated or synchronous module's generator, else the
-  // promise of its body.
+  // promise of its body. A module that does not re-export through `export *` at run time (it came
+  // with link metadata) gets a shared exportAll; only an async generator's body calls `finished`.
   start(record) {
+    const early = record.gated && !record.sync;
     const meta = this.importMeta(record);
-    if (record.gated && !record.sync) {
+    if (early) {
       // A module with top-level await started early (in a cycle) binds all its imports first, as
       // linking does in the spec, so that its hoisted functions can read them when another module
       // calls one; its `yield __vite_ssr_import_meta__` then awaits import.meta, which tells the
@@ -516,20 +501,25 @@ class ModuleRunner {
     return this.evaluator.run(
       record,
       meta,
-      (specifier, options) => this.staticImport(record, specifier, options),
+      this.staticImport(record),
       (specifier, options) => this.dynamicImport(record, specifier, options),
-      (namespace) => this.exportAll(record, namespace),
-      (name, getter) => this.exportName(record, name, getter),
-      () => record.finished(),
+      record.meta ? NO_STAR_EXPORTS : (namespace) => this.exportAll(record, namespace),
+      this.exportName(record),
+      early ? () => record.finished() : undefined,
     );
   }
 
-  staticImport(record, specifier, options) {
-    const type = options && options.attributes && options.attributes.type;
-    const dep = record.deps.get(type ? `${specifier}\0${type}` : specifier);
-    if (!dep) return this.runtimeImport(record, specifier);
-    // Its imports are ready (linked): no promise beyond the `await` itself.
-    return options && options.importedNames ? dep.exports : moduleNamespace(dep);
+  // The module's `__vite_ssr_import__(specifier, options)`, called once per import as it starts (one
+  // call each: the engine's calls cost more than this body).
+  staticImport(record) {
+    const deps = record.deps;
+    return (specifier, options) => {
+      const type = options && options.attributes && options.attributes.type;
+      const dep = deps.get(type ? `${specifier}\0${type}` : specifier);
+      if (!dep) return this.runtimeImport(record, specifier);
+      // Its imports are ready (linked): no promise beyond the `await` itself.
+      return options && options.importedNames ? dep.exports : moduleNamespace(dep);
+    };
   }
 
   // Code that did not come with link metadata (another server's transform): Vite's semantics.
@@ -568,17 +558,22 @@ class ModuleRunner {
     });
   }
 
-  exportName(record, name, getter) {
-    if (record.meta) {
-      // Re-exports were bound at link time; a name the module does not declare is not exported.
-      const entry = Object.hasOwn(record.meta.exports, name) ? record.meta.exports[name] : undefined;
-      if (!entry || entry.kind !== "local") return;
-    }
-    defineGetter(record.exports, name, getter);
+  // The module's `__vite_ssr_exportName__(name, getter)`, called once per export as it starts. With
+  // link metadata, re-exports were bound at link time, and a name the module does not declare is not
+  // exported; its own are "local" or "var" (linker.js), read here without a call per export.
+  exportName(record) {
+    const exports = record.exports;
+    if (!record.meta) return (name, getter) => defineGetter(exports, name, getter);
+    const entries = record.meta.exports;
+    return (name, getter) => {
+      const sent = Object.hasOwn(entries, name) ? entries[name] : undefined;
+      if (sent === "local" || sent === "var" || (typeof sent === "object" && sent !== null && sent.kind === "local")) {
+        defineGetter(exports, name, getter);
+      }
+    };
   }
 
   exportAll(record, namespace) {
-    if (record.meta) return; // star exports were resolved at link time, with the spec's ambiguity rules
     for (const key of Object.keys(namespace)) {
       if (key !== "default" && !(key in record.exports)) {
         defineGetter(record.exports, key, () => namespace[key]);
@@ -627,6 +622,10 @@ class ModuleRunner {
     return record.importMeta;
   }
 }
+
+// A module with link metadata had its star exports resolved at link time, with the spec's ambiguity
+// rules: its `__vite_ssr_exportAll__` calls do nothing.
+const NO_STAR_EXPORTS = () => {};
 
 // The descriptor finalize() gives constants, made once (each export would otherwise cost an object
 // literal); without a prototype, so that nothing module code puts on Object.prototype is read as a field.

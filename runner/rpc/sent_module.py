@@ -1,0 +1,37 @@
+"""A module's link metadata and source map in the form `fetchModule` sends them to the runner.
+
+The runtime turns every object of an answer into a null-prototype object, which costs it a walk
+of each object's keys (runner/js/transport.js: hostData), about a microsecond an object in QuickJS:
+more than parsing it. A fresh runtime importing a graph receives every module at once, and most
+of its objects were small ones made once per import and export. So they are sent as something
+that is not an object (linker.js reads both forms):
+
+- an export that is a binding of the module itself: "local" (or "var", a `var`, which is undefined
+  before the module runs rather than in its temporal dead zone), where other exports stay objects;
+- an import: `[specifier, key, names, line, column]` (ImportEntry's fields, in that order);
+- the source map: its JSON text (runner/js/source_map.js parses it when an error is first mapped).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+if TYPE_CHECKING:
+    from .payloads import LinkMeta
+
+
+def sent_meta(meta: LinkMeta) -> dict[str, Any]:
+    """`meta` with its imports and its own exports in the sent form."""
+    exports = {name: ("var" if entry.get("var") else "local") if entry.get("kind") == "local" else entry
+               for name, entry in meta["exports"].items()}
+    imports = [[entry["specifier"], entry["key"], entry["names"], entry["line"], entry["column"]]
+               for entry in meta["imports"]]
+    return {**meta, "exports": exports, "imports": imports}
+
+
+def sent_map(source_map: dict[str, Any]) -> str:
+    """The map's JSON text, positions only: the runner maps stack frames, and code frames are the
+    host's (from the module's source), so the source text does not cross again."""
+    return orjson.dumps({key: value for key, value in source_map.items() if key != "sourcesContent"}).decode()
