@@ -1,0 +1,72 @@
+"""The transform's hot modules compiled to C by mypyc at install time (setup.py), the .py files staying
+the source: where no C compiler is present the package installs and runs them as pure Python, with
+the same output.
+
+A compiled module is an extension beside its .py, which Python's import prefers. In an editable
+install an edited .py would then be shadowed by the extension built from its old text, so the build
+records the sources' digests (SOURCES) and `choose` loads the .py files instead when any differs;
+compiled modules call each other directly in C, so it is all of them or none. MODRUN_PURE_TRANSFORM=1
+asks for the .py files too (tests compare both). Only the standard library is imported here: this
+runs before any of the transform is loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.machinery
+import importlib.util
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
+
+HERE = Path(__file__).parent
+# One mypyc group, built together. records.py stays Python: its classes
+# are built with `object.__new__` and `__dict__`, which compiled (native) classes do not have.
+MODULES = ("walker", "scope", "expressions", "sieve", "edits", "sourcemap", "entries", "repair", "early_errors",
+           "ssr_transform")
+SOURCES = HERE / "compiled_sources.json"  # written by the build: module -> sha256 of the .py compiled
+PURE_ENV = "MODRUN_PURE_TRANSFORM"
+
+
+def digests() -> dict[str, str]:
+    return {name: hashlib.sha256((HERE / f"{name}.py").read_bytes()).hexdigest() for name in MODULES}
+
+
+def _extensions() -> bool:
+    suffixes = importlib.machinery.EXTENSION_SUFFIXES
+    return all(any((HERE / f"{name}{suffix}").exists() for suffix in suffixes) for name in MODULES)
+
+
+def _fresh() -> bool:
+    """Whether the extensions were built from the current .py files."""
+    try:
+        recorded = json.loads(SOURCES.read_bytes())
+    except (OSError, ValueError):
+        return False
+    return bool(recorded == digests())
+
+
+class _PureFinder:
+    """Finds the transform's modules as their .py files, ahead of the extensions beside them."""
+
+    def find_spec(self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+                  ) -> importlib.machinery.ModuleSpec | None:
+        package, _, name = fullname.rpartition(".")
+        if package != __package__ or name not in MODULES:
+            return None
+        return importlib.util.spec_from_file_location(fullname, HERE / f"{name}.py")
+
+
+ACTIVE = False  # set by `choose`: the compiled modules are the ones loaded
+
+
+def choose() -> None:
+    global ACTIVE
+    if not _extensions():
+        return  # a pure install: nothing shadows the .py files
+    ACTIVE = os.environ.get(PURE_ENV) != "1" and _fresh()
+    if not ACTIVE and not any(isinstance(finder, _PureFinder) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _PureFinder())
