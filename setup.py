@@ -37,6 +37,8 @@ class BuildCompiled(build_ext):
     """The compiled transform, or nothing (with a warning) where it cannot be built."""
 
     def run(self):
+        if not self.extensions:
+            return
         try:
             super().run()
         except Exception as exc:  # no C compiler, no Python headers: the pure modules serve
@@ -53,9 +55,12 @@ class BuildCompiled(build_ext):
 def _extensions():
     try:
         from mypyc.build import mypycify
-    except ImportError:
+
+        return mypycify([f"runner/transform/{name}.py" for name in COMPILED.MODULES], opt_level="3",
+                        group_name=COMPILED.GROUP)
+    except (ImportError, SystemExit) as exc:  # no mypyc, or it refused the code (it reports why)
+        print(f"modrun: the transform is not compiled ({exc!r}); it runs as pure Python", file=sys.stderr)
         return []
-    return mypycify([f"runner/transform/{name}.py" for name in COMPILED.MODULES], opt_level="3")
 
 
 setup(cmdclass={"build_py": BuildWithLibraries, "build_ext": BuildCompiled}, ext_modules=_extensions())

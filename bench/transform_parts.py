@@ -73,15 +73,15 @@ def collect(names: list[str], work: Path) -> dict[str, list[tuple[str, str]]]:
 def measure(modules: list[tuple[str, str]]) -> tuple[dict[str, float], str]:
     """`PASSES` timed passes over `modules` after an unmeasured one: ms per part and pass, and a digest of
     the outputs."""
+    import runner.transform as transform
     import runner.transform.ssr_transform as ssr
-    from runner.transform import compiled
     from runner.transform.edits import Edits
 
     totals = dict.fromkeys(("parse", "entries", "walk", "early_errors", "emit", "map_code"), 0.0)
     wrapped: list[tuple[Any, str, str]] = [
         (ssr, "parse_module", "parse"), (ssr, "read_module_entries", "entries"), (ssr, "analyze", "walk"),
         (ssr, "module_errors", "early_errors"), (ssr._Rewriter, "emit", "emit"), (Edits, "result", "map_code")]
-    if compiled.ACTIVE:
+    if getattr(getattr(transform, "compiled", None), "ACTIVE", False):  # (a base checkout may predate it)
         wrapped = []
     saved = [(owner, name, getattr(owner, name)) for owner, name, _ in wrapped]
 

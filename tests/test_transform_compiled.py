@@ -77,7 +77,7 @@ def test_compiled_and_pure_transforms_agree_byte_for_byte() -> None:
 def test_an_edited_source_is_loaded_instead_of_its_stale_extension(tmp_path: Path) -> None:
     # An editable install keeps the extensions beside the .py files: an edit must win over them.
     shutil.copytree(PROJECT / "runner", tmp_path / "runner", ignore=shutil.ignore_patterns("__pycache__", "js"))
-    for group in PROJECT.glob("*__mypyc*"):
+    for group in PROJECT.glob("modrun_transform__mypyc*"):
         shutil.copy(group, tmp_path)
     probe = "from runner.transform import compiled, walker; print(compiled.ACTIVE, walker.__file__.rsplit('.', 1)[1])"
     assert _run(probe, cwd=tmp_path).split() == ["True", "so"]
@@ -112,3 +112,17 @@ def test_the_forked_worker_transforms_with_the_compiled_modules(tmp_path, monkey
     lines = log.read_text().split()
     assert lines and int(lines[0]) != os.getpid()
     assert {Path(file).suffix for file in lines[1::2]} == {".so"}
+
+
+def test_without_a_c_compiler_the_build_leaves_the_pure_modules(tmp_path: Path) -> None:
+    # setup.py's build_ext on a machine with no working compiler: a warning, no extension, no failure.
+    shutil.copy(PROJECT / "setup.py", tmp_path)
+    for package in ("runner", "evaluators"):  # (mypyc type-checks what the modules import)
+        shutil.copytree(PROJECT / package, tmp_path / package, ignore=shutil.ignore_patterns(
+            "__pycache__", "*.so", "compiled_sources.json", "node_modules", "vendor", "*.wasm"))
+    env = {**os.environ, "CC": "false", "LDSHARED": "false"}
+    done = subprocess.run([sys.executable, "setup.py", "build_ext", "--build-lib", "out", "--build-temp", "tmp"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "the transform is not compiled" in done.stderr
+    assert list((tmp_path / "out").rglob("*.so")) == [] and list((tmp_path / "out").rglob("*.json")) == []

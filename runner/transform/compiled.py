@@ -27,6 +27,7 @@ HERE = Path(__file__).parent
 # are built with `object.__new__` and `__dict__`, which compiled (native) classes do not have.
 MODULES = ("walker", "scope", "expressions", "sieve", "edits", "sourcemap", "entries", "repair", "early_errors",
            "ssr_transform")
+GROUP = "modrun_transform"  # mypyc's group: its shared library is the top-level module GROUP__mypyc
 SOURCES = HERE / "compiled_sources.json"  # written by the build: module -> sha256 of the .py compiled
 PURE_ENV = "MODRUN_PURE_TRANSFORM"
 
@@ -37,7 +38,8 @@ def digests() -> dict[str, str]:
 
 def _extensions() -> bool:
     suffixes = importlib.machinery.EXTENSION_SUFFIXES
-    return all(any((HERE / f"{name}{suffix}").exists() for suffix in suffixes) for name in MODULES)
+    return (all(any((HERE / f"{name}{suffix}").exists() for suffix in suffixes) for name in MODULES)
+            and importlib.util.find_spec(f"{GROUP}__mypyc") is not None)
 
 
 def _fresh() -> bool:
