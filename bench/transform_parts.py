@@ -81,7 +81,7 @@ def measure(modules: list[tuple[str, str]]) -> tuple[dict[str, float], str]:
     wrapped: list[tuple[Any, str, str]] = [
         (ssr, "parse_module", "parse"), (ssr, "read_module_entries", "entries"), (ssr, "analyze", "walk"),
         (ssr, "module_errors", "early_errors"), (ssr._Rewriter, "emit", "emit"), (Edits, "result", "map_code")]
-    if getattr(getattr(transform, "compiled", None), "ACTIVE", False):  # (a base checkout may predate it)
+    if getattr(transform, "compiled", None) is not None and transform.compiled.active():  # (a base may predate it)
         wrapped = []
     saved = [(owner, name, getattr(owner, name)) for owner, name, _ in wrapped]
 

@@ -61,7 +61,7 @@ def test_the_install_compiled_the_transform() -> None:
     # CI's `pip install -e` must have built them (setup.py): the speed of a cold run depends on it.
     from runner.transform import ssr_transform, walker
 
-    assert compiled.ACTIVE, "the transform is not compiled: no mypyc or no C compiler at install time?"
+    assert compiled.active(), "the transform is not compiled: no mypyc or no C compiler at install time?"
     assert all(Path(module.__file__ or "").suffix == ".so" for module in (ssr_transform, walker))
 
 
@@ -69,7 +69,7 @@ def test_compiled_and_pure_transforms_agree_byte_for_byte() -> None:
     here = outputs()
     assert len(here) > 30
     pure = json.loads(_run("import json; from tests.test_transform_compiled import outputs; "
-                           "from runner.transform import compiled, walker; assert not compiled.ACTIVE; "
+                           "from runner.transform import compiled, walker; assert not compiled.active(); "
                            "assert walker.__file__.endswith('.py'); print(json.dumps(outputs()))", pure=True))
     assert pure == here
 
@@ -79,7 +79,7 @@ def test_an_edited_source_is_loaded_instead_of_its_stale_extension(tmp_path: Pat
     shutil.copytree(PROJECT / "runner", tmp_path / "runner", ignore=shutil.ignore_patterns("__pycache__", "js"))
     for group in PROJECT.glob("modrun_transform__mypyc*"):
         shutil.copy(group, tmp_path)
-    probe = "from runner.transform import compiled, walker; print(compiled.ACTIVE, walker.__file__.rsplit('.', 1)[1])"
+    probe = "from runner.transform import compiled, walker; print(compiled.active(), walker.__file__.rsplit('.', 1)[1])"
     assert _run(probe, cwd=tmp_path).split() == ["True", "so"]
     walker = tmp_path / "runner" / "transform" / "walker.py"
     walker.write_text(walker.read_text() + "\n# edited\n")
@@ -126,3 +126,10 @@ def test_without_a_c_compiler_the_build_leaves_the_pure_modules(tmp_path: Path) 
     assert done.returncode == 0, done.stderr
     assert "the transform is not compiled" in done.stderr
     assert list((tmp_path / "out").rglob("*.so")) == [] and list((tmp_path / "out").rglob("*.json")) == []
+
+
+def test_a_run_that_transforms_nothing_loads_no_compiled_code() -> None:
+    # Every run imports the environment (and sourcemap.py with it); only a transform loads the group's library.
+    loaded = _run("import sys, runner.environment; from runner.transform import compiled; "
+                  "print(sorted(m for m in sys.modules if 'mypyc' in m), compiled.active.cache_info().currsize)")
+    assert loaded.split() == ["[]", "0"]

@@ -4,14 +4,15 @@ the same output.
 
 A compiled module is an extension beside its .py, which Python's import prefers. In an editable
 install an edited .py would then be shadowed by the extension built from its old text, so the build
-records the sources' digests (SOURCES) and `choose` loads the .py files instead when any differs;
+records the sources' digests (SOURCES) and `_Finder` loads the .py files instead when any differs;
 compiled modules call each other directly in C, so it is all of them or none. MODRUN_PURE_TRANSFORM=1
-asks for the .py files too (tests compare both). Only the standard library is imported here: this
+asks for the .py files too (tests compare both). Only the standard library is imported here: `choose`
 runs before any of the transform is loaded.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.machinery
 import importlib.util
@@ -23,10 +24,10 @@ from pathlib import Path
 from types import ModuleType
 
 HERE = Path(__file__).parent
-# One mypyc group, built together. records.py stays Python: its classes
-# are built with `object.__new__` and `__dict__`, which compiled (native) classes do not have.
-MODULES = ("walker", "scope", "expressions", "sieve", "edits", "sourcemap", "entries", "repair", "early_errors",
-           "ssr_transform")
+# One mypyc group, built together. Left as Python: records.py (its classes are built with `object.__new__`
+# and `__dict__`, which compiled, native classes do not have) and sourcemap.py, which every run imports
+# (environment.py): compiled, it would load the group's 2 MB library (5 ms) into runs that transform nothing.
+MODULES = ("walker", "scope", "expressions", "sieve", "edits", "entries", "repair", "early_errors", "ssr_transform")
 GROUP = "modrun_transform"  # mypyc's group: its shared library is the top-level module GROUP__mypyc
 SOURCES = HERE / "compiled_sources.json"  # written by the build: module -> sha256 of the .py compiled
 PURE_ENV = "MODRUN_PURE_TRANSFORM"
@@ -51,24 +52,24 @@ def _fresh() -> bool:
     return bool(recorded == digests())
 
 
-class _PureFinder:
-    """Finds the transform's modules as their .py files, ahead of the extensions beside them."""
+@functools.cache
+def active() -> bool:
+    """Whether the compiled modules are the ones loaded (decided once, when the first is imported)."""
+    return os.environ.get(PURE_ENV) != "1" and _extensions() and _fresh()
+
+
+class _Finder:
+    """Finds the transform's compiled modules as their .py files, ahead of the extensions beside them, unless
+    `active`. It decides on the first import of one: a run that transforms nothing never reads the sources."""
 
     def find_spec(self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
                   ) -> importlib.machinery.ModuleSpec | None:
         package, _, name = fullname.rpartition(".")
-        if package != __package__ or name not in MODULES:
+        if package != __package__ or name not in MODULES or active():
             return None
         return importlib.util.spec_from_file_location(fullname, HERE / f"{name}.py")
 
 
-ACTIVE = False  # set by `choose`: the compiled modules are the ones loaded
-
-
 def choose() -> None:
-    global ACTIVE
-    if not _extensions():
-        return  # a pure install: nothing shadows the .py files
-    ACTIVE = os.environ.get(PURE_ENV) != "1" and _fresh()
-    if not ACTIVE and not any(isinstance(finder, _PureFinder) for finder in sys.meta_path):
-        sys.meta_path.insert(0, _PureFinder())
+    if not any(isinstance(finder, _Finder) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _Finder())
