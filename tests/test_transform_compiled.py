@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 
 from runner import Server, transform_worker
@@ -79,11 +80,14 @@ def test_an_edited_source_is_loaded_instead_of_its_stale_extension(tmp_path: Pat
     shutil.copytree(PROJECT / "runner", tmp_path / "runner", ignore=shutil.ignore_patterns("__pycache__", "js"))
     for group in PROJECT.glob("modrun_transform__mypyc*"):
         shutil.copy(group, tmp_path)
-    probe = "from runner.transform import compiled, walker; print(compiled.active(), walker.__file__.rsplit('.', 1)[1])"
-    assert _run(probe, cwd=tmp_path).split() == ["True", "so"]
+    # … nor an extension of a module that is not compiled (a stale build directory can put one in a wheel).
+    (tmp_path / "runner" / "transform" / f"sourcemap{EXTENSION_SUFFIXES[0]}").write_bytes(b"not a library")
+    probe = ("from runner.transform import compiled, walker, sourcemap; "
+             "print(compiled.active(), walker.__file__.rsplit('.', 1)[1], sourcemap.__file__.rsplit('.', 1)[1])")
+    assert _run(probe, cwd=tmp_path).split() == ["True", "so", "py"]
     walker = tmp_path / "runner" / "transform" / "walker.py"
     walker.write_text(walker.read_text() + "\n# edited\n")
-    assert _run(probe, cwd=tmp_path).split() == ["False", "py"]
+    assert _run(probe, cwd=tmp_path).split() == ["False", "py", "py"]
 
 
 def _record_walker(payload: bytes) -> bytes | None:

@@ -59,15 +59,17 @@ def active() -> bool:
 
 
 class _Finder:
-    """Finds the transform's compiled modules as their .py files, ahead of the extensions beside them, unless
-    `active`. It decides on the first import of one: a run that transforms nothing never reads the sources."""
+    """Finds the transform's modules as their .py files, ahead of any extension beside them: the compiled
+    ones unless `active`, decided on the first import of one (a run that transforms nothing never reads the
+    sources); the others always (an extension a stale build directory put in a wheel is never loaded)."""
 
     def find_spec(self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
                   ) -> importlib.machinery.ModuleSpec | None:
         package, _, name = fullname.rpartition(".")
-        if package != __package__ or name not in MODULES or active():
+        if package != __package__ or (name in MODULES and active()):
             return None
-        return importlib.util.spec_from_file_location(fullname, HERE / f"{name}.py")
+        source = HERE / f"{name}.py"
+        return importlib.util.spec_from_file_location(fullname, source) if source.is_file() else None
 
 
 def choose() -> None:
