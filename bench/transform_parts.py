@@ -10,6 +10,9 @@ parts timed by wrapping the functions it calls:
 - map + code: applying the edits into the code and its source map (edits.py);
 - other: the rest of `ssr_transform`.
 
+Where the transform is compiled (runner/transform/compiled.py) its functions call each other in C, past
+any wrapper: only the total is timed (the parts read 0, "other" the whole).
+
 The modules are those a cold import of each graph's entry transforms (same code, same ids),
 collected once. A round transforms every module of a graph `PASSES` times per side, in a fresh
 process, after one unmeasured pass (the passes' mean is the round's sample); `--base CHECKOUT` adds
@@ -45,7 +48,9 @@ def collect(names: list[str], work: Path) -> dict[str, list[tuple[str, str]]]:
     from whole_process import bench_graphs
 
     import runner.transform.ssr_transform as ssr
+    from runner import transform_worker
 
+    transform_worker.MIN_SPARE = float("inf")  # no forked worker: it would take modules past the recording
     out: dict[str, list[tuple[str, str]]] = {}
     original = ssr.ssr_transform
     for name, (root, entry) in bench_graphs(names, work).items():
@@ -68,12 +73,16 @@ def collect(names: list[str], work: Path) -> dict[str, list[tuple[str, str]]]:
 def measure(modules: list[tuple[str, str]]) -> tuple[dict[str, float], str]:
     """`PASSES` timed passes over `modules` after an unmeasured one: ms per part and pass, and a digest of
     the outputs."""
+    import runner.transform as transform
     import runner.transform.ssr_transform as ssr
     from runner.transform.edits import Edits
 
     totals = dict.fromkeys(("parse", "entries", "walk", "early_errors", "emit", "map_code"), 0.0)
-    wrapped = [(ssr, "parse_module", "parse"), (ssr, "read_module_entries", "entries"), (ssr, "analyze", "walk"),
-               (ssr, "module_errors", "early_errors"), (ssr._Rewriter, "emit", "emit"), (Edits, "result", "map_code")]
+    wrapped: list[tuple[Any, str, str]] = [
+        (ssr, "parse_module", "parse"), (ssr, "read_module_entries", "entries"), (ssr, "analyze", "walk"),
+        (ssr, "module_errors", "early_errors"), (ssr._Rewriter, "emit", "emit"), (Edits, "result", "map_code")]
+    if getattr(transform, "compiled", None) is not None and transform.compiled.active():  # (a base may predate it)
+        wrapped = []
     saved = [(owner, name, getattr(owner, name)) for owner, name, _ in wrapped]
 
     def one_pass() -> str:

@@ -17,8 +17,7 @@ Shape of the output:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import orjson
 from tree_sitter import Node
@@ -28,6 +27,7 @@ from .early_errors import module_errors, parse_error, tree_error
 from .edits import Edits
 from .entries import ModuleEntries, default_declaration_head, module_items
 from .entries import module_entries as read_module_entries
+from .records import ExportRecord, ImportRecord, TransformResult, export_record, import_record
 from .repair import parse_module
 from .scope import CALLEE, SHORTHAND, TYPEOF, WRITE, ScopeAnalysis
 from .walker import analyze
@@ -49,62 +49,6 @@ _NESTED_STATEMENT = frozenset({
     "if_statement", "else_clause", "for_statement", "for_in_statement", "while_statement",
     "labeled_statement", "with_statement",
 })
-
-
-@dataclass(frozen=True)
-class ImportRecord:
-    """One static import declaration or `export … from`, in source order."""
-
-    specifier: str
-    imported_names: list[str]  # "default" for a default import; the namespace is not a name
-    namespace: bool  # needs the whole namespace: `import * as`, `export * from`, `export * as`
-    attributes: dict[str, str]
-    line: int  # of the specifier string, 1-based
-    column: int  # 1-based, in characters
-
-
-@dataclass(frozen=True)
-class ExportRecord:
-    kind: Literal["local", "indirect"]
-    local: str | None = None  # local: the binding (`__vite_ssr_export_default__` for default exprs)
-    constant: bool = False  # local: the binding is never reassigned after its declaration
-    hoisted_var: bool = False  # local: a `var`, which is undefined (not in a TDZ) before the module runs
-    specifier: str | None = None  # indirect: the module it comes from
-    import_name: str | None = None  # indirect: its name there; "*" is the namespace object
-
-
-@dataclass(frozen=True)
-class TransformResult:
-    code: str
-    map: dict[str, Any]
-    deps: list[str] = field(default_factory=list)
-    dynamic_deps: list[str] = field(default_factory=list)
-    imports: list[ImportRecord] = field(default_factory=list)
-    exports: dict[str, ExportRecord] = field(default_factory=dict)
-    star_exports: list[str] = field(default_factory=list)
-    has_tla: bool = False
-
-
-_new_object = object.__new__
-
-
-def _export_record(kind: Literal["local", "indirect"], local: str | None = None, constant: bool = False,
-                   specifier: str | None = None, import_name: str | None = None,
-                   hoisted_var: bool = False) -> ExportRecord:
-    """`ExportRecord(...)` without the frozen dataclass's slow `__init__` (same object)."""
-    record = _new_object(ExportRecord)
-    record.__dict__.update(kind=kind, local=local, constant=constant, hoisted_var=hoisted_var, specifier=specifier,
-                           import_name=import_name)
-    return record
-
-
-def _import_record(specifier: str, imported_names: list[str], namespace: bool, attributes: dict[str, str],
-                   line: int, column: int) -> ImportRecord:
-    """`ImportRecord(...)`, likewise."""
-    record = _new_object(ImportRecord)
-    record.__dict__.update(specifier=specifier, imported_names=imported_names, namespace=namespace,
-                           attributes=attributes, line=line, column=column)
-    return record
 
 
 def _js_string(value: str) -> str:
@@ -263,24 +207,24 @@ class _Rewriter:
                 imp = imports[e.import_index]
                 var = f"__vite_ssr_import_{e.import_index}__"
                 target = var if e.import_name == "*" else _member(var, e.import_name or "")
-                exports[e.exported] = _export_record("indirect", specifier=imp.specifier,
+                exports[e.exported] = export_record("indirect", specifier=imp.specifier,
                                                      import_name=e.import_name)
             elif e.local == "*default*":
                 target = DEFAULT_LOCAL
-                exports[e.exported] = _export_record("local", local=DEFAULT_LOCAL, constant=not uses_eval)
+                exports[e.exported] = export_record("local", local=DEFAULT_LOCAL, constant=not uses_eval)
             else:
                 local = e.local or ""
                 b = bindings.get(local)
                 if b is not None and b.kind == "import":
                     target = import_targets[local][0]
                     imp_index, imp_name = self._import_of(local)
-                    exports[e.exported] = _export_record("indirect", specifier=imports[imp_index].specifier,
+                    exports[e.exported] = export_record("indirect", specifier=imports[imp_index].specifier,
                                                          import_name=imp_name)
                 else:
                     target = local
                     constant = not uses_eval and b is not None and (
                         b.kind == "const" or (b.writes == 0 and (b.kind != "var" or b.inits <= 1)))
-                    exports[e.exported] = _export_record("local", local=local, constant=constant,
+                    exports[e.exported] = export_record("local", local=local, constant=constant,
                                                          hoisted_var=b is not None and b.kind == "var")
             self.edits.prepend(f"__vite_ssr_exportName__({_js_string(e.exported)}, () => {target});",
                                (0, e.start))
@@ -368,7 +312,7 @@ class _Rewriter:
             line, column = self.position(imp.spec_start)
             names = [x.imported for x in imp.names if x.imported != "*"]
             namespace = imp.star or n in namespace_reexports or any(x.imported == "*" for x in imp.names)
-            records.append(_import_record(imp.specifier, list(dict.fromkeys(names)), namespace,
+            records.append(import_record(imp.specifier, list(dict.fromkeys(names)), namespace,
                                           dict(imp.attributes), line, column))
         return records
 
