@@ -65,13 +65,13 @@ class PluginContainer:
     def passes_before(self, resolver: Any) -> list[Callable[[str, str | None], bool]] | None:
         """The `passes(source, importer)` of each plugin whose resolve_id runs before `resolver`'s: a
         built-in plugin's word that its hook answers None for a specifier, known without looking at
-        files. None where a plugin before it has no such word (a user's plugin): that one sees every
-        resolution, and nothing goes past it."""
+        files. None where a plugin before it has no such word (a user's plugin, or a subclass that
+        overrides resolve_id but not passes): that one sees every resolution, and nothing goes past it."""
         passes: list[Callable[[str, str | None], bool]] = []
         for plugin, _, _, _ in self._resolvers:
             if plugin is resolver:
                 return passes
-            if not hasattr(plugin, "passes"):
+            if not _answers_for_its_hook(plugin):
                 return None
             passes.append(plugin.passes)
         return None
@@ -141,3 +141,12 @@ class PluginContainer:
             if step.map is not None:
                 map_ = compose(step.map, map_) if map_ is not None else step.map
         return LoadResult(code, map_)
+
+
+def _answers_for_its_hook(plugin: Any) -> bool:
+    """Whether the class that defines `plugin`'s resolve_id defines its `passes` too: a subclass that
+    changes resolve_id cannot inherit a word given for another hook."""
+    for cls in type(plugin).__mro__:
+        if "resolve_id" in cls.__dict__:
+            return "passes" in cls.__dict__
+    return False

@@ -36,7 +36,6 @@ _PLAIN = (".js", ".mjs", ".cjs")
 _BUILT_IN = (EnvModule, ModuleTypesPlugin, TypeScriptJsxPlugin, JsonPlugin, DefinePlugin, ResolvePlugin)
 
 
-
 def _sources() -> list[Path]:
     """What the built-in plugins' transforms depend on besides the code: their own sources."""
     here = Path(__file__).parent

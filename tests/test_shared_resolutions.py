@@ -98,3 +98,37 @@ def test_a_typescript_importer_and_a_javascript_one_in_a_directory_keep_their_ow
     error = out["js"]
     assert isinstance(error, LoadError) and error.code == "ERR_MODULE_NOT_FOUND"
     assert "Cannot find module './x.js'" in error.message and "j.js" in error.message
+
+
+class Passing(Plugin):
+    """A plugin whose resolve_id comes with its word that it passes over every specifier."""
+
+    name = "passing"
+
+    def resolve_id(self, source: str, importer: str | None, environment: Any) -> str | None:
+        return None
+
+    def passes(self, source: str, importer: str | None) -> bool:
+        return True
+
+
+class Changed(Passing):
+    """Its resolve_id is its own: the inherited word is not for it."""
+
+    name = "changed"
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str | None]] = []
+
+    def resolve_id(self, source: str, importer: str | None, environment: Any) -> str | None:
+        self.calls.append((source, importer))
+        return None
+
+
+def test_a_word_given_for_another_resolve_id_is_not_taken(tmp_path: Path) -> None:
+    root = write(tmp_path, FILES)
+    changed = Changed()
+    assert asyncio.run(imported(root, "/main.js", [changed])).out == 22
+    lib = str(root / "lib")
+    dep_calls = sorted(importer for source, importer in changed.calls if source == "./dep.js")
+    assert dep_calls == [f"{lib}/a.js", f"{lib}/b.js"]  # asked for each importer, as before
