@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from runner import LoadError, Plugin, Server
+from tests.project_files import write
 
 FILES = {
     "main.js": 'import { a } from "./lib/a.js";\nimport { b } from "./lib/b.js";\nexport const out = a + b;\n',
@@ -21,13 +22,6 @@ FILES = {
     "lib/dep.js": "export const v = 2;\n",
 }
 
-
-def write(root: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return root
 
 
 async def imported(root: Path, url: str, plugins: list[Any] | None = None) -> Any:

@@ -15,18 +15,13 @@ from typing import Any
 import pytest
 
 from runner import LoadError, Plugin, Server, file_identity
+from tests.project_files import write
 
 FILES = {
     "main.js": 'import { n } from "./lib/n.js";\nexport const out = n + process.env.NODE_ENV;\n',
     "lib/n.js": "export const n = 7;\n",
 }
 
-
-def write(root: Path, files: dict[str, str]) -> None:
-    for name, text in files.items():
-        path = root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
 
 
 @pytest.fixture
