@@ -127,3 +127,28 @@ def test_the_host_finds_the_awaits_the_runner_would(name: str) -> None:
         # Offsets that do not match the code (another server's, or code changed since): found again.
         assert json.loads(context.get("given")(result.code, json.dumps([0, found[-1] - 1]))) == found
         assert json.loads(context.get("given")(result.code, json.dumps([*found[:-1], found[-1] + 1]))) == found
+
+
+# Code as the walk may meet it, not only as the transform writes it: strings never closed, escaped
+# quotes and backslashes, the gate inside a string, no gate at all. The host's walk (one regex) must
+# give what the runner's (a loop over indexOf) gives, None included.
+RAW = ['', 'await ', 'await __vite_ssr_import_meta__;', '"await __vite_ssr_import_meta__;" await x',
+       'await a; "x\\"await " await __vite_ssr_import_meta__; await b', '"never closed await __vite_ssr_import_meta__;',
+       'await a; "\\\\" await __vite_ssr_import_meta__;', 'await a; "\\\\\\" await __vite_ssr_import_meta__;"',
+       'await "\\\nawait " await __vite_ssr_import_meta__;',
+       '\U0001f600await "\U0001f600" await __vite_ssr_import_meta__;',
+       'xawait awaitawait __vite_ssr_import_meta__;']
+
+
+def test_the_host_walks_raw_code_as_the_runner_does() -> None:
+    import json
+    import random
+
+    from runner.transform_request import prologue_awaits
+
+    scan = _evaluator_scan().get("scan")
+    parts = ['"', "\\", "a", "await ", "await", " ", "await __vite_ssr_import_meta__;", "\n", "\U0001f600", "é"]
+    rng = random.Random(8)
+    fuzzed = ["".join(rng.choice(parts) for _ in range(rng.randint(1, 12))) for _ in range(3000)]
+    for code in RAW + fuzzed:
+        assert prologue_awaits(code) == json.loads(scan(code)), code
