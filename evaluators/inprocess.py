@@ -12,6 +12,7 @@ from runner.rpc import wire
 from runner.rpc.protocol import Message
 from runner.rpc.transport import RuntimeTransport
 
+from .ascii_json import ascii_json
 from .options import RuntimeOptions
 from .pulled import PulledTransport
 from .quickjs_engine import QuickJSEngine, engine_version
@@ -38,7 +39,7 @@ class InProcessTransport(PulledTransport):
     def _turn(self) -> str:
         if not self._inbox:
             return self.quickjs.turn("")
-        payload = wire.dumps(self._inbox)
+        payload = ascii_json(wire.dumps_bytes(self._inbox))  # (JSON.parse is faster on 8-bit strings)
         self._inbox.clear()
         return self.quickjs.turn(payload)
 
