@@ -54,12 +54,9 @@ class Resolving:
             else:
                 return self._resolve_shared(specifier, importer, kind)
         key = (specifier, importer, kind)
-        known = self._resolved.get(key)
+        known = self._known(self._resolved, key, specifier, importer, kind)
         if known is not None:
-            id, epoch = known
-            if epoch == self._epoch or self._resolver.still(specifier, importer, kind, id, self):
-                self._resolved[key] = (id, self._epoch)
-                return id
+            return known
         id = await self._resolve(specifier, importer, kind)
         self._resolved[key] = (id, self._epoch)
         return id
@@ -69,20 +66,28 @@ class Resolving:
         without the plugin container, and its answer is remembered for the importer's directory (as the
         resolver keeps it): the modules of a package's directory share what they import."""
         key = (self._resolver.directory_of(importer), specifier, kind)
-        known = self._shared.get(key)
+        known = self._known(self._shared, key, specifier, importer, kind)
         if known is not None:
-            id, epoch = known
-            if epoch == self._epoch:
-                return id
-            if self._resolver.still(specifier, importer, kind, id, self):
-                self._shared[key] = (id, self._epoch)
-                return id
+            return known
         try:
             found = self.plugin_container.resolve_only(self._resolver, specifier, importer, kind)
         except LoadError as error:
             raise self._located(error, specifier, importer) from None
         id = self._checked(found, specifier, importer)
         self._shared[key] = (id, self._epoch)
+        return id
+
+    def _known(self, memo: dict[Any, tuple[str, int]], key: Any, specifier: str, importer: str | None,
+               kind: str) -> str | None:
+        """A remembered answer that still stands: given in this import, or one whose files are unchanged."""
+        known = memo.get(key)
+        if known is None:
+            return None
+        id, epoch = known
+        if epoch != self._epoch:
+            if not self._resolver.still(specifier, importer, kind, id, self):
+                return None
+            memo[key] = (id, self._epoch)
         return id
 
     async def _resolve(self, specifier: str, importer: str | None, kind: str) -> str:
