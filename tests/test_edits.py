@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import pytest
 
+from runner.transform import edits as edits_module
 from runner.transform.edits import Edits, Point
 from runner.transform.sourcemap import decode_mappings
 
@@ -355,3 +356,29 @@ def test_random_edits_match_the_model() -> None:
         code, lines, edited = check(source, edits, prologue, unmapped)
         checked += assert_tokens_map_back(code, source, lines, edited, whole=False)
     assert checked > 5000
+
+
+def test_remembered_lines_give_the_segments_of_a_cold_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Lines' segments are remembered across sources (edits._LINES): a cold table, a warm one and one
+    # emptied again and again as it fills must all give the model's mappings.
+    rng = random.Random(20261205)
+    cases = [_random_case(rng) for _ in range(300)]
+    edits_module._LINES.clear()
+    cold = [apply(*case) for case in cases]
+    warm = [apply(*case) for case in cases]
+    monkeypatch.setattr(edits_module, "_LINES_MAX", 3)
+    edits_module._LINES.clear()
+    small = [apply(*case) for case in cases]
+    assert cold == warm == small
+    assert 0 < len(edits_module._LINES) <= 3
+    for case, (code, lines) in zip(cases[:50], cold, strict=False):
+        expected_code, expected_lines, _ = model(*case)
+        assert (code, lines) == (expected_code, expected_lines)
+
+
+def test_long_lines_are_not_remembered() -> None:
+    long_line = " ".join(f"w{i}" for i in range(200))
+    edits_module._LINES.clear()
+    code, lines, _ = check(f"short line\n{long_line}\n")
+    assert len(lines[1]) == 200
+    assert max(map(len, edits_module._LINES)) <= edits_module._LINE_MAX < len(long_line)

@@ -55,6 +55,37 @@ _COMMA_PAIRS = _CommaPairTable((d, "," + _PAIRS[d]) for d in range(1, 1025))
 # The source's shape: token bytes (as in _CHUNK) -> "a", newlines kept, other bytes -> " ".
 _SHAPE = bytes(97 if i >= 0x80 or chr(i).isalnum() or chr(i) in "_$\\" else 10 if i == 10 else 32
                for i in range(256))
+# A piece of one line of the shape (below) -> (column of its first token, the segments of the tokens
+# after it, each led by ",", column of its last token), or (-1, "", -1) without a token. The same lines
+# recur, within a module and across a package's modules (indentation, `});`, `return x;`): their
+# segments are made once. Bounded: long lines (which rarely recur) are not kept, and the table is
+# emptied when full.
+_LINES: dict[bytes, tuple[int, str, int]] = {}
+_LINES_MAX = 1 << 15
+_LINE_MAX = 200
+_NO_TOKEN = (-1, "", -1)
+
+
+def _line_tokens(text: bytes) -> tuple[int, str, int]:
+    """See `_LINES`. A chunk is a token and the gap after it: "|" is put before each token, which
+    starts the piece or follows a gap, and the piece split there."""
+    entry = _LINES.get(text)
+    if entry is None:
+        marked = text.replace(b" a", b" |a")
+        if text[:1] == b"a":
+            marked = b"|" + marked
+        if 124 not in marked:  # "|"
+            entry = _NO_TOKEN
+        else:
+            parts = marked.split(b"|")
+            count = len(parts)
+            tail = "".join(map(_COMMA_PAIRS.__getitem__, map(len, parts[1:-1]))) if count > 2 else ""
+            entry = (len(parts[0]), tail, len(marked) - count + 1 - len(parts[-1]))
+        if len(text) <= _LINE_MAX:
+            if len(_LINES) >= _LINES_MAX:
+                _LINES.clear()
+            _LINES[text] = entry
+    return entry
 
 
 class Edits:
@@ -114,17 +145,16 @@ class Edits:
         Every word token copied (outside the `unmapped` ranges) gets a segment. Within one
         copied piece of a line, consecutive tokens advance the generated and original columns
         alike, by the length of a "chunk" (a token and the gap after it): those segments are
-        table lookups by chunk length. Chunks are found without a regex: in a copy of the source with token
-        bytes turned into `a` and gap bytes into spaces, a separator is put before every token
-        that follows a gap, and the text split there. Columns are UTF-16 units: on a line with
-        non-ASCII text, chunk lengths are measured in units rather than bytes.
+        table lookups by chunk length, made once per distinct piece of a line of the source's
+        shape (token bytes turned into `a`, gap bytes into spaces: see `_line_tokens`). Columns
+        are UTF-16 units: on a line with non-ASCII text, chunk lengths are measured in units
+        rather than bytes.
         """
         src = self.src
         n = len(src)
         out: list[bytes] = []
         V = VLQ
         pairs = _PAIRS.__getitem__
-        comma_pairs = _COMMA_PAIRS.__getitem__
         find = src.find
         shape = src.translate(_SHAPE)
         line_parts: list[str] = []
@@ -183,56 +213,41 @@ class Edits:
                         line_start = b
                         shift = pg = 0
                     elif not wide_file:
-                        # ASCII: the tokens of [a, b) marked with "|" and split into lines: the
-                        # rest of the current line, whole lines (no edit on them so far: shift
-                        # 0), and the start of the line the copy stops in.
-                        marked = (b"\n" + shape[a:b]).replace(b"\na", b"\n|a").replace(b" a", b" |a").split(b"\n")
-                        text = marked[1]
-                        if 124 in text:  # "|"
-                            parts = text.split(b"|")
-                            count = len(parts)
+                        # ASCII: the rest of the current line, whole lines (no edit on them so far:
+                        # shift 0), and the start of the line the copy stops in.
+                        texts = shape[a:b].split(b"\n")
+                        c, tail, last = _line_tokens(texts[0])
+                        if c >= 0:
                             base = a - line_start
-                            c = base + len(parts[0])
+                            c += base
                             g = c + shift
-                            segs.append(V[g - pg] + "A" + V[line - psl] + V[c - psc])
-                            if count > 2:
-                                segs.extend(map(pairs, map(len, parts[1:-1])))
-                            c = base + len(text) - count + 1 - len(parts[-1])
+                            # (The tail's segments in the same element: `segs` is joined by ",".)
+                            segs.append(V[g - pg] + "A" + V[line - psl] + V[c - psc] + tail)
+                            c = base + last
                             pg = c + shift
                             psc = c
                             psl = line
-                        last_index = len(marked) - 1
-                        if last_index > 1:
+                        last_index = len(texts) - 1
+                        if last_index:
                             line_parts.append(",".join(segs))
-                            for i in range(2, last_index):
-                                text = marked[i]
+                            for i in range(1, last_index):
                                 line += 1
-                                if 124 not in text:
+                                c, tail, last = _line_tokens(texts[i])
+                                if c < 0:
                                     line_parts.append("")
                                     continue
-                                parts = text.split(b"|")
-                                count = len(parts)
-                                c = len(parts[0])
-                                if count > 2:
-                                    line_parts.append(V[c] + "A" + V[line - psl] + V[c - psc]
-                                                      + "".join(map(comma_pairs, map(len, parts[1:-1]))))
-                                else:
-                                    line_parts.append(V[c] + "A" + V[line - psl] + V[c - psc])
+                                line_parts.append(V[c] + "A" + V[line - psl] + V[c - psc] + tail)
                                 psl = line
-                                psc = len(text) - count + 1 - len(parts[-1])
+                                psc = last
                             line += 1
-                            text = marked[last_index]
-                            line_start = b - len(text) + text.count(b"|")
+                            text = texts[last_index]
+                            line_start = b - len(text)
                             shift = 0
                             segs = []
-                            if 124 in text:
-                                parts = text.split(b"|")
-                                count = len(parts)
-                                c = len(parts[0])
-                                segs.append(V[c] + "A" + V[line - psl] + V[c - psc])
-                                if count > 2:
-                                    segs.extend(map(pairs, map(len, parts[1:-1])))
-                                pg = psc = len(text) - count + 1 - len(parts[-1])
+                            c, tail, last = _line_tokens(text)
+                            if c >= 0:
+                                segs.append(V[c] + "A" + V[line - psl] + V[c - psc] + tail)
+                                pg = psc = last
                                 psl = line
                             else:
                                 pg = 0
@@ -258,41 +273,30 @@ class Edits:
                                     psc = c
                                     psl = line
                             else:
-                                text = shape[a:y]
-                                parts = text.replace(b" a", b" |a").split(b"|")
-                                if text[0] == 97:  # "a": a token right at the start
-                                    c = a - line_start
-                                elif len(parts) > 1:
-                                    c = a - line_start + len(parts.pop(0))
-                                else:
-                                    c = -1
+                                c, tail, last = _line_tokens(shape[a:y])
                                 if c >= 0:
+                                    base = a - line_start
+                                    c += base
                                     g = c + shift
-                                    segs.append(V[g - pg] + "A" + V[line - psl] + V[c - psc])
-                                    last = len(parts.pop())
-                                    if parts:
-                                        segs.extend(map(pairs, map(len, parts)))
-                                    c = y - line_start - last
+                                    segs.append(V[g - pg] + "A" + V[line - psl] + V[c - psc] + tail)
+                                    c = base + last
                                     pg = c + shift
                                     psc = c
                                     psl = line
                         if nl >= 0:
                             # ... whole lines (no edit on them so far: shift 0) ...
                             line_parts.append(",".join(segs))
-                            block = shape[nl + 1:b]
-                            # Every token start marked with "|" (the first line is not copied).
-                            texts = (b"\n" + block).replace(b"\na", b"\n|a").replace(b" a", b" |a").split(b"\n")
-                            texts.pop()
-                            last_text = block[block.rfind(b"\n") + 1:]
+                            texts = shape[nl + 1:b].split(b"\n")
+                            last_text = texts.pop()
                             wide_lines = src[nl + 1:b].split(b"\n") if wide_file else None
-                            for i in range(1, len(texts)):
-                                text = texts[i]
+                            for i in range(len(texts)):
                                 line += 1
-                                if 124 not in text:  # "|": no token on the line
+                                c, tail, last = _line_tokens(texts[i])
+                                if c < 0:  # no token on the line
                                     line_parts.append("")
                                     continue
-                                if wide_lines is not None and not wide_lines[i - 1].isascii():
-                                    orig = wide_lines[i - 1]
+                                if wide_lines is not None and not wide_lines[i].isascii():
+                                    orig = wide_lines[i]
                                     chunks = _CHUNK.findall(orig)
                                     lens = list(map(_units, chunks))
                                     c = _units(orig[:len(orig) - sum(map(len, chunks))])
@@ -306,16 +310,9 @@ class Edits:
                                     psl = line
                                     psc = c
                                     continue
-                                parts = text.split(b"|")
-                                count = len(parts)
-                                c = len(parts[0])
-                                if count > 2:
-                                    line_parts.append(V[c] + "A" + V[line - psl] + V[c - psc]
-                                                      + "".join(map(comma_pairs, map(len, parts[1:-1]))))
-                                else:
-                                    line_parts.append(V[c] + "A" + V[line - psl] + V[c - psc])
+                                line_parts.append(V[c] + "A" + V[line - psl] + V[c - psc] + tail)
                                 psl = line
-                                psc = len(text) - count + 1 - len(parts[-1])
+                                psc = last
                             # ... and the start of the line the copy stops in.
                             line += 1
                             line_start = b - len(last_text)
@@ -337,19 +334,10 @@ class Edits:
                                         pg = psc = c
                                         psl = line
                                 else:
-                                    parts = last_text.replace(b" a", b" |a").split(b"|")
-                                    if last_text[0] == 97:
-                                        c = 0
-                                    elif len(parts) > 1:
-                                        c = len(parts.pop(0))
-                                    else:
-                                        c = -1
+                                    c, tail, last = _line_tokens(last_text)
                                     if c >= 0:
-                                        segs.append(V[c] + "A" + V[line - psl] + V[c - psc])
-                                        last = len(parts.pop())
-                                        if parts:
-                                            segs.extend(map(pairs, map(len, parts)))
-                                        pg = psc = len(last_text) - last
+                                        segs.append(V[c] + "A" + V[line - psl] + V[c - psc] + tail)
+                                        pg = psc = last
                                         psl = line
                     k = src.count(b"\n", b, skip_to) if b < skip_to else 0
                     if k:
