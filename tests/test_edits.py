@@ -382,3 +382,24 @@ def test_long_lines_are_not_remembered() -> None:
     code, lines, _ = check(f"short line\n{long_line}\n")
     assert len(lines[1]) == 200
     assert max(map(len, edits_module._LINES)) <= edits_module._LINE_MAX < len(long_line)
+
+
+def test_line_of_answers_offsets_in_any_order() -> None:
+    # Answers count newlines from the previous answer, start over when asked behind it, and index
+    # every line once asked behind it too often: all give the lines a plain split gives.
+    rng = random.Random(5)
+    source = "".join(rng.choice(["a", "bc", "\n", "é", " ", "\n\n", "x" * 40]) for _ in range(400)).encode()
+    expected = []
+    line = start = 0
+    for offset in range(len(source) + 1):
+        expected.append((line, start))
+        if offset < len(source) and source[offset] == 10:
+            line, start = line + 1, offset + 1
+    for order in ("growing", "runs", "random"):
+        offsets = list(range(len(source) + 1))
+        if order == "runs":
+            offsets = offsets[200:] + offsets[:200] + offsets[100:300]
+        elif order == "random":
+            rng.shuffle(offsets)
+        e = Edits(source)
+        assert [e.line_of(offset) for offset in offsets] == [expected[offset] for offset in offsets]

@@ -96,6 +96,8 @@ class Edits:
         self._edits: list[tuple[int, int, bytes, tuple[Point, ...]]] = []
         self._prologue: list[tuple[bytes, tuple[Point, ...]]] = []
         self._line_ends: list[int] | None = None
+        # `line_of`'s last answer (offset, line, line start), and how often it was asked behind it.
+        self._at = self._line = self._start = self._rewinds = 0
 
     def prepend(self, text: str, *points: Point) -> None:
         """Put `text` before the source, after the text prepended so far."""
@@ -123,14 +125,36 @@ class Edits:
                       "mappings": mappings}
 
     def line_of(self, offset: int) -> tuple[int, int]:
-        """0-based line and the offset of its start, for a byte offset of the source (the index
-        the map needs, shared with callers that need positions too)."""
-        ends = self._line_ends
-        if ends is None:
+        """0-based line and the offset of its start, for a byte offset of the source (shared with
+        callers that need positions too).
+
+        Callers ask in runs of growing offsets (the prologue's export getters, then its imports; the
+        import records), a few per module: an answer counts the newlines from the previous one (or
+        from the start, when asked behind it) rather than indexing every line of the source. Asked
+        behind it too often, it indexes them all."""
+        if self._line_ends is None:
+            if offset >= self._at:
+                return self._advance(self._at, self._line, self._start, offset)
+            if self._rewinds < 4:
+                self._rewinds += 1
+                return self._advance(0, 0, 0, offset)
             # Offsets just past each line's newline (the last line's end, +1, closes the list).
-            ends = self._line_ends = list(accumulate(map((1).__add__, map(len, self.src.split(b"\n")))))
+            self._line_ends = list(accumulate(map((1).__add__, map(len, self.src.split(b"\n")))))
+        ends = self._line_ends
         line = bisect_right(ends, offset)
         return line, ends[line - 1] if line else 0
+
+    def _advance(self, at: int, line: int, start: int, offset: int) -> tuple[int, int]:
+        """`line_of(offset)` from the answer (`line`, `start`) for `at` <= `offset`."""
+        src = self.src
+        newlines = src.count(b"\n", at, offset)
+        if newlines:
+            line += newlines
+            start = src.rfind(b"\n", at, offset) + 1
+        self._at = offset
+        self._line = line
+        self._start = start
+        return line, start
 
     def _line_col(self, offset: int) -> tuple[int, int]:
         """0-based line and column (in source-map units) of a byte offset."""
@@ -166,12 +190,10 @@ class Edits:
 
         col = 0
         if self._prologue:
-            self.line_of(0)
-            ends = self._line_ends or [0]
             for text, points in self._prologue:
                 for off, at in points:
-                    sl = bisect_right(ends, at)
-                    sc = at - (ends[sl - 1] if sl else 0)
+                    sl, sc = self.line_of(at)
+                    sc = at - sc
                     if wide_file:
                         sc = _units(src[at - sc:at])
                     g = col + _units(text[:off]) if off else col
