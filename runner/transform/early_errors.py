@@ -17,7 +17,7 @@ from tree_sitter import Node
 from ..code_frame import code_frame
 from ..errors import Location, ParseError
 from .entries import ModuleEntries, default_declaration_head
-from .parser import parse_javascript
+from .parser import F_DECLARATION, F_VALUE, parse_javascript
 from .scope import ScopeAnalysis
 
 _DEFAULT_DECLARATIONS = frozenset({"function_declaration", "generator_function_declaration",
@@ -112,7 +112,7 @@ def _declaration_semicolon(node: Node) -> bool:
     parent = node.parent
     if node.type != ";" or parent is None or parent.type != "export_statement":
         return False
-    value = parent.child_by_field_name("value")
+    value = parent.child_by_field_id(F_VALUE)
     return value is not None and value.type in ("class", "function_expression", "generator_function")
 
 
@@ -207,8 +207,8 @@ def module_errors(analysis: ScopeAnalysis, entries: ModuleEntries, root: Node,
         elif fields is not None and item.type == "import_statement":
             continue  # (no declaration nor value)
         else:
-            declaration = item.child_by_field_name("declaration")
-            value = item.child_by_field_name("value")
+            declaration = item.child_by_field_id(F_DECLARATION)
+            value = item.child_by_field_id(F_VALUE)
             is_default = any(c.type == "default" for c in item.children[:3])
         if declaration is not None and declaration.type not in _DEFAULT_DECLARATIONS and is_default:
             errors.append((declaration.start_byte, f"Unexpected token '{declaration.children[0].type}'"))

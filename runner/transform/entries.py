@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 from tree_sitter import Node
 
-from .parser import JAVASCRIPT, named_kind_ids
+from .parser import F_ALIAS, F_DECLARATION, F_KIND, F_LEFT, F_NAME, F_SOURCE, F_VALUE, JAVASCRIPT, named_kind_ids
 
 _K_PLAIN_IDENTIFIER = named_kind_ids("identifier")
 _K_IMPORT_STATEMENT = named_kind_ids("import_statement")
@@ -115,11 +115,11 @@ def _pattern_names(node: Node, out: list[Node]) -> None:
         for child in node.named_children:
             _pattern_names(child, out)
     elif t == "pair_pattern":
-        value = node.child_by_field_name("value")
+        value = node.child_by_field_id(F_VALUE)
         if value is not None:
             _pattern_names(value, out)
     elif t in ("assignment_pattern", "object_assignment_pattern"):
-        left = node.child_by_field_name("left")
+        left = node.child_by_field_id(F_LEFT)
         if left is not None:
             _pattern_names(left, out)
 
@@ -128,12 +128,12 @@ def declared_names(decl: Node) -> list[Node]:
     """The identifier nodes a declaration (function, class, var/let/const) binds."""
     t = decl.type
     if t in ("function_declaration", "generator_function_declaration", "class_declaration"):
-        name = decl.child_by_field_name("name")
+        name = decl.child_by_field_id(F_NAME)
         return [name] if name is not None else []
     out: list[Node] = []
     for d in decl.named_children:
         if d.type == "variable_declarator":
-            name = d.child_by_field_name("name")
+            name = d.child_by_field_id(F_NAME)
             if name is not None:
                 _pattern_names(name, out)
     return out
@@ -173,7 +173,7 @@ def module_entries(items: list[Node], src: bytes, attributes: dict[int, tuple[in
         return rng
 
     for node in items:
-        source = node.child_by_field_name("source")
+        source = node.child_by_field_id(F_SOURCE)
         if node.kind_id in _K_IMPORT_STATEMENT:
             names: list[ImportName] = []
             bound: list[tuple[int, int]] = []
@@ -204,8 +204,8 @@ def module_entries(items: list[Node], src: bytes, attributes: dict[int, tuple[in
                         for spec in part.named_children:
                             if spec.kind_id not in _K_IMPORT_SPECIFIER:
                                 continue
-                            name = spec.child_by_field_name("name")
-                            alias = spec.child_by_field_name("alias") or name
+                            name = spec.child_by_field_id(F_NAME)
+                            alias = spec.child_by_field_id(F_ALIAS) or name
                             if alias is not None and alias.kind_id in _K_PLAIN_IDENTIFIER:
                                 bound.append((alias.start_byte, alias.end_byte))
                             if name is None or alias is None:
@@ -223,8 +223,8 @@ def module_entries(items: list[Node], src: bytes, attributes: dict[int, tuple[in
                 source.end_byte, attrs_of(node, source, attribute), names, False, False)))
             continue
 
-        declaration = node.child_by_field_name("declaration")
-        value = node.child_by_field_name("value")
+        declaration = node.child_by_field_id(F_DECLARATION)
+        value = node.child_by_field_id(F_VALUE)
         is_default = False
         for c in node.children[:3]:
             if c.kind_id == _DEFAULT_KEYWORD:
@@ -233,13 +233,13 @@ def module_entries(items: list[Node], src: bytes, attributes: dict[int, tuple[in
         fields[node.start_byte] = (declaration, value, is_default)
         if declaration is not None:
             if is_default:
-                name = declaration.child_by_field_name("name")
+                name = declaration.child_by_field_id(F_NAME)
                 local = module_name(src, name) if name is not None else "*default*"
                 exports.append(ExportEntry("default", node.start_byte, declaration.start_byte, local,
                                            None, None))
             else:
                 if declaration.type == "lexical_declaration":
-                    kind_node = declaration.child_by_field_name("kind")
+                    kind_node = declaration.child_by_field_id(F_KIND)
                     if kind_node is not None and kind_node.type == "const":
                         constants.update(module_name(src, ident) for ident in declared_names(declaration))
                 for ident in declared_names(declaration):
@@ -265,8 +265,8 @@ def module_entries(items: list[Node], src: bytes, attributes: dict[int, tuple[in
             for spec in clause.named_children:
                 if spec.type != "export_specifier":
                     continue
-                name = spec.child_by_field_name("name")
-                alias = spec.child_by_field_name("alias") or name
+                name = spec.child_by_field_id(F_NAME)
+                alias = spec.child_by_field_id(F_ALIAS) or name
                 if name is None or alias is None:
                     continue
                 local_name = module_name(src, name)

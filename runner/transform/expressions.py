@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from tree_sitter import Node
 
 from .entries import identifier_name, string_value
-from .parser import named_kind_ids
+from .parser import F_ARGUMENT, F_ARGUMENTS, F_FUNCTION, F_KEY, F_LEFT, F_OPERATOR, F_RIGHT, F_VALUE, named_kind_ids
 from .scope import (
     AWAIT_ASYNC,
     AWAIT_MODULE,
@@ -86,7 +86,7 @@ def shorthand(w: Walker, node: Node) -> None:
 
 
 def assignment(w: Walker, node: Node) -> None:
-    left = node.child_by_field_name("left")
+    left = node.child_by_field_id(F_LEFT)
     if left is not None:
         target(w, left, WRITE)
     w.children_but(node, left)
@@ -106,15 +106,15 @@ def target(w: Walker, node: Node, flags: int, declare_only: bool = False) -> Non
         for child in node.named_children:
             target(w, child, flags, declare_only)
     elif t == "pair_pattern":
-        key = node.child_by_field_name("key")
+        key = node.child_by_field_id(F_KEY)
         if key is not None and key.type == "computed_property_name" and not declare_only:
             w.children(key)
-        value = node.child_by_field_name("value")
+        value = node.child_by_field_id(F_VALUE)
         if value is not None:
             target(w, value, flags, declare_only)
     elif t == "assignment_pattern" or t == "object_assignment_pattern":
-        left = node.child_by_field_name("left")
-        right = node.child_by_field_name("right")
+        left = node.child_by_field_id(F_LEFT)
+        right = node.child_by_field_id(F_RIGHT)
         if left is not None:
             target(w, left, flags, declare_only)
         if right is not None and not declare_only:
@@ -126,7 +126,7 @@ def target(w: Walker, node: Node, flags: int, declare_only: bool = False) -> Non
 
 
 def augmented_assignment(w: Walker, node: Node) -> None:
-    left = node.child_by_field_name("left")
+    left = node.child_by_field_id(F_LEFT)
     if left is not None:
         inner = left
         while inner.kind_id in _K_PAREN and inner.named_child_count == 1:
@@ -141,7 +141,7 @@ def augmented_assignment(w: Walker, node: Node) -> None:
 
 
 def update(w: Walker, node: Node) -> None:
-    arg = node.child_by_field_name("argument")
+    arg = node.child_by_field_id(F_ARGUMENT)
     if arg is None:
         w.children(node)
         return
@@ -157,8 +157,8 @@ def update(w: Walker, node: Node) -> None:
 
 
 def unary(w: Walker, node: Node) -> None:
-    op = node.child_by_field_name("operator")
-    arg = node.child_by_field_name("argument")
+    op = node.child_by_field_id(F_OPERATOR)
+    arg = node.child_by_field_id(F_ARGUMENT)
     if op is None or arg is None:
         w.children(node)
         return
@@ -175,12 +175,12 @@ def unary(w: Walker, node: Node) -> None:
 
 
 def call(w: Walker, node: Node) -> None:
-    fn = node.child_by_field_name("function")
+    fn = node.child_by_field_id(F_FUNCTION)
     if fn is None:
         w.children(node)
         return
     if fn.type == "import":
-        args = node.child_by_field_name("arguments")
+        args = node.child_by_field_id(F_ARGUMENTS)
         spec = None
         if args is not None:
             first = args.named_child(0) if args.named_child_count else None

@@ -1,5 +1,6 @@
 """The tree-sitter JavaScript parser, created once per thread (a Parser is not thread-safe), and
-the grammar's node kinds by id (comparing `Node.kind_id` is cheaper than comparing `Node.type`)."""
+the grammar's node kinds and fields by id (comparing `Node.kind_id` is cheaper than comparing
+`Node.type`; `child_by_field_id` than `child_by_field_name`)."""
 
 from __future__ import annotations
 
@@ -35,3 +36,31 @@ def named_kind_ids(*names: str) -> frozenset[int]:
     """The ids of the named node kinds called `names` (a name can have several ids)."""
     kinds = _named_kinds()
     return frozenset(i for name in names for i in kinds.get(name, ()))
+
+
+def field_id(name: str) -> int:
+    fid = JAVASCRIPT.field_id_for_name(name)
+    if fid is None:
+        raise KeyError(name)
+    return fid
+
+
+# The fields the transform reads, by id: `Node.child_by_field_id` skips the search of the grammar's
+# field names that `child_by_field_name` makes on every call.
+F_ALIAS = field_id("alias")
+F_ARGUMENT = field_id("argument")
+F_ARGUMENTS = field_id("arguments")
+F_BODY = field_id("body")
+F_DECLARATION = field_id("declaration")
+F_FUNCTION = field_id("function")
+F_KEY = field_id("key")
+F_KIND = field_id("kind")
+F_LEFT = field_id("left")
+F_NAME = field_id("name")
+F_OPERATOR = field_id("operator")
+F_PARAMETER = field_id("parameter")
+F_PARAMETERS = field_id("parameters")
+F_PROPERTY = field_id("property")
+F_RIGHT = field_id("right")
+F_SOURCE = field_id("source")
+F_VALUE = field_id("value")

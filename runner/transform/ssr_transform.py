@@ -27,6 +27,7 @@ from .early_errors import module_errors, parse_error, tree_error
 from .edits import Edits
 from .entries import ModuleEntries, default_declaration_head, module_items
 from .entries import module_entries as read_module_entries
+from .parser import F_DECLARATION, F_NAME, F_PARAMETERS, F_VALUE
 from .records import ExportRecord, ImportRecord, TransformResult, export_record, import_record
 from .repair import parse_module
 from .scope import CALLEE, SHORTHAND, TYPEOF, WRITE, ScopeAnalysis
@@ -112,8 +113,8 @@ class _Rewriter:
             t = prev.type
             if t in _SELF_TERMINATED:
                 break
-            if t in _SKIPPED or (t == "export_statement" and prev.child_by_field_name("declaration") is None
-                                 and prev.child_by_field_name("value") is None):
+            if t in _SKIPPED or (t == "export_statement" and prev.child_by_field_id(F_DECLARATION) is None
+                                 and prev.child_by_field_id(F_VALUE) is None):
                 # Comments, and statements the transform removes: the answer for the one
                 # before them (a removed statement's own answer, when known: consecutive imports).
                 known = memo.get(prev.start_byte) if top_level else None
@@ -130,7 +131,7 @@ class _Rewriter:
                 prev = prev.named_children[-1] if prev.named_child_count else None
                 continue
             if t == "export_statement":
-                prev = prev.child_by_field_name("declaration")  # `export default x` gets a `;`
+                prev = prev.child_by_field_id(F_DECLARATION)  # `export default x` gets a `;`
                 continue
             answer = True
             break
@@ -332,8 +333,8 @@ class _Rewriter:
         if known is not None:
             declaration, value, _ = known
         else:
-            declaration = node.child_by_field_name("declaration")
-            value = node.child_by_field_name("value")
+            declaration = node.child_by_field_id(F_DECLARATION)
+            value = node.child_by_field_id(F_VALUE)
         if declaration is not None:
             edits.overwrite(node.start_byte, declaration.start_byte, "")
             return
@@ -341,7 +342,7 @@ class _Rewriter:
             self.remove_statement(node)
             return
         head = default_declaration_head(value)
-        if head is not None and head.child_by_field_name("name") is None:
+        if head is not None and head.child_by_field_id(F_NAME) is None:
             if head.type == "class":
                 edits.overwrite(node.start_byte, head.start_byte, f"const {DEFAULT_LOCAL} = ({{ default: ",
                                 (0, node.start_byte))
@@ -349,7 +350,7 @@ class _Rewriter:
                 return
             # `export default function () {}` is a hoisted declaration: name it, fix `.name`.
             edits.overwrite(node.start_byte, head.start_byte, "")
-            params = head.child_by_field_name("parameters")
+            params = head.child_by_field_id(F_PARAMETERS)
             if params is not None:
                 space = "" if self.src[params.start_byte - 1:params.start_byte].isspace() else " "
                 edits.overwrite(params.start_byte, params.start_byte, space + DEFAULT_LOCAL)
@@ -361,7 +362,7 @@ class _Rewriter:
         while inner.type == "parenthesized_expression" and inner.named_child_count == 1:
             inner = inner.named_children[0]
         anonymous = inner.type in _ANON_DEFINITIONS and (
-            inner.type == "arrow_function" or inner.child_by_field_name("name") is None)
+            inner.type == "arrow_function" or inner.child_by_field_id(F_NAME) is None)
         if anonymous:
             # NamedEvaluation through a property key gives the function or class the name "default".
             edits.overwrite(node.start_byte, value.start_byte, f"const {DEFAULT_LOCAL} = ({{ default: ",

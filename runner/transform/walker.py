@@ -23,7 +23,21 @@ from tree_sitter import Node
 from . import expressions
 from .entries import ModuleEntries, identifier_name
 from .expressions import K_IDENTIFIER, await_at, target
-from .parser import named_kind_ids
+from .parser import (
+    F_ALIAS,
+    F_BODY,
+    F_DECLARATION,
+    F_KEY,
+    F_KIND,
+    F_LEFT,
+    F_NAME,
+    F_PARAMETER,
+    F_PARAMETERS,
+    F_PROPERTY,
+    F_RIGHT,
+    F_VALUE,
+    named_kind_ids,
+)
 from .scope import (
     AWAIT_ASYNC,
     AWAIT_MODULE,
@@ -207,7 +221,7 @@ class Walker(Sieve):
         self.declarators(node, "var")
 
     def lexical_declaration(self, node: Node) -> None:
-        kind_node = node.child_by_field_name("kind")
+        kind_node = node.child_by_field_id(F_KIND)
         self.declarators(node, "let" if kind_node is not None and kind_node.type == "let" else "const")
 
     def declarators(self, node: Node, kind: str) -> None:
@@ -216,8 +230,8 @@ class Walker(Sieve):
             if decl.kind_id not in _K_DECLARATOR:
                 self.visit(decl)
                 continue
-            name = decl.child_by_field_name("name")
-            value = decl.child_by_field_name("value")
+            name = decl.child_by_field_id(F_NAME)
+            value = decl.child_by_field_id(F_VALUE)
             if name is not None:
                 if name.kind_id in K_IDENTIFIER:  # (what `pattern` does with one)
                     b = self.declare(name, kind)
@@ -234,7 +248,7 @@ class Walker(Sieve):
                     fn(self, value)
 
     def function_declaration(self, node: Node) -> None:
-        name = node.child_by_field_name("name")
+        name = node.child_by_field_id(F_NAME)
         if name is not None:
             kind = "function" if self.scope.kind in ("module", "body") else "let"
             self.declare(name, kind)
@@ -242,7 +256,7 @@ class Walker(Sieve):
             self.function(node, arrow=False, method=False)
 
     def class_declaration(self, node: Node) -> None:
-        name = node.child_by_field_name("name")
+        name = node.child_by_field_id(F_NAME)
         if name is not None:
             self.declare(name, "class")
         self.class_(node, name)
@@ -257,8 +271,8 @@ class Walker(Sieve):
         if second is not None and second.type == "await":
             await_at(self, node.start_byte)
         outer = self.push("block")
-        kind_node = node.child_by_field_name("kind")
-        left = node.child_by_field_name("left")
+        kind_node = node.child_by_field_id(F_KIND)
+        left = node.child_by_field_id(F_LEFT)
         if left is not None:
             if kind_node is None:
                 target(self, left, WRITE)
@@ -268,27 +282,27 @@ class Walker(Sieve):
                 if kind == "var":
                     # A `var` loop head is assigned on every iteration.
                     target(self, left, WRITE, declare_only=True)
-        for field_name in ("value", "right", "body"):
-            child = node.child_by_field_name(field_name)
+        for field in (F_VALUE, F_RIGHT, F_BODY):
+            child = node.child_by_field_id(field)
             if child is not None:
                 self.visit(child)
         self.scope = outer
 
     def catch_clause(self, node: Node) -> None:
         outer = self.push("catch")
-        param = node.child_by_field_name("parameter")
+        param = node.child_by_field_id(F_PARAMETER)
         if param is not None:
             self.pattern(param, "catch", False)
-        body = node.child_by_field_name("body")
+        body = node.child_by_field_id(F_BODY)
         if body is not None:
             self.statements(body)  # the body shares the catch scope
         self.scope = outer
 
     def switch_statement(self, node: Node) -> None:
-        value = node.child_by_field_name("value")
+        value = node.child_by_field_id(F_VALUE)
         if value is not None:
             self.visit(value)
-        body = node.child_by_field_name("body")
+        body = node.child_by_field_id(F_BODY)
         if body is not None:
             outer = self.push("block")  # one scope for the whole case block
             self.children(body)
@@ -350,7 +364,7 @@ class Walker(Sieve):
                     for spec in part.named_children:
                         if spec.type != "import_specifier":
                             continue
-                        local = spec.child_by_field_name("alias") or spec.child_by_field_name("name")
+                        local = spec.child_by_field_id(F_ALIAS) or spec.child_by_field_id(F_NAME)
                         if local is not None and local.type == "identifier":
                             self.declare(local, "import")
 
@@ -359,8 +373,8 @@ class Walker(Sieve):
         if known is not None:
             declaration, value, _ = known
         else:
-            declaration = node.child_by_field_name("declaration")
-            value = node.child_by_field_name("value")
+            declaration = node.child_by_field_id(F_DECLARATION)
+            value = node.child_by_field_id(F_VALUE)
         for child in node.named_children:
             if child.type == "decorator":
                 self.visit(child)
@@ -369,7 +383,7 @@ class Walker(Sieve):
         elif value is not None:
             t = value.type
             if t in ("function_expression", "generator_function") and \
-                    value.child_by_field_name("name") is None:
+                    value.child_by_field_id(F_NAME) is None:
                 # `export default function () {}` is a hoisted declaration: no own-name scope.
                 if not self.quiet(value, None):
                     self.function(value, arrow=False, method=False)
@@ -379,7 +393,7 @@ class Walker(Sieve):
     # --- functions and classes --------------------------------------------------------------
 
     def function_expression(self, node: Node) -> None:
-        name = node.child_by_field_name("name")
+        name = node.child_by_field_id(F_NAME)
         if self.quiet(node, name):
             return
         if name is None:
@@ -398,7 +412,7 @@ class Walker(Sieve):
         self.method(node)
 
     def method(self, node: Node) -> None:
-        name = node.child_by_field_name("name")
+        name = node.child_by_field_id(F_NAME)
         computed = name if name is not None and name.type == "computed_property_name" else None
         if self.quiet(node, name if computed is None else None):
             return
@@ -426,14 +440,14 @@ class Walker(Sieve):
         if not arrow:
             params.bindings["arguments"] = Binding("arguments", "arguments", node.start_byte, params)
         if arrow:
-            param = node.child_by_field_name("parameter")
+            param = node.child_by_field_id(F_PARAMETER)
             if param is not None:
                 self.declare(param, "param")
-        parameters = node.child_by_field_name("parameters")
+        parameters = node.child_by_field_id(F_PARAMETERS)
         if parameters is not None:
             for p in parameters.named_children:
                 self.pattern(p, "param", False)
-        body = node.child_by_field_name("body")
+        body = node.child_by_field_id(F_BODY)
         if body is not None:
             if body.type == "statement_block":
                 self.scope = Scope("body", params)
@@ -443,7 +457,7 @@ class Walker(Sieve):
         self.scope, self.await_ctx, self.this_ctx = saved
 
     def class_expression(self, node: Node) -> None:
-        self.class_(node, node.child_by_field_name("name"))
+        self.class_(node, node.child_by_field_id(F_NAME))
 
     def class_(self, node: Node, name: Node | None) -> None:
         if self.quiet(node, name):
@@ -465,17 +479,17 @@ class Walker(Sieve):
         if t == "method_definition":
             self.method(member)
         elif t == "field_definition":
-            prop = member.child_by_field_name("property")
+            prop = member.child_by_field_id(F_PROPERTY)
             for child in member.named_children:
                 if child.type == "decorator":
                     self.visit(child)
             if prop is not None and prop.type == "computed_property_name":
                 self.children(prop)
-            value = member.child_by_field_name("value")
+            value = member.child_by_field_id(F_VALUE)
             if value is not None:
                 self.initializer_context(value, None)
         elif t == "class_static_block":
-            body = member.child_by_field_name("body")
+            body = member.child_by_field_id(F_BODY)
             if body is not None:
                 self.initializer_context(None, body)
         else:
@@ -508,15 +522,15 @@ class Walker(Sieve):
             for child in node.named_children:
                 self.pattern(child, kind, has_init)
         elif t == "pair_pattern":
-            key = node.child_by_field_name("key")
+            key = node.child_by_field_id(F_KEY)
             if key is not None and key.type == "computed_property_name":
                 self.children(key)
-            value = node.child_by_field_name("value")
+            value = node.child_by_field_id(F_VALUE)
             if value is not None:
                 self.pattern(value, kind, has_init)
         elif t == "assignment_pattern" or t == "object_assignment_pattern":
-            left = node.child_by_field_name("left")
-            right = node.child_by_field_name("right")
+            left = node.child_by_field_id(F_LEFT)
+            right = node.child_by_field_id(F_RIGHT)
             if left is not None:
                 self.pattern(left, kind, has_init)
             if right is not None:
