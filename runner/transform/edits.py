@@ -61,7 +61,7 @@ _SHAPE = bytes(97 if i >= 0x80 or chr(i).isalnum() or chr(i) in "_$\\" else 10 i
 # segments are made once. Bounded: long lines (which rarely recur) are not kept, and the table is
 # emptied when full.
 _LINES: dict[bytes, tuple[int, str, int]] = {}
-_LINES_MAX = 1 << 15
+_LINES_MAX = 1 << 14  # (about 4 MB when full)
 _LINE_MAX = 200
 _NO_TOKEN = (-1, "", -1)
 
