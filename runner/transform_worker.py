@@ -93,7 +93,8 @@ class TransformWorker:
                 return None
         if loop is not self._loop:
             return None  # the reader is registered with the loop the worker was started in
-        self._read()
+        if len(self._waiting) >= BACKLOG:
+            self._read()  # answers the loop has not read yet (the host runs a level's fetches without it)
         if self._closed or len(self._waiting) >= BACKLOG:  # closed: the worker was found dead
             return None
         try:
