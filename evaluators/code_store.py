@@ -8,6 +8,9 @@ keyed by SHA-256 of the build and of the source, holding the bytecode and an HMA
 when its MAC verifies against the source asked for; any other row is deleted at the next write
 and the wrapper compiled again. New rows are written together, one transaction per batch of
 compile requests; the table is kept under the code cache's bound, the oldest rows out first. A
+table empty when this process opened it is not asked for rows it cannot hold (until another process
+is found to have written, at this one's next write: its rows are then asked for again), and a source
+looked up in vain keeps its digests for when its bytecode is added. A
 second table remembers the in-process engine's build digest under its binary's identity (hashing 8 MB
 on every start would cost more than the lookups), authenticated the same way.
 """
@@ -47,6 +50,7 @@ class CodeStore:
         self._lock = threading.Lock()
         self._pending: list[tuple[bytes, bytes, bytes]] = []
         self._drop: list[bytes] = []
+        self._digests: dict[tuple[str, str], tuple[bytes, bytes]] = {}  # (build, source) looked up in vain
         path.parent.mkdir(parents=True, exist_ok=True)
         # Another run writing: wait a little, then leave the rows uncached rather than hold this run up.
         self._db = sqlite3.connect(path, timeout=0.5, isolation_level=None, check_same_thread=False)
@@ -57,9 +61,14 @@ class CodeStore:
                          "code BLOB NOT NULL)")
         self._db.execute("CREATE TABLE IF NOT EXISTS builds (file TEXT PRIMARY KEY, build TEXT NOT NULL, "
                          "mac BLOB NOT NULL)")
+        # Empty when opened: rows can come only from this process's own writes (or another's, seen by
+        # a changed data_version at the next write).
+        self._empty = self._db.execute("SELECT NOT EXISTS (SELECT 1 FROM code)").fetchone()[0] == 1
+        self._version = self._db.execute("PRAGMA data_version").fetchone()[0]
+        self._written: set[bytes] = set()  # while _empty: the keys this process wrote
 
     def _mac(self, build: str, source_digest: bytes, code: bytes) -> bytes:
-        return hmac.new(self._key, build.encode() + b"\0" + source_digest + code, hashlib.sha256).digest()
+        return hmac.digest(self._key, build.encode() + b"\0" + source_digest + code, "sha256")
 
     def build_of(self, file: str, compute: Callable[[], str]) -> str:
         """The engine build of the binary `file` names (its path, size, modification time and inode):
@@ -94,9 +103,9 @@ class CodeStore:
         for source in sources:
             key, source_digest = _digest(build, source)
             wanted[key] = (source, source_digest)
-        keys = list(wanted)
         found: dict[str, bytes] = {}
         with self._lock:
+            keys = [key for key in wanted if key in self._written] if self._empty else list(wanted)
             try:
                 rows = []
                 for start in range(0, len(keys), _CHUNK):
@@ -113,25 +122,35 @@ class CodeStore:
                 else:  # planted, copied, damaged or made under another key: never read
                     self.rejected += 1
                     self._drop.append(bytes(key))
+            for key, (source, source_digest) in wanted.items():
+                if source not in found:
+                    self._digests[build, source] = key, source_digest
         self.hits += len(found)
         self.misses += len(sources) - len(found)
         return found
 
     def add(self, build: str, source: str, code: bytes) -> None:
         """Keep bytecode this process's own engine compiled from `source`; written at `flush`."""
-        key, source_digest = _digest(build, source)
         with self._lock:
+            key, source_digest = self._digests.pop((build, source), None) or _digest(build, source)
             self._pending.append((key, self._mac(build, source_digest, code), code))
 
     def flush(self) -> None:
         """Write the new rows and delete the rejected ones, in one transaction; then keep to the bound."""
         with self._lock:
+            self._digests.clear()  # of sources not compiled (a syntax error): not kept for ever
             if not self._pending and not self._drop:
                 return
             pending, self._pending = self._pending, []
             drop, self._drop = self._drop, []
             try:
                 self._db.execute("BEGIN IMMEDIATE")
+                if self._empty:
+                    if self._db.execute("PRAGMA data_version").fetchone()[0] != self._version:
+                        self._empty = False  # another process wrote: its rows are worth asking for
+                        self._written.clear()
+                    else:
+                        self._written.update(key for key, _, _ in pending)
                 self._db.executemany("DELETE FROM code WHERE key = ?", [(key,) for key in drop])
                 self._db.executemany("INSERT OR REPLACE INTO code (key, mac, code) VALUES (?, ?, ?)", pending)
                 if pending:

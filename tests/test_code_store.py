@@ -269,3 +269,19 @@ def test_the_store_keeps_to_its_bound_oldest_out_first(tmp_path: Path) -> None:
         store.flush()
     kept = store.get_many("engine", [f"source {index}" for index in range(5)])
     assert sorted(kept) == ["source 2", "source 3", "source 4"]
+
+
+def test_an_empty_store_is_asked_only_for_its_own_rows_until_another_writes(tmp_path: Path) -> None:
+    store = CodeStore(tmp_path / "code.sqlite", b"k" * 32, 1 << 20)
+    assert store.get_many("engine", ["mine", "theirs"]) == {}
+    store.add("engine", "mine", b"1")  # with the digests kept from the lookup
+    store.flush()
+    other = CodeStore(tmp_path / "code.sqlite", b"k" * 32, 1 << 20)  # another process
+    assert other.get_many("engine", ["mine"]) == {"mine": b"1"}
+    other.add("engine", "theirs", b"2")
+    other.flush()
+    assert store.get_many("engine", ["mine", "theirs"]) == {"mine": b"1"}  # theirs not asked for yet
+    store.add("engine", "more", b"3")
+    store.flush()  # sees the other's write
+    assert store.get_many("engine", ["mine", "theirs", "more"]) == {"mine": b"1", "theirs": b"2", "more": b"3"}
+    assert store.rejected == 0
