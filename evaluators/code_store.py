@@ -132,7 +132,8 @@ class CodeStore:
     def add(self, build: str, source: str, code: bytes) -> None:
         """Keep bytecode this process's own engine compiled from `source`; written at `flush`."""
         with self._lock:
-            key, source_digest = self._digests.pop((build, source), None) or _digest(build, source)
+            digests = self._digests.pop((build, source), None)
+            key, source_digest = digests if digests is not None else _digest(build, source)
             self._pending.append((key, self._mac(build, source_digest, code), code))
 
     def flush(self) -> None:
