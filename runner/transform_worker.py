@@ -8,11 +8,11 @@ imported (the CommonJS transform, where a graph has none of it, is imported by t
 forked only once a server has transformed START_AFTER modules itself (a small graph, or a warm one,
 never pays for it), and only when the machine has a core to spare (on a machine busy with other work
 a second process only takes time from the host): the idle share of its cores since the server
-started, or since the last look, where that window holds MIN_TICKS of /proc/stat's clock ticks (10 ms
-each per core), else, in a shorter one, where a couple of ticks say nothing, the tasks running at that
-moment. A machine found busy is looked at again after another RECHECK transforms of the host's own, so
-a moment's load does not cost the whole run its second core. Once forked, the worker serves every
-environment of the server until it closes.
+started, once that window holds MIN_TICKS of /proc/stat's clock ticks (10 ms each per core), else,
+while a couple of ticks say nothing, the tasks running at that moment. A machine found busy is looked
+at again after another RECHECK transforms of the host's own, over the window grown since: a moment's
+load does not cost a run its second core, and a machine loaded on and off is judged by its average.
+Once forked, the worker serves every environment of the server until it closes.
 
 The host decides per module (`transform`): the worker gets it while fewer than BACKLOG are under way
 there, otherwise the host transforms it itself, so neither side waits on the other while both have
@@ -85,9 +85,8 @@ class TransformWorker:
             self._local += 1
             if self._local <= self._look_at:
                 return None
-            now = cpu_times()
-            if spare_cores(self._cpu_since, now) < MIN_SPARE:
-                self._cpu_since, self._look_at = now, self._local + RECHECK
+            if spare_cores(self._cpu_since, cpu_times()) < MIN_SPARE:
+                self._look_at = self._local + RECHECK
                 return None
             if not self._start(loop):
                 return None
