@@ -285,3 +285,21 @@ def test_an_empty_store_is_asked_only_for_its_own_rows_until_another_writes(tmp_
     store.flush()  # sees the other's write
     assert store.get_many("engine", ["mine", "theirs", "more"]) == {"mine": b"1", "theirs": b"2", "more": b"3"}
     assert store.rejected == 0
+
+
+def test_the_build_is_remembered_for_the_user_across_projects(tmp_path: Path) -> None:
+    user = tmp_path / "user"
+    user.mkdir(mode=0o700)
+    first = CodeStore(tmp_path / "one" / "code.sqlite", b"k" * 32, 1 << 20, user)
+    assert first.build_of("binary:1", lambda: "engine 1") == "engine 1"
+    # Another project, a cold one (no cache directory yet): the binary is not hashed again.
+    second = CodeStore(tmp_path / "two" / "code.sqlite", b"k" * 32, 1 << 20, user)
+    assert second.build_of("binary:1", lambda: "never asked") == "engine 1"
+    # A file not made under the user's key (planted, or another key's) is not believed.
+    (remembered,) = (user / "builds").iterdir()
+    assert stat.S_IMODE(remembered.stat().st_mode) == 0o600
+    remembered.write_text("engine 2\n" + "00" * 32)
+    third = CodeStore(tmp_path / "three" / "code.sqlite", b"k" * 32, 1 << 20, user)
+    assert third.build_of("binary:1", lambda: "engine 1") == "engine 1"
+    other_key = CodeStore(tmp_path / "four" / "code.sqlite", b"j" * 32, 1 << 20, user)
+    assert other_key.build_of("binary:1", lambda: "computed") == "computed"
