@@ -253,3 +253,20 @@ def open_store(directory: str | None, max_bytes: int) -> CodeStore | None:
             warn_refusal(refusals[directory])
         _stores[directory] = store
         return store
+
+
+USER_MAX_BYTES = 16 * 1024 * 1024  # the user's own store holds code the same in every project: a bundle or two
+
+
+def user_store() -> CodeStore | None:
+    """The store in the user's own directory, beside the key, for code that is the same in every project
+    (the runner bundle, CompiledCode.find_shared); None where it cannot be used (quietly: a project's
+    own store still works)."""
+    with _stores_lock:
+        if "\0user" not in _stores:
+            try:
+                directory = key_path().parent
+                _stores["\0user"] = CodeStore(directory / FILE_NAME, load_key(), USER_MAX_BYTES, directory)
+            except (KeyRefused, OSError, sqlite3.Error):
+                _stores["\0user"] = None
+        return _stores["\0user"]

@@ -303,3 +303,26 @@ def test_the_build_is_remembered_for_the_user_across_projects(tmp_path: Path) ->
     assert third.build_of("binary:1", lambda: "engine 1") == "engine 1"
     other_key = CodeStore(tmp_path / "four" / "code.sqlite", b"j" * 32, 1 << 20, user)
     assert other_key.build_of("binary:1", lambda: "computed") == "computed"
+
+
+def test_code_the_same_in_every_project_is_found_in_the_users_store(tmp_path: Path, monkeypatch) -> None:
+    from evaluators import code_store
+    from evaluators.compiled_code import CodeCache, CompiledCode
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+    monkeypatch.setattr(code_store, "_stores", {})
+    build = lambda: "engine"  # noqa: E731
+    first = CompiledCode(CodeCache(1 << 20), str(tmp_path / "one"))
+    assert first.find_shared(build, "bundle") is None
+    first.keep("engine", "bundle", b"compiled")  # the caller compiled it
+    first.flush()
+    # Another project's first run, in another process (a fresh in-memory cache): nothing to compile.
+    second = CompiledCode(CodeCache(1 << 20), str(tmp_path / "two"))
+    assert second.find_shared(build, "bundle") == b"compiled"
+    second.flush()
+    assert CodeStore(tmp_path / "two" / "code.sqlite", load_key(), 1 << 20).get_many("engine", ["bundle"]) == \
+        {"bundle": b"compiled"}  # and the project's own store holds it from then on
+    # Wrappers (find) stay the project's own.
+    second.keep("engine", "wrapper", b"w")
+    second.flush()
+    assert code_store.user_store().get_many("engine", ["wrapper"]) == {}  # type: ignore[union-attr]
