@@ -8,8 +8,13 @@ keyed by SHA-256 of the build and of the source, holding the bytecode and an HMA
 when its MAC verifies against the source asked for; any other row is deleted at the next write
 and the wrapper compiled again. New rows are written together, one transaction per batch of
 compile requests; the table is kept under the code cache's bound, the oldest rows out first. A
+table empty when this process opened it is not asked for rows it cannot hold (until another process
+is found to have written, at this one's next write: its rows are then asked for again), and a source
+looked up in vain keeps its digests for when its bytecode is added. A
 second table remembers the in-process engine's build digest under its binary's identity (hashing 8 MB
-on every start would cost more than the lookups), authenticated the same way.
+on every start would cost more than the lookups), authenticated the same way; so does a file per
+binary in the user's directory beside the key (`builds/`), so that a run without a cache directory yet,
+a cold one, does not hash the binary either (15-20 ms).
 """
 
 from __future__ import annotations
@@ -17,13 +22,14 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import os
 import sqlite3
 import threading
 import warnings
 from collections.abc import Callable
 from pathlib import Path
 
-from .code_key import KeyRefused, load_key
+from .code_key import KeyRefused, key_path, load_key
 
 FILE_NAME = "code.sqlite"
 _CHUNK = 500  # rows per SELECT: under SQLite's limit on bound parameters
@@ -37,8 +43,9 @@ def _digest(build: str, source: str) -> tuple[bytes, bytes]:
 
 
 class CodeStore:
-    def __init__(self, path: Path, key: bytes, max_bytes: int) -> None:
+    def __init__(self, path: Path, key: bytes, max_bytes: int, user_directory: Path | None = None) -> None:
         self.path = path
+        self._builds = None if user_directory is None else user_directory / "builds"  # per binary, for all projects
         self.max_bytes = max_bytes
         self.hits = 0
         self.misses = 0
@@ -47,6 +54,7 @@ class CodeStore:
         self._lock = threading.Lock()
         self._pending: list[tuple[bytes, bytes, bytes]] = []
         self._drop: list[bytes] = []
+        self._digests: dict[tuple[str, str], tuple[bytes, bytes]] = {}  # (build, source) looked up in vain
         path.parent.mkdir(parents=True, exist_ok=True)
         # Another run writing: wait a little, then leave the rows uncached rather than hold this run up.
         self._db = sqlite3.connect(path, timeout=0.5, isolation_level=None, check_same_thread=False)
@@ -57,9 +65,14 @@ class CodeStore:
                          "code BLOB NOT NULL)")
         self._db.execute("CREATE TABLE IF NOT EXISTS builds (file TEXT PRIMARY KEY, build TEXT NOT NULL, "
                          "mac BLOB NOT NULL)")
+        # Empty when opened: rows can come only from this process's own writes (or another's, seen by
+        # a changed data_version at the next write).
+        self._empty = self._db.execute("SELECT NOT EXISTS (SELECT 1 FROM code)").fetchone()[0] == 1
+        self._version = self._db.execute("PRAGMA data_version").fetchone()[0]
+        self._written: set[bytes] = set()  # while _empty: the keys this process wrote
 
     def _mac(self, build: str, source_digest: bytes, code: bytes) -> bytes:
-        return hmac.new(self._key, build.encode() + b"\0" + source_digest + code, hashlib.sha256).digest()
+        return hmac.digest(self._key, build.encode() + b"\0" + source_digest + code, "sha256")
 
     def build_of(self, file: str, compute: Callable[[], str]) -> str:
         """The engine build of the binary `file` names (its path, size, modification time and inode):
@@ -75,7 +88,10 @@ class CodeStore:
             build, mac = row
             if hmac.compare_digest(self._build_mac(file, build), bytes(mac)):
                 return str(build)
-        build = compute()
+        build = self._remembered_build(file)
+        if build is None:
+            build = compute()
+            self._remember_build(file, build)
         with self._lock:
             try:
                 self._db.execute("INSERT OR REPLACE INTO builds (file, build, mac) VALUES (?, ?, ?)",
@@ -83,6 +99,38 @@ class CodeStore:
             except sqlite3.Error:
                 pass
         return build
+
+    def _build_file(self, file: str) -> Path | None:
+        if self._builds is None:
+            return None
+        return self._builds / hashlib.sha256(file.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+    def _remembered_build(self, file: str) -> str | None:
+        """The build the user's directory holds for the binary `file` names, if its MAC verifies."""
+        path = self._build_file(file)
+        if path is None:
+            return None
+        try:
+            build, _, mac = path.read_text(encoding="utf-8").rpartition("\n")
+            if hmac.compare_digest(self._build_mac(file, build), bytes.fromhex(mac)):
+                return build
+        except (OSError, ValueError):
+            pass
+        return None
+
+    def _remember_build(self, file: str, build: str) -> None:
+        path = self._build_file(file)
+        if path is None:
+            return
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            path.parent.mkdir(mode=0o700, exist_ok=True)
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(f"{build}\n{self._build_mac(file, build).hex()}")
+            os.replace(temporary, path)  # whole or not at all
+        except OSError:
+            temporary.unlink(missing_ok=True)  # only the next cold run hashes the binary again
 
     def _build_mac(self, file: str, build: str) -> bytes:
         return hmac.new(self._key, b"build\0" + file.encode("utf-8", "surrogatepass") + b"\0" + build.encode(),
@@ -94,9 +142,9 @@ class CodeStore:
         for source in sources:
             key, source_digest = _digest(build, source)
             wanted[key] = (source, source_digest)
-        keys = list(wanted)
         found: dict[str, bytes] = {}
         with self._lock:
+            keys = [key for key in wanted if key in self._written] if self._empty else list(wanted)
             try:
                 rows = []
                 for start in range(0, len(keys), _CHUNK):
@@ -113,25 +161,36 @@ class CodeStore:
                 else:  # planted, copied, damaged or made under another key: never read
                     self.rejected += 1
                     self._drop.append(bytes(key))
+            for key, (source, source_digest) in wanted.items():
+                if source not in found:
+                    self._digests[build, source] = key, source_digest
         self.hits += len(found)
         self.misses += len(sources) - len(found)
         return found
 
     def add(self, build: str, source: str, code: bytes) -> None:
         """Keep bytecode this process's own engine compiled from `source`; written at `flush`."""
-        key, source_digest = _digest(build, source)
         with self._lock:
+            digests = self._digests.pop((build, source), None)
+            key, source_digest = digests if digests is not None else _digest(build, source)
             self._pending.append((key, self._mac(build, source_digest, code), code))
 
     def flush(self) -> None:
         """Write the new rows and delete the rejected ones, in one transaction; then keep to the bound."""
         with self._lock:
+            self._digests.clear()  # of sources not compiled (a syntax error): not kept for ever
             if not self._pending and not self._drop:
                 return
             pending, self._pending = self._pending, []
             drop, self._drop = self._drop, []
             try:
                 self._db.execute("BEGIN IMMEDIATE")
+                if self._empty:
+                    if self._db.execute("PRAGMA data_version").fetchone()[0] != self._version:
+                        self._empty = False  # another process wrote: its rows are worth asking for
+                        self._written.clear()
+                    else:
+                        self._written.update(key for key, _, _ in pending)
                 self._db.executemany("DELETE FROM code WHERE key = ?", [(key,) for key in drop])
                 self._db.executemany("INSERT OR REPLACE INTO code (key, mac, code) VALUES (?, ?, ?)", pending)
                 if pending:
@@ -185,7 +244,7 @@ def open_store(directory: str | None, max_bytes: int) -> CodeStore | None:
             return _stores[directory]
         store: CodeStore | None = None
         try:
-            store = CodeStore(Path(directory) / FILE_NAME, load_key(), max_bytes)
+            store = CodeStore(Path(directory) / FILE_NAME, load_key(), max_bytes, key_path().parent)
         except KeyRefused as error:
             refusals[directory] = str(error)
         except (OSError, sqlite3.Error) as error:
@@ -194,3 +253,20 @@ def open_store(directory: str | None, max_bytes: int) -> CodeStore | None:
             warn_refusal(refusals[directory])
         _stores[directory] = store
         return store
+
+
+USER_MAX_BYTES = 16 * 1024 * 1024  # the user's own store holds code the same in every project: a bundle or two
+
+
+def user_store() -> CodeStore | None:
+    """The store in the user's own directory, beside the key, for code that is the same in every project
+    (the runner bundle, CompiledCode.find_shared); None where it cannot be used (quietly: a project's
+    own store still works)."""
+    with _stores_lock:
+        if "\0user" not in _stores:
+            try:
+                directory = key_path().parent
+                _stores["\0user"] = CodeStore(directory / FILE_NAME, load_key(), USER_MAX_BYTES, directory)
+            except (KeyRefused, OSError, sqlite3.Error):
+                _stores["\0user"] = None
+        return _stores["\0user"]

@@ -60,7 +60,7 @@ import zlib
 from collections import OrderedDict
 from collections.abc import Callable
 
-from .code_store import CodeStore, open_store
+from .code_store import CodeStore, open_store, user_store
 
 #: the default bound of a CodeCache (bytes of sources and bytecode), MODRUN_CODE_CACHE_MB to change
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
@@ -155,6 +155,7 @@ class CompiledCode:
     def __init__(self, cache: CodeCache, directory: str | None) -> None:
         self.cache = cache
         self.store: CodeStore | None = open_store(directory, cache.max_bytes)
+        self._shared: tuple[CodeStore, str] | None = None  # the user's store, for a source it lacked
 
     def build(self, file: str, compute: Callable[[], str]) -> str:
         """The engine build, remembered in the store under the binary's identity `file` (see
@@ -176,6 +177,21 @@ class CompiledCode:
             codes = [found.get(source) if code is None else code for source, code in zip(sources, codes, strict=True)]
         return codes
 
+    def find_shared(self, build: Callable[[], str], source: str) -> bytes | None:
+        """`find` of code that is the same in every project (the runner bundle): where this cache and
+        the project's store have none, from the store in the user's own directory (code_store.user_store),
+        so that a project's first run, a cold one, does not compile it; compiled, it is kept there too."""
+        code = self.find(build, [source])[0]
+        user = user_store() if code is None and self.store is not None else None
+        if user is None:
+            return code
+        code = user.get_many(build(), [source]).get(source)
+        if code is None:
+            self._shared = user, source  # `keep` adds it once compiled
+        else:
+            self.keep(build(), source, code)  # into the project's store: its later runs find it there
+        return code
+
     def wanted(self, source: str) -> bool:
         """Should this source be compiled to bytecode? With a store, always: the next process reads it."""
         return self.store is not None or self.cache.wanted(source)
@@ -184,8 +200,13 @@ class CompiledCode:
         self.cache.put(build, source, code)
         if self.store is not None:
             self.store.add(build, source, code)
+        if self._shared is not None and self._shared[1] == source:
+            self._shared[0].add(build, source, code)
 
     def flush(self) -> None:
         """Write what was compiled since the last flush (one transaction)."""
         if self.store is not None:
             self.store.flush()
+        if self._shared is not None:
+            self._shared[0].flush()
+            self._shared = None

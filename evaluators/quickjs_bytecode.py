@@ -195,13 +195,13 @@ class QuickJSCompiler:
     def define(self, name: str, key: str, source: Callable[[], str | None]) -> bool:
         """Set the global `name` to the function that `source()` (a script whose value is a function:
         the runner bundle, runner/js/bundle.py) evaluates to, from the code cache where it holds it
-        or its disk store (compiled into them when a wrapper would be); False where the cache has
+        or its disk store, or the user's (compiled into them when a wrapper would be); False where the cache has
         none, or `source()` is None: the caller evaluates the source itself. `key` is the source's
         text, or what identifies it without reading it (bundle.runtime_identity): `source()` is then
         called only when the code is compiled."""
         api, ctx = self.api, self.context_ptr
         api.update_stack_top(self.runtime_ptr)
-        function = self._wrapper(key, self.code.find(self._build, [key])[0], source)
+        function = self._wrapper(key, self.code.find_shared(self._build, key), source)
         self.code.flush()
         if function.tag == JS_TAG_UNDEFINED:
             return False

@@ -5,6 +5,15 @@ It is one SQLite database (stdlib `sqlite3`) in WAL mode: concurrent runs read a
 safely, and new entries are written together in one transaction — one file per module made
 cold runs pay a file creation for every module, which on slow disks cost more than the
 transform itself.
+
+Two things spare a cold run work that only later runs profit from:
+- a database that held no entry when this process opened it is not asked for entries it cannot
+  hold: only for those this process put itself, until another process is found to have written
+  (its data_version, at each write), when every lookup asks again. Another process's entries
+  written meanwhile are only missed (the module is transformed again), never wrong;
+- `flush_soon` writes in a thread (SQLite releases the GIL while it works), while the runtime
+  compiles and runs what was fetched; anything that reads or writes the database first waits for
+  it, and `flush` and `close` return only once it is on disk.
 """
 
 from __future__ import annotations
@@ -14,6 +23,7 @@ import hashlib
 import importlib.util
 import os
 import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +76,10 @@ class TransformCache:
         self._pending: list[tuple[str, bytes]] = []
         self._pending_stamped: list[tuple[str, bytes]] = []
         self._broken = directory is None
+        self._empty = False  # the database held no entry when opened, and no other process wrote since
+        self._own: set[str] = set()  # while _empty: the keys (and stamped keys) this process put
+        self._version = 0  # the database's data_version when this process last wrote
+        self._writer: threading.Thread | None = None  # a write under way (flush_soon)
 
     @property
     def path(self) -> Path | None:
@@ -90,14 +104,29 @@ class TransformCache:
                 db.execute("CREATE TABLE IF NOT EXISTS transforms (key TEXT PRIMARY KEY, value BLOB NOT NULL)")
                 # key -> an entry's key (64 hex digits) and the source's hash: transform_stamps.py
                 db.execute("CREATE TABLE IF NOT EXISTS stamped (key TEXT PRIMARY KEY, value BLOB NOT NULL)")
+                self._empty = db.execute("SELECT NOT EXISTS (SELECT 1 FROM transforms)").fetchone()[0] == 1
+                self._version = db.execute("PRAGMA data_version").fetchone()[0]
+                if self._empty:
+                    self._own.update(key for key, _ in self._pending)
+                    self._own.update(key for key, _ in self._pending_stamped)
                 self._db = db
             except (OSError, sqlite3.Error):
                 self._broken = True  # a cache that cannot be opened is only slower
         return self._db
 
-    def get(self, key: str) -> dict[str, Any] | None:
+    def _ready(self, key: str) -> sqlite3.Connection | None:
+        """The database to look `key` up in, once a write under way is done; None where it cannot
+        hold the key."""
         db = self._connect()
+        if db is None or (self._empty and key not in self._own):
+            return None
+        self._wait()
+        return db
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        db = self._ready(key)
         if db is None:
+            self.misses += 1
             return None
         try:
             row = db.execute("SELECT value FROM transforms WHERE key = ?", (key,)).fetchone()
@@ -112,7 +141,7 @@ class TransformCache:
 
     def get_stamped(self, key: str) -> tuple[dict[str, Any], str] | None:
         """The entry a `stamped` row names, and the source hash the row holds (transform_stamps.py)."""
-        db = self._connect()
+        db = self._ready(key)
         if db is None:
             return None
         try:
@@ -130,6 +159,8 @@ class TransformCache:
         if self._broken:
             return
         self._pending_stamped.append((key, (entry_key + source_hash).encode()))
+        if self._empty:
+            self._own.add(key)
 
     def put(self, key: str, value: dict[str, Any]) -> None:
         self.put_encoded(key, orjson.dumps(value))
@@ -139,20 +170,48 @@ class TransformCache:
         if self._broken:
             return
         self._pending.append((key, value))
+        if self._empty:
+            self._own.add(key)
         if len(self._pending) >= _FLUSH_EVERY:
-            self.flush()
+            self.flush_soon()
 
     def flush(self) -> None:
-        """Write what was added since the last flush, in one transaction."""
-        if not self._pending and not self._pending_stamped:
+        """Write what was added since the last flush, in one transaction; return once it is written."""
+        self._wait()
+        self._write(*self._taken())
+
+    def flush_soon(self) -> None:
+        """Start writing what was added since the last flush, in a thread (unless a write is under way:
+        the next flush takes it)."""
+        if self._writer is not None and not self._writer.is_alive():
+            self._wait()
+        if self._writer is not None or (not self._pending and not self._pending_stamped):
+            return
+        self._connect()
+        self._writer = threading.Thread(target=self._write, args=self._taken(), name="modrun-transform-cache")
+        self._writer.start()
+
+    def _wait(self) -> None:
+        if self._writer is not None:
+            self._writer.join()
+            self._writer = None
+
+    def _taken(self) -> tuple[list[tuple[str, bytes]], list[tuple[str, bytes]]]:
+        taken = self._pending, self._pending_stamped
+        self._pending, self._pending_stamped = [], []
+        return taken
+
+    def _write(self, pending: list[tuple[str, bytes]], stamped: list[tuple[str, bytes]]) -> None:
+        if not pending and not stamped:
             return
         db = self._connect()
-        pending, self._pending = self._pending, []
-        stamped, self._pending_stamped = self._pending_stamped, []
         if db is None:
             return
         try:
             db.execute("BEGIN IMMEDIATE")
+            if self._empty and db.execute("PRAGMA data_version").fetchone()[0] != self._version:
+                self._empty = False  # another process wrote: its entries are worth asking for
+                self._own.clear()
             db.executemany("INSERT OR REPLACE INTO transforms (key, value) VALUES (?, ?)", pending)
             db.executemany("INSERT OR REPLACE INTO stamped (key, value) VALUES (?, ?)", stamped)
             db.execute("COMMIT")

@@ -6,9 +6,13 @@ The transform is CPU-bound Python holding the GIL, so a thread would not help; a
 after the host's own first transforms starts in a millisecond or two with the transform's modules
 imported (the CommonJS transform, where a graph has none of it, is imported by the worker itself). It is
 forked only once a server has transformed START_AFTER modules itself (a small graph, or a warm one,
-never pays for it), and only when the machine had a core to spare since the server started (on a
-machine busy with other work a second process only takes time from the host); it serves every
-environment of the server until it closes.
+never pays for it), and only when the machine has a core to spare (on a machine busy with other work
+a second process only takes time from the host): the idle share of its cores since the server
+started, once that window holds MIN_TICKS of /proc/stat's clock ticks (10 ms each per core), else,
+while a couple of ticks say nothing, the tasks running at that moment. A machine found busy is looked
+at again after another RECHECK transforms of the host's own, over the window grown since: a moment's
+load does not cost a run its second core, and a machine loaded on and off is judged by its average.
+Once forked, the worker serves every environment of the server until it closes.
 
 The host decides per module (`transform`): the worker gets it while fewer than BACKLOG are under way
 there, otherwise the host transforms it itself, so neither side waits on the other while both have
@@ -33,6 +37,8 @@ import orjson
 
 START_AFTER = 8  # the host's own transforms before a worker pays for its fork
 MIN_SPARE = 0.25  # idle cores (besides the host's) the machine must have had for a worker to pay
+MIN_TICKS = 20  # clock ticks (summed over the cores) a window needs for its idle share to count
+RECHECK = 32  # the host's own transforms between two looks at a busy machine
 BACKLOG = 8  # modules under way in the worker at a time
 STALL = 10.0  # seconds with no answer at all while the host waits: the worker is hung
 _REQUEST = struct.Struct("<II")  # id, payload length
@@ -46,6 +52,7 @@ class TransformWorker:
         self._to = -1  # requests, written by the host
         self._from = -1  # answers, read by the host
         self._local = 0
+        self._look_at = START_AFTER  # the host's own transforms after which the machine is looked at
         self._next = 0
         self._answered = 0
         self._waiting: dict[int, asyncio.Future[bytes | None]] = {}
@@ -76,14 +83,17 @@ class TransformWorker:
         loop = asyncio.get_running_loop()
         if self._pid is None:
             self._local += 1
-            if self._local <= START_AFTER:
+            if self._local <= self._look_at:
                 return None
-            if spare_cores(self._cpu_since, cpu_times()) < MIN_SPARE or not self._start(loop):
-                self._closed = True  # decided once per server
+            if spare_cores(self._cpu_since, cpu_times()) < MIN_SPARE:
+                self._look_at = self._local + RECHECK
+                return None
+            if not self._start(loop):
                 return None
         if loop is not self._loop:
             return None  # the reader is registered with the loop the worker was started in
-        self._read()
+        if len(self._waiting) >= BACKLOG:
+            self._read()  # answers the loop has not read yet (the host runs a level's fetches without it)
         if self._closed or len(self._waiting) >= BACKLOG:  # closed: the worker was found dead
             return None
         try:
@@ -187,23 +197,28 @@ class TransformWorker:
         self._pid = None
 
 
-def cpu_times() -> tuple[int, int] | None:
-    """The machine's idle and total CPU time so far, in clock ticks summed over its cores (Linux's
-    /proc/stat), or None where that cannot be read."""
+def cpu_times() -> tuple[int, int, int] | None:
+    """The machine's idle and total CPU time so far, in clock ticks summed over its cores, and the
+    tasks running now, this one included (Linux's /proc/stat), or None where that cannot be read."""
     try:
         with open("/proc/stat", "rb") as stat:
-            fields = [int(field) for field in stat.readline().split()[1:]]
+            text = stat.read()
+        fields = [int(field) for field in text[:text.index(b"\n")].split()[1:]]
+        running = int(text[text.index(b"procs_running ") + 14:].split(None, 1)[0])
     except (OSError, ValueError):
         return None
-    return fields[3] + fields[4], sum(fields[:8])  # idle + iowait; user to steal (guests are in user)
+    return fields[3] + fields[4], sum(fields[:8]), running  # idle + iowait; user to steal (guests are in user)
 
 
-def spare_cores(before: tuple[int, int] | None, after: tuple[int, int] | None) -> float:
-    """How many cores were idle on average between two cpu_times(): where that cannot be known, the
-    cores besides this process's own."""
+def spare_cores(before: tuple[int, int, int] | None, after: tuple[int, int, int] | None) -> float:
+    """How many cores were idle on average between two cpu_times(), or, where fewer than MIN_TICKS
+    passed between them, are idle now (the cores less the tasks running, this one included); where that
+    cannot be known, the cores besides this process's own."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    if before is None or after is None or after[1] <= before[1]:
+    if before is None or after is None:
         return cores - 1.0
+    if after[1] - before[1] < MIN_TICKS:
+        return max(0.0, min((os.cpu_count() or 1) - after[2], cores - 1.0))
     return min((after[0] - before[0]) / (after[1] - before[1]) * (os.cpu_count() or 1), cores - 1.0)
 
 

@@ -269,3 +269,60 @@ def test_the_store_keeps_to_its_bound_oldest_out_first(tmp_path: Path) -> None:
         store.flush()
     kept = store.get_many("engine", [f"source {index}" for index in range(5)])
     assert sorted(kept) == ["source 2", "source 3", "source 4"]
+
+
+def test_an_empty_store_is_asked_only_for_its_own_rows_until_another_writes(tmp_path: Path) -> None:
+    store = CodeStore(tmp_path / "code.sqlite", b"k" * 32, 1 << 20)
+    assert store.get_many("engine", ["mine", "theirs"]) == {}
+    store.add("engine", "mine", b"1")  # with the digests kept from the lookup
+    store.flush()
+    other = CodeStore(tmp_path / "code.sqlite", b"k" * 32, 1 << 20)  # another process
+    assert other.get_many("engine", ["mine"]) == {"mine": b"1"}
+    other.add("engine", "theirs", b"2")
+    other.flush()
+    assert store.get_many("engine", ["mine", "theirs"]) == {"mine": b"1"}  # theirs not asked for yet
+    store.add("engine", "more", b"3")
+    store.flush()  # sees the other's write
+    assert store.get_many("engine", ["mine", "theirs", "more"]) == {"mine": b"1", "theirs": b"2", "more": b"3"}
+    assert store.rejected == 0
+
+
+def test_the_build_is_remembered_for_the_user_across_projects(tmp_path: Path) -> None:
+    user = tmp_path / "user"
+    user.mkdir(mode=0o700)
+    first = CodeStore(tmp_path / "one" / "code.sqlite", b"k" * 32, 1 << 20, user)
+    assert first.build_of("binary:1", lambda: "engine 1") == "engine 1"
+    # Another project, a cold one (no cache directory yet): the binary is not hashed again.
+    second = CodeStore(tmp_path / "two" / "code.sqlite", b"k" * 32, 1 << 20, user)
+    assert second.build_of("binary:1", lambda: "never asked") == "engine 1"
+    # A file not made under the user's key (planted, or another key's) is not believed.
+    (remembered,) = (user / "builds").iterdir()
+    assert stat.S_IMODE(remembered.stat().st_mode) == 0o600
+    remembered.write_text("engine 2\n" + "00" * 32)
+    third = CodeStore(tmp_path / "three" / "code.sqlite", b"k" * 32, 1 << 20, user)
+    assert third.build_of("binary:1", lambda: "engine 1") == "engine 1"
+    other_key = CodeStore(tmp_path / "four" / "code.sqlite", b"j" * 32, 1 << 20, user)
+    assert other_key.build_of("binary:1", lambda: "computed") == "computed"
+
+
+def test_code_the_same_in_every_project_is_found_in_the_users_store(tmp_path: Path, monkeypatch) -> None:
+    from evaluators import code_store
+    from evaluators.compiled_code import CodeCache, CompiledCode
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+    monkeypatch.setattr(code_store, "_stores", {})
+    build = lambda: "engine"  # noqa: E731
+    first = CompiledCode(CodeCache(1 << 20), str(tmp_path / "one"))
+    assert first.find_shared(build, "bundle") is None
+    first.keep("engine", "bundle", b"compiled")  # the caller compiled it
+    first.flush()
+    # Another project's first run, in another process (a fresh in-memory cache): nothing to compile.
+    second = CompiledCode(CodeCache(1 << 20), str(tmp_path / "two"))
+    assert second.find_shared(build, "bundle") == b"compiled"
+    second.flush()
+    assert CodeStore(tmp_path / "two" / "code.sqlite", load_key(), 1 << 20).get_many("engine", ["bundle"]) == \
+        {"bundle": b"compiled"}  # and the project's own store holds it from then on
+    # Wrappers (find) stay the project's own.
+    second.keep("engine", "wrapper", b"w")
+    second.flush()
+    assert code_store.user_store().get_many("engine", ["wrapper"]) == {}  # type: ignore[union-attr]

@@ -67,13 +67,39 @@ def test_a_busy_machine_forks_no_worker(tmp_path, monkeypatch):
 
 def test_spare_cores_are_the_idle_share_of_the_machine():
     cores = len(os.sched_getaffinity(0))
+    count = os.cpu_count() or 1
     # half the machine's ticks idle: half its cores, at most those besides this process's own
-    assert transform_worker.spare_cores((100, 1000), (150, 1100)) == min((os.cpu_count() or 1) / 2, cores - 1)
-    assert transform_worker.spare_cores((100, 1000), (100, 1100)) == 0.0
-    assert transform_worker.spare_cores(None, (100, 1000)) == cores - 1  # unknown: assumed free
-    assert transform_worker.spare_cores((100, 1000), (100, 1000)) == cores - 1  # no tick between
-    idle, total = transform_worker.cpu_times() or (0, 0)
-    assert 0 <= idle <= total
+    assert transform_worker.spare_cores((100, 1000, 1), (150, 1100, 1)) == min(count / 2, cores - 1)
+    assert transform_worker.spare_cores((100, 1000, 1), (100, 1100, 1)) == 0.0
+    assert transform_worker.spare_cores(None, (100, 1000, 1)) == cores - 1  # unknown: assumed free
+    idle, total, running = transform_worker.cpu_times() or (0, 0, 0)
+    assert 0 <= idle <= total and running >= 1  # this process runs
+
+
+def test_a_short_window_counts_the_tasks_running_now():
+    """Fewer ticks than MIN_TICKS say nothing: the cores less the tasks running (this one too) decide."""
+    cores = len(os.sched_getaffinity(0))
+    count = os.cpu_count() or 1
+    short = transform_worker.MIN_TICKS - 1
+    assert transform_worker.spare_cores((100, 1000, 1), (100, 1000 + short, 1)) == min(count - 1, cores - 1)
+    assert transform_worker.spare_cores((100, 1000, 1), (100 + short, 1000 + short, count)) == 0.0
+    assert transform_worker.spare_cores((100, 1000, 1), (100, 1000, count + 5)) == 0.0
+
+
+def test_a_busy_machine_is_looked_at_again(tmp_path, monkeypatch):
+    """A machine found busy is not written off for the run: after RECHECK more transforms of the host's
+    own it is looked at again, and a core found spare then gets a worker."""
+    looks: list[int] = []
+
+    def spare(before, after):
+        looks.append(0)
+        return 0.0 if len(looks) == 1 else 1.0
+
+    monkeypatch.setattr(transform_worker, "spare_cores", spare)
+    monkeypatch.setattr(transform_worker, "RECHECK", 4)
+    monkeypatch.setattr(transform_worker, "MIN_SPARE", 0.5)
+    total, pid = asyncio.run(_import(_graph(tmp_path), False))
+    assert total == sum(range(MODULES)) and pid is not None and len(looks) == 2
 
 
 def test_a_small_graph_forks_no_worker(tmp_path):

@@ -63,6 +63,8 @@ class GraphFetch:
         module = cast("FetchedModule", result)
         self._sent.add(module["id"])
         graph = await self._dependencies(module, own)
+        # What this batch transformed is written while the runtime compiles and runs it.
+        self.environment.server.transform_cache.flush_soon()
         # A new dict: the environment keeps `module` as its answer for the next fetch.
         return {**module, "graph": graph} if graph else module
 
