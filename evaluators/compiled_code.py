@@ -13,6 +13,13 @@ The interface (the same shape for every engine):
    the runtime costs), finds or makes a function for each, and answers them all with one call of the
    runtime's `compiled(...wrappers)`, in order, undefined for any it has none for (the runner
    compiles those itself, which also reports syntax errors). Then it runs the job queue again.
+   An engine that boots the runtime with `codeKeys: true` too takes requests by key
+   (runner/rpc/code_keys.py): a request that starts with "K" is a wrapper key alone, or a key, a
+   newline and the source; the wrapper is kept under the key (`split_request`), and a key the cache
+   does not hold is answered undefined (the runner then fetches the code and asks with it). Only an
+   engine whose runtimes could write its cache anyway may: the runtime says which source a key
+   names, so a runtime that broke out of its engine could file another module's code under a key;
+   the wasm evaluator, whose cache its sandboxes must not be able to write, takes no keys.
 3. Compiled code is kept in a `CodeCache`: bytecode by (engine build, wrapper source). The build
    is a digest of the engine's binary and its version, so no other build ever reads an entry;
    the source is the whole wrapper text, compared exactly (no hash collisions to reason about).
@@ -135,6 +142,15 @@ class CodeCache:
         self._checked.clear()
         self._seen.clear()
         self.size = self.hits = self.misses = 0
+
+
+def split_request(request: str) -> tuple[str, str | None]:
+    """A compile request as what the code is kept under (the wrapper key, or the source itself) and
+    the source to compile (None for a key alone)."""
+    if not request.startswith("K"):  # a source: "(" and the wrapper's text
+        return request, request
+    key, newline, source = request.partition("\n")
+    return key, source if newline else None
 
 
 def _max_bytes() -> int:

@@ -74,7 +74,7 @@ class QuickJSEngine:
         config = options.runtime_config()
         # Wrappers compiled once per host process (compiled_code.py), where the binding allows it.
         self._compiler = QuickJSCompiler.attach(self.context, options.code_cache)
-        config["hostCompiles"] = self._compiler is not None
+        config["hostCompiles"] = config["codeKeys"] = self._compiler is not None
         # The libraries' sources go in as strings (about 0.1 ms), not as literals to parse (tens of ms).
         units = profile_libraries(options.profile)["units"]
         for name, unit in units.items():

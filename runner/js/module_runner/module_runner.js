@@ -135,6 +135,8 @@ class ModuleRunner {
       if (batch) {
         options.graph = this.forgotten;
         this.forgotten = { forget: [] };
+        // Keys in place of code where the engine's host can give the wrapper by key (host_compiler.js).
+        if (this.hostCompiler && this.hostCompiler.keyed) options.codeKeys = true;
       }
       pending = this.transport
         .invoke("fetchModule", [specifier, importer ? importer.id : undefined, options])
@@ -260,6 +262,8 @@ class ModuleRunner {
     if (pending.length === 0) return null;
     const compiled = this.hostCompiler && this.hostCompiler.request(pending, cyclic);
     if (compiled) return compiled.then(() => this.link(root, { pending, cyclic }));
+    const fetched = this.hostCompiler && this.hostCompiler.fetchCode(pending, cyclic, this.transport);
+    if (fetched) return fetched.then(() => this.link(root, { pending, cyclic }));
     for (const record of pending) this.compile(record, cyclic.has(record));
     for (const record of pending) resolveBindings(record);
     for (const record of pending) record.status = "linked";
