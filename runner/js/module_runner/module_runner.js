@@ -59,6 +59,9 @@ class ModuleRunner {
   // The load phase only: fetch the whole static graph and link it. Errors here are load errors.
   async load(url, importer, type) {
     this.assertOpen();
+    // A module this runner has linked already (an entry imported again): nothing to fetch or link.
+    const known = importer === null && !type ? this.evaluatedModules.getModuleByUrl(url) : undefined;
+    if (known !== undefined && known.status !== "fetched") return known;
     // Answers the host sent along with this load's fetches (their static graphs), by url: used
     // where this load would fetch that url, and dropped with the load.
     const batch = new Map();
@@ -67,6 +70,13 @@ class ModuleRunner {
     const parked = this.link(record);
     if (parked) await parked;
     return record;
+  }
+
+  // The module at `url` when importing it again has nothing to do: it and its cycle are evaluated.
+  evaluatedModule(url) {
+    const record = this.evaluatedModules.getModuleByUrl(url);
+    if (record === undefined || record.status !== "evaluated") return undefined;
+    return (record.cycleRoot || record).status === "evaluated" ? record : undefined;
   }
 
   clearCache() {
