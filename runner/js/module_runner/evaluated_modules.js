@@ -61,6 +61,8 @@ class ModuleRecord {
     // that began with it.
     this.dfsIndex = 0;
     this.dfsAncestor = 0;
+    this.linkWalk = 0; // linker.js's linkOrder (which also uses dfsIndex and dfsAncestor)
+    this.linkOpen = false;
     this.cycleRoot = null;
     this.asyncEvaluation = 0;
     this.asyncParents = [];
