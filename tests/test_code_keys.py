@@ -1,6 +1,7 @@
 """Code keys (runner/rpc/code_keys.py): a runtime whose engine keeps compiled wrappers by key is sent keys
-in place of code, takes its wrappers by key, and fetches the code only where its engine has none
-(a first import, another engine build, a damaged entry); it gives the results of compiling."""
+with the code until the engine holds wrappers by key, then in place of it; it takes its wrappers by
+key, fetches the code only where its engine has none (another engine build, a damaged entry), and
+gives the results of compiling."""
 
 from __future__ import annotations
 
@@ -41,14 +42,14 @@ def empty_cache() -> Iterator[None]:
     CODE_CACHE.clear()
 
 
-def imports(root: Path, runtimes: int, evaluator: str = "inprocess",
-            between: Any = None) -> list[tuple[Any, list[dict[str, Any]], list[list[str]]]]:
+def imports(root: Path, runtimes: int, evaluator: str = "inprocess", between: Any = None,
+            cache_dir: Path | bool = False) -> list[tuple[Any, list[dict[str, Any]], list[list[str]]]]:
     """For each of `runtimes` fresh runtimes of one environment: the entry's `result`, the modules its
     fetches were answered with, and the keys it asked code for. `between()` runs before each runtime."""
 
     async def main() -> list[tuple[Any, list[dict[str, Any]], list[list[str]]]]:
         found = []
-        async with Server(root=root, cache_dir=False, environments={"ssr": {"evaluator": evaluator}}) as server:
+        async with Server(root=root, cache_dir=cache_dir, environments={"ssr": {"evaluator": evaluator}}) as server:
             env = server.environments["ssr"]
             for _ in range(runtimes):
                 if between is not None:
@@ -91,20 +92,19 @@ def test_a_runtime_takes_keyed_wrappers_from_the_cache_and_fetches_no_code(tmp_p
     expected = compiled_result(root)
     assert expected["t1"] == "t1t2"
     runs = imports(root, 4)
-    for result, answers, _ in runs:
+    es_modules = {f"/{name}" for name in KEYED_PROJECT if name.endswith(".js")}
+    for index, (result, answers, asked) in enumerate(runs):
         assert result == expected
-        # every ES module is sent a key and no code; the CommonJS module its code
-        assert {answer["url"] for answer in answers if "codeKey" in answer} == {
-            f"/{name}" for name in KEYED_PROJECT if name.endswith(".js")}
-        assert [answer["url"] for answer in answers if "code" in answer] == ["/c.cjs"]
+        # every ES module is sent a key, the CommonJS module none
+        assert {answer["url"] for answer in answers if "codeKey" in answer} == es_modules
+        # with its code while the cache holds no wrapper by key: the first runtime compiles each
+        # wrapper itself, the second into the cache under its key; the others take them by key
+        sent_code = {answer["url"] for answer in answers if "code" in answer}
+        assert sent_code == (es_modules | {"/c.cjs"} if index < 2 else {"/c.cjs"})
+        assert asked == []
     keyed = len(KEYED_PROJECT) - 1
-    # the first two runtimes asked for every key's code: the first compiled each wrapper itself, the
-    # second into the cache under its key; the others took them by key and asked for no code
-    assert [sorted(keys) for keys in runs[0][2]] == [sorted(a["codeKey"] for a in runs[0][1] if "codeKey" in a)]
-    assert len(runs[1][2]) == 1 and len(runs[1][2][0]) == keyed
-    assert runs[2][2] == runs[3][2] == []
     keys = [source for _, source in CODE_CACHE._entries if source.startswith("K")]
-    assert len(keys) == keyed
+    assert len(keys) == keyed == CODE_CACHE.keyed
     # the module with top-level await in a cycle has a wrapper of its own kind, started early
     assert sum(key.split(":")[1] == "e" for key in keys) == 1
 
@@ -119,7 +119,8 @@ def test_a_key_the_cache_cannot_give_brings_the_code(tmp_path: Path) -> None:
     def damaged() -> None:  # this build's keyed entries damaged, and the same keys under another build
         CODE_CACHE.clear()
         for (build, source), (code, crc) in keyed.items():
-            CODE_CACHE._entries[("quickjs-ng 0.0.0 another", source)] = (b"\xff" * len(code), crc)
+            CODE_CACHE.put("quickjs-ng 0.0.0 another", source, b"\xff" * len(code))
+            CODE_CACHE.put(build, source, code)
             CODE_CACHE._entries[(build, source)] = (code[:8] + b"\x00" * (len(code) - 8), crc)
 
     [(result, answers, asked)] = imports(root, 1, between=damaged)
@@ -127,6 +128,20 @@ def test_a_key_the_cache_cannot_give_brings_the_code(tmp_path: Path) -> None:
     assert len(keyed) == len(KEYED_PROJECT) - 1
     sent = sorted(answer["codeKey"] for answer in answers if "codeKey" in answer)
     assert len(asked) == 1 and sorted(asked[0]) == sent
+
+
+def test_a_store_that_holds_wrappers_by_key_is_asked_by_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))  # the store's key
+    root = write(tmp_path / "app", KEYED_PROJECT)
+    expected = compiled_result(root)
+    store = tmp_path / "cache"
+    [(result, answers, asked)] = imports(root, 1, cache_dir=store)  # with a store: compiled once, kept by key
+    assert result == expected and asked == [] and all("code" in answer for answer in answers)
+    CODE_CACHE.clear()  # as a new process finds it: the rows on disk only
+    [(result, answers, asked)] = imports(root, 1, cache_dir=store)
+    assert result == expected and asked == []
+    assert [answer["url"] for answer in answers if "code" in answer] == ["/c.cjs"]
+    assert CODE_CACHE.keyed == len(KEYED_PROJECT) - 1  # read from the store into the cache
 
 
 @pytest.mark.parametrize("evaluator", ("process", "wasm"))

@@ -4,12 +4,14 @@ A fresh runtime importing a graph the host process imported before compiles noth
 come from the compiled-code cache (evaluators/compiled_code.py). Yet each answer carried the
 module's code, which the runtime parsed out of the JSON, shaped into the wrapper's text and handed
 back to the engine's host only to find the cached bytecode by it. A runner that says so
-(`codeKeys` in a graph fetch's options, runner/rpc/graph_fetch.py) is sent, for such a module, a
-key instead: a digest of the code with the link metadata that shapes its wrapper (where the
-prologue's awaits are, top-level await, whether it imports). The runner asks the engine's host for
-the wrapper by that key (with how it starts the module, and its own wrapper format); where the
-cache has none (a first import, another engine build, a damaged entry) it fetches the code with
-`fetchCode` and compiles as before, its wrapper then kept under the key too.
+(`codeKeys: "instead"` in a graph fetch's options, runner/rpc/graph_fetch.py) is sent, for such a
+module, a key instead: a digest of the code with the link metadata that shapes its wrapper (where
+the prologue's awaits are, top-level await, whether it imports). The runner asks the engine's host
+for the wrapper by that key (with how it starts the module, and its own wrapper format); where the
+cache has none (another engine build, a damaged entry, one dropped) it fetches the code with
+`fetchCode` and compiles as before, its wrapper then kept under the key too. An engine that holds
+no wrappers by key yet (a first import, a new worker process) has its runtimes ask for keys
+"alongside" the code: they compile as before, and their wrappers are kept by key.
 
 Only what the runner can shape without the code is keyed: an ES module with link metadata whose
 prologue's awaits are where the metadata says (the runner, without the code, cannot check them),

@@ -20,8 +20,9 @@ only within the import that asked.
 A module sent to this runner is not sent again unless the runner says it forgot it (HMR invalidates
 modules, a full reload clears them all): it says so with its next fetch.
 
-A runner that asks with `codeKeys` too is sent keys in place of code where it can take the compiled
-wrapper by key (code_keys.py); `code` (the runner's `fetchCode`) answers the code of keys it sent.
+A runner that asks with `codeKeys` too is sent keys (code_keys.py): "instead" of code where its engine
+holds wrappers by key, or "alongside" it, so that the engine keeps the wrappers it compiles by key;
+`code` (the runner's `fetchCode`) answers the code of keys it sent instead.
 """
 
 from __future__ import annotations
@@ -71,9 +72,11 @@ class GraphFetch:
         module = cast("FetchedModule", result)
         self._sent.add(module["id"])
         graph = await self._dependencies(module, own)
-        if options.get("codeKeys") is True:
-            module = self._keyed(module)
-            graph = [self._keyed(answer) for answer in graph]
+        keys = options.get("codeKeys")
+        if keys == "instead" or keys == "alongside":
+            instead = keys == "instead"
+            module = self._keyed(module, instead)
+            graph = [self._keyed(answer, instead) for answer in graph]
         # A new dict: the environment keeps `module` as its answer for the next fetch.
         return {**module, "graph": graph} if graph else module
 
@@ -82,10 +85,12 @@ class GraphFetch:
         codes = self._codes
         return [codes.get(key) if isinstance(key, str) else None for key in keys]
 
-    def _keyed(self, module: FetchedModule) -> FetchedModule:
+    def _keyed(self, module: FetchedModule, instead: bool) -> FetchedModule:
         key = code_key(module)
         if key is None:
             return module
+        if not instead:
+            return {**module, "codeKey": key}
         self._codes[key] = module["code"]
         return keyed(module, key)
 

@@ -10,17 +10,17 @@
 // engine's Function constructor compiles: the wrapper's source (which is what the function's
 // toString shows) in parentheses, a script whose value is the function.
 //
-// With `keyed` (an engine whose host keeps wrappers by key), the runner's graph fetches ask for keys
-// in place of code (runner/rpc/code_keys.py). A record sent with a key and no code is asked for by
-// its wrapper key alone (the evaluator's wrapperKey: the code's key, how the module starts, the
-// wrapper format), a record with both by its key, a newline and its source (the host keeps the
-// wrapper under the key too). Where the host had none for a key, the runner fetches the code
-// (fetchCode) and asks again with it.
+// With `keys` (an engine whose host keeps wrappers by key), the runner's graph fetches ask for keys
+// (runner/rpc/code_keys.py): "instead" of code, where the host holds wrappers by key, else
+// "alongside" it. A record sent with a key and no code is asked for by its wrapper key alone (the
+// evaluator's wrapperKey: the code's key, how the module starts, the wrapper format), a record with
+// both by its key, a newline and its source (the host keeps the wrapper under the key). Where the
+// host had none for a key, the runner fetches the code (fetchCode) and asks again with it.
 
 class HostCompiler {
-  constructor(evaluator, keyed) {
+  constructor(evaluator, keys) {
     this.evaluator = evaluator;
-    this.keyed = Boolean(keyed);
+    this.keys = keys === "instead" || keys === "alongside" ? keys : null;
     this.queue = []; // records waiting to be handed to the host
     this.handed = []; // records handed, in order, waiting for `compiled`
     this.waiting = []; // what each request's promise resolves

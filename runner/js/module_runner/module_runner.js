@@ -145,8 +145,8 @@ class ModuleRunner {
       if (batch) {
         options.graph = this.forgotten;
         this.forgotten = { forget: [] };
-        // Keys in place of code where the engine's host can give the wrapper by key (host_compiler.js).
-        if (this.hostCompiler && this.hostCompiler.keyed) options.codeKeys = true;
+        // Keys to wrappers the engine's host keeps, in place of code or with it (host_compiler.js).
+        if (this.hostCompiler && this.hostCompiler.keys) options.codeKeys = this.hostCompiler.keys;
       }
       pending = this.transport
         .invoke("fetchModule", [specifier, importer ? importer.id : undefined, options])
