@@ -73,7 +73,15 @@ def _awaits_at(code: str, awaits: list[int]) -> bool:
 
 
 def keyed(module: FetchedModule, key: str) -> FetchedModule:
-    """The answer with `codeKey` in place of its code (a new dict: the environment keeps its own)."""
-    sent: dict[str, Any] = {name: value for name, value in module.items() if name != "code"}
+    """The answer with `codeKey` in place of its code (a new dict: the environment keeps its own), for
+    modrun's runner alone: without what it does not read (`invalidate`) or takes as said without it
+    (`file` where it is the id: runner/js/module_runner/evaluated_modules.js), each a key the
+    runtime's JSON.parse makes and its prototype walk reads."""
+    sent: dict[str, Any] = {name: value for name, value in module.items() if name not in _LEFT_OUT}
+    if module["file"] != module["id"]:
+        sent["file"] = module["file"]
     sent["codeKey"] = key
     return sent  # type: ignore[return-value]
+
+
+_LEFT_OUT = frozenset(("code", "file", "invalidate"))
