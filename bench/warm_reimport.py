@@ -162,13 +162,18 @@ async def _measure_runs(work: Path, entry: str, repeat: int, instrumented: bool,
         replay: list[float] = []
         if instrumented:
             for _ in range(3):
-                fetch = env.invoke_handlers()["fetchModule"]  # what a fresh runner's requests get
+                handlers = env.invoke_handlers()  # what a fresh runner's requests get
+                fetch = handlers["fetchModule"]
                 started = time.perf_counter()
-                for args in requests:
-                    result = await fetch(*args)
-                    for module in [result, *result.get("graph", [])]:  # with the graph it was sent
-                        modules[module["url"]] = {"code": module["code"], "resolved": module["modrun"]["resolved"]}
+                results = [await fetch(*args) for args in requests]
                 replay.append((time.perf_counter() - started) * 1000)
+                for result in results:
+                    for module in [result, *result.get("graph", [])]:  # with the graph it was sent
+                        # (sent as a key where the runtime takes its wrapper by key: runner/rpc/code_keys.py)
+                        code = module.get("code")
+                        if code is None:
+                            code = (await handlers["fetchCode"]([module["codeKey"]]))[0]
+                        modules[module["url"]] = {"code": code, "resolved": module["modrun"]["resolved"]}
     return {"runs": runs, "modules": modules, "checksum": checksum, "cached_us": cached_us, "replay_ms": replay,
             "count": count}
 

@@ -53,6 +53,7 @@ class CodeStore:
         self._key = key
         self._lock = threading.Lock()
         self._pending: list[tuple[bytes, bytes, bytes]] = []
+        self._rows = False  # the table was found to hold rows (it is never emptied)
         self._drop: list[bytes] = []
         self._digests: dict[tuple[str, str], tuple[bytes, bytes]] = {}  # (build, source) looked up in vain
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -167,6 +168,16 @@ class CodeStore:
         self.hits += len(found)
         self.misses += len(sources) - len(found)
         return found
+
+    def has_rows(self) -> bool:
+        """Does the table hold any row (asked again until it does)?"""
+        if not self._rows:
+            with self._lock:
+                try:
+                    self._rows = self._db.execute("SELECT EXISTS (SELECT 1 FROM code)").fetchone()[0] == 1
+                except sqlite3.Error:
+                    pass
+        return self._rows
 
     def add(self, build: str, source: str, code: bytes) -> None:
         """Keep bytecode this process's own engine compiled from `source`; written at `flush`."""

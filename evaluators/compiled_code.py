@@ -13,6 +13,16 @@ The interface (the same shape for every engine):
    the runtime costs), finds or makes a function for each, and answers them all with one call of the
    runtime's `compiled(...wrappers)`, in order, undefined for any it has none for (the runner
    compiles those itself, which also reports syntax errors). Then it runs the job queue again.
+   An engine that boots the runtime with `codeKeys` too takes requests by key
+   (runner/rpc/code_keys.py): a request that starts with "K" is a wrapper key alone, or a key, a
+   newline and the source; the wrapper is kept under the key (`split_request`), and a key the cache
+   does not hold is answered undefined (the runner then fetches the code and asks with it).
+   `codeKeys` is "instead" (keys in place of code) where the cache or its store holds wrappers by key
+   (`holds_keys`), else "alongside": a cache that holds none yet would only answer every key
+   undefined, and a round trip later be asked again with the code. Only an
+   engine whose runtimes could write its cache anyway may: the runtime says which source a key
+   names, so a runtime that broke out of its engine could file another module's code under a key;
+   the wasm evaluator, whose cache its sandboxes must not be able to write, takes no keys.
 3. Compiled code is kept in a `CodeCache`: bytecode by (engine build, wrapper source). The build
    is a digest of the engine's binary and its version, so no other build ever reads an entry;
    the source is the whole wrapper text, compared exactly (no hash collisions to reason about).
@@ -81,6 +91,7 @@ class CodeCache:
         # not on every one (a fresh runtime's import hits hundreds: about 1 ms of checksums).
         self._checked: dict[tuple[str, str], bytes] = {}
         self._seen: set[int] = set()  # hashes of sources seen once, not compiled
+        self.keyed = 0  # entries kept under a wrapper key (split_request)
 
     def get(self, build: str, source: str) -> bytes | None:
         key = (build, source)
@@ -118,6 +129,7 @@ class CodeCache:
             return
         self._entries[key] = (code, zlib.crc32(code))
         self.size += cost
+        self.keyed += source.startswith("K")
         while self.size > self.max_bytes:
             self._drop(next(iter(self._entries)))
 
@@ -126,6 +138,7 @@ class CodeCache:
         self._checked.pop(key, None)
         if entry is not None:
             self.size -= len(key[1]) + len(entry[0])
+            self.keyed -= key[1].startswith("K")
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -134,7 +147,16 @@ class CodeCache:
         self._entries.clear()
         self._checked.clear()
         self._seen.clear()
-        self.size = self.hits = self.misses = 0
+        self.size = self.hits = self.misses = self.keyed = 0
+
+
+def split_request(request: str) -> tuple[str, str | None]:
+    """A compile request as what the code is kept under (the wrapper key, or the source itself) and
+    the source to compile (None for a key alone)."""
+    if not request.startswith("K"):  # a source: "(" and the wrapper's text
+        return request, request
+    key, newline, source = request.partition("\n")
+    return key, source if newline else None
 
 
 def _max_bytes() -> int:
@@ -191,6 +213,10 @@ class CompiledCode:
         else:
             self.keep(build(), source, code)  # into the project's store: its later runs find it there
         return code
+
+    def holds_keys(self) -> bool:
+        """May wrappers be found by key here: does the cache hold some, or the store any rows?"""
+        return self.cache.keyed > 0 or (self.store is not None and self.store.has_rows())
 
     def wanted(self, source: str) -> bool:
         """Should this source be compiled to bytecode? With a store, always: the next process reads it."""

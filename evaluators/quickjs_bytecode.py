@@ -30,7 +30,7 @@ from typing import Any
 
 import _quickjs
 
-from .compiled_code import CODE_CACHE, CodeCache, CompiledCode
+from .compiled_code import CODE_CACHE, CodeCache, CompiledCode, split_request
 from .quickjs_tracker import ContextData, JSValue, ObjectData
 
 JS_TAG_INT = 0
@@ -172,13 +172,16 @@ class QuickJSCompiler:
         api.update_stack_top(self.runtime_ptr)
         wrappers: list[JSValue] = []
         try:
-            sources: list[str] = []
-            while (source := self.next_request()) is not None:
-                sources.append(str(source))
+            requests: list[tuple[str, str | None]] = []
+            while (request := self.next_request()) is not None:
+                requests.append(split_request(str(request)))
             # Looked up together: the disk store answers a batch in one query.
-            codes = self.code.find(self._build, sources)
-            for source, code in zip(sources, codes, strict=True):
-                wrappers.append(self._wrapper(source, code))
+            codes = self.code.find(self._build, [key for key, _ in requests])
+            for (key, source), code in zip(requests, codes, strict=True):
+                if code is None and source is None:  # a key not held (nor seen): the runner brings the code
+                    wrappers.append(UNDEFINED)
+                else:
+                    wrappers.append(self._wrapper(key, code, source))
             self.code.flush()
         finally:
             # Always answered (undefined for what is not compiled): the runner waits for it.
@@ -223,14 +226,15 @@ class QuickJSCompiler:
                 api.free_cstring(ctx, text)
             api.free_value(ctx, error)
 
-    def _wrapper(self, source: str, code: bytes | None, text_of: Callable[[], str | None] | None = None) -> JSValue:
+    def _wrapper(self, source: str, code: bytes | None,
+                 text_of: str | Callable[[], str | None] | None = None) -> JSValue:
         """The wrapper function for this source (a new reference), or undefined. `text_of`: the text to
-        compile where `source` only names it (define)."""
+        compile where `source` only names it (a wrapper key, or define's), or what gives it."""
         api, ctx = self.api, self.context_ptr
         if code is not None:
             script = api.read_object(ctx, code, len(code), JS_READ_OBJ_BYTECODE)
         elif self.code.wanted(source):
-            compiled = source if text_of is None else text_of()
+            compiled = source if text_of is None else text_of if isinstance(text_of, str) else text_of()
             if compiled is None:
                 return UNDEFINED
             text = compiled.encode("utf-8", "surrogatepass")

@@ -315,10 +315,12 @@ class Environment(Resolving):
         self._fetched.pop(node.id, None)
 
     def invoke_handlers(self) -> dict[str, Handler]:
-        """What a module runner may invoke on this environment: fetchModule, its bindings, and the host
-        capabilities of its profile (and only those). A set per runner: its fetchModule remembers what
-        it sent that runner in batches (runner/rpc/graph_fetch.py)."""
-        handlers: dict[str, Handler] = {"fetchModule": GraphFetch(self), BINDINGS_METHOD: self.bindings}
+        """What a module runner may invoke on this environment: fetchModule (and fetchCode, the code it
+        sent that runner as keys), its bindings, and the host capabilities of its profile (and only
+        those). A set per runner: its fetchModule remembers what it sent that runner in batches
+        (runner/rpc/graph_fetch.py)."""
+        fetch = GraphFetch(self)
+        handlers: dict[str, Handler] = {"fetchModule": fetch, "fetchCode": fetch.code, BINDINGS_METHOD: self.bindings}
         if "fetch" in self.capabilities:
             handlers["fetch"] = self.fetch_policy
         if "subtle" in self.capabilities:

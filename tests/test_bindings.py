@@ -288,7 +288,7 @@ def test_bindings_are_the_only_new_way_out(tmp_path: Path, evaluator: str) -> No
     assert seen["globals0"] == seen["globals1"]
     assert "fetch" not in seen["globals1"]  # type: ignore[operator]
     assert seen["names0"] == [] and seen["names1"] == ["f"]
-    assert seen["handlers0"] == seen["handlers1"] == ["bindings", "fetchModule"]
+    assert seen["handlers0"] == seen["handlers1"] == ["bindings", "fetchCode", "fetchModule"]
     assert seen["props"] == ["length", "name"]
 
 

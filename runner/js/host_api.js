@@ -25,6 +25,19 @@ function createHostApi(runner, loop, profile) {
     return profile.dispatch;
   };
 
+  // A module's export names, as Object.keys of its namespace lists them: fixed once first listed
+  // (namespace.js), so kept for the next import of the same module, which skips the namespace's
+  // traps (a descriptor per name).
+  const namesOf = new WeakMap();
+  const exportNames = (record) => {
+    let names = namesOf.get(record);
+    if (names === undefined) {
+      names = Object.keys(moduleNamespace(record));
+      namesOf.set(record, names);
+    }
+    return names;
+  };
+
   const pendingCalls = new Map();
   let lastPending = 0;
 
@@ -65,31 +78,42 @@ function createHostApi(runner, loop, profile) {
     return { holder, value };
   };
 
+  // What `import` answers for an evaluated module: its url, export names and their values.
+  const imported = (record) => {
+    runner.entryUrls.add(record.url);
+    const names = exportNames(record);
+    const values = Object.create(null);
+    for (const name of names) {
+      try {
+        values[name] = describe(record.exports[name], [name], new Set());
+      } catch (error) {
+        values[name] = { $modrun: "opaque", type: "getter", text: `[reading it threw ${safeString(error, "an error")}]` };
+      }
+    }
+    return { url: record.url, exports: names, values };
+  };
+
+  const importing = async (url) => {
+    let record;
+    try {
+      record = await runner.load(url, null);
+    } catch (error) {
+      throw new HostFailure("load", error);
+    }
+    try {
+      await runner.evaluate(record);
+    } catch (error) {
+      throw new HostFailure("js", error);
+    }
+    return answer(imported(record));
+  };
+
   return {
-    async import(url) {
-      let record;
-      try {
-        record = await runner.load(url, null);
-      } catch (error) {
-        throw new HostFailure("load", error);
-      }
-      try {
-        await runner.evaluate(record);
-      } catch (error) {
-        throw new HostFailure("js", error);
-      }
-      runner.entryUrls.add(record.url);
-      const namespace = moduleNamespace(record);
-      const names = Object.keys(namespace);
-      const values = Object.create(null);
-      for (const name of names) {
-        try {
-          values[name] = describe(record.exports[name], [name], new Set());
-        } catch (error) {
-          values[name] = { $modrun: "opaque", type: "getter", text: `[reading it threw ${safeString(error, "an error")}]` };
-        }
-      }
-      return answer({ url: record.url, exports: names, values });
+    // A module evaluated already is answered at once, with no promise (the transport replies to a
+    // plain value as it is), where loading and evaluating it again would only cost ticks.
+    import(url) {
+      const done = runner.evaluatedModule(url);
+      return done === undefined ? importing(url) : imported(done);
     },
 
     async call(url, path, args) {

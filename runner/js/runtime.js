@@ -16,7 +16,7 @@ function bootRuntime(global, config, runnerSource) {
   runner.bindings = new Bindings(transport);
   evaluator.attach(runner);
   if (config.hmr) runner.hmrClient = new HMRClient(runner, transport);
-  const compiler = config.hostCompiles ? new HostCompiler(evaluator) : null;
+  const compiler = config.hostCompiles ? new HostCompiler(evaluator, config.codeKeys) : null;
   runner.hostCompiler = compiler;
   loop.traces = runner.traces;
   const api = createHostApi(runner, loop, profile);

@@ -19,6 +19,14 @@ class StackTraces {
     this.byWrapper = new WeakMap();
     this.byFunction = new WeakMap();
     this.sites = new WeakMap(); // error -> raw call sites, for phase checks
+    this.functionText = Function.prototype.toString; // taken before any module runs
+  }
+
+  // The module's wrapper source: for a wrapper the host gave by key (esm_evaluator.js), the
+  // wrapper's own text, which is the source it was compiled from, read when first needed.
+  sourceOf(record) {
+    if (record.wrapperSource === null) record.wrapperSource = Reflect.apply(this.functionText, record.wrapper, []);
+    return record.wrapperSource;
   }
 
   register(record) {
@@ -100,7 +108,7 @@ class StackTraces {
     try { text = Function.prototype.toString.call(fn); } catch { text = ""; }
     if (text && !text.endsWith("[native code]\n}")) {
       for (const record of this.modules) {
-        const source = record.wrapperSource;
+        const source = this.sourceOf(record);
         let at = source.indexOf(text);
         while (at >= 0) {
           const startLine = countLines(source, at);
@@ -130,7 +138,7 @@ class StackTraces {
     try { text = Function.prototype.toString.call(fn); } catch { return null; }
     if (!text || text.endsWith("[native code]\n}")) return null;
     for (const record of this.modules) {
-      const source = record.wrapperSource;
+      const source = this.sourceOf(record);
       const at = source.indexOf(text);
       if (at < 0) continue;
       const line = countLines(source, at);
@@ -148,7 +156,7 @@ class StackTraces {
     const record = this.moduleOf(fn, line);
     if (record === RUNNER_FRAME) return null;
     if (!record) return `${name || "<anonymous>"} (<anonymous>:${line}:${column})`;
-    column = utf16Column(record.wrapperSource, line, column);
+    column = utf16Column(this.sourceOf(record), line, column);
     let where = `${record.file}:${line - this.startOffset}:${column}`;
     const original = record.originalPosition(line, column);
     if (original) where = `${original.source || record.file}:${original.line}:${original.column}`;

@@ -19,6 +19,10 @@ only within the import that asked.
 
 A module sent to this runner is not sent again unless the runner says it forgot it (HMR invalidates
 modules, a full reload clears them all): it says so with its next fetch.
+
+A runner that asks with `codeKeys` too is sent keys (code_keys.py): "instead" of code where its engine
+holds wrappers by key, or "alongside" it, so that the engine keeps the wrappers it compiles by key;
+`code` (the runner's `fetchCode`) answers the code of keys it sent instead.
 """
 
 from __future__ import annotations
@@ -28,17 +32,22 @@ import types
 from collections.abc import Coroutine, Generator
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from .code_keys import code_key, keyed
+
 if TYPE_CHECKING:
     from ..environment import Environment
     from .payloads import FetchedModule, FetchOptions, FetchResult
 
 T = TypeVar("T")
 
+_OURS = ("graph", "codeKeys")  # the runner's options for this handler, not for fetch_module
+
 
 class GraphFetch:
     def __init__(self, environment: Environment) -> None:
         self.environment = environment
         self._sent: set[str] = set()  # module ids this runner was sent and has not forgotten
+        self._codes: dict[str, str] = {}  # key -> the code it named, for what was sent keyed
 
     async def __call__(self, url: str, importer: str | None = None,
                        options: FetchOptions | None = None) -> FetchResult:
@@ -51,7 +60,7 @@ class GraphFetch:
         forgotten = asked.get("forget")
         if isinstance(forgotten, list):
             self._sent.difference_update(id for id in forgotten if isinstance(id, str))
-        own = cast("FetchOptions", {key: value for key, value in options.items() if key != "graph"})
+        own = cast("FetchOptions", {key: value for key, value in options.items() if key not in _OURS})
         # Asked for by the runner: never in another answer's batch meanwhile (the modules a batch left
         # out are fetched concurrently, and one may be transformed before its own answer is sent).
         node = self.environment.module_graph.get_module_by_url(url)
@@ -65,8 +74,27 @@ class GraphFetch:
         graph = await self._dependencies(module, own)
         # What this batch transformed is written while the runtime compiles and runs it.
         self.environment.server.transform_cache.flush_soon()
+        keys = options.get("codeKeys")
+        if keys == "instead" or keys == "alongside":
+            instead = keys == "instead"
+            module = self._keyed(module, instead)
+            graph = [self._keyed(answer, instead) for answer in graph]
         # A new dict: the environment keeps `module` as its answer for the next fetch.
         return {**module, "graph": graph} if graph else module
+
+    async def code(self, keys: list[str]) -> list[str | None]:
+        """The code of each key this runner was sent (None for one it was not)."""
+        codes = self._codes
+        return [codes.get(key) if isinstance(key, str) else None for key in keys]
+
+    def _keyed(self, module: FetchedModule, instead: bool) -> FetchedModule:
+        key = code_key(module)
+        if key is None:
+            return module
+        if not instead:
+            return {**module, "codeKey": key}
+        self._codes[key] = module["code"]
+        return keyed(module, key)
 
     async def _dependencies(self, root: FetchedModule, options: FetchOptions) -> list[FetchedModule]:
         """The answers for the static dependencies of `root` this runner was not sent, level by level."""

@@ -71,6 +71,7 @@ class FetchedModule(TypedDict):
     url: str
     invalidate: bool
     map: NotRequired[str]  # when the runner asked for the map as a field: its JSON text (sent_module.py)
+    codeKey: NotRequired[str]  # to a runner that asked with codeKeys: in place of `code`, or with it (code_keys.py)
     modrun: dict[str, Any]  # LinkMeta, as sent (sent_module.py)
     # modrun's runner asked with `graph`: its static dependencies' answers too (runner/rpc/graph_fetch.py)
     graph: NotRequired[list[FetchedModule]]
@@ -93,6 +94,7 @@ class FetchOptions(TypedDict, total=False):
     inlineSourceMap: bool
     attributes: dict[str, str]
     graph: GraphRequest  # modrun's extension: answer with the warm static graph too (runner/rpc/graph_fetch.py)
+    codeKeys: str  # with `graph`: "instead" of code, or "alongside" it, keys to wrappers (code_keys.py)
 
 
 class GraphRequest(TypedDict):

@@ -6,7 +6,8 @@ its answer `{"type": "custom", "event": "vite:invoke", "data": {"name", "id": "r
 "data": {"result": ...} | {"error": ErrorPayload}}}`. Either side may invoke the other:
 
 - a runtime invokes its environment (`ENVIRONMENT_METHODS`): `fetchModule` for every module it
-  loads; a remote Vite runner also asks `getBuiltins`; and the host capabilities of its profile
+  loads (and `fetchCode` for the code of those it was sent as keys: code_keys.py); a remote Vite
+  runner also asks `getBuiltins`; and the host capabilities of its profile
   (`CAPABILITY_METHODS`: `fetch`, `subtle`) and the host's bindings (`BINDINGS_METHOD`, in every
   profile), the runtime's only ways out of its sandbox, answered by runner/capabilities/;
 - the host invokes the runtime's module runner (`RUNTIME_METHODS`, answered by
@@ -54,7 +55,7 @@ CAPABILITY_METHODS = ("fetch", "subtle")
 #: `bindings("call", name, args) -> result` (runner/capabilities/bindings.py, runner/js/bindings.js)
 BINDINGS_METHOD = "bindings"
 #: what a module runner may invoke on its environment
-ENVIRONMENT_METHODS = ("fetchModule", "getBuiltins", *CAPABILITY_METHODS, BINDINGS_METHOD)
+ENVIRONMENT_METHODS = ("fetchModule", "fetchCode", "getBuiltins", *CAPABILITY_METHODS, BINDINGS_METHOD)
 #: the virtual module whose default export is the bindings' `env` object, and its id
 ENV_MODULE = "modrun:env"
 ENV_MODULE_ID = "\0" + ENV_MODULE

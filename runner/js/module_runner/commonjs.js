@@ -297,6 +297,11 @@ class FormatEvaluator {
     return isCommonJS(record) ? this.commonjs.wrapperSource(record) : this.esm.wrapperSource(record, early);
   }
 
+  // Only ES modules are sent keys (runner/rpc/code_keys.py): a CommonJS one has none.
+  wrapperKey(record, early) {
+    return isCommonJS(record) ? undefined : this.esm.wrapperKey(record, early);
+  }
+
   run(record, importMeta, ssrImport, ssrDynamicImport, ssrExportAll, ssrExportName, finished) {
     if (isCommonJS(record)) return this.commonjs.run(record, importMeta, ssrImport, ssrDynamicImport);
     return this.esm.run(record, importMeta, ssrImport, ssrDynamicImport, ssrExportAll, ssrExportName, finished);

@@ -1,6 +1,6 @@
 // provides: ESModulesEvaluator
 // uses:
-// private: AsyncFunction, GeneratorFunction, AsyncGeneratorFunction, CONTEXT_NAMES, USE_STRICT, GATE, FINISH, prologueAwaits, stringEnd, awaitsOf
+// private: AsyncFunction, GeneratorFunction, AsyncGeneratorFunction, CONTEXT_NAMES, USE_STRICT, GATE, FINISH, prologueAwaits, stringEnd, awaitsOf, textDigest
 
 // Runs runner-format code as Vite's ESModulesEvaluator does: a module's code is the body of an
 // async function of Vite's six context names. The function's header (the engine's text) and a
@@ -75,6 +75,19 @@ function stringEnd(code, start) {
   }
 }
 
+// A digest of text (two 32-bit FNV-1a hashes with different bases), in hex: names the wrapper format
+// in wrapper keys. Not a defence against anyone: both texts it tells apart are the runner's own.
+function textDigest(text) {
+  let a = 0x811c9dc5;
+  let b = 0x01000193 ^ text.length;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    a = Math.imul(a ^ unit, 0x01000193);
+    b = Math.imul(b ^ unit, 0x5bd1e995);
+  }
+  return (a >>> 0).toString(16) + (b >>> 0).toString(16);
+}
+
 class ESModulesEvaluator {
   constructor() {
     // The engine's own text around a body (as Function.prototype.toString shows it), so that
@@ -86,6 +99,9 @@ class ESModulesEvaluator {
     this.suffix = text.slice(body + probe.length);
     this.startOffset = this.prefix.split("\n").length - 1;
     this.prefixes = new Map([[AsyncFunction, this.prefix]]);
+    // The wrapper format (see wrapperKey), read before any module runs; its digest when first asked for.
+    this.formatText = [...this.prefixes.values(), this.suffix, String(this.shape)].join("\0");
+    this.format = null;
     for (const kind of [GeneratorFunction, AsyncGeneratorFunction]) {
       const names = kind === AsyncGeneratorFunction ? [...CONTEXT_NAMES, FINISH] : CONTEXT_NAMES;
       const header = String(new kind(...names, probe));
@@ -127,10 +143,29 @@ class ESModulesEvaluator {
     return shape.source;
   }
 
+  // What names the module's wrapper without its code (host_compiler.js): the host's key for the
+  // code and its link metadata (runner/rpc/code_keys.py), whether the module is started early (which
+  // changes only the wrapper of one with top-level await), and the wrapper format: the engine's text
+  // around a body and shape()'s own text, so that a runner that shapes wrappers otherwise never
+  // takes another's.
+  wrapperKey(record, early) {
+    if (this.format === null) this.format = textDigest(this.formatText);
+    return `K${this.format}:${early && record.meta.hasTLA ? "e" : "l"}:${record.codeKey}`;
+  }
+
   // Sets the record's wrapper (`given`: one the host compiled from wrapperSource) and its source,
   // for stack traces, and `record.sync` and `record.gated`; a syntax error is thrown located in
-  // the module.
+  // the module. A record without code has a wrapper the host gave by key: its awaits are where its
+  // metadata says (the host checked them), and its source is the wrapper's own text.
   compile(record, early, given) {
+    if (record.code === undefined) {
+      const meta = record.meta;
+      record.sync = !meta.hasTLA;
+      record.gated = meta.imports.length !== 0 && (record.sync || early);
+      record.wrapper = given;
+      record.wrapperSource = null;
+      return;
+    }
     const kept = record.shaped;
     record.shaped = null;
     const shape = kept && kept.early === early ? kept : this.shape(record, early);

@@ -29,7 +29,8 @@ class ModuleRecord {
     this.url = result.url;
     this.id = result.id;
     this.file = result.file || result.id;
-    this.code = result.code;
+    this.code = result.code; // undefined where the host sent a key in its place, until needed (host_compiler.js)
+    this.codeKey = result.codeKey;
     this.meta = result.modrun || null;
     this.map = result.map || null; // as sent; a SourceMap once an error is first mapped
     this.exports = Object.create(null);
@@ -41,7 +42,7 @@ class ModuleRecord {
     this.deps = new Map(); // specifier -> ModuleRecord (static imports and re-exports)
     this.importers = new Set();
     this.wrapper = null;
-    this.wrapperSource = "";
+    this.wrapperSource = ""; // null for a wrapper taken by key: its text, when asked for, is the function's own
     this.shaped = null; // the evaluator's wrapper shape, made for the host's compiler, until compiled
     // The host's compiler (host_compiler.js): the source asked for (null once answered), whether it
     // was asked for as a module started early, and its answer.
@@ -60,6 +61,8 @@ class ModuleRecord {
     // that began with it.
     this.dfsIndex = 0;
     this.dfsAncestor = 0;
+    this.linkWalk = 0; // linker.js's linkOrder (which also uses dfsIndex and dfsAncestor)
+    this.linkOpen = false;
     this.cycleRoot = null;
     this.asyncEvaluation = 0;
     this.asyncParents = [];

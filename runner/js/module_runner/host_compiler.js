@@ -9,10 +9,18 @@
 // module itself, which also reports its syntax errors). The host compiles the very text the
 // engine's Function constructor compiles: the wrapper's source (which is what the function's
 // toString shows) in parentheses, a script whose value is the function.
+//
+// With `keys` (an engine whose host keeps wrappers by key), the runner's graph fetches ask for keys
+// (runner/rpc/code_keys.py): "instead" of code, where the host holds wrappers by key, else
+// "alongside" it. A record sent with a key and no code is asked for by its wrapper key alone (the
+// evaluator's wrapperKey: the code's key, how the module starts, the wrapper format), a record with
+// both by its key, a newline and its source (the host keeps the wrapper under the key). Where the
+// host had none for a key, the runner fetches the code (fetchCode) and asks again with it.
 
 class HostCompiler {
-  constructor(evaluator) {
+  constructor(evaluator, keys) {
     this.evaluator = evaluator;
+    this.keys = keys === "instead" || keys === "alongside" ? keys : null;
     this.queue = []; // records waiting to be handed to the host
     this.handed = []; // records handed, in order, waiting for `compiled`
     this.waiting = []; // what each request's promise resolves
@@ -29,13 +37,42 @@ class HostCompiler {
     let asked = 0;
     for (const record of records) {
       if (record.wrapper || record.hostSource !== undefined) continue;
-      record.hostEarly = early.has(record);
-      record.hostSource = "(" + this.evaluator.wrapperSource(record, record.hostEarly) + ")";
+      const started = early.has(record);
+      const key = record.codeKey === undefined ? undefined : this.evaluator.wrapperKey(record, started);
+      if (record.code === undefined) {
+        if (key === undefined) continue; // fetchCode brings its code
+        record.hostSource = key;
+      } else {
+        const source = "(" + this.evaluator.wrapperSource(record, started) + ")";
+        record.hostSource = key === undefined ? source : key + "\n" + source;
+      }
+      record.hostEarly = started;
       this.queue.push(record);
       asked++;
     }
     if (asked === 0) return null;
     return new Promise((resolve) => { this.waiting.push(resolve); });
+  }
+
+  // A promise that settles once the records sent without code that the host gave no wrapper for
+  // have their code, or null when none lacks it; they are asked for again (with the code) by the
+  // next request().
+  fetchCode(records, early, transport) {
+    const missing = [];
+    for (const record of records) {
+      if (record.code !== undefined || record.wrapper) continue;
+      if (record.hostWrapper && record.hostEarly === early.has(record)) continue;
+      missing.push(record);
+    }
+    if (missing.length === 0) return null;
+    return transport.invoke("fetchCode", [missing.map((record) => record.codeKey)]).then((codes) => {
+      for (let i = 0; i < missing.length; i++) {
+        const code = codes[i];
+        if (typeof code !== "string") throw new Error(`the host no longer has the code of ${missing[i].id}`);
+        missing[i].code = code;
+        missing[i].hostSource = undefined;
+      }
+    });
   }
 
   next() {

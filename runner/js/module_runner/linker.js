@@ -1,6 +1,6 @@
 // provides: defineLocalBindings, resolveBindings, moduleNamespace, linkOrder, defineGetter
 // uses: createNamespace
-// private: AMBIGUOUS, NO_EDGES, LOCAL, LOCAL_VAR, entryOf, exportEntry, resolveExport, searchResolution, edgesOf, join, sameBinding, exportTable, defineTdzBinding, defineForwardingBinding, linkError
+// private: AMBIGUOUS, linkWalks, NO_EDGES, LOCAL, LOCAL_VAR, entryOf, exportEntry, resolveExport, searchResolution, edgesOf, join, sameBinding, exportTable, defineTdzBinding, defineForwardingBinding, linkError
 
 // Linking, as the spec does it, from the link metadata the server sends with each module (its
 // import and export entries, under `modrun`): every import and re-export is resolved with
@@ -16,6 +16,7 @@
 // (read through exportEntry, as the entries below), any other an object.
 
 const AMBIGUOUS = { ambiguous: true };
+let linkWalks = 0; // linkOrder's walks so far
 const NO_EDGES = [];
 const LOCAL = Object.freeze(Object.assign(Object.create(null), { kind: "local" }));
 const LOCAL_VAR = Object.freeze(Object.assign(Object.create(null), { kind: "local", var: true }));
@@ -295,45 +296,49 @@ function exportTable(record) {
 // depth first in import order (the order link errors are found in), and the set of those that are
 // part of an import cycle (Tarjan's strongly connected components, a module importing itself
 // counting as a cycle): one walk, with an explicit stack.
+// The walk's state is kept on the records (Maps cost more per module than the walk itself):
+// `linkWalk` marks those this walk reached, `dfsIndex` and `dfsAncestor` are Tarjan's index and
+// low link (the evaluation's fields: set afresh when it walks them), `linkOpen` whether a record
+// is on Tarjan's stack.
 function linkOrder(root) {
   const pending = [];
   const cyclic = new Set();
   if (root.status !== "fetched") return { pending, cyclic };
-  const index = new Map(); // record -> its place in `pending`
-  const low = new Map();
+  const walk = ++linkWalks;
   const stack = [];
-  const onStack = new Set();
-  const path = []; // [record, its deps as an array, position]
+  const path = []; // frames of three: a record, its deps as an array, the position in them
   const enter = (record) => {
-    index.set(record, pending.length);
-    low.set(record, pending.length);
+    record.linkWalk = walk;
+    record.dfsIndex = record.dfsAncestor = pending.length;
+    record.linkOpen = true;
     pending.push(record);
     stack.push(record);
-    onStack.add(record);
-    path.push([record, [...record.deps.values()], 0]);
+    path.push(record, [...record.deps.values()], 0);
   };
   enter(root);
   while (path.length) {
-    const frame = path[path.length - 1];
-    const record = frame[0];
-    const deps = frame[1];
-    if (frame[2] < deps.length) {
-      const dep = deps[frame[2]++];
+    const top = path.length - 3;
+    const record = path[top];
+    const deps = path[top + 1];
+    const next = path[top + 2];
+    if (next < deps.length) {
+      path[top + 2] = next + 1;
+      const dep = deps[next];
       if (dep.status !== "fetched") continue; // linked already: not walked again
-      if (!index.has(dep)) enter(dep);
-      else if (onStack.has(dep)) low.set(record, Math.min(low.get(record), index.get(dep)));
+      if (dep.linkWalk !== walk) enter(dep);
+      else if (dep.linkOpen) record.dfsAncestor = Math.min(record.dfsAncestor, dep.dfsIndex);
       continue;
     }
-    path.pop();
-    if (low.get(record) === index.get(record)) {
+    path.length = top;
+    if (record.dfsAncestor === record.dfsIndex) {
       const first = stack.lastIndexOf(record);
       const component = stack.splice(first);
-      for (const member of component) onStack.delete(member);
+      for (const member of component) member.linkOpen = false;
       if (component.length > 1 || deps.includes(record)) for (const member of component) cyclic.add(member);
     }
     if (path.length) {
-      const parent = path[path.length - 1][0];
-      low.set(parent, Math.min(low.get(parent), low.get(record)));
+      const parent = path[path.length - 3];
+      parent.dfsAncestor = Math.min(parent.dfsAncestor, record.dfsAncestor);
     }
   }
   return { pending, cyclic };

@@ -59,6 +59,9 @@ class ModuleRunner {
   // The load phase only: fetch the whole static graph and link it. Errors here are load errors.
   async load(url, importer, type) {
     this.assertOpen();
+    // A module this runner has linked already (an entry imported again): nothing to fetch or link.
+    const known = importer === null && !type ? this.evaluatedModules.getModuleByUrl(url) : undefined;
+    if (known !== undefined && known.status !== "fetched") return known;
     // Answers the host sent along with this load's fetches (their static graphs), by url: used
     // where this load would fetch that url, and dropped with the load.
     const batch = new Map();
@@ -67,6 +70,13 @@ class ModuleRunner {
     const parked = this.link(record);
     if (parked) await parked;
     return record;
+  }
+
+  // The module at `url` when importing it again has nothing to do: it and its cycle are evaluated.
+  evaluatedModule(url) {
+    const record = this.evaluatedModules.getModuleByUrl(url);
+    if (record === undefined || record.status !== "evaluated") return undefined;
+    return (record.cycleRoot || record).status === "evaluated" ? record : undefined;
   }
 
   clearCache() {
@@ -135,6 +145,8 @@ class ModuleRunner {
       if (batch) {
         options.graph = this.forgotten;
         this.forgotten = { forget: [] };
+        // Keys to wrappers the engine's host keeps, in place of code or with it (host_compiler.js).
+        if (this.hostCompiler && this.hostCompiler.keys) options.codeKeys = this.hostCompiler.keys;
       }
       pending = this.transport
         .invoke("fetchModule", [specifier, importer ? importer.id : undefined, options])
@@ -260,6 +272,8 @@ class ModuleRunner {
     if (pending.length === 0) return null;
     const compiled = this.hostCompiler && this.hostCompiler.request(pending, cyclic);
     if (compiled) return compiled.then(() => this.link(root, { pending, cyclic }));
+    const fetched = this.hostCompiler && this.hostCompiler.fetchCode(pending, cyclic, this.transport);
+    if (fetched) return fetched.then(() => this.link(root, { pending, cyclic }));
     for (const record of pending) this.compile(record, cyclic.has(record));
     for (const record of pending) resolveBindings(record);
     for (const record of pending) record.status = "linked";
