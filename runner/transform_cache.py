@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 
 from .file_identity import stamps
+from .transform_prune import TAG, note_salts, shrink, tag_of
 
 # The parser and its grammars: an upgrade (within the allowed versions) may parse differently.
 _PARSER_PACKAGES = ("tree_sitter", "tree_sitter_javascript", "tree_sitter_typescript")
@@ -29,6 +30,11 @@ _FLUSH_EVERY = 256
 @functools.cache
 def _salt() -> bytes:
     return salt_of(Path(__file__).parent)
+
+
+@functools.cache
+def _tag() -> str:
+    return tag_of(_salt())
 
 
 def salt_of(here: Path) -> bytes:
@@ -73,11 +79,12 @@ class TransformCache:
 
     @staticmethod
     def key(id: str, code: str) -> str:
+        """64 hex digits: the salt's tag (transform_prune.py), then the hash of salt, id and code."""
         digest = hashlib.sha256(_salt())
         digest.update(id.encode())
         digest.update(b"\0")
         digest.update(code.encode("utf-8", "surrogatepass"))
-        return digest.hexdigest()
+        return _tag() + digest.hexdigest()[TAG:]
 
     def _connect(self) -> sqlite3.Connection | None:
         if self._db is None and not self._broken:
@@ -110,26 +117,29 @@ class TransformCache:
         self.misses += 1
         return None
 
-    def get_stamped(self, key: str) -> tuple[dict[str, Any], str] | None:
-        """The entry a `stamped` row names, and the source hash the row holds (transform_stamps.py)."""
+    def get_stamped(self, key: str, stamp: str) -> tuple[dict[str, Any], str] | None:
+        """The entry a `stamped` row names, and the source hash the row holds, where the row is of
+        this file stamp (transform_stamps.py). A row's value: the entry's key, the source's hash
+        (40 hex digits), the stamp."""
         db = self._connect()
         if db is None:
             return None
         try:
             row = db.execute("SELECT t.value, s.value FROM stamped AS s JOIN transforms AS t "
-                             "ON t.key = CAST(substr(s.value, 1, 64) AS TEXT) WHERE s.key = ?", (key,)).fetchone()
+                             "ON t.key = CAST(substr(s.value, 1, 64) AS TEXT) "
+                             "WHERE s.key = ? AND substr(s.value, 105) = ?", (key, stamp.encode())).fetchone()
             value = orjson.loads(row[0]) if row else None
         except (sqlite3.Error, orjson.JSONDecodeError):
             value = None
         if not isinstance(value, dict):
             return None
         self.hits += 1
-        return value, row[1][64:].decode()
+        return value, row[1][64:104].decode()
 
-    def put_stamped(self, key: str, entry_key: str, source_hash: str) -> None:
+    def put_stamped(self, key: str, stamp: str, entry_key: str, source_hash: str) -> None:
         if self._broken:
             return
-        self._pending_stamped.append((key, (entry_key + source_hash).encode()))
+        self._pending_stamped.append((key, (entry_key + source_hash + stamp).encode()))
 
     def put(self, key: str, value: dict[str, Any]) -> None:
         self.put_encoded(key, orjson.dumps(value))
@@ -155,7 +165,10 @@ class TransformCache:
             db.execute("BEGIN IMMEDIATE")
             db.executemany("INSERT OR REPLACE INTO transforms (key, value) VALUES (?, ?)", pending)
             db.executemany("INSERT OR REPLACE INTO stamped (key, value) VALUES (?, ?)", stamped)
+            pruned = note_salts(db, [key for key, _ in pending] + [key for key, _ in stamped])
             db.execute("COMMIT")
+            if pruned:
+                shrink(db)
         except sqlite3.Error:
             try:
                 db.execute("ROLLBACK")

@@ -307,7 +307,7 @@ async def _transform(environment: Environment, node: ModuleNode) -> TransformedM
             return cached
         if cached is None:  # nor, in a new process, one that an earlier process read
             stamped = environment.transform_stamps.key(node.id, node.file, hint, stat)
-            found = environment.transform_stamps.find(stamped)
+            found = environment.transform_stamps.find(stamped, stat)
             if found is not None:
                 entry, source_hash = found
                 module = TransformedModule(code=entry["code"], map=entry["map"], meta=entry["meta"],
