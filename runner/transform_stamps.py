@@ -72,6 +72,6 @@ class TransformStamps:
     def keep(self, key: str | None, stat: Stamp, began_ns: int, entry_key: str, source_hash: str) -> None:
         """Record that the file of this stat holds the code of `entry_key`, read at `began_ns`
         (time.time_ns()), if it had settled by then."""
-        if key is None or stat is None or max(stat[0], stat[1]) > file_identity.settled_before(began_ns):
+        if key is None or stat is None or file_identity.racy(stat, began_ns):
             return
         self._cache.put_stamped(key, str(stat), entry_key, source_hash)
