@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import LoadError, Location
 from .ids import file_of
-from .import_sites import node_frame
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -151,6 +150,8 @@ class Resolving:
         module: TransformedModule | None = node.transform_result if node else None
         if module is None:
             return {}
+        from .import_sites import node_frame  # (only a failed resolution needs it)
+
         for entry in [*module.meta["imports"], *module.meta.get("requires", [])]:
             if entry["specifier"] == specifier and entry.get("line"):
                 line, column = entry["line"], entry["column"]

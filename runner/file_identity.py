@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable
-from pathlib import Path
 
 #: how long ago a file must have changed for its stamps to stand for its contents
 RACY_S = 2.0
@@ -41,7 +40,7 @@ def racy(stamp: Stamp, began_ns: int) -> bool:
     return stamp is not None and max(stamp[0], stamp[1]) > began_ns - int(RACY_S * 1e9)
 
 
-def stamps(paths: Iterable[Path]) -> list[tuple[str, Stamp]] | None:
+def stamps(paths: Iterable[str | os.PathLike[str]]) -> list[tuple[str, Stamp]] | None:
     """(path, stamp) of each file; None where one is missing or racy."""
     now = time.time_ns()
     taken: list[tuple[str, Stamp]] = []

@@ -17,19 +17,38 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from .file_identity import stamps
-from .transform_prune import TAG, note_salts, shrink, tag_of
+from .rpc import wire
 
 # The parser and its grammars: an upgrade (within the allowed versions) may parse differently.
 _PARSER_PACKAGES = ("tree_sitter", "tree_sitter_javascript", "tree_sitter_typescript")
 _FLUSH_EVERY = 256
+#: hex digits at the start of a key that name its salt (transform_prune.py)
+TAG = 8
+
+
+def tag_of(salt: bytes) -> str:
+    return hashlib.sha256(salt).hexdigest()[:TAG]
 
 
 @functools.cache
 def _salt() -> bytes:
     return salt_of(Path(__file__).parent)
+
+
+def _sources(here: Path) -> list[str]:
+    """Every .py file under runner/transform (sorted), then transform_request.py: listed with
+    os.scandir, which costs a start a third of what Path.rglob does."""
+    found = []
+    pending = [str(here / "transform")]
+    while pending:
+        with os.scandir(pending.pop()) as entries:
+            for entry in entries:
+                if entry.name.endswith(".py") and entry.is_file():
+                    found.append(entry.path)
+                elif entry.name != "__pycache__" and entry.is_dir():
+                    pending.append(entry.path)
+    return [*sorted(found), str(here / "transform_request.py")]
 
 
 @functools.cache
@@ -45,12 +64,12 @@ def salt_of(here: Path) -> bytes:
     the parser's files by name, size and modification time, not by importing them: a run whose
     transforms all come from the cache never loads the parser."""
     digest = hashlib.sha256(b"modrun-transform-v2")
-    sources = [*sorted((here / "transform").rglob("*.py")), here / "transform_request.py"]
+    sources = _sources(here)
     taken = stamps(sources)
     if taken is not None:
         digest.update(b"\0stamps\0" + repr(taken).encode())  # a NUL first: never a path's bytes
     else:
-        for path in sources:
+        for path in map(Path, sources):
             digest.update(path.relative_to(here).as_posix().encode())
             digest.update(path.read_bytes())
     for package in _PARSER_PACKAGES:
@@ -108,8 +127,8 @@ class TransformCache:
             return None
         try:
             row = db.execute("SELECT value FROM transforms WHERE key = ?", (key,)).fetchone()
-            value = orjson.loads(row[0]) if row else None
-        except (sqlite3.Error, orjson.JSONDecodeError):
+            value = wire.loads(row[0]) if row else None
+        except (sqlite3.Error, ValueError):
             value = None
         if isinstance(value, dict):
             self.hits += 1
@@ -128,8 +147,8 @@ class TransformCache:
             row = db.execute("SELECT t.value, s.value FROM stamped AS s JOIN transforms AS t "
                              "ON t.key = CAST(substr(s.value, 1, 64) AS TEXT) "
                              "WHERE s.key = ? AND substr(s.value, 105) = ?", (key, stamp.encode())).fetchone()
-            value = orjson.loads(row[0]) if row else None
-        except (sqlite3.Error, orjson.JSONDecodeError):
+            value = wire.loads(row[0]) if row else None
+        except (sqlite3.Error, ValueError):
             value = None
         if not isinstance(value, dict):
             return None
@@ -142,6 +161,8 @@ class TransformCache:
         self._pending_stamped.append((key, (entry_key + source_hash + stamp).encode()))
 
     def put(self, key: str, value: dict[str, Any]) -> None:
+        import orjson  # here, where modules are transformed: a run whose transforms are cached never loads it
+
         self.put_encoded(key, orjson.dumps(value))
 
     def put_encoded(self, key: str, value: bytes) -> None:
@@ -161,6 +182,8 @@ class TransformCache:
         stamped, self._pending_stamped = self._pending_stamped, []
         if db is None:
             return
+        from .transform_prune import note_salts, shrink  # (only a run that writes needs it)
+
         try:
             db.execute("BEGIN IMMEDIATE")
             db.executemany("INSERT OR REPLACE INTO transforms (key, value) VALUES (?, ?)", pending)

@@ -15,20 +15,15 @@ only reads loses its rows after KEEP_S: that process then transforms once more, 
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 import time
 
-#: hex digits of a key that name its salt
-TAG = 8
+from .transform_cache import TAG
+
 PRUNE_EVERY_S = 3600
 KEEP_S = 86400
 #: the `salts` row whose time is the last prune's
 _PRUNED = ""
-
-
-def tag_of(salt: bytes) -> str:
-    return hashlib.sha256(salt).hexdigest()[:TAG]
 
 
 def note_salts(db: sqlite3.Connection, keys: list[str], now: float | None = None) -> bool:

@@ -26,7 +26,7 @@ from .plugins.env_module import EnvModule
 from .plugins.fs_stamps import Stamp
 from .plugins.module_types import ModuleTypesPlugin
 from .plugins.typescript_jsx import TypeScriptJsxPlugin
-from .transform_prune import TAG, tag_of
+from .transform_cache import TAG, tag_of
 
 if TYPE_CHECKING:
     from .plugin_container import PluginContainer

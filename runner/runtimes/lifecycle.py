@@ -18,7 +18,6 @@ from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 from ..errors import LoadError, StaleModuleError
-from ..import_sites import located_link_error
 from ..rpc.exports import ModuleProxy
 
 if TYPE_CHECKING:
@@ -83,6 +82,8 @@ class ManagedRuntime:
         try:
             proxy = await ModuleProxy.load(RuntimeHandle(self, self.generation), url, deadline=deadline)
         except LoadError as error:
+            from ..import_sites import located_link_error  # (only a failed import needs it)
+
             raise located_link_error(error, self.environment) from None
         if proxy.url not in self._entries:
             self._entries.append(proxy.url)
