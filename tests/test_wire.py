@@ -67,6 +67,8 @@ def answers(strict: bool, unloaded: bool = False) -> list[Any]:
     def record(call: Any, *args: Any) -> None:
         if unloaded:
             sys.modules.pop("orjson", None)
+            wire._fast.clear()
+            wire._spent[0] = 0  # never spent: each answer the standard library's where it can be
         try:
             out.append(repr(call(*args)))
         except Exception as error:
@@ -143,3 +145,21 @@ def test_a_warm_run_of_a_small_module_never_loads_orjson(tmp_path: Path) -> None
     assert run("inprocess")[-1] == "0 True"  # cold: the transform loads it
     for evaluator in ("inprocess", "wasm", "process"):
         assert run(evaluator) == ['{"ok":true,"result":null,"exports":["n"]}', "0 False"], evaluator
+
+
+BUDGET = """
+import sys
+from runner.rpc import wire
+text = '["' + "x" * (wire.SMALL - 100) + '"]'
+loaded = []
+for _ in range(6):
+    assert wire.loads(text) == ["x" * (wire.SMALL - 100)]
+    loaded.append("orjson" in sys.modules)
+print(loaded)
+"""
+
+
+def test_a_run_with_much_json_loads_orjson_once_that_pays() -> None:
+    done = subprocess.run([sys.executable, "-c", BUDGET], capture_output=True, text=True, timeout=60,
+                          cwd=Path(__file__).parents[1], check=True)
+    assert done.stdout.strip() == "[False, True, True, True, True, True]"

@@ -3,15 +3,16 @@
 orjson does the work, with two exceptions. JavaScript strings may hold lone surrogates (half of an
 emoji cut by `slice`), which JSON escapes allow but orjson refuses: those rare texts go through the
 standard library instead of failing. And orjson's import costs about 4 ms (it loads dataclasses,
-uuid, platform and datetime), more than all the JSON of a small run: until something needs orjson,
-small texts and small plain values go through the standard library, which gives for them exactly
-what orjson gives (what it would not, an integer beyond 64 bits or a float written with an exponent,
-is handed to orjson). Once orjson is loaded, it does all of it.
+uuid, platform and datetime), more than all the JSON of a small run: until something loads orjson,
+the first SPEND characters of small texts and plain values go through the standard library, which
+gives for them exactly what orjson gives (what it might not, a number of 19 digits or more or a
+float written with an exponent, is handed to orjson). Once orjson is loaded, it does all of it.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from types import ModuleType
 from typing import Any
@@ -20,58 +21,86 @@ from typing import Any
 #: through the standard library while orjson is not loaded
 SMALL = 64 * 1024
 _NODES = 4096  # and values of fewer items
+#: and until they add up to this much: json.loads takes about twice orjson's time, so a run with
+#: more JSON than this pays orjson's import back
+SPEND = 64 * 1024
+_spent = [0]
+_fast: list[ModuleType] = []  # orjson, once something has loaded it
+
+#: where an integer orjson may read as a float could be (beyond 64 bits: 19 digits or more)
+_LONG = "[0-9]{19}"
 
 
 class _Differs(Exception):
     """The standard library would read this text otherwise than orjson."""
 
 
-def _orjson() -> ModuleType:
-    import orjson
-
-    return orjson
-
-
-def _int(text: str) -> int:
-    value = int(text)
-    if not -(1 << 63) <= value < 1 << 64:
-        raise _Differs  # orjson reads it as a float
-    return value
+def _orjson() -> ModuleType | None:
+    """orjson, if something has loaded it."""
+    if _fast:
+        return _fast[0]
+    module = sys.modules.get("orjson")
+    if module is not None:
+        _fast.append(module)
+    return module
 
 
-def _refused(text: str) -> Any:
-    raise _Differs  # NaN, Infinity, a number beyond a double's range: orjson refuses them
+def _load_orjson() -> ModuleType:
+    if not _fast:
+        import orjson
+
+        _fast.append(orjson)
+    return _fast[0]
 
 
-def _float(text: str) -> float:
-    value = float(text)
-    if value in (float("inf"), float("-inf")):
-        raise _Differs
-    return value
+def _spend(size: int) -> bool:
+    """Is there room left for `size` more of the standard library's work (taken if so)?"""
+    _spent[0] += size
+    return _spent[0] <= SPEND
+
+
+def _std_text(text: str | bytes) -> bool:
+    """Does the standard library read `text` as orjson does (and is it its turn to)?"""
+    if len(text) >= SMALL or not _spend(len(text)):
+        return False
+    if isinstance(text, str):
+        return re.search(_LONG, text) is None
+    return re.search(_LONG.encode(), text) is None
 
 
 def loads(text: str | bytes) -> Any:
     """orjson's answer, else (lone surrogates, NaN…) the standard library's."""
-    if len(text) < SMALL and "orjson" not in sys.modules:
-        try:
-            return json.loads(text, parse_int=_int)
-        except _Differs:
-            pass
     orjson = _orjson()
+    if orjson is None:
+        if _std_text(text):
+            return json.loads(text)
+        orjson = _load_orjson()
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError:
         return json.loads(text)
 
 
+def _refused(text: str) -> Any:
+    raise _Differs  # NaN, Infinity: orjson refuses them
+
+
+def _float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise _Differs  # beyond a double's range: orjson refuses it
+    return value
+
+
 def strict_loads(text: str) -> Any:
     """orjson's answer or its error (orjson.JSONDecodeError, a ValueError), for JSON a user wrote."""
-    if len(text) < SMALL and "orjson" not in sys.modules and "\\u" not in text:  # no escaped surrogates
+    # (no \u escapes: a lone surrogate's, which orjson refuses, would be one)
+    if _orjson() is None and "\\u" not in text and _std_text(text):
         try:
-            return json.loads(text, parse_int=_int, parse_float=_float, parse_constant=_refused)
+            return json.loads(text, parse_float=_float, parse_constant=_refused)
         except (_Differs, ValueError, RecursionError):
             pass  # orjson answers, or says why not
-    return _orjson().loads(text)
+    return _load_orjson().loads(text)
 
 
 def _small_plain(value: Any) -> bool:
@@ -107,12 +136,12 @@ def _small_plain(value: Any) -> bool:
             stack.extend((member, depth + 1) for member in item)
         elif kind is not bool and item is not None:
             return False
-    return budget[1] >= 0
+    return budget[1] >= 0 and _spend(SMALL - budget[1])
 
 
 def _plain_text(value: Any) -> str | None:
-    """`value` as orjson writes it, by the standard library, where that is cheaper and the same."""
-    if "orjson" in sys.modules or not _small_plain(value):
+    """`value` as orjson writes it, by the standard library, where that is its turn and the same."""
+    if _spent[0] > SPEND or not _small_plain(value):
         return None
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     try:
@@ -123,10 +152,12 @@ def _plain_text(value: Any) -> str | None:
 
 
 def dumps(value: Any) -> str:
-    text = _plain_text(value)
-    if text is not None:
-        return text
     orjson = _orjson()
+    if orjson is None:
+        text = _plain_text(value)
+        if text is not None:
+            return text
+        orjson = _load_orjson()
     try:
         return orjson.dumps(value).decode()
     except orjson.JSONEncodeError as error:
@@ -137,10 +168,12 @@ def dumps(value: Any) -> str:
 
 def dumps_bytes(value: Any) -> bytes:
     """`dumps` as UTF-8 bytes, for channels that carry bytes."""
-    text = _plain_text(value)
-    if text is not None:
-        return text.encode()
     orjson = _orjson()
+    if orjson is None:
+        text = _plain_text(value)
+        if text is not None:
+            return text.encode()
+        orjson = _load_orjson()
     try:
         return orjson.dumps(value)
     except orjson.JSONEncodeError as error:
