@@ -124,10 +124,10 @@ def check_define(value: Any, what: str) -> dict[str, str]:
         if isinstance(item, str):
             out[key] = item
         else:
-            import orjson  # not loaded before the command line has started its runtime (cli/run.py)
+            from .rpc import wire
 
             try:
-                out[key] = orjson.dumps(item).decode()
+                out[key] = wire.dumps(item)
             except TypeError:
                 raise UsageError(f"{what}: define value for {key!r} must be a string of JavaScript or a JSON "
                                  f"value, not {type(item).__name__}") from None
@@ -160,11 +160,11 @@ def require_conditions(import_conditions: list[str]) -> list[str]:
 def default_define(mode: str) -> dict[str, str]:
     """What every module sees replaced: the mode, as `process.env.NODE_ENV` (so that React and
     friends choose their production builds with no `process` global) and as `import.meta.env`."""
-    import orjson
+    from .rpc import wire
 
     dev = "true" if mode == "development" else "false"
     prod = "false" if mode == "development" else "true"
-    return {"process.env.NODE_ENV": orjson.dumps(mode).decode(), "import.meta.env.MODE": orjson.dumps(mode).decode(),
+    return {"process.env.NODE_ENV": wire.dumps(mode), "import.meta.env.MODE": wire.dumps(mode),
             "import.meta.env.DEV": dev, "import.meta.env.PROD": prod, "import.meta.env.SSR": "true"}
 
 

@@ -12,8 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import orjson
-
 from .capabilities import Bindings, FetchPolicy
 from .config import EnvironmentConfig, default_define, require_conditions, resolve_conditions
 from .environment_resolve import Resolving
@@ -31,6 +29,7 @@ from .plugins.packages import PackageCache
 from .plugins.real_paths import RealPaths
 from .plugins.resolve_store import ResolveStore
 from .plugins.typescript_jsx import TypeScriptJsxPlugin
+from .rpc import wire
 from .rpc.client import ConsoleSink, RunnerClient
 from .rpc.exports import ModuleProxy
 from .rpc.graph_fetch import GraphFetch
@@ -201,7 +200,7 @@ class Environment(Resolving):
         if inline and map_ is not None:
             # As Vite's fetchModule does: its runner maps stack frames through the module that the
             # frame's sourceURL names.
-            encoded = base64.b64encode(orjson.dumps(map_)).decode()
+            encoded = base64.b64encode(wire.dumps_bytes(map_)).decode()
             source_url = re.sub(r"\s", lambda m: quote(m.group(0)), node.id)
             code += (f"\n//# sourceURL={source_url}"
                      f"\n//# sourceMappingURL=data:application/json;base64,{encoded}\n")

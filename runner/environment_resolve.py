@@ -9,10 +9,8 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .code_frame import code_frame
 from .errors import LoadError, Location
 from .ids import file_of
-from .transform_request import read_source
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -152,15 +150,12 @@ class Resolving:
         module: TransformedModule | None = node.transform_result if node else None
         if module is None:
             return {}
+        from .import_sites import node_frame  # (only a failed resolution needs it)
+
         for entry in [*module.meta["imports"], *module.meta.get("requires", [])]:
             if entry["specifier"] == specifier and entry.get("line"):
                 line, column = entry["line"], entry["column"]
                 loc = Location(node.file or node.id, line, column)  # type: ignore[union-attr]
-                source = module.source
-                if source is None:  # found by its file's stamp, unread: the file holds what it was made from
-                    try:
-                        source = read_source(node.id).code  # type: ignore[union-attr]
-                    except LoadError:
-                        return {"loc": loc}
-                return {"loc": loc, "frame": code_frame(source, line, column)}
+                frame = node_frame(node, line, column)  # type: ignore[arg-type]
+                return {"loc": loc} if frame is None else {"loc": loc, "frame": frame}
         return {}

@@ -1,6 +1,9 @@
-"""What a set of files holds, known without reading them: each file's path, size, inode, and
-modification and change times. For keying what is built from our own sources (the runner bundle's
-compiled code, the transform cache's salt) without reading and hashing them at every start.
+"""What a file holds, known without reading it: its stamp (modification and change times, size,
+inode), the one shape of every stamp modrun takes, and the one rule for when a stamp is too recent to
+trust (`racy`). For keying what is built from our own sources (the runner bundle's compiled code,
+the transform cache's salt) without reading and hashing them at every start; the same stamps check
+remembered resolutions (plugins/fs_stamps.py, plugins/resolve_store.py) and find transforms
+(transform_stamps.py).
 
 The guarantee: while the stamps are equal, the files hold what they held when stamped. An edit
 sets the file's change time (ctime) to the current time, and no program can set it back (restoring
@@ -15,31 +18,35 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable
-from pathlib import Path
 
 #: how long ago a file must have changed for its stamps to stand for its contents
 RACY_S = 2.0
 
-Stamp = tuple[str, int, int, int, int]
+#: (mtime_ns, ctime_ns, size, inode) of a path; None where nothing is
+Stamp = tuple[int, int, int, int] | None
 
 
-def settled_before(now_ns: int) -> int:
-    """The latest modification or change time (ns) a file may have for its stamps to stand for its
-    contents at `now_ns` (time.time_ns()): RACY_S seconds earlier."""
-    return now_ns - int(RACY_S * 1e9)
+def stamp_of(path: str | os.PathLike[str]) -> Stamp:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_mtime_ns, info.st_ctime_ns, info.st_size, info.st_ino
 
 
-def stamps(paths: Iterable[Path]) -> list[Stamp] | None:
-    """(path, size, inode, mtime_ns, ctime_ns) of each file; None where one is missing or changed
-    less than RACY_S seconds ago (or claims a time to come)."""
-    settled = settled_before(time.time_ns())
-    taken = []
+def racy(stamp: Stamp, began_ns: int) -> bool:
+    """Did the file change less than RACY_S before `began_ns` (time.time_ns()), or claim a time to
+    come? Then its stamp does not stand for what was read from it. Nothing there is not racy."""
+    return stamp is not None and max(stamp[0], stamp[1]) > began_ns - int(RACY_S * 1e9)
+
+
+def stamps(paths: Iterable[str | os.PathLike[str]]) -> list[tuple[str, Stamp]] | None:
+    """(path, stamp) of each file; None where one is missing or racy."""
+    now = time.time_ns()
+    taken: list[tuple[str, Stamp]] = []
     for path in paths:
-        try:
-            info = os.stat(path)
-        except OSError:
+        stamp = stamp_of(path)
+        if stamp is None or racy(stamp, now):
             return None
-        if max(info.st_mtime_ns, info.st_ctime_ns) > settled:
-            return None
-        taken.append((str(path), info.st_size, info.st_ino, info.st_mtime_ns, info.st_ctime_ns))
+        taken.append((str(path), stamp))
     return taken

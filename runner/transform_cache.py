@@ -27,18 +27,43 @@ import threading
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from .file_identity import stamps
+from .rpc import wire
 
 # The parser and its grammars: an upgrade (within the allowed versions) may parse differently.
 _PARSER_PACKAGES = ("tree_sitter", "tree_sitter_javascript", "tree_sitter_typescript")
 _FLUSH_EVERY = 256
+#: hex digits at the start of a key that name its salt (transform_prune.py)
+TAG = 8
+
+
+def tag_of(salt: bytes) -> str:
+    return hashlib.sha256(salt).hexdigest()[:TAG]
 
 
 @functools.cache
 def _salt() -> bytes:
     return salt_of(Path(__file__).parent)
+
+
+def _sources(here: Path) -> list[str]:
+    """Every .py file under runner/transform (sorted), then transform_request.py: listed with
+    os.scandir, which costs a start a third of what Path.rglob does."""
+    found = []
+    pending = [str(here / "transform")]
+    while pending:
+        with os.scandir(pending.pop()) as entries:
+            for entry in entries:
+                if entry.name.endswith(".py") and entry.is_file():
+                    found.append(entry.path)
+                elif entry.name != "__pycache__" and entry.is_dir():
+                    pending.append(entry.path)
+    return [*sorted(found), str(here / "transform_request.py")]
+
+
+@functools.cache
+def _tag() -> str:
+    return tag_of(_salt())
 
 
 def salt_of(here: Path) -> bytes:
@@ -49,12 +74,12 @@ def salt_of(here: Path) -> bytes:
     the parser's files by name, size and modification time, not by importing them: a run whose
     transforms all come from the cache never loads the parser."""
     digest = hashlib.sha256(b"modrun-transform-v2")
-    sources = [*sorted((here / "transform").rglob("*.py")), here / "transform_request.py"]
+    sources = _sources(here)
     taken = stamps(sources)
     if taken is not None:
         digest.update(b"\0stamps\0" + repr(taken).encode())  # a NUL first: never a path's bytes
     else:
-        for path in sources:
+        for path in map(Path, sources):
             digest.update(path.relative_to(here).as_posix().encode())
             digest.update(path.read_bytes())
     for package in _PARSER_PACKAGES:
@@ -87,11 +112,12 @@ class TransformCache:
 
     @staticmethod
     def key(id: str, code: str) -> str:
+        """64 hex digits: the salt's tag (transform_prune.py), then the hash of salt, id and code."""
         digest = hashlib.sha256(_salt())
         digest.update(id.encode())
         digest.update(b"\0")
         digest.update(code.encode("utf-8", "surrogatepass"))
-        return digest.hexdigest()
+        return _tag() + digest.hexdigest()[TAG:]
 
     def _connect(self) -> sqlite3.Connection | None:
         if self._db is None and not self._broken:
@@ -130,8 +156,8 @@ class TransformCache:
             return None
         try:
             row = db.execute("SELECT value FROM transforms WHERE key = ?", (key,)).fetchone()
-            value = orjson.loads(row[0]) if row else None
-        except (sqlite3.Error, orjson.JSONDecodeError):
+            value = wire.loads(row[0]) if row else None
+        except (sqlite3.Error, ValueError):
             value = None
         if isinstance(value, dict):
             self.hits += 1
@@ -139,30 +165,35 @@ class TransformCache:
         self.misses += 1
         return None
 
-    def get_stamped(self, key: str) -> tuple[dict[str, Any], str] | None:
-        """The entry a `stamped` row names, and the source hash the row holds (transform_stamps.py)."""
+    def get_stamped(self, key: str, stamp: str) -> tuple[dict[str, Any], str] | None:
+        """The entry a `stamped` row names, and the source hash the row holds, where the row is of
+        this file stamp (transform_stamps.py). A row's value: the entry's key, the source's hash
+        (40 hex digits), the stamp."""
         db = self._ready(key)
         if db is None:
             return None
         try:
             row = db.execute("SELECT t.value, s.value FROM stamped AS s JOIN transforms AS t "
-                             "ON t.key = CAST(substr(s.value, 1, 64) AS TEXT) WHERE s.key = ?", (key,)).fetchone()
-            value = orjson.loads(row[0]) if row else None
-        except (sqlite3.Error, orjson.JSONDecodeError):
+                             "ON t.key = CAST(substr(s.value, 1, 64) AS TEXT) "
+                             "WHERE s.key = ? AND substr(s.value, 105) = ?", (key, stamp.encode())).fetchone()
+            value = wire.loads(row[0]) if row else None
+        except (sqlite3.Error, ValueError):
             value = None
         if not isinstance(value, dict):
             return None
         self.hits += 1
-        return value, row[1][64:].decode()
+        return value, row[1][64:104].decode()
 
-    def put_stamped(self, key: str, entry_key: str, source_hash: str) -> None:
+    def put_stamped(self, key: str, stamp: str, entry_key: str, source_hash: str) -> None:
         if self._broken:
             return
-        self._pending_stamped.append((key, (entry_key + source_hash).encode()))
+        self._pending_stamped.append((key, (entry_key + source_hash + stamp).encode()))
         if self._empty:
             self._own.add(key)
 
     def put(self, key: str, value: dict[str, Any]) -> None:
+        import orjson  # here, where modules are transformed: a run whose transforms are cached never loads it
+
         self.put_encoded(key, orjson.dumps(value))
 
     def put_encoded(self, key: str, value: bytes) -> None:
@@ -207,6 +238,8 @@ class TransformCache:
         db = self._connect()
         if db is None:
             return
+        from .transform_prune import note_salts, shrink  # (only a run that writes needs it)
+
         try:
             db.execute("BEGIN IMMEDIATE")
             if self._empty and db.execute("PRAGMA data_version").fetchone()[0] != self._version:
@@ -214,7 +247,10 @@ class TransformCache:
                 self._own.clear()
             db.executemany("INSERT OR REPLACE INTO transforms (key, value) VALUES (?, ?)", pending)
             db.executemany("INSERT OR REPLACE INTO stamped (key, value) VALUES (?, ?)", stamped)
+            pruned = note_salts(db, [key for key, _ in pending] + [key for key, _ in stamped])
             db.execute("COMMIT")
+            if pruned:
+                shrink(db)
         except sqlite3.Error:
             try:
                 db.execute("ROLLBACK")

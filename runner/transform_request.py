@@ -11,8 +11,6 @@ import re
 import time
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-import orjson
-
 from .code_frame import code_frame
 from .errors import LoadError, Location, ParseError
 from .ids import file_of
@@ -280,6 +278,8 @@ async def _new_entry(environment: Environment, key: str, transformed: LoadResult
     cache = environment.server.transform_cache
     encoded = await environment.server.transform_worker.transform(transformed.code, file, hint)
     if encoded is not None:
+        import orjson  # here, where modules are transformed: a run whose transforms are cached never loads it
+
         cache.put_encoded(key, encoded)
         stored: dict[str, Any] = orjson.loads(encoded)
         return stored
@@ -307,7 +307,7 @@ async def _transform(environment: Environment, node: ModuleNode) -> TransformedM
             return cached
         if cached is None:  # nor, in a new process, one that an earlier process read
             stamped = environment.transform_stamps.key(node.id, node.file, hint, stat)
-            found = environment.transform_stamps.find(stamped)
+            found = environment.transform_stamps.find(stamped, stat)
             if found is not None:
                 entry, source_hash = found
                 module = TransformedModule(code=entry["code"], map=entry["map"], meta=entry["meta"],

@@ -7,11 +7,11 @@ so a lookup costs the read, every transform hook and a hash. Where only modrun's
 part (their transforms of a .js, .mjs or .cjs file depend on nothing but its code, its id and the
 environment's `define`) and they left the code as the file holds it, the file's stamp (modification
 and change times, size, inode) stands for its contents: a row of the cache's `stamped` table maps
-(the stamp, the id, the format hint, `define`, the plugins' own sources) to the entry's key and the
-source's hash. A file changed less than file_identity.RACY_S before it was read gets no row, so an
-edit in the same tick of the filesystem's clock as its stamp is never mistaken for the stamped
-contents. The source text, which only the code frame of a failed import needs, is read then
-(Environment._import_site).
+(the id, the format hint, `define`, the plugins' own sources) to the file's stamp, the entry's key and
+the source's hash; a file changed since gets its row replaced, not another one. A file changed less
+than file_identity.RACY_S before it was read gets no row, so an edit in the same tick of the
+filesystem's clock as its stamp is never mistaken for the stamped contents. The source text, which
+only the code frame of a failed import needs, is read then (import_sites.py).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from .plugins.env_module import EnvModule
 from .plugins.fs_stamps import Stamp
 from .plugins.module_types import ModuleTypesPlugin
 from .plugins.typescript_jsx import TypeScriptJsxPlugin
+from .transform_cache import TAG, tag_of
 
 if TYPE_CHECKING:
     from .plugin_container import PluginContainer
@@ -46,29 +47,31 @@ class TransformStamps:
     def __init__(self, container: PluginContainer, define: dict[str, str], cache: TransformCache) -> None:
         self._cache = cache
         self._salt: bytes | None = None
+        self._tag = ""
         hooked = [plugin for plugin in container.plugins if hasattr(plugin, "load") or hasattr(plugin, "transform")]
         if cache.directory is not None and all(type(plugin) in _BUILT_IN for plugin in hooked):
             taken = file_identity.stamps(_sources())
             if taken is not None:  # sources just edited: no stamped lookups this run
                 # salted as the cache's own keys are (the transform's sources, the parser)
                 self._salt = cache.key("\0stamped", repr((taken, sorted(define.items())))).encode()
+                self._tag = tag_of(self._salt)
 
     def key(self, id: str, file: str, hint: str, stat: Stamp) -> str | None:
-        """The stamped row's key of a module read from `file` with this stat; None where the module
-        cannot be found so (other plugins, another kind of file, no file)."""
+        """The stamped row's key of a module read from `file` (one row per file, holding its latest
+        stamp); None where the module cannot be found so (other plugins, another kind of file, no file)."""
         if self._salt is None or stat is None or not file.endswith(_PLAIN) or id != file:
             return None
         digest = hashlib.sha256(self._salt)
-        digest.update(f"{id}\0{hint}\0{stat}".encode("utf-8", "surrogatepass"))
-        return digest.hexdigest()
+        digest.update(f"{id}\0{hint}".encode("utf-8", "surrogatepass"))
+        return self._tag + digest.hexdigest()[TAG:]
 
-    def find(self, key: str | None) -> tuple[dict[str, Any], str] | None:
-        """The cache entry and the source hash a stamped row gives."""
-        return None if key is None else self._cache.get_stamped(key)
+    def find(self, key: str | None, stat: Stamp) -> tuple[dict[str, Any], str] | None:
+        """The cache entry and the source hash a stamped row gives, if it is of this stat."""
+        return None if key is None else self._cache.get_stamped(key, str(stat))
 
     def keep(self, key: str | None, stat: Stamp, began_ns: int, entry_key: str, source_hash: str) -> None:
         """Record that the file of this stat holds the code of `entry_key`, read at `began_ns`
         (time.time_ns()), if it had settled by then."""
-        if key is None or stat is None or max(stat[0], stat[1]) > file_identity.settled_before(began_ns):
+        if key is None or stat is None or file_identity.racy(stat, began_ns):
             return
-        self._cache.put_stamped(key, entry_key, source_hash)
+        self._cache.put_stamped(key, str(stat), entry_key, source_hash)

@@ -124,6 +124,27 @@ def test_load_error_has_location_and_code_frame():
     assert "> 2 | let x = ;" in error["frame"]
 
 
+def test_link_error_has_location_code_frame_and_importer_chain(tmp_path):
+    # A name the dependency does not export is found when the runner links the graph; the error is
+    # shown as a resolution error is: where the import is, its code frame, the importers that led there.
+    (tmp_path / "entry.js").write_text('import "./middle.js";\n')
+    (tmp_path / "middle.js").write_text('// first\nimport { nope } from "./dep.js";\nexport default nope;\n')
+    (tmp_path / "dep.js").write_text("export const there = 1;\n")
+    for evaluator in ("inprocess", "wasm", "process"):
+        result = modrun("run", "entry.js", "--json", "--evaluator", evaluator, cwd=tmp_path)
+        assert result.returncode == 3, result.stderr
+        error = envelope(result)["error"]
+        assert error["code"] == "ERR_LINK" and error["kind"] == "load"
+        assert error["loc"] == {"file": str(tmp_path / "middle.js"), "line": 2, "column": 22}
+        assert error["frame"] == ('  1 | // first\n> 2 | import { nope } from "./dep.js";\n'
+                                  "    |                      ^\n  3 | export default nope;")
+        assert error["message"].endswith("\n  importer chain: /entry.js -> /middle.js")
+        assert error["stack"].endswith(error["frame"])
+    plain = modrun("run", "entry.js", cwd=tmp_path)
+    assert plain.returncode == 3
+    assert "importer chain: /entry.js -> /middle.js" in plain.stderr and '> 2 | import { nope }' in plain.stderr
+
+
 def test_js_error_stack_is_source_mapped():
     error = envelope(modrun("run", "src/thrower.js", "--call", "fail", "--json"))["error"]
     assert error["name"] == "TypeError"

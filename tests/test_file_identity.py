@@ -19,6 +19,7 @@ from evaluators.quickjs_bytecode import unavailable
 from runner import file_identity, transform_cache
 from runner.file_identity import stamps
 from runner.js import bundle
+from runner.plugins import fs_stamps
 
 TICK_S = 0.1  # longer than the filesystem clock's tick: two writes this far apart get different change times
 
@@ -32,6 +33,30 @@ def same_size_edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1))
     os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))
     assert path.stat().st_size == info.st_size and path.stat().st_mtime_ns == info.st_mtime_ns
+
+
+def test_every_stamp_has_one_shape_and_one_rule_for_when_it_is_too_recent(tmp_path, monkeypatch):
+    path = tmp_path / "a.js"
+    path.write_text("x\n")
+    stamp = fs_stamps.stamp_of(path)
+    assert stamp is not None and stamp == file_identity.stamp_of(path) == fs_stamps.FileStamps().of(str(path))
+    info = path.stat()
+    assert stamp == (info.st_mtime_ns, info.st_ctime_ns, info.st_size, info.st_ino)
+    changed = max(info.st_mtime_ns, info.st_ctime_ns)
+    racy_ns = int(file_identity.RACY_S * 1e9)
+    assert file_identity.racy(stamp, changed + racy_ns - 1)  # read within RACY_S of the change
+    assert not file_identity.racy(stamp, changed + racy_ns)
+    assert file_identity.racy(stamp, changed - 1)  # a time to come
+    assert not file_identity.racy(None, changed)  # nothing there: an answer may rest on that
+    assert stamps([path]) is None  # racy now
+    settled = tmp_path / "settled.js"
+    settled.write_text("y\n")
+    past = time.time_ns() - 2 * racy_ns
+    os.utime(settled, ns=(past, past))
+    assert file_identity.racy(file_identity.stamp_of(settled), time.time_ns())  # its change time is now
+    assert stamps([tmp_path / "missing.js"]) is None
+    monkeypatch.setattr(file_identity, "RACY_S", 0.0)
+    assert stamps([path]) == [(str(path), stamp)]
 
 
 def test_files_changed_in_the_last_seconds_have_no_identity(tmp_path):

@@ -208,6 +208,25 @@ def test_a_missing_name_is_reported_where_it_is_imported(tmp_path: Path, evaluat
     error = caught.value
     assert "The requested module './dep.js' does not provide an export named 'nope'" in str(error)
     assert error.loc is not None and (error.loc.line, error.loc.column) == (3, 24), error.loc
+    assert error.frame is not None and "> 3 |   import { nope } from './dep.js';" in error.frame
+
+
+@pytest.mark.parametrize("evaluator", EVALUATORS)
+def test_an_ambiguous_name_has_a_code_frame_and_the_importer_chain(tmp_path: Path, evaluator: str) -> None:
+    root = write(tmp_path, {
+        "one.js": "export const x = 1;\n",
+        "two.js": "export const x = 2;\n",
+        "both.js": "export * from './one.js';\nexport * from './two.js';\n",
+        "user.js": "import { x } from './both.js';\nexport default x;\n",
+        "entry.js": "import './user.js';\n",
+    })
+    with pytest.raises(LoadError) as caught:
+        run(imported(root, "/entry.js", evaluator))
+    error = caught.value
+    assert error.code == "ERR_LINK" and "conflicting star exports for name 'x'" in error.message
+    assert error.message.endswith("importer chain: /entry.js -> /user.js")
+    assert error.frame == "> 1 | import { x } from './both.js';\n    |                   ^\n  2 | export default x;"
+    assert error.stack.endswith(error.frame)
 
 
 @pytest.mark.parametrize("evaluator", EVALUATORS)

@@ -212,3 +212,6 @@ def test_saves_keep_what_other_processes_wrote_in_between(tmp_path: Path, settle
     _, entries = marshal.loads(path.read_bytes())
     assert {key[1] for key in entries} >= {"a", "b", "c", "d", "e"}
     assert store().get(("x", "c", "import")) == entry("c")
+    # A store looks up what the file held when it last read or wrote it: one dictionary, not a copy
+    # left from the first read.
+    assert two.get(("x", "a", "import")) == entry("a") and one.get(("x", "d", "import")) is None

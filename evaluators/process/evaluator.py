@@ -81,10 +81,10 @@ class ProcessEvaluator:
             fcntl.fcntl(proc.stderr.fileno(), fcntl.F_SETFL, flags | os.O_NONBLOCK)
         parent.setblocking(False)
         worker = Worker(proc, parent)
-        import orjson  # after the spawn: a command's first worker starts before the host has loaded it (cli/run.py)
+        from runner.rpc import wire  # after the spawn: a command's first worker starts before the host has loaded it
 
         with contextlib.suppress(OSError):  # a worker that died at once is reported by start()
-            parent.send(pack(INIT, orjson.dumps(self._init_config(options))))
+            parent.send(pack(INIT, wire.dumps_bytes(self._init_config(options))))
         return worker
 
     def _init_config(self, options: RuntimeOptions) -> dict[str, Any]:

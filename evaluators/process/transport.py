@@ -21,8 +21,6 @@ import signal
 import time
 from typing import Any
 
-import orjson
-
 from runner.errors import CrashError, LimitError, ModrunError, UsageError
 from runner.limits import Budget
 from runner.rpc import wire
@@ -113,11 +111,11 @@ class ProcessTransport(RuntimeTransport):
         try:
             if kind != READY:
                 raise FrameError(f"expected a READY frame, got kind {kind}")
-            self.info = orjson.loads(payload)
+            self.info = wire.loads(payload)
             self.engine = str(self.info.get("engine", ""))
             if self.info.get("code_cache_off"):
                 warn_refusal(str(self.info["code_cache_off"]))
-        except (FrameError, orjson.JSONDecodeError) as error:
+        except (FrameError, ValueError) as error:
             raise self._broken(self._protocol_error(str(error))) from None
 
     # ---- RuntimeTransport ----
@@ -355,8 +353,8 @@ class ProcessTransport(RuntimeTransport):
         which RunnerClient prints)."""
         self.dead = True
         try:
-            body = orjson.loads(payload)
-        except orjson.JSONDecodeError:
+            body = wire.loads(payload)
+        except ValueError:
             body = None
         if not isinstance(body, dict):
             body = {"kind": "crash", "message": "the runtime process failed (an unreadable FAIL frame)"}

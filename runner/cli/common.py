@@ -49,7 +49,7 @@ def error_payload(error: ModrunError) -> dict[str, object]:
 def report_error(error: ModrunError, as_json: bool) -> int:
     """Print `error` the command line's way and answer its exit code."""
     if as_json:
-        from ..rpc import wire  # not before a worker is started (run.py): it loads orjson
+        from ..rpc import wire
 
         sys.stdout.write(wire.dumps({"ok": False, "error": error_payload(error)}) + "\n")
     else:
@@ -95,9 +95,9 @@ def check_args(ns: argparse.Namespace) -> list[Any]:
 
 
 def _json_args(text: str) -> Any:
-    import orjson
+    from ..rpc import wire
 
     try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError as error:
+        return wire.strict_loads(text)
+    except ValueError as error:
         raise UsageError(f"--args must be a JSON array: {error}") from None

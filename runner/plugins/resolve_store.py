@@ -48,34 +48,36 @@ class ResolveStore:
             name = hashlib.sha256(repr((options, str(Path(__file__).parent))).encode()).hexdigest()[:16]
             self._path = directory / f"resolutions-{name}.marshal"
             self._salt = hashlib.sha256(_FORMAT + repr((taken, options)).encode()).digest()
-        self._loaded: dict[Key, Entry] | None = None  # what lookups use (emptied by forget)
-        self._file: dict[Key, Entry] | None = None  # what the file held when this process last read or wrote it
+        # What the file held when this process last read or wrote it (None: not read yet); lookups use it
+        # until forget.
+        self._file: dict[Key, Entry] | None = None
         self._file_stamp: Stamp = None  # the file's stamp then
+        self._forgotten = False
         self._new: dict[Key, Entry] = {}
         self.hits = 0  # entries the resolver found true and used (counted by it)
 
     def get(self, key: Key) -> Entry | None:
-        if self._loaded is None:
-            self._loaded = self._load()
-        return self._loaded.get(key)
+        if self._forgotten:
+            return None
+        return (self._file if self._file is not None else self._load()).get(key)
 
     def put(self, key: Key, entry: Entry, began_ns: int) -> None:
         """Keep an answer the resolver made, which it began at `began_ns` (time.time_ns())."""
         if self._path is None:
             return
-        settled = file_identity.settled_before(began_ns)
         for _, stamp in entry[1]:
-            if stamp is not None and max(stamp[0], stamp[1]) > settled:
+            if file_identity.racy(stamp, began_ns):
                 return
         self._new[key] = entry
 
     def forget(self) -> None:
         """Files changed under a watching server: what was loaded is not used again this process."""
-        self._loaded = {}
+        self._forgotten = True
 
     def _load(self) -> dict[Key, Entry]:
         if self._path is None:
-            return {}
+            self._file = {}
+            return self._file
         stamp = stamp_of(self._path)
         try:
             salt, entries = marshal.loads(self._path.read_bytes())

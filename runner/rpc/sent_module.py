@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import orjson
+from . import wire
 
 if TYPE_CHECKING:
     from .payloads import LinkMeta
@@ -34,4 +34,4 @@ def sent_meta(meta: LinkMeta) -> dict[str, Any]:
 def sent_map(source_map: dict[str, Any]) -> str:
     """The map's JSON text, positions only: the runner maps stack frames, and code frames are the
     host's (from the module's source), so the source text does not cross again."""
-    return orjson.dumps({key: value for key, value in source_map.items() if key != "sourcesContent"}).decode()
+    return wire.dumps({key: value for key, value in source_map.items() if key != "sourcesContent"})

@@ -17,7 +17,7 @@ import asyncio
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
-from ..errors import StaleModuleError
+from ..errors import LoadError, StaleModuleError
 from ..rpc.exports import ModuleProxy
 
 if TYPE_CHECKING:
@@ -79,7 +79,12 @@ class ManagedRuntime:
         """Import `url` here and return its exports, through a handle that follows this runtime's
         replacements (or reports itself stale, by the policy). Remembered per url."""
         await self.client()  # booted (or replaced) first, so that the handle holds the generation it imports in
-        proxy = await ModuleProxy.load(RuntimeHandle(self, self.generation), url, deadline=deadline)
+        try:
+            proxy = await ModuleProxy.load(RuntimeHandle(self, self.generation), url, deadline=deadline)
+        except LoadError as error:
+            from ..import_sites import located_link_error  # (only a failed import needs it)
+
+            raise located_link_error(error, self.environment) from None
         if proxy.url not in self._entries:
             self._entries.append(proxy.url)
         self._proxies[url] = proxy

@@ -1,0 +1,47 @@
+"""Where a failing import is in its importer, as load errors show it: the code frame at a position of
+a module of the graph, and link errors (a name a module does not export, or exports ambiguously,
+found when the runner links the graph) given the code frame and the importer chain that
+resolution errors have (environment_resolve.py)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .code_frame import code_frame
+from .errors import LoadError
+from .transform_request import read_source
+
+if TYPE_CHECKING:
+    from .environment_resolve import Resolving
+    from .module_graph import ModuleNode
+
+
+def node_frame(node: ModuleNode, line: int, column: int) -> str | None:
+    """The code frame at `line`, `column` of the module's loaded source (None: it cannot be read)."""
+    module = node.transform_result
+    source = module.source if module is not None else None
+    if source is None:  # found by its file's stamp, unread: the file holds what it was made from
+        try:
+            source = read_source(node.id).code
+        except LoadError:
+            return None
+    return code_frame(source, line, column)
+
+
+def located_link_error(error: LoadError, environment: Resolving) -> LoadError:
+    """A link error from the runner with its code frame and importer chain; any other error as it is."""
+    if error.code != "ERR_LINK" or error.frame or not error.importer:
+        return error
+    graph = environment.module_graph
+    node = graph.get_module_by_id(error.importer) or min(graph.get_modules_by_file(error.importer),
+                                                         key=lambda n: n.url, default=None)
+    if node is None:
+        return error
+    message = error.message
+    chain = environment.importer_chain(node.id)
+    if len(chain) > 1:
+        message += "\n  importer chain: " + " -> ".join(chain)
+    loc = error.loc
+    frame = node_frame(node, loc.line, loc.column) if loc is not None else None
+    return LoadError(message, name=error.name, code=error.code, loc=loc, frame=frame, importer=error.importer,
+                     id=error.id)
