@@ -124,7 +124,7 @@ def check_define(value: Any, what: str) -> dict[str, str]:
         if isinstance(item, str):
             out[key] = item
         else:
-            from .rpc import wire
+            from .rpc import wire  # not loaded before the command line has started its runtime (cli/run.py)
 
             try:
                 out[key] = wire.dumps(item)

@@ -27,6 +27,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from .file_identity import stamps
 from .rpc import wire
 
@@ -192,8 +194,6 @@ class TransformCache:
             self._own.add(key)
 
     def put(self, key: str, value: dict[str, Any]) -> None:
-        import orjson  # here, where modules are transformed: a run whose transforms are cached never loads it
-
         self.put_encoded(key, orjson.dumps(value))
 
     def put_encoded(self, key: str, value: bytes) -> None:

@@ -11,6 +11,8 @@ import re
 import time
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+import orjson
+
 from .code_frame import code_frame
 from .errors import LoadError, Location, ParseError
 from .ids import file_of
@@ -278,8 +280,6 @@ async def _new_entry(environment: Environment, key: str, transformed: LoadResult
     cache = environment.server.transform_cache
     encoded = await environment.server.transform_worker.transform(transformed.code, file, hint)
     if encoded is not None:
-        import orjson  # here, where modules are transformed: a run whose transforms are cached never loads it
-
         cache.put_encoded(key, encoded)
         stored: dict[str, Any] = orjson.loads(encoded)
         return stored

@@ -33,6 +33,8 @@ import struct
 import sys
 from typing import Any
 
+import orjson
+
 START_AFTER = 8  # the host's own transforms before a worker pays for its fork
 MIN_SPARE = 0.25  # idle cores (besides the host's) the machine must have had for a worker to pay
 MIN_TICKS = 20  # clock ticks (summed over the cores) a window needs for its idle share to count
@@ -94,8 +96,6 @@ class TransformWorker:
             self._read()  # answers the loop has not read yet (the host runs a level's fetches without it)
         if self._closed or len(self._waiting) >= BACKLOG:  # closed: the worker was found dead
             return None
-        import orjson  # here: every server makes a TransformWorker, and a warm run never loads orjson
-
         try:
             payload = orjson.dumps([code, file, hint])
         except orjson.JSONEncodeError:
@@ -250,8 +250,6 @@ def _serve(requests: int, answers: int) -> None:
 
 
 def _transform(payload: bytes) -> bytes | None:
-    import orjson
-
     from .transform_request import runner_format
 
     try:

@@ -49,7 +49,7 @@ def error_payload(error: ModrunError) -> dict[str, object]:
 def report_error(error: ModrunError, as_json: bool) -> int:
     """Print `error` the command line's way and answer its exit code."""
     if as_json:
-        from ..rpc import wire
+        from ..rpc import wire  # not before a worker is started (run.py): it loads orjson
 
         sys.stdout.write(wire.dumps({"ok": False, "error": error_payload(error)}) + "\n")
     else:

@@ -34,3 +34,8 @@ def dumps_bytes(value: Any) -> bytes:
         if "surrogates" not in str(error):
             raise
         return json.dumps(value, separators=(",", ":")).encode()
+
+
+def strict_loads(text: str) -> Any:
+    """orjson's answer or its error (orjson.JSONDecodeError, a ValueError), for JSON a user wrote."""
+    return orjson.loads(text)
