@@ -326,3 +326,50 @@ def test_code_the_same_in_every_project_is_found_in_the_users_store(tmp_path: Pa
     second.keep("engine", "wrapper", b"w")
     second.flush()
     assert code_store.user_store().get_many("engine", ["wrapper"]) == {}  # type: ignore[union-attr]
+
+
+def test_rows_written_in_a_thread_are_all_written(tmp_path: Path) -> None:
+    store = CodeStore(tmp_path / "code.sqlite", b"k" * 32, 1 << 20)
+    store.add("engine", "first", b"1")
+    store.flush_soon()
+    store.add("engine", "second", b"2")  # while the first write may be under way
+    store.flush_soon()
+    store.wait()
+    store.flush()  # takes what the second flush_soon left, if a write was under way then
+    other = CodeStore(tmp_path / "code.sqlite", b"k" * 32, 1 << 20)  # another process
+    assert other.get_many("engine", ["first", "second"]) == {"first": b"1", "second": b"2"}
+    assert other.rejected == 0  # the MACs made in the thread verify
+
+
+def test_the_engine_waits_for_the_write_before_its_answer(tmp_path: Path, monkeypatch) -> None:
+    """A process that ends with the import's answer (the command line's, by os._exit) loses no row:
+    the store's write overlaps the modules' evaluation, and the engine's turn ends only once it is done."""
+    import asyncio
+    import threading
+    import time
+
+    from evaluators import code_store
+    from runner import Server
+    from runner.rpc.exports import ModuleProxy
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+    monkeypatch.setattr(code_store, "_stores", {})
+    write = CodeStore._write
+
+    def slow_write(self: CodeStore, *args: object) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            time.sleep(0.5)  # longer than the rest of the import
+        write(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(CodeStore, "_write", slow_write)
+    root = project(tmp_path)
+
+    async def load() -> None:
+        server = Server(root=root, cache_dir=root / "node_modules" / ".modrun", on_console=lambda *_: None,
+                        environments={"app": {"evaluator": "inprocess"}})
+        runner = await server.environments["app"].create_runner(on_console=lambda *_: None)
+        await ModuleProxy.load(runner, "/main.js")
+        assert len(rows(root)) >= 3  # on disk when the answer came, the server still open
+        await server.close()
+
+    asyncio.run(load())
