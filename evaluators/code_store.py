@@ -52,8 +52,7 @@ class CodeStore:
         self.rejected = 0  # rows whose MAC did not verify
         self._key = key
         self._lock = threading.Lock()
-        self._pending: list[tuple[str, bytes, bytes, bytes]] = []  # (build, key, source digest, code)
-        self._writer: threading.Thread | None = None  # a write under way (flush_soon)
+        self._pending: list[tuple[bytes, bytes, bytes]] = []
         self._rows = False  # the table was found to hold rows (it is never emptied)
         self._drop: list[bytes] = []
         self._digests: dict[tuple[str, str], tuple[bytes, bytes]] = {}  # (build, source) looked up in vain
@@ -185,46 +184,16 @@ class CodeStore:
         with self._lock:
             digests = self._digests.pop((build, source), None)
             key, source_digest = digests if digests is not None else _digest(build, source)
-            self._pending.append((build, key, source_digest, code))
+            self._pending.append((key, self._mac(build, source_digest, code), code))
 
     def flush(self) -> None:
-        """Write the new rows and delete the rejected ones, in one transaction; then keep to the bound.
-        Returns once they are written (with any write flush_soon started)."""
-        self.wait()
-        self._write(*self._taken())
-
-    def flush_soon(self) -> None:
-        """`flush` in a thread, for a runtime that has modules to run meanwhile: the MACs and SQLite's
-        work (which releases the GIL, as the engine does while it runs JS) overlap them. Unless a
-        write is under way: the next flush takes these rows. `wait` for it before the rows are needed."""
-        if self._writer is not None and not self._writer.is_alive():
-            self.wait()
-        if self._writer is not None:
-            return
-        taken = self._taken()
-        if taken[0] or taken[1]:
-            self._writer = threading.Thread(target=self._write, args=taken, name="modrun-code-store")
-            self._writer.start()
-
-    def wait(self) -> None:
-        """Return once the write flush_soon started (if any) is done."""
-        writer = self._writer
-        if writer is not None:
-            writer.join()
-            self._writer = None
-
-    def _taken(self) -> tuple[list[tuple[str, bytes, bytes, bytes]], list[bytes]]:
+        """Write the new rows and delete the rejected ones, in one transaction; then keep to the bound."""
         with self._lock:
             self._digests.clear()  # of sources not compiled (a syntax error): not kept for ever
-            taken = self._pending, self._drop
-            self._pending, self._drop = [], []
-        return taken
-
-    def _write(self, added: list[tuple[str, bytes, bytes, bytes]], drop: list[bytes]) -> None:
-        if not added and not drop:
-            return
-        pending = [(key, self._mac(build, source_digest, code), code) for build, key, source_digest, code in added]
-        with self._lock:
+            if not self._pending and not self._drop:
+                return
+            pending, self._pending = self._pending, []
+            drop, self._drop = self._drop, []
             try:
                 self._db.execute("BEGIN IMMEDIATE")
                 if self._empty:

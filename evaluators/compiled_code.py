@@ -34,8 +34,7 @@ Where it lives: in memory, one cache per host process, shared by its runtimes; a
 runtime is given a cache directory (the transform cache's: node_modules/.modrun, or the user's
 cache for a read-only root), on disk in that directory (code_store.py), so that a command-line run
 compiles nothing it compiled before. With a store, a wrapper is compiled to bytecode the first time
-it is seen, and the batch is written in a thread once the runtime's compile requests have been
-answered, while it runs them; the engine waits for the write before its answer goes out.
+it is seen, and the batch is written when the runtime's compile requests have been answered.
 
 The trust model. QuickJS does not check bytecode when it reads it: it trusts it as it trusts its
 own compiler, so bytecode that did not come from its compiler can do anything the host process
@@ -237,17 +236,3 @@ class CompiledCode:
         if self._shared is not None:
             self._shared[0].flush()
             self._shared = None
-
-    def flush_soon(self) -> None:
-        """`flush`, the project's store written in a thread while the runtime runs the modules just
-        compiled (CodeStore.flush_soon): the engine `wait`s for it before its answer goes out, so a
-        process that ends at once with the answer (the command line's) loses none of it."""
-        if self.store is not None:
-            self.store.flush_soon()
-        if self._shared is not None:
-            self._shared[0].flush()
-            self._shared = None
-
-    def wait(self) -> None:
-        if self.store is not None:
-            self.store.wait()

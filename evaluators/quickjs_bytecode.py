@@ -182,7 +182,7 @@ class QuickJSCompiler:
                     wrappers.append(UNDEFINED)
                 else:
                     wrappers.append(self._wrapper(key, code, source))
-            self.code.flush_soon()  # the engine waits for it at the end of its turn (QuickJSEngine.turn)
+            self.code.flush()
         finally:
             # Always answered (undefined for what is not compiled): the runner waits for it.
             args = (JSValue * max(len(wrappers), 1))(*wrappers)

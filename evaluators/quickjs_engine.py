@@ -135,8 +135,6 @@ class QuickJSEngine:
                 assert self._compiler is not None  # asked only of a runtime booted with hostCompiles
                 self._compiler.serve()
             elif out != DRAIN_AGAIN:
-                if self._compiler is not None:
-                    self._compiler.code.wait()  # the compiled code written (serve): nothing lost at exit
                 return out
 
     def call(self, url: str, request: str) -> tuple[str, str]:

@@ -145,8 +145,6 @@ class WasmTransport(PulledTransport):
                 assert self._compiler is not None and self._code is not None  # asked only with hostCompiles
                 self._compiler.serve(self.guest, self._take_compiles, self._compiled, self._code)
             out = self.guest.step(0)[1]
-        if self._code is not None:
-            self._code.wait()  # the compiled code written (serve): nothing lost at exit
         return out or ""
 
     def _enter(self, budget: Budget, work: Callable[[], T]) -> T:

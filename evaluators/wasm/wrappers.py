@@ -43,7 +43,7 @@ class WasmCompiler:
         try:
             sources = split_sources(*guest.take_chars(guest.call_function(take_compiles)))
             bytecodes = self.bytecode(sources, code)
-            code.flush_soon()  # the evaluator waits for it at the end of its turn (WasmTransport._tasks)
+            code.flush()
         finally:
             guest.answer_compiled(compiled, bytecodes)  # always answered: the runner waits for it
 
