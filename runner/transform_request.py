@@ -186,20 +186,23 @@ def runner_format(code: str, file: str, hint: str) -> dict[str, Any]:
     imports. Ambiguous files are CommonJS when their syntax says so (module_syntax): ES module
     syntax wins, and code with neither stays an ES module (strict, as modrun ran it before)."""
     # Imported here: a run whose transforms all come from the cache never loads the parser.
+    parsed = None
     if hint == "commonjs" or (hint == "auto" and _cjs_words().search(code)):
         from .transform.cjs_transform import cjs_transform, module_syntax
         from .transform.parser import parse_javascript
 
         src = code.encode("utf-8", "surrogatepass")
-        root = parse_javascript(src).root_node
+        tree = parse_javascript(src)
+        root = tree.root_node
         if hint == "commonjs" or module_syntax(src, root) == "commonjs":
             if hint == "commonjs":
                 _no_module_syntax(code, src, root, file)
             out, map_, meta, dynamic = cjs_transform(code, file, src, root)
             return {"code": out, "map": map_, "meta": meta, "dynamic_deps": dynamic}
+        parsed = src, tree  # an ES module after all: its tree serves the transform too
     from .transform.ssr_transform import ssr_transform
 
-    result = ssr_transform(code, file)
+    result = ssr_transform(code, file, parsed)
     return {"code": result.code, "map": result.map, "meta": runner_meta(result),
             "dynamic_deps": list(result.dynamic_deps)}
 

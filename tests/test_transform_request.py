@@ -111,3 +111,38 @@ def test_a_failure_reaches_every_caller_and_is_not_left_unretrieved(tmp_path):
             await asyncio.sleep(0)
             assert reported == []
     _run(write(tmp_path, {"main.js": "export default 1;\n"}), body)
+
+
+AMBIGUOUS_ES_MODULES = [
+    # ES modules in a package without "type": they mention CommonJS's names, so runner_format parses
+    # them to decide, and hands that tree to the transform.
+    "import { a } from './a.js';\n// module.exports is not used here\nexport const b = a + 'require';\n",
+    "const exports = {};\nexport default function module() { return import('./x.js'); }\n",
+    "import json from './data.json' with { type: 'json' };\nexport\n{ json as module };\n",  # repaired
+    "export const 𝒳 = 'module';\nexport { 𝒳 as require };\nawait 0;\n",
+]
+
+
+@pytest.mark.parametrize("code", AMBIGUOUS_ES_MODULES)
+def test_an_ambiguous_es_module_parsed_once_transforms_as_before(code):
+    from runner.transform.ssr_transform import ssr_transform
+    from runner.transform_request import runner_format, runner_meta
+
+    entry = runner_format(code, "/app/m.js", "auto")
+    alone = ssr_transform(code, "/app/m.js")  # parsed by itself
+    assert entry == {"code": alone.code, "map": alone.map, "meta": runner_meta(alone),
+                     "dynamic_deps": list(alone.dynamic_deps)}
+
+
+def test_an_ambiguous_es_module_with_a_syntax_error_reports_it_as_before():
+    from runner.errors import ParseError
+    from runner.transform.ssr_transform import ssr_transform
+    from runner.transform_request import runner_format
+
+    code = "import { a } from './a.js';\nconst module = 1;\nexport const b = (a +;\n"
+    with pytest.raises(ParseError) as alone:
+        ssr_transform(code, "/app/m.js")
+    with pytest.raises(ParseError) as parsed_once:
+        runner_format(code, "/app/m.js", "auto")
+    assert (str(parsed_once.value), parsed_once.value.loc, parsed_once.value.frame) == \
+        (str(alone.value), alone.value.loc, alone.value.frame)

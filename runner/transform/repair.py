@@ -47,9 +47,10 @@ class ParsedModule(NamedTuple):
     attributes: dict[int, tuple[int, int]]
 
 
-def parse_module(src: bytes) -> ParsedModule:
-    """The module's tree (ERROR and MISSING nodes left for the caller to report)."""
-    tree = parse_javascript(src)
+def parse_module(src: bytes, tree: Tree | None = None) -> ParsedModule:
+    """The module's tree (ERROR and MISSING nodes left for the caller to report). `tree`: `src`
+    parsed already (runner_format parses an ambiguous file to decide its syntax)."""
+    tree = parse_javascript(src) if tree is None else tree
     root = tree.root_node
     attributes: dict[int, tuple[int, int]] = {}
     if root.has_error or b"export" in src:

@@ -20,7 +20,7 @@ import re
 from typing import Any
 
 import orjson
-from tree_sitter import Node
+from tree_sitter import Node, Tree
 
 from ..rpc import wire
 from .early_errors import module_errors, parse_error, tree_error
@@ -60,10 +60,11 @@ def _member(base: str, name: str) -> str:
     return f"{base}.{name}" if _IDENT.fullmatch(name) else f"{base}[{_js_string(name)}]"
 
 
-def ssr_transform(code: str, id: str) -> TransformResult:
-    """Transform one ES module; raises ParseError (file=id) for syntax and early errors."""
-    src = code.encode("utf-8", "surrogatepass")
-    tree, attribute_ranges = parse_module(src)
+def ssr_transform(code: str, id: str, parsed: tuple[bytes, Tree] | None = None) -> TransformResult:
+    """Transform one ES module; raises ParseError (file=id) for syntax and early errors. `parsed`:
+    the code's UTF-8 bytes and their tree, where the caller has them (not parsed twice)."""
+    src, tree = parsed if parsed is not None else (code.encode("utf-8", "surrogatepass"), None)
+    tree, attribute_ranges = parse_module(src, tree)
     root = tree.root_node
     if root.has_error:
         err = tree_error(root, src)
