@@ -1,6 +1,6 @@
 // provides: MailboxTransport, HostFailure, errorToPayload, safeString, hostData, answer, toJsonText, nullMeansOutOfMemory, ERROR_HINTS
 // uses: PROTOCOL, Object, Array, JSON, Reflect, Promise, Error
-// private: nullPrototypes, sentMeta, META_DICTS, objectValues, setPrototypeOf, isArray, errorFromPayload, ERROR_CONSTRUCTORS, safeGet, safeHas, describeThrown, errorPayload, fieldValue, own, hasOwn, parseJson, stringifyJson, withoutToJSON, ANSWER, OUT_OF_MEMORY
+// private: nullPrototypes, setPrototypeOf, isArray, errorFromPayload, ERROR_CONSTRUCTORS, safeGet, safeHas, describeThrown, errorPayload, fieldValue, own, hasOwn, parseJson, stringifyJson, withoutToJSON, ANSWER, OUT_OF_MEMORY
 
 // The runtime's end of the RPC transport: a mailbox the host polls.
 //
@@ -19,7 +19,6 @@ const parseJson = JSON.parse;
 const stringifyJson = JSON.stringify;
 const setPrototypeOf = Object.setPrototypeOf;
 const isArray = Array.isArray;
-const objectValues = Object.values;
 
 function own(object, key) {
   return object !== null && typeof object === "object" && Reflect.apply(hasOwn, object, [key]) ? object[key] : undefined;
@@ -44,46 +43,8 @@ function nullPrototypes(value) {
   // With no prototype left, for-in lists the own keys, without an array of them per object.
   for (const key in value) {
     const item = value[key];
-    if (item !== null && typeof item === "object" && !(key === "modrun" && sentMeta(item))) nullPrototypes(item);
+    if (item !== null && typeof item === "object") nullPrototypes(item);
   }
-}
-
-// A module's link metadata as `fetchModule` sends it (runner/rpc/sent_module.py) holds objects only
-// where the protocol puts them, and counts them (`objects`): those made null-prototype, and the count
-// matching, none is left, and its arrays of strings and numbers (most of a graph) need no walk.
-// False, and it is walked whole, for any other shape.
-const META_DICTS = ["exports", "resolved", "required", "unresolved", "files"];
-
-function sentMeta(meta) {
-  if (isArray(meta)) return false;
-  setPrototypeOf(meta, null);
-  let found = 1;
-  for (let i = 0; i < META_DICTS.length; i++) {
-    const dict = meta[META_DICTS[i]];
-    if (dict === null || typeof dict !== "object" || isArray(dict)) continue;
-    setPrototypeOf(dict, null);
-    found++;
-    // Exports' entries (other than "local") and why requires did not resolve are objects; urls and files are not.
-    if (i !== 0 && i !== 3) continue;
-    const items = objectValues(dict);
-    for (let j = 0; j < items.length; j++) {
-      const item = items[j];
-      if (item === null || typeof item !== "object") continue;
-      if (isArray(item)) return false;
-      setPrototypeOf(item, null);
-      found++;
-    }
-  }
-  const requires = meta.requires;
-  if (isArray(requires)) {
-    for (let i = 0; i < requires.length; i++) {
-      const item = requires[i];
-      if (item === null || typeof item !== "object" || isArray(item)) return false;
-      setPrototypeOf(item, null);
-      found++;
-    }
-  }
-  return found === meta.objects;
 }
 
 // JSON text of the runner's own data, whatever module code did to the prototypes.

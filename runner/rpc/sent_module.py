@@ -10,9 +10,6 @@ that is not an object (linker.js reads both forms):
   before the module runs rather than in its temporal dead zone), where other exports stay objects;
 - an import: `[specifier, key, names, line, column]` (ImportEntry's fields, in that order);
 - the source map: its JSON text (runner/js/source_map.js parses it when an error is first mapped).
-
-The metadata also counts its own objects (`objects`, itself among them): the runtime makes null-prototype
-those where the protocol puts them and, the count matching, walks none of its arrays (transport.js: sentMeta).
 """
 
 from __future__ import annotations
@@ -31,18 +28,7 @@ def sent_meta(meta: LinkMeta) -> dict[str, Any]:
                for name, entry in meta["exports"].items()}
     imports = [[entry["specifier"], entry["key"], entry["names"], entry["line"], entry["column"]]
                for entry in meta["imports"]]
-    sent = {**meta, "exports": exports, "imports": imports}
-    sent["objects"] = _objects(sent)
-    return sent
-
-
-def _objects(value: Any) -> int:
-    """How many JSON objects `value` is sent as."""
-    if isinstance(value, dict):
-        return 1 + sum(_objects(item) for item in value.values() if isinstance(item, dict | list | tuple))
-    if isinstance(value, list | tuple):
-        return sum(_objects(item) for item in value if isinstance(item, dict | list | tuple))
-    return 0
+    return {**meta, "exports": exports, "imports": imports}
 
 
 def sent_map(source_map: dict[str, Any]) -> str:
