@@ -19,13 +19,20 @@ The interface (the same shape for every engine):
    does not hold is answered undefined (the runner then fetches the code and asks with it).
    `codeKeys` is "instead" (keys in place of code) where the cache or its store holds wrappers by key
    (`holds_keys`), else "alongside": a cache that holds none yet would only answer every key
-   undefined, and a round trip later be asked again with the code. Only an
-   engine whose runtimes could write its cache anyway may: the runtime says which source a key
-   names, so a runtime that broke out of its engine could file another module's code under a key;
-   the wasm evaluator, whose cache its sandboxes must not be able to write, takes no keys.
+   undefined, and a round trip later be asked again with the code. The request is the runtime's
+   word, made by JavaScript that module code shares a realm with and can subvert (by replacing the
+   built-ins it uses), so the host does not take it: it compiles a source sent with a key, and keeps
+   it under the key, only where the source is the wrapper of the very code the key's digest names
+   (keyed_wrapper.py undoes the wrapper's shaping and takes the digest of what it finds; any other
+   is answered undefined). Module code cannot so file one module's code under another's key for a
+   later run: `tests/test_code_key_trust.py`. A runtime that broke out of its engine could write the
+   cache directly where keys are used (in-process, the host process; the process worker, which holds
+   the store). The wasm evaluator, whose sandboxes are a boundary and whose cache they must not be
+   able to write, takes no keys.
 3. Compiled code is kept in a `CodeCache`: bytecode by (engine build, wrapper source). The build
    is a digest of the engine's binary and its version, so no other build ever reads an entry;
-   the source is the whole wrapper text, compared exactly (no hash collisions to reason about).
+   the source is the whole wrapper text, compared exactly (no hash collisions to reason about), or
+   a wrapper key, whose code is named by 160 bits of its SHA-256.
    Each entry carries a checksum of its bytecode, checked before it is handed out: a damaged
    entry is dropped, never read. Without a disk store (below) a wrapper is compiled to bytecode the second time
    its source is seen: a process that imports a graph once pays nothing for an in-memory cache.

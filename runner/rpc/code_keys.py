@@ -60,8 +60,13 @@ def _key(code: str, meta: dict[str, Any], awaits: Any) -> str | None:
         shape = ",".join(map(str, awaits))
     else:
         shape = ""
-    digest = hashlib.sha256(code.encode("utf-8", "surrogatepass")).hexdigest()[:40]
-    return f"{digest}:{'t' if meta['hasTLA'] else 's'}:{shape}"
+    return f"{code_digest(code)}:{'t' if meta['hasTLA'] else 's'}:{shape}"
+
+
+def code_digest(code: str) -> str:
+    """The digest that opens a code key: what the engine's host checks a wrapper filed under the key
+    against (evaluators/keyed_wrapper.py)."""
+    return hashlib.sha256(code.encode("utf-8", "surrogatepass")).hexdigest()[:40]
 
 
 def _awaits_at(code: str, awaits: list[int]) -> bool:

@@ -1,0 +1,84 @@
+"""The host's check that a compile request filed under a wrapper key is that key's wrapper.
+
+A runtime asks for a wrapper by key and, where the host has none, by the key, a newline and the
+wrapper's source (runner/js/module_runner/host_compiler.js); the host compiles the source and keeps
+the bytecode under the key, in its process's cache and on disk, for later runtimes and runs. The
+request is made by JavaScript that shares a realm with module code, which can replace the built-ins
+it is made with (`String.prototype.slice`, `Array.prototype.slice`, ...): taken on the runtime's
+word, module code could file another module's code, or its own, under a key that a later, unrelated
+run then asks for. So the host files nothing on that word: it undoes the wrapper's shaping
+(esm_evaluator.js: `shape`) on the source it is about to compile, and keeps the bytecode under the key
+only when the code it finds is the code the key's digest names (runner/rpc/code_keys.py: the SHA-256
+the host itself took of the module's code, 160 bits of it). A source that is not the key's wrapper
+is not compiled by the host (the runtime compiles it itself, as it would have without a host), and so never kept.
+
+What the check takes from the runner: the wrapper's shape (the function kind per key, the blanked
+awaits, the gate's `yield`, the finishing call), mirrored here; and the engine's text around a
+body, which the host asks its own engine for (`PROBE`), in a context no module code runs in. The
+key's wrapper-format part is not checked: it only separates runners that shape wrappers otherwise,
+and whatever is filed under any of its values is this shape of the named code.
+"""
+
+from __future__ import annotations
+
+import json
+
+from runner.rpc.code_keys import code_digest
+
+CONTEXT_NAMES = (
+    "__vite_ssr_exports__", "__vite_ssr_import_meta__", "__vite_ssr_import__",
+    "__vite_ssr_dynamic_import__", "__vite_ssr_exportAll__", "__vite_ssr_exportName__",
+)
+FINISH = "__modrun_module_finished__"
+USE_STRICT = '"use strict";\n'
+_BODY = "/*code*/"
+_BLANK = "     "
+
+_NAMES, _FINISHING = json.dumps(CONTEXT_NAMES), json.dumps([*CONTEXT_NAMES, FINISH])
+#: A script whose value is the JSON list of the engine's texts of an async function, a generator and an
+#: async generator with the wrapper's parameters and the body `_BODY`, as the runner makes them.
+PROBE = (f"JSON.stringify([[(async function () {{}}).constructor, {_NAMES}], "
+         f"[(function* () {{}}).constructor, {_NAMES}], [(async function* () {{}}).constructor, {_FINISHING}]]"
+         f".map(([kind, names]) => String(new kind(...names, {json.dumps(_BODY)}))))")
+
+
+class WrapperShapes:
+    """The runner's wrappers as this engine writes them: `texts` is PROBE's value."""
+
+    def __init__(self, texts: str) -> None:
+        headers = json.loads(texts)
+        at = headers[0].index(_BODY)
+        # the runner takes the text after the body from the async function alone (esm_evaluator.js)
+        self.suffix = headers[0][at + len(_BODY):] + ")"
+        self.prefixes = ["(" + text[:text.index(_BODY)] + USE_STRICT for text in headers]
+
+    def names(self, key: str, source: str) -> bool:
+        """Is `source` (a compile request's, in its parentheses) the wrapper of the code `key` names?"""
+        parts = key.split(":")
+        if len(parts) != 5 or parts[1] not in ("e", "l") or parts[3] not in ("t", "s"):
+            return False
+        _, started, digest, tla, shape = parts
+        sync, early = tla == "s", started == "e"
+        try:
+            awaits = [int(at) for at in shape.split(",")] if shape else []
+        except ValueError:
+            return False
+        # the function kind the runner gives it: a generator, an async generator, an async function
+        kind = 1 if sync else 2 if awaits and early else 0
+        prefix = self.prefixes[kind]
+        end = (f"\n;{FINISH}();" if kind == 2 else "") + self.suffix
+        if len(source) < len(prefix) + len(end) or not source.startswith(prefix) or not source.endswith(end):
+            return False
+        body = source[len(prefix):len(source) - len(end)]
+        if awaits:  # the prologue's awaits blanked, the gate's a `yield` where the wrapper is a generator
+            pieces: list[str] = []
+            start = 0
+            gate = "yield" if sync or early else _BLANK
+            for index, at in enumerate(awaits):
+                if at < start or body[at:at + 5] != (gate if index == len(awaits) - 1 else _BLANK):
+                    return False
+                pieces += (body[start:at], "await")
+                start = at + 5
+            pieces.append(body[start:])
+            body = "".join(pieces)
+        return code_digest(body) == digest

@@ -1,0 +1,97 @@
+"""Module code cannot file code under another module's wrapper key (evaluators/keyed_wrapper.py): a
+module that replaces the built-ins the runner's compile requests are made with changes what its own
+runtime runs, and nothing a later, fresh run of another entry takes from the compiled-code cache."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from evaluators.keyed_wrapper import PROBE, WrapperShapes
+from evaluators.quickjs_bytecode import unavailable
+from runner.rpc.code_keys import code_key
+from tests.project_files import write
+
+pytestmark = pytest.mark.skipif(unavailable() is not None, reason=unavailable() or "")
+
+# The request's text, as the host reads it, comes through String.prototype.slice (host_compiler.js).
+TAMPER = """
+const slice = String.prototype.slice;
+let other = null;
+String.prototype.slice = function (...args) {
+  const text = slice.apply(this, args);
+  if (!text.startsWith("K")) return text;
+  const newline = text.indexOf("\\n");
+  if (text.includes('"other"')) other = slice.call(text, newline);
+  if (!text.includes('"victim"')) return text;
+  return MODE === "edit" ? text.replace('"victim"', '"poisoned"') : slice.call(text, 0, newline) + other;
+};
+"""
+
+PROJECT = {
+    "node_modules/.keep": "",
+    "src/dep.js": 'export const tag = "!";\n',
+    "src/victim.js": 'import { tag } from "./dep.js";\nexport const who = "victim" + tag;\n',
+    "src/other.js": 'import { tag } from "./dep.js";\nexport const who = "other" + tag;\n',
+    "src/innocent.js": 'import { who } from "./victim.js";\nexport default () => who;\n',
+}
+
+
+def attacker(mode: str) -> str:
+    return (f"const MODE = {json.dumps(mode)};\n{TAMPER}await import('./other.js');\n"
+            "const { who } = await import('./victim.js');\nexport default () => who;\n")
+
+
+def run(root: Path, entry: str, evaluator: str) -> object:
+    done = subprocess.run([sys.executable, "-m", "runner", "run", entry, "--evaluator", evaluator, "--call", "default"],
+                          cwd=root, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "XDG_CACHE_HOME": str(root.parent / "user-cache")})
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+@pytest.mark.parametrize("mode", ("edit", "swap"))
+@pytest.mark.parametrize("evaluator", ("inprocess", "process"))
+def test_module_code_cannot_file_code_under_another_modules_key(tmp_path: Path, evaluator: str, mode: str) -> None:
+    root = write(tmp_path / "app", {**PROJECT, "src/attacker.js": attacker(mode)})
+    # the host compiles no forged source (without the check the attacker's own runtime ran it): the runner
+    # compiles the module itself
+    assert run(root, "src/attacker.js", evaluator) == "victim!"
+    assert (root / "node_modules/.modrun/code.sqlite").exists()
+    # fresh runs of another entry, the first with the wrappers on disk, the second by key from them
+    assert [run(root, "src/innocent.js", evaluator) for _ in range(2)] == ["victim!", "victim!"]
+
+
+def shapes() -> WrapperShapes:
+    import _quickjs
+
+    return WrapperShapes(str(_quickjs.Context().eval(PROBE)))
+
+
+def test_a_keyed_source_is_the_wrapper_of_the_code_its_key_names() -> None:
+    code = 'await __vite_ssr_import__("./a.js");\nawait __vite_ssr_import_meta__;\nf();\n'
+    at = [0, code.index("await __vite_ssr_import_meta__")]
+    meta = {"imports": [["./a.js", "./a.js", [], 1, 0]], "awaits": at, "hasTLA": False}
+    key = code_key({"code": code, "modrun": meta})  # type: ignore[typeddict-item]
+    assert key is not None
+    checked = shapes()
+    head = "(function* anonymous(" + ",".join(
+        ("__vite_ssr_exports__", "__vite_ssr_import_meta__", "__vite_ssr_import__", "__vite_ssr_dynamic_import__",
+         "__vite_ssr_exportAll__", "__vite_ssr_exportName__")) + '\n) {\n"use strict";\n'
+    body = code.replace("await __vite_ssr_import__", "      __vite_ssr_import__").replace(
+        "await __vite_ssr_import_meta__", "yield __vite_ssr_import_meta__")
+    source = head + body + "\n})"
+    assert checked.names(f"Kf00:l:{key}", source)
+    # another body, the gate left an await, another kind, another key's digest, a mangled key: no
+    assert not checked.names(f"Kf00:l:{key}", source.replace("f();", "g();"))
+    assert not checked.names(f"Kf00:l:{key}", source.replace("yield __vite", "await __vite"))
+    assert not checked.names(f"Kf00:l:{key}", source.replace("(function*", "(async function"))
+    assert not checked.names(f"Kf00:l:{'0' * 40}{key[40:]}", source)
+    assert not checked.names(f"Kf00:l:{key.replace(':s:', ':t:')}", source)
+    assert not checked.names(f"Kf00:l:{key}:", source)
+    assert not checked.names(f"Kf00:l:{key[:-2]}x", source)
