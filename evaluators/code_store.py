@@ -8,9 +8,8 @@ keyed by SHA-256 of the build and of the source, holding the bytecode and an HMA
 when its MAC verifies against the source asked for; any other row is deleted at the next write
 and the wrapper compiled again. New rows are written together, one transaction per batch of
 compile requests; the table is kept under the code cache's bound, the oldest rows out first. A
-table empty when this process opened it is not asked for rows it cannot hold (until another process
-is found to have written, at this one's next write: its rows are then asked for again), and a source
-looked up in vain keeps its digests for when its bytecode is added. A
+table empty when this process opened it is not asked for rows it cannot hold (runner/empty_at_open.py),
+and a source looked up in vain keeps its digests for when its bytecode is added. A
 second table remembers the in-process engine's build digest under its binary's identity (hashing 8 MB
 on every start would cost more than the lookups), authenticated the same way; so does a file per
 binary in the user's directory beside the key (`builds/`), so that a run without a cache directory yet,
@@ -28,6 +27,8 @@ import threading
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+
+from runner.empty_at_open import EmptyAtOpen
 
 from .code_key import KeyRefused, key_path, load_key
 
@@ -66,11 +67,7 @@ class CodeStore:
                          "code BLOB NOT NULL)")
         self._db.execute("CREATE TABLE IF NOT EXISTS builds (file TEXT PRIMARY KEY, build TEXT NOT NULL, "
                          "mac BLOB NOT NULL)")
-        # Empty when opened: rows can come only from this process's own writes (or another's, seen by
-        # a changed data_version at the next write).
-        self._empty = self._db.execute("SELECT NOT EXISTS (SELECT 1 FROM code)").fetchone()[0] == 1
-        self._version = self._db.execute("PRAGMA data_version").fetchone()[0]
-        self._written: set[bytes] = set()  # while _empty: the keys this process wrote
+        self._fresh = EmptyAtOpen(self._db, "code")
 
     def _mac(self, build: str, source_digest: bytes, code: bytes) -> bytes:
         return hmac.digest(self._key, build.encode() + b"\0" + source_digest + code, "sha256")
@@ -145,7 +142,7 @@ class CodeStore:
             wanted[key] = (source, source_digest)
         found: dict[str, bytes] = {}
         with self._lock:
-            keys = [key for key in wanted if key in self._written] if self._empty else list(wanted)
+            keys = self._fresh.held(list(wanted))
             try:
                 rows = []
                 for start in range(0, len(keys), _CHUNK):
@@ -196,12 +193,8 @@ class CodeStore:
             drop, self._drop = self._drop, []
             try:
                 self._db.execute("BEGIN IMMEDIATE")
-                if self._empty:
-                    if self._db.execute("PRAGMA data_version").fetchone()[0] != self._version:
-                        self._empty = False  # another process wrote: its rows are worth asking for
-                        self._written.clear()
-                    else:
-                        self._written.update(key for key, _, _ in pending)
+                self._fresh.writing(self._db)
+                self._fresh.note(key for key, _, _ in pending)
                 self._db.executemany("DELETE FROM code WHERE key = ?", [(key,) for key in drop])
                 self._db.executemany("INSERT OR REPLACE INTO code (key, mac, code) VALUES (?, ?, ?)", pending)
                 if pending:

@@ -8,9 +8,8 @@ transform itself.
 
 Two things spare a cold run work that only later runs profit from:
 - a database that held no entry when this process opened it is not asked for entries it cannot
-  hold: only for those this process put itself, until another process is found to have written
-  (its data_version, at each write), when every lookup asks again. Another process's entries
-  written meanwhile are only missed (the module is transformed again), never wrong;
+  hold (empty_at_open.py): only for those this process put itself, until another process is found
+  to have written;
 - `flush_soon` writes in a thread (SQLite releases the GIL while it works), while the runtime
   compiles and runs what was fetched; anything that reads or writes the database first waits for
   it, and `flush` and `close` return only once it is on disk.
@@ -29,6 +28,7 @@ from typing import Any
 
 import orjson
 
+from .empty_at_open import EmptyAtOpen
 from .file_identity import stamps
 from .rpc import wire
 
@@ -103,9 +103,7 @@ class TransformCache:
         self._pending: list[tuple[str, bytes]] = []
         self._pending_stamped: list[tuple[str, bytes]] = []
         self._broken = directory is None
-        self._empty = False  # the database held no entry when opened, and no other process wrote since
-        self._own: set[str] = set()  # while _empty: the keys (and stamped keys) this process put
-        self._version = 0  # the database's data_version when this process last wrote
+        self._fresh: EmptyAtOpen | None = None  # once opened
         self._writer: threading.Thread | None = None  # a write under way (flush_soon)
 
     @property
@@ -132,11 +130,9 @@ class TransformCache:
                 db.execute("CREATE TABLE IF NOT EXISTS transforms (key TEXT PRIMARY KEY, value BLOB NOT NULL)")
                 # key -> an entry's key (64 hex digits) and the source's hash: transform_stamps.py
                 db.execute("CREATE TABLE IF NOT EXISTS stamped (key TEXT PRIMARY KEY, value BLOB NOT NULL)")
-                self._empty = db.execute("SELECT NOT EXISTS (SELECT 1 FROM transforms)").fetchone()[0] == 1
-                self._version = db.execute("PRAGMA data_version").fetchone()[0]
-                if self._empty:
-                    self._own.update(key for key, _ in self._pending)
-                    self._own.update(key for key, _ in self._pending_stamped)
+                self._fresh = EmptyAtOpen(db, "transforms")
+                self._fresh.note(key for key, _ in self._pending)
+                self._fresh.note(key for key, _ in self._pending_stamped)
                 self._db = db
             except (OSError, sqlite3.Error):
                 self._broken = True  # a cache that cannot be opened is only slower
@@ -146,7 +142,7 @@ class TransformCache:
         """The database to look `key` up in, once a write under way is done; None where it cannot
         hold the key."""
         db = self._connect()
-        if db is None or (self._empty and key not in self._own):
+        if db is None or self._fresh is None or not self._fresh.may_hold(key):
             return None
         self._wait()
         return db
@@ -190,8 +186,8 @@ class TransformCache:
         if self._broken:
             return
         self._pending_stamped.append((key, (entry_key + source_hash + stamp).encode()))
-        if self._empty:
-            self._own.add(key)
+        if self._fresh is not None:
+            self._fresh.note((key,))
 
     def put(self, key: str, value: dict[str, Any]) -> None:
         self.put_encoded(key, orjson.dumps(value))
@@ -201,8 +197,8 @@ class TransformCache:
         if self._broken:
             return
         self._pending.append((key, value))
-        if self._empty:
-            self._own.add(key)
+        if self._fresh is not None:
+            self._fresh.note((key,))
         if len(self._pending) >= _FLUSH_EVERY:
             self.flush_soon()
 
@@ -242,9 +238,8 @@ class TransformCache:
 
         try:
             db.execute("BEGIN IMMEDIATE")
-            if self._empty and db.execute("PRAGMA data_version").fetchone()[0] != self._version:
-                self._empty = False  # another process wrote: its entries are worth asking for
-                self._own.clear()
+            assert self._fresh is not None
+            self._fresh.writing(db)
             db.executemany("INSERT OR REPLACE INTO transforms (key, value) VALUES (?, ?)", pending)
             db.executemany("INSERT OR REPLACE INTO stamped (key, value) VALUES (?, ?)", stamped)
             pruned = note_salts(db, [key for key, _ in pending] + [key for key, _ in stamped])

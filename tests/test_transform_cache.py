@@ -9,6 +9,11 @@ from pathlib import Path
 from runner.transform_cache import TransformCache
 
 
+def K(name: str) -> str:
+    """A key as the cache makes them: under this salt."""
+    return TransformCache.key(name, "")
+
+
 def _stored(directory: Path) -> dict[str, bytes]:
     with sqlite3.connect(directory / "transforms.sqlite") as db:
         return dict(db.execute("SELECT key, value FROM transforms"))
@@ -16,47 +21,48 @@ def _stored(directory: Path) -> dict[str, bytes]:
 
 def test_an_empty_cache_finds_what_this_process_put(tmp_path):
     cache = TransformCache(tmp_path)
-    assert cache.get("a") is None and cache._empty
-    cache.put("a", {"code": "1"})
+    assert cache.get(K("a")) is None and cache._fresh.empty
+    cache.put(K("a"), {"code": "1"})
     cache.flush()
-    assert cache.get("a") == {"code": "1"} and cache.get("b") is None
+    assert cache.get(K("a")) == {"code": "1"} and cache.get(K("b")) is None
     assert (cache.hits, cache.misses) == (1, 2)
     cache.close()
 
 
 def test_another_process_writing_ends_the_shortcut(tmp_path):
     cache = TransformCache(tmp_path)
-    assert cache.get("theirs") is None and cache._empty
+    assert cache.get(K("theirs")) is None and cache._fresh.empty
     other = TransformCache(tmp_path)  # another process: its own connection
-    other.put("theirs", {"code": "2"})
+    other.put(K("theirs"), {"code": "2"})
     other.close()
-    assert cache.get("theirs") is None  # not asked for: the database was empty when opened
-    cache.put("mine", {"code": "1"})
+    assert cache.get(K("theirs")) is None  # not asked for: the database was empty when opened
+    cache.put(K("mine"), {"code": "1"})
     cache.flush()  # finds the other's write
-    assert not cache._empty and cache.get("theirs") == {"code": "2"}
+    assert not cache._fresh.empty and cache.get(K("theirs")) == {"code": "2"}
     cache.close()
 
 
 def test_a_cache_with_entries_is_always_asked(tmp_path):
     first = TransformCache(tmp_path)
-    first.put("a", {"code": "1"})
+    first.put(K("a"), {"code": "1"})
     first.close()
     cache = TransformCache(tmp_path)
-    assert cache.get("a") == {"code": "1"} and not cache._empty
+    assert cache.get(K("a")) == {"code": "1"} and not cache._fresh.empty
     cache.close()
 
 
 def test_a_write_in_a_thread_is_on_disk_once_flush_returns(tmp_path):
     cache = TransformCache(tmp_path)
-    cache.get("x")
+    cache.get(K("x"))
     for i in range(300):  # past a batch: the first 256 are written in a thread as they come
-        cache.put_encoded(f"k{i}", b'{"code": "%d"}' % i)
+        cache.put_encoded(K(f"k{i}"), b'{"code": "%d"}' % i)
     assert cache._writer is not None
     cache.flush_soon()  # one write at a time: the rest waits for the next flush
-    assert cache.get("k3") == {"code": "3"}  # waits for the write under way
+    assert cache.get(K("k3")) == {"code": "3"}  # waits for the write under way
     cache.flush()
     assert len(_stored(tmp_path)) == 300
-    cache.put_encoded("last", b"{}")
+    cache.put_encoded(K("last"), b"{}")
     cache.flush_soon()
     cache.close()
-    assert _stored(tmp_path)["last"] == b"{}"
+    assert _stored(tmp_path)[K("last")] == b"{}"
+
