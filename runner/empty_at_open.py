@@ -1,4 +1,4 @@
-"""A cache database that held no row when this process opened it is
+"""A cache database that held no row (of the keys this process makes) when this process opened it is
 not asked for rows it cannot hold: a cold run pays no lookups that only later runs profit from. It is
 asked only for the keys this process wrote, until another process is found to have written (SQLite's
 `data_version` changed, seen at this process's next write), when every lookup asks again. Another
@@ -16,8 +16,11 @@ K = TypeVar("K", bound=Hashable)
 
 
 class EmptyAtOpen:
-    def __init__(self, db: sqlite3.Connection, table: str) -> None:
-        self.empty = db.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {table})").fetchone()[0] == 1
+    def __init__(self, db: sqlite3.Connection, table: str, prefix: str = "") -> None:
+        """`prefix`: the start of every key this process makes (text keys), so that rows another
+        version left (another salt) do not turn the shortcut off; they can never be asked for."""
+        where, bounds = (" WHERE key >= ? AND key < ?", (prefix, prefix + "\U0010ffff")) if prefix else ("", ())
+        self.empty = db.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {table}{where})", bounds).fetchone()[0] == 1
         self._version = db.execute("PRAGMA data_version").fetchone()[0]
         self._own: set[Hashable] = set()  # while empty: the keys this process wrote (or is writing)
 

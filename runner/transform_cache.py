@@ -7,9 +7,10 @@ cold runs pay a file creation for every module, which on slow disks cost more th
 transform itself.
 
 Two things spare a cold run work that only later runs profit from:
-- a database that held no entry when this process opened it is not asked for entries it cannot
-  hold (empty_at_open.py): only for those this process put itself, until another process is found
-  to have written;
+- a database that held no entry of this salt when this process opened it is not asked for entries
+  it cannot hold (empty_at_open.py): only for those this process put itself, until another process
+  is found to have written. Rows of other salts (another modrun version's) do not count: nothing
+  asks for them;
 - `flush_soon` writes in a thread (SQLite releases the GIL while it works), while the runtime
   compiles and runs what was fetched; anything that reads or writes the database first waits for
   it, and `flush` and `close` return only once it is on disk.
@@ -103,7 +104,7 @@ class TransformCache:
         self._pending: list[tuple[str, bytes]] = []
         self._pending_stamped: list[tuple[str, bytes]] = []
         self._broken = directory is None
-        self._fresh: EmptyAtOpen | None = None  # once opened
+        self._fresh: EmptyAtOpen | None = None  # once opened: is it empty of this salt's keys
         self._writer: threading.Thread | None = None  # a write under way (flush_soon)
 
     @property
@@ -130,7 +131,7 @@ class TransformCache:
                 db.execute("CREATE TABLE IF NOT EXISTS transforms (key TEXT PRIMARY KEY, value BLOB NOT NULL)")
                 # key -> an entry's key (64 hex digits) and the source's hash: transform_stamps.py
                 db.execute("CREATE TABLE IF NOT EXISTS stamped (key TEXT PRIMARY KEY, value BLOB NOT NULL)")
-                self._fresh = EmptyAtOpen(db, "transforms")
+                self._fresh = EmptyAtOpen(db, "transforms", _tag())
                 self._fresh.note(key for key, _ in self._pending)
                 self._fresh.note(key for key, _ in self._pending_stamped)
                 self._db = db

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from runner.transform_cache import TransformCache
+from runner.transform_cache import TAG, TransformCache
 
 
 def K(name: str) -> str:
@@ -66,3 +66,23 @@ def test_a_write_in_a_thread_is_on_disk_once_flush_returns(tmp_path):
     cache.close()
     assert _stored(tmp_path)[K("last")] == b"{}"
 
+
+def test_rows_of_another_salt_neither_answer_nor_end_the_shortcut(tmp_path):
+    # What another modrun version left: rows under its salt's tag, one of them for the very module asked for.
+    tag = K("a")[:TAG]
+    other = "0" * TAG if tag != "0" * TAG else "1" * TAG
+    old = TransformCache(tmp_path)
+    old.put(other + K("a")[TAG:], {"code": "stale"})
+    old.put(other + K("b")[TAG:], {"code": "stale"})
+    old.close()
+    cache = TransformCache(tmp_path)
+    db = cache._connect()
+    assert db is not None
+    asked: list[str] = []
+    db.set_trace_callback(asked.append)
+    assert cache.get(K("a")) is None and cache._fresh.empty  # the cold run's lookups cost nothing
+    assert not [query for query in asked if "FROM transforms" in query]
+    cache.put(K("a"), {"code": "fresh"})
+    cache.flush()
+    assert cache.get(K("a")) == {"code": "fresh"} and cache.get(K("b")) is None
+    cache.close()
