@@ -6,7 +6,6 @@ gives the results of compiling."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,16 +29,8 @@ KEYED_PROJECT = {
                                             "import { t1 } from './tla1.js';\nexport const result = {\n  t1: t1(),\n"),
 }
 
-pytestmark = pytest.mark.skipif(unavailable() is not None, reason=unavailable() or "")
-
-
-@pytest.fixture(autouse=True)
-def empty_cache() -> Iterator[None]:
-    size = CODE_CACHE.max_bytes
-    CODE_CACHE.clear()
-    yield
-    CODE_CACHE.max_bytes = size
-    CODE_CACHE.clear()
+pytestmark = [pytest.mark.skipif(unavailable() is not None, reason=unavailable() or ""),
+              pytest.mark.usefixtures("empty_code_cache")]
 
 
 def imports(root: Path, runtimes: int, evaluator: str = "inprocess", between: Any = None,

@@ -5,7 +5,6 @@ keyed by the engine build and the exact source, and give the same results as com
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,16 +37,8 @@ PROJECT = {
                 "  names: Object.keys(b), aStack: b.where(), cStack: c.where(), text: String(b.where), thrown,\n};\n",
 }
 
-pytestmark = pytest.mark.skipif(unavailable() is not None, reason=unavailable() or "")
-
-
-@pytest.fixture(autouse=True)
-def empty_cache() -> Iterator[None]:
-    size = CODE_CACHE.max_bytes
-    CODE_CACHE.clear()
-    yield
-    CODE_CACHE.max_bytes = size
-    CODE_CACHE.clear()
+pytestmark = [pytest.mark.skipif(unavailable() is not None, reason=unavailable() or ""),
+              pytest.mark.usefixtures("empty_code_cache")]
 
 
 def bundle_entries() -> int:
