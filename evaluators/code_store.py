@@ -69,8 +69,12 @@ class CodeStore:
                          "mac BLOB NOT NULL)")
         self._fresh = EmptyAtOpen(self._db, "code")
 
+    def _sign(self, message: bytes) -> bytes:
+        """HMAC-SHA256 under the user's key: of a row (`_mac`) and of a remembered build (`_build_mac`)."""
+        return hmac.digest(self._key, message, "sha256")
+
     def _mac(self, build: str, source_digest: bytes, code: bytes) -> bytes:
-        return hmac.digest(self._key, build.encode() + b"\0" + source_digest + code, "sha256")
+        return self._sign(build.encode() + b"\0" + source_digest + code)
 
     def build_of(self, file: str, compute: Callable[[], str]) -> str:
         """The engine build of the binary `file` names (its path, size, modification time and inode):
@@ -131,8 +135,7 @@ class CodeStore:
             temporary.unlink(missing_ok=True)  # only the next cold run hashes the binary again
 
     def _build_mac(self, file: str, build: str) -> bytes:
-        return hmac.new(self._key, b"build\0" + file.encode("utf-8", "surrogatepass") + b"\0" + build.encode(),
-                        hashlib.sha256).digest()
+        return self._sign(b"build\0" + file.encode("utf-8", "surrogatepass") + b"\0" + build.encode())
 
     def get_many(self, build: str, sources: list[str]) -> dict[str, bytes]:
         """The verified bytecode of those sources the store holds for this build."""
