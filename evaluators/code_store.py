@@ -13,7 +13,8 @@ and a source looked up in vain keeps its digests for when its bytecode is added.
 second table remembers the in-process engine's build digest under its binary's identity (hashing 8 MB
 on every start would cost more than the lookups), authenticated the same way; so does a file per
 binary in the user's directory beside the key (`builds/`), so that a run without a cache directory yet,
-a cold one, does not hash the binary either (15-20 ms).
+a cold one, does not hash the binary either (15-20 ms); a file is added per binary (a new install, a
+new virtual environment), so only the newest KEPT_BUILDS are kept.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ from .code_key import KeyRefused, key_path, load_key
 FILE_NAME = "code.sqlite"
 _CHUNK = 500  # rows per SELECT: under SQLite's limit on bound parameters
 _MMAP_BYTES = 256 * 1024 * 1024
+#: files kept in the user's `builds/`: an evicted binary's next run without a store hashes it again
+KEPT_BUILDS = 8
 
 
 def _digest(build: str, source: str) -> tuple[bytes, bytes]:
@@ -133,6 +136,20 @@ class CodeStore:
             os.replace(temporary, path)  # whole or not at all
         except OSError:
             temporary.unlink(missing_ok=True)  # only the next cold run hashes the binary again
+            return
+        self._prune_builds(path.parent)
+
+    @staticmethod
+    def _prune_builds(directory: Path) -> None:
+        """Keep the KEPT_BUILDS newest files (by modification time, the write that made them)."""
+        try:
+            with os.scandir(directory) as entries:
+                files = [(entry.stat().st_mtime_ns, entry.path) for entry in entries
+                         if not entry.name.startswith(".") and entry.is_file(follow_symlinks=False)]
+            for _, old in sorted(files)[:-KEPT_BUILDS]:
+                Path(old).unlink(missing_ok=True)  # (another run may be pruning too)
+        except OSError:  # left for the next binary's first run
+            pass
 
     def _build_mac(self, file: str, build: str) -> bytes:
         return self._sign(b"build\0" + file.encode("utf-8", "surrogatepass") + b"\0" + build.encode())

@@ -305,6 +305,26 @@ def test_the_build_is_remembered_for_the_user_across_projects(tmp_path: Path) ->
     assert other_key.build_of("binary:1", lambda: "computed") == "computed"
 
 
+def test_the_users_remembered_builds_keep_to_their_bound_newest_kept(tmp_path: Path) -> None:
+    from evaluators.code_store import KEPT_BUILDS
+
+    user = tmp_path / "user"
+    user.mkdir(mode=0o700)
+    binaries = [f"binary:{index}" for index in range(KEPT_BUILDS + 3)]
+    for index, binary in enumerate(binaries):  # one binary after another (new installs), each remembered
+        store = CodeStore(tmp_path / f"project{index}" / "code.sqlite", b"k" * 32, 1 << 20, user)
+        assert store.build_of(binary, lambda binary=binary: f"engine of {binary}") == f"engine of {binary}"
+        for written in (user / "builds").iterdir():  # older than the next one, whatever the clock's tick
+            info = written.stat()
+            os.utime(written, ns=(info.st_atime_ns, info.st_mtime_ns - 1_000_000_000))
+    assert len(list((user / "builds").iterdir())) == KEPT_BUILDS
+    # cold runs (no project store yet), newest binary first: an evicted one is hashed again, and remembered
+    for index, binary in reversed(list(enumerate(binaries))):
+        store = CodeStore(tmp_path / f"cold{index}" / "code.sqlite", b"k" * 32, 1 << 20, user)
+        found = store.build_of(binary, lambda: "hashed again")
+        assert found == ("hashed again" if index < 3 else f"engine of {binary}")
+
+
 def test_code_the_same_in_every_project_is_found_in_the_users_store(tmp_path: Path, monkeypatch) -> None:
     from evaluators import code_store
     from evaluators.compiled_code import CodeCache, CompiledCode
