@@ -24,6 +24,7 @@ import importlib.util
 import os
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,8 @@ _PARSER_PACKAGES = ("tree_sitter", "tree_sitter_javascript", "tree_sitter_typesc
 _FLUSH_EVERY = 256
 #: hex digits at the start of a key that name its salt (transform_prune.py)
 TAG = 8
+#: a run that reads rows notes their salts' use when the note is older than this (transform_prune.py)
+NOTE_EVERY_S = 3600
 
 
 def tag_of(salt: bytes) -> str:
@@ -105,6 +108,8 @@ class TransformCache:
         self._pending_stamped: list[tuple[str, bytes]] = []
         self._broken = directory is None
         self._fresh: EmptyAtOpen | None = None  # once opened: is it empty of this salt's keys
+        self._read: set[str] = set()  # the salts' tags of the rows read
+        self._looked: set[str] = set()  # those of them whose notes were looked at
         self._writer: threading.Thread | None = None  # a write under way (flush_soon)
 
     @property
@@ -160,6 +165,7 @@ class TransformCache:
             value = None
         if isinstance(value, dict):
             self.hits += 1
+            self._read.add(key[:TAG])
             return value
         self.misses += 1
         return None
@@ -181,6 +187,8 @@ class TransformCache:
         if not isinstance(value, dict):
             return None
         self.hits += 1
+        self._read.add(key[:TAG])
+        self._read.add(row[1][:TAG].decode())  # its entry's
         return value, row[1][64:104].decode()
 
     def put_stamped(self, key: str, stamp: str, entry_key: str, source_hash: str) -> None:
@@ -224,13 +232,14 @@ class TransformCache:
             self._writer.join()
             self._writer = None
 
-    def _taken(self) -> tuple[list[tuple[str, bytes]], list[tuple[str, bytes]]]:
-        taken = self._pending, self._pending_stamped
+    def _taken(self) -> tuple[list[tuple[str, bytes]], list[tuple[str, bytes]], list[str]]:
+        """What to write (with no write under way): the new rows, and the salts read to note."""
+        taken = self._pending, self._pending_stamped, self._stale_notes()
         self._pending, self._pending_stamped = [], []
         return taken
 
-    def _write(self, pending: list[tuple[str, bytes]], stamped: list[tuple[str, bytes]]) -> None:
-        if not pending and not stamped:
+    def _write(self, pending: list[tuple[str, bytes]], stamped: list[tuple[str, bytes]], read: list[str]) -> None:
+        if not pending and not stamped and not read:
             return
         db = self._connect()
         if db is None:
@@ -243,7 +252,9 @@ class TransformCache:
             self._fresh.writing(db)
             db.executemany("INSERT OR REPLACE INTO transforms (key, value) VALUES (?, ?)", pending)
             db.executemany("INSERT OR REPLACE INTO stamped (key, value) VALUES (?, ?)", stamped)
-            pruned = note_salts(db, [key for key, _ in pending] + [key for key, _ in stamped])
+            written = [key for key, _ in pending] + [key for key, _ in stamped]
+            # A run that only read notes the salts it read, and never prunes: warm runs stay reads.
+            pruned = note_salts(db, written + read, prune=bool(written))
             db.execute("COMMIT")
             if pruned:
                 shrink(db)
@@ -252,6 +263,22 @@ class TransformCache:
                 db.execute("ROLLBACK")
             except sqlite3.Error:
                 pass
+
+    def _stale_notes(self) -> list[str]:
+        """The tags of the salts this process read rows of whose use was noted over NOTE_EVERY_S ago (or
+        never): so that rows warm runs keep reading are not pruned as unused (transform_prune.py). Each
+        tag is looked at once per process."""
+        if self._db is None or self._read <= self._looked:
+            return []
+        tags = sorted(self._read - self._looked)
+        self._looked.update(tags)
+        try:
+            marks = ",".join("?" * len(tags))
+            noted = dict(self._db.execute(f"SELECT tag, used FROM salts WHERE tag IN ({marks})", tags).fetchall())
+        except sqlite3.Error:  # no salts yet: a database from before pruning
+            noted = {}
+        since = time.time() - NOTE_EVERY_S
+        return [tag for tag in tags if noted.get(tag, 0.0) < since]
 
     def close(self) -> None:
         self.flush()

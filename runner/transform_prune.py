@@ -8,9 +8,10 @@ version, an edited transform, other options: another salt, and rows that nothing
 leave no rows behind.)
 
 A process that writes rows notes their salts' tags with the time, in the same transaction; at most
-once every PRUNE_EVERY_S, that transaction also deletes the rows of every salt nobody wrote under
-for KEEP_S. Runs that only read (warm runs) do none of this. A salt still in use by a process that
-only reads loses its rows after KEEP_S: that process then transforms once more, and its tag is noted.
+once every PRUNE_EVERY_S, that transaction also deletes the rows of every salt nobody used for
+KEEP_S. A process that only reads rows (a warm run) notes their salts where their note is older than
+transform_cache.NOTE_EVERY_S (an hour): a write at most once an hour, in place of a write per run, and
+it never prunes. So a salt read at least once every KEEP_S less an hour keeps its rows.
 """
 
 from __future__ import annotations
@@ -26,9 +27,9 @@ KEEP_S = 86400
 _PRUNED = ""
 
 
-def note_salts(db: sqlite3.Connection, keys: list[str], now: float | None = None) -> bool:
-    """Within the writing transaction: the salts of `keys` are in use; prune if it is time to
-    (answers whether it did)."""
+def note_salts(db: sqlite3.Connection, keys: list[str], now: float | None = None, prune: bool = True) -> bool:
+    """Within the writing transaction: the salts of `keys` (or tags) are in use; with `prune`, prune
+    if it is time to (answers whether it did)."""
     now = time.time() if now is None else now
     db.execute("CREATE TABLE IF NOT EXISTS salts (tag TEXT PRIMARY KEY, used REAL NOT NULL)")
     db.executemany("INSERT OR REPLACE INTO salts (tag, used) VALUES (?, ?)",
@@ -36,13 +37,13 @@ def note_salts(db: sqlite3.Connection, keys: list[str], now: float | None = None
     row = db.execute("SELECT used FROM salts WHERE tag = ?", (_PRUNED,)).fetchone()
     if row is None:  # a database new to pruning: its first prune comes a while after its first write
         db.execute("INSERT INTO salts (tag, used) VALUES (?, ?)", (_PRUNED, now))
-    elif row[0] <= now - PRUNE_EVERY_S:
-        prune(db, now)
+    elif prune and row[0] <= now - PRUNE_EVERY_S:
+        prune_salts(db, now)
         return True
     return False
 
 
-def prune(db: sqlite3.Connection, now: float) -> None:
+def prune_salts(db: sqlite3.Connection, now: float) -> None:
     """Delete the rows of salts not written under for KEEP_S, and `stamped` rows whose entry is gone."""
     db.execute("DELETE FROM salts WHERE tag != ? AND used < ?", (_PRUNED, now - KEEP_S))
     kept = f"substr(key, 1, {TAG}) IN (SELECT tag FROM salts)"

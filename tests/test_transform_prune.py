@@ -1,5 +1,6 @@
-"""Pruning the transform cache (runner/transform_prune.py): rows of salts nobody writes under any more
-go, at most once an hour and only in a run that writes; a file's edits leave one stamped row; what
+"""Pruning the transform cache (runner/transform_prune.py): rows of salts nobody uses any more go, at
+most once an hour and only in a run that writes (one that only reads notes its salts at most once an
+hour); a file's edits leave one stamped row; what
 current keys reach stays, and processes sharing the cache while one prunes all get their answers."""
 
 from __future__ import annotations
@@ -124,6 +125,27 @@ def test_a_warm_run_writes_nothing_and_never_prunes(tmp_path: Path, settled: flo
     before = rows(cache, "SELECT * FROM salts ORDER BY tag")
     assert asyncio.run(imported(root, cache)) == (7, 2, 0)
     assert foreign_rows(cache) == 2 and rows(cache, "SELECT * FROM salts ORDER BY tag") == before
+
+
+def test_a_warm_run_notes_the_salts_it_reads_at_most_once_an_hour(tmp_path: Path, settled: float) -> None:
+    root, cache = tmp_path / "app", tmp_path / "cache"
+    write(root, FILES)
+    time.sleep(settled)
+    asyncio.run(imported(root, cache))
+    ours = "SELECT tag, used FROM salts WHERE tag NOT IN ('', ?) ORDER BY tag"
+    # read, not written, for over a day since; never a prune, and another salt's rows never noted
+    rows(cache, "UPDATE salts SET used = ? WHERE tag != ''", time.time() - transform_prune.KEEP_S - 60)
+    plant(cache, None, 0.0)
+    assert asyncio.run(imported(root, cache)) == (7, 2, 0)
+    noted = rows(cache, ours, FOREIGN[:transform_prune.TAG])
+    assert noted and all(used > time.time() - 60 for _, used in noted)
+    assert foreign_rows(cache) == 2  # a run that only reads never prunes
+    before = rows(cache, "SELECT * FROM salts ORDER BY tag")
+    assert asyncio.run(imported(root, cache)) == (7, 2, 0)
+    assert rows(cache, "SELECT * FROM salts ORDER BY tag") == before  # within the hour: no write
+    with connected(cache) as db:  # another version writes, and it is time to prune
+        assert transform_prune.note_salts(db, [FOREIGN])
+    assert asyncio.run(imported(root, cache)) == (7, 2, 0)  # what the warm runs read is kept
 
 
 def test_a_prune_shrinks_a_file_that_is_mostly_old_rows(tmp_path: Path) -> None:
