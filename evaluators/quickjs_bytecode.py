@@ -26,13 +26,15 @@ import hashlib
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import _quickjs
 
 from .compiled_code import CODE_CACHE, CodeCache, CompiledCode, split_request
-from .keyed_wrapper import PROBE, WrapperShapes
 from .quickjs_tracker import ContextData, JSValue, ObjectData
+
+if TYPE_CHECKING:
+    from .keyed_wrapper import WrapperShapes
 
 JS_TAG_INT = 0
 JS_TAG_UNDEFINED = 3
@@ -275,6 +277,8 @@ class QuickJSCompiler:
 @functools.cache
 def _shapes() -> WrapperShapes:
     """The runner's wrappers as this engine writes them, asked of a context of the host's own."""
+    from .keyed_wrapper import PROBE, WrapperShapes  # (only a run that compiles by key needs it)
+
     return WrapperShapes(str(_quickjs.Context().eval(PROBE)))
 
 
