@@ -44,7 +44,7 @@ def note_salts(db: sqlite3.Connection, keys: list[str], now: float | None = None
 
 
 def prune_salts(db: sqlite3.Connection, now: float) -> None:
-    """Delete the rows of salts not written under for KEEP_S, and `stamped` rows whose entry is gone."""
+    """Delete the rows of salts not noted for KEEP_S, and `stamped` rows whose entry is gone."""
     db.execute("DELETE FROM salts WHERE tag != ? AND used < ?", (_PRUNED, now - KEEP_S))
     kept = f"substr(key, 1, {TAG}) IN (SELECT tag FROM salts)"
     db.execute(f"DELETE FROM transforms WHERE NOT {kept}")
