@@ -60,7 +60,7 @@ class WrapperShapes:
         _, started, digest, tla, shape = parts
         sync, early = tla == "s", started == "e"
         try:
-            awaits = [int(at) for at in shape.split(",")] if shape else []
+            awaits = list(map(int, shape.split(","))) if shape else []
         except ValueError:
             return False
         # the function kind the runner gives it: a generator, an async generator, an async function
@@ -70,15 +70,15 @@ class WrapperShapes:
         if len(source) < len(prefix) + len(end) or not source.startswith(prefix) or not source.endswith(end):
             return False
         body = source[len(prefix):len(source) - len(end)]
-        if awaits:  # the prologue's awaits blanked, the gate's a `yield` where the wrapper is a generator
-            pieces: list[str] = []
-            start = 0
+        if awaits:
+            # The text around the prologue's awaits, which must be in order: the code is that text joined
+            # by the awaits, the wrapper's body the same joined by blanks, the gate's a `yield` in a generator.
+            starts, ends = [0, *[at + 5 for at in awaits]], [*awaits, len(body)]
+            if any(start > stop for start, stop in zip(starts, ends, strict=True)):
+                return False
+            pieces = [body[start:stop] for start, stop in zip(starts, ends, strict=True)]
             gate = "yield" if sync or early else _BLANK
-            for index, at in enumerate(awaits):
-                if at < start or body[at:at + 5] != (gate if index == len(awaits) - 1 else _BLANK):
-                    return False
-                pieces += (body[start:at], "await")
-                start = at + 5
-            pieces.append(body[start:])
-            body = "".join(pieces)
+            if _BLANK.join(pieces[:-1]) + gate + pieces[-1] != body:
+                return False
+            body = "await".join(pieces)
         return code_digest(body) == digest
