@@ -95,3 +95,6 @@ def test_a_keyed_source_is_the_wrapper_of_the_code_its_key_names() -> None:
     assert not checked.names(f"Kf00:l:{key.replace(':s:', ':t:')}", source)
     assert not checked.names(f"Kf00:l:{key}:", source)
     assert not checked.names(f"Kf00:l:{key[:-2]}x", source)
+    # code in place of a blanked await (the code the key names comes back either way), awaits out of order
+    assert not checked.names(f"Kf00:l:{key}", source.replace("      __vite_ssr_import__", "f();  __vite_ssr_import__"))
+    assert not checked.names(f"Kf00:l:{key.replace(f'{at[0]},{at[1]}', f'{at[1]},{at[0]}')}", source)
