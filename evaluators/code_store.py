@@ -36,8 +36,10 @@ from .code_key import KeyRefused, key_path, load_key
 FILE_NAME = "code.sqlite"
 _CHUNK = 500  # rows per SELECT: under SQLite's limit on bound parameters
 _MMAP_BYTES = 256 * 1024 * 1024
-#: files kept in the user's `builds/`: an evicted binary's next run without a store hashes it again
-KEPT_BUILDS = 8
+#: files kept in the user's `builds/`, the newest written. One binary's first run evicts the oldest (which
+#: may still be in use: its next run without a store hashes it again, once), so the bound is well above
+#: the binaries one machine runs in a while (a day of several worktrees and their tools made 25 here).
+KEPT_BUILDS = 64
 
 
 def _digest(build: str, source: str) -> tuple[bytes, bytes]:
