@@ -305,9 +305,10 @@ def test_the_build_is_remembered_for_the_user_across_projects(tmp_path: Path) ->
     assert other_key.build_of("binary:1", lambda: "computed") == "computed"
 
 
-def test_the_users_remembered_builds_keep_to_their_bound_newest_kept(tmp_path: Path) -> None:
-    from evaluators.code_store import KEPT_BUILDS
+def test_the_users_remembered_builds_keep_to_their_bound_newest_kept(tmp_path: Path, monkeypatch) -> None:
+    from evaluators import code_store
 
+    monkeypatch.setattr(code_store, "KEPT_BUILDS", KEPT_BUILDS := 4)  # the mechanism, with a small bound
     user = tmp_path / "user"
     user.mkdir(mode=0o700)
     binaries = [f"binary:{index}" for index in range(KEPT_BUILDS + 3)]
