@@ -70,7 +70,10 @@ COMMONJS = {"format": "commonjs", "requires": [{"specifier": "./a.js", "line": 2
             "required": {"./a.js": "/a.js"}, "files": {"./c.js": "/c.js"}, "unresolved": {"./gone.js": UNRESOLVED}}
 
 
-@pytest.mark.parametrize("extra", [{}, COMMONJS], ids=["esm", "commonjs"])
+OWN_EXPORTS = {"exports": {"x": {"kind": "local"}, "v": {"kind": "local", "var": True}}}  # none stays an object
+
+
+@pytest.mark.parametrize("extra", [{}, OWN_EXPORTS, COMMONJS], ids=["esm", "own exports", "commonjs"])
 def test_the_count_is_the_objects_sent_and_the_runtime_finds_them_all_without_a_walk(extra: dict[str, Any]) -> None:
     sent = sent_meta(_meta(**extra))  # type: ignore[arg-type]
     text = orjson.dumps(sent).decode()

@@ -1,6 +1,6 @@
 // provides: MailboxTransport, HostFailure, errorToPayload, safeString, hostData, answer, toJsonText, nullMeansOutOfMemory, ERROR_HINTS
 // uses: PROTOCOL, Object, Array, JSON, Reflect, Promise, Error
-// private: nullPrototypes, fetchAnswer, sentMeta, strippedEntries, setPrototypeOf, isArray, errorFromPayload, ERROR_CONSTRUCTORS, safeGet, safeHas, describeThrown, errorPayload, fieldValue, own, hasOwn, parseJson, stringifyJson, withoutToJSON, ANSWER, OUT_OF_MEMORY
+// private: nullPrototypes, fetchAnswer, sentMeta, dictionary, objectEntries, setPrototypeOf, isArray, errorFromPayload, ERROR_CONSTRUCTORS, safeGet, safeHas, describeThrown, errorPayload, fieldValue, own, hasOwn, parseJson, stringifyJson, withoutToJSON, ANSWER, OUT_OF_MEMORY
 
 // The runtime's end of the RPC transport: a mailbox the host polls.
 //
@@ -76,22 +76,28 @@ function fetchAnswer(value) {
 function sentMeta(meta) {
   if (isArray(meta)) return false;
   setPrototypeOf(meta, null);
-  // Urls and files are strings: those dictionaries' entries are left to the count.
-  let found = 1 + strippedEntries(meta.exports, true) + strippedEntries(meta.unresolved, true)
-    + strippedEntries(meta.resolved, false) + strippedEntries(meta.required, false)
-    + strippedEntries(meta.files, false);
+  const expected = meta.objects;
+  let found = 1 + dictionary(meta.exports) + dictionary(meta.resolved) + dictionary(meta.required)
+    + dictionary(meta.files) + dictionary(meta.unresolved);
+  // Most modules export only their own bindings (strings): all found without a look at any entry.
+  if (found === expected) return true;
+  found += objectEntries(meta.exports) + objectEntries(meta.unresolved);
   const requires = meta.requires;
   if (requires !== null && typeof requires === "object") found += nullPrototypes(requires);
-  return found === meta.objects;
+  return found === expected;
 }
 
-// A dictionary of the metadata made null-prototype, with its entries that are objects (whole) where
-// `objectEntries`: how many objects that was (0 for an array or anything else, left to the count).
-function strippedEntries(dict, objectEntries) {
+// One of the metadata's dictionaries made null-prototype: 1, or 0 for an array or anything else (left to the count).
+function dictionary(value) {
+  if (value === null || typeof value !== "object" || isArray(value)) return 0;
+  setPrototypeOf(value, null);
+  return 1;
+}
+
+// The entries of such a dictionary that are objects, made null-prototype whole: how many objects that was.
+function objectEntries(dict) {
   if (dict === null || typeof dict !== "object" || isArray(dict)) return 0;
-  setPrototypeOf(dict, null);
-  let objects = 1;
-  if (!objectEntries) return objects;
+  let objects = 0;
   for (const key in dict) {
     const item = dict[key];
     if (item !== null && typeof item === "object") objects += nullPrototypes(item);
