@@ -38,7 +38,7 @@ def sent_meta(meta: LinkMeta) -> dict[str, Any]:
                for entry in meta["imports"]]
     sent = {**meta, "exports": exports, "imports": imports}
     try:
-        # Each object opens with a brace: never fewer than it holds
+        # Each object opens with a brace: never fewer braces than objects
         sent["objects"] = orjson.dumps(sent).count(b"{")
     except orjson.JSONEncodeError:
         pass  # a lone surrogate (wire.dumps sends it escaped): no count, and the runtime walks it whole
