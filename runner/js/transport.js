@@ -1,6 +1,6 @@
 // provides: MailboxTransport, HostFailure, errorToPayload, safeString, hostData, answer, toJsonText, nullMeansOutOfMemory, ERROR_HINTS
 // uses: PROTOCOL, Object, Array, JSON, Reflect, Promise, Error
-// private: nullPrototypes, setPrototypeOf, isArray, errorFromPayload, ERROR_CONSTRUCTORS, safeGet, safeHas, describeThrown, errorPayload, fieldValue, own, hasOwn, parseJson, stringifyJson, withoutToJSON, ANSWER, OUT_OF_MEMORY
+// private: nullPrototypes, fetchAnswer, sentMeta, dictionary, objectEntries, setPrototypeOf, isArray, errorFromPayload, ERROR_CONSTRUCTORS, safeGet, safeHas, describeThrown, errorPayload, fieldValue, own, hasOwn, parseJson, stringifyJson, withoutToJSON, ANSWER, OUT_OF_MEMORY
 
 // The runtime's end of the RPC transport: a mailbox the host polls.
 //
@@ -31,20 +31,78 @@ function hostData(value) {
   return value;
 }
 
+// How many objects (not arrays) it made null-prototype.
 function nullPrototypes(value) {
+  let objects = 0;
   if (isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       const item = value[i];
-      if (item !== null && typeof item === "object") nullPrototypes(item);
+      if (item !== null && typeof item === "object") objects += nullPrototypes(item);
     }
-    return;
+    return objects;
   }
   setPrototypeOf(value, null);
   // With no prototype left, for-in lists the own keys, without an array of them per object.
   for (const key in value) {
     const item = value[key];
-    if (item !== null && typeof item === "object") nullPrototypes(item);
+    if (item !== null && typeof item === "object") objects += nullPrototypes(item);
   }
+  return objects + 1;
+}
+
+// `fetchModule`'s answer as hostData makes it, but its link metadata (and that of the answers in
+// its graph) made null-prototype where the protocol puts objects (sentMeta) rather than walked whole:
+// most of a graph's answer is arrays of strings and numbers.
+function fetchAnswer(value) {
+  if (value === null || typeof value !== "object" || isArray(value)) return hostData(value);
+  setPrototypeOf(value, null);
+  for (const key in value) {
+    const item = value[key];
+    if (item === null || typeof item !== "object") continue;
+    if (key === "graph" && isArray(item)) {
+      for (let i = 0; i < item.length; i++) fetchAnswer(item[i]);
+    } else if (key !== "modrun" || !sentMeta(item)) {
+      nullPrototypes(item);
+    }
+  }
+  return value;
+}
+
+// The metadata as runner/rpc/sent_module.py sends it holds objects in these places only: itself, its
+// dictionaries, their entries that are objects (exports other than the module's own, why requires did
+// not resolve), and the requires. It counts, from its JSON text, at least as many objects as it holds
+// (`objects`: one per brace, and a string may hold braces too): when that many were found here,
+// there is none left, and its arrays need no walk. False, and it is walked whole, otherwise.
+function sentMeta(meta) {
+  if (isArray(meta)) return false;
+  setPrototypeOf(meta, null);
+  const expected = meta.objects;
+  let found = 1 + dictionary(meta.exports) + dictionary(meta.resolved) + dictionary(meta.required)
+    + dictionary(meta.files) + dictionary(meta.unresolved);
+  // Most modules export only their own bindings (strings): all found without a look at any entry.
+  if (found === expected) return true;
+  found += objectEntries(meta.exports) + objectEntries(meta.unresolved);
+  const requires = meta.requires;
+  if (requires !== null && typeof requires === "object") found += nullPrototypes(requires);
+  return found === expected;
+}
+
+// One of the metadata's dictionaries made null-prototype: 1, or 0 for an array or anything else (left to the count).
+function dictionary(value) {
+  if (value === null || typeof value !== "object" || isArray(value)) return 0;
+  setPrototypeOf(value, null);
+  return 1;
+}
+
+// The entries of such a dictionary that are objects, made null-prototype whole: how many objects that was.
+function objectEntries(dict) {
+  if (dict === null || typeof dict !== "object" || isArray(dict)) return 0;
+  let objects = 0;
+  for (const key in dict) {
+    const item = dict[key];
+    if (item !== null && typeof item === "object") objects += nullPrototypes(item);
+  }
+  return objects;
 }
 
 // JSON text of the runner's own data, whatever module code did to the prototypes.
@@ -141,7 +199,7 @@ class MailboxTransport {
       this.pending.delete(Number(id.slice(9)));
       const error = own(data, "error");
       if (error) call.reject(errorFromPayload(hostData(error)));
-      else call.resolve(hostData(own(data, "result")));
+      else call.resolve(call.name === "fetchModule" ? fetchAnswer(own(data, "result")) : hostData(own(data, "result")));
       return;
     }
     const reply = (body) => this.outbox.push({

@@ -99,7 +99,9 @@ class GraphFetch:
     async def _dependencies(self, root: FetchedModule, options: FetchOptions) -> list[FetchedModule]:
         """The answers for the static dependencies of `root` this runner was not sent, level by level."""
         options = cast("FetchOptions", {key: value for key, value in options.items() if key != "attributes"})
-        graph = self.environment.module_graph
+        # Read once per edge of the graph (thousands in a package): the graph's own dict, no call.
+        node_at = self.environment.module_graph.url_to_module.get
+        sent = self._sent
         found: list[FetchedModule] = []
         level = [root]
         while level:
@@ -107,14 +109,16 @@ class GraphFetch:
             wanted: list[tuple[str, str, str]] = []  # (url, importer id, module id)
             for importer in level:
                 meta = importer["modrun"]
-                resolved = meta.get("resolved") or {}
+                deps, resolved, required = meta.get("deps"), meta.get("resolved"), meta.get("required")
                 # ES imports and re-exports, and a CommonJS module's requires: what the runner fetches with it.
-                urls = [resolved.get(key) for key in meta.get("deps", [])] + list((meta.get("required") or {}).values())
+                urls = [resolved.get(key) for key in deps] if deps and resolved else []
+                if required:
+                    urls += required.values()
                 for url in urls:
-                    node = graph.get_module_by_url(url) if url else None
-                    if url is None or node is None or node.id in self._sent:
+                    node = node_at(url) if url else None
+                    if node is None or node.id in sent:
                         continue
-                    self._sent.add(node.id)
+                    sent.add(node.id)
                     wanted.append((url, importer["id"], node.id))
             level = []
             for (_, _, id), answer in zip(wanted, await self._fetch_level(wanted, options), strict=True):

@@ -60,6 +60,7 @@ class LinkMeta(TypedDict):
     dynamicImport: NotRequired[bool]  # the code calls import()
     unresolved: NotRequired[dict[str, ErrorPayload]]  # require specifier -> why it did not resolve
     files: NotRequired[dict[str, str]]  # require.resolve specifier -> the file it names
+    objects: NotRequired[int]  # as sent: no fewer than the JSON objects it is, itself among them (sent_module.py)
 
 
 class FetchedModule(TypedDict):

@@ -10,11 +10,19 @@ that is not an object (linker.js reads both forms):
   before the module runs rather than in its temporal dead zone), where other exports stay objects;
 - an import: `[specifier, key, names, line, column]` (ImportEntry's fields, in that order);
 - the source map: its JSON text (runner/js/source_map.js parses it when an error is first mapped).
+
+The metadata also says how many objects it holds, at most (`objects`, from its JSON text: a brace
+opens each, and a string may hold braces too): the runtime makes null-prototype those where the
+protocol puts them and, finding that many, walks none of its arrays (transport.js: sentMeta). Counted
+once per answer, as the environment builds it and keeps it (environment.py): a sent metadata is not
+changed afterwards.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+
+import orjson
 
 from . import wire
 
@@ -28,7 +36,13 @@ def sent_meta(meta: LinkMeta) -> dict[str, Any]:
                for name, entry in meta["exports"].items()}
     imports = [[entry["specifier"], entry["key"], entry["names"], entry["line"], entry["column"]]
                for entry in meta["imports"]]
-    return {**meta, "exports": exports, "imports": imports}
+    sent = {**meta, "exports": exports, "imports": imports}
+    try:
+        # Each object opens with a brace: never fewer braces than objects
+        sent["objects"] = orjson.dumps(sent).count(b"{")
+    except orjson.JSONEncodeError:
+        pass  # a lone surrogate (wire.dumps sends it escaped): no count, and the runtime walks it whole
+    return sent
 
 
 def sent_map(source_map: dict[str, Any]) -> str:

@@ -52,7 +52,9 @@ function defineLocalBindings(record) {
 function resolveBindings(record) {
   const meta = record.meta;
   if (!meta) return;
-  for (const entry of meta.imports) {
+  const imports = meta.imports;
+  for (let i = 0; i < imports.length; i++) {
+    const entry = imports[i];
     const names = entry[2];
     if (names.length === 0) continue;
     const dep = record.deps.get(entry[1]);
@@ -60,7 +62,8 @@ function resolveBindings(record) {
     // puts them there (and answers each name at once, where a search would walk every star).
     const exports = dep && dep.meta ? dep.meta.exports : null;
     if (exports !== null && dep.meta.starExports.length) exportTable(dep);
-    for (const name of names) {
+    for (let j = 0; j < names.length; j++) {
+      const name = names[j];
       // A binding the dependency defines itself (most imports): found, with no answer to make.
       if (exports !== null && Object.hasOwn(exports, name) && entryOf(exports[name]).kind === "local") continue;
       const resolution = dep ? resolveExport(dep, name) : null;
@@ -69,7 +72,9 @@ function resolveBindings(record) {
       }
     }
   }
-  for (const name of Object.keys(meta.exports)) {
+  const exported = Object.keys(meta.exports);
+  for (let i = 0; i < exported.length; i++) {
+    const name = exported[i];
     const entry = entryOf(meta.exports[name]);
     if (entry.kind === "local") continue;
     const dep = record.deps.get(entry.specifier);

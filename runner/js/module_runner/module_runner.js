@@ -203,7 +203,9 @@ class ModuleRunner {
           if (seen.has(record) || record.status !== "fetched") continue;
           seen.add(record);
           const resolved = record.meta && record.meta.resolved;
-          for (const key of record.staticSpecifiers()) {
+          const keys = record.staticSpecifiers();
+          for (let i = 0; i < keys.length; i++) {
+            const key = keys[i];
             const dep = record.deps.get(key);
             if (dep) {
               todo.push(dep);
@@ -352,8 +354,9 @@ class ModuleRunner {
       record.pendingAsync = 0;
       stack.push(record);
       const deps = [];
-      for (const key of record.staticSpecifiers()) {
-        const dep = record.deps.get(key);
+      const keys = record.staticSpecifiers();
+      for (let i = 0; i < keys.length; i++) {
+        const dep = record.deps.get(keys[i]);
         if (dep) deps.push(dep);
       }
       frames.push({ record, deps, next: 0 });
@@ -600,7 +603,8 @@ class ModuleRunner {
   finalize(record) {
     const constants = record.meta ? record.meta.constants : [];
     try {
-      for (const name of constants) {
+      for (let i = 0; i < constants.length; i++) {
+        const name = constants[i];
         CONSTANT.value = record.exports[name];
         Object.defineProperty(record.exports, name, CONSTANT);
       }
