@@ -8,7 +8,7 @@ so it is never written by a sandbox: a runtime that has run module code could ha
 corrupt its engine, and bytecode it wrote would then run in other sandboxes. The bytecode is
 compiled in a guest of its own, made from the same snapshot, that only ever compiles (it parses
 sources and runs none); a large batch in two such guests at once, one on a helper thread, whose CPU
-time the sandbox that asked is charged as if it had compiled them itself.
+time the sandbox that asked is charged as if it had compiled the batch itself.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import itertools
 import os
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from ..compiled_code import CompiledCode
@@ -27,8 +28,8 @@ from .snapshot import FILENAME
 
 COMPILER_HEAP = 256 * 1024 * 1024  # what compiling one source may take; beyond, the runtime compiles it
 COMPILER_STACK = 256 * 1024
-# Sources in a batch from which half are compiled on a helper thread, at the same time: a cold import
-# compiles hundreds, and the runtime waits for all of them with nothing else for the host to do.
+# Sources in a batch from which a helper thread compiles beside the calling one: a cold import compiles
+# hundreds, and the runtime waits for all of them with nothing else for the host to do.
 PARALLEL_MIN = 16
 
 
@@ -80,25 +81,35 @@ class WasmCompiler:
         return found, helper_seconds
 
     def _compile_all(self, sources: list[str]) -> tuple[list[bytes | None], float]:
-        """Each source compiled, in order; a large batch in two halves at once, the second on the
-        helper thread in a guest of its own (the calls into wasm let go of the GIL)."""
+        """Each source compiled, in order; a large batch on two threads at once, this one and the
+        helper, each in a guest of its own (the calls into wasm let go of the GIL). Both take the
+        next source from one counter, so that a thread the machine leaves waiting holds up no share
+        of the batch: the other compiles it."""
+        compiled: list[bytes | None] = [None] * len(sources)
         if len(sources) < PARALLEL_MIN or (os.cpu_count() or 1) < 2:
-            return [self._compile(self._slots[0], source) for source in sources], 0.0
-        half = _halfway(sources)
+            self._compile_from(self._slots[0], sources, compiled, itertools.count())
+            return compiled, 0.0
         with self._helper_lock:
             if self._helper is None:
                 self._helper = big_stack_pool("modrun-wasm-compile")
-        later = self._helper.submit(self._compile_timed, sources[half:])
+        taken = itertools.count()  # next() on it is atomic: each index goes to one thread
+        helper = self._helper.submit(self._compile_from, self._slots[1], sources, compiled, taken)
         try:
-            first = [self._compile(self._slots[0], source) for source in sources[:half]]
+            self._compile_from(self._slots[0], sources, compiled, taken)
         finally:
-            second, helper_seconds = later.result()  # never left running past the answer
-        return first + second, helper_seconds
+            helper_seconds = helper.result()  # never left running past the answer
+        return compiled, helper_seconds
 
-    def _compile_timed(self, sources: list[str]) -> tuple[list[bytes | None], float]:
+    def _compile_from(self, slot: _Slot, sources: list[str], compiled: list[bytes | None],
+                      taken: Iterator[int]) -> float:
+        """Compile sources into `compiled` at the indices `taken` gives, until it passes the end;
+        returns the CPU seconds this thread spent."""
         started = time.thread_time()
-        compiled = [self._compile(self._slots[1], source) for source in sources]
-        return compiled, time.thread_time() - started
+        for index in taken:
+            if index >= len(sources):
+                break
+            compiled[index] = self._compile(slot, sources[index])
+        return time.thread_time() - started
 
     def _compile(self, slot: _Slot, source: str) -> bytes | None:
         with slot.lock:
@@ -114,16 +125,6 @@ class WasmCompiler:
                     slot.guest.close()
                 slot.guest = None
                 return None
-
-
-def _halfway(sources: list[str]) -> int:
-    """Where to cut the sources so that both parts have about as much text to compile."""
-    total, running = sum(map(len, sources)), 0
-    for index, source in enumerate(sources):
-        running += len(source)
-        if 2 * running >= total:
-            return index + 1
-    return len(sources)
 
 
 def split_sources(chars: bytes, wide: bool) -> list[str]:
