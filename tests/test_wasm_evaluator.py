@@ -355,6 +355,26 @@ def test_watchdog_interrupts_then_stops_then_forgets():
     watchdog.unregister(arm)
 
 
+def test_cpu_time_spent_for_a_guest_on_another_thread_is_charged_to_it():
+    """The wrappers a sandbox asked for, compiled on a helper thread (wrappers.py), count against its
+    CPU allowance as if it had compiled them itself."""
+    words = (ctypes.c_uint32 * 2)()
+    watchdog = Watchdog()
+    arm = watchdog.register(ctypes.addressof(words), ctypes.addressof(words) + 4)
+    watchdog.charge(arm, 5.0)  # not armed: nothing to charge
+    watchdog.arm(arm, None, 60.0)
+    watchdog.charge(arm, 2.0)
+    assert 2.0 <= watchdog.disarm(arm) < 3.0 and arm.fired is None and list(words) == [0, 0]
+    watchdog.arm(arm, None, 60.0)
+    watchdog.charge(arm, 61.0)  # past the allowance: the watchdog fires at once
+    started = time.monotonic()
+    while arm.fired is None and time.monotonic() - started < 30:
+        time.sleep(0.005)
+    assert arm.fired == "cpu" and words[0] == 1
+    assert watchdog.disarm(arm) >= 61.0
+    watchdog.unregister(arm)
+
+
 def test_a_corrupt_cache_entry_is_rebuilt(tmp_path):
     cache = ModuleCache(tmp_path)
     (tmp_path / "k.cwasm").write_bytes(b"not a module")

@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 
 from evaluators import RuntimeOptions, get_evaluator
-from evaluators.compiled_code import CodeCache
+from evaluators.compiled_code import CodeCache, CompiledCode
 from evaluators.wasm.engine import REACTOR, WasmEngine
 from evaluators.wasm.evaluator import WasmTransport
 from evaluators.wasm.guest import Guest, GuestException, GuestTrap, JsonText, is_plain
-from evaluators.wasm.wrappers import WasmCompiler
+from evaluators.wasm.wrappers import PARALLEL_MIN, WasmCompiler
 from runner import Server
 from runner.limits import Limits
 
@@ -227,6 +227,31 @@ def test_bytecode_compiled_in_one_sandbox_runs_in_another():
     finally:
         asyncio.run(first.close())
         asyncio.run(second.close())
+
+
+def test_a_large_batch_is_compiled_in_two_guests_at_once_into_the_same_bytecode_in_order():
+    """A cold import's batch is cut in two and compiled on two threads (wrappers.py): what comes back is
+    what one guest compiles, source by source, in the order asked, a syntax error in either half
+    undefined; the helper's CPU time is reported so that the sandbox is charged for it."""
+    engine = WasmEngine()
+    snapshot = engine.snapshot(WasmTransport.runtime_config(RuntimeOptions()))
+    sources = [f"(function m{i}() {{ return {'[' * (i % 7)}{i}{']' * (i % 7)}; }})" for i in range(3 * PARALLEL_MIN)]
+    sources[3] = sources[-2] = "(function () { let = ; })"
+    reference = engine.new_guest(snapshot, None)
+    try:
+        expected = [None if "let =" in source else reference.compile(source, "<input>") for source in sources]
+    finally:
+        reference.close()
+    compiler = WasmCompiler(engine, snapshot)
+    code = CompiledCode(CodeCache(), None)
+    assert compiler.bytecode(sources, code) == ([None] * len(sources), 0.0)  # seen once: not compiled yet
+    found, helper_seconds = compiler.bytecode(sources, code)
+    assert found == expected and helper_seconds > 0
+    assert compiler.bytecode(sources, code) == (expected, 0.0)  # from the cache now
+    few = sources[:PARALLEL_MIN - 1]
+    single = WasmCompiler(engine, snapshot)
+    single.bytecode(few, code := CompiledCode(CodeCache(), None))
+    assert single.bytecode(few, code) == (expected[:len(few)], 0.0)  # a small batch: one thread
 
 
 def test_damaged_bytecode_is_refused_or_contained():

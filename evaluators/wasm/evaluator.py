@@ -143,7 +143,8 @@ class WasmTransport(PulledTransport):
         while out == DRAIN_AGAIN or out == DRAIN_COMPILE:
             if out == DRAIN_COMPILE:
                 assert self._compiler is not None and self._code is not None  # asked only with hostCompiles
-                self._compiler.serve(self.guest, self._take_compiles, self._compiled, self._code)
+                helper_seconds = self._compiler.serve(self.guest, self._take_compiles, self._compiled, self._code)
+                WATCHDOG.charge(self._arm, helper_seconds)
             out = self.guest.step(0)[1]
         return out or ""
 

@@ -36,6 +36,19 @@ def _thread_stack_size() -> int | None:
         return None
 
 
+def big_stack_pool(name: str) -> Any:
+    """A one-thread ThreadPoolExecutor whose thread's stack can hold wasm's native stack allowance."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    previous = threading.stack_size(THREAD_STACK_NEEDED + (4 << 20))
+    try:
+        pool = ThreadPoolExecutor(1, thread_name_prefix=name)
+        pool.submit(lambda: None).result()  # start the thread while the size is set
+    finally:
+        threading.stack_size(previous)
+    return pool
+
+
 def on_big_stack(work: Callable[[], T]) -> T:
     """Run `work` here when this thread's stack can hold wasm's native stack allowance, else on a
     helper thread that can (wasm frames run on the calling thread's stack; a thread with a small
@@ -47,14 +60,7 @@ def on_big_stack(work: Callable[[], T]) -> T:
     if ok:
         return work()
     global _big_stack
-    from concurrent.futures import ThreadPoolExecutor
-
     with _big_stack_lock:
         if _big_stack is None:
-            previous = threading.stack_size(THREAD_STACK_NEEDED + (4 << 20))
-            try:
-                _big_stack = ThreadPoolExecutor(1, thread_name_prefix="modrun-wasm-stack")
-                _big_stack.submit(lambda: None).result()  # start the thread while the size is set
-            finally:
-                threading.stack_size(previous)
+            _big_stack = big_stack_pool("modrun-wasm-stack")
     return _big_stack.submit(work).result()

@@ -112,6 +112,20 @@ class Watchdog:
                 self._wake_at = earliest
                 self._condition.notify()
 
+    def charge(self, arm: Arm, seconds: float) -> None:
+        """Count `seconds` of CPU time that the guest's work took on another thread (its wrappers'
+        compiles, wrappers.py) as spent on this one: its allowance shrinks by them, and `disarm`
+        reports them as spent. Nothing when the guest is not metered."""
+        if seconds <= 0:
+            return
+        with self._lock:
+            if not arm.active or arm.cpu_clock is None or arm.cpu_deadline is None:
+                return
+            arm.cpu_start -= seconds
+            arm.cpu_deadline -= seconds
+            self._wake_at = time.monotonic()  # look now: the allowance may be spent
+            self._condition.notify()
+
     def disarm(self, arm: Arm) -> float:
         """Stop watching; returns the CPU seconds spent since `arm` (0 when not metered). A limit
         that fired as the guest finished is forgotten: its words are cleared."""
