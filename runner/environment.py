@@ -338,12 +338,10 @@ class Environment(Resolving):
 
     async def create_runner(self, *, on_console: ConsoleSink | None = None) -> RunnerClient:
         """A fresh runtime with a module runner in it, connected to this environment."""
-        from evaluators import RuntimeOptions, get_evaluator
+        from evaluators import get_evaluator
 
         evaluator = get_evaluator(self.config.evaluator)
-        directory = self.server.transform_cache.directory
-        options = RuntimeOptions(profile=self.config.profile, limits=self.config.limits, mode=self.mode,
-                                 hmr=self.server.hmr, code_cache=None if directory is None else str(directory))
+        options = self.runtime_options()
         self._runtime_options.add(options)
         transport = await evaluator.create_transport(options)
         client = RunnerClient(transport, self.invoke_handlers(), limits=self.config.limits,
@@ -351,6 +349,14 @@ class Environment(Resolving):
         if self.server.hmr:
             self.hot.add_client(client)
         return client
+
+    def runtime_options(self) -> RuntimeOptions:
+        """What this environment's runtimes are made with."""
+        from evaluators import RuntimeOptions
+
+        directory = self.server.transform_cache.directory
+        return RuntimeOptions(profile=self.config.profile, limits=self.config.limits, mode=self.mode,
+                              hmr=self.server.hmr, code_cache=None if directory is None else str(directory))
 
     async def get_runner(self) -> RunnerClient:
         """This environment's long-lived runner, created on first use and again after a limit or crash."""

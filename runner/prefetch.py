@@ -2,11 +2,11 @@
 
 A runtime's runner asks for the entry's graph only once it has booted; a runtime that boots in a
 worker process of its own (the process evaluator) leaves the host idle meanwhile (about 65 ms of a
-cold run). So the host fetches the graph itself first, as the runner's graph fetch would
+cold run). So while it boots the host fetches the graph itself, as the runner's graph fetch would
 (runner/rpc/graph_fetch.py: same order, same options), and drops the answers: what it did stays in the
 environment (transforms, resolutions, the answers built, the transform cache), and the runner's fetch,
-when it comes, finds it done. A runtime that boots on the host's own thread boots when the prefetch
-first waits (on the transform worker), or after it: neither side waits for the other longer than before.
+when it comes, finds it done (its walk costs what a warm import's does: the reason a runtime that boots
+on the host's thread, or one already booted, gets no prefetch).
 
 Nothing it does can be stale or change an outcome: every answer is the one `Environment.fetch_module`
 gives, which the runner's fetch checks again (each module's file, and the resolutions' files where an
@@ -33,8 +33,15 @@ START_OFFSET = 3
 
 
 def may_prefetch(environment: Environment) -> bool:
+    """Only while the runtime boots apart (an evaluator's `booting(options)`: the process evaluator's worker
+    has not said it is ready): elsewhere the runner would only walk the graph a second time."""
     server = environment.server
-    return not server.hmr and not server.plugins and not environment.config.plugins
+    if server.hmr or server.plugins or environment.config.plugins:
+        return False
+    from evaluators import get_evaluator
+
+    booting = getattr(get_evaluator(environment.config.evaluator), "booting", None)
+    return booting is not None and bool(booting(environment.runtime_options()))
 
 
 async def boot_with_prefetch(environment: Environment, url: str, deadline: float | None) -> None:
