@@ -33,15 +33,17 @@ START_OFFSET = 3
 
 
 def may_prefetch(environment: Environment) -> bool:
-    """Only while the runtime boots apart (an evaluator's `booting(options)`: the process evaluator's worker
-    has not said it is ready): elsewhere the runner would only walk the graph a second time."""
+    """Only for a cold import (nothing transformed in this process, nothing in the transform cache) while
+    the runtime boots apart (an evaluator's `booting(options)`: the process evaluator's worker has not
+    said it is ready). Elsewhere the runner would only walk the graph a second time, and a warm walk is
+    short: it could outlast the boot."""
     server = environment.server
-    if server.hmr or server.plugins or environment.config.plugins:
+    if server.hmr or server.plugins or environment.config.plugins or environment.module_graph.id_to_module:
         return False
     from evaluators import get_evaluator
 
     booting = getattr(get_evaluator(environment.config.evaluator), "booting", None)
-    return booting is not None and bool(booting(environment.runtime_options()))
+    return booting is not None and bool(booting(environment.runtime_options())) and server.transform_cache.empty()
 
 
 async def boot_with_prefetch(environment: Environment, url: str, deadline: float | None) -> None:

@@ -90,6 +90,21 @@ def test_errors_are_reported_as_without_a_prefetch(tmp_path: Path, broken: dict[
     assert with_prefetch.get("loc") or with_prefetch.get("importer")
 
 
+def test_no_prefetch_for_a_warm_import(tmp_path: Path) -> None:
+    root = write(tmp_path / "app", GRAPH)
+    evaluator = _register("process-prefetch-warm")
+
+    async def imported(cache: Path) -> tuple[bool, bool]:
+        async with Server(root=root, cache_dir=cache, environments={"cli": {"evaluator": evaluator}}) as server:
+            environment = server.environments["cli"]
+            cold = may_prefetch(environment)
+            assert (await environment.import_module("/main.js")).total == 41
+            return cold, may_prefetch(environment)  # after it: the graph is transformed in this process
+
+    assert asyncio.run(imported(tmp_path / "cache")) == (True, False)
+    assert asyncio.run(imported(tmp_path / "cache")) == (False, False)  # the transform cache holds the graph
+
+
 def test_no_prefetch_where_a_users_plugin_would_hear_it(tmp_path: Path) -> None:
     root = write(tmp_path, GRAPH)
     loads: list[str] = []
