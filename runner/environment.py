@@ -29,6 +29,7 @@ from .plugins.packages import PackageCache
 from .plugins.real_paths import RealPaths
 from .plugins.resolve_store import ResolveStore
 from .plugins.typescript_jsx import TypeScriptJsxPlugin
+from .prefetch import boot_with_prefetch, may_prefetch
 from .rpc import wire
 from .rpc.client import ConsoleSink, RunnerClient
 from .rpc.exports import ModuleProxy
@@ -97,6 +98,10 @@ class Environment(Resolving):
         # id -> the answer fetch_module built last for the module
         self._fetched: dict[str, _Answer] = {}
         self._epoch = 0
+        #: an import began by runner/prefetch.py: its runner's first request begins no other (begin_import)
+        self.import_begun = False
+        #: the startOffset this environment's runners ask with (runner/prefetch.py), once one has
+        self.start_offset: int | None = None
         #: Vite's environment.hot: HMR payloads to this environment's runtimes (runner/hmr/channel.py)
         self.hot = HotChannel(self)
         self.hot.on("vite:invalidate", self._on_invalidate)
@@ -293,6 +298,9 @@ class Environment(Resolving):
         built again on those resolutions. Module code is checked by each fetch in any case."""
         if self.server.watcher is not None:
             return
+        if self.import_begun:
+            self.import_begun = False
+            return
         self._epoch += 1
         self.stamps.new_epoch()
         self.packages.forget_scopes()
@@ -330,12 +338,10 @@ class Environment(Resolving):
 
     async def create_runner(self, *, on_console: ConsoleSink | None = None) -> RunnerClient:
         """A fresh runtime with a module runner in it, connected to this environment."""
-        from evaluators import RuntimeOptions, get_evaluator
+        from evaluators import get_evaluator
 
         evaluator = get_evaluator(self.config.evaluator)
-        directory = self.server.transform_cache.directory
-        options = RuntimeOptions(profile=self.config.profile, limits=self.config.limits, mode=self.mode,
-                                 hmr=self.server.hmr, code_cache=None if directory is None else str(directory))
+        options = self.runtime_options()
         self._runtime_options.add(options)
         transport = await evaluator.create_transport(options)
         client = RunnerClient(transport, self.invoke_handlers(), limits=self.config.limits,
@@ -343,6 +349,14 @@ class Environment(Resolving):
         if self.server.hmr:
             self.hot.add_client(client)
         return client
+
+    def runtime_options(self) -> RuntimeOptions:
+        """What this environment's runtimes are made with."""
+        from evaluators import RuntimeOptions
+
+        directory = self.server.transform_cache.directory
+        return RuntimeOptions(profile=self.config.profile, limits=self.config.limits, mode=self.mode,
+                              hmr=self.server.hmr, code_cache=None if directory is None else str(directory))
 
     async def get_runner(self) -> RunnerClient:
         """This environment's long-lived runner, created on first use and again after a limit or crash."""
@@ -353,9 +367,13 @@ class Environment(Resolving):
         return its exports: data as Python values, functions as async callables. After a limit or
         a crash the runtime is replaced and the proxy follows the environment's proxy_policy
         (runner/runtimes/lifecycle.py)."""
+        entry = self._entry_url(url)
         try:
-            return await self.runtime.import_module(self._entry_url(url), deadline=deadline)
+            if not self.runtime.alive and may_prefetch(self):
+                await boot_with_prefetch(self, entry, deadline)  # the host transforms while the runtime boots
+            return await self.runtime.import_module(entry, deadline=deadline)
         finally:
+            self.import_begun = False  # an import that failed before its runner asked ends here
             self.server.transform_cache.flush()  # new transforms reach the disk once per import
             self.resolutions.save()  # and new resolutions
 

@@ -33,7 +33,8 @@ async def _modrun(root: Path, entry: str, config: dict[str, Any], mode: str) -> 
 
         async def counting(url, importer=None, options=None):  # type: ignore[no-untyped-def]
             result = await fetch(url, importer, options)
-            fetched.append(result.get("id", url))
+            if environment.runtime.alive:  # the runner's (a prefetch's, while the runtime boots, are the host's)
+                fetched.append(result.get("id", url))
             return result
 
         environment.fetch_module = counting  # type: ignore[method-assign]
@@ -44,6 +45,6 @@ async def _modrun(root: Path, entry: str, config: dict[str, Any], mode: str) -> 
 def modrun_lines(root: Path, entry: str, evaluator: str = "inprocess", mode: str = "production",
                  **config: Any) -> tuple[list[str], list[str]]:
     """What importing `entry` (relative to `root`) prints under modrun, and the ids of every
-    fetchModule answer, in order (one per request). The bare profile unless `config` says: Node's
+    fetchModule answer to the runner, in order (one per request). The bare profile unless `config` says: Node's
     module semantics are compared, under Node's conditions."""
     return asyncio.run(_modrun(root, entry, {"evaluator": evaluator, "profile": "bare", **config}, mode))

@@ -129,6 +129,12 @@ class ProcessEvaluator:
             raise
         return transport
 
+    def booting(self, options: RuntimeOptions) -> bool:
+        """Would a runtime of `options` made now wait for its worker to boot? Then the host has time for
+        other work first (runner/prefetch.py)."""
+        worker = self.pool.peek(options)
+        return worker is None or not worker.ready()
+
     def _refill(self, options: RuntimeOptions) -> None:
         with contextlib.suppress(OSError):
             self.pool.fill(options)

@@ -8,6 +8,7 @@ import atexit
 import collections
 import contextlib
 import os
+import select
 import socket
 import subprocess
 from collections.abc import Callable
@@ -70,6 +71,13 @@ class Worker:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
+    def ready(self) -> bool:
+        """Has it said anything yet (its first frame says it booted; an end says it died)?"""
+        try:
+            return bool(select.select([self.sock], [], [], 0)[0])
+        except (OSError, ValueError):
+            return True  # closed: not booting any more (its start reports why)
+
     def stderr_tail(self, limit: int = 2000) -> str:
         stream = self.proc.stderr
         if stream is None:
@@ -113,6 +121,10 @@ class WorkerPool:
                 return worker
             worker.discard()
         return None
+
+    def peek(self, options: RuntimeOptions) -> Worker | None:
+        """The worker `take` would answer now, left in the pool."""
+        return next((worker for worker in self.idle.get(options, ()) if worker.alive()), None)
 
     def fill(self, options: RuntimeOptions, size: int | None = None) -> None:
         want = self.size if size is None else size

@@ -55,6 +55,9 @@ class GraphFetch:
         if options is None or not isinstance(asked, dict):
             return await self.environment.fetch_module(url, importer, options)
         self.environment.begin_import()  # the first request of each import of this runner
+        offset = options.get("startOffset")
+        if isinstance(offset, int):
+            self.environment.start_offset = offset  # what the next prefetch asks with (runner/prefetch.py)
         if asked.get("clear"):
             self._sent.clear()
         forgotten = asked.get("forget")
