@@ -147,7 +147,7 @@ class TransformCache:
     def empty(self) -> bool:
         """Nothing in it for this process to read: no database, or one empty when opened that no other
         process has written to since (a cold import: runner/prefetch.py)."""
-        return self._connect() is None or self._empty
+        return self._connect() is None or self._fresh is not None and self._fresh.empty
 
     def _ready(self, key: str) -> sqlite3.Connection | None:
         """The database to look `key` up in, once a write under way is done; None where it cannot
