@@ -56,7 +56,7 @@ def run(root: Path, entry: str, evaluator: str) -> object:
 
 
 @pytest.mark.parametrize("mode", ("edit", "swap"))
-@pytest.mark.parametrize("evaluator", ("inprocess", "process"))
+@pytest.mark.parametrize("evaluator", ("inprocess", "process", "wasm"))
 def test_module_code_cannot_file_code_under_another_modules_key(tmp_path: Path, evaluator: str, mode: str) -> None:
     root = write(tmp_path / "app", {**PROJECT, "src/attacker.js": attacker(mode)})
     # the host compiles no forged source (without the check the attacker's own runtime ran it): the runner
@@ -67,19 +67,28 @@ def test_module_code_cannot_file_code_under_another_modules_key(tmp_path: Path, 
     assert [run(root, "src/innocent.js", evaluator) for _ in range(2)] == ["victim!", "victim!"]
 
 
-def shapes() -> WrapperShapes:
+def shapes(engine: str) -> WrapperShapes:
+    if engine == "wasm":  # the reactor's own text, asked of its compiler guest
+        from evaluators.options import RuntimeOptions
+        from evaluators.wasm.engine import shared_engine
+        from evaluators.wasm.evaluator import WasmTransport
+        from evaluators.wasm.wrappers import shared_compiler
+
+        wasm = shared_engine()
+        return shared_compiler(wasm, wasm.snapshot(WasmTransport.runtime_config(RuntimeOptions())))._shapes()
     import _quickjs
 
     return WrapperShapes(str(_quickjs.Context().eval(PROBE)))
 
 
-def test_a_keyed_source_is_the_wrapper_of_the_code_its_key_names() -> None:
+@pytest.mark.parametrize("engine", ("inprocess", "wasm"))
+def test_a_keyed_source_is_the_wrapper_of_the_code_its_key_names(engine: str) -> None:
     code = 'await __vite_ssr_import__("./a.js");\nawait __vite_ssr_import_meta__;\nf();\n'
     at = [0, code.index("await __vite_ssr_import_meta__")]
     meta = {"imports": [["./a.js", "./a.js", [], 1, 0]], "awaits": at, "hasTLA": False}
     key = code_key({"code": code, "modrun": meta})  # type: ignore[typeddict-item]
     assert key is not None
-    checked = shapes()
+    checked = shapes(engine)
     head = "(function* anonymous(" + ",".join(
         ("__vite_ssr_exports__", "__vite_ssr_import_meta__", "__vite_ssr_import__", "__vite_ssr_dynamic_import__",
          "__vite_ssr_exportAll__", "__vite_ssr_exportName__")) + '\n) {\n"use strict";\n'
