@@ -107,3 +107,26 @@ def test_a_keyed_source_is_the_wrapper_of_the_code_its_key_names(engine: str) ->
     # code in place of a blanked await (the code the key names comes back either way), awaits out of order
     assert not checked.names(f"Kf00:l:{key}", source.replace("      __vite_ssr_import__", "f();  __vite_ssr_import__"))
     assert not checked.names(f"Kf00:l:{key.replace(f'{at[0]},{at[1]}', f'{at[1]},{at[0]}')}", source)
+
+
+def test_the_wasm_check_takes_the_reactors_own_text_and_remembers_it(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from evaluators.options import RuntimeOptions
+    from evaluators.wasm.cache import ModuleCache
+    from evaluators.wasm.engine import shared_engine
+    from evaluators.wasm.evaluator import WasmTransport
+    from evaluators.wasm.wrappers import WasmCompiler
+
+    wasm = shared_engine()
+    snapshot = wasm.snapshot(WasmTransport.runtime_config(RuntimeOptions()))
+    monkeypatch.setattr(wasm, "cache", ModuleCache(tmp_path))
+    made = WasmCompiler(wasm, snapshot)._shapes()  # asked of a fresh runtime (the edge profile's locks its own)
+    [remembered] = tmp_path.glob("*.txt")
+    texts = json.loads(remembered.read_text())
+    assert [text.split("(")[0] for text in texts] == ["async function anonymous", "function* anonymous",
+                                                      "async function* anonymous"]
+    assert made.prefixes == ["(" + text[:text.index("/*code*/")] + '"use strict";\n' for text in texts]
+    # a later process reads it (so marked here, to tell it from one made again)
+    remembered.write_text(json.dumps([texts[0] + " ", *texts[1:]]))
+    again = WasmCompiler(wasm, snapshot)._shapes()
+    assert (again.prefixes, again.suffix) == (made.prefixes, made.suffix[:-1] + " )")

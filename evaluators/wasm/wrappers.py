@@ -22,6 +22,7 @@ from typing import Any
 
 from ..compiled_code import CompiledCode, split_request
 from ..keyed_wrapper import PROBE, WrapperShapes
+from .cache import cache_key
 from .engine import Snapshot, WasmEngine
 from .guest import Guest, GuestException, GuestMemoryError, GuestTrap
 from .native_stack import big_stack_pool
@@ -94,13 +95,19 @@ class WasmCompiler:
         made fresh in it (the snapshot's has locked its function constructors away in the edge profile),
         where no module code runs."""
         if self._wrapper_shapes is None:
-            guest = self._engine.new_guest(self._snapshot, COMPILER_HEAP)
-            try:
-                guest.create_runtime()
-                guest.set_limits(COMPILER_HEAP, COMPILER_STACK)
-                texts = guest.text(guest.eval(PROBE, "<probe>"))
-            finally:
-                guest.close()
+            # Remembered in the wasm cache (a fresh process's cold run would make a guest for it: 1 to 1.5 ms),
+            # the user's private directory whose compiled modules are run as native code anyway.
+            cache, remembered = self._engine.cache, cache_key("wrapper-shapes", self._engine.wasm_hash(), PROBE)
+            texts = cache.remembered(remembered)
+            if texts is None:
+                guest = self._engine.new_guest(self._snapshot, COMPILER_HEAP)
+                try:
+                    guest.create_runtime()
+                    guest.set_limits(COMPILER_HEAP, COMPILER_STACK)
+                    texts = guest.text(guest.eval(PROBE, "<probe>"))
+                finally:
+                    guest.close()
+                cache.remember(remembered, texts)
             self._wrapper_shapes = WrapperShapes(texts)
         return self._wrapper_shapes
 
