@@ -28,8 +28,8 @@ The interface (the same shape for every engine):
    later run: `tests/test_code_key_trust.py`. The wasm evaluator takes keys too: its sandboxes are a
    boundary and must not be able to write the cache, and with the check they cannot (the host files
    a keyed source only as the named code's wrapper, and the bytecode is made by its compiler guest:
-   wasm/wrappers.py); it asks the probe of its compiler guest, since the reactor's QuickJS may be
-   another version than the in-process one. The "instead"/"alongside" choice is a snapshot each there.
+   wasm/wrappers.py); it asks the probe of a fresh runtime in a guest of its own, since the reactor's
+   QuickJS may be another version than the in-process one. "instead" and "alongside" are a snapshot each there.
 3. Compiled code is kept in a `CodeCache`: bytecode by (engine build, wrapper source). The build
    is a digest of the engine's binary and its version, so no other build ever reads an entry;
    the source is the whole wrapper text, compared exactly (no hash collisions to reason about), or
