@@ -8,7 +8,10 @@ so it is never written by a sandbox: a runtime that has run module code could ha
 corrupt its engine, and bytecode it wrote would then run in other sandboxes. The bytecode is
 compiled in a guest of its own, made from the same snapshot, that only ever compiles (it parses
 sources and runs none); a large batch in two such guests at once, one on a helper thread, whose CPU
-time the sandbox that asked is charged as if it had compiled the batch itself.
+time the sandbox that asked is charged as if it had compiled the batch itself. A sandbox may ask by
+wrapper key (runner/rpc/code_keys.py); a source it sends with a key is compiled and kept under the
+key only where it is the wrapper of the code the key names (keyed_wrapper.py), so a sandbox cannot
+file code under another module's key.
 """
 
 from __future__ import annotations
