@@ -21,15 +21,17 @@ import os
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..compiled_code import CompiledCode, split_request
-from ..keyed_wrapper import PROBE, WrapperShapes
 from .cache import cache_key
 from .engine import Snapshot, WasmEngine
 from .guest import Guest, GuestException, GuestMemoryError, GuestTrap
 from .native_stack import big_stack_pool
 from .snapshot import FILENAME
+
+if TYPE_CHECKING:
+    from ..keyed_wrapper import WrapperShapes
 
 COMPILER_HEAP = 256 * 1024 * 1024  # what compiling one source may take; beyond, the runtime compiles it
 COMPILER_STACK = 256 * 1024
@@ -98,6 +100,8 @@ class WasmCompiler:
         made fresh in it (the snapshot's has locked its function constructors away in the edge profile),
         where no module code runs."""
         if self._wrapper_shapes is None:
+            from ..keyed_wrapper import PROBE, WrapperShapes  # (only a run that compiles by key needs it)
+
             # Remembered in the wasm cache (a fresh process's cold run would make a guest for it: 1 to 1.5 ms),
             # the user's private directory whose compiled modules are run as native code anyway.
             cache, remembered = self._engine.cache, cache_key("wrapper-shapes", self._engine.wasm_hash(), PROBE)
