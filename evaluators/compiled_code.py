@@ -25,10 +25,11 @@ The interface (the same shape for every engine):
    it under the key, only where the source is the wrapper of the very code the key's digest names
    (keyed_wrapper.py undoes the wrapper's shaping and takes the digest of what it finds; any other
    is answered undefined). Module code cannot so file one module's code under another's key for a
-   later run: `tests/test_code_key_trust.py`. A runtime that broke out of its engine could write the
-   cache directly where keys are used (in-process, the host process; the process worker, which holds
-   the store). The wasm evaluator, whose sandboxes are a boundary and whose cache they must not be
-   able to write, takes no keys.
+   later run: `tests/test_code_key_trust.py`. The wasm evaluator takes keys too: its sandboxes are a
+   boundary and must not be able to write the cache, and with the check they cannot (the host files
+   a keyed source only as the named code's wrapper, and the bytecode is made by its compiler guest:
+   wasm/wrappers.py); it asks the probe of a fresh runtime in a guest of its own, since the reactor's
+   QuickJS may be another version than the in-process one. "instead" and "alongside" are a snapshot each there.
 3. Compiled code is kept in a `CodeCache`: bytecode by (engine build, wrapper source). The build
    is a digest of the engine's binary and its version, so no other build ever reads an entry;
    the source is the whole wrapper text, compared exactly (no hash collisions to reason about), or

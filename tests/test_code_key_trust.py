@@ -56,7 +56,7 @@ def run(root: Path, entry: str, evaluator: str) -> object:
 
 
 @pytest.mark.parametrize("mode", ("edit", "swap"))
-@pytest.mark.parametrize("evaluator", ("inprocess", "process"))
+@pytest.mark.parametrize("evaluator", ("inprocess", "process", "wasm"))
 def test_module_code_cannot_file_code_under_another_modules_key(tmp_path: Path, evaluator: str, mode: str) -> None:
     root = write(tmp_path / "app", {**PROJECT, "src/attacker.js": attacker(mode)})
     # the host compiles no forged source (without the check the attacker's own runtime ran it): the runner
@@ -67,19 +67,28 @@ def test_module_code_cannot_file_code_under_another_modules_key(tmp_path: Path, 
     assert [run(root, "src/innocent.js", evaluator) for _ in range(2)] == ["victim!", "victim!"]
 
 
-def shapes() -> WrapperShapes:
+def shapes(engine: str) -> WrapperShapes:
+    if engine == "wasm":  # the reactor's own text, asked of its compiler guest
+        from evaluators.options import RuntimeOptions
+        from evaluators.wasm.engine import shared_engine
+        from evaluators.wasm.evaluator import WasmTransport
+        from evaluators.wasm.wrappers import shared_compiler
+
+        wasm = shared_engine()
+        return shared_compiler(wasm, wasm.snapshot(WasmTransport.runtime_config(RuntimeOptions())))._shapes()
     import _quickjs
 
     return WrapperShapes(str(_quickjs.Context().eval(PROBE)))
 
 
-def test_a_keyed_source_is_the_wrapper_of_the_code_its_key_names() -> None:
+@pytest.mark.parametrize("engine", ("inprocess", "wasm"))
+def test_a_keyed_source_is_the_wrapper_of_the_code_its_key_names(engine: str) -> None:
     code = 'await __vite_ssr_import__("./a.js");\nawait __vite_ssr_import_meta__;\nf();\n'
     at = [0, code.index("await __vite_ssr_import_meta__")]
     meta = {"imports": [["./a.js", "./a.js", [], 1, 0]], "awaits": at, "hasTLA": False}
     key = code_key({"code": code, "modrun": meta})  # type: ignore[typeddict-item]
     assert key is not None
-    checked = shapes()
+    checked = shapes(engine)
     head = "(function* anonymous(" + ",".join(
         ("__vite_ssr_exports__", "__vite_ssr_import_meta__", "__vite_ssr_import__", "__vite_ssr_dynamic_import__",
          "__vite_ssr_exportAll__", "__vite_ssr_exportName__")) + '\n) {\n"use strict";\n'
@@ -98,3 +107,26 @@ def test_a_keyed_source_is_the_wrapper_of_the_code_its_key_names() -> None:
     # code in place of a blanked await (the code the key names comes back either way), awaits out of order
     assert not checked.names(f"Kf00:l:{key}", source.replace("      __vite_ssr_import__", "f();  __vite_ssr_import__"))
     assert not checked.names(f"Kf00:l:{key.replace(f'{at[0]},{at[1]}', f'{at[1]},{at[0]}')}", source)
+
+
+def test_the_wasm_check_takes_the_reactors_own_text_and_remembers_it(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from evaluators.options import RuntimeOptions
+    from evaluators.wasm.cache import ModuleCache
+    from evaluators.wasm.engine import shared_engine
+    from evaluators.wasm.evaluator import WasmTransport
+    from evaluators.wasm.wrappers import WasmCompiler
+
+    wasm = shared_engine()
+    snapshot = wasm.snapshot(WasmTransport.runtime_config(RuntimeOptions()))
+    monkeypatch.setattr(wasm, "cache", ModuleCache(tmp_path))
+    made = WasmCompiler(wasm, snapshot)._shapes()  # asked of a fresh runtime (the edge profile's locks its own)
+    [remembered] = tmp_path.glob("*.txt")
+    texts = json.loads(remembered.read_text())
+    assert [text.split("(")[0] for text in texts] == ["async function anonymous", "function* anonymous",
+                                                      "async function* anonymous"]
+    assert made.prefixes == ["(" + text[:text.index("/*code*/")] + '"use strict";\n' for text in texts]
+    # a later process reads it (so marked here, to tell it from one made again)
+    remembered.write_text(json.dumps([texts[0] + " ", *texts[1:]]))
+    again = WasmCompiler(wasm, snapshot)._shapes()
+    assert (again.prefixes, again.suffix) == (made.prefixes, made.suffix[:-1] + " )")

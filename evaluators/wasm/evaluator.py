@@ -68,6 +68,8 @@ class WasmTransport(PulledTransport):
         config = self.runtime_config(options)
         self._compiler: WasmCompiler | None = None
         self._code = CompiledCode(CODE_CACHE, options.code_cache) if config["hostCompiles"] else None
+        if self._code is not None and self._code.holds_keys():  # keys in place of code (compiled_code.py)
+            config["codeKeys"] = "instead"
         heap = self._heap = int(self.limits.memory_mb * MB) if self.limits.memory_mb is not None else None
 
         def create() -> Guest:
@@ -99,6 +101,10 @@ class WasmTransport(PulledTransport):
         """The configuration a sandbox's runtime is booted with (which snapshot it is made from)."""
         config = options.runtime_config()
         config["hostCompiles"] = CODE_CACHE.max_bytes > 0  # compiled code (wrappers.py), unless turned off
+        if config["hostCompiles"]:
+            # Keys to wrappers alongside the code; "instead" of it once the cache holds wrappers by key
+            # (a snapshot each: the runtime reads it at boot). The host checks every keyed source.
+            config["codeKeys"] = "alongside"
         return config
 
     def call_now(self, budget: Budget, url: str, path: list[Any],

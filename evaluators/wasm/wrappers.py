@@ -8,7 +8,10 @@ so it is never written by a sandbox: a runtime that has run module code could ha
 corrupt its engine, and bytecode it wrote would then run in other sandboxes. The bytecode is
 compiled in a guest of its own, made from the same snapshot, that only ever compiles (it parses
 sources and runs none); a large batch in two such guests at once, one on a helper thread, whose CPU
-time the sandbox that asked is charged as if it had compiled the batch itself.
+time the sandbox that asked is charged as if it had compiled the batch itself. A sandbox may ask by
+wrapper key (runner/rpc/code_keys.py); a source it sends with a key is compiled and kept under the
+key only where it is the wrapper of the code the key names (keyed_wrapper.py), so a sandbox cannot
+file code under another module's key.
 """
 
 from __future__ import annotations
@@ -18,13 +21,17 @@ import os
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..compiled_code import CompiledCode
+from ..compiled_code import CompiledCode, split_request
+from .cache import cache_key
 from .engine import Snapshot, WasmEngine
 from .guest import Guest, GuestException, GuestMemoryError, GuestTrap
 from .native_stack import big_stack_pool
 from .snapshot import FILENAME
+
+if TYPE_CHECKING:
+    from ..keyed_wrapper import WrapperShapes
 
 COMPILER_HEAP = 256 * 1024 * 1024  # what compiling one source may take; beyond, the runtime compiles it
 COMPILER_STACK = 256 * 1024
@@ -51,6 +58,7 @@ class WasmCompiler:
         self._slots = (_Slot(), _Slot())  # the calling thread's guest, the helper's
         self._helper: Any = None  # the helper thread (native_stack.big_stack_pool), made when first needed
         self._helper_lock = threading.Lock()
+        self._wrapper_shapes: WrapperShapes | None = None
 
     def serve(self, guest: Guest, take_compiles: int, compiled: int, code: CompiledCode) -> float:
         """Answer `guest`'s compile requests (runner/js/module_runner/host_compiler.js) from `code`: each
@@ -68,17 +76,47 @@ class WasmCompiler:
             guest.answer_compiled(compiled, bytecodes)  # always answered: the runner waits for it
         return helper_seconds
 
-    def bytecode(self, sources: list[str], code: CompiledCode) -> tuple[list[bytes | None], float]:
-        """The cached bytecode of the wrappers' sources, compiled when `code` wants them, and the CPU
-        seconds the helper thread spent compiling them."""
-        found = code.find(lambda: self.build, sources)
-        wanted = [index for index, source in enumerate(sources) if found[index] is None and code.wanted(source)]
-        compiled, helper_seconds = self._compile_all([sources[index] for index in wanted])
+    def bytecode(self, requests: list[str], code: CompiledCode) -> tuple[list[bytes | None], float]:
+        """The cached bytecode of the wrappers the requests name (a source, a wrapper key, or both:
+        compiled_code.split_request), compiled when `code` wants them, and the CPU seconds the helper
+        thread spent compiling them. A keyed source is compiled and kept under its key only where it
+        is the wrapper of the code the key names (keyed_wrapper.py): the request is the sandbox's word."""
+        split = [split_request(request) for request in requests]
+        keys = [key for key, _ in split]
+        found = code.find(lambda: self.build, keys)
+        wanted = [index for index, (key, source) in enumerate(split)
+                  if found[index] is None and source is not None and code.wanted(key)
+                  and (source is key or self._shapes().names(key, source))]
+        compiled, helper_seconds = self._compile_all([split[index][1] or "" for index in wanted])
         for index, bytecode in zip(wanted, compiled, strict=True):
             if bytecode is not None:
                 found[index] = bytecode
-                code.keep(self.build, sources[index], bytecode)
+                code.keep(self.build, keys[index], bytecode)
         return found, helper_seconds
+
+    def _shapes(self) -> WrapperShapes:
+        """The runner's wrappers as this engine (the reactor, not the in-process binding, whose QuickJS
+        may be another version) writes them: PROBE asked of a guest of the host's own, in a runtime
+        made fresh in it (the snapshot's has locked its function constructors away in the edge profile),
+        where no module code runs."""
+        if self._wrapper_shapes is None:
+            from ..keyed_wrapper import PROBE, WrapperShapes  # (only a run that compiles by key needs it)
+
+            # Remembered in the wasm cache (a fresh process's cold run would make a guest for it: 1 to 1.5 ms),
+            # the user's private directory whose compiled modules are run as native code anyway.
+            cache, remembered = self._engine.cache, cache_key("wrapper-shapes", self._engine.wasm_hash(), PROBE)
+            texts = cache.remembered(remembered)
+            if texts is None:
+                guest = self._engine.new_guest(self._snapshot, COMPILER_HEAP)
+                try:
+                    guest.create_runtime()
+                    guest.set_limits(COMPILER_HEAP, COMPILER_STACK)
+                    texts = guest.text(guest.eval(PROBE, "<probe>"))
+                finally:
+                    guest.close()
+                cache.remember(remembered, texts)
+            self._wrapper_shapes = WrapperShapes(texts)
+        return self._wrapper_shapes
 
     def _compile_all(self, sources: list[str]) -> tuple[list[bytes | None], float]:
         """Each source compiled, in order; a large batch on two threads at once, this one and the
@@ -114,10 +152,7 @@ class WasmCompiler:
     def _compile(self, slot: _Slot, source: str) -> bytes | None:
         with slot.lock:
             try:
-                if slot.guest is None:
-                    slot.guest = self._engine.new_guest(self._snapshot, COMPILER_HEAP)
-                    slot.guest.set_limits(COMPILER_HEAP, COMPILER_STACK)
-                return slot.guest.compile(source, FILENAME)
+                return self._compiler_guest(slot).compile(source, FILENAME)
             except GuestException:  # a syntax error: the runner reports it
                 return None
             except (GuestTrap, GuestMemoryError):  # the compiler guest is not reused after a trap
@@ -125,6 +160,13 @@ class WasmCompiler:
                     slot.guest.close()
                 slot.guest = None
                 return None
+
+    def _compiler_guest(self, slot: _Slot) -> Guest:
+        """The slot's guest, made on first use (the caller holds the slot's lock)."""
+        if slot.guest is None:
+            slot.guest = self._engine.new_guest(self._snapshot, COMPILER_HEAP)
+            slot.guest.set_limits(COMPILER_HEAP, COMPILER_STACK)
+        return slot.guest
 
 
 def split_sources(chars: bytes, wide: bool) -> list[str]:
