@@ -3,7 +3,8 @@ cache (code.sqlite in its directory, node_modules/.modrun by default), so that a
 the command line's, does not compile them again. compiled_code.py says what trusting it means.
 
 One SQLite table in WAL mode, as transforms.sqlite: a row per (engine build, wrapper source),
-keyed by SHA-256 of the build and of the source, holding the bytecode and an HMAC-SHA256 over
+keyed by a tag of the build (so that its rows can be told from another build's: `has_rows`) and
+SHA-256 of the build and of the source, holding the bytecode and an HMAC-SHA256 over
 (build, source digest, bytecode) under the user's key (code_key.py). A row is handed out only
 when its MAC verifies against the source asked for; any other row is deleted at the next write
 and the wrapper compiled again. New rows are written together, one transaction per batch of
@@ -35,6 +36,7 @@ from .code_key import KeyRefused, key_path, load_key
 
 FILE_NAME = "code.sqlite"
 _CHUNK = 500  # rows per SELECT: under SQLite's limit on bound parameters
+TAG = 4  # bytes of a key that name its build (_tag)
 _MMAP_BYTES = 256 * 1024 * 1024
 #: files kept in the user's `builds/`, the newest written. One binary's first run evicts the oldest (which
 #: may still be in use: its next run without a store hashes it again, once), so the bound is well above
@@ -43,9 +45,15 @@ KEPT_BUILDS = 64
 
 
 def _digest(build: str, source: str) -> tuple[bytes, bytes]:
-    """The row's key and the source's digest."""
+    """The row's key (its build's tag, then the digest of build and source) and the source's digest."""
     source_digest = hashlib.sha256(source.encode("utf-8", "surrogatepass")).digest()
-    return hashlib.sha256(build.encode() + b"\0" + source_digest).digest(), source_digest
+    return _tag(build) + hashlib.sha256(build.encode() + b"\0" + source_digest).digest()[TAG:], source_digest
+
+
+@functools.cache
+def _tag(build: str) -> bytes:
+    """The first bytes of every key of this build's rows: `has_rows` asks for the build's rows alone."""
+    return hashlib.sha256(build.encode()).digest()[:TAG]
 
 
 class CodeStore:
@@ -59,7 +67,7 @@ class CodeStore:
         self._key = key
         self._lock = threading.Lock()
         self._pending: list[tuple[bytes, bytes, bytes]] = []
-        self._rows = False  # the table was found to hold rows (it is never emptied)
+        self._rows: set[str] = set()  # the builds the table was found to hold rows of (it is never emptied)
         self._drop: list[bytes] = []
         self._digests: dict[tuple[str, str], tuple[bytes, bytes]] = {}  # (build, source) looked up in vain
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -188,15 +196,19 @@ class CodeStore:
         self.misses += len(sources) - len(found)
         return found
 
-    def has_rows(self) -> bool:
-        """Does the table hold any row (asked again until it does)?"""
-        if not self._rows:
+    def has_rows(self, build: str) -> bool:
+        """Does the table hold any row of this build (asked again until it does)? Rows of another
+        engine build (the other evaluator's, an older binary's) are no answer to this build's keys."""
+        if build not in self._rows:
+            tag = _tag(build)
             with self._lock:
                 try:
-                    self._rows = self._db.execute("SELECT EXISTS (SELECT 1 FROM code)").fetchone()[0] == 1
+                    query = "SELECT EXISTS (SELECT 1 FROM code WHERE key >= ? AND key < ?)"
+                    if self._db.execute(query, (tag, tag + b"\xff" * 32)).fetchone()[0] == 1:
+                        self._rows.add(build)
                 except sqlite3.Error:
                     pass
-        return self._rows
+        return build in self._rows
 
     def add(self, build: str, source: str, code: bytes) -> None:
         """Keep bytecode this process's own engine compiled from `source`; written at `flush`."""

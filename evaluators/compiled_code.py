@@ -75,7 +75,7 @@ from __future__ import annotations
 
 import os
 import zlib
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 
 from .code_store import CodeStore, open_store, user_store
@@ -99,7 +99,7 @@ class CodeCache:
         # not on every one (a fresh runtime's import hits hundreds: about 1 ms of checksums).
         self._checked: dict[tuple[str, str], bytes] = {}
         self._seen: set[int] = set()  # hashes of sources seen once, not compiled
-        self.keyed = 0  # entries kept under a wrapper key (split_request)
+        self.keyed: Counter[str] = Counter()  # per build: entries kept under a wrapper key (split_request)
 
     def get(self, build: str, source: str) -> bytes | None:
         key = (build, source)
@@ -137,7 +137,7 @@ class CodeCache:
             return
         self._entries[key] = (code, zlib.crc32(code))
         self.size += cost
-        self.keyed += source.startswith("K")
+        self.keyed[build] += source.startswith("K")
         while self.size > self.max_bytes:
             self._drop(next(iter(self._entries)))
 
@@ -146,7 +146,7 @@ class CodeCache:
         self._checked.pop(key, None)
         if entry is not None:
             self.size -= len(key[1]) + len(entry[0])
-            self.keyed -= key[1].startswith("K")
+            self.keyed[key[0]] -= key[1].startswith("K")
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -155,7 +155,8 @@ class CodeCache:
         self._entries.clear()
         self._checked.clear()
         self._seen.clear()
-        self.size = self.hits = self.misses = self.keyed = 0
+        self.size = self.hits = self.misses = 0
+        self.keyed.clear()
 
 
 def split_request(request: str) -> tuple[str, str | None]:
@@ -222,9 +223,11 @@ class CompiledCode:
             self.keep(build(), source, code)  # into the project's store: its later runs find it there
         return code
 
-    def holds_keys(self) -> bool:
-        """May wrappers be found by key here: does the cache hold some, or the store any rows?"""
-        return self.cache.keyed > 0 or (self.store is not None and self.store.has_rows())
+    def holds_keys(self, build: str) -> bool:
+        """May this build's wrappers be found by key here: does the cache hold some of its keyed
+        wrappers, or the store any of its rows? Another build's (the other evaluator's) do not count:
+        they would only have its runtimes ask by key in vain, and fetch every module's code after."""
+        return self.cache.keyed[build] > 0 or (self.store is not None and self.store.has_rows(build))
 
     def wanted(self, source: str) -> bool:
         """Should this source be compiled to bytecode? With a store, always: the next process reads it."""

@@ -257,6 +257,10 @@ class QuickJSCompiler:
             return UNDEFINED
         return wrapper
 
+    def holds_keys(self) -> bool:
+        """Does the cache hold this engine's wrappers by key (compiled_code.py)?"""
+        return self.code.holds_keys(self._build())
+
     def _build(self) -> str:
         if not self.build:
             self.build = self.code.build(_binary_identity(), engine_build)

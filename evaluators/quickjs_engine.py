@@ -76,7 +76,7 @@ class QuickJSEngine:
         self._compiler = QuickJSCompiler.attach(self.context, options.code_cache)
         config["hostCompiles"] = self._compiler is not None
         if self._compiler is not None:  # keys to wrappers, in place of code once it holds some (compiled_code.py)
-            config["codeKeys"] = "instead" if self._compiler.code.holds_keys() else "alongside"
+            config["codeKeys"] = "instead" if self._compiler.holds_keys() else "alongside"
         # The libraries' sources go in as strings (about 0.1 ms), not as literals to parse (tens of ms).
         units = profile_libraries(options.profile)["units"]
         for name, unit in units.items():

@@ -96,7 +96,7 @@ def test_a_runtime_takes_keyed_wrappers_from_the_cache_and_fetches_no_code(tmp_p
         assert asked == []
     keyed = len(KEYED_PROJECT) - 1
     keys = [source for _, source in CODE_CACHE._entries if source.startswith("K")]
-    assert len(keys) == keyed == CODE_CACHE.keyed
+    assert len(keys) == keyed == sum(CODE_CACHE.keyed.values())
     # the module with top-level await in a cycle has a wrapper of its own kind, started early
     assert sum(key.split(":")[1] == "e" for key in keys) == 1
 
@@ -134,7 +134,26 @@ def test_a_store_that_holds_wrappers_by_key_is_asked_by_key(tmp_path: Path, monk
     [(result, answers, asked)] = imports(root, 1, cache_dir=store)
     assert result == expected and asked == []
     assert [answer["url"] for answer in answers if "code" in answer] == ["/c.cjs"]
-    assert CODE_CACHE.keyed == len(KEYED_PROJECT) - 1  # read from the store into the cache
+    assert sum(CODE_CACHE.keyed.values()) == len(KEYED_PROJECT) - 1  # read from the store into the cache
+
+
+@pytest.mark.parametrize(("first", "then"), (("inprocess", "wasm"), ("wasm", "inprocess")))
+def test_wrappers_of_another_engine_build_are_no_reason_for_keys_alone(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, first: str, then: str) -> None:
+    """A store (or a process's cache) holding only the other evaluator's keyed wrappers: its runtimes
+    would ask by key in vain and then fetch every module's code, so they are sent code alongside keys."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+    root = write(tmp_path / "app", KEYED_PROJECT)
+    expected = compiled_result(root)
+    for disk_only in (False, True):  # the other build's wrappers in this process's cache, then on disk only
+        store = tmp_path / f"cache-{disk_only}"
+        imports(root, 1, first, cache_dir=store)
+        if disk_only:
+            CODE_CACHE.clear()
+        [(result, answers, asked)] = imports(root, 1, then, cache_dir=store)
+        assert result == expected and asked == []
+        assert all("code" in answer for answer in answers)
+        CODE_CACHE.clear()
 
 
 @pytest.mark.parametrize("evaluator", ("process", "wasm"))

@@ -50,7 +50,7 @@ from .guest import MAX_ARGS as _MAX_ARGS
 from .guest import Envelope, Guest, GuestException, GuestMemoryError, GuestTrap, JsonText, is_plain
 from .native_stack import MAX_WASM_STACK, on_big_stack
 from .watchdog import WATCHDOG
-from .wrappers import WasmCompiler, shared_compiler
+from .wrappers import WasmCompiler, shared_compiler, wasm_build
 
 T = TypeVar("T")
 
@@ -68,7 +68,8 @@ class WasmTransport(PulledTransport):
         config = self.runtime_config(options)
         self._compiler: WasmCompiler | None = None
         self._code = CompiledCode(CODE_CACHE, options.code_cache) if config["hostCompiles"] else None
-        if self._code is not None and self._code.holds_keys():  # keys in place of code (compiled_code.py)
+        # keys in place of code once the cache holds this engine's wrappers by key (compiled_code.py)
+        if self._code is not None and self._code.holds_keys(wasm_build(engine)):
             config["codeKeys"] = "instead"
         heap = self._heap = int(self.limits.memory_mb * MB) if self.limits.memory_mb is not None else None
 

@@ -48,11 +48,16 @@ class _Slot:
         self.guest: Guest | None = None
 
 
+def wasm_build(engine: WasmEngine) -> str:
+    """What this engine's compiled wrappers are kept under (compiled_code.py)."""
+    return f"modrun-quickjs {engine.wasm_hash()}"
+
+
 class WasmCompiler:
     """Compiles wrappers for the sandboxes of one engine and answers their requests."""
 
     def __init__(self, engine: WasmEngine, snapshot: Snapshot) -> None:
-        self.build = f"modrun-quickjs {engine.wasm_hash()}"
+        self.build = wasm_build(engine)
         self._engine = engine
         self._snapshot = snapshot
         self._slots = (_Slot(), _Slot())  # the calling thread's guest, the helper's
