@@ -108,10 +108,12 @@ async def hot_update(environment: Environment, file: str, change: ChangeType, ti
         for node in ctx.modules:
             if node.is_self_accepting is None:
                 continue  # never fetched: nothing runs it
+            # stamped before it is read: a save that lands while it transforms is not taken for the failed one
+            stamp = stamp_of(node.file) if node.file is not None else None
             try:
                 await transform_request(environment, node)
             except ModrunError as error:
-                node.failed_stamp = stamp_of(node.file) if node.file is not None else None
+                node.failed_stamp = stamp
                 outcome.payload = {"type": "error", "err": error.to_payload()}
                 return _send(environment, outcome)
     outcome.payload = update_modules(environment, file, ctx.modules, timestamp)
