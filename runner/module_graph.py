@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .file_identity import Stamp
 from .ids import file_of
 
 
@@ -21,6 +22,9 @@ class ModuleNode:
         self.importers: dict[ModuleNode, None] = {}
         self.imported_modules: set[ModuleNode] = set()
         self.transform_result: Any = None  # runner.transform_request.TransformedModule
+        #: the format its id alone fixes ("module", "commonjs"; "": its package's "type" decides), found by
+        #: its first transform (transform_request.id_hint): ids do not change, so it is not asked again
+        self.id_hint: str | None = None
         # HMR state. `is_self_accepting` is None until the module has been analysed (fetched).
         self.is_self_accepting: bool | None = None
         self.accepted_hmr_deps: set[ModuleNode] = set()
@@ -29,9 +33,8 @@ class ModuleNode:
         self.last_hmr_timestamp = 0
         self.hmr_version = 0  # counts the module's hot updates (remote runners' copies are judged by it)
         self.last_hmr_invalidation_received = False
-        # The file's (mtime_ns, size) when a hot update last failed to transform it: a second event of that
-        # save is skipped.
-        self.failed_stamp: tuple[int, int] | None = None
+        # The file's stamp when a hot update last failed to transform it: a second event of that save is skipped.
+        self.failed_stamp: Stamp = None
 
     def __repr__(self) -> str:
         return f"ModuleNode({self.url!r})"

@@ -15,10 +15,12 @@ import orjson
 
 from .code_frame import code_frame
 from .errors import LoadError, Location, ParseError
+from .file_identity import Stamp, racy
 from .ids import file_of
 from .plugin import LoadResult
 from .plugins.fs_stamps import stamp_of
 from .plugins.module_types import split_type
+from .resumed import resumed
 from .transform.sourcemap import compose, original_point
 
 _MODULE_EXTENSIONS = (".mjs", ".mts", ".json", ".jsx", ".tsx")
@@ -38,16 +40,9 @@ class TransformedModule(NamedTuple):  # not a dataclass: every run makes this cl
     dynamic_deps: list[str]
     source: str | None  # the loaded source, for code frames (None: found by its stamp, not read: transform_stamps.py)
     source_hash: str
-    stamp: tuple[int, int] | None = None  # (mtime_ns, size) of the file it was read from
+    stamp: Stamp = None  # of the file it was read from (file_identity.py)
     hint: str = "auto"  # format_hint when it was built: a package.json's "type" may change it
-
-
-def file_stamp(path: str) -> tuple[int, int] | None:
-    try:
-        info = os.stat(path)
-    except OSError:
-        return None
-    return info.st_mtime_ns, info.st_size
+    settled: bool = False  # the file had not changed for RACY_S when read: its stamp stands for what was read
 
 
 def dependency_key(specifier: str, module_type: str | None) -> str:
@@ -163,6 +158,11 @@ def _in_source(error: ParseError, map_: dict[str, Any] | None, source: str) -> P
 def format_hint(environment: Environment, id: str) -> str:
     """"commonjs" or "module" where the id says which, as Node decides (the extension, else the
     nearest package.json's "type"), else "auto": the module's syntax decides (runner_format)."""
+    return id_hint(id) or _scope_hint(environment, file_of(id))
+
+
+def id_hint(id: str) -> str:
+    """The format the id alone fixes: "module", "commonjs", or "" where its package's "type" decides."""
     path, module_type = split_type(id)
     file = file_of(path)
     if module_type is not None or file.endswith(_MODULE_EXTENSIONS):
@@ -171,8 +171,20 @@ def format_hint(environment: Environment, id: str) -> str:
         return "commonjs"
     if id.startswith("\0") or not os.path.isabs(file):
         return "module"
+    return ""
+
+
+def _scope_hint(environment: Environment, file: str) -> str:
     scope = environment.packages.scope(file)
     return "module" if scope is not None and scope.type == "module" else "auto"
+
+
+def _node_hint(environment: Environment, node: ModuleNode) -> str:
+    """format_hint of a node's id, the id's part found once per node."""
+    fixed = node.id_hint
+    if fixed is None:
+        fixed = node.id_hint = id_hint(node.id)
+    return fixed or _scope_hint(environment, file_of(node.id))
 
 
 @functools.cache
@@ -249,8 +261,9 @@ async def transform_request(environment: Environment, node: ModuleNode) -> Trans
     """The module's transform, one at a time per module: a caller that finds one under way waits
     for it. The first caller runs it itself, in the caller's task, not a new one: a module whose file
     is unchanged answers without suspending, so a warm graph of N modules costs no event-loop turn
-    per module (a task and a shield cost three). Should that caller be cancelled mid-way, a waiter
-    takes the work over rather than failing with it."""
+    per module (a task and a shield cost three), and, stepped by hand, no future either: others can
+    find a transform under way only once it has suspended. Should that caller be cancelled mid-way,
+    a waiter takes the work over rather than failing with it."""
     inflight = environment._transforms_in_flight
     while (pending := inflight.get(node.id)) is not None:
         try:
@@ -259,10 +272,16 @@ async def transform_request(environment: Environment, node: ModuleNode) -> Trans
             task = asyncio.current_task()
             if not pending.cancelled() or (task is not None and task.cancelling()):
                 raise  # this caller was cancelled, not the transform it waited for
+    work = _transform(environment, node)
+    try:
+        waiting_on = work.send(None)
+    except StopIteration as done:
+        module: TransformedModule = done.value
+        return module
     future: asyncio.Future[TransformedModule] = asyncio.get_running_loop().create_future()
     inflight[node.id] = future
     try:
-        module = await _transform(environment, node)
+        module = await resumed(work, waiting_on)
     except asyncio.CancelledError:
         future.cancel()
         raise
@@ -296,31 +315,35 @@ async def _new_entry(environment: Environment, key: str, transformed: LoadResult
 
 async def _transform(environment: Environment, node: ModuleNode) -> TransformedModule:
     cached: TransformedModule | None = node.transform_result
-    hint = format_hint(environment, node.id)
+    hint = _node_hint(environment, node)
     if cached is not None and cached.hint != hint:
         cached = None
     plugin_loaded = await environment.plugin_container.load(node.id)
-    stamp = stat = stamped = None
+    stamp = stamped = None
     began = time.time_ns()
     if plugin_loaded is None and node.file is not None:
-        # A file whose modification time and size are unchanged is not read again.
-        stat = stamp_of(node.file)
-        stamp = None if stat is None else (stat[0], stat[2])
-        if cached is not None and stamp is not None and cached.stamp == stamp:
+        # A file whose stamp is unchanged since it was read, settled then, is not read again.
+        stamp = stamp_of(node.file)
+        if cached is not None and cached.settled and stamp is not None and cached.stamp == stamp:
             return cached
         if cached is None:  # nor, in a new process, one that an earlier process read
-            stamped = environment.transform_stamps.key(node.id, node.file, hint, stat)
-            found = environment.transform_stamps.find(stamped, stat)
-            if found is not None:
+            stamped = environment.transform_stamps.key(node.id, node.file, hint, stamp)
+            found = environment.transform_stamps.find(stamped, stamp)
+            if found is not None:  # a row is of a settled file
                 entry, source_hash = found
                 module = TransformedModule(code=entry["code"], map=entry["map"], meta=entry["meta"],
                                            deps=entry["meta"]["deps"], dynamic_deps=entry["dynamic_deps"],
-                                           source=None, source_hash=source_hash, stamp=stamp, hint=hint)
+                                           source=None, source_hash=source_hash, stamp=stamp, hint=hint, settled=True)
                 node.transform_result = module
                 return module
+    settled = stamp is not None and not racy(stamp, began)
     loaded = plugin_loaded if plugin_loaded is not None else read_source(node.id)
     source_hash = hashlib.sha1(loaded.code.encode("utf-8", "surrogatepass")).hexdigest()
     if cached is not None and cached.source_hash == source_hash:
+        if cached.stamp is not None and (cached.stamp, cached.settled) != (stamp, settled):
+            # the same code under a new stamp (touched, or settled since): kept, so the next fetch
+            # need not read it (a stamp a hot update took away stays away: hmr/hot_update.py)
+            cached = node.transform_result = cached._replace(stamp=stamp, settled=settled)
         return cached
     transformed = await environment.plugin_container.transform(loaded, node.id)
     cache = environment.server.transform_cache
@@ -329,7 +352,7 @@ async def _transform(environment: Environment, node: ModuleNode) -> TransformedM
     if stored is None:
         stored = await _new_entry(environment, key, transformed, node.file or node.id, hint, loaded.code)
     if stamped is not None and transformed.map is None and transformed.code == loaded.code:
-        environment.transform_stamps.keep(stamped, stat, began, key, source_hash)
+        environment.transform_stamps.keep(stamped, stamp, began, key, source_hash)
     map_ = stored["map"]
     meta = stored["meta"]
     if transformed.map is not None and map_ is not None:
@@ -339,6 +362,6 @@ async def _transform(environment: Environment, node: ModuleNode) -> TransformedM
             meta["requires"] = [_import_in_source(entry, transformed.map) for entry in meta["requires"]]
     module = TransformedModule(code=stored["code"], map=map_, meta=meta, deps=stored["meta"]["deps"],
                                dynamic_deps=stored["dynamic_deps"], source=loaded.code, source_hash=source_hash,
-                               stamp=stamp, hint=hint)
+                               stamp=stamp, hint=hint, settled=settled)
     node.transform_result = module
     return module

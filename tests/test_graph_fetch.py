@@ -259,9 +259,9 @@ def test_modules_a_runner_forgot_are_sent_again(tmp_path: Path, evaluator: str) 
 
 
 def test_a_fetch_that_suspends_is_resumed_by_a_task_and_can_be_cancelled() -> None:
-    # graph_fetch steps each fetch of a level by hand; one that suspends is handed to a task
-    # (_resumed), which must give its result, and pass cancellation in.
-    from runner.rpc.graph_fetch import _resumed
+    # graph_fetch steps each fetch of a level by hand (and transform_request its transform); one that
+    # suspends is handed to a task (runner/resumed.py), which must give its result, and pass cancellation in.
+    from runner.resumed import resumed
 
     async def test() -> None:
         gate: asyncio.Future[int] = asyncio.get_running_loop().create_future()
@@ -277,12 +277,12 @@ def test_a_fetch_that_suspends_is_resumed_by_a_task_and_can_be_cancelled() -> No
                 raise
 
         coroutine = work()
-        task = asyncio.ensure_future(_resumed(coroutine, coroutine.send(None)))
+        task = asyncio.ensure_future(resumed(coroutine, coroutine.send(None)))
         gate.set_result(41)
         assert await task == 42
         gate = asyncio.get_running_loop().create_future()
         coroutine = work()
-        task = asyncio.ensure_future(_resumed(coroutine, coroutine.send(None)))
+        task = asyncio.ensure_future(resumed(coroutine, coroutine.send(None)))
         await asyncio.sleep(0)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):

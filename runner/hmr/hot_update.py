@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import LoadError, ModrunError
 from ..module_graph import ModuleNode
+from ..plugins.fs_stamps import stamp_of
 from ..rpc.protocol import HotPayload
-from ..transform_request import file_stamp, transform_request
+from ..transform_request import transform_request
 from .propagate import Boundary, explicit_import_required, propagate_update
 
 if TYPE_CHECKING:
@@ -65,7 +66,7 @@ def _unchanged(node: ModuleNode) -> bool:
         return False
     result = node.transform_result
     seen = result.stamp if result is not None and result.stamp is not None else node.failed_stamp
-    return seen is not None and seen == file_stamp(node.file)
+    return seen is not None and seen == stamp_of(node.file)
 
 
 async def _call(value: Any) -> Any:
@@ -107,10 +108,12 @@ async def hot_update(environment: Environment, file: str, change: ChangeType, ti
         for node in ctx.modules:
             if node.is_self_accepting is None:
                 continue  # never fetched: nothing runs it
+            # stamped before it is read: a save that lands while it transforms is not taken for the failed one
+            stamp = stamp_of(node.file) if node.file is not None else None
             try:
                 await transform_request(environment, node)
             except ModrunError as error:
-                node.failed_stamp = file_stamp(node.file) if node.file is not None else None
+                node.failed_stamp = stamp
                 outcome.payload = {"type": "error", "err": error.to_payload()}
                 return _send(environment, outcome)
     outcome.payload = update_modules(environment, file, ctx.modules, timestamp)

@@ -9,6 +9,7 @@ import os
 from typing import Any, NamedTuple
 
 from ..errors import LoadError
+from ..file_identity import Stamp, stamp_of
 
 
 class Package(NamedTuple):  # not a dataclass: every run that resolves makes this class, and a dataclass costs a compile
@@ -44,17 +45,13 @@ class PackageCache:
     server that does not watch, at the start of each import (Environment.begin_import)."""
 
     def __init__(self) -> None:
-        self._by_directory: dict[str, tuple[tuple[int, int] | None, Package | None]] = {}
+        self._by_directory: dict[str, tuple[Stamp, Package | None]] = {}
         self._scopes: dict[str, Package | None] = {}
 
     def read(self, directory: str, importer: str | None = None) -> Package | None:
         """The package.json in `directory`, or None when there is none; a broken one raises."""
         path = os.path.join(directory, "package.json")
-        try:
-            info = os.stat(path)
-            stamp: tuple[int, int] | None = (info.st_mtime_ns, info.st_size)
-        except OSError:
-            stamp = None
+        stamp = stamp_of(path)  # with the change time: an edit that puts the modification time back is seen
         known = self._by_directory.get(directory)
         if known is not None and known[0] == stamp:
             return known[1]

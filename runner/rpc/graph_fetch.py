@@ -28,17 +28,14 @@ holds wrappers by key, or "alongside" it, so that the engine keeps the wrappers 
 from __future__ import annotations
 
 import asyncio
-import types
-from collections.abc import Coroutine, Generator
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, cast
 
+from ..resumed import resumed
 from .code_keys import code_key, keyed
 
 if TYPE_CHECKING:
     from ..environment import Environment
     from .payloads import FetchedModule, FetchOptions, FetchResult
-
-T = TypeVar("T")
 
 _OURS = ("graph", "codeKeys")  # the runner's options for this handler, not for fetch_module
 
@@ -152,7 +149,7 @@ class GraphFetch:
             except Exception as error:
                 results[index] = error
                 continue
-            suspended.append((index, asyncio.ensure_future(_resumed(coroutine, waiting_on))))
+            suspended.append((index, asyncio.ensure_future(resumed(coroutine, waiting_on))))
         for index, task in suspended:
             try:
                 results[index] = await task
@@ -160,22 +157,3 @@ class GraphFetch:
                 results[index] = error
         return cast("list[FetchResult | Exception]", results)
 
-
-@types.coroutine
-def _resumed(coroutine: Coroutine[Any, Any, T], waiting_on: Any) -> Generator[Any, Any, T]:
-    """The rest of a coroutine that suspended on `waiting_on` when first stepped by hand: the event
-    loop's task then drives it as if it had run the coroutine from the start (what it awaits, and
-    cancellation, pass through)."""
-    while True:
-        try:
-            sent = yield waiting_on
-        except BaseException as error:  # noqa: BLE001 - thrown in by the task (cancellation): passed on
-            try:
-                waiting_on = coroutine.throw(error)
-            except StopIteration as done:
-                return cast(T, done.value)
-        else:
-            try:
-                waiting_on = coroutine.send(sent)
-            except StopIteration as done:
-                return cast(T, done.value)
