@@ -7,8 +7,11 @@ import os
 import subprocess
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 from runner import Server
+from runner import environment as environment_module
+from runner.prefetch import boot_with_prefetch
 from tests.npm_cache import NODE
 
 EVALUATORS = ("inprocess", "wasm", "process")
@@ -30,15 +33,25 @@ async def _modrun(root: Path, entry: str, config: dict[str, Any], mode: str) -> 
                       on_console=lambda level, text: lines.append(text)) as server:
         environment = server.environments["test"]
         fetch = environment.fetch_module
+        prefetching = False
 
         async def counting(url, importer=None, options=None):  # type: ignore[no-untyped-def]
             result = await fetch(url, importer, options)
-            if environment.runtime.alive:  # the runner's (a prefetch's, while the runtime boots, are the host's)
+            if not prefetching:  # the runner's (a prefetch's, while the runtime boots, are the host's own)
                 fetched.append(result.get("id", url))
             return result
 
+        async def flagged(*args: Any) -> None:
+            nonlocal prefetching
+            prefetching = True
+            try:
+                await boot_with_prefetch(*args)
+            finally:
+                prefetching = False
+
         environment.fetch_module = counting  # type: ignore[method-assign]
-        await environment.import_module("/" + entry)
+        with mock.patch.object(environment_module, "boot_with_prefetch", flagged):
+            await environment.import_module("/" + entry)
     return lines, fetched
 
 
