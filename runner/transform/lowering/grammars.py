@@ -10,7 +10,7 @@ import threading
 
 from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
 
-from ..parser import JAVASCRIPT
+from ..parser import JAVASCRIPT, compiled_binding
 
 _local = threading.local()
 
@@ -20,10 +20,12 @@ def language(dialect: str) -> Language:
     """"typescript", "tsx" or "jsx" (JavaScript with JSX)."""
     if dialect == "jsx":
         return JAVASCRIPT
-    import tree_sitter_typescript
+    grammar = compiled_binding("tree_sitter_typescript")  # not the package's __init__ (parser.py)
+    if grammar is None:  # laid out otherwise: through the package
+        import tree_sitter_typescript
 
-    raw = tree_sitter_typescript.language_tsx() if dialect == "tsx" else tree_sitter_typescript.language_typescript()
-    return Language(raw)
+        grammar = tree_sitter_typescript
+    return Language(grammar.language_tsx() if dialect == "tsx" else grammar.language_typescript())
 
 
 @functools.cache
