@@ -15,10 +15,9 @@ import orjson
 
 from .code_frame import code_frame
 from .errors import LoadError, Location, ParseError
-from .file_identity import Stamp, racy
+from .file_identity import Stamp, racy, stamp_of
 from .ids import file_of
 from .plugin import LoadResult
-from .plugins.fs_stamps import stamp_of
 from .plugins.module_types import split_type
 from .resumed import resumed
 from .transform.sourcemap import compose, original_point

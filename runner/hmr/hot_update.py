@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import LoadError, ModrunError
+from ..file_identity import stamp_of
 from ..module_graph import ModuleNode
-from ..plugins.fs_stamps import stamp_of
 from ..rpc.protocol import HotPayload
 from ..transform_request import transform_request
 from .propagate import Boundary, explicit_import_required, propagate_update
