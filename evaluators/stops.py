@@ -50,9 +50,11 @@ def classify(error: Exception, *, memory_mb: float | None, running: str = "", fi
     text = str(error)
     if fired or "interrupted" in text:  # QuickJS's uncatchable error once its interrupt handler says stop
         return limit_exceeded(fired or running or "cpu")
-    if "out of memory" in text:
-        return memory_exceeded(memory_mb)
     first = text.splitlines()[0] if text else type(error).__name__
+    # Under a heap limit, a null out of the runner's own entry points is QuickJS out of memory with no
+    # room left to make the error (as the runtime's nullMeansOutOfMemory reads it within).
+    if "out of memory" in text or (memory_mb and first == "null"):
+        return memory_exceeded(memory_mb)
     if trapped:
         return CrashError(f"the runtime crashed: {first}")
     if "stack overflow" in text.lower() or "Maximum call stack size exceeded" in text:

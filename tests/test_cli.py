@@ -89,6 +89,10 @@ def test_root_defaults_to_entry_directory_outside_cwd(tmp_path):
     (["src/deep.js", "--call", "default"], 1, "js", "stack"),
     (["src/loop.js", "--call", "default", "--timeout", "0.5"], 4, "limit", "wall-time"),
     (["src/bomb.js", "--memory", "32"], 4, "limit", "memory"),
+    # a heap too small for the runtime itself: QuickJS throws null, having no room for the error
+    (["src/lib.js", "--memory", "1"], 4, "limit", "memory limit exceeded (1 MB)"),
+    (["src/lib.js", "--memory", "1", "--evaluator", "process"], 4, "limit", "memory limit exceeded (1 MB)"),
+    (["src/lib.js", "--memory", "1", "--evaluator", "wasm"], 4, "limit", "memory limit exceeded (1 MB)"),
     (["src/lib.js", "--call", "fn"], 1, "js", "is a function"),
     (["src/lib.js", "--call", "big"], 1, "js", "BigInt"),
     (["src/lib.js", "--call", "cyclic"], 1, "js", "cyclic"),
