@@ -142,3 +142,15 @@ globalThis.answered = (name, text) => {
             pass
         kept[name] = context.get("kept")
     assert kept == {"fetchModule": True, "bindings": False}
+
+
+def test_every_export_is_sent_as_a_string_or_an_array_and_the_runtime_walks_none_of_them() -> None:
+    """A barrel's index re-exports hundreds of names: none of them is an object for the runtime to
+    parse and make null-prototype (linker.js reads [specifier, import])."""
+    exports = {"x": {"kind": "local"}, "v": {"kind": "local", "var": True},
+               "y": {"kind": "indirect", "specifier": "./b.js", "import": "y"},
+               "ns": {"kind": "indirect", "specifier": "./b.js", "import": "*"}}
+    sent = sent_meta(_meta(exports=exports))  # type: ignore[arg-type]
+    assert sent["exports"] == {"x": "local", "v": "var", "y": ["./b.js", "y"], "ns": ["./b.js", "*"]}
+    assert sent["objects"] == 3  # itself, its exports and its resolutions
+    assert _transport().get("known")(orjson.dumps(sent).decode()) is True

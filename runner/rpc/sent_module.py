@@ -4,10 +4,11 @@ The runtime turns every object of an answer into a null-prototype object, which 
 of each object's keys (runner/js/transport.js: hostData), about a microsecond an object in QuickJS:
 more than parsing it. A fresh runtime importing a graph receives every module at once, and most
 of its objects were small ones made once per import and export. So they are sent as something
-that is not an object (linker.js reads both forms):
+that is not an object (linker.js reads them in this form):
 
 - an export that is a binding of the module itself: "local" (or "var", a `var`, which is undefined
-  before the module runs rather than in its temporal dead zone), where other exports stay objects;
+  before the module runs rather than in its temporal dead zone); a re-export: `[specifier, import]`
+  (a barrel's index re-exports hundreds of names, each an object to make and walk otherwise);
 - an import: `[specifier, key, names, line, column]` (ImportEntry's fields, in that order);
 - the source map: its JSON text (runner/js/source_map.js parses it when an error is first mapped).
 
@@ -31,9 +32,9 @@ if TYPE_CHECKING:
 
 
 def sent_meta(meta: LinkMeta) -> dict[str, Any]:
-    """`meta` with its imports and its own exports in the sent form."""
-    exports = {name: ("var" if entry.get("var") else "local") if entry.get("kind") == "local" else entry
-               for name, entry in meta["exports"].items()}
+    """`meta` with its imports and exports in the sent form."""
+    exports = {name: ("var" if entry.get("var") else "local") if entry["kind"] == "local"
+               else [entry["specifier"], entry["import"]] for name, entry in meta["exports"].items()}
     imports = [[entry["specifier"], entry["key"], entry["names"], entry["line"], entry["column"]]
                for entry in meta["imports"]]
     sent = {**meta, "exports": exports, "imports": imports}

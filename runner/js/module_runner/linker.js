@@ -1,6 +1,6 @@
 // provides: defineLocalBindings, resolveBindings, moduleNamespace, linkOrder, defineGetter
 // uses: createNamespace
-// private: AMBIGUOUS, linkWalks, NO_EDGES, LOCAL, LOCAL_VAR, entryOf, exportEntry, resolveExport, searchResolution, edgesOf, join, sameBinding, exportTable, defineTdzBinding, defineForwardingBinding, linkError
+// private: AMBIGUOUS, linkWalks, NO_EDGES, exportEntry, resolveExport, searchResolution, edgesOf, join, sameBinding, exportTable, defineTdzBinding, defineForwardingBinding, linkError
 
 // Linking, as the spec does it, from the link metadata the server sends with each module (its
 // import and export entries, under `modrun`): every import and re-export is resolved with
@@ -12,18 +12,12 @@
 // so re-export chains thousands of modules deep link on any stack.
 //
 // The metadata comes in the form runner/rpc/sent_module.py describes: an import is
-// [specifier, key, names, line, column]; an export the module defines itself is "local" or "var"
-// (read through exportEntry, as the entries below), any other an object.
+// [specifier, key, names, line, column]; an export the module defines itself is "local" or "var" (a
+// string), any other, a re-export, is [specifier, import] (import "*": the dependency's namespace).
 
 const AMBIGUOUS = { ambiguous: true };
 let linkWalks = 0; // linkOrder's walks so far
 const NO_EDGES = [];
-const LOCAL = Object.freeze(Object.assign(Object.create(null), { kind: "local" }));
-const LOCAL_VAR = Object.freeze(Object.assign(Object.create(null), { kind: "local", var: true }));
-
-function entryOf(sent) {
-  return sent === "local" ? LOCAL : sent === "var" ? LOCAL_VAR : sent;
-}
 
 // defineGetter(object, name, get): an enumerable, configurable accessor, as defineProperty with
 // { get, enumerable: true, configurable: true } defines it (Annex B's __defineGetter__), without a
@@ -40,10 +34,9 @@ function defineLocalBindings(record) {
   if (!record.meta) return;
   const exports = record.meta.exports;
   for (const name of Object.keys(exports)) {
-    const entry = entryOf(exports[name]);
-    if (entry.kind !== "local") continue;
-    if (entry.var) Object.defineProperty(record.exports, name, { value: undefined, writable: true, enumerable: true, configurable: true });
-    else defineTdzBinding(record.exports, name);
+    const sent = exports[name];
+    if (sent === "var") Object.defineProperty(record.exports, name, { value: undefined, writable: true, enumerable: true, configurable: true });
+    else if (sent === "local") defineTdzBinding(record.exports, name);
   }
 }
 
@@ -65,7 +58,7 @@ function resolveBindings(record) {
     for (let j = 0; j < names.length; j++) {
       const name = names[j];
       // A binding the dependency defines itself (most imports): found, with no answer to make.
-      if (exports !== null && Object.hasOwn(exports, name) && entryOf(exports[name]).kind === "local") continue;
+      if (exports !== null && Object.hasOwn(exports, name) && typeof exports[name] === "string") continue;
       const resolution = dep ? resolveExport(dep, name) : null;
       if (resolution === null || resolution === AMBIGUOUS) {
         throw linkError(record, dep, name, resolution === AMBIGUOUS, entry[0], entry[3], entry[4]);
@@ -75,13 +68,13 @@ function resolveBindings(record) {
   const exported = Object.keys(meta.exports);
   for (let i = 0; i < exported.length; i++) {
     const name = exported[i];
-    const entry = entryOf(meta.exports[name]);
-    if (entry.kind === "local") continue;
-    const dep = record.deps.get(entry.specifier);
-    if (dep && dep.meta && dep.meta.starExports.length && entry.import !== "*") exportTable(dep);
+    const sent = meta.exports[name];
+    if (typeof sent === "string") continue;
+    const dep = record.deps.get(sent[0]);
+    if (dep && dep.meta && dep.meta.starExports.length && sent[1] !== "*") exportTable(dep);
     const resolution = resolveExport(record, name);
     if (resolution === AMBIGUOUS || resolution === null) {
-      throw linkError(record, dep, entry.import, resolution === AMBIGUOUS, entry.specifier);
+      throw linkError(record, dep, sent[1], resolution === AMBIGUOUS, sent[0]);
     }
     defineForwardingBinding(record.exports, name, resolution);
   }
@@ -112,22 +105,22 @@ function moduleNamespace(record) {
   return record.namespaceObject;
 }
 
-// The module's export entry for `name` (an object), or undefined.
+// The module's export entry for `name` as sent ("local", "var" or [specifier, import]), or undefined.
 function exportEntry(record, name) {
   const exports = record.meta.exports;
-  return Object.hasOwn(exports, name) ? entryOf(exports[name]) : undefined;
+  return Object.hasOwn(exports, name) ? exports[name] : undefined;
 }
 
 // The spec's ResolveExport: {record, name}, {record, namespace: true}, null or AMBIGUOUS.
 function resolveExport(record, name) {
   if (record.meta) {
     const entry = exportEntry(record, name);
-    if (entry && entry.kind === "local") return { record, name }; // the common case: no search
+    if (typeof entry === "string") return { record, name }; // the common case: no search
     // A re-export of a name its module declares (a barrel's `export { x } from`): no search either.
-    if (entry && entry.import !== "*") {
-      const dep = record.deps.get(entry.specifier);
-      const target = dep && dep.meta ? exportEntry(dep, entry.import) : undefined;
-      if (target && target.kind === "local") return { record: dep, name: entry.import };
+    if (entry !== undefined && entry[1] !== "*") {
+      const dep = record.deps.get(entry[0]);
+      const target = dep && dep.meta ? exportEntry(dep, entry[1]) : undefined;
+      if (typeof target === "string") return { record: dep, name: entry[1] };
     }
   }
   const known = record.resolutions === null ? undefined : record.resolutions.get(name);
@@ -207,18 +200,18 @@ function edgesOf(node) {
     return NO_EDGES;
   }
   const entry = exportEntry(record, name);
-  if (entry) {
-    if (entry.kind === "local") {
+  if (entry !== undefined) {
+    if (typeof entry === "string") {
       node.value = { record, name };
       return NO_EDGES;
     }
-    const dep = record.deps.get(entry.specifier);
+    const dep = record.deps.get(entry[0]);
     if (!dep) return NO_EDGES;
-    if (entry.import === "*") {
+    if (entry[1] === "*") {
       node.value = { record: dep, namespace: true };
       return NO_EDGES;
     }
-    return [dep, entry.import];
+    return [dep, entry[1]];
   }
   if (name === "default") return NO_EDGES; // never through `export *`
   if (record.table !== null) {

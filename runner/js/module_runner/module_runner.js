@@ -584,7 +584,7 @@ class ModuleRunner {
     const entries = record.meta.exports;
     return (name, getter) => {
       const sent = Object.hasOwn(entries, name) ? entries[name] : undefined;
-      if (sent === "local" || sent === "var" || (typeof sent === "object" && sent !== null && sent.kind === "local")) {
+      if (typeof sent === "string") {
         defineGetter(exports, name, getter);
       }
     };
