@@ -14,6 +14,7 @@ import pytest
 
 from evaluators.keyed_wrapper import PROBE, WrapperShapes
 from evaluators.quickjs_bytecode import unavailable
+from runner.rpc import code_keys
 from runner.rpc.code_keys import code_key
 from tests.project_files import write
 
@@ -81,13 +82,19 @@ def shapes(engine: str) -> WrapperShapes:
     return WrapperShapes(str(_quickjs.Context().eval(PROBE)))
 
 
+@pytest.mark.parametrize("keyed_here", (True, False), ids=("compared", "hashed"))
 @pytest.mark.parametrize("engine", ("inprocess", "wasm"))
-def test_a_keyed_source_is_the_wrapper_of_the_code_its_key_names(engine: str) -> None:
+def test_a_keyed_source_is_the_wrapper_of_the_code_its_key_names(engine: str, keyed_here: bool,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     code = 'await __vite_ssr_import__("./a.js");\nawait __vite_ssr_import_meta__;\nf();\n'
     at = [0, code.index("await __vite_ssr_import_meta__")]
     meta = {"imports": [["./a.js", "./a.js", [], 1, 0]], "awaits": at, "hasTLA": False}
     key = code_key({"code": code, "modrun": meta})  # type: ignore[typeddict-item]
     assert key is not None
+    # the check compares with the code where this process keyed it, else (another process's key) takes its digest
+    assert code_keys.code_named(key[:40]) == code
+    if not keyed_here:
+        monkeypatch.setattr(code_keys, "_codes", {})
     checked = shapes(engine)
     head = "(function* anonymous(" + ",".join(
         ("__vite_ssr_exports__", "__vite_ssr_import_meta__", "__vite_ssr_import__", "__vite_ssr_dynamic_import__",
