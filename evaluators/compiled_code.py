@@ -77,8 +77,12 @@ import os
 import zlib
 from collections import Counter, OrderedDict
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from .code_store import CodeStore, open_store, user_store
+
+if TYPE_CHECKING:
+    from .keyed_wrapper import WrapperShapes
 
 #: the default bound of a CodeCache (bytes of sources and bytecode), MODRUN_CODE_CACHE_MB to change
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
@@ -166,6 +170,14 @@ def split_request(request: str) -> tuple[str, str | None]:
         return request, request
     key, newline, source = request.partition("\n")
     return key, source if newline else None
+
+
+def may_compile(key: str, source: str, shapes: Callable[[], WrapperShapes]) -> bool:
+    """May the host compile `source`, and keep it under `key` (split_request)? A source kept under itself (or
+    a name of the host's own, the runner bundle's) yes; one sent with a wrapper key only where it is the
+    wrapper of the code the key names (keyed_wrapper.py: the request is the runtime's word). `shapes` is
+    asked only then (it can cost a probe of the engine)."""
+    return not key.startswith("K") or shapes().names(key, source)
 
 
 def _max_bytes() -> int:

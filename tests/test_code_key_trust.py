@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from evaluators.compiled_code import may_compile
 from evaluators.keyed_wrapper import PROBE, WrapperShapes
 from evaluators.quickjs_bytecode import unavailable
 from runner.rpc import code_keys
@@ -137,3 +138,18 @@ def test_the_wasm_check_takes_the_reactors_own_text_and_remembers_it(tmp_path: P
     remembered.write_text(json.dumps([texts[0] + " ", *texts[1:]]))
     again = WasmCompiler(wasm, snapshot)._shapes()
     assert (again.prefixes, again.suffix) == (made.prefixes, made.suffix[:-1] + " )")
+
+
+def test_both_engines_compile_a_keyed_source_only_where_it_is_the_keys_wrapper() -> None:
+    code = "export default 1;\n"
+    key = code_key({"code": code, "modrun": {"imports": [], "awaits": None, "hasTLA": False}})  # type: ignore[typeddict-item]
+    checked = shapes("inprocess")
+    source = checked.prefixes[1] + code + checked.suffix
+
+    def never() -> WrapperShapes:
+        raise AssertionError("a source kept under itself needs no check")
+
+    # a source kept under itself, or the runner bundle's name: compiled without asking for the engine's texts
+    assert may_compile("(source)", "(source)", never) and may_compile("\0runner bundle\0[]", "(text)", never)
+    assert may_compile(f"Kf00:l:{key}", source, lambda: checked)
+    assert not may_compile(f"Kf00:l:{key}", source.replace("1;", "2;"), lambda: checked)
