@@ -2,8 +2,10 @@
 
 `modrun run` ends with os._exit (cli/__init__.py: `main`), which stops every thread where it is. Its
 main promises (`promise`) to call `finish` first, and then a cache may write in a thread while the
-runtime goes on (evaluators/code_store.py). Where nothing promised (a library's process, the process
-evaluator's worker, which is killed with its parent), `leave` declines and the caller writes at once.
+runtime goes on (evaluators/code_store.py). So does the process evaluator's worker, which is killed
+with its parent: it finishes before each frame it sends (evaluators/process/worker.py), and so before
+the parent, answered, can end. Where nothing promised (a library's process), `leave` declines and the
+caller writes at once.
 """
 
 from __future__ import annotations
