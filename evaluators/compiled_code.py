@@ -23,9 +23,10 @@ The interface (the same shape for every engine):
    word, made by JavaScript that module code shares a realm with and can subvert (by replacing the
    built-ins it uses), so the host does not take it: it compiles a source sent with a key, and keeps
    it under the key, only where the source is the wrapper of the very code the key's digest names
-   (keyed_wrapper.py undoes the wrapper's shaping and takes the digest of what it finds; any other
-   is answered undefined). Module code cannot so file one module's code under another's key for a
-   later run: `tests/test_code_key_trust.py`. The wasm evaluator takes keys too: its sandboxes are a
+   (`may_compile`: keyed_wrapper.py undoes the wrapper's shaping and takes the digest of what it finds,
+   or compares it with the code where this process keyed it; any other is answered undefined).
+   Module code cannot so file one module's code under another's key for a later run:
+   `tests/test_code_key_trust.py`. The wasm evaluator takes keys too: its sandboxes are a
    boundary and must not be able to write the cache, and with the check they cannot (the host files
    a keyed source only as the named code's wrapper, and the bytecode is made by its compiler guest:
    wasm/wrappers.py); it asks the probe of a fresh runtime in a guest of its own, since the reactor's
@@ -42,7 +43,8 @@ Where it lives: in memory, one cache per host process, shared by its runtimes; a
 runtime is given a cache directory (the transform cache's: node_modules/.modrun, or the user's
 cache for a read-only root), on disk in that directory (code_store.py), so that a command-line run
 compiles nothing it compiled before. With a store, a wrapper is compiled to bytecode the first time
-it is seen, and the batch is written when the runtime's compile requests have been answered.
+it is seen, and the batch is written when the runtime's compile requests have been answered (in a
+thread where the process waits for it: code_store.py).
 
 The trust model. QuickJS does not check bytecode when it reads it: it trusts it as it trusts its
 own compiler, so bytecode that did not come from its compiler can do anything the host process
