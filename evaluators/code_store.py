@@ -33,8 +33,8 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
-from runner import exit_waits
 from runner.empty_at_open import EmptyAtOpen
+from runner.exit_waits import leave
 
 from .code_key import KeyRefused, key_path, load_key
 
@@ -255,7 +255,7 @@ class CodeStore:
                 fresh.note(source for row_build, source, _, _ in pending if row_build == build)
         # each write after the one before it: rows are written in the order they were added
         writer = threading.Thread(target=self._write, args=(self._writer, pending, drop), name="modrun-code-store")
-        if exit_waits.leave(writer):
+        if leave(writer):
             self._writer = writer
         else:
             self._write(None, pending, drop)
