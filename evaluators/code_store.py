@@ -8,9 +8,12 @@ SHA-256 of the build and of the source, holding the bytecode and an HMAC-SHA256 
 (build, source digest, bytecode) under the user's key (code_key.py). A row is handed out only
 when its MAC verifies against the source asked for; any other row is deleted at the next write
 and the wrapper compiled again. New rows are written together, one transaction per batch of
-compile requests; the table is kept under the code cache's bound, the oldest rows out first. A
-table empty when this process opened it is not asked for rows it cannot hold (runner/empty_at_open.py),
-and a source looked up in vain keeps its digests for when its bytecode is added. A
+compile requests, in a thread where the process waits for it before it ends (runner/exit_waits.py:
+`modrun run`), so that a cold run's signing and writing is not on its critical path. The table is kept
+under the code cache's bound, the oldest rows out first. A table that held no row of a build when this
+process first asked for one is not asked for that build's rows it cannot hold (runner/empty_at_open.py):
+other builds' rows (the other evaluator's, an older binary's) are never an answer. A source looked up in
+vain keeps its digests for when its bytecode is added. A
 second table remembers the in-process engine's build digest under its binary's identity (hashing 8 MB
 on every start would cost more than the lookups), authenticated the same way; so does a file per
 binary in the user's directory beside the key (`builds/`), so that a run without a cache directory yet,
@@ -31,6 +34,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from runner.empty_at_open import EmptyAtOpen
+from runner.exit_waits import leave
 
 from .code_key import KeyRefused, key_path, load_key
 
@@ -65,11 +69,13 @@ class CodeStore:
         self.misses = 0
         self.rejected = 0  # rows whose MAC did not verify
         self._key = key
-        self._lock = threading.Lock()
-        self._pending: list[tuple[bytes, bytes, bytes]] = []
+        self._lock = threading.Lock()  # the database, and what `_fresh` holds
+        self._pending_lock = threading.Lock()  # what is to be written: `_pending`, `_drop`, `_digests`
+        self._pending: list[tuple[str, str, bytes, tuple[bytes, bytes] | None]] = []  # build, source, code, digests
         self._rows: set[str] = set()  # the builds the table was found to hold rows of (it is never emptied)
         self._drop: list[bytes] = []
         self._digests: dict[tuple[str, str], tuple[bytes, bytes]] = {}  # (build, source) looked up in vain
+        self._writer: threading.Thread | None = None  # the last write left to a thread (`flush`)
         path.parent.mkdir(parents=True, exist_ok=True)
         # Another run writing: wait a little, then leave the rows uncached rather than hold this run up.
         self._db = sqlite3.connect(path, timeout=0.5, isolation_level=None, check_same_thread=False)
@@ -80,7 +86,8 @@ class CodeStore:
                          "code BLOB NOT NULL)")
         self._db.execute("CREATE TABLE IF NOT EXISTS builds (file TEXT PRIMARY KEY, build TEXT NOT NULL, "
                          "mac BLOB NOT NULL)")
-        self._fresh = EmptyAtOpen(self._db, "code")
+        # per build: did the table hold none of its rows when first asked (empty_at_open.py; keyed by source)
+        self._fresh: dict[str, EmptyAtOpen | None] = {}
 
     def _sign(self, message: bytes) -> bytes:
         """HMAC-SHA256 under the user's key: of a row (`_mac`) and of a remembered build (`_build_mac`)."""
@@ -166,35 +173,52 @@ class CodeStore:
 
     def get_many(self, build: str, sources: list[str]) -> dict[str, bytes]:
         """The verified bytecode of those sources the store holds for this build."""
+        with self._lock:
+            fresh = self._fresh_of(build)
+        asked = sources if fresh is None else fresh.held(sources)
         wanted = {}
-        for source in sources:
+        for source in asked:
             key, source_digest = _digest(build, source)
             wanted[key] = (source, source_digest)
         found: dict[str, bytes] = {}
-        with self._lock:
-            keys = self._fresh.held(list(wanted))
-            try:
-                rows = []
-                for start in range(0, len(keys), _CHUNK):
-                    chunk = keys[start:start + _CHUNK]
-                    marks = ",".join("?" * len(chunk))
-                    query = f"SELECT key, mac, code FROM code WHERE key IN ({marks})"
-                    rows += self._db.execute(query, chunk).fetchall()
-            except sqlite3.Error:
-                rows = []
-            for key, mac, code in rows:
-                source, source_digest = wanted[bytes(key)]
-                if hmac.compare_digest(self._mac(build, source_digest, bytes(code)), bytes(mac)):
-                    found[source] = bytes(code)
-                else:  # planted, copied, damaged or made under another key: never read
-                    self.rejected += 1
-                    self._drop.append(bytes(key))
+        rows = []
+        if wanted:
+            with self._lock:
+                keys = list(wanted)
+                try:
+                    for start in range(0, len(keys), _CHUNK):
+                        chunk = keys[start:start + _CHUNK]
+                        marks = ",".join("?" * len(chunk))
+                        query = f"SELECT key, mac, code FROM code WHERE key IN ({marks})"
+                        rows += self._db.execute(query, chunk).fetchall()
+                except sqlite3.Error:
+                    rows = []
+        rejected = []
+        for key, mac, code in rows:
+            source, source_digest = wanted[bytes(key)]
+            if hmac.compare_digest(self._mac(build, source_digest, bytes(code)), bytes(mac)):
+                found[source] = bytes(code)
+            else:  # planted, copied, damaged or made under another key: never read
+                rejected.append(bytes(key))
+        with self._pending_lock:
+            self._drop += rejected
             for key, (source, source_digest) in wanted.items():
                 if source not in found:
                     self._digests[build, source] = key, source_digest
+        self.rejected += len(rejected)
         self.hits += len(found)
         self.misses += len(sources) - len(found)
         return found
+
+    def _fresh_of(self, build: str) -> EmptyAtOpen | None:
+        """(With `_lock` held.) Whether the table held none of this build's rows when first asked, the
+        rows this process wrote since; None where that could not be read (every source is asked for)."""
+        if build not in self._fresh:
+            try:
+                self._fresh[build] = EmptyAtOpen(self._db, "code", _tag(build))
+            except sqlite3.Error:
+                self._fresh[build] = None
+        return self._fresh[build]
 
     def has_rows(self, build: str) -> bool:
         """Does the table hold any row of this build (asked again until it does)? Rows of another
@@ -212,26 +236,47 @@ class CodeStore:
 
     def add(self, build: str, source: str, code: bytes) -> None:
         """Keep bytecode this process's own engine compiled from `source`; written at `flush`."""
-        with self._lock:
-            digests = self._digests.pop((build, source), None)
-            key, source_digest = digests if digests is not None else _digest(build, source)
-            self._pending.append((key, self._mac(build, source_digest, code), code))
+        with self._pending_lock:
+            self._pending.append((build, source, code, self._digests.pop((build, source), None)))
 
     def flush(self) -> None:
-        """Write the new rows and delete the rejected ones, in one transaction; then keep to the bound."""
-        with self._lock:
+        """Write the new rows and delete the rejected ones, in one transaction; then keep to the bound.
+        In a process that waits for it before it ends (runner/exit_waits.py), in a thread, while the
+        runtime goes on (signing and writing a cold run's rows is a few percent of it); else now."""
+        with self._pending_lock:
             self._digests.clear()  # of sources not compiled (a syntax error): not kept for ever
             if not self._pending and not self._drop:
                 return
             pending, self._pending = self._pending, []
             drop, self._drop = self._drop, []
+        for build in {build for build, _, _, _ in pending}:
+            fresh = self._fresh.get(build)
+            if fresh is not None:  # asked for from now on (lookups wait for the write: `_lock`)
+                fresh.note(source for row_build, source, _, _ in pending if row_build == build)
+        # each write after the one before it: rows are written in the order they were added
+        writer = threading.Thread(target=self._write, args=(self._writer, pending, drop), name="modrun-code-store")
+        if leave(writer):
+            self._writer = writer
+        else:
+            self._write(None, pending, drop)
+
+    def _write(self, before: threading.Thread | None, pending: list[tuple[str, str, bytes, tuple[bytes, bytes] | None]],
+               drop: list[bytes]) -> None:
+        rows = []
+        for build, source, code, digests in pending:
+            key, source_digest = digests if digests is not None else _digest(build, source)
+            rows.append((key, self._mac(build, source_digest, code), code))
+        if before is not None:
+            before.join()
+        with self._lock:
             try:
                 self._db.execute("BEGIN IMMEDIATE")
-                self._fresh.writing(self._db)
-                self._fresh.note(key for key, _, _ in pending)
+                for fresh in self._fresh.values():
+                    if fresh is not None:
+                        fresh.writing(self._db)
                 self._db.executemany("DELETE FROM code WHERE key = ?", [(key,) for key in drop])
-                self._db.executemany("INSERT OR REPLACE INTO code (key, mac, code) VALUES (?, ?, ?)", pending)
-                if pending:
+                self._db.executemany("INSERT OR REPLACE INTO code (key, mac, code) VALUES (?, ?, ?)", rows)
+                if rows:
                     self._trim()
                 self._db.execute("COMMIT")
             except sqlite3.Error:  # busy or unwritable: the rows are only not cached
@@ -256,6 +301,8 @@ class CodeStore:
 
     def close(self) -> None:
         self.flush()
+        if self._writer is not None:
+            self._writer.join()
         with self._lock:
             self._db.close()
 

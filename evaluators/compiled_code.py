@@ -23,9 +23,10 @@ The interface (the same shape for every engine):
    word, made by JavaScript that module code shares a realm with and can subvert (by replacing the
    built-ins it uses), so the host does not take it: it compiles a source sent with a key, and keeps
    it under the key, only where the source is the wrapper of the very code the key's digest names
-   (keyed_wrapper.py undoes the wrapper's shaping and takes the digest of what it finds; any other
-   is answered undefined). Module code cannot so file one module's code under another's key for a
-   later run: `tests/test_code_key_trust.py`. The wasm evaluator takes keys too: its sandboxes are a
+   (`may_compile`: keyed_wrapper.py undoes the wrapper's shaping and takes the digest of what it finds,
+   or compares it with the code where this process keyed it; any other is answered undefined).
+   Module code cannot so file one module's code under another's key for a later run:
+   `tests/test_code_key_trust.py`. The wasm evaluator takes keys too: its sandboxes are a
    boundary and must not be able to write the cache, and with the check they cannot (the host files
    a keyed source only as the named code's wrapper, and the bytecode is made by its compiler guest:
    wasm/wrappers.py); it asks the probe of a fresh runtime in a guest of its own, since the reactor's
@@ -42,7 +43,8 @@ Where it lives: in memory, one cache per host process, shared by its runtimes; a
 runtime is given a cache directory (the transform cache's: node_modules/.modrun, or the user's
 cache for a read-only root), on disk in that directory (code_store.py), so that a command-line run
 compiles nothing it compiled before. With a store, a wrapper is compiled to bytecode the first time
-it is seen, and the batch is written when the runtime's compile requests have been answered.
+it is seen, and the batch is written when the runtime's compile requests have been answered (in a
+thread where the process waits for it: code_store.py).
 
 The trust model. QuickJS does not check bytecode when it reads it: it trusts it as it trusts its
 own compiler, so bytecode that did not come from its compiler can do anything the host process
@@ -77,8 +79,12 @@ import os
 import zlib
 from collections import Counter, OrderedDict
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from .code_store import CodeStore, open_store, user_store
+
+if TYPE_CHECKING:
+    from .keyed_wrapper import WrapperShapes
 
 #: the default bound of a CodeCache (bytes of sources and bytecode), MODRUN_CODE_CACHE_MB to change
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
@@ -166,6 +172,14 @@ def split_request(request: str) -> tuple[str, str | None]:
         return request, request
     key, newline, source = request.partition("\n")
     return key, source if newline else None
+
+
+def may_compile(key: str, source: str, shapes: Callable[[], WrapperShapes]) -> bool:
+    """May the host compile `source`, and keep it under `key` (split_request)? A source kept under itself (or
+    a name of the host's own, the runner bundle's) yes; one sent with a wrapper key only where it is the
+    wrapper of the code the key names (keyed_wrapper.py: the request is the runtime's word). `shapes` is
+    asked only then (it can cost a probe of the engine)."""
+    return not key.startswith("K") or shapes().names(key, source)
 
 
 def _max_bytes() -> int:

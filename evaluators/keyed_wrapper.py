@@ -9,7 +9,10 @@ word, module code could file another module's code, or its own, under a key that
 run then asks for. So the host files nothing on that word: it undoes the wrapper's shaping
 (esm_evaluator.js: `shape`) on the source it is about to compile, and keeps the bytecode under the key
 only when the code it finds is the code the key's digest names (runner/rpc/code_keys.py: the SHA-256
-the host itself took of the module's code, 160 bits of it). A source that is not the key's wrapper
+the host itself took of the module's code, 160 bits of it). Where this process's server made the key,
+it still holds the code the digest was taken of (`code_named`): the source is compared with that code's
+wrapper, the same answer without a second digest; a key made elsewhere (the process evaluator's worker
+checks the main process's keys) or dropped since is checked by its digest. A source that is not the key's wrapper
 is not compiled by the host (the runtime compiles it itself, as it would have without a host), and so never kept.
 
 What the check takes from the runner: the wrapper's shape (the function kind per key, the blanked
@@ -23,7 +26,7 @@ from __future__ import annotations
 
 import json
 
-from runner.rpc.code_keys import code_digest
+from runner.rpc.code_keys import code_digest, code_named
 
 CONTEXT_NAMES = (
     "__vite_ssr_exports__", "__vite_ssr_import_meta__", "__vite_ssr_import__",
@@ -67,6 +70,11 @@ class WrapperShapes:
         kind = 1 if sync else 2 if awaits and early else 0
         prefix = self.prefixes[kind]
         end = (f"\n;{FINISH}();" if kind == 2 else "") + self.suffix
+        gate = "yield" if sync or early else _BLANK
+        code = code_named(digest)
+        if code is not None:  # this process's server keyed it: the wrapper is compared with the code, not hashed
+            shaped = _shaped(code, awaits, gate)
+            return shaped is not None and source == prefix + shaped + end
         if len(source) < len(prefix) + len(end) or not source.startswith(prefix) or not source.endswith(end):
             return False
         body = source[len(prefix):len(source) - len(end)]
@@ -77,8 +85,23 @@ class WrapperShapes:
             if any(start > stop for start, stop in zip(starts, ends, strict=True)):
                 return False
             pieces = [body[start:stop] for start, stop in zip(starts, ends, strict=True)]
-            gate = "yield" if sync or early else _BLANK
             if _BLANK.join(pieces[:-1]) + gate + pieces[-1] != body:
                 return False
             body = "await".join(pieces)
         return code_digest(body) == digest
+
+
+def _shaped(code: str, awaits: list[int], gate: str) -> str | None:
+    """The wrapper's body of `code`: the prologue's awaits blanked, the gate's (the last) `gate`; None where
+    `awaits` are not awaits of the code, in order. (A plain loop: a module has one per import.)"""
+    pieces: list[str] = []
+    start = 0
+    for at in awaits:
+        if at < start or not code.startswith("await", at):
+            return None
+        pieces += code[start:at], _BLANK
+        start = at + 5
+    if pieces:
+        pieces[-1] = gate
+    pieces.append(code[start:])
+    return "".join(pieces)

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import _quickjs
 
-from .compiled_code import CODE_CACHE, CodeCache, CompiledCode, split_request
+from .compiled_code import CODE_CACHE, CodeCache, CompiledCode, may_compile, split_request
 from .quickjs_tracker import ContextData, JSValue, ObjectData
 
 if TYPE_CHECKING:
@@ -240,7 +240,7 @@ class QuickJSCompiler:
             compiled = source if text_of is None else text_of if isinstance(text_of, str) else text_of()
             # A source that is not the wrapper its key names is not compiled, so never kept (keyed_wrapper.py):
             # the runner compiles it itself.
-            if compiled is None or source.startswith("K") and not _shapes().names(source, compiled):
+            if compiled is None or not may_compile(source, compiled, _shapes):
                 return UNDEFINED
             text = compiled.encode("utf-8", "surrogatepass")
             script = api.eval(ctx, text, len(text), FILENAME, JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_COMPILE_ONLY)

@@ -16,10 +16,12 @@ K = TypeVar("K", bound=Hashable)
 
 
 class EmptyAtOpen:
-    def __init__(self, db: sqlite3.Connection, table: str, prefix: str = "") -> None:
-        """`prefix`: the start of every key this process makes (text keys), so that rows another
-        version left (another salt) do not turn the shortcut off; they can never be asked for."""
-        where, bounds = (" WHERE key >= ? AND key < ?", (prefix, prefix + "\U0010ffff")) if prefix else ("", ())
+    def __init__(self, db: sqlite3.Connection, table: str, prefix: str | bytes = "") -> None:
+        """`prefix`: the start of every key this process makes (text keys, or blobs of under 64 bytes past
+        it), so that rows another version left (another salt, another engine build) do not turn the
+        shortcut off; they can never be asked for."""
+        high = prefix + "\U0010ffff" if isinstance(prefix, str) else prefix + b"\xff" * 64
+        where, bounds = (" WHERE key >= ? AND key < ?", (prefix, high)) if prefix else ("", ())
         self.empty = db.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {table}{where})", bounds).fetchone()[0] == 1
         self._version = db.execute("PRAGMA data_version").fetchone()[0]
         self._own: set[Hashable] = set()  # while empty: the keys this process wrote (or is writing)

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from evaluators.compiled_code import may_compile
 from evaluators.keyed_wrapper import PROBE, WrapperShapes
 from evaluators.quickjs_bytecode import unavailable
+from runner.rpc import code_keys
 from runner.rpc.code_keys import code_key
 from tests.project_files import write
 
@@ -81,13 +83,19 @@ def shapes(engine: str) -> WrapperShapes:
     return WrapperShapes(str(_quickjs.Context().eval(PROBE)))
 
 
+@pytest.mark.parametrize("keyed_here", (True, False), ids=("compared", "hashed"))
 @pytest.mark.parametrize("engine", ("inprocess", "wasm"))
-def test_a_keyed_source_is_the_wrapper_of_the_code_its_key_names(engine: str) -> None:
+def test_a_keyed_source_is_the_wrapper_of_the_code_its_key_names(engine: str, keyed_here: bool,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     code = 'await __vite_ssr_import__("./a.js");\nawait __vite_ssr_import_meta__;\nf();\n'
     at = [0, code.index("await __vite_ssr_import_meta__")]
     meta = {"imports": [["./a.js", "./a.js", [], 1, 0]], "awaits": at, "hasTLA": False}
     key = code_key({"code": code, "modrun": meta})  # type: ignore[typeddict-item]
     assert key is not None
+    # the check compares with the code where this process keyed it, else (another process's key) takes its digest
+    assert code_keys.code_named(key[:40]) == code
+    if not keyed_here:
+        monkeypatch.setattr(code_keys, "_codes", {})
     checked = shapes(engine)
     head = "(function* anonymous(" + ",".join(
         ("__vite_ssr_exports__", "__vite_ssr_import_meta__", "__vite_ssr_import__", "__vite_ssr_dynamic_import__",
@@ -130,3 +138,18 @@ def test_the_wasm_check_takes_the_reactors_own_text_and_remembers_it(tmp_path: P
     remembered.write_text(json.dumps([texts[0] + " ", *texts[1:]]))
     again = WasmCompiler(wasm, snapshot)._shapes()
     assert (again.prefixes, again.suffix) == (made.prefixes, made.suffix[:-1] + " )")
+
+
+def test_both_engines_compile_a_keyed_source_only_where_it_is_the_keys_wrapper() -> None:
+    code = "export default 1;\n"
+    key = code_key({"code": code, "modrun": {"imports": [], "awaits": None, "hasTLA": False}})  # type: ignore[typeddict-item]
+    checked = shapes("inprocess")
+    source = checked.prefixes[1] + code + checked.suffix
+
+    def never() -> WrapperShapes:
+        raise AssertionError("a source kept under itself needs no check")
+
+    # a source kept under itself, or the runner bundle's name: compiled without asking for the engine's texts
+    assert may_compile("(source)", "(source)", never) and may_compile("\0runner bundle\0[]", "(text)", never)
+    assert may_compile(f"Kf00:l:{key}", source, lambda: checked)
+    assert not may_compile(f"Kf00:l:{key}", source.replace("1;", "2;"), lambda: checked)

@@ -287,6 +287,103 @@ def test_an_empty_store_is_asked_only_for_its_own_rows_until_another_writes(tmp_
     assert store.rejected == 0
 
 
+def test_a_store_empty_of_one_build_is_asked_only_for_its_own_rows_of_it(tmp_path: Path) -> None:
+    first = CodeStore(tmp_path / "code.sqlite", b"k" * 32, 1 << 20)
+    first.add("engine 1", "old", b"1")
+    first.flush()
+    store = CodeStore(tmp_path / "code.sqlite", b"k" * 32, 1 << 20)  # holds rows, none of engine 2's
+    assert store.get_many("engine 2", ["theirs"]) == {}
+    other = CodeStore(tmp_path / "code.sqlite", b"k" * 32, 1 << 20)  # another process
+    other.add("engine 2", "theirs", b"2")
+    other.flush()
+    # engine 1's rows did not turn the shortcut off for engine 2: its rows are asked for once written here
+    assert store.get_many("engine 2", ["theirs"]) == {}
+    assert store.get_many("engine 1", ["old"]) == {"old": b"1"}
+    store.add("engine 2", "mine", b"3")
+    store.flush()  # sees the other's write
+    assert store.get_many("engine 2", ["theirs", "mine"]) == {"theirs": b"2", "mine": b"3"}
+
+
+def test_a_process_that_waits_for_it_writes_in_a_thread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from runner import exit_waits
+
+    store = CodeStore(tmp_path / "code.sqlite", b"k" * 32, 1 << 20)
+    store.add("engine", "now", b"1")
+    store.flush()  # no one promised to wait: written before flush returns
+    assert store._writer is None
+    assert CodeStore(tmp_path / "code.sqlite", b"k" * 32, 1 << 20).get_many("engine", ["now"]) == {"now": b"1"}
+    monkeypatch.setattr(exit_waits, "_left", None)
+    exit_waits.promise()
+    for index in range(3):
+        store.add("engine", f"later {index}", bytes([index]) * 100_000)
+        store.flush()
+    assert store._writer is not None
+    exit_waits.finish()
+    later = [f"later {index}" for index in range(3)]
+    assert CodeStore(tmp_path / "code.sqlite", b"k" * 32, 1 << 20).get_many("engine", later) == \
+        {f"later {index}": bytes([index]) * 100_000 for index in range(3)}
+    assert store.get_many("engine", later) == {f"later {index}": bytes([index]) * 100_000 for index in range(3)}
+
+
+CUT_SHORT = """
+import os, sys
+from runner import exit_waits
+from evaluators.code_store import CodeStore
+exit_waits.promise()
+store = CodeStore(__import__("pathlib").Path(sys.argv[1]), b"k" * 32, 1 << 30)
+for batch in range(int(sys.argv[2])):
+    for index in range(20):
+        store.add("engine", f"source {batch} {index}", bytes([index]) * 200_000)
+    store.flush()
+os._exit(0)  # the writes cut short wherever they are, as by a crash
+"""
+
+
+@pytest.mark.parametrize("batches", (1, 4))
+def test_a_write_cut_short_leaves_no_row_that_verifies_but_is_wrong(tmp_path: Path, batches: int) -> None:
+    path = tmp_path / "code.sqlite"
+    subprocess.run([sys.executable, "-c", CUT_SHORT, str(path), str(batches)], check=True, timeout=60,
+                   cwd=Path(__file__).parent.parent)
+    store = CodeStore(path, b"k" * 32, 1 << 30)
+    sources = [f"source {batch} {index}" for batch in range(batches) for index in range(20)]
+    found = store.get_many("engine", sources)
+    assert all(code == bytes([int(source.split()[2])]) * 200_000 for source, code in found.items())
+    assert store.rejected == 0
+
+
+def test_a_run_that_ends_has_its_compiled_code_on_disk(tmp_path: Path) -> None:
+    root, env = project(tmp_path), environment(tmp_path)
+    for evaluator in EVALUATORS:
+        run(root, evaluator, env)
+    written = len(rows(root))
+    assert written >= 3 * 2  # each module's wrapper, of two builds at least (in-process and wasm)
+    for evaluator in EVALUATORS:  # the next runs find them all: nothing more to write
+        run(root, evaluator, env)
+    assert len(rows(root)) == written
+
+
+LEFT_WRITING = """
+import sys, threading, time
+from runner import exit_waits
+from runner.cli import main
+exit_waits.promise()
+def write():
+    time.sleep(0.5)
+    open(sys.argv[1], "w").write("written")
+exit_waits.leave(threading.Thread(target=write))
+main(sys.argv[2:])
+"""
+
+
+@pytest.mark.parametrize("command", (["run", "main.js"], ["run", "missing.js"], ["check", "main.js"]))
+def test_the_command_line_ends_once_the_writes_left_to_threads_are_done(tmp_path: Path, command: list[str]) -> None:
+    root = project(tmp_path)
+    marker = tmp_path / "marker"
+    subprocess.run([sys.executable, "-c", LEFT_WRITING, str(marker), *command], cwd=root, timeout=60,
+                   env={**environment(tmp_path), "PYTHONPATH": str(Path(__file__).parent.parent)}, capture_output=True)
+    assert marker.read_text() == "written"
+
+
 def test_the_build_is_remembered_for_the_user_across_projects(tmp_path: Path) -> None:
     user = tmp_path / "user"
     user.mkdir(mode=0o700)

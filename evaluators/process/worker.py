@@ -85,6 +85,7 @@ from evaluators.process.frames import (  # noqa: E402
 )
 from evaluators.quickjs_engine import QuickJSEngine, engine_version  # noqa: E402
 from runner.errors import CrashError, LimitError, RuntimeStopped  # noqa: E402
+from runner.exit_waits import finish, promise  # noqa: E402
 from runner.limits import Budget, Limits  # noqa: E402
 
 #: RLIMIT_CPU is armed this many seconds beyond the engine's own CPU/wall slice
@@ -132,6 +133,7 @@ class Channel:
                 return None
 
     def write(self, frame: bytes) -> None:
+        finish()  # the parent, once answered, may end, and this process with it: writes are done first
         self.sock.sendall(frame)
 
 
@@ -252,6 +254,7 @@ def main(argv: list[str]) -> NoReturn:
         sys.stderr.write("usage: worker.py FD\n")
         os._exit(2)
     _die_with_parent()
+    promise()  # (Channel.write, and the end below)
     channel = Channel(int(argv[1]))
     try:
         status = serve(channel)
@@ -263,6 +266,7 @@ def main(argv: list[str]) -> NoReturn:
                 raise
         status = 3
     sys.stdout.flush()
+    finish()
     os._exit(status)  # no interpreter teardown: the engine's heap goes with the process
 
 

@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from ..compiled_code import CompiledCode, split_request
+from ..compiled_code import CompiledCode, may_compile, split_request
 from .cache import cache_key
 from .engine import Snapshot, WasmEngine
 from .guest import Guest, GuestException, GuestMemoryError, GuestTrap
@@ -91,7 +91,7 @@ class WasmCompiler:
         found = code.find(lambda: self.build, keys)
         wanted = [index for index, (key, source) in enumerate(split)
                   if found[index] is None and source is not None and code.wanted(key)
-                  and (source is key or self._shapes().names(key, source))]
+                  and may_compile(key, source, self._shapes)]
         compiled, helper_seconds = self._compile_all([split[index][1] or "" for index in wanted])
         for index, bytecode in zip(wanted, compiled, strict=True):
             if bytecode is not None:

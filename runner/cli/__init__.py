@@ -15,6 +15,7 @@ import warnings
 from types import ModuleType
 from typing import TYPE_CHECKING, NoReturn
 
+from .. import exit_waits
 from ..errors import CrashError, ModrunError
 from .common import EXIT_CODES, Parser, report_error
 
@@ -75,8 +76,10 @@ def _format_warning(message: Warning | str, category: type[Warning], filename: s
 def main(argv: list[str] | None = None) -> NoReturn:
     warnings.formatwarning = _format_warning
     held: list[Server] = []
+    exit_waits.promise()  # caches may write in threads: waited for below, before either exit
     code = run_command(sys.argv[1:] if argv is None else argv, held=held)
     if not held:
+        exit_waits.finish()
         sys.exit(code)
     # `modrun run` ends here without tearing anything down: freeing a runtime that holds a large
     # module graph, and the interpreter's own finalization, cost tens of milliseconds that a
@@ -84,4 +87,5 @@ def main(argv: list[str] | None = None) -> NoReturn:
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):  # a reader that closed the pipe early
             stream.flush()
+    exit_waits.finish()  # the output is out; the caches' writes are on disk before the process ends
     os._exit(code)

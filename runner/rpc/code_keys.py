@@ -33,6 +33,10 @@ _MEMO_LIMIT = 100_000
 # each module's answer, so a warm fetch hands the same string and list again, and the key costs a
 # lookup (Python keeps a string's hash), not a digest of the whole code
 _keys: dict[str, tuple[object, bool, str | None]] = {}
+# digest -> the code it was taken of, for the keys made here: the engine's host, in this process, checks a
+# wrapper filed under a key by comparing it with the code (evaluators/keyed_wrapper.py) rather than hashing
+# it again. Only this function writes it, with the digest it took itself; cleared with `_keys`.
+_codes: dict[str, str] = {}
 
 
 def code_key(module: FetchedModule) -> str | None:
@@ -47,6 +51,7 @@ def code_key(module: FetchedModule) -> str | None:
     key = _key(code, meta, awaits)
     if len(_keys) >= _MEMO_LIMIT:
         _keys.clear()
+        _codes.clear()
     _keys[code] = (awaits, tla, key)
     return key
 
@@ -60,13 +65,21 @@ def _key(code: str, meta: dict[str, Any], awaits: Any) -> str | None:
         shape = ",".join(map(str, awaits))
     else:
         shape = ""
-    return f"{code_digest(code)}:{'t' if meta['hasTLA'] else 's'}:{shape}"
+    digest = code_digest(code)
+    _codes[digest] = code
+    return f"{digest}:{'t' if meta['hasTLA'] else 's'}:{shape}"
 
 
 def code_digest(code: str) -> str:
     """The digest that opens a code key: what the engine's host checks a wrapper filed under the key
     against (evaluators/keyed_wrapper.py)."""
     return hashlib.sha256(code.encode("utf-8", "surrogatepass")).hexdigest()[:40]
+
+
+def code_named(digest: str) -> str | None:
+    """The code this process keyed under `digest`, if it still holds it (another process's key, one
+    dropped from the memo: None, and the caller takes the digest itself)."""
+    return _codes.get(digest)
 
 
 def _awaits_at(code: str, awaits: list[int]) -> bool:
