@@ -33,6 +33,13 @@ String.prototype.slice = function (...args) {
   if (!text.includes('"victim"')) return text;
   return MODE === "edit" ? text.replace('"victim"', '"poisoned"') : slice.call(text, 0, newline) + other;
 };
+// The wasm evaluator takes all requests as one string (host_compiler.js: takeAll), joined by Array.prototype.join:
+// the victim's source edited there, its length kept (the string starts with the sources' lengths).
+const join = Array.prototype.join;
+Array.prototype.join = function (...args) {
+  const text = join.apply(this, args);
+  return /^[0-9,]+\\nK/.test(text) ? text.replace('"victim"', '"VICTIM"') : text;
+};
 """
 
 PROJECT = {
