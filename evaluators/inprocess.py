@@ -27,6 +27,7 @@ class InProcessTransport(PulledTransport):
         super().__init__()
         self.quickjs = QuickJSEngine(options)
         self.engine = engine_version()
+        self.on_code = self.quickjs.on_code  # the environment's hook (runner/environment.py)
 
     def call_now(self, budget: Budget, url: str, path: list[Any],
                  args: list[Any]) -> tuple[dict[str, Any], list[Message]]:

@@ -77,6 +77,14 @@ class QuickJSEngine:
         config["hostCompiles"] = self._compiler is not None
         if self._compiler is not None:  # keys to wrappers, in place of code once it holds some (compiled_code.py)
             config["codeKeys"] = "instead" if self._compiler.holds_keys() else "alongside"
+        #: the environment's hook for each module's code as it is transformed (runner/environment.py)
+        self.on_code: Callable[[str, str], None] | None = None
+        if self._compiler is not None and config["codeKeys"] == "alongside" and self._compiler.code.store is not None:
+            # Sent code, its wrappers compiled into the store: compiled ahead (compile_ahead.py).
+            from .compile_ahead import compile_ahead
+
+            self._compiler.ahead = compile_ahead()
+            self.on_code = self._compiler.ahead.submit
         # The libraries' sources go in as strings (about 0.1 ms), not as literals to parse (tens of ms).
         units = profile_libraries(options.profile)["units"]
         for name, unit in units.items():

@@ -1,0 +1,144 @@
+"""Wrappers compiled ahead of the runtime, on a host thread, from the host's own transforms.
+
+A cold import's runtime is sent its graph once every module is transformed; it then parses the
+answer, runs the runner up to its compile request (runner/js/module_runner/host_compiler.js) and
+waits while the host compiles each wrapper, with the second core idle. But the host knows each
+wrapper before the runtime asks: a module's code and its code key (runner/rpc/code_keys.py) make the
+wrapper's text exactly (the shape the runner gives it, esm_evaluator.js `shape`, as
+keyed_wrapper.py undoes it, with the engine's own text around a body). So as each module's answer is
+built (the environment's `on_code` hook) a thread compiles that text to bytecode, in a context of its
+own (a JSRuntime per thread is safe in QuickJS-ng; the C calls release the GIL), and a compile request
+for the same wrapper is answered from it: read, not compiled, on the runtime's thread.
+
+A guess is only used when it is the request: the request's key must name the same code started the
+same way, and its source must be the very text compiled (compared whole), so a module started early
+(another function kind), a runner that shapes otherwise, or code the host did not predict costs the
+compile it always did, never another wrapper. A source that does not compile (a syntax error) is
+left to the runtime, which reports it as before. Only runtimes that send code with keys ("alongside":
+a cache that holds no wrappers by key yet, a cold run) register the hook; one asking "instead"
+finds wrappers in the cache. This is the host compiling its own transform's output, like the
+transform itself: it is not charged to the runtime's CPU limit (reading the bytecode is).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import threading
+from collections import OrderedDict
+
+import _quickjs
+
+from .keyed_wrapper import WrapperShapes
+from .quickjs_bytecode import (
+    FILENAME,
+    JS_EVAL_FLAG_COMPILE_ONLY,
+    JS_EVAL_TYPE_GLOBAL,
+    JS_TAG_EXCEPTION,
+    JS_WRITE_OBJ_BYTECODE,
+    Api,
+    _api,
+    _pointers,
+    _shapes,
+)
+
+_BLANK = "     "
+#: wrappers compiled and not asked for (a module started early, a runtime that stopped) kept at most
+_KEPT = 20_000
+
+
+def wrapper_source(shapes: WrapperShapes, key: str, code: str) -> str:
+    """The compile request's source for `code` under its code key, started in its turn (the
+    runner's `shape` with `early` false): the function's text in parentheses."""
+    _, tla, shape = key.split(":")
+    sync = tla == "s"
+    if shape:
+        awaits = list(map(int, shape.split(",")))
+        gate = awaits.pop()
+        text, start = [], 0
+        for at in awaits:
+            text.append(code[start:at])
+            start = at + 5
+        text.append(code[start:gate])
+        code = _BLANK.join(text) + ("yield" if sync else _BLANK) + code[gate + 5:]
+    # a generator when synchronous, else an async function (an async generator only when started early)
+    return shapes.prefixes[1 if sync else 0] + code + shapes.suffix
+
+
+class CompileAhead:
+    """Bytecode of wrappers compiled on a thread, by the request that will ask for it: `started` (e
+    or l) and the code key, the wrapper key without its format."""
+
+    def __init__(self, shapes: WrapperShapes) -> None:
+        api = _api()  # the C API the runtime's compiler uses, available where this is made
+        assert isinstance(api, Api)
+        self._api = api
+        self._shapes = shapes
+        self._lock = threading.Condition()
+        self._todo: OrderedDict[str, tuple[str, str]] = OrderedDict()  # -> (wrapper key tail, code)
+        self._busy: str | None = None  # the tail being compiled
+        self._done: dict[str, tuple[str, bytes | None]] = {}  # -> (source, bytecode; None: did not compile)
+        self._thread: threading.Thread | None = None
+
+    def submit(self, key: str, code: str) -> None:
+        """Compile the wrapper of `code`, keyed `key`, before it is asked for (the environment's hook)."""
+        tail = "l:" + key
+        with self._lock:
+            if tail in self._done or tail in self._todo or tail == self._busy:
+                return
+            self._todo[tail] = (key, code)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="modrun-compile-ahead", daemon=True)
+                self._thread.start()
+            self._lock.notify()
+
+    def take(self, key: str, source: str) -> bytes | None:
+        """The bytecode of the request (`key`: a wrapper key, `source` its text) where compiled ahead as
+        exactly that text; None where not (nor started: it is no longer compiled here)."""
+        tail = key.partition(":")[2]
+        with self._lock:
+            if self._todo.pop(tail, None) is not None:
+                return None  # the runtime's thread compiles it now
+            while self._busy == tail:
+                self._lock.wait()
+            done = self._done.pop(tail, None)
+        return done[1] if done is not None and done[0] == source else None
+
+    def _run(self) -> None:
+        api = self._api
+        context = _quickjs.Context()  # this thread's own runtime: no module code ever runs in it
+        runtime, ctx = _pointers(context)
+        api.update_stack_top(runtime)
+        size = ctypes.c_size_t()
+        while True:
+            with self._lock:
+                while not self._todo:
+                    self._lock.wait()
+                tail, (key, code) = self._todo.popitem(last=False)
+                self._busy = tail
+            source = wrapper_source(self._shapes, key, code)
+            text = source.encode("utf-8", "surrogatepass")
+            bytecode: bytes | None = None
+            script = api.eval(ctx, text, len(text), FILENAME, JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_COMPILE_ONLY)
+            if script.tag == JS_TAG_EXCEPTION:  # the runtime compiles it, and reports the error
+                api.free_value(ctx, api.get_exception(ctx))
+            else:
+                buffer = api.write_object(ctx, ctypes.byref(size), script, JS_WRITE_OBJ_BYTECODE)
+                if buffer:
+                    bytecode = ctypes.string_at(buffer, size.value)
+                    api.free(ctx, buffer)
+                else:
+                    api.free_value(ctx, api.get_exception(ctx))
+                api.free_value(ctx, script)
+            with self._lock:
+                if len(self._done) >= _KEPT:
+                    self._done.clear()
+                self._done[tail] = (source, bytecode)
+                self._busy = None
+                self._lock.notify_all()
+
+
+@functools.cache
+def compile_ahead() -> CompileAhead:
+    """The host process's one (its wrappers serve any of its runtimes: one engine build)."""
+    return CompileAhead(_shapes())
