@@ -2,22 +2,27 @@
 
 A cold import's runtime is sent its graph once every module is transformed; it then parses the
 answer, runs the runner up to its compile request (runner/js/module_runner/host_compiler.js) and
-waits while the host compiles each wrapper, with the second core idle. But the host knows each
-wrapper before the runtime asks: a module's code and its code key (runner/rpc/code_keys.py) make the
-wrapper's text exactly (the shape the runner gives it, esm_evaluator.js `shape`, as
-keyed_wrapper.py undoes it, with the engine's own text around a body). So as each module's answer is
-built (the environment's `on_code` hook) a thread compiles that text to bytecode, in a context of its
-own (a JSRuntime per thread is safe in QuickJS-ng; the C calls release the GIL), and a compile request
-for the same wrapper is answered from it: read, not compiled, on the runtime's thread.
+waits while the host compiles each wrapper on the runtime's thread. But the host knows each wrapper
+before the runtime asks: a module's code and its code key (runner/rpc/code_keys.py) make the
+wrapper's text exactly (the shape the runner gives it, esm_evaluator.js `shape`, as keyed_wrapper.py
+undoes it, with the engine's own text around a body). So each module's code is queued as its answer
+is built (the environment's `on_code` hook), and once the runtime is handed its graph a thread
+compiles the queue to bytecode, in a context of its own (a JSRuntime per thread is safe in
+QuickJS-ng; the C calls release the GIL), from the first, while the runtime parses and then serves
+its compile requests from the last: a request the thread compiled is read, not compiled. Not while
+the host transforms (the transform has the machine's cores then: the host's and its worker's,
+runner/transform_worker.py), and only where a core is idle at that moment: on a busy machine a
+second thread only takes time from the first, and the runtime's thread compiles all, as before.
 
-A guess is only used when it is the request: the request's key must name the same code started the
-same way, and its source must be the very text compiled (compared whole), so a module started early
+A guess is used only where it is the request: the request's key names the same code started the
+same way, and its source is the very text compiled (compared whole), so a module started early
 (another function kind), a runner that shapes otherwise, or code the host did not predict costs the
 compile it always did, never another wrapper. A source that does not compile (a syntax error) is
-left to the runtime, which reports it as before. Only runtimes that send code with keys ("alongside":
-a cache that holds no wrappers by key yet, a cold run) register the hook; one asking "instead"
-finds wrappers in the cache. This is the host compiling its own transform's output, like the
-transform itself: it is not charged to the runtime's CPU limit (reading the bytecode is).
+left to the runtime, which reports it as before. Only runtimes sent code with their keys
+("alongside": no wrappers by key yet, a cold run) whose wrappers go to a store register the hook;
+one asking "instead" finds its wrappers in the cache. This is the host compiling its own
+transform's output, as the transform itself: it is not charged to the runtime's CPU limit (reading
+the bytecode, and compiling what the thread did not, is).
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ import threading
 from collections import OrderedDict
 
 import _quickjs
+
+from runner.transform_worker import MIN_SPARE, cpu_times, spare_cores
 
 from .keyed_wrapper import WrapperShapes
 from .quickjs_bytecode import (
@@ -65,9 +72,17 @@ def wrapper_source(shapes: WrapperShapes, key: str, code: str) -> str:
     return shapes.prefixes[1 if sync else 0] + code + shapes.suffix
 
 
+def core_idle() -> bool:
+    """Is a core idle now, besides this thread's (runner/transform_worker.py reads the machine so)?"""
+    now = cpu_times()
+    return spare_cores(now, now) >= MIN_SPARE
+
+
 class CompileAhead:
-    """Bytecode of wrappers compiled on a thread, by the request that will ask for it: `started` (e
-    or l) and the code key, the wrapper key without its format."""
+    """Bytecode of wrappers compiled on a thread, by the request that will ask for it: the wrapper key
+    without its format (`started`, e or l, and the code key). Modules are queued as their answers are
+    built and compiled once the runtime is handed its graph (`start`): while the host transforms, the
+    machine's cores are the transform's (the host's and its worker's, runner/transform_worker.py)."""
 
     def __init__(self, shapes: WrapperShapes) -> None:
         api = _api()  # the C API the runtime's compiler uses, available where this is made
@@ -75,19 +90,32 @@ class CompileAhead:
         self._api = api
         self._shapes = shapes
         self._lock = threading.Condition()
-        self._todo: OrderedDict[str, tuple[str, str]] = OrderedDict()  # -> (wrapper key tail, code)
+        self._queued: dict[str, tuple[str, str]] = {}  # tail -> (code key, code), not yet started
+        self._todo: OrderedDict[str, tuple[str, str]] = OrderedDict()  # started, not yet compiled
         self._busy: str | None = None  # the tail being compiled
         self._done: dict[str, tuple[str, bytes | None]] = {}  # -> (source, bytecode; None: did not compile)
         self._thread: threading.Thread | None = None
 
     def submit(self, key: str, code: str) -> None:
-        """Compile the wrapper of `code`, keyed `key`, before it is asked for (the environment's hook)."""
-        tail = "l:" + key
+        """Queue the wrapper of `code`, keyed `key`, to be compiled before it is asked for (the
+        environment's hook): started in its turn, as all but a module with top-level await and imports
+        that is started early are."""
+        self._queued["l:" + key] = (key, code)
+
+    def start(self) -> None:
+        """Compile what is queued, on the thread, where a core is idle now (else the runtime's thread
+        compiles it, as without this: a busy machine's cores are other work's). Now, not on average
+        since the host started: the transform's own worker kept the second core busy until now."""
+        queued, self._queued = self._queued, {}
+        if not queued or not core_idle():
+            return
         with self._lock:
-            if tail in self._done or tail in self._todo or tail == self._busy:
-                return
-            self._todo[tail] = (key, code)
+            for tail, item in queued.items():
+                if tail not in self._done and tail != self._busy:
+                    self._todo[tail] = item
             if self._thread is None:
+                # made here, not at the first transform: a thread's locks must not be copied into the
+                # transform worker's fork
                 self._thread = threading.Thread(target=self._run, name="modrun-compile-ahead", daemon=True)
                 self._thread.start()
             self._lock.notify()
@@ -96,6 +124,8 @@ class CompileAhead:
         """The bytecode of the request (`key`: a wrapper key, `source` its text) where compiled ahead as
         exactly that text; None where not (nor started: it is no longer compiled here)."""
         tail = key.partition(":")[2]
+        if not self._todo and self._busy is None and not self._done:
+            return None
         with self._lock:
             if self._todo.pop(tail, None) is not None:
                 return None  # the runtime's thread compiles it now

@@ -183,14 +183,15 @@ class QuickJSCompiler:
                 requests.append(split_request(str(request)))
             # Looked up together: the disk store answers a batch in one query.
             codes = self.code.find(self._build, [key for key, _ in requests])
-            if self.ahead is not None:
-                codes = [self._ahead(key, source) if code is None and source is not None else code
-                         for (key, source), code in zip(requests, codes, strict=True)]
-            for (key, source), code in zip(requests, codes, strict=True):
-                if code is None and source is None:  # a key not held (nor seen): the runner brings the code
-                    wrappers.append(UNDEFINED)
-                else:
-                    wrappers.append(self._wrapper(key, code, source))
+            wrappers = [UNDEFINED] * len(requests)
+            # From the last, where wrappers are compiled ahead from the first (compile_ahead.py): they meet.
+            order = range(len(requests)) if self.ahead is None else range(len(requests) - 1, -1, -1)
+            for at in order:
+                (key, source), code = requests[at], codes[at]
+                if code is None and self.ahead is not None and source is not None and key.startswith("K"):
+                    code = self._ahead(key, source)
+                if code is not None or source is not None:  # else a key not held: the runner brings the code
+                    wrappers[at] = self._wrapper(key, code, source)
             self.code.flush()
         finally:
             # Always answered (undefined for what is not compiled): the runner waits for it.

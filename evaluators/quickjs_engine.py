@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 # The binding's C module: its Python package adds only a thread-pool helper, whose imports (concurrent.futures,
 # logging) cost each process worker several milliseconds of its start.
@@ -38,6 +38,9 @@ from .quickjs_bytecode import QuickJSCompiler
 from .quickjs_interrupt import CPU, WALL, EngineInterrupt
 from .quickjs_tracker import RejectionTracker
 from .stops import SALVAGE_HEAP, SALVAGE_SECONDS, Interrupted, classify, discarded, limit_exceeded, salvage
+
+if TYPE_CHECKING:
+    from .compile_ahead import CompileAhead
 
 T = TypeVar("T")
 
@@ -77,14 +80,13 @@ class QuickJSEngine:
         config["hostCompiles"] = self._compiler is not None
         if self._compiler is not None:  # keys to wrappers, in place of code once it holds some (compiled_code.py)
             config["codeKeys"] = "instead" if self._compiler.holds_keys() else "alongside"
-        #: the environment's hook for each module's code as it is transformed (runner/environment.py)
-        self.on_code: Callable[[str, str], None] | None = None
+        #: wrappers compiled ahead from the host's transforms (compile_ahead.py): for a runtime sent code
+        #: whose wrappers are compiled into a store
+        self.ahead: CompileAhead | None = None
         if self._compiler is not None and config["codeKeys"] == "alongside" and self._compiler.code.store is not None:
-            # Sent code, its wrappers compiled into the store: compiled ahead (compile_ahead.py).
             from .compile_ahead import compile_ahead
 
-            self._compiler.ahead = compile_ahead()
-            self.on_code = self._compiler.ahead.submit
+            self.ahead = self._compiler.ahead = compile_ahead()
         # The libraries' sources go in as strings (about 0.1 ms), not as literals to parse (tens of ms).
         units = profile_libraries(options.profile)["units"]
         for name, unit in units.items():
