@@ -34,6 +34,7 @@ from collections import OrderedDict
 
 import _quickjs
 
+from runner.limits import DEFAULT_STACK_KB
 from runner.transform_worker import MIN_SPARE, cpu_times, spare_cores
 
 from .keyed_wrapper import WrapperShapes
@@ -52,6 +53,8 @@ from .quickjs_bytecode import (
 _BLANK = "     "
 #: wrappers compiled and not asked for (a module started early, a runtime that stopped) kept at most
 _KEPT = 20_000
+#: the thread's stack: room for the parser's bound (DEFAULT_STACK_KB) and what runs below it
+_STACK = 2 * DEFAULT_STACK_KB * 1024
 
 
 def wrapper_source(shapes: WrapperShapes, key: str, code: str) -> str:
@@ -117,7 +120,11 @@ class CompileAhead:
                 # made here, not at the first transform: a thread's locks must not be copied into the
                 # transform worker's fork
                 self._thread = threading.Thread(target=self._run, name="modrun-compile-ahead", daemon=True)
-                self._thread.start()
+                previous = threading.stack_size(_STACK)
+                try:
+                    self._thread.start()
+                finally:
+                    threading.stack_size(previous)
             self._lock.notify()
 
     def take(self, key: str, source: str) -> bytes | None:
@@ -135,37 +142,51 @@ class CompileAhead:
         return done[1] if done is not None and done[0] == source else None
 
     def _run(self) -> None:
-        api = self._api
         context = _quickjs.Context()  # this thread's own runtime: no module code ever runs in it
+        # The runtime's bound on the parser's stack (runtimes with another have no wrappers made ahead:
+        # quickjs_engine.py), so a module nested too deep for it fails here too, and is left to the runtime.
+        context.set_max_stack_size(DEFAULT_STACK_KB * 1024)
         runtime, ctx = _pointers(context)
-        api.update_stack_top(runtime)
-        size = ctypes.c_size_t()
+        self._api.update_stack_top(runtime)
         while True:
             with self._lock:
                 while not self._todo:
                     self._lock.wait()
                 tail, (key, code) = self._todo.popitem(last=False)
                 self._busy = tail
-            source = wrapper_source(self._shapes, key, code)
-            text = source.encode("utf-8", "surrogatepass")
-            bytecode: bytes | None = None
-            script = api.eval(ctx, text, len(text), FILENAME, JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_COMPILE_ONLY)
-            if script.tag == JS_TAG_EXCEPTION:  # the runtime compiles it, and reports the error
+            made: tuple[str, bytes | None] = ("", None)
+            try:
+                made = self._compile(ctx, key, code)
+            finally:  # whatever happens, a request waiting for it goes on (and compiles it itself)
+                with self._lock:
+                    if len(self._done) >= _KEPT:
+                        self._done.clear()
+                    self._done[tail] = made
+                    self._busy = None
+                    self._lock.notify_all()
+
+    def _compile(self, ctx: int, key: str, code: str) -> tuple[str, bytes | None]:
+        """The wrapper's source and its bytecode (None where it does not compile: the runtime compiles
+        it, and reports the error)."""
+        api = self._api
+        source = wrapper_source(self._shapes, key, code)
+        text = source.encode("utf-8", "surrogatepass")
+        script = api.eval(ctx, text, len(text), FILENAME, JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_COMPILE_ONLY)
+        if script.tag == JS_TAG_EXCEPTION:
+            api.free_value(ctx, api.get_exception(ctx))
+            return source, None
+        try:
+            size = ctypes.c_size_t()
+            buffer = api.write_object(ctx, ctypes.byref(size), script, JS_WRITE_OBJ_BYTECODE)
+            if not buffer:
                 api.free_value(ctx, api.get_exception(ctx))
-            else:
-                buffer = api.write_object(ctx, ctypes.byref(size), script, JS_WRITE_OBJ_BYTECODE)
-                if buffer:
-                    bytecode = ctypes.string_at(buffer, size.value)
-                    api.free(ctx, buffer)
-                else:
-                    api.free_value(ctx, api.get_exception(ctx))
-                api.free_value(ctx, script)
-            with self._lock:
-                if len(self._done) >= _KEPT:
-                    self._done.clear()
-                self._done[tail] = (source, bytecode)
-                self._busy = None
-                self._lock.notify_all()
+                return source, None
+            try:
+                return source, ctypes.string_at(buffer, size.value)
+            finally:
+                api.free(ctx, buffer)
+        finally:
+            api.free_value(ctx, script)
 
 
 @functools.cache

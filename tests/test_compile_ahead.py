@@ -14,9 +14,12 @@ import pytest
 from evaluators import compile_ahead
 from evaluators.compile_ahead import CompileAhead, wrapper_source
 from evaluators.compiled_code import CODE_CACHE
+from evaluators.options import RuntimeOptions
 from evaluators.quickjs_bytecode import _shapes, unavailable
+from evaluators.quickjs_engine import QuickJSEngine
 from runner import Server
 from runner.errors import ModrunError
+from runner.limits import Limits
 from runner.rpc.code_keys import code_key
 from runner.rpc.exports import ModuleProxy
 from tests.project_files import write
@@ -172,3 +175,17 @@ def test_a_syntax_error_is_reported_as_without_wrappers_made_ahead(tmp_path: Pat
     made_ahead = error(True, "ahead")
     assert "twice" in made_ahead and "bad.js:3" in made_ahead
     assert made_ahead == error(False, "not")
+
+
+@pytest.mark.usefixtures("user_cache")
+@pytest.mark.parametrize("limits", ({"cpu_ms": 60_000}, {"memory_mb": 512}, {"stack_kb": 2048}))
+def test_a_runtime_with_limits_of_its_own_has_no_wrappers_made_ahead(tmp_path: Path, limits: dict[str, Any]) -> None:
+    # its compiles stay on its thread, bounded by its limits, as before
+    def ahead(**given: Any) -> bool:
+        engine = QuickJSEngine(RuntimeOptions(limits=Limits(**given), code_cache=str(tmp_path / "cache")))
+        try:
+            return engine.ahead is not None
+        finally:
+            engine.close()
+
+    assert ahead() and not ahead(**limits)
