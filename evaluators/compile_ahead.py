@@ -51,6 +51,8 @@ from .quickjs_bytecode import (
 )
 
 _BLANK = "     "
+#: a graph with fewer modules compiles them in less time than a thread and its runtime take to start
+MIN_MODULES = 8
 #: wrappers compiled and not asked for (a module started early, a runtime that stopped) kept at most
 _KEPT = 20_000
 #: the thread's stack: room for the parser's bound (DEFAULT_STACK_KB) and what runs below it
@@ -110,7 +112,7 @@ class CompileAhead:
         compiles it, as without this: a busy machine's cores are other work's). Now, not on average
         since the host started: the transform's own worker kept the second core busy until now."""
         queued, self._queued = self._queued, {}
-        if not queued or not core_idle():
+        if len(queued) < MIN_MODULES or not core_idle():
             return
         with self._lock:
             for tail, item in queued.items():

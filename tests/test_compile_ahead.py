@@ -128,6 +128,7 @@ def test_nothing_is_compiled_ahead_where_no_core_is_idle(tmp_path: Path, monkeyp
 
 def test_a_wrapper_made_ahead_is_the_runtimes_own_text_and_no_other(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(compile_ahead, "core_idle", lambda: True)
+    monkeypatch.setattr(compile_ahead, "MIN_MODULES", 1)  # one module: a graph of one, made ahead all the same
     shapes = _shapes()
     ahead = CompileAhead(shapes)
     code = "const __vite_ssr_import_0__ = await __vite_ssr_import__(\"/a.js\");\nawait __vite_ssr_import_meta__;\n" \
