@@ -25,7 +25,7 @@ class InProcessTransport(PulledTransport):
 
     def __init__(self, options: RuntimeOptions) -> None:
         super().__init__()
-        self.quickjs = QuickJSEngine(options)
+        self.quickjs = QuickJSEngine(options, ahead=True)
         self.engine = engine_version()
         # the environment's hook (runner/environment.py): each module's code to compile ahead
         self.on_code = None if self.quickjs.ahead is None else self.quickjs.ahead.submit

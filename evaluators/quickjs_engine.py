@@ -64,8 +64,10 @@ def engine_version() -> str:
 
 
 class QuickJSEngine:
-    def __init__(self, options: RuntimeOptions) -> None:
-        """Boot the runner bundle in a new context; raises what stopped it if it cannot."""
+    def __init__(self, options: RuntimeOptions, *, ahead: bool = False) -> None:
+        """Boot the runner bundle in a new context; raises what stopped it if it cannot. `ahead`: the
+        engine runs in the process whose host transforms its modules, which may compile their wrappers
+        ahead of it (compile_ahead.py)."""
         self.limits = options.limits
         self.dead = False
         self._limited = False  # the running step has a deadline armed
@@ -84,7 +86,8 @@ class QuickJSEngine:
         #: whose wrappers are compiled into a store, and whose compiles no limit of its own bounds (its CPU
         #: time, its heap, its stack: they stay exact where compiled on its thread, as before)
         self.ahead: CompileAhead | None = None
-        if self._compiler is not None and config["codeKeys"] == "alongside" and self._compiler.code.store is not None \
+        if ahead and self._compiler is not None and config["codeKeys"] == "alongside" \
+                and self._compiler.code.store is not None \
                 and options.limits.cpu_ms is None and options.limits.memory_mb is None \
                 and options.limits.stack_kb == DEFAULT_STACK_KB:
             from .compile_ahead import compile_ahead

@@ -181,12 +181,14 @@ def test_a_syntax_error_is_reported_as_without_wrappers_made_ahead(tmp_path: Pat
 @pytest.mark.usefixtures("user_cache")
 @pytest.mark.parametrize("limits", ({"cpu_ms": 60_000}, {"memory_mb": 512}, {"stack_kb": 2048}))
 def test_a_runtime_with_limits_of_its_own_has_no_wrappers_made_ahead(tmp_path: Path, limits: dict[str, Any]) -> None:
-    # its compiles stay on its thread, bounded by its limits, as before
-    def ahead(**given: Any) -> bool:
-        engine = QuickJSEngine(RuntimeOptions(limits=Limits(**given), code_cache=str(tmp_path / "cache")))
+    # its compiles stay on its thread, bounded by its limits, as before; and an engine whose host does
+    # not transform its modules (the process evaluator's worker) has none either
+    def ahead(host: bool = True, **given: Any) -> bool:
+        options = RuntimeOptions(limits=Limits(**given), code_cache=str(tmp_path / "cache"))
+        engine = QuickJSEngine(options, ahead=host)
         try:
             return engine.ahead is not None
         finally:
             engine.close()
 
-    assert ahead() and not ahead(**limits)
+    assert ahead() and not ahead(**limits) and not ahead(host=False)
