@@ -34,8 +34,8 @@ from collections import OrderedDict
 
 import _quickjs
 
+from runner.cores import MIN_SPARE, cpu_times, spare_cores
 from runner.limits import DEFAULT_STACK_KB
-from runner.transform_worker import MIN_SPARE, cpu_times, spare_cores
 
 from .keyed_wrapper import WrapperShapes
 from .quickjs_bytecode import (
@@ -78,7 +78,7 @@ def wrapper_source(shapes: WrapperShapes, key: str, code: str) -> str:
 
 
 def core_idle() -> bool:
-    """Is a core idle now, besides this thread's (runner/transform_worker.py reads the machine so)?"""
+    """Is a core idle now, besides this thread's (as much of one as the transform worker asks)?"""
     now = cpu_times()
     return spare_cores(now, now) >= MIN_SPARE
 
