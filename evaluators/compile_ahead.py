@@ -34,7 +34,7 @@ from collections import OrderedDict
 
 import _quickjs
 
-from runner.cores import MIN_SPARE, cpu_times, spare_cores
+from runner.cores import MIN_SPARE, cpu_times, helpers_running, spare_cores
 from runner.limits import DEFAULT_STACK_KB
 
 from .keyed_wrapper import WrapperShapes
@@ -78,8 +78,11 @@ def wrapper_source(shapes: WrapperShapes, key: str, code: str) -> str:
 
 
 def core_idle() -> bool:
-    """Is a core idle now, besides this thread's (as much of one as the transform worker asks)?"""
+    """Is a core idle now, besides this thread's (as much of one as the transform worker asks)? The
+    host's own helpers do not count: the transform worker may be sending its last answer."""
     now = cpu_times()
+    if now is not None:
+        now = (now[0], now[1], now[2] - helpers_running())
     return spare_cores(now, now) >= MIN_SPARE
 
 

@@ -33,3 +33,22 @@ def spare_cores(before: tuple[int, int, int] | None, after: tuple[int, int, int]
     if after[1] - before[1] < MIN_TICKS:
         return max(0.0, min((os.cpu_count() or 1) - after[2], cores - 1.0))
     return min((after[0] - before[0]) / (after[1] - before[1]) * (os.cpu_count() or 1), cores - 1.0)
+
+
+
+#: the host's own helper processes (the transform worker): their work is the host's, not other work's load
+HELPERS: set[int] = set()
+
+
+def helpers_running() -> int:
+    """How many of HELPERS are running now (Linux's /proc; 0 where unknown)."""
+    running = 0
+    for pid in HELPERS:
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as stat:
+                text = stat.read()
+        except OSError:
+            continue
+        at = text.rfind(b")") + 2
+        running += text[at:at + 1] == b"R"
+    return running

@@ -35,7 +35,7 @@ from typing import Any
 
 import orjson
 
-from .cores import MIN_SPARE, cpu_times, spare_cores
+from .cores import HELPERS, MIN_SPARE, cpu_times, spare_cores
 
 START_AFTER = 8  # the host's own transforms before a worker pays for its fork
 RECHECK = 32  # the host's own transforms between two looks at a busy machine
@@ -124,6 +124,7 @@ class TransformWorker:
         os.set_blocking(requests_w, False)
         os.set_blocking(answers_r, False)
         self._pid, self._loop, self._to, self._from = pid, loop, requests_w, answers_r
+        HELPERS.add(pid)
         loop.add_reader(answers_r, self._read)
         return True
 
@@ -194,6 +195,7 @@ class TransformWorker:
         except ProcessLookupError:
             pass
         os.waitpid(self._pid, 0)
+        HELPERS.discard(self._pid)
         self._pid = None
 
 
