@@ -25,8 +25,10 @@ class InProcessTransport(PulledTransport):
 
     def __init__(self, options: RuntimeOptions) -> None:
         super().__init__()
-        self.quickjs = QuickJSEngine(options)
+        self.quickjs = QuickJSEngine(options, ahead=True)
         self.engine = engine_version()
+        # the environment's hook (runner/environment.py): each module's code to compile ahead
+        self.on_code = None if self.quickjs.ahead is None else self.quickjs.ahead.submit
 
     def call_now(self, budget: Budget, url: str, path: list[Any],
                  args: list[Any]) -> tuple[dict[str, Any], list[Message]]:
@@ -39,6 +41,8 @@ class InProcessTransport(PulledTransport):
     def _turn(self) -> str:
         if not self._inbox:
             return self.quickjs.turn("")
+        if self.quickjs.ahead is not None:
+            self.quickjs.ahead.start()  # the graph's answer may be in it: its wrappers are wanted next
         payload = ascii_json(wire.dumps_bytes(self._inbox))  # (JSON.parse is faster on 8-bit strings)
         self._inbox.clear()
         return self.quickjs.turn(payload)

@@ -66,11 +66,7 @@ class WrapperShapes:
             awaits = list(map(int, shape.split(","))) if shape else []
         except ValueError:
             return False
-        # the function kind the runner gives it: a generator, an async generator, an async function
-        kind = 1 if sync else 2 if awaits and early else 0
-        prefix = self.prefixes[kind]
-        end = (f"\n;{FINISH}();" if kind == 2 else "") + self.suffix
-        gate = "yield" if sync or early else _BLANK
+        prefix, end, gate = self._frame(sync, early, awaits)
         code = code_named(digest)
         if code is not None:  # this process's server keyed it: the wrapper is compared with the code, not hashed
             shaped = _shaped(code, awaits, gate)
@@ -89,6 +85,21 @@ class WrapperShapes:
                 return False
             body = "await".join(pieces)
         return code_digest(body) == digest
+
+    def wrapper(self, code: str, sync: bool, early: bool, awaits: list[int]) -> str | None:
+        """The wrapper's source (a compile request's, in its parentheses) of `code` with top-level await
+        or not (`sync`), started early or in its turn, its prologue's awaits at `awaits` (the code key's
+        shape, the gate's last); None where those are not awaits of the code, in order."""
+        prefix, end, gate = self._frame(sync, early, awaits)
+        shaped = _shaped(code, awaits, gate)
+        return None if shaped is None else prefix + shaped + end
+
+    def _frame(self, sync: bool, early: bool, awaits: list[int]) -> tuple[str, str, str]:
+        """The text before a wrapper's body and after it, and its gate's text."""
+        # the function kind the runner gives it: a generator, an async generator, an async function
+        kind = 1 if sync else 2 if awaits and early else 0
+        end = (f"\n;{FINISH}();" if kind == 2 else "") + self.suffix
+        return self.prefixes[kind], end, "yield" if sync or early else _BLANK
 
 
 def _shaped(code: str, awaits: list[int], gate: str) -> str | None:

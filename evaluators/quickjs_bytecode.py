@@ -34,6 +34,7 @@ from .compiled_code import CODE_CACHE, CodeCache, CompiledCode, may_compile, spl
 from .quickjs_tracker import ContextData, JSValue, ObjectData
 
 if TYPE_CHECKING:
+    from .compile_ahead import CompileAhead
     from .keyed_wrapper import WrapperShapes
 
 JS_TAG_INT = 0
@@ -162,6 +163,8 @@ class QuickJSCompiler:
         self.next_request: _quickjs.Object | None = None
         self.deliver: _quickjs.Object | None = None
         self.build = ""
+        #: wrappers compiled ahead from the host's transforms (compile_ahead.py), for a runtime sending code
+        self.ahead: CompileAhead | None = None
 
     def connect(self, next_request: _quickjs.Object, deliver: _quickjs.Object) -> None:
         """The runtime's entry points (runtime.js: nextCompile, compiled)."""
@@ -180,11 +183,15 @@ class QuickJSCompiler:
                 requests.append(split_request(str(request)))
             # Looked up together: the disk store answers a batch in one query.
             codes = self.code.find(self._build, [key for key, _ in requests])
-            for (key, source), code in zip(requests, codes, strict=True):
-                if code is None and source is None:  # a key not held (nor seen): the runner brings the code
-                    wrappers.append(UNDEFINED)
-                else:
-                    wrappers.append(self._wrapper(key, code, source))
+            wrappers = [UNDEFINED] * len(requests)
+            # From the last, where wrappers are compiled ahead from the first (compile_ahead.py): they meet.
+            order = range(len(requests)) if self.ahead is None else range(len(requests) - 1, -1, -1)
+            for at in order:
+                (key, source), code = requests[at], codes[at]
+                if code is None and self.ahead is not None and source is not None and key.startswith("K"):
+                    code = self._ahead(key, source)
+                if code is not None or source is not None:  # else a key not held: the runner brings the code
+                    wrappers[at] = self._wrapper(key, code, source)
             self.code.flush()
         finally:
             # Always answered (undefined for what is not compiled): the runner waits for it.
@@ -256,6 +263,14 @@ class QuickJSCompiler:
             api.free_value(ctx, api.get_exception(ctx))
             return UNDEFINED
         return wrapper
+
+    def _ahead(self, key: str, source: str) -> bytes | None:
+        """The bytecode compiled ahead as this very request, kept as a compile of it would be."""
+        assert self.ahead is not None
+        code = self.ahead.take(key, source)
+        if code is not None:
+            self.code.keep(self._build(), key, code)
+        return code
 
     def holds_keys(self) -> bool:
         """Does the cache hold this engine's wrappers by key (compiled_code.py)?"""

@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 # The binding's C module: its Python package adds only a thread-pool helper, whose imports (concurrent.futures,
 # logging) cost each process worker several milliseconds of its start.
@@ -30,7 +30,7 @@ import _quickjs
 
 from runner.errors import RuntimeStopped
 from runner.js.bundle import boot_expression, profile_libraries, runtime_identity, runtime_source, runtime_source_of
-from runner.limits import Budget
+from runner.limits import DEFAULT_STACK_KB, Budget
 from runner.rpc.protocol import DRAIN_AGAIN, DRAIN_COMPILE
 
 from .options import RuntimeOptions
@@ -38,6 +38,9 @@ from .quickjs_bytecode import QuickJSCompiler
 from .quickjs_interrupt import CPU, WALL, EngineInterrupt
 from .quickjs_tracker import RejectionTracker
 from .stops import SALVAGE_HEAP, SALVAGE_SECONDS, Interrupted, classify, discarded, limit_exceeded, salvage
+
+if TYPE_CHECKING:
+    from .compile_ahead import CompileAhead
 
 T = TypeVar("T")
 
@@ -61,8 +64,10 @@ def engine_version() -> str:
 
 
 class QuickJSEngine:
-    def __init__(self, options: RuntimeOptions) -> None:
-        """Boot the runner bundle in a new context; raises what stopped it if it cannot."""
+    def __init__(self, options: RuntimeOptions, *, ahead: bool = False) -> None:
+        """Boot the runner bundle in a new context; raises what stopped it if it cannot. `ahead`: the
+        engine runs in the process whose host transforms its modules, which may compile their wrappers
+        ahead of it (compile_ahead.py)."""
         self.limits = options.limits
         self.dead = False
         self._limited = False  # the running step has a deadline armed
@@ -77,6 +82,17 @@ class QuickJSEngine:
         config["hostCompiles"] = self._compiler is not None
         if self._compiler is not None:  # keys to wrappers, in place of code once it holds some (compiled_code.py)
             config["codeKeys"] = "instead" if self._compiler.holds_keys() else "alongside"
+        #: wrappers compiled ahead from the host's transforms (compile_ahead.py): for a runtime sent code
+        #: whose wrappers are compiled into a store, and whose compiles no limit of its own bounds (its CPU
+        #: time, its heap, its stack: they stay exact where compiled on its thread, as before)
+        self.ahead: CompileAhead | None = None
+        if ahead and self._compiler is not None and config["codeKeys"] == "alongside" \
+                and self._compiler.code.store is not None \
+                and options.limits.cpu_ms is None and options.limits.memory_mb is None \
+                and options.limits.stack_kb == DEFAULT_STACK_KB:
+            from .compile_ahead import compile_ahead
+
+            self.ahead = self._compiler.ahead = compile_ahead()
         # The libraries' sources go in as strings (about 0.1 ms), not as literals to parse (tens of ms).
         units = profile_libraries(options.profile)["units"]
         for name, unit in units.items():

@@ -32,6 +32,7 @@ from .plugins.typescript_jsx import TypeScriptJsxPlugin
 from .prefetch import boot_with_prefetch, may_prefetch
 from .rpc import wire
 from .rpc.client import ConsoleSink, RunnerClient
+from .rpc.code_keys import code_key
 from .rpc.exports import ModuleProxy
 from .rpc.graph_fetch import GraphFetch
 from .rpc.protocol import BINDINGS_METHOD, Handler
@@ -42,6 +43,8 @@ from .transform_request import TransformedModule, load_source, transform_request
 from .transform_stamps import TransformStamps
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from evaluators import RuntimeOptions
 
     from .dispatch import DispatchRequest, DispatchResponse
@@ -102,6 +105,9 @@ class Environment(Resolving):
         self.import_begun = False
         #: the startOffset this environment's runners ask with (runner/prefetch.py), once one has
         self.start_offset: int | None = None
+        #: told each ES module's code key and code as its answer is built, where the latest runtime's
+        #: evaluator asks (it may compile the module's wrapper before the runtime does: evaluators/compile_ahead.py)
+        self.on_code: Callable[[str, str], None] | None = None
         #: Vite's environment.hot: HMR payloads to this environment's runtimes (runner/hmr/channel.py)
         self.hot = HotChannel(self)
         self.hot.on("vite:invalidate", self._on_invalidate)
@@ -214,6 +220,8 @@ class Environment(Resolving):
                                  "modrun": sent_meta(meta)}
         if map_ is not None:
             result["map"] = sent_map(map_)
+        if self.on_code is not None and not commonjs and (named := code_key(result)) is not None:
+            self.on_code(named, code)
         self._fetched[node.id] = _Answer(module, (offset, inline), result, self._epoch,
                                          None if checks is None else tuple(dict.fromkeys(checks)))
         return {**result, "invalidate": True} if stale else result
@@ -344,6 +352,7 @@ class Environment(Resolving):
         options = self.runtime_options()
         self._runtime_options.add(options)
         transport = await evaluator.create_transport(options)
+        self.on_code = getattr(transport, "on_code", None)
         client = RunnerClient(transport, self.invoke_handlers(), limits=self.config.limits,
                               on_console=on_console or self.on_console)
         if self.server.hmr:

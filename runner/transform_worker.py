@@ -35,9 +35,9 @@ from typing import Any
 
 import orjson
 
+from .cores import HELPERS, MIN_SPARE, cpu_times, spare_cores
+
 START_AFTER = 8  # the host's own transforms before a worker pays for its fork
-MIN_SPARE = 0.25  # idle cores (besides the host's) the machine must have had for a worker to pay
-MIN_TICKS = 20  # clock ticks (summed over the cores) a window needs for its idle share to count
 RECHECK = 32  # the host's own transforms between two looks at a busy machine
 BACKLOG = 8  # modules under way in the worker at a time
 STALL = 10.0  # seconds with no answer at all while the host waits: the worker is hung
@@ -124,6 +124,7 @@ class TransformWorker:
         os.set_blocking(requests_w, False)
         os.set_blocking(answers_r, False)
         self._pid, self._loop, self._to, self._from = pid, loop, requests_w, answers_r
+        HELPERS.add(pid)
         loop.add_reader(answers_r, self._read)
         return True
 
@@ -194,32 +195,8 @@ class TransformWorker:
         except ProcessLookupError:
             pass
         os.waitpid(self._pid, 0)
+        HELPERS.discard(self._pid)
         self._pid = None
-
-
-def cpu_times() -> tuple[int, int, int] | None:
-    """The machine's idle and total CPU time so far, in clock ticks summed over its cores, and the
-    tasks running now, this one included (Linux's /proc/stat), or None where that cannot be read."""
-    try:
-        with open("/proc/stat", "rb") as stat:
-            text = stat.read()
-        fields = [int(field) for field in text[:text.index(b"\n")].split()[1:]]
-        running = int(text[text.index(b"procs_running ") + 14:].split(None, 1)[0])
-    except (OSError, ValueError):
-        return None
-    return fields[3] + fields[4], sum(fields[:8]), running  # idle + iowait; user to steal (guests are in user)
-
-
-def spare_cores(before: tuple[int, int, int] | None, after: tuple[int, int, int] | None) -> float:
-    """How many cores were idle on average between two cpu_times(), or, where fewer than MIN_TICKS
-    passed between them, are idle now (the cores less the tasks running, this one included); where that
-    cannot be known, the cores besides this process's own."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    if before is None or after is None:
-        return cores - 1.0
-    if after[1] - before[1] < MIN_TICKS:
-        return max(0.0, min((os.cpu_count() or 1) - after[2], cores - 1.0))
-    return min((after[0] - before[0]) / (after[1] - before[1]) * (os.cpu_count() or 1), cores - 1.0)
 
 
 def _serve(requests: int, answers: int) -> None:

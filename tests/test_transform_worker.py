@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from runner import LoadError, Server, transform_worker
+from runner.cores import MIN_TICKS
 from tests.project_files import write
 
 MODULES = 40
@@ -80,7 +81,7 @@ def test_a_short_window_counts_the_tasks_running_now():
     """Fewer ticks than MIN_TICKS say nothing: the cores less the tasks running (this one too) decide."""
     cores = len(os.sched_getaffinity(0))
     count = os.cpu_count() or 1
-    short = transform_worker.MIN_TICKS - 1
+    short = MIN_TICKS - 1
     assert transform_worker.spare_cores((100, 1000, 1), (100, 1000 + short, 1)) == min(count - 1, cores - 1)
     assert transform_worker.spare_cores((100, 1000, 1), (100 + short, 1000 + short, count)) == 0.0
     assert transform_worker.spare_cores((100, 1000, 1), (100, 1000, count + 5)) == 0.0
