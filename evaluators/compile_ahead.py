@@ -11,8 +11,11 @@ compiles the queue to bytecode, in a context of its own (a JSRuntime per thread 
 QuickJS-ng; the C calls release the GIL), from the first, while the runtime parses and then serves
 its compile requests from the last: a request the thread compiled is read, not compiled. Not while
 the host transforms (the transform has the machine's cores then: the host's and its worker's,
-runner/transform_worker.py), and only where a core is idle at that moment: on a busy machine a
-second thread only takes time from the first, and the runtime's thread compiles all, as before.
+runner/transform_worker.py), and only on a quiet machine: where work other than the host's used
+less than half a core on average while the graph was transformed (runner/cores.py `quiet`: the
+machine's busy time less the host's own and its transform worker's). On a busy machine a second
+thread only takes time from the first, and the runtime's thread compiles all, as before; the
+moment the graph is handed over says little (the host's own worker may still be answering then).
 
 A guess is used only where it is the request: the request's key names the same code started the
 same way, and its source is the very text compiled (compared whole), so a module started early
@@ -34,7 +37,7 @@ from collections import OrderedDict
 
 import _quickjs
 
-from runner.cores import MIN_SPARE, cpu_times, helpers_running, spare_cores
+from runner.cores import quiet, work_ticks
 from runner.limits import DEFAULT_STACK_KB
 
 from .keyed_wrapper import WrapperShapes
@@ -65,15 +68,6 @@ def wrapper_source(shapes: WrapperShapes, key: str, code: str) -> str | None:
     return shapes.wrapper(code, tla == "s", False, list(map(int, shape.split(","))) if shape else [])
 
 
-def core_idle() -> bool:
-    """Is a core idle now, besides this thread's (as much of one as the transform worker asks)? The
-    host's own helpers do not count: the transform worker may be sending its last answer."""
-    now = cpu_times()
-    if now is not None:
-        now = (now[0], now[1], now[2] - helpers_running())
-    return spare_cores(now, now) >= MIN_SPARE
-
-
 class CompileAhead:
     """Bytecode of wrappers compiled on a thread, by the request that will ask for it: the wrapper key
     without its format (`started`, e or l, and the code key). Modules are queued as their answers are
@@ -87,6 +81,7 @@ class CompileAhead:
         self._shapes = shapes
         self._lock = threading.Condition()
         self._queued: dict[str, tuple[str, str]] = {}  # tail -> (code key, code), not yet started
+        self._since: tuple[int, int, int] | None = None  # the machine's work_ticks() at the first queued
         self._todo: OrderedDict[str, tuple[str, str]] = OrderedDict()  # started, not yet compiled
         self._busy: str | None = None  # the tail being compiled
         self._done: dict[str, tuple[str, bytes | None]] = {}  # -> (source, bytecode; None: did not compile)
@@ -96,14 +91,15 @@ class CompileAhead:
         """Queue the wrapper of `code`, keyed `key`, to be compiled before it is asked for (the
         environment's hook): started in its turn, as all but a module with top-level await and imports
         that is started early are."""
+        if not self._queued:  # the graph's first: the window the machine's load is judged over opens
+            self._since = work_ticks()
         self._queued["l:" + key] = (key, code)
 
     def start(self) -> None:
-        """Compile what is queued, on the thread, where a core is idle now (else the runtime's thread
-        compiles it, as without this: a busy machine's cores are other work's). Now, not on average
-        since the host started: the transform's own worker kept the second core busy until now."""
+        """Compile what is queued, on the thread, where the machine was quiet while it was queued (else
+        the runtime's thread compiles it, as without this: a busy machine's cores are other work's)."""
         queued, self._queued = self._queued, {}
-        if len(queued) < MIN_MODULES or not core_idle():
+        if len(queued) < MIN_MODULES or not quiet(self._since, work_ticks()):
             return
         with self._lock:
             for tail, item in queued.items():

@@ -66,8 +66,8 @@ class Spy:
         monkeypatch.setattr(CompileAhead, "submit", spy_submit)
         monkeypatch.setattr(CompileAhead, "start", finished_start)
         monkeypatch.setattr(CompileAhead, "take", spy_take)
-        # whether a core is idle is the machine's to say: here it is told
-        monkeypatch.setattr(compile_ahead, "core_idle", lambda: idle)
+        # whether the machine is quiet is its own to say: here it is told
+        monkeypatch.setattr(compile_ahead, "quiet", lambda before, after: idle)
 
 
 def finish(ahead: CompileAhead) -> None:
@@ -118,16 +118,16 @@ def test_the_runtime_reads_the_wrappers_made_ahead_but_one_started_early(tmp_pat
 
 
 @pytest.mark.usefixtures("user_cache")
-def test_nothing_is_compiled_ahead_where_no_core_is_idle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_nothing_is_compiled_ahead_on_a_busy_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = write(tmp_path / "app", PROJECT)
     expected = compiled_result(root)
-    spy = Spy(monkeypatch, idle=False)
+    spy = Spy(monkeypatch, idle=False)  # the machine found busy
     assert import_entry(root, tmp_path / "cache") == expected
     assert spy.submitted and spy.taken and not any(found for _, found in spy.taken)
 
 
 def test_a_wrapper_made_ahead_is_the_runtimes_own_text_and_no_other(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(compile_ahead, "core_idle", lambda: True)
+    monkeypatch.setattr(compile_ahead, "quiet", lambda before, after: True)
     monkeypatch.setattr(compile_ahead, "MIN_MODULES", 1)  # one module: a graph of one, made ahead all the same
     shapes = _shapes()
     ahead = CompileAhead(shapes)
@@ -138,6 +138,7 @@ def test_a_wrapper_made_ahead_is_the_runtimes_own_text_and_no_other(monkeypatch:
     key = code_key(module)  # type: ignore[arg-type]
     assert key is not None
     source = wrapper_source(shapes, key, code)
+    assert source is not None
     # the runner's shape: a generator whose prologue's awaits are blanked and whose gate yields
     assert source.startswith("(function*") and "     __vite_ssr_import__" in source
     assert "yield __vite_ssr_import_meta__;" in source and "await" not in source
