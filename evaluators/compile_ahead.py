@@ -30,7 +30,6 @@ the bytecode, and compiling what the thread did not, is).
 
 from __future__ import annotations
 
-import ctypes
 import functools
 import threading
 from collections import OrderedDict
@@ -41,17 +40,7 @@ from runner.cores import quiet, work_ticks
 from runner.limits import DEFAULT_STACK_KB
 
 from .keyed_wrapper import WrapperShapes
-from .quickjs_bytecode import (
-    FILENAME,
-    JS_EVAL_FLAG_COMPILE_ONLY,
-    JS_EVAL_TYPE_GLOBAL,
-    JS_TAG_EXCEPTION,
-    JS_WRITE_OBJ_BYTECODE,
-    Api,
-    _api,
-    _pointers,
-    _shapes,
-)
+from .quickjs_bytecode import JS_TAG_EXCEPTION, Api, _api, _pointers, _shapes, compile_script, write_bytecode
 
 #: a graph with fewer modules compiles them in less time than a thread and its runtime take to start
 MIN_MODULES = 8
@@ -161,21 +150,12 @@ class CompileAhead:
         source = wrapper_source(self._shapes, key, code)
         if source is None:
             return "", None
-        text = source.encode("utf-8", "surrogatepass")
-        script = api.eval(ctx, text, len(text), FILENAME, JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_COMPILE_ONLY)
+        script = compile_script(api, ctx, source)
         if script.tag == JS_TAG_EXCEPTION:
             api.free_value(ctx, api.get_exception(ctx))
             return source, None
         try:
-            size = ctypes.c_size_t()
-            buffer = api.write_object(ctx, ctypes.byref(size), script, JS_WRITE_OBJ_BYTECODE)
-            if not buffer:
-                api.free_value(ctx, api.get_exception(ctx))
-                return source, None
-            try:
-                return source, ctypes.string_at(buffer, size.value)
-            finally:
-                api.free(ctx, buffer)
+            return source, write_bytecode(api, ctx, script)
         finally:
             api.free_value(ctx, script)
 

@@ -249,10 +249,9 @@ class QuickJSCompiler:
             # the runner compiles it itself.
             if compiled is None or not may_compile(source, compiled, _shapes):
                 return UNDEFINED
-            text = compiled.encode("utf-8", "surrogatepass")
-            script = api.eval(ctx, text, len(text), FILENAME, JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_COMPILE_ONLY)
-            if script.tag != JS_TAG_EXCEPTION:
-                self._store(source, script)
+            script = compile_script(api, ctx, compiled)
+            if script.tag != JS_TAG_EXCEPTION and (bytecode := write_bytecode(api, ctx, script)) is not None:
+                self.code.keep(self._build(), source, bytecode)
         else:
             return UNDEFINED
         if script.tag == JS_TAG_EXCEPTION:  # a syntax error, out of memory: the runner compiles it and reports
@@ -281,16 +280,24 @@ class QuickJSCompiler:
             self.build = self.code.build(_binary_identity(), engine_build)
         return self.build
 
-    def _store(self, source: str, script: JSValue) -> None:
-        size = ctypes.c_size_t()
-        buffer = self.api.write_object(self.context_ptr, ctypes.byref(size), script, JS_WRITE_OBJ_BYTECODE)
-        if not buffer:  # out of memory: not cached
-            self.api.free_value(self.context_ptr, self.api.get_exception(self.context_ptr))
-            return
-        try:
-            self.code.keep(self._build(), source, ctypes.string_at(buffer, size.value))
-        finally:
-            self.api.free(self.context_ptr, buffer)
+
+def compile_script(api: Api, ctx: int, source: str) -> JSValue:
+    """`source` compiled as a script, not run (a new reference; an exception where it does not compile)."""
+    text = source.encode("utf-8", "surrogatepass")
+    return api.eval(ctx, text, len(text), FILENAME, JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_COMPILE_ONLY)
+
+
+def write_bytecode(api: Api, ctx: int, script: JSValue) -> bytes | None:
+    """A compiled script's bytecode, or None where it cannot be written (out of memory: not cached)."""
+    size = ctypes.c_size_t()
+    buffer = api.write_object(ctx, ctypes.byref(size), script, JS_WRITE_OBJ_BYTECODE)
+    if not buffer:
+        api.free_value(ctx, api.get_exception(ctx))
+        return None
+    try:
+        return ctypes.string_at(buffer, size.value)
+    finally:
+        api.free(ctx, buffer)
 
 
 @functools.cache
