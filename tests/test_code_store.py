@@ -6,6 +6,7 @@ store off with the reason said — in every evaluator."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import secrets
@@ -411,7 +412,8 @@ def test_the_users_remembered_builds_keep_to_their_bound_newest_kept(tmp_path: P
     binaries = [f"binary:{index}" for index in range(KEPT_BUILDS + 3)]
     for index, binary in enumerate(binaries):  # one binary after another (new installs), each remembered
         store = CodeStore(tmp_path / f"project{index}" / "code.sqlite", b"k" * 32, 1 << 20, user)
-        assert store.build_of(binary, lambda binary=binary: f"engine of {binary}") == f"engine of {binary}"
+        engine = f"engine of {binary}"
+        assert store.build_of(binary, functools.partial(str, engine)) == engine
         for written in (user / "builds").iterdir():  # older than the next one, whatever the clock's tick
             info = written.stat()
             os.utime(written, ns=(info.st_atime_ns, info.st_mtime_ns - 1_000_000_000))
