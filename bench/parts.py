@@ -1,5 +1,5 @@
 """Where one import's time goes, measured in this process (so without interpreter start-up and
-imports): a fresh Server imports an entry, cold (empty transform cache) or warm (the cache on
+imports): a fresh Server imports an entry, cold (empty transform cache and code store) or warm (the cache on
 disk from an earlier import), with the parts timed by wrapping internals for the duration:
 
 - runtime: `create_runner` (a new runtime with the runner bundle booted);
@@ -105,6 +105,16 @@ async def _import_once(root: Path, entry: str, evaluator: str, cache_dir: Path) 
     return {key: value * 1000 for key, value in parts.items()}
 
 
+def _cold(cache_dir: Path, tag: str) -> Path:
+    """A cache directory no import used, and no compiled code in memory: the process keeps a code store
+    open per cache directory (evaluators/code_store.py), so a deleted one would still answer every
+    wrapper by key, and a "cold" import would compile nothing."""
+    from evaluators.compiled_code import CODE_CACHE
+
+    CODE_CACHE.clear()
+    return cache_dir.with_name(f"{cache_dir.name}-cold{tag}")
+
+
 def breakdown(root: Path, entry: str, evaluator: str, cache_dir: Path, *, warm: bool,
               repeat: int = 3) -> list[dict[str, float]]:
     """`repeat` imports of `entry` (ms per part), cold or warm, after one unmeasured import (which
@@ -113,13 +123,14 @@ def breakdown(root: Path, entry: str, evaluator: str, cache_dir: Path, *, warm: 
 
     samples = []
     asyncio.run(_import_once(root, entry, evaluator, cache_dir))
-    for _ in range(repeat):
-        if not warm:
-            shutil.rmtree(cache_dir, ignore_errors=True)
+    for index in range(repeat):
+        directory = cache_dir if warm else _cold(cache_dir, str(index))
         # Each import starts from a collected heap, as in a fresh process: otherwise a full collection of
         # what the earlier imports left (35 ms for the tree) lands in whichever import reaches the threshold.
         gc.collect()
-        samples.append(asyncio.run(_import_once(root, entry, evaluator, cache_dir)))
+        samples.append(asyncio.run(_import_once(root, entry, evaluator, directory)))
+        if directory != cache_dir:
+            shutil.rmtree(directory, ignore_errors=True)
     shutil.rmtree(cache_dir, ignore_errors=True)
     return samples
 
@@ -155,7 +166,9 @@ def main() -> None:
         for stat in ("mean", "p90", "max"):
             rows.append([graph, stat, *[harness.stats([s[part] for s in samples])[stat] for part in PARTS]])
         if ns.profile:
-            if not ns.cold:
+            if ns.cold:
+                cache_dir = _cold(cache_dir, "profile")
+            else:
                 asyncio.run(_import_once(root, url, ns.evaluator, cache_dir))
             print(f"--- {graph}: the costliest functions of one {'cold' if ns.cold else 'warm'} import")
             _profile(root, url, ns.evaluator, cache_dir, ns.profile)
