@@ -254,6 +254,32 @@ def test_a_large_batch_is_compiled_in_two_guests_at_once_into_the_same_bytecode_
     assert single.bytecode(few, code) == (expected[:len(few)], 0.0)  # a small batch: one thread
 
 
+def test_a_large_batch_with_a_store_takes_the_cache_refuses_a_forged_key_and_compiles_the_rest(tmp_path):
+    """A cold import's batch with a store behind the cache, as `modrun run` has (wrappers.py bytecode): a
+    source the cache holds comes from the cache, a keyed source that is not its key's wrapper gets no
+    bytecode and is kept under no key, the rest is what one guest compiles, in order, on two threads."""
+    engine = WasmEngine()
+    snapshot = engine.snapshot(WasmTransport.runtime_config(RuntimeOptions()))
+    sources = [f"(function m{i}() {{ return {i}; }})" for i in range(3 * PARALLEL_MIN)]
+    forged = "K1:l:" + "0" * 40 + ":t:"
+    reference = engine.new_guest(snapshot, None)
+    try:
+        expected: list[bytes | None] = [reference.compile(source, "<input>") for source in sources]
+    finally:
+        reference.close()
+    code = CompiledCode(CodeCache(), str(tmp_path))
+    assert code.store is not None
+    compiler = WasmCompiler(engine, snapshot)
+    cached = b"cached bytecode"  # what the cache holds is what comes back: the batch skips it
+    code.keep(compiler.build, sources[5], cached)
+    requests = [*sources, forged + "\n" + sources[0]]
+    found, helper_seconds = compiler.bytecode(requests, code)
+    assert found == [*expected[:5], cached, *expected[6:], None] and helper_seconds > 0
+    code.flush()
+    assert code.find(lambda: compiler.build, [forged]) == [None]
+    assert code.find(lambda: compiler.build, sources[:2]) == expected[:2]
+
+
 def test_damaged_bytecode_is_refused_or_contained():
     transport = WasmTransport(RuntimeOptions())
     bytecode = transport.guest.compile("40 + 2", "/src/answer.js")
