@@ -19,8 +19,9 @@ there, otherwise the host transforms it itself, so neither side waits on the oth
 work. Answers come back as the cache entry's JSON bytes, which the host stores as they are. A
 module the worker could not transform (a syntax error, any failure, a worker that died) is
 transformed again by the host, which raises the error exactly as without a worker. A worker that
-answers nothing for STALL seconds while the host waits is taken as hung (a fork copies locks other
-threads held at that moment) and killed, and the host does its modules.
+answers nothing for STALL seconds while it holds modules is taken as hung (a fork copies locks other
+threads held at that moment) and killed, and the host does its modules: one timer for the worker
+checks that, not one per module (a timeout and a shield around each wait cost more than the wait).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ START_AFTER = 8  # the host's own transforms before a worker pays for its fork
 RECHECK = 32  # the host's own transforms between two looks at a busy machine
 BACKLOG = 8  # modules under way in the worker at a time
 STALL = 10.0  # seconds with no answer at all while the host waits: the worker is hung
+_READ = 1 << 20  # bytes of answers read at a time
 _REQUEST = struct.Struct("<II")  # id, payload length
 _ANSWER = struct.Struct("<IBI")  # id, ok, payload length
 
@@ -56,6 +58,8 @@ class TransformWorker:
         self._next = 0
         self._answered = 0
         self._waiting: dict[int, asyncio.Future[bytes | None]] = {}
+        self._watchdog: asyncio.TimerHandle | None = None  # the stall check, armed while modules are held
+        self._writing = False  # the loop has a writer registered for what the pipe did not take
         self._out = bytearray()  # requests the pipe did not take yet
         self._in = bytearray()
         # Linux only: Windows has no fork, and macOS's system libraries do not support a fork without exec.
@@ -67,14 +71,24 @@ class TransformWorker:
         transforms it itself: the worker did not take it (decided before this first suspends), could
         not transform it, or was found hung or dead."""
         future = self._take(code, file, hint)
-        while future is not None and not future.done():
-            answered = self._answered
-            try:
-                await asyncio.wait_for(asyncio.shield(future), STALL)
-            except TimeoutError:
-                if self._answered == answered:
-                    self.close()  # every module it held goes back to the host
-        return None if future is None else future.result()
+        if future is None:
+            return None
+        if not future.done():
+            if self._watchdog is None and self._loop is not None:
+                self._watchdog = self._loop.call_later(STALL, self._check, self._answered)
+            await future  # answered, or None once the worker is closed (dead, or hung: _check)
+        return future.result()
+
+    def _check(self, answered: int) -> None:
+        """STALL seconds after the check was armed: a worker that holds modules and has answered
+        none of them since is hung, and closed (every module it held goes back to the host)."""
+        self._watchdog = None
+        if self._closed or not self._waiting:
+            return
+        if self._answered == answered:
+            self.close()
+        elif self._loop is not None:
+            self._watchdog = self._loop.call_later(STALL, self._check, self._answered)
 
     def _take(self, code: str, file: str, hint: str) -> asyncio.Future[bytes | None] | None:
         """A future for the worker's answer, or None when the host should transform it itself now."""
@@ -138,15 +152,17 @@ class TransformWorker:
             return
         del self._out[:written]
         assert self._loop is not None
-        if self._out:
+        if self._out and not self._writing:
             self._loop.add_writer(self._to, self._write)
-        else:
+            self._writing = True
+        elif not self._out and self._writing:
             self._loop.remove_writer(self._to)
+            self._writing = False
 
     def _read(self) -> None:
         while True:
             try:
-                chunk = os.read(self._from, 1 << 20)
+                chunk = os.read(self._from, _READ)
             except BlockingIOError:
                 break
             except OSError:
@@ -155,6 +171,8 @@ class TransformWorker:
                 self._fail()  # the worker is gone: what it held is transformed by the host
                 return
             self._in += chunk
+            if len(chunk) < _READ:
+                break  # the pipe is drained: more that comes wakes the loop's reader
         view = self._in
         start = 0
         while len(view) - start >= _ANSWER.size:
@@ -179,6 +197,9 @@ class TransformWorker:
         if self._closed:
             return
         self._closed = True
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
         for future in self._waiting.values():
             if not future.done():
                 future.set_result(None)

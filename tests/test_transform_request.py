@@ -146,3 +146,35 @@ def test_an_ambiguous_es_module_with_a_syntax_error_reports_it_as_before():
         runner_format(code, "/app/m.js", "auto")
     assert (str(parsed_once.value), parsed_once.value.loc, parsed_once.value.frame) == \
         (str(alone.value), alone.value.loc, alone.value.frame)
+
+
+@pytest.mark.parametrize("size", [0, 1, 65_535, 65_536, 65_537, 200_000])
+def test_a_module_file_is_read_whole_as_text_mode_reads_it(tmp_path, size):
+    from runner.transform_request import read_source
+
+    unit = "a\r\nb\rc\né𝒳\n"
+    path = tmp_path / "m.js"
+    path.write_bytes((unit * (size // len(unit.encode()) + 1)).encode()[:size])
+    try:
+        expected = path.read_text(encoding="utf-8")  # text mode: universal newlines
+    except UnicodeDecodeError:  # cut inside a character: the read fails as the decode does
+        with pytest.raises(LoadError) as error:
+            read_source(str(path))
+        assert error.value.code == "ERR_LOAD" and "codec can't decode" in error.value.message
+        return
+    assert read_source(str(path)).code == expected
+
+
+def test_a_module_that_cannot_be_read_fails_as_open_reports_it(tmp_path):
+    from runner.transform_request import read_source
+
+    directory = tmp_path / "d.js"
+    directory.mkdir()
+    with pytest.raises(LoadError) as error:
+        read_source(str(directory))
+    assert (error.value.code, error.value.message) == \
+        ("ERR_LOAD", f"cannot read {directory}: [Errno 21] Is a directory: '{directory}'")
+    with pytest.raises(LoadError) as error:
+        read_source(str(tmp_path / "missing.js"))
+    assert (error.value.code, error.value.message) == \
+        ("ERR_MODULE_NOT_FOUND", f"Cannot find module '{tmp_path / 'missing.js'}'")

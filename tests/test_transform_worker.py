@@ -171,3 +171,28 @@ def test_a_hung_worker_is_killed_and_its_modules_done_by_the_host(tmp_path, monk
 
     total, sent, pid = asyncio.run(main())
     assert total == sum(range(MODULES)) and sent > 0 and pid is None
+
+
+def _slow(payload: bytes) -> bytes | None:
+    time.sleep(0.3)
+    return _real_transform(payload)
+
+
+_real_transform = transform_worker._transform
+
+
+def test_a_slow_worker_that_keeps_answering_is_not_taken_as_hung(tmp_path, monkeypatch):
+    monkeypatch.setattr(transform_worker, "START_AFTER", 0)
+    monkeypatch.setattr(transform_worker, "STALL", 0.5)  # longer than one answer takes, shorter than all
+    monkeypatch.setattr(transform_worker, "_transform", _slow)
+    monkeypatch.setattr(transform_worker, "BACKLOG", 4)  # the last four: answered over 1.2 s
+    _graph(tmp_path)
+
+    async def main() -> tuple[object, int, int | None]:
+        async with Server(root=tmp_path, cache_dir=False) as server:
+            total = (await server.environments["ssr"].import_module("/m.js")).total
+            worker = server.transform_worker
+            return total, worker._answered, worker._pid
+
+    total, answered, pid = asyncio.run(main())
+    assert total == sum(range(MODULES)) and answered >= 4 and pid is not None  # alive while it answered

@@ -125,6 +125,7 @@ class _Resolution:
                  kind: str) -> None:
         self.packages = packages
         self.real = real_paths.of
+        self.real_file = real_paths.file  # the real path of a file there, or None (`_probe`'s paths are normal)
         self.environment = environment
         self.root = str(environment.root)
         self.importer = importer
@@ -199,12 +200,14 @@ class _Resolution:
         entry, then an index file), as bundlers do."""
         text = os.path.normpath(path)
         self.looked.append(os.path.dirname(text))
-        if os.path.isfile(text):
-            return self.real(text)
+        found = self.real_file(text)
+        if found is not None:
+            return found
         self.tried.append(text)
         for ext in REQUIRE_EXTENSIONS if self.require else EXTENSIONS:
-            if os.path.isfile(text + ext):
-                return self.real(text + ext)
+            found = self.real_file(text + ext)
+            if found is not None:
+                return found
         if os.path.isdir(text):
             self.looked.append(text)
             package = self._read(text)
@@ -213,9 +216,9 @@ class _Resolution:
                 if entry is not None:
                     return entry
             for ext in REQUIRE_EXTENSIONS if self.require else EXTENSIONS:
-                candidate = os.path.join(text, "index" + ext)
-                if os.path.isfile(candidate):
-                    return self.real(candidate)
+                found = self.real_file(os.path.join(text, "index" + ext))
+                if found is not None:
+                    return found
             self.tried.append(os.path.join(text, "index"))
         return None
 
