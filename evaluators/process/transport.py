@@ -19,18 +19,33 @@ import os
 import select
 import signal
 import time
+from collections.abc import Callable
 from typing import Any
 
+from runner.cores import HELPERS
 from runner.errors import CrashError, LimitError, ModrunError, UsageError
 from runner.limits import Budget
 from runner.rpc import wire
 from runner.rpc.protocol import Message
 from runner.rpc.transport import RuntimeTransport
 
+from ..ahead_queue import AheadQueue
 from ..code_store import warn_refusal
 from ..pulled import PulledTransport
 from ..stops import discarded, limit_exceeded
-from .frames import ANSWER, FAIL, OUT, READY, FrameError, FrameReader, pack_call, pack_turn, unpack_answer, unpack_out
+from .frames import (
+    ANSWER,
+    FAIL,
+    OUT,
+    READY,
+    FrameError,
+    FrameReader,
+    pack_ahead,
+    pack_call,
+    pack_turn,
+    unpack_answer,
+    unpack_out,
+)
 from .pool import Worker
 
 #: how long a worker may take to boot before it is declared dead
@@ -98,6 +113,10 @@ class ProcessTransport(RuntimeTransport):
         self._spin_probe_every = SPIN_PROBE_EVERY
         #: how the spins went (for benchmarks): spins, answers caught by one, spins that lost the core
         self.spin_counts = {"spins": 0, "answered": 0, "late": 0}
+        #: the modules whose wrappers the worker may compile ahead (evaluators/compile_ahead.py), where it
+        #: takes them; `on_code` is the environment's hook
+        self._ahead: AheadQueue | None = None
+        self.on_code: Callable[[str, str], None] | None = None
 
     @property
     def pid(self) -> int:
@@ -115,6 +134,11 @@ class ProcessTransport(RuntimeTransport):
             self.engine = str(self.info.get("engine", ""))
             if self.info.get("code_cache_off"):
                 warn_refusal(str(self.info["code_cache_off"]))
+            if self.info.get("ahead") is True:
+                self._ahead = AheadQueue()
+                self.on_code = self._ahead.submit
+                # its boot, while the host transforms, is the host's own work, not load (runner/cores.py)
+                HELPERS.add(self.pid)
         except (FrameError, ValueError) as error:
             raise self._broken(self._protocol_error(str(error))) from None
 
@@ -139,6 +163,10 @@ class ProcessTransport(RuntimeTransport):
                 frame = pack_turn(budget.deadline, budget.cpu_left, messages)
             except FrameError as error:  # nothing was sent: the runtime stays usable
                 raise UsageError(f"a message for the runtime is too large: {error}") from None
+            if self._ahead is not None and (modules := self._ahead.take()):
+                # the graph's answer may be in this turn: its wrappers are wanted next
+                with contextlib.suppress(FrameError):  # too large: the runtime compiles them, as before
+                    frame = pack_ahead(modules) + frame
             await self._send(frame, budget)
             self._turns += 1
         elif self._turns == 0:
@@ -197,6 +225,7 @@ class ProcessTransport(RuntimeTransport):
         if self._attached:
             self._detach()
         self.dead = True
+        HELPERS.discard(self.pid)
         self.worker.kill()
 
     # ---- reading ----
