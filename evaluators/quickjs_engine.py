@@ -30,7 +30,7 @@ import _quickjs
 
 from runner.errors import RuntimeStopped
 from runner.js.bundle import boot_expression, profile_libraries, runtime_identity, runtime_source, runtime_source_of
-from runner.limits import DEFAULT_STACK_KB, Budget
+from runner.limits import Budget
 from runner.rpc.protocol import DRAIN_AGAIN, DRAIN_COMPILE
 
 from .options import RuntimeOptions
@@ -83,12 +83,9 @@ class QuickJSEngine:
         if self._compiler is not None:  # keys to wrappers, in place of code once it holds some (compiled_code.py)
             config["codeKeys"] = "instead" if self._compiler.holds_keys() else "alongside"
         #: may wrappers be compiled ahead for this runtime (compile_ahead.py)? For one sent code whose
-        #: wrappers are compiled into a store, and whose compiles no limit of its own bounds (its CPU time,
-        #: its heap, its stack: they stay exact where compiled on its thread, as before)
+        #: wrappers are compiled into a store, and whose compiles no limit of its own bounds
         self.may_ahead = self._compiler is not None and config["codeKeys"] == "alongside" \
-            and self._compiler.code.store is not None \
-            and options.limits.cpu_ms is None and options.limits.memory_mb is None \
-            and options.limits.stack_kb == DEFAULT_STACK_KB
+            and self._compiler.code.store is not None and options.compiles_unbounded
         #: the wrappers compiled ahead that its compile requests are served from, once it has some
         self.ahead: CompileAhead | None = None
         if ahead and self.may_ahead:

@@ -21,6 +21,7 @@ from evaluators.quickjs_bytecode import unavailable
 from runner import Server
 from runner.errors import ModrunError
 from runner.limits import Limits
+from runner.prefetch import may_prefetch
 from runner.rpc.exports import ModuleProxy
 from tests.project_files import write
 from tests.test_code_keys import compiled_result
@@ -86,6 +87,32 @@ def test_the_worker_serves_the_wrappers_made_ahead_but_one_started_early(tmp_pat
     log.unlink()
     assert import_entry(root, tmp_path / "cache", evaluator) == expected
     assert taken(log) == []
+
+
+def test_the_modules_transformed_while_the_worker_boots_are_sent_ahead(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    # a cold import_module transforms the graph while the worker boots (runner/prefetch.py), before its
+    # transport exists: the queue begun then is the one its transport hands over
+    root = write(tmp_path / "app", PROJECT)
+    expected = compiled_result(root)
+    quiet(monkeypatch, True)
+    sent: list[int] = []
+    monkeypatch.setattr(transport, "pack_ahead", lambda modules: sent.append(len(modules)) or pack_ahead(modules))
+    log = tmp_path / "taken.log"
+    evaluator = spied(log)
+
+    async def main() -> Any:
+        environments = {"ssr": {"evaluator": evaluator}}
+        async with Server(root=root, cache_dir=tmp_path / "cache", environments=environments) as server:
+            env = server.environments["ssr"]
+            assert may_prefetch(env)
+            return (await env.import_module("/entry.js")).result
+
+    assert asyncio.run(main()) == expected
+    es_modules = [name for name in PROJECT if name.endswith(".js")]
+    assert sent == [len(es_modules)]
+    served = taken(log)
+    assert len(served) == len(es_modules) and [key.split(":")[1] for key, found in served if not found] == ["e"]
 
 
 def test_nothing_is_sent_ahead_on_a_busy_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

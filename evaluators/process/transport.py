@@ -22,7 +22,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from runner.cores import HELPERS
 from runner.errors import CrashError, LimitError, ModrunError, UsageError
 from runner.limits import Budget
 from runner.rpc import wire
@@ -88,7 +87,8 @@ class ProcessTransport(RuntimeTransport):
     direct_calls = True
     awaited_calls = True
 
-    def __init__(self, worker: Worker, stall_timeout: float) -> None:
+    def __init__(self, worker: Worker, stall_timeout: float, early: AheadQueue | None = None) -> None:
+        """`early`: the modules queued for this runtime before it was ready (ProcessEvaluator.queue_ahead)."""
         self.worker = worker
         self.stall_timeout = stall_timeout
         self.info: dict[str, Any] = {}
@@ -115,6 +115,7 @@ class ProcessTransport(RuntimeTransport):
         self.spin_counts = {"spins": 0, "answered": 0, "late": 0}
         #: the modules whose wrappers the worker may compile ahead (evaluators/compile_ahead.py), where it
         #: takes them; `on_code` is the environment's hook
+        self._early = early
         self._ahead: AheadQueue | None = None
         self.on_code: Callable[[str, str], None] | None = None
 
@@ -135,10 +136,8 @@ class ProcessTransport(RuntimeTransport):
             if self.info.get("code_cache_off"):
                 warn_refusal(str(self.info["code_cache_off"]))
             if self.info.get("ahead") is True:
-                self._ahead = AheadQueue()
+                self._ahead = self._early or AheadQueue()
                 self.on_code = self._ahead.submit
-                # its boot, while the host transforms, is the host's own work, not load (runner/cores.py)
-                HELPERS.add(self.pid)
         except (FrameError, ValueError) as error:
             raise self._broken(self._protocol_error(str(error))) from None
 
@@ -225,7 +224,6 @@ class ProcessTransport(RuntimeTransport):
         if self._attached:
             self._detach()
         self.dead = True
-        HELPERS.discard(self.pid)
         self.worker.kill()
 
     # ---- reading ----
