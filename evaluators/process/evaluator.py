@@ -30,12 +30,12 @@ from typing import TYPE_CHECKING, Any
 
 from runner.errors import CrashError
 
-from ..ahead_queue import AheadQueue
 from ..options import RuntimeOptions
 from .frames import INIT, STALL_TIMEOUT_S, pack
 from .pool import REAPER, Worker, WorkerPool
 
 if TYPE_CHECKING:
+    from ..ahead_queue import AheadQueue
     from .transport import ProcessTransport
 
 WORKER = Path(__file__).with_name("worker.py")
@@ -108,6 +108,8 @@ class ProcessEvaluator:
         the worker takes their wrappers compiled ahead; None where a limit of the runtime's rules that out."""
         if options.code_cache is None or not options.compiles_unbounded or options.limits.wall_ms is not None:
             return None  # (as the worker's READY would say: worker.py)
+        from ..ahead_queue import AheadQueue  # (a cold run's: a warm one never loads it)
+
         queue = self._early[options] = AheadQueue()
         return queue
 

@@ -20,7 +20,7 @@ import select
 import signal
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runner.errors import CrashError, LimitError, ModrunError, UsageError
 from runner.limits import Budget
@@ -28,7 +28,6 @@ from runner.rpc import wire
 from runner.rpc.protocol import Message
 from runner.rpc.transport import RuntimeTransport
 
-from ..ahead_queue import AheadQueue
 from ..code_store import warn_refusal
 from ..pulled import PulledTransport
 from ..stops import discarded, limit_exceeded
@@ -46,6 +45,9 @@ from .frames import (
     unpack_out,
 )
 from .pool import Worker
+
+if TYPE_CHECKING:
+    from ..ahead_queue import AheadQueue
 
 #: how long a worker may take to boot before it is declared dead
 BOOT_TIMEOUT_S = 30.0
@@ -136,6 +138,8 @@ class ProcessTransport(RuntimeTransport):
             if self.info.get("code_cache_off"):
                 warn_refusal(str(self.info["code_cache_off"]))
             if self.info.get("ahead") is True:
+                from ..ahead_queue import AheadQueue  # (a cold run's: a warm one never loads it)
+
                 self._ahead = self._early or AheadQueue()
                 self.on_code = self._ahead.submit
         except (FrameError, ValueError) as error:
