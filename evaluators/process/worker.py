@@ -7,7 +7,9 @@ channel (frames.py).
 The worker runs the pull loop locally: for each TURN frame it delivers the messages, runs every
 pending job and answers with the outbox in one OUT frame; for each CALL frame it calls the export
 directly (RunnerClient.call's path without the message layer), runs a turn, and answers with the
-call's answer and the outbox in one ANSWER frame. Engine work runs under the budget the
+call's answer and the outbox in one ANSWER frame; an AHEAD frame's modules (a cold graph, sent
+before the TURN that hands it over) have their wrappers compiled on a second thread while the
+runtime parses and links them (evaluators/compile_ahead.py). Engine work runs under the budget the
 parent sent (its deadline and CPU seconds), with the engine's own limits (heap, stack, interrupt)
 and OS limits on top: RLIMIT_AS on the whole process, RLIMIT_CPU re-armed before each turn that has
 a time limit, no core files, and death with the parent (PR_SET_PDEATHSIG).
