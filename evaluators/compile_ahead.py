@@ -11,11 +11,10 @@ compiles the queue to bytecode, in a context of its own (a JSRuntime per thread 
 QuickJS-ng; the C calls release the GIL), from the first, while the runtime parses and then serves
 its compile requests from the last: a request the thread compiled is read, not compiled. Not while
 the host transforms (the transform has the machine's cores then: the host's and its worker's,
-runner/transform_worker.py), and only on a quiet machine: where work other than the host's used
-less than half a core on average while the graph was transformed (runner/cores.py `quiet`: the
-machine's busy time less the host's own and its transform worker's). On a busy machine a second
-thread only takes time from the first, and the runtime's thread compiles all, as before; the
-moment the graph is handed over says little (the host's own worker may still be answering then).
+runner/transform_worker.py), and only where the queue says it pays (ahead_queue.py: a graph big
+enough, a quiet machine). The process evaluator's host keeps the queue and sends its worker what it
+hands over (process/transport.py); the worker compiles it here, on a thread of its own, beside its
+runtime (process/worker.py).
 
 A guess is used only where it is the request: the request's key names the same code started the
 same way, and its source is the very text compiled (compared whole), so a module started early
@@ -33,17 +32,16 @@ from __future__ import annotations
 import functools
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
 
 import _quickjs
 
-from runner.cores import quiet, work_ticks
 from runner.limits import DEFAULT_STACK_KB
 
+from .ahead_queue import AheadQueue
 from .keyed_wrapper import WrapperShapes
 from .quickjs_bytecode import JS_TAG_EXCEPTION, Api, _api, _pointers, _shapes, compile_script, write_bytecode
 
-#: a graph with fewer modules compiles them in less time than a thread and its runtime take to start
-MIN_MODULES = 8
 #: wrappers compiled and not asked for (a module started early, a runtime that stopped) kept at most
 _KEPT = 20_000
 #: the thread's stack: room for the parser's bound (DEFAULT_STACK_KB) and what runs below it
@@ -69,8 +67,7 @@ class CompileAhead:
         self._api = api
         self._shapes = shapes
         self._lock = threading.Condition()
-        self._queued: dict[str, tuple[str, str]] = {}  # tail -> (code key, code), not yet started
-        self._since: tuple[int, int, int] | None = None  # the machine's work_ticks() at the first queued
+        self._queue = AheadQueue()  # what the host process's own runtimes will ask for
         self._todo: OrderedDict[str, tuple[str, str]] = OrderedDict()  # started, not yet compiled
         self._busy: str | None = None  # the tail being compiled
         self._done: dict[str, tuple[str, bytes | None]] = {}  # -> (source, bytecode; None: did not compile)
@@ -78,22 +75,24 @@ class CompileAhead:
 
     def submit(self, key: str, code: str) -> None:
         """Queue the wrapper of `code`, keyed `key`, to be compiled before it is asked for (the
-        environment's hook): started in its turn, as all but a module with top-level await and imports
-        that is started early are."""
-        if not self._queued:  # the graph's first: the window the machine's load is judged over opens
-            self._since = work_ticks()
-        self._queued["l:" + key] = (key, code)
+        environment's hook, for a runtime of this process)."""
+        self._queue.submit(key, code)
 
     def start(self) -> None:
-        """Compile what is queued, on the thread, where the machine was quiet while it was queued (else
-        the runtime's thread compiles it, as without this: a busy machine's cores are other work's)."""
-        queued, self._queued = self._queued, {}
-        if len(queued) < MIN_MODULES or not quiet(self._since, work_ticks()):
+        """Compile what is queued, on the thread, where the queue says it pays (else the runtime's thread
+        compiles it, as without this: a busy machine's cores are other work's)."""
+        self.compile(self._queue.take())
+
+    def compile(self, modules: Mapping[str, str]) -> None:
+        """Compile the wrappers of `modules` (code key -> code) on the thread, from the first: started in
+        their turn, as all but a module with top-level await and imports that is started early are."""
+        if not modules:
             return
         with self._lock:
-            for tail, item in queued.items():
+            for key, code in modules.items():
+                tail = "l:" + key
                 if tail not in self._done and tail != self._busy:
-                    self._todo[tail] = item
+                    self._todo[tail] = (key, code)
             if self._thread is None:
                 # made here, not at the first transform: a thread's locks must not be copied into the
                 # transform worker's fork

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from runner.js.profiles import DEFAULT_PROFILE
-from runner.limits import Limits
+from runner.limits import DEFAULT_STACK_KB, Limits
 
 
 class RuntimeOptions(NamedTuple):  # not a dataclass: every run makes this class, and a dataclass costs a compile
@@ -27,3 +27,10 @@ class RuntimeOptions(NamedTuple):  # not a dataclass: every run makes this class
             "env": {"MODE": self.mode, "DEV": dev, "PROD": not dev, "SSR": True},
             "hmr": self.hmr,
         }
+
+    @property
+    def compiles_unbounded(self) -> bool:
+        """Does no limit of the runtime's own bound its compiles (its CPU time, its heap, its stack)? Where one
+        does, they stay on its thread, exact, as before: no wrapper is compiled ahead for it (compile_ahead.py)."""
+        limits = self.limits
+        return limits.cpu_ms is None and limits.memory_mb is None and limits.stack_kb == DEFAULT_STACK_KB

@@ -30,7 +30,7 @@ import _quickjs
 
 from runner.errors import RuntimeStopped
 from runner.js.bundle import boot_expression, profile_libraries, runtime_identity, runtime_source, runtime_source_of
-from runner.limits import DEFAULT_STACK_KB, Budget
+from runner.limits import Budget
 from runner.rpc.protocol import DRAIN_AGAIN, DRAIN_COMPILE
 
 from .options import RuntimeOptions
@@ -67,7 +67,7 @@ class QuickJSEngine:
     def __init__(self, options: RuntimeOptions, *, ahead: bool = False) -> None:
         """Boot the runner bundle in a new context; raises what stopped it if it cannot. `ahead`: the
         engine runs in the process whose host transforms its modules, which may compile their wrappers
-        ahead of it (compile_ahead.py)."""
+        ahead of it (compile_ahead.py); elsewhere (the process worker) `use_ahead` once given some."""
         self.limits = options.limits
         self.dead = False
         self._limited = False  # the running step has a deadline armed
@@ -82,17 +82,14 @@ class QuickJSEngine:
         config["hostCompiles"] = self._compiler is not None
         if self._compiler is not None:  # keys to wrappers, in place of code once it holds some (compiled_code.py)
             config["codeKeys"] = "instead" if self._compiler.holds_keys() else "alongside"
-        #: wrappers compiled ahead from the host's transforms (compile_ahead.py): for a runtime sent code
-        #: whose wrappers are compiled into a store, and whose compiles no limit of its own bounds (its CPU
-        #: time, its heap, its stack: they stay exact where compiled on its thread, as before)
+        #: may wrappers be compiled ahead for this runtime (compile_ahead.py)? For one sent code whose
+        #: wrappers are compiled into a store, and whose compiles no limit of its own bounds
+        self.may_ahead = self._compiler is not None and config["codeKeys"] == "alongside" \
+            and self._compiler.code.store is not None and options.compiles_unbounded
+        #: the wrappers compiled ahead that its compile requests are served from, once it has some
         self.ahead: CompileAhead | None = None
-        if ahead and self._compiler is not None and config["codeKeys"] == "alongside" \
-                and self._compiler.code.store is not None \
-                and options.limits.cpu_ms is None and options.limits.memory_mb is None \
-                and options.limits.stack_kb == DEFAULT_STACK_KB:
-            from .compile_ahead import compile_ahead
-
-            self.ahead = self._compiler.ahead = compile_ahead()
+        if ahead and self.may_ahead:
+            self.use_ahead()
         # The libraries' sources go in as strings (about 0.1 ms), not as literals to parse (tens of ms).
         units = profile_libraries(options.profile)["units"]
         for name, unit in units.items():
@@ -117,6 +114,16 @@ class QuickJSEngine:
         except _quickjs.JSException as error:
             self.dead = True
             raise self._classify(error, "") from None
+
+    def use_ahead(self) -> CompileAhead:
+        """The wrappers compiled ahead (the process's one CompileAhead), which this runtime's compile
+        requests are now served from; only where it `may_ahead`."""
+        assert self.may_ahead and self._compiler is not None
+        if self.ahead is None:
+            from .compile_ahead import compile_ahead
+
+            self.ahead = self._compiler.ahead = compile_ahead()
+        return self.ahead
 
     def _define_runtime(self, profile: str) -> bool:
         """The bundle's function as the global `__modrun_runtime`, from compiled code keyed by its files'

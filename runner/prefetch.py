@@ -50,6 +50,13 @@ async def boot_with_prefetch(environment: Environment, url: str, deadline: float
     """Boot the environment's runtime and, meanwhile, fetch `url`'s graph as its runner will. The
     runner's first request of this import then begins no other (Environment.begin_import): the prefetch
     began it."""
+    from evaluators import get_evaluator
+
+    # the answers built meanwhile are the runtime's modules: queued for their wrappers to be compiled ahead
+    # (evaluators/compile_ahead.py), where its evaluator may (its transport takes the queue once ready)
+    queue_ahead = getattr(get_evaluator(environment.config.evaluator), "queue_ahead", None)
+    queue = None if queue_ahead is None else queue_ahead(environment.runtime_options())
+    environment.on_code = None if queue is None else queue.submit
     booting = asyncio.ensure_future(environment.runtime.client())
     try:
         await _prefetch(environment, url, deadline)

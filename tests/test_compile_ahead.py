@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from evaluators import compile_ahead
+from evaluators import ahead_queue
 from evaluators.compile_ahead import CompileAhead, wrapper_source
 from evaluators.compiled_code import CODE_CACHE
 from evaluators.options import RuntimeOptions
@@ -67,7 +67,7 @@ class Spy:
         monkeypatch.setattr(CompileAhead, "start", finished_start)
         monkeypatch.setattr(CompileAhead, "take", spy_take)
         # whether the machine is quiet is its own to say: here it is told
-        monkeypatch.setattr(compile_ahead, "quiet", lambda before, after: idle)
+        monkeypatch.setattr(ahead_queue, "quiet", lambda before, after: idle)
 
 
 def finish(ahead: CompileAhead) -> None:
@@ -127,8 +127,8 @@ def test_nothing_is_compiled_ahead_on_a_busy_machine(tmp_path: Path, monkeypatch
 
 
 def test_a_wrapper_made_ahead_is_the_runtimes_own_text_and_no_other(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(compile_ahead, "quiet", lambda before, after: True)
-    monkeypatch.setattr(compile_ahead, "MIN_MODULES", 1)  # one module: a graph of one, made ahead all the same
+    monkeypatch.setattr(ahead_queue, "quiet", lambda before, after: True)
+    monkeypatch.setattr(ahead_queue, "MIN_MODULES", 1)  # one module: a graph of one, made ahead all the same
     shapes = _shapes()
     ahead = CompileAhead(shapes)
     code = "const __vite_ssr_import_0__ = await __vite_ssr_import__(\"/a.js\");\nawait __vite_ssr_import_meta__;\n" \

@@ -35,6 +35,7 @@ from .frames import INIT, STALL_TIMEOUT_S, pack
 from .pool import REAPER, Worker, WorkerPool
 
 if TYPE_CHECKING:
+    from ..ahead_queue import AheadQueue
     from .transport import ProcessTransport
 
 WORKER = Path(__file__).with_name("worker.py")
@@ -63,6 +64,7 @@ class ProcessEvaluator:
         self.command = list(command) if command is not None else [python or sys.executable, "-P", str(WORKER)]
         self.address_space_mb = address_space_mb
         self.pool = WorkerPool(self.spawn, DEFAULT_POOL_SIZE if pool_size is None else pool_size)
+        self._early: dict[RuntimeOptions, AheadQueue] = {}  # queue_ahead's, until a runtime of theirs starts
 
     def spawn(self, options: RuntimeOptions) -> Worker:
         """Start a worker and send it its configuration; it boots on its own."""
@@ -100,28 +102,40 @@ class ProcessEvaluator:
                            "stack_kb": limits.stack_kb, "output_bytes": limits.output_bytes},
                 "address_space_headroom_bytes": int(headroom * 1024 * 1024), "stall_s": self.stall_timeout}
 
+    def queue_ahead(self, options: RuntimeOptions) -> AheadQueue | None:
+        """A queue for the modules of the next runtime of `options` (the environment's hook, runner/prefetch.py),
+        begun before it is ready: the host transforms while its worker boots. Its transport takes it where
+        the worker takes their wrappers compiled ahead; None where a limit of the runtime's rules that out."""
+        if options.code_cache is None or not options.compiles_unbounded or options.limits.wall_ms is not None:
+            return None  # (as the worker's READY would say: worker.py)
+        from ..ahead_queue import AheadQueue  # (a cold run's: a warm one never loads it)
+
+        queue = self._early[options] = AheadQueue()
+        return queue
+
     async def create_transport(self, options: RuntimeOptions) -> ProcessTransport:
         transport = None
+        early = self._early.pop(options, None)
         worker = self.pool.take(options)
         if worker is not None:
             try:
-                transport = await self._start(worker)
+                transport = await self._start(worker, early)
             except CrashError:
                 transport = None  # the pooled worker died while it waited: start a fresh one
         if transport is None:
-            transport = await self._start(self.spawn(options))
+            transport = await self._start(self.spawn(options), early)
         if self.pool.size > 0:
             import asyncio
 
             asyncio.get_running_loop().call_soon(self._refill, options)
         return transport
 
-    async def _start(self, worker: Worker) -> ProcessTransport:
+    async def _start(self, worker: Worker, early: AheadQueue | None) -> ProcessTransport:
         # Imported here (it needs asyncio): a host can spawn workers early (start_early) before it
         # has loaded asyncio and the rest of itself.
         from .transport import ProcessTransport
 
-        transport = ProcessTransport(worker, self.stall_timeout)
+        transport = ProcessTransport(worker, self.stall_timeout, early)
         try:
             await transport.start()
         except BaseException:

@@ -15,9 +15,13 @@ Frames, parent to worker:
 - CALL   `<ddI` (deadline, CPU seconds left, as in TURN; the url's length) + the url + the JSON
          of `[path, args]`: a direct call of an export (RunnerClient.call), without the message
          layer; the worker calls it, then runs a turn, and answers with one ANSWER frame (or FAIL);
+- AHEAD  `<I` (how many modules) + that many `<II` (a code key's length, its code's length, in bytes)
+         + the keys and codes, UTF-8, one after the other: the modules of the graph the next TURN
+         hands over, whose wrappers the worker compiles ahead of its runtime
+         (evaluators/compile_ahead.py); no answer. Sent only to a worker whose READY said `ahead`;
 Worker to parent:
-- READY  JSON `{pid, boot_ms, vm_bytes, engine, code_cache_off}` (code_cache_off: why compiled code
-         is not kept on disk, or null);
+- READY  JSON `{pid, boot_ms, vm_bytes, engine, code_cache_off, ahead}` (code_cache_off: why compiled
+         code is not kept on disk, or null; ahead: whether it takes AHEAD frames);
 - OUT    `<d` (engine CPU seconds spent) + the runtime's outbox as a JSON array (empty text when
          it sent nothing). Every turn runs the runtime until it is idle: it has no jobs left and
          waits for the host;
@@ -45,15 +49,18 @@ CALL_HEAD = struct.Struct("<ddI")
 ANSWER_HEAD = struct.Struct("<dI")
 _CALL_FRAME = struct.Struct("<2sBIddI")
 _ANSWER_FRAME = struct.Struct("<2sBIdI")
+AHEAD_COUNT = struct.Struct("<I")
+AHEAD_SIZES = struct.Struct("<II")
 
 INIT = 1
 TURN = 2
 CALL = 3
+AHEAD = 4
 READY = 16
 OUT = 17
 FAIL = 18
 ANSWER = 19
-KINDS = frozenset({INIT, TURN, CALL, READY, OUT, FAIL, ANSWER})
+KINDS = frozenset({INIT, TURN, CALL, AHEAD, READY, OUT, FAIL, ANSWER})
 
 #: bytes read from the socket at a time
 CHUNK = 256 * 1024
@@ -145,6 +152,52 @@ def unpack_answer(payload: bytes) -> tuple[float, bytes, bytes]:
     if end > len(payload):
         raise FrameError("an ANSWER frame whose answer runs past its end")
     return cpu, payload[ANSWER_HEAD.size:end], payload[end:]
+
+
+def pack_ahead(modules: dict[str, str]) -> bytes:
+    """An AHEAD frame of modules (code key -> code)."""
+    keys = [key.encode() for key in modules]
+    codes = [code.encode("utf-8", "surrogatepass") for code in modules.values()]
+    sizes = b"".join(AHEAD_SIZES.pack(len(key), len(code)) for key, code in zip(keys, codes, strict=True))
+    return pack(AHEAD, AHEAD_COUNT.pack(len(keys)) + sizes + b"".join(keys) + b"".join(codes))
+
+
+def unpack_ahead(payload: bytes) -> dict[str, str]:
+    """The modules of an AHEAD frame (code key -> code), each key of a code key's shape."""
+    if len(payload) < AHEAD_COUNT.size:
+        raise FrameError(f"an AHEAD frame of {len(payload)} bytes is too short")
+    count = AHEAD_COUNT.unpack_from(payload)[0]
+    at = AHEAD_COUNT.size + count * AHEAD_SIZES.size
+    if at > len(payload):
+        raise FrameError(f"an AHEAD frame of {count} modules whose sizes run past its end")
+    sizes = [AHEAD_SIZES.unpack_from(payload, AHEAD_COUNT.size + index * AHEAD_SIZES.size) for index in range(count)]
+    if at + sum(key + code for key, code in sizes) != len(payload):
+        raise FrameError("an AHEAD frame whose sizes do not add up to its length")
+    keys: list[str] = []
+    codes: list[str] = []
+    try:
+        for key_size, _ in sizes:
+            keys.append(payload[at:at + key_size].decode("ascii"))
+            at += key_size
+        for _, code_size in sizes:
+            codes.append(payload[at:at + code_size].decode("utf-8", "surrogatepass"))
+            at += code_size
+    except UnicodeDecodeError as error:
+        raise FrameError(f"an AHEAD frame that is not UTF-8 ({error.reason})") from None
+    for key in keys:
+        if not _code_key_shaped(key):
+            raise FrameError(f"an AHEAD frame with a malformed code key {key[:80]!r}")
+    return dict(zip(keys, codes, strict=True))
+
+
+def _code_key_shaped(key: str) -> bool:
+    """Is `key` shaped as a code key (runner/rpc/code_keys.py): a hex digest, t or s, the awaits' offsets?"""
+    parts = key.split(":")
+    if len(parts) != 3 or len(parts[0]) != 40 or parts[1] not in ("t", "s"):
+        return False
+    digest, _, shape = parts
+    return all(c in "0123456789abcdef" for c in digest) and (
+        not shape or all(offset.isdigit() and offset.isascii() for offset in shape.split(",")))
 
 
 class FrameReader:

@@ -13,6 +13,8 @@ import socket
 import subprocess
 from collections.abc import Callable
 
+from runner.cores import HELPERS
+
 from ..options import RuntimeOptions
 
 #: runtime configurations the pool keeps workers for; the least recently used one goes first
@@ -30,10 +32,13 @@ class Reaper:
     def started(self, proc: subprocess.Popen[bytes]) -> None:
         self.reap()
         self.live.add(proc)
+        # its work (a boot while the host transforms, wrappers compiled ahead) is the host's own, not load
+        HELPERS.add(proc.pid)
 
     def ended(self, proc: subprocess.Popen[bytes]) -> None:
         """A worker that was killed or closed: waited for from now on."""
         self.live.discard(proc)
+        HELPERS.discard(proc.pid)
         if proc.poll() is None:
             self.dying.append(proc)
         self.reap()

@@ -19,7 +19,8 @@ import os
 import select
 import signal
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from runner.errors import CrashError, LimitError, ModrunError, UsageError
 from runner.limits import Budget
@@ -30,8 +31,23 @@ from runner.rpc.transport import RuntimeTransport
 from ..code_store import warn_refusal
 from ..pulled import PulledTransport
 from ..stops import discarded, limit_exceeded
-from .frames import ANSWER, FAIL, OUT, READY, FrameError, FrameReader, pack_call, pack_turn, unpack_answer, unpack_out
+from .frames import (
+    ANSWER,
+    FAIL,
+    OUT,
+    READY,
+    FrameError,
+    FrameReader,
+    pack_ahead,
+    pack_call,
+    pack_turn,
+    unpack_answer,
+    unpack_out,
+)
 from .pool import Worker
+
+if TYPE_CHECKING:
+    from ..ahead_queue import AheadQueue
 
 #: how long a worker may take to boot before it is declared dead
 BOOT_TIMEOUT_S = 30.0
@@ -73,7 +89,8 @@ class ProcessTransport(RuntimeTransport):
     direct_calls = True
     awaited_calls = True
 
-    def __init__(self, worker: Worker, stall_timeout: float) -> None:
+    def __init__(self, worker: Worker, stall_timeout: float, early: AheadQueue | None = None) -> None:
+        """`early`: the modules queued for this runtime before it was ready (ProcessEvaluator.queue_ahead)."""
         self.worker = worker
         self.stall_timeout = stall_timeout
         self.info: dict[str, Any] = {}
@@ -98,6 +115,11 @@ class ProcessTransport(RuntimeTransport):
         self._spin_probe_every = SPIN_PROBE_EVERY
         #: how the spins went (for benchmarks): spins, answers caught by one, spins that lost the core
         self.spin_counts = {"spins": 0, "answered": 0, "late": 0}
+        #: the modules whose wrappers the worker may compile ahead (evaluators/compile_ahead.py), where it
+        #: takes them; `on_code` is the environment's hook
+        self._early = early
+        self._ahead: AheadQueue | None = None
+        self.on_code: Callable[[str, str], None] | None = None
 
     @property
     def pid(self) -> int:
@@ -115,6 +137,11 @@ class ProcessTransport(RuntimeTransport):
             self.engine = str(self.info.get("engine", ""))
             if self.info.get("code_cache_off"):
                 warn_refusal(str(self.info["code_cache_off"]))
+            if self.info.get("ahead") is True:
+                from ..ahead_queue import AheadQueue  # (a cold run's: a warm one never loads it)
+
+                self._ahead = self._early or AheadQueue()
+                self.on_code = self._ahead.submit
         except (FrameError, ValueError) as error:
             raise self._broken(self._protocol_error(str(error))) from None
 
@@ -139,6 +166,10 @@ class ProcessTransport(RuntimeTransport):
                 frame = pack_turn(budget.deadline, budget.cpu_left, messages)
             except FrameError as error:  # nothing was sent: the runtime stays usable
                 raise UsageError(f"a message for the runtime is too large: {error}") from None
+            if self._ahead is not None and (modules := self._ahead.take()):
+                # the graph's answer may be in this turn: its wrappers are wanted next
+                with contextlib.suppress(FrameError):  # too large: the runtime compiles them, as before
+                    frame = pack_ahead(modules) + frame
             await self._send(frame, budget)
             self._turns += 1
         elif self._turns == 0:

@@ -7,7 +7,9 @@ channel (frames.py).
 The worker runs the pull loop locally: for each TURN frame it delivers the messages, runs every
 pending job and answers with the outbox in one OUT frame; for each CALL frame it calls the export
 directly (RunnerClient.call's path without the message layer), runs a turn, and answers with the
-call's answer and the outbox in one ANSWER frame. Engine work runs under the budget the
+call's answer and the outbox in one ANSWER frame; an AHEAD frame's modules (a cold graph, sent
+before the TURN that hands it over) have their wrappers compiled on a second thread while the
+runtime parses and links them (evaluators/compile_ahead.py). Engine work runs under the budget the
 parent sent (its deadline and CPU seconds), with the engine's own limits (heap, stack, interrupt)
 and OS limits on top: RLIMIT_AS on the whole process, RLIMIT_CPU re-armed before each turn that has
 a time limit, no core files, and death with the parent (PR_SET_PDEATHSIG).
@@ -69,6 +71,7 @@ from evaluators.ascii_json import ascii_json  # noqa: E402
 from evaluators.code_store import refusals  # noqa: E402
 from evaluators.options import RuntimeOptions  # noqa: E402
 from evaluators.process.frames import (  # noqa: E402
+    AHEAD,
     CALL,
     FAIL,
     INIT,
@@ -80,6 +83,7 @@ from evaluators.process.frames import (  # noqa: E402
     pack,
     pack_answer,
     pack_out,
+    unpack_ahead,
     unpack_call,
     unpack_turn,
 )
@@ -218,10 +222,13 @@ def serve(channel: Channel) -> int:
     options = RuntimeOptions(profile=config["profile"], mode=config["mode"], hmr=bool(config.get("hmr")),
                              limits=Limits(**config["limits"]), code_cache=config.get("code_cache"))
     engine = QuickJSEngine(options)
+    # Wrappers compiled ahead on a second thread (AHEAD frames) count in the process's CPU time, which
+    # RLIMIT_CPU bounds (CpuGuard): not for a runtime with a wall-clock limit, whose slices arm it.
+    ahead = engine.may_ahead and options.limits.wall_ms is None
     guard = CpuGuard()
     refused = refusals.get(config.get("code_cache") or "")  # said by the parent: this stderr is for crashes
     channel.write(pack(READY, json.dumps({"pid": os.getpid(), "vm_bytes": _vm_bytes(), "engine": engine_version(),
-                                          "code_cache_off": refused,
+                                          "code_cache_off": refused, "ahead": ahead,
                                           "boot_ms": (time.perf_counter() - _STARTED) * 1000}).encode()))
     gc.freeze()
     gc.enable()
@@ -234,6 +241,10 @@ def serve(channel: Channel) -> int:
             deadline, cpu_left, url, request = unpack_call(payload)
         elif kind == TURN:
             deadline, cpu_left, text = unpack_turn(payload)
+        elif kind == AHEAD and ahead:
+            # the next TURN's modules: compiled on a thread while the runtime parses and links them
+            engine.use_ahead().compile(unpack_ahead(payload))
+            continue
         else:
             raise FrameError(f"expected a TURN or CALL frame, got kind {kind}")
         budget = UNLIMITED if deadline is None and cpu_left is None else Budget(deadline=deadline, cpu_left=cpu_left)
