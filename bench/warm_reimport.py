@@ -84,13 +84,20 @@ async def _measure(work: Path, entry: str, repeat: int, instrumented: bool, eval
     size = CODE_CACHE.max_bytes
     CODE_CACHE.clear()
     CODE_CACHE.max_bytes = size if code_cache else 0
+    # A process runtime is a new worker process, whose compiled code in memory starts empty: its wrappers
+    # come from the code store on disk, so that series gets a cache directory (the others need none).
+    scratch = tempfile.TemporaryDirectory(prefix="modrun-reimport-") if evaluator == "process" else None
     try:
-        return await _measure_runs(work, entry, repeat, instrumented, evaluator)
+        return await _measure_runs(work, entry, repeat, instrumented, evaluator,
+                                   False if scratch is None else Path(scratch.name))
     finally:
         CODE_CACHE.max_bytes = size
+        if scratch is not None:
+            scratch.cleanup()
 
 
-async def _measure_runs(work: Path, entry: str, repeat: int, instrumented: bool, evaluator: str) -> dict[str, Any]:
+async def _measure_runs(work: Path, entry: str, repeat: int, instrumented: bool, evaluator: str,
+                        cache_dir: Path | bool) -> dict[str, Any]:
     runs: list[dict[str, float]] = []
     requests: list[tuple[Any, ...]] = []
     modules: dict[str, dict[str, Any]] = {}
@@ -99,7 +106,7 @@ async def _measure_runs(work: Path, entry: str, repeat: int, instrumented: bool,
     def capture(level: str, text: str) -> None:
         printed.append(text)
 
-    async with Server(root=work, cache_dir=False, on_console=capture,
+    async with Server(root=work, cache_dir=cache_dir, on_console=capture,
                       environments={"ssr": {"evaluator": evaluator}}) as server:
         env = server.environments["ssr"]
         first = await env.import_module(entry)  # all transforms done, held in the module graph
