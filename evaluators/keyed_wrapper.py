@@ -66,11 +66,10 @@ class WrapperShapes:
             awaits = list(map(int, shape.split(","))) if shape else []
         except ValueError:
             return False
-        prefix, end, gate = self._frame(sync, early, awaits)
         code = code_named(digest)
         if code is not None:  # this process's server keyed it: the wrapper is compared with the code, not hashed
-            shaped = _shaped(code, awaits, gate)
-            return shaped is not None and source == prefix + shaped + end
+            return source == self.wrapper(code, sync, early, awaits)
+        prefix, end, gate = self._frame(sync, early, awaits)
         if len(source) < len(prefix) + len(end) or not source.startswith(prefix) or not source.endswith(end):
             return False
         body = source[len(prefix):len(source) - len(end)]
