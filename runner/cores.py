@@ -12,7 +12,8 @@ MIN_SPARE = 0.25  # idle cores (besides the host's) the machine must have for wo
 MIN_TICKS = 20  # clock ticks (summed over the cores) a window needs for its idle share to count
 MAX_OTHER = 0.5  # cores' worth of other work, on average over a window, beside which the host's own may pay
 
-#: the host's own helper processes (the transform worker): their work is the host's, not other work's load
+#: the host's own helper processes (the transform worker, the process evaluator's workers): their work is the
+#: host's, not other work's load
 HELPERS: set[int] = set()
 
 
