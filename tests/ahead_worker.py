@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Mapping
 
 from evaluators.compile_ahead import CompileAhead
 from evaluators.process import worker as process_worker
@@ -27,15 +28,15 @@ def main() -> None:
             out.write(f"{key} {int(code is not None)}\n")
         return code
 
-    def finished_compile(ahead: CompileAhead, modules: dict[str, str]) -> None:
+    def finished_compile(ahead: CompileAhead, modules: Mapping[str, str]) -> None:
         compile_(ahead, modules)
         deadline = time.monotonic() + 30
         with ahead._lock:
             while (ahead._todo or ahead._busy is not None) and time.monotonic() < deadline:
                 ahead._lock.wait(0.05)
 
-    CompileAhead.take = logged_take  # type: ignore[method-assign]
-    CompileAhead.compile = finished_compile  # type: ignore[method-assign]
+    CompileAhead.take = logged_take  # type: ignore[method-assign,assignment]
+    CompileAhead.compile = finished_compile  # type: ignore[method-assign,assignment]
     process_worker.main([sys.argv[0], sys.argv[2]])
 
 

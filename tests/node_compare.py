@@ -49,7 +49,7 @@ async def _modrun(root: Path, entry: str, config: dict[str, Any], mode: str) -> 
             finally:
                 prefetching = False
 
-        environment.fetch_module = counting  # type: ignore[method-assign]
+        environment.fetch_module = counting  # type: ignore[method-assign,assignment]
         with mock.patch.object(environment_module, "boot_with_prefetch", flagged):
             await environment.import_module("/" + entry)
     return lines, fetched

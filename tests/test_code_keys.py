@@ -59,8 +59,7 @@ def imports(root: Path, runtimes: int, evaluator: str = "inprocess", between: An
                     _asked.append(keys)
                     return await _code(keys)
 
-                runner.handlers["fetchModule"] = recording_fetch
-                runner.handlers["fetchCode"] = recording_code
+                runner.handlers = {**runner.handlers, "fetchModule": recording_fetch, "fetchCode": recording_code}
                 try:
                     found.append(((await ModuleProxy.load(runner, "/entry.js")).result, answers, asked))
                 finally:

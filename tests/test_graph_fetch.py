@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from runner import Server
 from runner.errors import LoadError
 from runner.rpc.client import RunnerClient
 from runner.rpc.exports import ModuleProxy
+from runner.rpc.payloads import FetchOptions
 
 EVALUATORS = ("inprocess", "wasm", "process")
 GUARD = float(os.environ.get("MODRUN_TEST_GUARD", "60"))  # seconds: a hang guard, not a bound
@@ -87,7 +88,7 @@ def serve(tmp_path: Path, evaluator: str, files: dict[str, str] = FILES) -> Serv
                   environments={"ssr": {"evaluator": evaluator}})
 
 
-def run(test: Callable[[], Awaitable[None]]) -> None:
+def run(test: Callable[[], Coroutine[Any, Any, None]]) -> None:
     asyncio.run(test())
 
 
@@ -96,7 +97,7 @@ def test_a_batch_carries_exactly_the_per_module_answers(tmp_path: Path) -> None:
         async with serve(tmp_path, "inprocess") as server:
             env = server.environments["ssr"]
             await env.import_module("/entry.js")  # every module transformed
-            options: dict[str, Any] = {"cached": False, "startOffset": 3, "inlineSourceMap": False}
+            options: FetchOptions = {"cached": False, "startOffset": 3, "inlineSourceMap": False}
             fetch = env.invoke_handlers()["fetchModule"]
             answer = await fetch("/entry.js", None, {**options, "graph": {"forget": []}})
             graph = answer.pop("graph")

@@ -18,7 +18,7 @@ ALLOWED = {"runner.errors", "runner.limits", "runner.rpc.protocol", "runner.rpc.
 
 
 def _runner_imports(path: Path) -> set[str]:
-    names = set()
+    names: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             if node.module == "runner.rpc":  # `from runner.rpc import wire`

@@ -8,6 +8,7 @@ import json
 import marshal
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from runner.js import libraries
 
 
 @pytest.fixture
-def built(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def built(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     output = tmp_path / "libraries.json"
     monkeypatch.setattr(libraries, "OUTPUT", output)
     monkeypatch.setattr(libraries, "COPY", tmp_path / "__pycache__" / "libraries.marshal")

@@ -69,6 +69,14 @@ def taken(log: Path) -> list[tuple[str, bool]]:
     return [(key, found == "1") for key, found in (line.split(" ") for line in lines)]
 
 
+def counted(sent: list[int]) -> Any:
+    """`pack_ahead` that also notes how many modules each AHEAD frame carries."""
+    def pack_counted(modules: dict[str, str]) -> bytes:
+        sent.append(len(modules))
+        return pack_ahead(modules)
+    return pack_counted
+
+
 def test_the_worker_serves_the_wrappers_made_ahead_but_one_started_early(tmp_path: Path,
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     root = write(tmp_path / "app", PROJECT)
@@ -97,7 +105,7 @@ def test_the_modules_transformed_while_the_worker_boots_are_sent_ahead(tmp_path:
     expected = compiled_result(root)
     quiet(monkeypatch, True)
     sent: list[int] = []
-    monkeypatch.setattr(transport, "pack_ahead", lambda modules: sent.append(len(modules)) or pack_ahead(modules))
+    monkeypatch.setattr(transport, "pack_ahead", counted(sent))
     log = tmp_path / "taken.log"
     evaluator = spied(log)
 
@@ -138,7 +146,7 @@ def test_a_syntax_error_is_reported_as_without_wrappers_made_ahead(tmp_path: Pat
         sent: list[int] = []
         with pytest.MonkeyPatch.context() as patch:
             quiet(patch, idle)
-            patch.setattr(transport, "pack_ahead", lambda modules: sent.append(len(modules)) or pack_ahead(modules))
+            patch.setattr(transport, "pack_ahead", counted(sent))
             with pytest.raises(ModrunError) as raised:
                 import_entry(root, tmp_path / name / "cache", "process")
         return str(raised.value).replace(str(root), "ROOT"), sent

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from runner import LoadError, ModrunError, Server
+from runner import LoadError, Server
 
 
 async def imported(root: Path, url: str) -> object:
@@ -20,7 +20,7 @@ async def imported(root: Path, url: str) -> object:
 @pytest.mark.parametrize("end", ["\r\n", "\r", "\n"])
 def test_line_ends_count_as_lines_in_errors(tmp_path: Path, end: str) -> None:
     (tmp_path / "a.js").write_bytes(end.join(["const a = 1;", "const b = 2;", "const = 3;", ""]).encode())
-    with pytest.raises(ModrunError) as caught:
+    with pytest.raises(LoadError) as caught:
         asyncio.run(imported(tmp_path, "/a.js"))
     error = caught.value
     assert error.loc is not None and error.loc.line == 3

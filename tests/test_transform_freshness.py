@@ -51,7 +51,8 @@ def test_a_same_size_edit_is_seen_without_a_watcher(tmp_path: Path, monkeypatch:
         async with Server(root=tmp_path, cache_dir=False) as server:
             env = server.environments["ssr"]
             assert await fresh_import(env) == 1
-            assert env.module_graph.get_module_by_url("/dep.js").transform_result.settled is (racy_s == 0)
+            node = env.module_graph.get_module_by_url("/dep.js")
+            assert node is not None and node.transform_result.settled is (racy_s == 0)
             assert await fresh_import(env) == 1
             edit_keeping_stamp(tmp_path / "dep.js", "export const v = 2;\n")
             assert await fresh_import(env) == 2

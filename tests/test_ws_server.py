@@ -133,7 +133,7 @@ def test_invoke_requests_events_and_hmr_payloads(project: Path) -> None:
                     for i, (name, args) in enumerate(requests):  # all in flight at once
                         await ws.send(json.dumps({"type": "custom", "event": "vite:invoke",
                                                   "data": {"name": name, "id": f"send:r{i}", "data": args}}))
-                    answers = {}
+                    answers: dict[str, Any] = {}
                     while len(answers) < len(requests):
                         message = json.loads(await ws.recv())
                         assert message["event"] == "vite:invoke"

@@ -130,8 +130,8 @@ class FileResult:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> FileResult:
-        harness = data.get("harness") or {"status": 1, "message": "the harness did not complete"}
-        return cls(HARNESS_STATUS.get(harness.get("status"), "ERROR"), harness.get("message"),
+        harness: dict[str, Any] = data.get("harness") or {"status": 1, "message": "the harness did not complete"}
+        return cls(HARNESS_STATUS.get(harness.get("status", -1), "ERROR"), harness.get("message"),
                    [(str(t["name"]), TEST_STATUS.get(t["status"], "FAIL"), t.get("message"))
                     for t in data.get("tests") or []])
 
@@ -376,9 +376,9 @@ def print_report(report: Report, *, verbose: bool = False) -> None:
     if verbose:
         print("\nevery modrun failure:")
         for path, result in sorted(report.modrun.items()):
-            for name, ok, message in result.outcomes(path):
+            for name, ok, said in result.outcomes(path):
                 if not ok:
-                    print(_shown(f"  {path} | {name} | {(message or '').splitlines()[0] if message else ''}"))
+                    print(_shown(f"  {path} | {name} | {said.splitlines()[0] if said else ''}"))
 
 
 def main(argv: list[str] | None = None) -> int:
