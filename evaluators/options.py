@@ -34,3 +34,10 @@ class RuntimeOptions(NamedTuple):  # not a dataclass: every run makes this class
         does, they stay on its thread, exact, as before: no wrapper is compiled ahead for it (compile_ahead.py)."""
         limits = self.limits
         return limits.cpu_ms is None and limits.memory_mb is None and limits.stack_kb == DEFAULT_STACK_KB
+
+    @property
+    def compiles_ahead_in_a_worker(self) -> bool:
+        """May a worker process (process/worker.py) compile the runtime's wrappers ahead on a second thread?
+        Where its compiles are unbounded and it has no wall-clock limit either: the worker's RLIMIT_CPU, which
+        that limit's slices arm, counts the CPU time of every thread in it."""
+        return self.compiles_unbounded and self.limits.wall_ms is None

@@ -106,7 +106,7 @@ class ProcessEvaluator:
         """A queue for the modules of the next runtime of `options` (the environment's hook, runner/prefetch.py),
         begun before it is ready: the host transforms while its worker boots. Its transport takes it where
         the worker takes their wrappers compiled ahead; None where a limit of the runtime's rules that out."""
-        if options.code_cache is None or not options.compiles_unbounded or options.limits.wall_ms is not None:
+        if options.code_cache is None or not options.compiles_ahead_in_a_worker:
             return None  # (as the worker's READY would say: worker.py)
         from ..ahead_queue import AheadQueue  # (a cold run's: a warm one never loads it)
 

@@ -222,9 +222,7 @@ def serve(channel: Channel) -> int:
     options = RuntimeOptions(profile=config["profile"], mode=config["mode"], hmr=bool(config.get("hmr")),
                              limits=Limits(**config["limits"]), code_cache=config.get("code_cache"))
     engine = QuickJSEngine(options)
-    # Wrappers compiled ahead on a second thread (AHEAD frames) count in the process's CPU time, which
-    # RLIMIT_CPU bounds (CpuGuard): not for a runtime with a wall-clock limit, whose slices arm it.
-    ahead = engine.may_ahead and options.limits.wall_ms is None
+    ahead = engine.may_ahead and options.compiles_ahead_in_a_worker  # (AHEAD frames)
     guard = CpuGuard()
     refused = refusals.get(config.get("code_cache") or "")  # said by the parent: this stderr is for crashes
     channel.write(pack(READY, json.dumps({"pid": os.getpid(), "vm_bytes": _vm_bytes(), "engine": engine_version(),
