@@ -39,7 +39,7 @@ import _quickjs
 from runner.limits import DEFAULT_STACK_KB
 
 from .ahead_queue import AheadQueue
-from .keyed_wrapper import WrapperShapes
+from .keyed_wrapper import WrapperShapes, key_shape
 from .quickjs_bytecode import JS_TAG_EXCEPTION, Api, _api, _pointers, _shapes, compile_script, write_bytecode
 
 #: wrappers compiled and not asked for (a module started early, a runtime that stopped) kept at most
@@ -52,7 +52,8 @@ def wrapper_source(shapes: WrapperShapes, key: str, code: str) -> str | None:
     """The compile request's source for `code` under its code key, started in its turn (the
     runner's `shape` with `early` false); None where the key's awaits are not the code's."""
     _, tla, shape = key.split(":")
-    return shapes.wrapper(code, tla == "s", False, list(map(int, shape.split(","))) if shape else [])
+    parsed = key_shape(tla, shape)
+    return None if parsed is None else shapes.wrapper(code, parsed[0], False, parsed[1])
 
 
 class CompileAhead:

@@ -58,14 +58,14 @@ class WrapperShapes:
     def names(self, key: str, source: str) -> bool:
         """Is `source` (a compile request's, in its parentheses) the wrapper of the code `key` names?"""
         parts = key.split(":")
-        if len(parts) != 5 or parts[1] not in ("e", "l") or parts[3] not in ("t", "s"):
+        if len(parts) != 5 or parts[1] not in ("e", "l"):
             return False
         _, started, digest, tla, shape = parts
-        sync, early = tla == "s", started == "e"
-        try:
-            awaits = list(map(int, shape.split(","))) if shape else []
-        except ValueError:
+        early = started == "e"
+        parsed = key_shape(tla, shape)
+        if parsed is None:
             return False
+        sync, awaits = parsed
         code = code_named(digest)
         if code is not None:  # this process's server keyed it: the wrapper is compared with the code, not hashed
             return source == self.wrapper(code, sync, early, awaits)
@@ -99,6 +99,17 @@ class WrapperShapes:
         kind = 1 if sync else 2 if awaits and early else 0
         end = (f"\n;{FINISH}();" if kind == 2 else "") + self.suffix
         return self.prefixes[kind], end, "yield" if sync or early else _BLANK
+
+
+def key_shape(tla: str, shape: str) -> tuple[bool, list[int]] | None:
+    """A code key's last two fields (runner/rpc/code_keys.py) read: is the module without top-level await
+    (`sync`), and where its prologue's awaits are; None where they are not a key's."""
+    if tla not in ("t", "s"):
+        return None
+    try:
+        return tla == "s", list(map(int, shape.split(","))) if shape else []
+    except ValueError:
+        return None
 
 
 def _shaped(code: str, awaits: list[int], gate: str) -> str | None:
