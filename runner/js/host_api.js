@@ -1,6 +1,6 @@
 // provides: createHostApi
 // uses: HostFailure, errorToPayload, safeString, answer, toJsonText, moduleNamespace
-// private: describe, toWire, wireValue, globalEval
+// private: describe, toWire, wireValue, globalEval, CompileOnly
 
 // What the host may ask of a runtime: import a module, call an export, read a value, clear the
 // cache, list the timers still pending. Results cross as JSON; exported functions cross as markers the host turns into
@@ -9,6 +9,8 @@
 // Taken before a profile can lock code generation down (the edge profile does): scripts the host
 // runs are the host's code, not the module's.
 const globalEval = globalThis.eval;
+// Compiles a function body without running it (regExpError below).
+const CompileOnly = (async function () {}).constructor;
 
 function createHostApi(runner, loop, profile) {
   const recordFor = (url) => {
@@ -192,6 +194,21 @@ function createHostApi(runner, loop, profile) {
 
     clearCache() {
       runner.clearCache();
+      return null;
+    },
+
+    // The first of `literals` (a module's regular expression literals, as the host's parse found
+    // them) the engine does not compile, as [index, message]; null where every one compiles. QuickJS
+    // gives its errors in a pattern or its flags no position: this is how the host places them
+    // (runner/regexp_sites.py). Each is compiled alone, never run.
+    regExpError(literals) {
+      for (let at = 0; at < literals.length; at++) {
+        try {
+          new CompileOnly(`"use strict"; return ${literals[at]};`);
+        } catch (error) {
+          return [at, safeString(error && error.message, "")];
+        }
+      }
       return null;
     },
 

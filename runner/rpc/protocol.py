@@ -45,7 +45,7 @@ Handler = Callable[..., Any]
 INVOKE_EVENT = "vite:invoke"
 #: what the host may invoke on a runtime's module runner
 RUNTIME_METHODS = ("import", "call", "awaitCall", "get", "evalScript", "clearCache", "pendingTimers", "hmr",
-                   "globalNames",
+                   "globalNames", "regExpError",
                    # fetch-handler dispatch (runner/dispatch.py; edge profile only)
                    "dispatchFetch", "readBody", "cancelBody", "settleWaits")
 #: host capabilities a profile may declare (runner/js/profiles.py), invoked by the runtime:

@@ -82,8 +82,11 @@ class ManagedRuntime:
         try:
             proxy = await ModuleProxy.load(RuntimeHandle(self, self.generation), url, deadline=deadline)
         except LoadError as error:
-            from ..import_sites import located_link_error  # (only a failed import needs it)
+            from ..import_sites import located_link_error  # (only a failed import needs them)
+            from ..regexp_sites import located_regexp_error
 
+            if self.current is not None and self.alive:  # the runtime that refused it says where
+                error = await located_regexp_error(error, self.environment, self.current.invoke)
             raise located_link_error(error, self.environment) from None
         if proxy.url not in self._entries:
             self._entries.append(proxy.url)

@@ -1,0 +1,68 @@
+"""A regular expression the engine will not compile is placed: QuickJS gives its errors in a pattern or
+its flags no position, so the host finds the literal (runner/regexp_sites.py) and the error gets the line,
+column and code frame Node gives it, in every evaluator."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from runner import LoadError, Server
+from tests.project_files import write
+
+EVALUATORS = ["inprocess", "wasm", "process"]
+PROJECT = {
+    "entry.js": "import { flags } from './bad.js';\nexport const result = flags;\n",
+    "bad.js": "import './ok.js';\nconst fine = /x/g;\nexport const flags = /a/gg;\n",
+    "ok.js": "export const ok = 1;\n",
+    # a group named twice in one alternative: an error in every edition of the language
+    "groups.js": "export const fine = /(?<a>x)|(?<b>y)/;\n  export const twice = /(?<a>x)(?<a>y)/;\n",
+    "after.js": "export const after = 2;\n",
+}
+
+
+def failed_import(root: Path, evaluator: str, url: str) -> tuple[LoadError, object]:
+    """The error of importing `url`, and then the result of importing after.js into the same runtime."""
+    async def main() -> tuple[LoadError, object]:
+        async with Server(root=root, cache_dir=False, environments={"ssr": {"evaluator": evaluator}}) as server:
+            env = server.environments["ssr"]
+            with pytest.raises(LoadError) as caught:
+                await env.import_module(url)
+            after = await env.import_module("/after.js")
+            return caught.value, after.after
+
+    return asyncio.run(main())
+
+
+@pytest.mark.parametrize("evaluator", EVALUATORS)
+def test_bad_flags_are_placed_at_their_literal(tmp_path: Path, evaluator: str) -> None:
+    root = write(tmp_path, PROJECT)
+    error, after = failed_import(root, evaluator, "/entry.js")
+    assert error.code == "ERR_PARSE" and error.name == "SyntaxError"
+    assert error.loc is not None and (error.loc.file, error.loc.line, error.loc.column) == (str(root / "bad.js"), 3, 22)
+    assert error.message == f"invalid regular expression flags ({root / 'bad.js'}:3:22)"
+    assert error.frame is not None and "> 3 | export const flags = /a/gg;" in error.frame
+    assert after == 2  # the runtime that refused it goes on
+
+
+@pytest.mark.parametrize("evaluator", EVALUATORS)
+def test_a_bad_pattern_is_placed_at_its_literal_not_at_a_good_one_before_it(tmp_path: Path, evaluator: str) -> None:
+    root = write(tmp_path, PROJECT)
+    error, _ = failed_import(root, evaluator, "/groups.js")
+    assert error.loc is not None and (error.loc.line, error.loc.column) == (2, 24)
+    assert error.message.startswith("duplicate group name (")
+
+
+def test_the_command_line_reports_the_place(tmp_path: Path) -> None:
+    root = write(tmp_path, PROJECT)
+    run = subprocess.run([sys.executable, "-m", "runner", "run", str(root / "entry.js"), "--json"],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 3, run.stderr
+    error = json.loads(run.stdout)["error"]
+    assert error["loc"] == {"file": str(root / "bad.js"), "line": 3, "column": 22}
+    assert error["kind"] == "load" and "^" in error["frame"]
