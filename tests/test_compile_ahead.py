@@ -178,7 +178,7 @@ def test_a_syntax_error_is_reported_as_without_wrappers_made_ahead(tmp_path: Pat
         return str(raised.value).replace(str(root), "ROOT"), spy.taken
 
     made_ahead, taken = error(True, "ahead")
-    # the engine's own message (the host places it where a user imports: test_regexp_sites.py)
+    # the engine's own message (the host places it where a user imports: test_compile_errors.py)
     assert made_ahead == "invalid regular expression flags"
     # the other two wrappers are read as the thread made them; bad.js's compile failed there and the
     # runtime's own compile reported it

@@ -154,7 +154,7 @@ def test_a_syntax_error_is_reported_as_without_wrappers_made_ahead(tmp_path: Pat
         return str(raised.value).replace(str(root), "ROOT"), sent, taken(log)
 
     made_ahead, sent, served = error(True, "ahead")
-    # the engine's own message (the host places it: test_regexp_sites.py)
+    # the engine's own message (the host places it: test_compile_errors.py)
     assert made_ahead == "invalid regular expression flags"
     assert sent and sent[0] >= len(project) - 1  # sent ahead, with the graph
     # every wrapper but bad.js's was read as the thread made it; bad.js's compile failed there

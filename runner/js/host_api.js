@@ -200,7 +200,7 @@ function createHostApi(runner, loop, profile) {
     // The first of `literals` (a module's regular expression literals, as the host's parse found
     // them) the engine does not compile, as [index, message]; null where every one compiles. QuickJS
     // gives its errors in a pattern or its flags no position: this is how the host places them
-    // (runner/regexp_sites.py). Each is compiled alone, never run.
+    // (runner/compile_errors.py). Each is compiled alone, never run.
     regExpError(literals) {
       for (let at = 0; at < literals.length; at++) {
         try {

@@ -181,6 +181,17 @@ class StackTraces {
     return lines.slice(0, lastUser || 1).join("\n");
   }
 
+  // Where the parser stopped in `source` (the text a function was being compiled from), as [line,
+  // column in UTF-16 units], for an error that compile raised: its first call site is the source's
+  // own, with no function. Null where the engine gave no position (its errors in a regular
+  // expression: the host places those, runner/compile_errors.py).
+  parsePosition(error, source) {
+    const raw = this.sites.get(error);
+    const site = raw && raw.length ? raw[0] : null;
+    if (!site || site[0] != null || site[4] || typeof site[2] !== "number") return null;
+    return [site[2], utf16Column(source, site[2], site[3])];
+  }
+
   // Was this error raised while `eval` parsed its source (not thrown by the code it ran)? The
   // parser's error has no frame of the evaluated code: its caller is `eval` itself, while a
   // throw at the top of a script comes from the "<eval>" frame.

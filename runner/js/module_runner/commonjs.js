@@ -155,11 +155,7 @@ class CommonJSEvaluator {
     try {
       record.wrapper = given || new Function(...params, shape.padding + record.code);
     } catch (error) {
-      // The stack hook formats stacks for modules; the position of a parse error is the first raw site.
-      const raw = this.runner && this.runner.traces.sites.get(error);
-      const site = raw && raw.length ? raw[0] : null;
-      const located = site && typeof site[2] === "number" ? { message: error.message, stack: `<input>:${site[2]}:${site[3]}` } : error;
-      throw this.esm.compileError(record, located);
+      throw this.esm.compileError(record, error, this.wrapperSource(record));
     }
     record.wrapperSource = this.wrapperSource(record);
     record.sync = true;
@@ -287,6 +283,7 @@ class FormatEvaluator {
 
   attach(runner) {
     this.commonjs.runner = runner;
+    this.esm.traces = runner.traces; // where a compile's syntax error is (compileError)
   }
 
   compile(record, early, given) {

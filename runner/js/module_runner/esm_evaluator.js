@@ -98,6 +98,7 @@ class ESModulesEvaluator {
     this.prefix = text.slice(0, body) + USE_STRICT;
     this.suffix = text.slice(body + probe.length);
     this.startOffset = this.prefix.split("\n").length - 1;
+    this.traces = null; // the runner's StackTraces (FormatEvaluator.attach)
     this.prefixes = new Map([[AsyncFunction, this.prefix]]);
     // The wrapper format (see wrapperKey), read before any module runs; its digest when first asked for.
     this.formatText = [...this.prefixes.values(), this.suffix, String(this.shape)].join("\0");
@@ -174,7 +175,7 @@ class ESModulesEvaluator {
     try {
       record.wrapper = given || new shape.kind(...shape.names, USE_STRICT + shape.code);
     } catch (error) {
-      throw this.compileError(record, error);
+      throw this.compileError(record, error, shape.source);
     }
     record.wrapperSource = shape.source;
   }
@@ -187,14 +188,14 @@ class ESModulesEvaluator {
       ssrExportName, finished);
   }
 
-  compileError(record, error) {
-    // QuickJS reports "<input>:line:col" for the wrapper source; map it to the module.
-    const match = /<input>:(\d+):(\d+)/.exec(String(error.stack || ""));
+  // The error of compiling the module's wrapper (`source`, its text), located in the module: where
+  // the parser stopped, through the module's source map.
+  compileError(record, error, source) {
+    const position = this.traces.parsePosition(error, source);
     const located = new SyntaxError(error.message);
     let where = record.file;
-    if (match) {
-      const line = Number(match[1]);
-      const column = Number(match[2]);
+    if (position) {
+      const [line, column] = position;
       const original = record.originalPosition(line, column);
       const loc = original
         ? { file: original.source || record.file, line: original.line, column: original.column }

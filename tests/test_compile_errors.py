@@ -1,6 +1,6 @@
-"""A regular expression the engine will not compile is placed: QuickJS gives its errors in a pattern or
-its flags no position, so the host finds the literal (runner/regexp_sites.py) and the error gets the line,
-column and code frame Node gives it, in every evaluator."""
+"""Syntax errors only the engine finds (runner/compile_errors.py) are shown as the host's own parse errors
+are: file, line and column (where Node puts them) in the message, and a code frame, in every evaluator.
+A regular expression's, to which QuickJS gives no position, is placed by the host."""
 
 from __future__ import annotations
 
@@ -23,6 +23,9 @@ PROJECT = {
     # a group named twice in one alternative: an error in every edition of the language
     "groups.js": "export const fine = /(?<a>x)|(?<b>y)/;\n  export const twice = /(?<a>x)(?<a>y)/;\n",
     "after.js": "export const after = 2;\n",
+    # early errors the transform leaves to the engine; a line with a character of two UTF-8 bytes
+    "engine.js": "import './ok.js';\nconst é = 'é'; let let = 1;\n",
+    "property.cjs": "const a = 1;\nmodule.exports = {a: 1,, b: 2};\n",
 }
 
 
@@ -56,6 +59,24 @@ def test_a_bad_pattern_is_placed_at_its_literal_not_at_a_good_one_before_it(tmp_
     error, _ = failed_import(root, evaluator, "/groups.js")
     assert error.loc is not None and (error.loc.line, error.loc.column) == (2, 24)
     assert error.message.startswith("duplicate group name (")
+
+
+@pytest.mark.parametrize("evaluator", EVALUATORS)
+@pytest.mark.parametrize(("url", "message", "line", "column", "text"), [
+    ("/engine.js", "variable name expected", 2, 20, "const é = 'é'; let let = 1;"),
+    ("/property.cjs", "invalid property name", 2, 24, "module.exports = {a: 1,, b: 2};"),
+])
+def test_an_error_the_engine_finds_has_its_place_and_code_frame(tmp_path: Path, evaluator: str, url: str,
+                                                                 message: str, line: int, column: int,
+                                                                 text: str) -> None:
+    root = write(tmp_path, PROJECT)
+    error, _ = failed_import(root, evaluator, url)
+    file = str(root / url[1:])
+    assert error.loc is not None and (error.loc.file, error.loc.line, error.loc.column) == (file, line, column)
+    assert error.message == f"{message} ({file}:{line}:{column})"
+    assert error.frame is not None and f"> {line} | {text}" in error.frame
+    caret = next(row for row in error.frame.splitlines() if row.rstrip().endswith("^"))
+    assert caret.index("^") - caret.index("|") - 1 == column  # under the column, counted in characters
 
 
 def test_the_command_line_reports_the_place(tmp_path: Path) -> None:
