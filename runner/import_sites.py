@@ -1,14 +1,15 @@
 """Where a failing import is in its importer, as load errors show it: the code frame at a position of
-a module of the graph, and link errors (a name a module does not export, or exports ambiguously,
+a module of the graph; link errors (a name a module does not export, or exports ambiguously,
 found when the runner links the graph) given the code frame and the importer chain that
-resolution errors have (environment_resolve.py)."""
+resolution errors have (environment_resolve.py); and a syntax error in a module the entry imports
+given that chain too."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from .code_frame import code_frame
-from .errors import LoadError
+from .errors import LoadError, ParseError
 from .transform_request import read_source
 
 if TYPE_CHECKING:
@@ -28,8 +29,11 @@ def node_frame(node: ModuleNode, line: int, column: int) -> str | None:
     return code_frame(source, line, column)
 
 
-def located_link_error(error: LoadError, environment: Resolving) -> LoadError:
-    """A link error from the runner with its code frame and importer chain; any other error as it is."""
+def located_load_error(error: LoadError, environment: Resolving) -> LoadError:
+    """A link error from the runner with its code frame and importer chain, a syntax error in a module
+    imported by another with the chain; any other error as it is."""
+    if error.code == "ERR_PARSE":
+        return _parse_error_chain(error, environment)
     if error.code != "ERR_LINK" or error.frame or not error.importer:
         return error
     graph = environment.module_graph
@@ -45,3 +49,11 @@ def located_link_error(error: LoadError, environment: Resolving) -> LoadError:
     frame = node_frame(node, loc.line, loc.column) if loc is not None else None
     return LoadError(message, name=error.name, code=error.code, loc=loc, frame=frame, importer=error.importer,
                      id=error.id)
+
+
+def _parse_error_chain(error: LoadError, environment: Resolving) -> LoadError:
+    chain = environment.importer_chain(error.id)
+    if len(chain) < 2 or error.loc is None or error.frame is None:
+        return error
+    return ParseError(f"{error.message}\n  importer chain: {' -> '.join(chain)}", loc=error.loc, frame=error.frame,
+                      id=error.id, code=error.code)

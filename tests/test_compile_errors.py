@@ -26,6 +26,9 @@ PROJECT = {
     # early errors the transform leaves to the engine; a line with a character of two UTF-8 bytes
     "engine.js": "import './ok.js';\nconst é = 'é'; let let = 1;\n",
     "property.cjs": "const a = 1;\nmodule.exports = {a: 1,, b: 2};\n",
+    # one the host's own parse finds, imported by another
+    "uses_host.js": "import './host.js';\n",
+    "host.js": "export const a = 1;\nconst = 3;\n",
 }
 
 
@@ -48,7 +51,9 @@ def test_bad_flags_are_placed_at_their_literal(tmp_path: Path, evaluator: str) -
     error, after = failed_import(root, evaluator, "/entry.js")
     assert error.code == "ERR_PARSE" and error.name == "SyntaxError"
     assert error.loc is not None and (error.loc.file, error.loc.line, error.loc.column) == (str(root / "bad.js"), 3, 22)
-    assert error.message == f"invalid regular expression flags ({root / 'bad.js'}:3:22)"
+    # and the chain of imports that reached it, as a resolution error has it
+    assert error.message == f"invalid regular expression flags ({root / 'bad.js'}:3:22)\n" \
+        "  importer chain: /entry.js -> /bad.js"
     assert error.frame is not None and "> 3 | export const flags = /a/gg;" in error.frame
     assert after == 2  # the runtime that refused it goes on
 
@@ -77,6 +82,15 @@ def test_an_error_the_engine_finds_has_its_place_and_code_frame(tmp_path: Path, 
     assert error.frame is not None and f"> {line} | {text}" in error.frame
     caret = next(row for row in error.frame.splitlines() if row.rstrip().endswith("^"))
     assert caret.index("^") - caret.index("|") - 1 == column  # under the column, counted in characters
+
+
+def test_a_syntax_error_in_an_imported_module_names_the_chain_and_one_in_the_entry_none(tmp_path: Path) -> None:
+    root = write(tmp_path, PROJECT)
+    error, _ = failed_import(root, "inprocess", "/uses_host.js")
+    assert error.message.endswith("\n  importer chain: /uses_host.js -> /host.js")
+    assert error.loc is not None and error.loc.line == 2 and error.frame is not None
+    error, _ = failed_import(root, "inprocess", "/host.js")
+    assert "importer chain" not in error.message and error.loc is not None and error.loc.line == 2
 
 
 def test_the_command_line_reports_the_place(tmp_path: Path) -> None:

@@ -83,12 +83,12 @@ class ManagedRuntime:
             proxy = await ModuleProxy.load(RuntimeHandle(self, self.generation), url, deadline=deadline)
         except LoadError as error:
             from ..compile_errors import located_compile_error  # (only a failed import needs them)
-            from ..import_sites import located_link_error
+            from ..import_sites import located_load_error
 
             # the runtime that refused a module, where it is still there, says where a regular expression fails
             invoke = self.current.invoke if self.current is not None and self.alive else None
             error = await located_compile_error(error, self.environment, invoke)
-            raise located_link_error(error, self.environment) from None
+            raise located_load_error(error, self.environment) from None
         if proxy.url not in self._entries:
             self._entries.append(proxy.url)
         self._proxies[url] = proxy
