@@ -313,6 +313,13 @@ class Environment(Resolving):
         self.stamps.new_epoch()
         self.packages.forget_scopes()
 
+    def kept_keyed(self, module: FetchedModule) -> dict[bool, tuple[str | None, FetchedModule]] | None:
+        """Where the runners' graph fetches keep what they send of this answer, by whether code keys go
+        instead of the code (runner/rpc/graph_fetch.py): None unless it is the answer this environment
+        keeps for its module (a new answer, or one sent as invalidated, is not)."""
+        answer = self._fetched.get(module["id"])
+        return answer.keyed if answer is not None and answer.result is module else None
+
     def forget_resolutions(self) -> None:
         """A file appeared or went, or a package.json changed: specifiers may name other files now, and
         files may belong to another package."""
@@ -485,7 +492,7 @@ class _Answer:
     not checked so, and the answer is built again in each import). Other plugins' answers are kept as
     they gave them (Environment.resolve)."""
 
-    __slots__ = ("module", "shape", "result", "epoch", "checks")
+    __slots__ = ("module", "shape", "result", "epoch", "checks", "keyed")
 
     def __init__(self, module: TransformedModule, shape: tuple[int, bool], result: FetchedModule, epoch: int,
                  checks: tuple[tuple[str, Stamp], ...] | None) -> None:
@@ -494,6 +501,8 @@ class _Answer:
         self.result = result
         self.epoch = epoch
         self.checks = checks
+        #: the result as runners' graph fetches send it, with code keys (Environment.kept_keyed)
+        self.keyed: dict[bool, tuple[str | None, FetchedModule]] = {}
 
     def current(self, epoch: int, stamps: FileStamps) -> bool:
         if self.epoch == epoch:
