@@ -196,6 +196,8 @@ class Environment(Resolving):
             meta = {**module.meta, "resolved": resolved}
         if uses_hot:
             meta["hot"] = True
+        if not commonjs and not _reads_import_meta(code, meta):
+            meta["importMeta"] = False
         for specifier in module.dynamic_deps:
             # import() of a literal: resolved now, so that a module the runner already holds needs no request.
             if specifier not in meta["resolved"]:
@@ -511,6 +513,22 @@ class _Answer:
             return False
         self.epoch = epoch
         return True
+
+
+_IMPORT_META = "__vite_ssr_import_meta__"  # import.meta in the runner format
+_GATE = f"await {_IMPORT_META};"  # where the prologue ends (runner/transform/ssr_transform.py)
+
+
+def _reads_import_meta(code: str, meta: LinkMeta) -> bool:
+    """Does the code read import.meta anywhere but at its gate (the await that ends its prologue, the
+    last of `awaits`)? The runner makes none for a module that does not (module_runner.js: start). Yes
+    wherever that cannot be told so simply (a prologue that is not ASCII: `awaits` counts UTF-16 units)."""
+    found = code.count(_IMPORT_META)
+    if found != 1:
+        return found > 1
+    awaits = meta.get("awaits")
+    gate = awaits[-1] if awaits else None
+    return not (isinstance(gate, int) and code[:gate].isascii() and code.startswith(_GATE, gate))
 
 
 async def _subtle(operation: str, *args: Any) -> Any:

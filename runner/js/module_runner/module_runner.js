@@ -500,7 +500,9 @@ class ModuleRunner {
   // with link metadata) gets a shared exportAll; only an async generator's body calls `finished`.
   start(record) {
     const early = record.gated && !record.sync;
-    const meta = this.importMeta(record);
+    // A module whose code reads import.meta nowhere but at its gate (the host says so) gets none.
+    const meta = early || !record.meta || record.meta.importMeta !== false ? this.importMeta(record)
+      : this.noImportMeta(record);
     if (early) {
       // A module with top-level await started early (in a cycle) binds all its imports first, as
       // linking does in the spec, so that its hoisted functions can read them when another module
@@ -614,6 +616,13 @@ class ModuleRunner {
     // As Vite does: no export appears or disappears after evaluation. Except where names come
     // through `export *`: the linker puts those on the exports object when they are first needed.
     if (!record.meta || record.meta.starExports.length === 0) Object.seal(record.exports);
+  }
+
+  // What a module that never reads import.meta is given in its place: nothing (its gate awaits, or
+  // yields, undefined), and no hot context where HMR is on.
+  noImportMeta(record) {
+    if (this.hmrClient) this.hmrClient.release(record.url);
+    return undefined;
   }
 
   importMeta(record) {
