@@ -100,7 +100,9 @@ class EvaluatedModules {
   constructor() {
     this.idToModuleMap = new Map();
     this.urlToIdModuleMap = new Map(); // a module's own url, and the absolute urls it was imported by
-    this.fileToModulesMap = new Map(); // file -> Set of records (one file, several queries or types)
+    // file -> Set of records (one file, several queries or types); made from idToModuleMap when first
+    // asked for (by HMR), not kept up by each of a fresh runtime's hundreds of new records before then.
+    this.fileToModulesMap = null;
   }
 
   getModuleById(id) {
@@ -112,7 +114,17 @@ class EvaluatedModules {
   }
 
   getModulesByFile(file) {
+    if (this.fileToModulesMap === null) {
+      this.fileToModulesMap = new Map();
+      for (const record of this.idToModuleMap.values()) this.addByFile(record);
+    }
     return this.fileToModulesMap.get(file);
+  }
+
+  addByFile(record) {
+    const sameFile = this.fileToModulesMap.get(record.file);
+    if (sameFile) sameFile.add(record);
+    else this.fileToModulesMap.set(record.file, new Set().add(record)); // (no array to iterate)
   }
 
   // The record for a fetchModule result, created on first sight; `url`, when given, is an
@@ -123,9 +135,7 @@ class EvaluatedModules {
       record = new ModuleRecord(result);
       this.idToModuleMap.set(record.id, record);
       this.urlToIdModuleMap.set(record.url, record);
-      const sameFile = this.fileToModulesMap.get(record.file);
-      if (sameFile) sameFile.add(record);
-      else this.fileToModulesMap.set(record.file, new Set().add(record)); // (no array to iterate)
+      if (this.fileToModulesMap !== null) this.addByFile(record);
     }
     if (url !== undefined && this.urlToIdModuleMap.get(url) !== record) {
       this.urlToIdModuleMap.set(url, record);
@@ -141,13 +151,13 @@ class EvaluatedModules {
     if (this.idToModuleMap.get(record.id) === record) this.idToModuleMap.delete(record.id);
     if (this.urlToIdModuleMap.get(record.url) === record) this.urlToIdModuleMap.delete(record.url);
     for (const url of record.otherUrls || []) if (this.urlToIdModuleMap.get(url) === record) this.urlToIdModuleMap.delete(url);
-    const sameFile = this.fileToModulesMap.get(record.file);
+    const sameFile = this.fileToModulesMap === null ? undefined : this.fileToModulesMap.get(record.file);
     if (sameFile && sameFile.delete(record) && sameFile.size === 0) this.fileToModulesMap.delete(record.file);
   }
 
   clear() {
     this.idToModuleMap.clear();
     this.urlToIdModuleMap.clear();
-    this.fileToModulesMap.clear();
+    this.fileToModulesMap = null;
   }
 }
