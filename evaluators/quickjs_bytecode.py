@@ -79,6 +79,8 @@ class Api:
         self.free = fn("js_free", None, p, p)
         self.get_global_object = fn("JS_GetGlobalObject", JSValue, p)
         self.set_property_str = fn("JS_SetPropertyStr", ctypes.c_int, p, JSValue, ctypes.c_char_p, JSValue)
+        self.get_gc_threshold = fn("JS_GetGCThreshold", size_t, p)
+        self.set_gc_threshold = fn("JS_SetGCThreshold", None, p, size_t)
 
 
 class Unavailable(Exception):

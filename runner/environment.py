@@ -196,6 +196,8 @@ class Environment(Resolving):
             meta = {**module.meta, "resolved": resolved}
         if uses_hot:
             meta["hot"] = True
+        if not commonjs and not _reads_import_meta(code, meta):
+            meta["importMeta"] = False
         for specifier in module.dynamic_deps:
             # import() of a literal: resolved now, so that a module the runner already holds needs no request.
             if specifier not in meta["resolved"]:
@@ -312,6 +314,13 @@ class Environment(Resolving):
         self._epoch += 1
         self.stamps.new_epoch()
         self.packages.forget_scopes()
+
+    def kept_keyed(self, module: FetchedModule) -> dict[bool, tuple[str | None, FetchedModule]] | None:
+        """Where the runners' graph fetches keep what they send of this answer, by whether code keys go
+        instead of the code (runner/rpc/graph_fetch.py): None unless it is the answer this environment
+        keeps for its module (a new answer, or one sent as invalidated, is not)."""
+        answer = self._fetched.get(module["id"])
+        return answer.keyed if answer is not None and answer.result is module else None
 
     def forget_resolutions(self) -> None:
         """A file appeared or went, or a package.json changed: specifiers may name other files now, and
@@ -485,7 +494,7 @@ class _Answer:
     not checked so, and the answer is built again in each import). Other plugins' answers are kept as
     they gave them (Environment.resolve)."""
 
-    __slots__ = ("module", "shape", "result", "epoch", "checks")
+    __slots__ = ("module", "shape", "result", "epoch", "checks", "keyed")
 
     def __init__(self, module: TransformedModule, shape: tuple[int, bool], result: FetchedModule, epoch: int,
                  checks: tuple[tuple[str, Stamp], ...] | None) -> None:
@@ -494,6 +503,8 @@ class _Answer:
         self.result = result
         self.epoch = epoch
         self.checks = checks
+        #: the result as runners' graph fetches send it, with code keys (Environment.kept_keyed)
+        self.keyed: dict[bool, tuple[str | None, FetchedModule]] = {}
 
     def current(self, epoch: int, stamps: FileStamps) -> bool:
         if self.epoch == epoch:
@@ -502,6 +513,22 @@ class _Answer:
             return False
         self.epoch = epoch
         return True
+
+
+_IMPORT_META = "__vite_ssr_import_meta__"  # import.meta in the runner format
+_GATE = f"await {_IMPORT_META};"  # where the prologue ends (runner/transform/ssr_transform.py)
+
+
+def _reads_import_meta(code: str, meta: LinkMeta) -> bool:
+    """Does the code read import.meta anywhere but at its gate (the await that ends its prologue, the
+    last of `awaits`)? The runner makes none for a module that does not (module_runner.js: start). Yes
+    wherever that cannot be told so simply (a prologue that is not ASCII: `awaits` counts UTF-16 units)."""
+    found = code.count(_IMPORT_META)
+    if found != 1:
+        return found > 1
+    awaits = meta.get("awaits")
+    gate = awaits[-1] if awaits else None
+    return not (isinstance(gate, int) and code[:gate].isascii() and code.startswith(_GATE, gate))
 
 
 async def _subtle(operation: str, *args: Any) -> Any:

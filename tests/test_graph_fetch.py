@@ -122,6 +122,39 @@ def test_a_batch_carries_exactly_the_per_module_answers(tmp_path: Path) -> None:
     run(test)
 
 
+def test_keyed_answers_are_made_once_per_answer_and_never_outlive_it(tmp_path: Path) -> None:
+    # What runners are sent with code keys is kept with the environment's answer (environment.py:
+    # kept_keyed): every runner gets the same, with its code under the key, until the module changes.
+    async def test() -> None:
+        async with serve(tmp_path, "inprocess") as server:
+            env = server.environments["ssr"]
+            await env.import_module("/entry.js")
+            options: dict[str, Any] = {"cached": False, "startOffset": 3, "inlineSourceMap": False,
+                                       "codeKeys": "instead"}
+
+            async def graph_of_a_new_runner() -> tuple[dict[str, Any], Any]:
+                handlers = env.invoke_handlers()
+                answer = await handlers["fetchModule"]("/entry.js", None, {**options, "graph": {"forget": []}})
+                return {module["url"]: module for module in answer["graph"]}, handlers["fetchCode"]
+
+            first, _ = await graph_of_a_new_runner()
+            second, code_of = await graph_of_a_new_runner()
+            c = second["/chain/c.js"]
+            assert c is first["/chain/c.js"] and "code" not in c
+            assert await code_of([c["codeKey"]]) == [(await env.fetch_module("/chain/c.js", None, options))["code"]]
+            (tmp_path / "chain/c.js").write_text('console.log("c");\nexport const c = 33333;\n')
+            third, code_of = await graph_of_a_new_runner()
+            changed = third["/chain/c.js"]
+            assert changed["codeKey"] != c["codeKey"] and third["/left.js"] is first["/left.js"]
+            new_code, old_code = await code_of([changed["codeKey"], c["codeKey"]])
+            assert "33333" in new_code and old_code is None
+            # Sent as invalidated (a runner whose copy is older than a hot update): a new answer, not kept.
+            answer = await env.fetch_module("/chain/c.js", None, options)
+            assert env.kept_keyed(answer) is not None and env.kept_keyed({**answer, "invalidate": True}) is None
+
+    run(test)
+
+
 @pytest.mark.parametrize("evaluator", EVALUATORS)
 def test_an_import_is_one_request_and_runs_as_module_by_module(tmp_path: Path, evaluator: str) -> None:
     async def test() -> None:

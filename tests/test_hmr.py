@@ -133,6 +133,24 @@ def test_full_reload_when_nothing_accepts(tmp_path: Path) -> None:
     run(main())
 
 
+def test_a_full_reload_imports_again_only_the_entries_that_import_the_changed_file(tmp_path: Path) -> None:
+    # The runtime finds them through its modules by file (evaluated_modules.js: made when first asked for).
+    async def main() -> None:
+        async with project(tmp_path, {
+            "dep.js": "export const value = 1;\n",
+            "main.js": 'import { value } from "./dep.js";\nexport const read = () => value;\n',
+            "other.js": "export const other = 1;\n",
+        }) as p:
+            main = await p.env.import_module("/main.js")
+            await p.env.import_module("/other.js")
+            report = await p.edit("dep.js", "export const value = 2;\n")
+            assert report.type == "full-reload" and report.reloaded == ["/main.js"] and report.errors == []
+            assert await main.read() == 2
+            report = await p.edit("dep.js", "export const value = 3;\n")  # the index kept up since
+            assert report.reloaded == ["/main.js"] and await main.read() == 3
+    run(main())
+
+
 def test_accept_exports_is_a_boundary_for_importers_of_those_exports_only(tmp_path: Path) -> None:
     async def main() -> None:
         async with project(tmp_path, {

@@ -262,3 +262,33 @@ def test_import_meta_is_made_for_every_module_that_reads_it(tmp_path: Path, eval
     })
     late, dir_slash, same = run(imported(root, "/entry.js", evaluator)).got
     assert late == [1, str(root / "late.js")] and dir_slash is False and same is True
+
+
+@pytest.mark.parametrize("evaluator", EVALUATORS)
+def test_import_meta_is_made_only_where_the_host_did_not_find_the_code_never_reads_it(
+        tmp_path: Path, evaluator: str) -> None:
+    # The host says which modules read import.meta nowhere but at their gate (`importMeta: false`); those
+    # get none. Awaiting import.meta itself, as the gate does, is a read; so is a name the host cannot
+    # place (a prologue that is not ASCII: the gate's offset counts UTF-16 units).
+    root = write(tmp_path, {
+        "dep.js": "export const one = 1;\n",
+        "quiet.js": "import { one } from './dep.js';\nexport const quiet = one + 1;\n",
+        "awaited.js": "import { one } from './dep.js';\nconst meta = await import.meta;\n"
+                      "export const file = [one, meta.filename];\n",
+        "wide.js": "import { one } from './d\u00e9p.js';\nexport const wide = [one, import.meta.filename];\n",
+        "d\u00e9p.js": "export const one = 'é';\n",
+        "entry.js": "import { quiet } from './quiet.js';\nimport { file } from './awaited.js';\n"
+                    "import { wide } from './wide.js';\nexport const got = [quiet, file, wide];\n",
+    })
+
+    async def test() -> None:
+        async with Server(root=root, cache_dir=False, environments={"ssr": {"evaluator": evaluator}}) as server:
+            env = server.environments["ssr"]
+            got = (await env.import_module("/entry.js")).got
+            assert got == [2, [1, str(root / "awaited.js")], ["é", str(root / "wide.js")]]
+            flags = {url: (await env.fetch_module(url))["modrun"].get("importMeta")
+                     for url in ("/dep.js", "/quiet.js", "/awaited.js", "/wide.js", "/entry.js")}
+            assert flags == {"/dep.js": False, "/quiet.js": False, "/awaited.js": None, "/wide.js": None,
+                             "/entry.js": False}
+
+    run(test())

@@ -88,13 +88,18 @@ class GraphFetch:
         return [codes.get(key) if isinstance(key, str) else None for key in keys]
 
     def _keyed(self, module: FetchedModule, instead: bool) -> FetchedModule:
-        key = code_key(module)
-        if key is None:
-            return module
-        if not instead:
-            return {**module, "codeKey": key}
-        self._codes[key] = module["code"]
-        return keyed(module, key)
+        # Made once per answer the environment keeps (and so per module in a warm graph), not per runner.
+        memo = self.environment.kept_keyed(module)
+        found = memo.get(instead) if memo is not None else None
+        if found is None:
+            key = code_key(module)
+            found = key, module if key is None else keyed(module, key) if instead else {**module, "codeKey": key}
+            if memo is not None:
+                memo[instead] = found
+        key, sent = found
+        if instead and key is not None:
+            self._codes[key] = module["code"]
+        return sent
 
     async def _dependencies(self, root: FetchedModule, options: FetchOptions) -> list[FetchedModule]:
         """The answers for the static dependencies of `root` this runner was not sent, level by level."""

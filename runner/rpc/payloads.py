@@ -51,6 +51,7 @@ class LinkMeta(TypedDict):
     awaits: NotRequired[list[int]]  # where the prologue's awaits are in the code, the gate last (UTF-16 offsets)
     resolved: NotRequired[dict[str, str]]  # dependency key (or literal import() specifier) -> its url
     hot: NotRequired[bool]  # HMR is on and the code uses import.meta.hot: it gets a hot context
+    importMeta: NotRequired[bool]  # False: the code reads import.meta nowhere but at its gate (none is made)
     # CommonJS modules (runner/transform/cjs_transform.py, runner/js/module_runner/commonjs.js):
     format: NotRequired[str]  # "commonjs"; absent for an ES module
     requires: NotRequired[list[RequireEntry]]  # the literal require() calls, fetched with the module

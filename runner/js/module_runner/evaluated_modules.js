@@ -35,9 +35,6 @@ class ModuleRecord {
     this.map = result.map || null; // as sent; a SourceMap once an error is first mapped
     this.exports = Object.create(null);
     Object.defineProperty(this.exports, Symbol.toStringTag, MODULE_TAG);
-    this.namespaceObject = null;
-    this.resolutions = null; // name -> ResolveExport's answer, kept by the linker
-    this.table = null; // the export table (names and answers), built by the linker when needed
     this.status = "fetched"; // fetched -> linked -> evaluating -> [evaluating-async ->] evaluated | errored
     this.deps = new Map(); // specifier -> ModuleRecord (static imports and re-exports)
     this.importers = new Set();
@@ -52,24 +49,15 @@ class ModuleRecord {
     this.sync = false; // no top-level await: the wrapper runs the body in one go (set by the evaluator)
     this.gated = false; // its prologue ends at a gate, where it waits for its turn once started
     this.body = null; // a gated or synchronous module's generator, once started
-    this.parked = null; // called once a module with top-level await started early waits at its gate
-    this.finished = null; // called when such a module's body has run to its end
-    this.error = undefined;
     // The spec's evaluation state (ModuleRunner.evaluate): its place in the depth-first walk, the
-    // root of its cycle, [[AsyncEvaluation]] (an order, 0 for false), the importers waiting on it as
-    // an async dependency, how many async dependencies it waits on, and the promise of an evaluation
-    // that began with it.
+    // root of its cycle and how many async dependencies it waits on (more on the prototype, below).
     this.dfsIndex = 0;
     this.dfsAncestor = 0;
     this.linkWalk = 0; // linker.js's linkOrder (which also uses dfsIndex and dfsAncestor)
     this.linkOpen = false;
     this.cycleRoot = null;
-    this.asyncEvaluation = 0;
-    this.asyncParents = [];
     this.pendingAsync = 0;
-    this.topLevel = null;
     this.importMeta = null;
-    this.urls = [this.url]; // the urls it is known by in EvaluatedModules
   }
 
   originalPosition(line, column) {
@@ -90,11 +78,31 @@ class ModuleRecord {
 // Records settle the runner's promises: none may inherit a `then` that module code put on Object.prototype.
 Object.setPrototypeOf(ModuleRecord.prototype, null);
 
+// The fields most records never set, at their defaults: one becomes a record's own when first set
+// (a record is made for every module a runtime imports: each field made here is a property added to
+// each). None is a mutable object: those are made where first needed.
+Object.assign(ModuleRecord.prototype, {
+  namespaceObject: null,
+  resolutions: null, // name -> ResolveExport's answer, kept by the linker
+  table: null, // the export table (names and answers), built by the linker when needed
+  parked: null, // called once a module with top-level await started early waits at its gate
+  finished: null, // called when such a module's body has run to its end
+  error: undefined,
+  // [[AsyncEvaluation]] (an order, 0 for false), the importers waiting on it as an async dependency
+  // (null for none yet) and the promise of an evaluation that began with it.
+  asyncEvaluation: 0,
+  asyncParents: null,
+  topLevel: null,
+  otherUrls: null, // the absolute urls other than its own it is known by in EvaluatedModules
+});
+
 class EvaluatedModules {
   constructor() {
     this.idToModuleMap = new Map();
     this.urlToIdModuleMap = new Map(); // a module's own url, and the absolute urls it was imported by
-    this.fileToModulesMap = new Map(); // file -> Set of records (one file, several queries or types)
+    // file -> Set of records (one file, several queries or types); made from idToModuleMap when first
+    // asked for (by HMR), not kept up by each of a fresh runtime's hundreds of new records before then.
+    this.fileToModulesMap = null;
   }
 
   getModuleById(id) {
@@ -106,7 +114,17 @@ class EvaluatedModules {
   }
 
   getModulesByFile(file) {
+    if (this.fileToModulesMap === null) {
+      this.fileToModulesMap = new Map();
+      for (const record of this.idToModuleMap.values()) this.addByFile(record);
+    }
     return this.fileToModulesMap.get(file);
+  }
+
+  addByFile(record) {
+    const sameFile = this.fileToModulesMap.get(record.file);
+    if (sameFile) sameFile.add(record);
+    else this.fileToModulesMap.set(record.file, new Set().add(record)); // (no array to iterate)
   }
 
   // The record for a fetchModule result, created on first sight; `url`, when given, is an
@@ -117,13 +135,11 @@ class EvaluatedModules {
       record = new ModuleRecord(result);
       this.idToModuleMap.set(record.id, record);
       this.urlToIdModuleMap.set(record.url, record);
-      const sameFile = this.fileToModulesMap.get(record.file);
-      if (sameFile) sameFile.add(record);
-      else this.fileToModulesMap.set(record.file, new Set().add(record)); // (no array to iterate)
+      if (this.fileToModulesMap !== null) this.addByFile(record);
     }
     if (url !== undefined && this.urlToIdModuleMap.get(url) !== record) {
       this.urlToIdModuleMap.set(url, record);
-      record.urls.push(url);
+      if (url !== record.url) (record.otherUrls ||= []).push(url);
     }
     return record;
   }
@@ -133,14 +149,15 @@ class EvaluatedModules {
   // its exports; they keep the instance they were linked with until they are invalidated too.
   invalidateModule(record) {
     if (this.idToModuleMap.get(record.id) === record) this.idToModuleMap.delete(record.id);
-    for (const url of record.urls) if (this.urlToIdModuleMap.get(url) === record) this.urlToIdModuleMap.delete(url);
-    const sameFile = this.fileToModulesMap.get(record.file);
+    if (this.urlToIdModuleMap.get(record.url) === record) this.urlToIdModuleMap.delete(record.url);
+    for (const url of record.otherUrls || []) if (this.urlToIdModuleMap.get(url) === record) this.urlToIdModuleMap.delete(url);
+    const sameFile = this.fileToModulesMap === null ? undefined : this.fileToModulesMap.get(record.file);
     if (sameFile && sameFile.delete(record) && sameFile.size === 0) this.fileToModulesMap.delete(record.file);
   }
 
   clear() {
     this.idToModuleMap.clear();
     this.urlToIdModuleMap.clear();
-    this.fileToModulesMap.clear();
+    this.fileToModulesMap = null;
   }
 }

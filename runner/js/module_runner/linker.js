@@ -329,10 +329,18 @@ function linkOrder(root) {
     }
     path.length = top;
     if (record.dfsAncestor === record.dfsIndex) {
-      const first = stack.lastIndexOf(record);
-      const component = stack.splice(first);
-      for (const member of component) member.linkOpen = false;
-      if (component.length > 1 || deps.includes(record)) for (const member of component) cyclic.add(member);
+      if (stack[stack.length - 1] === record) {
+        // A component of one (most modules: no array to make for it).
+        stack.pop();
+        record.linkOpen = false;
+        if (deps.includes(record)) cyclic.add(record);
+      } else {
+        const component = stack.splice(stack.lastIndexOf(record));
+        for (const member of component) {
+          member.linkOpen = false;
+          cyclic.add(member);
+        }
+      }
     }
     if (path.length) {
       const parent = path[path.length - 3];

@@ -1,6 +1,6 @@
 // provides: ModuleRunner
 // uses: PROTOCOL, EvaluatedModules, ModuleRecord, RESOLVED, whenAll, StackTraces, defineLocalBindings, resolveBindings, moduleNamespace, linkOrder, fetchRequired, linkRequired, defineGetter
-// private: isAbsoluteUrl, checkImportOptions, CONSTANT, NO_STAR_EXPORTS
+// private: isAbsoluteUrl, checkImportOptions, CONSTANT, NO_STAR_EXPORTS, NO_PARENTS
 
 // The module runner: fetches modules from its environment over the transport, links them with
 // linker.js and evaluates them in the spec's order, each module's code run by its evaluator
@@ -371,7 +371,7 @@ class ModuleRunner {
       }
       if (dep.asyncEvaluation) {
         record.pendingAsync++;
-        dep.asyncParents.push(record);
+        (dep.asyncParents ||= []).push(record);
       }
     };
     enter(root);
@@ -436,7 +436,7 @@ class ModuleRunner {
     const todo = [record];
     const gathered = new Set();
     while (todo.length) {
-      for (const parent of todo.pop().asyncParents) {
+      for (const parent of todo.pop().asyncParents || NO_PARENTS) {
         if (gathered.has(parent) || (parent.cycleRoot || parent).status === "errored") continue;
         if (--parent.pendingAsync !== 0) continue;
         gathered.add(parent);
@@ -476,7 +476,7 @@ class ModuleRunner {
       if (module.status === "errored") continue;
       module.status = "errored";
       module.error = error;
-      for (const parent of module.asyncParents) todo.push(parent);
+      for (const parent of module.asyncParents || NO_PARENTS) todo.push(parent);
       if (module.topLevel) module.topLevel.reject(error);
     }
   }
@@ -500,7 +500,9 @@ class ModuleRunner {
   // with link metadata) gets a shared exportAll; only an async generator's body calls `finished`.
   start(record) {
     const early = record.gated && !record.sync;
-    const meta = this.importMeta(record);
+    // A module whose code reads import.meta nowhere but at its gate (the host says so) gets none.
+    const meta = early || !record.meta || record.meta.importMeta !== false ? this.importMeta(record)
+      : this.noImportMeta(record);
     if (early) {
       // A module with top-level await started early (in a cycle) binds all its imports first, as
       // linking does in the spec, so that its hoisted functions can read them when another module
@@ -616,6 +618,13 @@ class ModuleRunner {
     if (!record.meta || record.meta.starExports.length === 0) Object.seal(record.exports);
   }
 
+  // What a module that never reads import.meta is given in its place: nothing (its gate awaits, or
+  // yields, undefined), and no hot context where HMR is on.
+  noImportMeta(record) {
+    if (this.hmrClient) this.hmrClient.release(record.url);
+    return undefined;
+  }
+
   importMeta(record) {
     if (!record.importMeta) {
       const meta = Object.create(null);
@@ -640,6 +649,9 @@ class ModuleRunner {
     return record.importMeta;
   }
 }
+
+// The importers waiting on a module as an async dependency, where none does (ModuleRecord.asyncParents).
+const NO_PARENTS = Object.freeze([]);
 
 // A module with link metadata had its star exports resolved at link time, with the spec's ambiguity
 // rules: its `__vite_ssr_exportAll__` calls do nothing.
