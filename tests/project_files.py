@@ -1,8 +1,11 @@
-"""Small projects written by tests."""
+"""Small projects written by tests, and what the environment answers for their modules."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
+
+from runner.rpc.payloads import FetchedModule, FetchResult
 
 
 def write(root: Path, files: dict[str, str]) -> Path:
@@ -12,3 +15,9 @@ def write(root: Path, files: dict[str, str]) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     return root
+
+
+def fetched(answer: FetchResult) -> FetchedModule:
+    """A fetch answer that carries the module (not "the runner's copy is current")."""
+    assert "cache" not in answer
+    return cast(FetchedModule, answer)

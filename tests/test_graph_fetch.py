@@ -19,6 +19,7 @@ from runner.errors import LoadError
 from runner.rpc.client import RunnerClient
 from runner.rpc.exports import ModuleProxy
 from runner.rpc.payloads import FetchOptions
+from tests.project_files import fetched
 
 EVALUATORS = ("inprocess", "wasm", "process")
 GUARD = float(os.environ.get("MODRUN_TEST_GUARD", "60"))  # seconds: a hang guard, not a bound
@@ -129,8 +130,8 @@ def test_keyed_answers_are_made_once_per_answer_and_never_outlive_it(tmp_path: P
         async with serve(tmp_path, "inprocess") as server:
             env = server.environments["ssr"]
             await env.import_module("/entry.js")
-            options: dict[str, Any] = {"cached": False, "startOffset": 3, "inlineSourceMap": False,
-                                       "codeKeys": "instead"}
+            options: FetchOptions = {"cached": False, "startOffset": 3, "inlineSourceMap": False,
+                                     "codeKeys": "instead"}
 
             async def graph_of_a_new_runner() -> tuple[dict[str, Any], Any]:
                 handlers = env.invoke_handlers()
@@ -141,7 +142,8 @@ def test_keyed_answers_are_made_once_per_answer_and_never_outlive_it(tmp_path: P
             second, code_of = await graph_of_a_new_runner()
             c = second["/chain/c.js"]
             assert c is first["/chain/c.js"] and "code" not in c
-            assert await code_of([c["codeKey"]]) == [(await env.fetch_module("/chain/c.js", None, options))["code"]]
+            c_code = fetched(await env.fetch_module("/chain/c.js", None, options))["code"]
+            assert await code_of([c["codeKey"]]) == [c_code]
             (tmp_path / "chain/c.js").write_text('console.log("c");\nexport const c = 33333;\n')
             third, code_of = await graph_of_a_new_runner()
             changed = third["/chain/c.js"]
@@ -149,7 +151,7 @@ def test_keyed_answers_are_made_once_per_answer_and_never_outlive_it(tmp_path: P
             new_code, old_code = await code_of([changed["codeKey"], c["codeKey"]])
             assert "33333" in new_code and old_code is None
             # Sent as invalidated (a runner whose copy is older than a hot update): a new answer, not kept.
-            answer = await env.fetch_module("/chain/c.js", None, options)
+            answer = fetched(await env.fetch_module("/chain/c.js", None, options))
             assert env.kept_keyed(answer) is not None and env.kept_keyed({**answer, "invalidate": True}) is None
 
     run(test)

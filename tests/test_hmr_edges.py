@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pytest
 
 from runner.hmr import watcher
-from runner.rpc.payloads import FetchedModule, FetchResult
+from tests.project_files import fetched
 from tests.test_hmr import EVALUATORS, project, run
 
 FILES = {
@@ -20,12 +20,6 @@ FILES = {
                'export const seen = [];\n'
                'import.meta.hot.accept("./dep.js", (mod) => { current = mod.value; seen.push(mod.value); });\n',
 }
-
-
-def sent(answer: FetchResult) -> FetchedModule:
-    """A fetch answer that carries the module (not "the runner's copy is current")."""
-    assert "cache" not in answer
-    return cast(FetchedModule, answer)
 
 
 def test_a_save_seen_in_two_bursts_applies_once_with_its_final_text(tmp_path: Path) -> None:
@@ -72,7 +66,7 @@ def test_accepted_specifiers_are_served_as_urls_and_stacks_still_point_at_the_so
 
     async def main() -> None:
         async with project(tmp_path, {"dep.js": "export const value = 1;\n", "main.js": main_js}) as p:
-            served = sent(await p.env.fetch_module("/main.js", None, {}))
+            served = fetched(await p.env.fetch_module("/main.js", None, {}))
             assert 'accept(["/dep.js"]' in served["code"] and "./dep.js\"]" not in served["code"]
             main = await p.env.import_module("/main.js")
             with pytest.raises(Exception) as raised:
@@ -96,7 +90,8 @@ def test_only_modules_that_use_import_meta_hot_get_a_hot_context(tmp_path: Path,
                        'import.meta.hot.accept("./dep.js", () => {});\n'
                        "export const pings = () => globalThis.pings || 0;\n",
         }, evaluator) as p:
-            main_sent, plain_sent = [sent(await p.env.fetch_module(url, None, {})) for url in ("/main.js", "/plain.js")]
+            main_sent = fetched(await p.env.fetch_module("/main.js", None, {}))
+            plain_sent = fetched(await p.env.fetch_module("/plain.js", None, {}))
             assert main_sent["modrun"].get("hot") is True and "hot" not in plain_sent["modrun"]
             main = await p.env.import_module("/main.js")
             assert (main.hot, main.plainHas) == ("object", False)

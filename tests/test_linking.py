@@ -14,7 +14,7 @@ import pytest
 
 from runner import LoadError, Server
 from runner.rpc.exports import ModuleProxy
-from tests.project_files import write
+from tests.project_files import fetched, write
 
 EVALUATORS = ("inprocess", "wasm", "process")
 
@@ -286,7 +286,7 @@ def test_import_meta_is_made_only_where_the_host_did_not_find_the_code_never_rea
             env = server.environments["ssr"]
             got = (await env.import_module("/entry.js")).got
             assert got == [2, [1, str(root / "awaited.js")], ["é", str(root / "wide.js")]]
-            flags = {url: (await env.fetch_module(url))["modrun"].get("importMeta")
+            flags = {url: fetched(await env.fetch_module(url))["modrun"].get("importMeta")
                      for url in ("/dep.js", "/quiet.js", "/awaited.js", "/wide.js", "/entry.js")}
             assert flags == {"/dep.js": False, "/quiet.js": False, "/awaited.js": None, "/wide.js": None,
                              "/entry.js": False}
