@@ -65,16 +65,22 @@ def runner_meta(result: TransformResult) -> LinkMeta:
         {"specifier": r.specifier, "key": dependency_key(r.specifier, r.attributes.get("type")),
          "names": list(r.imported_names), "line": r.line, "column": r.column} for r in result.imports]
     # One dependency per (specifier, module type), in source order: a module may import the same
-    # file as code and as text.
-    deps: list[str] = []
+    # file as code and as text. Each import and export is looked at once, not once per dependency:
+    # a barrel (lodash-es, date-fns) has hundreds of each, and the entry's barrel is on every cold
+    # import's critical path.
+    keys: dict[str, list[str]] = {}
+    for entry in imports:
+        keys.setdefault(entry["specifier"], []).append(entry["key"])
+    untyped = {e.specifier for e in result.exports.values() if e.kind != "local"}
+    untyped.update(result.star_exports)
+    ordered: dict[str, None] = {}  # a dict for its order, with a set's lookups
     for specifier in result.deps:
-        typed = [i["key"] for i in imports if i["specifier"] == specifier]
-        untyped = specifier in typed or any(
-            e.kind != "local" and e.specifier == specifier for e in result.exports.values()
-        ) or specifier in result.star_exports or not typed
-        for key in ([specifier] if untyped else []) + typed:
-            if key not in deps:
-                deps.append(key)
+        typed = keys.get(specifier)
+        if not typed or specifier in typed or specifier in untyped:
+            ordered[specifier] = None
+        for key in typed or ():
+            ordered[key] = None
+    deps = list(ordered)
     meta: LinkMeta = {
         "deps": deps,
         "imports": imports,

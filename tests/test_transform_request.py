@@ -178,3 +178,32 @@ def test_a_module_that_cannot_be_read_fails_as_open_reports_it(tmp_path):
         read_source(str(tmp_path / "missing.js"))
     assert (error.value.code, error.value.message) == \
         ("ERR_MODULE_NOT_FOUND", f"Cannot find module '{tmp_path / 'missing.js'}'")
+
+
+def test_runner_meta_deps_one_per_specifier_and_type_in_source_order():
+    """A dependency per (specifier, module type), each once, in source order, the plain one first where
+    a plain import, a re-export or an `export *` of it asks for the module's code; also in a barrel,
+    whose imports and exports are counted once each (not once per dependency)."""
+    from runner.transform_request import runner_format
+
+    code = "\n".join([
+        'import a from "./a.js";',
+        'import t from "./a.js" with { type: "text" };',
+        'export { x } from "./b.js";',
+        'import j from "./b.js" with { type: "json" };',
+        'import k from "./c.js" with { type: "json" };',
+        'export * from "./d.js";',
+        'import "./a.js";',
+        'import l from "./c.js" with { type: "json" };',
+        'import e from "./e.js" with { type: "text" };',
+        'export * from "./e.js";',
+        'import f from "./f.js" with { type: "text" };',
+        'import g from "./f.js";',
+    ]) + "\n"
+    deps = runner_format(code, "/project/m.js", "module")["meta"]["deps"]
+    assert deps == ["./a.js", "./a.js\0text", "./b.js", "./b.js\0json", "./c.js\0json", "./d.js", "./e.js",
+                    "./e.js\0text", "./f.js", "./f.js\0text"]
+    barrel = "".join(f'export {{ f{i} }} from "./f{i % 300}.js";\nexport * from "./s{i % 7}.js";\n'
+                     for i in range(600))
+    deps = runner_format(barrel, "/project/index.js", "module")["meta"]["deps"]
+    assert deps == [dep for i in range(300) for dep in (f"./f{i}.js", *((f"./s{i}.js",) if i < 7 else ()))]

@@ -33,14 +33,16 @@ _CHUNK = re.compile(rb"[\w$\x80-\xff\\]+[^\w$\x80-\xff\\\n]*")
 
 
 class _PairTable(dict[int, str]):
-    """Segment of a token `d` columns after the previous one, on the same line of both."""
+    """Segment of a token `d` columns after the previous one, on the same line of both. Both tables
+    are filled as their entries are first asked for: built whole at import (1024 each), they cost
+    every process that transforms about 1.5 ms, mostly for distances no module of it has."""
 
     def __missing__(self, d: int) -> str:
         seg = self[d] = vlq_encode(d) + "AA" + vlq_encode(d)
         return seg
 
 
-_PAIRS = _PairTable((d, vlq_encode(d) + "AA" + vlq_encode(d)) for d in range(1, 1025))
+_PAIRS = _PairTable()
 
 
 class _CommaPairTable(dict[int, str]):
@@ -51,7 +53,7 @@ class _CommaPairTable(dict[int, str]):
         return seg
 
 
-_COMMA_PAIRS = _CommaPairTable((d, "," + _PAIRS[d]) for d in range(1, 1025))
+_COMMA_PAIRS = _CommaPairTable()
 # The source's shape: token bytes (as in _CHUNK) -> "a", newlines kept, other bytes -> " ".
 _SHAPE = bytes(97 if i >= 0x80 or chr(i).isalnum() or chr(i) in "_$\\" else 10 if i == 10 else 32
                for i in range(256))

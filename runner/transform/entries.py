@@ -6,6 +6,7 @@ Offsets are byte offsets into the UTF-8 source, as tree-sitter reports them.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import NamedTuple
 
@@ -21,7 +22,6 @@ _K_NAMESPACE_IMPORT = named_kind_ids("namespace_import")
 _K_NAMED_IMPORTS = named_kind_ids("named_imports")
 _K_IMPORT_SPECIFIER = named_kind_ids("import_specifier")
 _DEFAULT_KEYWORD = JAVASCRIPT.id_for_node_kind("default", False)
-_ESCAPE = re.compile(r"\\u\{([0-9a-fA-F]+)\}|\\u([0-9a-fA-F]{4})")
 _new_tuple = tuple.__new__  # builds NamedTuples without their Python-level __new__
 
 
@@ -29,7 +29,14 @@ def identifier_name(raw: str) -> str:
     """The name an identifier token denotes (`\\u0061` escapes decoded)."""
     if "\\" not in raw:
         return raw
-    return _ESCAPE.sub(lambda m: chr(int(m.group(1) or m.group(2), 16)), raw)
+    return _escape().sub(lambda m: chr(int(m.group(1) or m.group(2), 16)), raw)
+
+
+# The patterns for escapes and import attributes, which few modules hold, are compiled on first use:
+# at import, every process that transforms paid about 1 ms for them.
+@functools.cache
+def _escape() -> re.Pattern[str]:
+    return re.compile(r"\\u\{([0-9a-fA-F]+)\}|\\u([0-9a-fA-F]{4})")
 
 
 RESERVED_WORDS = frozenset(
@@ -303,9 +310,13 @@ def string_value(src: bytes, node: Node) -> str:
     return _unescape(raw)
 
 
-_STRING_ESCAPE = re.compile(
-    r"\\(?:u\{([0-9a-fA-F]+)\}|u([0-9a-fA-F]{4})|x([0-9a-fA-F]{2})|([0-7]{1,3})|(\r\n|[\n\r\u2028\u2029])|(.))",
-    re.S)
+@functools.cache
+def _string_escape() -> re.Pattern[str]:
+    return re.compile(
+        r"\\(?:u\{([0-9a-fA-F]+)\}|u([0-9a-fA-F]{4})|x([0-9a-fA-F]{2})|([0-7]{1,3})|(\r\n|[\n\r\u2028\u2029])|(.))",
+        re.S)
+
+
 _SIMPLE = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v": "\v", "0": "\0"}
 
 
@@ -323,16 +334,20 @@ def _unescape(raw: str) -> str:
         return _SIMPLE.get(c, c)
 
     # Pair surrogate escapes (`\uD83D\uDE00`) into one character, keep lone ones as they are.
-    text = _STRING_ESCAPE.sub(sub, raw)
+    text = _string_escape().sub(sub, raw)
     return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
 
 
 # JS white space beyond ASCII: LS, PS, NBSP, BOM (as UTF-8).
 WS = rb"(?:\s|\xe2\x80[\xa8\xa9]|\xc2\xa0|\xef\xbb\xbf)"
-_ATTR_TOKEN = re.compile(
-    rb"(?:" + WS + rb"*(?://[^\n]*(?:\n|$)|/\*.*?\*/))*" + WS + rb"*"
-    rb"""(?:("(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')|([{}:,])|((?:(?!\xe2\x80[\xa8\xa9]|\xc2\xa0|\xef\xbb\xbf)[^\s{}:,'"/])+)|($))""",
-    re.S)
+
+
+@functools.cache
+def _attr_token() -> re.Pattern[bytes]:
+    return re.compile(
+        rb"(?:" + WS + rb"*(?://[^\n]*(?:\n|$)|/\*.*?\*/))*" + WS + rb"*"
+        rb"""(?:("(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')|([{}:,])|((?:(?!\xe2\x80[\xa8\xa9]|\xc2\xa0|\xef\xbb\xbf)[^\s{}:,'"/])+)|($))""",
+        re.S)
 
 
 def parse_attributes(src: bytes, start: int, end: int | None = None
@@ -347,7 +362,7 @@ def parse_attributes(src: bytes, start: int, end: int | None = None
     error: tuple[int, str] | None = None
 
     def token(p: int) -> tuple[str, str, int, int]:
-        m = _ATTR_TOKEN.match(text, p)
+        m = _attr_token().match(text, p)
         if m is None or m.lastindex is None or m.lastindex == 4:
             return "eof", "", p, p
         if m.group(1) is not None:

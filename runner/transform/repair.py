@@ -30,14 +30,24 @@ def _arrow_then_bracket() -> Query:
                              "(call_expression function: (arrow_function body: (statement_block) @body))")
 
 
-_WITH = re.compile(rb"\bwith" + WS + rb"*\{")
 # (`\b` before `export` is checked by hand: a literal start lets the regex engine skip ahead.)
 _EXPORT_NEWLINE = re.compile(rb"export(?:[ \t]|/\*.*?\*/)*(?://[^\n]*)?\n(?:\s|//[^\n]*|/\*.*?\*/)*", re.S)
 _WORD_BYTE = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 _KEYWORDS = (b"break|case|catch|class|const|continue|debugger|delete|do|else|export|extends|false|finally|"
              b"for|function|if|import|in|instanceof|new|null|return|super|switch|this|throw|true|try|typeof|"
              b"var|void|while|with")
-_RESERVED_NAME = re.compile(rb"\bas\s+(" + _KEYWORDS + rb")\b|(?<![.\w$])(" + _KEYWORDS + rb")\s+as\b")
+
+
+# The patterns only a module that does not parse needs are compiled on its first use too: at import,
+# every process that transforms paid about 1 ms for them.
+@functools.cache
+def _with() -> re.Pattern[bytes]:
+    return re.compile(rb"\bwith" + WS + rb"*\{")
+
+
+@functools.cache
+def _reserved_name() -> re.Pattern[bytes]:
+    return re.compile(rb"\bas\s+(" + _KEYWORDS + rb")\b|(?<![.\w$])(" + _KEYWORDS + rb")\s+as\b")
 
 
 class ParsedModule(NamedTuple):
@@ -84,7 +94,7 @@ def _repair(src: bytes, root: Node) -> tuple[bytearray | None, dict[int, tuple[i
             buf[m.start() + 6:m.end()] = b" " * (m.end() - m.start() - 6)
     if not root.has_error:
         return buf, ranges
-    for m in _WITH.finditer(src):
+    for m in _with().finditer(src):
         pos = m.start()
         if not _in_error(root, pos, pos + 4):
             continue
@@ -111,7 +121,7 @@ def _repair(src: bytes, root: Node) -> tuple[bytearray | None, dict[int, tuple[i
         if b"\n" in src[body.end_byte:gap_end] and src[gap_end:gap_end + 1] in (b"[", b"("):
             buf = buf if buf is not None else bytearray(src)
             buf[gap_end - 1] = 59  # ";"
-    for m in _RESERVED_NAME.finditer(src):
+    for m in _reserved_name().finditer(src):
         group = 1 if m.group(1) else 2
         pos = m.start(group)
         if _in_error(root, pos, m.end(group)):

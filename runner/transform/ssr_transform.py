@@ -28,7 +28,7 @@ from .edits import Edits
 from .entries import ModuleEntries, default_declaration_head, module_items
 from .entries import module_entries as read_module_entries
 from .parser import F_DECLARATION, F_NAME, F_PARAMETERS, F_VALUE
-from .records import ExportRecord, ImportRecord, TransformResult, export_record, import_record
+from .records import ExportRecord, ImportRecord, TransformResult
 from .repair import parse_module
 from .scope import CALLEE, SHORTHAND, TYPEOF, WRITE, ScopeAnalysis
 from .walker import analyze
@@ -209,25 +209,25 @@ class _Rewriter:
                 imp = imports[e.import_index]
                 var = f"__vite_ssr_import_{e.import_index}__"
                 target = var if e.import_name == "*" else _member(var, e.import_name or "")
-                exports[e.exported] = export_record("indirect", specifier=imp.specifier,
-                                                     import_name=e.import_name)
+                exports[e.exported] = ExportRecord("indirect", specifier=imp.specifier,
+                                                    import_name=e.import_name)
             elif e.local == "*default*":
                 target = DEFAULT_LOCAL
-                exports[e.exported] = export_record("local", local=DEFAULT_LOCAL, constant=not uses_eval)
+                exports[e.exported] = ExportRecord("local", local=DEFAULT_LOCAL, constant=not uses_eval)
             else:
                 local = e.local or ""
                 b = bindings.get(local)
                 if b is not None and b.kind == "import":
                     target = import_targets[local][0]
                     imp_index, imp_name = self._import_of(local)
-                    exports[e.exported] = export_record("indirect", specifier=imports[imp_index].specifier,
-                                                         import_name=imp_name)
+                    exports[e.exported] = ExportRecord("indirect", specifier=imports[imp_index].specifier,
+                                                        import_name=imp_name)
                 else:
                     target = local
                     constant = not uses_eval and b is not None and (
                         b.kind == "const" or (b.writes == 0 and (b.kind != "var" or b.inits <= 1)))
-                    exports[e.exported] = export_record("local", local=local, constant=constant,
-                                                         hoisted_var=b is not None and b.kind == "var")
+                    exports[e.exported] = ExportRecord("local", local=local, constant=constant,
+                                                        hoisted_var=b is not None and b.kind == "var")
             self.edits.prepend(f"__vite_ssr_exportName__({_js_string(e.exported)}, () => {target});",
                                (0, e.start))
         return exports
@@ -314,8 +314,8 @@ class _Rewriter:
             line, column = self.position(imp.spec_start)
             names = [x.imported for x in imp.names if x.imported != "*"]
             namespace = imp.star or n in namespace_reexports or any(x.imported == "*" for x in imp.names)
-            records.append(import_record(imp.specifier, list(dict.fromkeys(names)), namespace,
-                                          dict(imp.attributes), line, column))
+            records.append(ImportRecord(imp.specifier, list(dict.fromkeys(names)), namespace,
+                                        dict(imp.attributes), line, column))
         return records
 
     def _import_of(self, local: str) -> tuple[int, str]:
