@@ -63,8 +63,8 @@ def tree_error(root: Node, src: bytes) -> tuple[int, str] | None:
         if node.is_missing:
             if _declaration_semicolon(node) or _module_item_asi(node, src):
                 continue
-            t = node.type
-            return node.start_byte, f"Missing '{t}'" if not node.is_named else f"Missing {t}"
+            # Where the missing token should have been, the parser met the next one: blamed, as Node does.
+            return _unexpected(root, src, node.start_byte)
         parent = node.parent
         if parent is None or parent.type in _STATEMENT_LISTS or _wants_operand(node):
             # Recovery at statement level swallows a valid prefix, and one ending in an operator

@@ -1,0 +1,60 @@
+"""Syntax errors are placed where Node places them: the line and column of the token the parser could not
+take, compared with Node's own report of the same file (its `file:line` and caret)."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from runner import LoadError, Server
+
+NODE = shutil.which("node")
+pytestmark = pytest.mark.skipif(NODE is None, reason="node is the reference")
+
+CASES = [
+    "let x = ;",
+    "if (a { }",  # a token tree-sitter takes as missing: the next one is blamed
+    "const b = [1, 2;",
+    "foo(;",
+    "let y = 1 +;",
+    "return 5;",
+    "x = {a: 1,, b: 2};",  # found by the engine
+    "let let = 1;",  # found by the engine
+    "var 1x = 2;",
+    "if (x) {\n  y",  # the end of the input
+    pytest.param("const = 3;", marks=pytest.mark.xfail(
+        reason="tree-sitter's recovery takes `const =` whole: the token after it is blamed, Node blames '='")),
+    "function f( { }",
+]
+
+
+def node_place(file: Path) -> tuple[int, int]:
+    """(line, column) of Node's report: its first line ends with the line, its caret marks the column."""
+    run = subprocess.run([str(NODE), str(file)], capture_output=True, text=True, timeout=60)
+    lines = run.stderr.splitlines()
+    line = int(lines[0].rsplit(":", 1)[1])
+    caret = next((row for row in lines[1:] if row.strip() and set(row.strip()) == {"^"}), None)
+    return line, 1 if caret is None else caret.index("^") + 1  # (no caret: the empty line after the last)
+
+
+def modrun_place(root: Path, name: str) -> tuple[int, int]:
+    async def main() -> LoadError:
+        async with Server(root=root, cache_dir=False) as server:
+            with pytest.raises(LoadError) as caught:
+                await server.environments["ssr"].import_module(f"/{name}")
+            return caught.value
+
+    error = asyncio.run(main())
+    assert error.code == "ERR_PARSE" and error.loc is not None and error.frame is not None
+    return error.loc.line, error.loc.column
+
+
+@pytest.mark.parametrize("source", CASES)
+def test_the_place_is_nodes(tmp_path: Path, source: str) -> None:
+    file = tmp_path / "m.mjs"
+    file.write_text(f"const a = 1;\n{source}\n")
+    assert modrun_place(tmp_path, file.name) == node_place(file)
