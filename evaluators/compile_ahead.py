@@ -37,9 +37,10 @@ from collections.abc import Mapping
 import _quickjs
 
 from runner.limits import DEFAULT_STACK_KB
+from runner.rpc.code_keys import key_shape
 
 from .ahead_queue import AheadQueue
-from .keyed_wrapper import WrapperShapes, key_shape
+from .keyed_wrapper import WrapperShapes
 from .quickjs_bytecode import JS_TAG_EXCEPTION, Api, _api, _pointers, _shapes, compile_script, write_bytecode
 
 #: wrappers compiled and not asked for (a module started early, a runtime that stopped) kept at most

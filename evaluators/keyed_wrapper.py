@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 
-from runner.rpc.code_keys import code_digest, code_named
+from runner.rpc.code_keys import code_digest, code_named, key_shape
 
 CONTEXT_NAMES = (
     "__vite_ssr_exports__", "__vite_ssr_import_meta__", "__vite_ssr_import__",
@@ -99,17 +99,6 @@ class WrapperShapes:
         kind = 1 if sync else 2 if awaits and early else 0
         end = (f"\n;{FINISH}();" if kind == 2 else "") + self.suffix
         return self.prefixes[kind], end, "yield" if sync or early else _BLANK
-
-
-def key_shape(tla: str, shape: str) -> tuple[bool, list[int]] | None:
-    """A code key's last two fields (runner/rpc/code_keys.py) read: is the module without top-level await
-    (`sync`), and where its prologue's awaits are; None where they are not a key's."""
-    if tla not in ("t", "s"):
-        return None
-    try:
-        return tla == "s", list(map(int, shape.split(","))) if shape else []
-    except ValueError:
-        return None
 
 
 def _shaped(code: str, awaits: list[int], gate: str) -> str | None:

@@ -14,7 +14,7 @@ import pytest
 from evaluators.compiled_code import CODE_CACHE, split_request
 from evaluators.quickjs_bytecode import unavailable
 from runner import Server
-from runner.rpc.code_keys import code_key
+from runner.rpc.code_keys import code_key, key_shape
 from runner.rpc.exports import ModuleProxy
 from tests.project_files import write
 from tests.test_compiled_code import PROJECT
@@ -180,6 +180,19 @@ def test_a_key_names_the_code_and_what_shapes_its_wrapper() -> None:
     assert code_key({"code": code, "modrun": {**meta, "format": "commonjs"}}) is None  # type: ignore
     # without imports the prologue has no awaits to place
     assert code_key({"code": "f();\n", "modrun": {"imports": [], "hasTLA": False}}) is not None  # type: ignore
+
+
+def test_a_keys_shape_reads_back_as_it_was_written_and_nothing_else() -> None:
+    code = "await __vite_ssr_import__(\"./a.js\");\nawait __vite_ssr_import_meta__;\n"
+    at = [0, code.index("await __vite_ssr_import_meta__")]
+    key = code_key({"code": code, "modrun": {"imports": [["./a.js", "./a.js", [], 1, 0]], "awaits": at,
+                                             "hasTLA": True}})  # type: ignore[typeddict-item]
+    assert key is not None
+    _, tla, shape = key.split(":")
+    assert key_shape(tla, shape) == (False, at)
+    assert key_shape("s", "") == (True, [])
+    for tla, shape in [("x", ""), ("s", "1,"), ("s", "+1"), ("s", " 1"), ("s", "-1"), ("s", "1_0"), ("s", "١")]:
+        assert key_shape(tla, shape) is None, (tla, shape)
 
 
 def test_a_request_is_a_source_a_key_or_both() -> None:

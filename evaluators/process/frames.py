@@ -39,6 +39,8 @@ import math
 import socket
 import struct
 
+from runner.rpc.code_keys import key_shape
+
 MAGIC = b"MR"
 HEADER = struct.Struct("<2sBI")
 TURN_HEAD = struct.Struct("<dd")
@@ -193,11 +195,8 @@ def unpack_ahead(payload: bytes) -> dict[str, str]:
 def _code_key_shaped(key: str) -> bool:
     """Is `key` shaped as a code key (runner/rpc/code_keys.py): a hex digest, t or s, the awaits' offsets?"""
     parts = key.split(":")
-    if len(parts) != 3 or len(parts[0]) != 40 or parts[1] not in ("t", "s"):
-        return False
-    digest, _, shape = parts
-    return all(c in "0123456789abcdef" for c in digest) and (
-        not shape or all(offset.isdigit() and offset.isascii() for offset in shape.split(",")))
+    return len(parts) == 3 and len(parts[0]) == 40 and all(c in "0123456789abcdef" for c in parts[0]) \
+        and key_shape(parts[1], parts[2]) is not None
 
 
 class FrameReader:

@@ -70,6 +70,17 @@ def _key(code: str, meta: dict[str, Any], awaits: Any) -> str | None:
     return f"{digest}:{'t' if meta['hasTLA'] else 's'}:{shape}"
 
 
+def key_shape(tla: str, shape: str) -> tuple[bool, list[int]] | None:
+    """A code key's last two fields read, as `_key` writes them: is the module without top-level await
+    (`sync`), and where its prologue's awaits are (ASCII digits); None where they are not a key's."""
+    if tla not in ("t", "s"):
+        return None
+    offsets = shape.split(",") if shape else []
+    if not all(offset.isdigit() and offset.isascii() for offset in offsets):
+        return None
+    return tla == "s", [int(offset) for offset in offsets]
+
+
 def code_digest(code: str) -> str:
     """The digest that opens a code key: what the engine's host checks a wrapper filed under the key
     against (evaluators/keyed_wrapper.py)."""
