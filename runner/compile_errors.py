@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 from .code_frame import code_frame
 from .errors import LoadError, ModrunError, ParseError
+from .import_sites import node_source
 from .transform.early_errors import parse_error
 from .transform.parser import parse_javascript
-from .transform_request import read_source
 
 if TYPE_CHECKING:
     from tree_sitter import Node
@@ -40,15 +40,14 @@ async def located_compile_error(error: LoadError, environment: Resolving, invoke
     if node is None:
         return error
     file = node.file or node.id
-    module = node.transform_result
-    source = module.source if module is not None else None
-    try:
-        if source is None:  # found by its file's stamp, unread: the file holds what it was made from
-            source = read_source(node.id).code
-        if error.loc is None:
+    source = node_source(node)
+    if source is None:
+        return error  # the source is gone: the error as the engine gave it
+    if error.loc is None:
+        try:
             return await _regexp_error(error, source, file, invoke) if invoke is not None else error
-    except ModrunError:
-        return error  # the source is gone, or the runtime with it: the error as the engine gave it
+        except ModrunError:
+            return error  # the runtime is gone: the error as the engine gave it
     loc = error.loc
     if loc.file != file:
         return error  # mapped to another source than the module's own (its map names it): no frame of it here

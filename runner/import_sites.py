@@ -17,8 +17,8 @@ if TYPE_CHECKING:
     from .module_graph import ModuleNode
 
 
-def node_frame(node: ModuleNode, line: int, column: int) -> str | None:
-    """The code frame at `line`, `column` of the module's loaded source (None: it cannot be read)."""
+def node_source(node: ModuleNode) -> str | None:
+    """The module's loaded source (None: it cannot be read)."""
     module = node.transform_result
     source = module.source if module is not None else None
     if source is None:  # found by its file's stamp, unread: the file holds what it was made from
@@ -26,7 +26,13 @@ def node_frame(node: ModuleNode, line: int, column: int) -> str | None:
             source = read_source(node.id).code
         except LoadError:
             return None
-    return code_frame(source, line, column)
+    return source
+
+
+def node_frame(node: ModuleNode, line: int, column: int) -> str | None:
+    """The code frame at `line`, `column` of the module's loaded source (None: it cannot be read)."""
+    source = node_source(node)
+    return None if source is None else code_frame(source, line, column)
 
 
 def located_load_error(error: LoadError, environment: Resolving) -> LoadError:
