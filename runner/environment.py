@@ -32,7 +32,7 @@ from .plugins.typescript_jsx import TypeScriptJsxPlugin
 from .prefetch import boot_with_prefetch, may_prefetch
 from .rpc import wire
 from .rpc.client import ConsoleSink, RunnerClient
-from .rpc.code_keys import code_key
+from .rpc.code_keys import IMPORT_META, code_key, gate_at
 from .rpc.exports import ModuleProxy
 from .rpc.graph_fetch import GraphFetch
 from .rpc.protocol import BINDINGS_METHOD, Handler
@@ -515,20 +515,14 @@ class _Answer:
         return True
 
 
-_IMPORT_META = "__vite_ssr_import_meta__"  # import.meta in the runner format
-_GATE = f"await {_IMPORT_META};"  # where the prologue ends (runner/transform/ssr_transform.py)
-
-
 def _reads_import_meta(code: str, meta: LinkMeta) -> bool:
     """Does the code read import.meta anywhere but at its gate (the await that ends its prologue, the
     last of `awaits`)? The runner makes none for a module that does not (module_runner.js: start). Yes
     wherever that cannot be told so simply (a prologue that is not ASCII: `awaits` counts UTF-16 units)."""
-    found = code.count(_IMPORT_META)
+    found = code.count(IMPORT_META)
     if found != 1:
         return found > 1
-    awaits = meta.get("awaits")
-    gate = awaits[-1] if awaits else None
-    return not (isinstance(gate, int) and code[:gate].isascii() and code.startswith(_GATE, gate))
+    return not gate_at(code, meta.get("awaits"))
 
 
 async def _subtle(operation: str, *args: Any) -> Any:

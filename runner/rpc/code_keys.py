@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .payloads import FetchedModule
 
-_GATE = "await __vite_ssr_import_meta__;"
+IMPORT_META = "__vite_ssr_import_meta__"  # import.meta in the runner format
+_GATE = f"await {IMPORT_META};"  # where the prologue ends (runner/transform/ssr_transform.py)
 _MEMO_LIMIT = 100_000
 
 # code -> (the awaits list and top-level await it was keyed with, its key): the environment keeps
@@ -93,12 +94,16 @@ def code_named(digest: str) -> str | None:
     return _codes.get(digest)
 
 
+def gate_at(code: str, awaits: list[int] | None) -> bool:
+    """Is the prologue's gate (the last of `awaits`) where `awaits` says, in a prologue of ASCII (where
+    those UTF-16 offsets are the code's own)?"""
+    gate = awaits[-1] if awaits else None
+    return isinstance(gate, int) and code[:gate].isascii() and code.startswith(_GATE, gate)
+
+
 def _awaits_at(code: str, awaits: list[int]) -> bool:
     """Are the prologue's awaits where `awaits` says (the gate last), in a prologue of ASCII?"""
-    gate = awaits[-1]
-    if not isinstance(gate, int) or not code[:gate].isascii() or not code.startswith(_GATE, gate):
-        return False
-    return all(isinstance(at, int) and code.startswith("await ", at) for at in awaits[:-1])
+    return gate_at(code, awaits) and all(isinstance(at, int) and code.startswith("await ", at) for at in awaits[:-1])
 
 
 def keyed(module: FetchedModule, key: str) -> FetchedModule:
