@@ -39,8 +39,6 @@ import math
 import socket
 import struct
 
-from runner.rpc.code_keys import key_shape
-
 MAGIC = b"MR"
 HEADER = struct.Struct("<2sBI")
 TURN_HEAD = struct.Struct("<dd")
@@ -194,6 +192,9 @@ def unpack_ahead(payload: bytes) -> dict[str, str]:
 
 def _code_key_shaped(key: str) -> bool:
     """Is `key` shaped as a code key (runner/rpc/code_keys.py): a hex digest, t or s, the awaits' offsets?"""
+    # (imported here: the host spawns workers before it loads hashlib, which code_keys needs)
+    from runner.rpc.code_keys import key_shape
+
     parts = key.split(":")
     return len(parts) == 3 and len(parts[0]) == 40 and all(c in "0123456789abcdef" for c in parts[0]) \
         and key_shape(parts[1], parts[2]) is not None
