@@ -26,8 +26,10 @@ CASES = [
     "let let = 1;",  # found by the engine
     "var 1x = 2;",
     "if (x) {\n  y",  # the end of the input
-    pytest.param("const = 3;", marks=pytest.mark.xfail(
-        reason="tree-sitter's recovery takes `const =` whole: the token after it is blamed, Node blames '='")),
+    "const = 3;",
+    "var 1 = 2;",
+    "const . x = 1;",
+    "const 5;",
     "function f( { }",
 ]
 

@@ -65,6 +65,9 @@ def tree_error(root: Node, src: bytes) -> tuple[int, str] | None:
                 continue
             # Where the missing token should have been, the parser met the next one: blamed, as Node does.
             return _unexpected(root, src, node.start_byte)
+        binding = _declared_binding(node)
+        if binding is not None:
+            return _unexpected(root, src, binding.start_byte)
         parent = node.parent
         if parent is None or parent.type in _STATEMENT_LISTS or _wants_operand(node):
             # Recovery at statement level swallows a valid prefix, and one ending in an operator
@@ -77,6 +80,24 @@ def tree_error(root: Node, src: bytes) -> tuple[int, str] | None:
 _OPERATORS = frozenset(
     "= += -= *= /= %= **= <<= >>= >>>= &= |= ^= &&= ||= ??= + - * / % ** << >> >>> & | ^ && || ?? "
     "== != === !== < > <= >= => ? : , . ( [ { ! ~ in instanceof new typeof void delete await".split())
+
+
+_DECLARATION_KEYWORDS = frozenset(("const", "let", "var"))
+_BINDING_STARTS = frozenset(("identifier", "[", "{", "object_pattern", "array_pattern"))
+
+
+def _declared_binding(node: Node) -> Node | None:
+    """The token after `const`/`let`/`var` where no binding can begin (`const = 3`, `const . x`), at an
+    ERROR's start or as its first token after the keyword: recovery swallows it with the keyword, or
+    with what follows, but the keyword is fine and that token is not, as Node says."""
+    children = node.children
+    keyword = node.prev_sibling
+    if keyword is None or keyword.type not in _DECLARATION_KEYWORDS:
+        if len(children) < 2 or children[0].type not in _DECLARATION_KEYWORDS:
+            return None
+        children = children[1:]
+    first = children[0] if children else None
+    return None if first is None or first.type in _BINDING_STARTS else first
 
 
 def _wants_operand(node: Node) -> bool:
