@@ -31,6 +31,17 @@ CASES = [
     "const . x = 1;",
     "const 5;",
     "function f( { }",
+    # where tree-sitter's recovery swallows the bad token with good ones (runner/transform/early_errors.py)
+    "}",  # a closing bracket nothing opened
+    "function f() {\n  return )\n}",
+    'let s = "a\nb";',  # a line break in a string
+    "if (a) {\n  x();\n}\n}",
+    'let w = "unterminated;',  # a string left open
+    "while true {}",  # a head keyword with no `(`
+    "switch x { }",
+    "1 = 2;",  # what cannot be assigned
+    "a++ = 1;",
+    "import.meta = 1;",
 ]
 
 

@@ -60,26 +60,85 @@ def parse_error(code: str, src: bytes, offset: int, message: str, file: str,
 def tree_error(root: Node, src: bytes) -> tuple[int, str] | None:
     """The first ERROR or MISSING node, as (offset, message); None for a clean tree."""
     for node in _error_nodes(root):
-        if node.is_missing:
-            if _declaration_semicolon(node) or _module_item_asi(node, src):
-                continue
-            # Where the missing token should have been, the parser met the next one: blamed, as Node does.
-            return _unexpected(root, src, node.start_byte)
-        binding = _declared_binding(node)
-        if binding is not None:
-            return _unexpected(root, src, binding.start_byte)
-        parent = node.parent
-        if parent is None or parent.type in _STATEMENT_LISTS or _wants_operand(node):
-            # Recovery at statement level swallows a valid prefix, and one ending in an operator
-            # (`const x = ;`) is valid up to there: blame the token after it, as Node does.
-            return _unexpected(root, src, node.end_byte)
-        return _unexpected(root, src, node.start_byte)
+        if node.is_missing and (_declaration_semicolon(node) or _module_item_asi(node, src)):
+            continue
+        return _blame(root, src, node)
     return None
+
+
+def _blame(root: Node, src: bytes, node: Node) -> tuple[int, str]:
+    """The place and message Node gives for the error tree-sitter recovered from at `node`."""
+    if node.is_missing:
+        # Where the missing token should have been, the parser met the next one: blamed, as Node does.
+        return _unexpected(root, src, node.start_byte)
+    binding = _declared_binding(node)
+    if binding is not None:
+        return _unexpected(root, src, binding.start_byte)
+    known = _recovered_error(root, src, node)
+    if known is not None:
+        return known
+    parent = node.parent
+    if parent is None or parent.type in _STATEMENT_LISTS or _wants_operand(node):
+        inner = next(_error_nodes(node), None)
+        if inner is not None:  # recovery went wrong inside what it swallowed: blame that
+            return _blame(root, src, inner)
+        # Recovery at statement level swallows a valid prefix, and one ending in an operator
+        # (`const x = ;`) is valid up to there: blame the token after it, as Node does.
+        return _unexpected(root, src, node.end_byte)
+    return _unexpected(root, src, node.start_byte)
 
 
 _OPERATORS = frozenset(
     "= += -= *= /= %= **= <<= >>= >>>= &= |= ^= &&= ||= ??= + - * / % ** << >> >>> & | ^ && || ?? "
     "== != === !== < > <= >= => ? : , . ( [ { ! ~ in instanceof new typeof void delete await".split())
+
+
+_OPENERS = {"(": ")", "[": "]", "{": "}"}
+_HEAD_KEYWORDS = frozenset(("if", "while", "for", "switch", "with", "catch"))
+_QUOTES = frozenset(("'", '"'))
+# What can never be assigned to, in tree-sitter's names (an identifier, a member, a pattern can).
+_NOT_TARGETS = frozenset(("number", "string", "template_string", "true", "false", "null", "undefined",
+                          "update_expression", "meta_property", "call_expression", "binary_expression",
+                          "unary_expression", "regex", "this", "arrow_function"))
+
+
+def _recovered_error(root: Node, src: bytes, node: Node) -> tuple[int, str] | None:
+    """Where tree-sitter's recovery would be blamed at the wrong token (often the end of input), the
+    token Node blames: a closing bracket nothing opened, a string left open or broken by a line, a
+    head keyword with no `(`, an assignment to what cannot be assigned."""
+    children = node.children
+    if not children:
+        return None
+    first = children[0]
+    closer = _unopened_closer(children)
+    if closer is not None:
+        return _unexpected(root, src, closer.start_byte)
+    if node.parent is not None and node.parent.type == "string":  # a line break in a string
+        return node.parent.start_byte, "Invalid or unexpected token"
+    if first.type in _HEAD_KEYWORDS and len(children) > 1 and children[1].type != "(":
+        return _unexpected(root, src, children[1].start_byte)
+    for i, child in enumerate(children):
+        if child.type in _QUOTES and child.type not in (c.type for c in children[i + 1:]):
+            return child.start_byte, "Invalid or unexpected token"
+    # `1 = 2` is swallowed whole; `a++ = 1` keeps its target and swallows from the `=`
+    assigns = len(children) > 1 and children[1].type == "="
+    target = node.prev_sibling if first.type == "=" else first if assigns else None
+    if target is not None and target.type in _NOT_TARGETS:
+        return target.start_byte, "Invalid left-hand side in assignment"
+    return None
+
+
+def _unopened_closer(children: list[Node]) -> Node | None:
+    """The first `)`, `]` or `}` among an ERROR's tokens that none of them opened (`return )`)."""
+    waiting: list[str] = []
+    for child in children:
+        if child.type in _OPENERS:
+            waiting.append(_OPENERS[child.type])
+        elif waiting and child.type == waiting[-1]:
+            waiting.pop()
+        elif child.type in (")", "]", "}"):
+            return child
+    return None
 
 
 _DECLARATION_KEYWORDS = frozenset(("const", "let", "var"))
