@@ -17,10 +17,12 @@ from typing import TYPE_CHECKING, NoReturn
 
 from .. import exit_waits
 from ..errors import CrashError, ModrunError
-from .common import EXIT_CODES, Parser, report_error
+from .common import EXIT_CODES, report_error
+from .quick_args import parse_run
 
 if TYPE_CHECKING:
     from ..server import Server
+    from .parser import Parser
 
 __all__ = ["EXIT_CODES", "main", "run_command"]
 COMMANDS = ("run", "bench", "dev", "check")
@@ -34,8 +36,10 @@ def _parser(argv: list[str]) -> Parser:
     """The parser, with only the named command's module imported: each command's imports are its
     own (`modrun run` does not load `modrun dev`'s terminal display and file watcher, tens of
     milliseconds). Help and unknown commands get every command."""
+    from .parser import Parser
+
     parser = Parser(prog="modrun", description="Run JavaScript ES modules in sandboxed runtimes.")
-    # `prog` given, or argparse formats it with a help formatter, sizing it to the terminal (common.py)
+    # `prog` given, or argparse formats it with a help formatter, sizing it to the terminal (parser.py)
     commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser, prog="modrun")
     for name in argv[:1] if argv[:1] and argv[0] in COMMANDS else COMMANDS:
         _command(name).add_parser(commands)
@@ -54,7 +58,7 @@ def run_command(argv: list[str], *, held: list[Server] | None = None) -> int:
     """Run a command and answer its exit code. `held` (for `modrun run`): see run.command."""
     as_json = _wants_json(argv)
     try:
-        ns = _parser(argv).parse_args(argv)
+        ns = parse_run(argv) or _parser(argv).parse_args(argv)
         command = _command(ns.command).command
         return int(command(ns, held) if ns.command == "run" else command(ns))
     except ModrunError as error:

@@ -4,7 +4,6 @@ output goes to stderr."""
 
 from __future__ import annotations
 
-import argparse
 import gc
 import sys
 import time
@@ -19,6 +18,8 @@ from ..js.profiles import DEFAULT_PROFILE, PROFILES
 from .common import check_args, choose_root, entry_url, report_error
 
 if TYPE_CHECKING:
+    import argparse
+
     from evaluators import RuntimeOptions
 
     from ..rpc.payloads import PendingTimer
@@ -35,26 +36,34 @@ if TYPE_CHECKING:
 LOADING_COLLECT = 100_000
 
 
+#: `modrun run`'s options, as argparse's add_argument takes them: add_parser gives them to argparse, and
+#: quick_args.py parses a plain command line with them, without loading argparse.
+OPTIONS: dict[str, dict[str, Any]] = {
+    "--root": {"help": "project root (default: the current directory when ENTRY is inside it, else ENTRY's "
+               "directory)"},
+    "--evaluator": {"default": "inprocess", "metavar": "NAME",
+                    "help": "the runtime: inprocess (default), wasm, process, or a registered evaluator"},
+    "--profile": {"default": DEFAULT_PROFILE, "choices": list(PROFILES),
+                  "help": f"the runtime's globals: {', '.join(PROFILES)} (default {DEFAULT_PROFILE})"},
+    "--call": {"metavar": "EXPORT", "help": "call this export (`default` for the default export)"},
+    "--args": {"metavar": "JSON_ARRAY", "default": "[]", "help": "arguments for --call, as a JSON array"},
+    "--json": {"action": "store_true", "help": "print one JSON object: the result or the error"},
+    "--timeout": {"type": float, "metavar": "S", "help": "wall-clock limit for the whole run, in seconds"},
+    "--memory": {"type": float, "metavar": "MB", "help": "cap on the runtime's heap, in MiB"},
+    "--conditions": {"metavar": "SET_OR_LIST",
+                     "help": "package.json export conditions: a set (bare, edge), extra conditions, or both, "
+                     "comma-separated (e.g. edge or edge,react-server)"},
+    "--mode": {"default": "production", "choices": MODES,
+               "help": "production (default) or development: process.env.NODE_ENV, import.meta.env and the "
+               "production/development export conditions"},
+}
+
+
 def add_parser(commands: Any) -> None:
     run = commands.add_parser("run", help="import a module in a fresh runtime, optionally call an export")
     run.add_argument("entry", metavar="ENTRY", help="the module to import (a file path)")
-    run.add_argument("--root", help="project root (default: the current directory when ENTRY is inside it, "
-                     "else ENTRY's directory)")
-    run.add_argument("--evaluator", default="inprocess", metavar="NAME",
-                     help="the runtime: inprocess (default), wasm, process, or a registered evaluator")
-    run.add_argument("--profile", default=DEFAULT_PROFILE, choices=list(PROFILES),
-                     help=f"the runtime's globals: {', '.join(PROFILES)} (default {DEFAULT_PROFILE})")
-    run.add_argument("--call", metavar="EXPORT", help="call this export (`default` for the default export)")
-    run.add_argument("--args", metavar="JSON_ARRAY", default="[]", help="arguments for --call, as a JSON array")
-    run.add_argument("--json", action="store_true", help="print one JSON object: the result or the error")
-    run.add_argument("--timeout", type=float, metavar="S", help="wall-clock limit for the whole run, in seconds")
-    run.add_argument("--memory", type=float, metavar="MB", help="cap on the runtime's heap, in MiB")
-    run.add_argument("--conditions", metavar="SET_OR_LIST",
-                     help="package.json export conditions: a set (bare, edge), extra conditions, or both, "
-                     "comma-separated (e.g. edge or edge,react-server)")
-    run.add_argument("--mode", default="production", choices=MODES,
-                     help="production (default) or development: process.env.NODE_ENV, import.meta.env and the "
-                     "production/development export conditions")
+    for name, spec in OPTIONS.items():
+        run.add_argument(name, **spec)
 
 
 def _environment_config(ns: argparse.Namespace) -> dict[str, Any]:
