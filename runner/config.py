@@ -19,7 +19,8 @@ MODES = ("production", "development")
 CONDITION_SETS: dict[str, tuple[str, ...]] = {
     name: (*profile.conditions, "import", "module", "default") for name, profile in PROFILES.items()
 }
-_DEFINE_KEY = re.compile(r"[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*")
+#: (compiled by `re` when a define is first checked: most runs have none)
+_DEFINE_KEY = r"[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*"
 _ENVIRONMENT_KEYS = {"evaluator", "profile", "limits", "conditions", "plugins", "define", "alias", "fetch", "bindings",
                      "pool", "proxy_policy", "entry"}
 #: what a module proxy does once the runtime it was imported in is replaced (runner/runtimes/lifecycle.py)
@@ -118,7 +119,7 @@ def check_define(value: Any, what: str) -> dict[str, str]:
         raise UsageError(f"{what}: define must be a mapping of names to values")
     out: dict[str, str] = {}
     for key, item in value.items():
-        if not isinstance(key, str) or not _DEFINE_KEY.fullmatch(key.replace("import.meta.", "import_meta.", 1)):
+        if not isinstance(key, str) or not re.fullmatch(_DEFINE_KEY, key.replace("import.meta.", "import_meta.", 1)):
             raise UsageError(f"{what}: define key {key!r} must be an identifier or a member chain such as "
                              "process.env.NODE_ENV")
         if isinstance(item, str):

@@ -17,7 +17,7 @@ only the code frame of a failed import needs, is read then (import_sites.py).
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
+import os
 from typing import TYPE_CHECKING, Any
 
 from . import file_identity
@@ -37,10 +37,14 @@ _PLAIN = (".js", ".mjs", ".cjs")
 _BUILT_IN = (EnvModule, ModuleTypesPlugin, TypeScriptJsxPlugin, JsonPlugin, DefinePlugin, ResolvePlugin)
 
 
-def _sources() -> list[Path]:
-    """What the built-in plugins' transforms depend on besides the code: their own sources."""
-    here = Path(__file__).parent
-    return [*sorted((here / "plugins").glob("*.py")), here / "plugin_container.py"]
+def _sources() -> list[str]:
+    """What the built-in plugins' transforms depend on besides the code: their own sources. (Listed with
+    os.scandir: Path.glob, which compiles a pattern, and sorting Paths cost a start five times as much.)"""
+    here = os.path.dirname(os.path.abspath(__file__))
+    plugins = os.path.join(here, "plugins")
+    with os.scandir(plugins) as entries:
+        names = sorted(entry.name for entry in entries if entry.name.endswith(".py"))
+    return [*(os.path.join(plugins, name) for name in names), os.path.join(here, "plugin_container.py")]
 
 
 class TransformStamps:
