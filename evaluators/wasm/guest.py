@@ -51,6 +51,7 @@ _CALL = capi.call_unchecked  # no argtypes: ctypes converts nothing per call
 #: the exports the driver calls
 FUNCTIONS = (
     "_initialize", "malloc", "free", "modrun_init", "modrun_context", "modrun_box", "modrun_set_limits",
+    "modrun_defer_gc",
     "modrun_reseed", "modrun_set_drain", "modrun_set_rejection_tracker", "modrun_step", "modrun_write_bytecode",
     "modrun_free_bytes", "modrun_answer_compiled", "modrun_string_chars",
     "JS_Eval", "JS_Call", "JS_FreeValue", "JS_ToCStringLen2", "JS_FreeCString",
@@ -304,6 +305,11 @@ class Guest:
         """The heap limit (bytes; None for none) and the stack QuickJS may use before it throws a
         RangeError."""
         self.call("modrun_set_limits", 0 if heap is None else min(heap, 0xFFFFFFFF), stack)
+
+    def defer_gc(self, first: int) -> int:
+        """The first cycle collection once the heap holds `first` bytes (evaluators/first_gc.py), whatever
+        threshold the snapshot's boot left; returns the threshold now in effect (0 only reads it)."""
+        return self.call("modrun_defer_gc", min(first, 0xFFFFFFFF)) & 0xFFFFFFFF
 
     def reseed(self) -> None:
         """A fresh Math.random state and performance.now() zero, for a sandbox made from a snapshot."""

@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from ..compiled_code import CompiledCode, may_compile, split_request
+from ..first_gc import first_gc_bytes
 from .cache import cache_key
 from .engine import Snapshot, WasmEngine
 from .guest import Guest, GuestException, GuestMemoryError, GuestTrap
@@ -171,6 +172,7 @@ class WasmCompiler:
         if slot.guest is None:
             slot.guest = self._engine.new_guest(self._snapshot, COMPILER_HEAP)
             slot.guest.set_limits(COMPILER_HEAP, COMPILER_STACK)
+            slot.guest.defer_gc(first_gc_bytes(COMPILER_HEAP))
         return slot.guest
 
 

@@ -357,6 +357,17 @@ EXPORT(modrun_set_limits) void modrun_set_limits(size_t heap, size_t stack)
     JS_SetMaxStackSize(runtime, stack);
 }
 
+/* The first cycle collection comes once the heap holds `first` bytes (evaluators/first_gc.py says why);
+ * after it, QuickJS's own rule applies. Set, not only raised: an instance of a snapshot inherits the
+ * threshold its boot left, which can be past half a small heap limit. Returns the threshold now in
+ * effect (0 changes nothing: the host reads it). */
+EXPORT(modrun_defer_gc) size_t modrun_defer_gc(size_t first)
+{
+    if (first)
+        JS_SetGCThreshold(runtime, first);
+    return JS_GetGCThreshold(runtime);
+}
+
 /* A fresh Math.random state and performance.now() zero for a sandbox made from a snapshot (the
  * snapshot holds the booted runtime's). */
 EXPORT(modrun_reseed) void modrun_reseed(uint64_t seed)
