@@ -51,9 +51,8 @@ _CALL = capi.call_unchecked  # no argtypes: ctypes converts nothing per call
 #: the exports the driver calls
 FUNCTIONS = (
     "_initialize", "malloc", "free", "modrun_init", "modrun_context", "modrun_box", "modrun_set_limits",
-    "modrun_defer_gc",
-    "modrun_reseed", "modrun_set_drain", "modrun_set_rejection_tracker", "modrun_step", "modrun_compile_batch",
-    "modrun_free_compiled", "modrun_answer_compiled", "modrun_string_chars",
+    "modrun_defer_gc", "modrun_reseed", "modrun_set_drain", "modrun_set_rejection_tracker", "modrun_step",
+    "modrun_compile_batch", "modrun_free_compiled", "modrun_answer_compiled", "modrun_string_chars",
     "JS_Eval", "JS_Call", "JS_FreeValue", "JS_ToCStringLen2", "JS_FreeCString",
     "JS_GetException", "JS_GetPropertyStr", "JS_GetVersion", "modrun_gc",
 )
