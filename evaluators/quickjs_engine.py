@@ -33,6 +33,7 @@ from runner.js.bundle import boot_expression, profile_libraries, runtime_identit
 from runner.limits import Budget
 from runner.rpc.protocol import DRAIN_AGAIN, DRAIN_COMPILE
 
+from .first_gc import first_gc_bytes
 from .options import RuntimeOptions
 from .quickjs_bytecode import QuickJSCompiler, _api, _pointers
 from .quickjs_interrupt import CPU, WALL, EngineInterrupt
@@ -45,8 +46,6 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 MB = 1024 * 1024
-#: malloc'd bytes a booted runtime may reach before its first cycle collection (see QuickJSEngine._defer_gc)
-FIRST_GC_BYTES = 16 * MB
 
 
 @functools.cache
@@ -131,7 +130,7 @@ class QuickJSEngine:
             return  # (the binding's layout is not the one checked: the engine keeps its own threshold)
         runtime, _ = _pointers(self.context)
         limit = self.limits.memory_mb
-        first = FIRST_GC_BYTES if limit is None else min(FIRST_GC_BYTES, int(limit * MB) // 2)
+        first = first_gc_bytes(None if limit is None else int(limit * MB))
         if api.get_gc_threshold(runtime) < first:
             api.set_gc_threshold(runtime, first)
 

@@ -22,8 +22,8 @@ from evaluators import RuntimeOptions, get_evaluator
 from evaluators.compiled_code import CodeCache, CompiledCode
 from evaluators.wasm.engine import REACTOR, WasmEngine
 from evaluators.wasm.evaluator import WasmTransport
-from evaluators.wasm.guest import Guest, GuestException, GuestTrap, JsonText, is_plain
-from evaluators.wasm.wrappers import PARALLEL_MIN, WasmCompiler
+from evaluators.wasm.guest import Guest, GuestTrap, JsonText, is_plain
+from evaluators.wasm.wrappers import CHUNK, PARALLEL_MIN, WasmCompiler
 from runner import Server
 from runner.limits import Limits
 
@@ -218,14 +218,13 @@ def test_bytecode_compiled_in_one_sandbox_runs_in_another():
     first, second = WasmTransport(RuntimeOptions()), WasmTransport(RuntimeOptions())
     try:
         code = "(() => { const square = (n) => n * n; return [1, 2, 3].map(square).join(); })() + ':' + typeof square"
-        bytecode = first.guest.compile(code, "/src/squares.js")
+        [bytecode] = first.guest.compile([code], "/src/squares.js")
         assert bytecode and b"square" in bytecode
         # each run on its own, None for a wrapper the host has none for
         answered = _answered(second.guest, [bytecode, None, bytecode])
         assert answered == ["1,4,9:undefined", "undefined", "1,4,9:undefined"]
         assert _answered(second.guest, [bytecode]) == ["1,4,9:undefined"]  # reusable
-        with pytest.raises(GuestException, match="SyntaxError"):
-            first.guest.compile("let = ;", "/src/broken.js")
+        assert first.guest.compile(["let = ;", code], "/src/squares.js") == [None, bytecode]  # a syntax error: none
     finally:
         asyncio.run(first.close())
         asyncio.run(second.close())
@@ -241,7 +240,7 @@ def test_a_large_batch_is_compiled_in_two_guests_at_once_into_the_same_bytecode_
     sources[3] = sources[-2] = "(function () { let = ; })"
     reference = engine.new_guest(snapshot, None)
     try:
-        expected = [None if "let =" in source else reference.compile(source, "<input>") for source in sources]
+        expected = [None if "let =" in source else reference.compile([source], "<input>")[0] for source in sources]
     finally:
         reference.close()
     compiler = WasmCompiler(engine, snapshot)
@@ -256,6 +255,26 @@ def test_a_large_batch_is_compiled_in_two_guests_at_once_into_the_same_bytecode_
     assert single.bytecode(few, code) == (expected[:len(few)], 0.0)  # a small batch: one thread
 
 
+def test_a_source_that_traps_the_compiler_guest_goes_without_alone():
+    """Sources are compiled a chunk at a time (wrappers.py CHUNK): a trap loses the guest and the chunk, whose
+    sources are then compiled again one at a time, so that only the one that trapped gets no bytecode (and the
+    runner compiles it itself, and reports)."""
+    engine = WasmEngine()
+    snapshot = engine.snapshot(WasmTransport.runtime_config(RuntimeOptions()))
+    sources = [f"(function m{i}() {{ return {i}; }})" for i in range(CHUNK + 3)]
+    sources[2] = "(" * 50_000 + "1" + ")" * 50_000  # deeper than the parser's native stack: a trap
+    reference = engine.new_guest(snapshot, None)
+    try:
+        expected = [reference.compile([source], "<input>")[0] for source in sources[3:]]
+    finally:
+        reference.close()
+    compiler = WasmCompiler(engine, snapshot)
+    code = CompiledCode(CodeCache(), None)
+    compiler.bytecode(sources, code)  # seen once: not compiled yet
+    found, _ = compiler.bytecode(sources, code)
+    assert found[2] is None and all(found[:2]) and found[3:] == expected
+
+
 def test_a_large_batch_with_a_store_takes_the_cache_refuses_a_forged_key_and_compiles_the_rest(tmp_path):
     """A cold import's batch with a store behind the cache, as `modrun run` has (wrappers.py bytecode): a
     source the cache holds comes from the cache, a keyed source that is not its key's wrapper gets no
@@ -266,7 +285,7 @@ def test_a_large_batch_with_a_store_takes_the_cache_refuses_a_forged_key_and_com
     forged = "K1:l:" + "0" * 40 + ":t:"
     reference = engine.new_guest(snapshot, None)
     try:
-        expected: list[bytes | None] = [reference.compile(source, "<input>") for source in sources]
+        expected: list[bytes | None] = [reference.compile([source], "<input>")[0] for source in sources]
     finally:
         reference.close()
     code = CompiledCode(CodeCache(), str(tmp_path))
@@ -284,7 +303,7 @@ def test_a_large_batch_with_a_store_takes_the_cache_refuses_a_forged_key_and_com
 
 def test_damaged_bytecode_is_refused_or_contained():
     transport = WasmTransport(RuntimeOptions())
-    bytecode = transport.guest.compile("40 + 2", "/src/answer.js")
+    [bytecode] = transport.guest.compile(["40 + 2"], "/src/answer.js")
     for damaged in (bytecode[: len(bytecode) // 2], b"\x00" * 8, bytes([bytecode[0] ^ 0xFF]) + bytecode[1:]):
         try:
             fresh = WasmTransport(RuntimeOptions())
@@ -302,7 +321,7 @@ def test_a_batch_with_no_room_in_the_guest_answers_no_wrappers():
     """The runner then compiles every module itself (host_compiler.js: null, asked, not compiled)."""
     transport = WasmTransport(RuntimeOptions(limits=Limits(memory_mb=16)))
     try:
-        bytecode = transport.guest.compile("40 + 2", "/src/answer.js")
+        [bytecode] = transport.guest.compile(["40 + 2"], "/src/answer.js")
         assert _answered(transport.guest, [bytecode, b"\x00" * (64 << 20)]) == [""]  # called with none
         assert _answered(transport.guest, [bytecode]) == ["42"]  # and the guest goes on
     finally:

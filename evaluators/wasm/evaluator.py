@@ -33,6 +33,7 @@ from runner.rpc.protocol import DRAIN_AGAIN, DRAIN_COMPILE, Message
 from runner.rpc.transport import RuntimeTransport
 
 from ..compiled_code import CODE_CACHE, CompiledCode
+from ..first_gc import first_gc_bytes
 from ..options import RuntimeOptions
 from ..pulled import PulledTransport
 from ..stops import (
@@ -79,6 +80,7 @@ class WasmTransport(PulledTransport):
             self._stack = min(self.limits.stack_kb * 1024, MAX_WASM_STACK) // SHADOW_PER_NATIVE
             self._stack = min(self._stack, snapshot.stack_top - STACK_HEADROOM)
             guest.set_limits(heap, self._stack)
+            guest.defer_gc(first_gc_bytes(heap))
             entry = snapshot.booted.entry_points
             self._receive, self._call_now, self._outbox = entry["receive"], entry["callNow"], entry["outbox"]
             self._call_direct = entry["callDirect"]

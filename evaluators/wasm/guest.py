@@ -51,8 +51,8 @@ _CALL = capi.call_unchecked  # no argtypes: ctypes converts nothing per call
 #: the exports the driver calls
 FUNCTIONS = (
     "_initialize", "malloc", "free", "modrun_init", "modrun_context", "modrun_box", "modrun_set_limits",
-    "modrun_reseed", "modrun_set_drain", "modrun_set_rejection_tracker", "modrun_step", "modrun_write_bytecode",
-    "modrun_free_bytes", "modrun_answer_compiled", "modrun_string_chars",
+    "modrun_defer_gc", "modrun_reseed", "modrun_set_drain", "modrun_set_rejection_tracker", "modrun_step",
+    "modrun_compile_batch", "modrun_free_compiled", "modrun_answer_compiled", "modrun_string_chars",
     "JS_Eval", "JS_Call", "JS_FreeValue", "JS_ToCStringLen2", "JS_FreeCString",
     "JS_GetException", "JS_GetPropertyStr", "JS_GetVersion", "modrun_gc",
 )
@@ -305,6 +305,11 @@ class Guest:
         RangeError."""
         self.call("modrun_set_limits", 0 if heap is None else min(heap, 0xFFFFFFFF), stack)
 
+    def defer_gc(self, first: int) -> int:
+        """The first cycle collection once the heap holds `first` bytes (evaluators/first_gc.py), whatever
+        threshold the snapshot's boot left; returns the threshold now in effect (0 only reads it)."""
+        return self.call("modrun_defer_gc", min(first, 0xFFFFFFFF)) & 0xFFFFFFFF
+
     def reseed(self) -> None:
         """A fresh Math.random state and performance.now() zero, for a sandbox made from a snapshot."""
         self.call("modrun_reseed", int.from_bytes(os.urandom(8), "little"))
@@ -393,19 +398,28 @@ class Guest:
 
     # ---- bytecode (the warm-import cache) ----
 
-    def compile(self, code: str, filename: str) -> bytes:
-        """Global code compiled, not run, as QuickJS bytecode (JS_WriteObject)."""
-        function = self.eval(code, filename, JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_COMPILE_ONLY)
+    def compile(self, sources: Sequence[str], filename: str) -> list[bytes | None]:
+        """Each source (global code) compiled, not run, as QuickJS bytecode (JS_WriteObject), None where
+        it is not (a syntax error, out of memory), in one call into the guest (reactor/modrun_reactor.c
+        `modrun_compile_batch`). The batch gets an allocation of its own, freed at once."""
+        if not sources:
+            return []
+        raws = [source.encode("utf-8", "surrogatepass") for source in sources]
+        count = len(raws)
+        lengths = struct.pack(f"<{count}I", *map(len, raws))
+        text = b"\0".join(raws) + b"\0"
+        size = 8 * count + len(lengths) + len(text)
+        batch = self.malloc(size)
         try:
-            pointer = self.call("modrun_write_bytecode", function, self._out) & 0xFFFFFFFF
-            if not pointer:
-                raise self.pending_exception()
+            self.write(batch + 8 * count, lengths + text)
+            self.call("modrun_compile_batch", batch, count, self.c_string(filename))
+            pairs = struct.unpack(f"<{2 * count}I", self.read(batch, 8 * count))
             try:
-                return self.read(pointer, self.read_u32(self._out))
+                return [self.read(pairs[i], pairs[i + 1]) if pairs[i] else None for i in range(0, 2 * count, 2)]
             finally:
-                self.call("modrun_free_bytes", pointer)
+                self.call("modrun_free_compiled", batch, count)
         finally:
-            self.free_value(function)
+            self.call("free", batch)
 
     def answer_compiled(self, compiled: int, bytecodes: Sequence[bytes | None]) -> None:
         """Run each bytecode (None: no wrapper) and call `compiled` with the wrappers, in one call

@@ -357,6 +357,17 @@ EXPORT(modrun_set_limits) void modrun_set_limits(size_t heap, size_t stack)
     JS_SetMaxStackSize(runtime, stack);
 }
 
+/* The first cycle collection comes once the heap holds `first` bytes (evaluators/first_gc.py says why);
+ * after it, QuickJS's own rule applies. Set, not only raised: an instance of a snapshot inherits the
+ * threshold its boot left, which can be past half a small heap limit. Returns the threshold now in
+ * effect (0 changes nothing: the host reads it). */
+EXPORT(modrun_defer_gc) size_t modrun_defer_gc(size_t first)
+{
+    if (first)
+        JS_SetGCThreshold(runtime, first);
+    return JS_GetGCThreshold(runtime);
+}
+
 /* A fresh Math.random state and performance.now() zero for a sandbox made from a snapshot (the
  * snapshot holds the booted runtime's). */
 EXPORT(modrun_reseed) void modrun_reseed(uint64_t seed)
@@ -462,14 +473,48 @@ EXPORT(modrun_string_chars) const void *modrun_string_chars(JSValue value, uint3
     return strv(str);
 }
 
-/* Bytecode for the warm-import cache: `value` (a function compiled with JS_EVAL_FLAG_COMPILE_ONLY)
- * serialised; the bytes are the caller's to free with modrun_free_bytes. NULL on failure. */
-EXPORT(modrun_write_bytecode) uint8_t *modrun_write_bytecode(JSValue value, size_t *size)
+/* A batch of sources compiled to bytecode in one call (evaluators/wasm/wrappers.py), where one call
+ * to compile, one to write, one to free the bytes and one to free the function cost a crossing each
+ * per source. `batch` holds `count` pairs of u32 (filled in here), then `count` u32 lengths, then the
+ * UTF-8 sources one after the other, each followed by a NUL (JS_Eval reads one byte past the end).
+ * Each is compiled as global code, not run, and written as bytecode (JS_WriteObject); pair i gets
+ * the bytes' address and size, or 0 and 0 where that failed (a syntax error, out of memory: the
+ * runner then compiles the module itself and reports), its exception dropped. The bytes are the
+ * caller's to free with modrun_free_compiled. */
+EXPORT(modrun_compile_batch) void modrun_compile_batch(uint8_t *batch, uint32_t count, const char *filename)
 {
-    return JS_WriteObject(context, size, value, JS_WRITE_OBJ_BYTECODE);
+    const uint8_t *lengths = batch + 8 * (size_t)count;
+    const char *source = (const char *)lengths + 4 * (size_t)count;
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t length, pair[2] = {0, 0};
+        memcpy(&length, lengths + 4 * (size_t)i, 4);
+        JSValue function = JS_Eval(context, source, length, filename, JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_COMPILE_ONLY);
+        if (!JS_IsException(function)) {
+            size_t size;
+            uint8_t *bytes = JS_WriteObject(context, &size, function, JS_WRITE_OBJ_BYTECODE);
+            JS_FreeValue(context, function);
+            if (bytes) {
+                pair[0] = (uint32_t)(uintptr_t)bytes;
+                pair[1] = (uint32_t)size;
+            }
+        }
+        if (!pair[0])
+            JS_FreeValue(context, JS_GetException(context));
+        memcpy(batch + 8 * (size_t)i, pair, 8);
+        source += length + 1;
+    }
 }
 
-EXPORT(modrun_free_bytes) void modrun_free_bytes(void *bytes) { js_free(context, bytes); }
+/* The bytes of a batch modrun_compile_batch filled in. */
+EXPORT(modrun_free_compiled) void modrun_free_compiled(const uint8_t *batch, uint32_t count)
+{
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t bytes;
+        memcpy(&bytes, batch + 8 * (size_t)i, 4);
+        if (bytes)
+            js_free(context, (void *)(uintptr_t)bytes);
+    }
+}
 
 /* Bytecode back into a value, and run it (global code) or evaluate a module; JS_EXCEPTION on
  * failure. Only ever given bytes this engine wrote: QuickJS does not validate bytecode. JS_ReadObject
