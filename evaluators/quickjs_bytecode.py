@@ -82,6 +82,7 @@ class Api:
         self.define_index = fn("JS_DefinePropertyValueUint32", ctypes.c_int, p, JSValue, ctypes.c_uint32, JSValue,
                                ctypes.c_int)
         self.get_index = fn("JS_GetPropertyUint32", JSValue, p, JSValue, ctypes.c_uint32)
+        self.set_prototype = fn("JS_SetPrototype", ctypes.c_int, p, JSValue, JSValue)
         self.get_exception = fn("JS_GetException", JSValue, p)
         self.to_cstring = fn("JS_ToCStringLen2", p, p, ctypes.POINTER(size_t), JSValue, ctypes.c_bool)
         self.free_cstring = fn("JS_FreeCString", None, p, p)
@@ -263,6 +264,11 @@ class QuickJSCompiler:
             api.free_value(ctx, api.get_exception(ctx))
             return None
         try:
+            # Read back, it has the context's Object.prototype: without one, an entry it lacks reads as
+            # undefined, and is not looked up where module code could have put a getter.
+            if api.set_prototype(ctx, holder, NULL) < 0:
+                api.free_value(ctx, api.get_exception(ctx))
+                return None
             scripts = [api.get_index(ctx, holder, at) for at in range(count)]
         finally:
             api.free_value(ctx, holder)
