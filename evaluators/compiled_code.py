@@ -39,8 +39,9 @@ The interface (the same shape for every engine):
    entry is dropped, never read. Without a disk store (below) a wrapper is compiled to bytecode the second time
    its source is seen: a process that imports a graph once pays nothing for an in-memory cache.
 
-A runtime that asks for many wrappers by key at once (a graph's import) is answered, once it has been
-answered from bytecode alone, from one object holding them all, kept like a wrapper under `batch_key`:
+A runtime that asks for many wrappers by key at once (a graph's import) is answered, once they all have
+bytecode (in memory, from the second time; on disk, once all were found there), from one object
+holding them all, kept like a wrapper under `batch_key`:
 the wrappers' exact keys in order (quickjs_bytecode.py). Read whole, it costs about a third less than
 reading each wrapper (QuickJS reads the names they share once); any other request (a module changed,
 added or missing) is another key, and its wrappers are read one by one.

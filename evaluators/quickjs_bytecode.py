@@ -211,13 +211,16 @@ class QuickJSCompiler:
 
     def _wrappers(self, requests: list[tuple[str, str | None]], batch: str | None) -> list[JSValue]:
         """The wrapper of each request, one by one (undefined where there is none); kept as one `batch`
-        too where every one was read from bytecode (compiled_code.batch_key)."""
+        too where every one has bytecode (compiled_code.batch_key)."""
         api, ctx = self.api, self.context_ptr
         # Looked up together: the disk store answers a batch in one query.
         codes = self.code.find(self._build, [key for key, _ in requests])
         wrappers = [UNDEFINED] * len(requests)
-        # Only bytecode found, not compiled now: a graph's wrappers are batched from its third import.
-        scripts = [UNDEFINED] * len(requests) if batch is not None and None not in codes else None
+        # Batched where every wrapper is found or compiled now (the second time a graph is seen, as a
+        # wrapper is compiled: the third runtime reads it whole), but for a disk store only once all are
+        # found there: a cold run, which compiles them into it, does not write them twice.
+        batched = batch is not None and (self.code.store is None or None not in codes)
+        scripts = [UNDEFINED] * len(requests) if batched else None
         # From the last, where wrappers are compiled ahead from the first (compile_ahead.py): they meet.
         order = range(len(requests)) if self.ahead is None else range(len(requests) - 1, -1, -1)
         for at in order:

@@ -1,5 +1,5 @@
 """A graph's wrappers kept as one batch (evaluators/compiled_code.py batch_key, quickjs_bytecode.py):
-once a fresh runtime's wrappers all came from bytecode, the next runtime asking for exactly those
+once a fresh runtime's wrappers all have bytecode, the next runtime asking for exactly those
 wrapper keys reads them as one object, and gives what compiling gives; any other request (a changed
 module), a damaged entry or a batch that does not hold what was asked is never used."""
 
@@ -89,22 +89,23 @@ def test_a_graphs_wrappers_are_read_as_one_batch_and_give_the_same_results(tmp_p
     assert expected["text"] == "function where() {\n  return new Error('m01').stack;\n}"
     runs = fresh_imports(root, 5)
     assert [result for result, _ in runs] == [expected] * 5
-    # Seen, compiled, read one by one (then kept as one batch), read as that batch: one hit, and
-    # one for the runner bundle each runtime boots.
-    assert [hits for _, hits in runs][2:] == [MODULES + 3 + 1, 2, 2]
+    # Seen, then compiled (and kept as one batch too), then read as that batch: one hit, and one for
+    # the runner bundle each runtime boots.
+    assert [hits for _, hits in runs][2:] == [2, 2, 2]
     assert len(batches()) == 1
 
 
 def test_a_changed_module_never_reads_the_old_batch(tmp_path: Path) -> None:
     root = write(tmp_path, files())
-    fresh_imports(root, 3)
+    fresh_imports(root, 2)
     assert len(batches()) == 1
     (root / "m00.js").write_text(files(value=41)["m00.js"])
     runs = fresh_imports(root, 4)
     assert [result["values"][0] for result, _ in runs] == [41] * 4
     assert [result for result, _ in runs] == [compiled(root)] * 4
-    # The others and the bundle read one by one; the changed module's wrapper seen, compiled, read;
-    # then a batch of its own, read by the last runtime.
+    # The others and the bundle read one by one while the changed module's wrapper is seen, then compiled
+    # (asked for by key alone first, then with its code: no batch yet), then read with them (and the new
+    # list kept as a batch of its own); then that batch is read.
     assert [hits for _, hits in runs] == [MODULES + 2 + 1, MODULES + 2 + 1, MODULES + 3 + 1, 2]
     assert len(batches()) == 2
 
@@ -112,7 +113,7 @@ def test_a_changed_module_never_reads_the_old_batch(tmp_path: Path) -> None:
 def test_a_damaged_batch_is_never_read(tmp_path: Path) -> None:
     root = write(tmp_path, files())
     expected = compiled(root)
-    fresh_imports(root, 3)
+    fresh_imports(root, 2)
     [batch] = [key for key in CODE_CACHE._entries if key[1].startswith("B")]
     code, crc = CODE_CACHE._entries[batch]
     CODE_CACHE._entries[batch] = (code[:8] + b"\x00" * (len(code) - 8), crc)
@@ -127,25 +128,27 @@ def test_a_batch_that_does_not_hold_what_was_asked_is_not_used(tmp_path: Path,
     # Every request list under one key: a batch of fewer wrappers is found where more were asked for.
     monkeypatch.setattr(quickjs_bytecode, "batch_key", lambda keys: "Bone" if len(keys) >= MIN_BATCH else None)
     root = write(tmp_path, files())
-    fresh_imports(root, 3)
+    fresh_imports(root, 2)
     assert batches() == ["Bone"]
     (root / "more.js").write_text("export const more = 'more';\n")
     (root / "entry.js").write_text("import { more } from './more.js';\n" + files()["entry.js"]
                                    + "result.more = more;\n")
     expected = compiled(root)
     assert expected["more"] == "more"
-    runs = fresh_imports(root, 3)
-    assert [result for result, _ in runs] == [expected] * 3
+    runs = fresh_imports(root, 4)
+    assert [result for result, _ in runs] == [expected] * 4
     # the batch is found (a hit) but holds one wrapper less than asked for: the wrappers are read one by
-    # one (the two changed ones seen, then compiled, then read), and the bundle
-    assert [hits for _, hits in runs] == [1 + MODULES + 2 + 1, 1 + MODULES + 2 + 1, 1 + MODULES + 4 + 1]
+    # one while the two changed ones are seen, then compiled, then read (and the batch kept anew); then
+    # the new batch is read whole
+    assert [hits for _, hits in runs] == [1 + MODULES + 2 + 1, 1 + MODULES + 2 + 1, 1 + MODULES + 4 + 1, 2]
 
 
 def test_a_batch_is_kept_on_disk_and_read_by_the_next_process(tmp_path: Path) -> None:
     root = write(tmp_path, files())
     expected = compiled(root)
     cache = tmp_path / "cache"
-    for _ in range(3):  # a process each: compiled into the store, then read one by one, then as a batch
+    for _ in range(3):  # a process each: compiled into the store, then read one by one (and kept as a
+        # batch), then read as that batch
         CODE_CACHE.clear()
         assert fresh_imports(root, 1, cache)[0][0] == expected
         assert len(batches()) == 1 or _ == 0
