@@ -177,6 +177,9 @@ class QuickJSCompiler:
         self.build = ""
         #: wrappers compiled ahead from the host's transforms (compile_ahead.py), for a runtime sending code
         self.ahead: CompileAhead | None = None
+        #: a batch that lacked only wrappers asked for by key alone and not held, which the runner asks for
+        #: again next, with their code (host_compiler.js fetchCode): its key, its keys, and where those are
+        self._partial: tuple[str, list[str], list[int]] | None = None
 
     def connect(self, next_request: _quickjs.Object, deliver: _quickjs.Object) -> None:
         """The runtime's entry points (runtime.js: nextCompile, compiled)."""
@@ -213,14 +216,17 @@ class QuickJSCompiler:
         """The wrapper of each request, one by one (undefined where there is none); kept as one `batch`
         too where every one has bytecode (compiled_code.batch_key)."""
         api, ctx = self.api, self.context_ptr
+        keys = [key for key, _ in requests]
         # Looked up together: the disk store answers a batch in one query.
-        codes = self.code.find(self._build, [key for key, _ in requests])
+        codes = self.code.find(self._build, keys)
         wrappers = [UNDEFINED] * len(requests)
+        partial, self._partial = self._partial, None
+        completes = partial is not None and keys == [partial[1][at] for at in partial[2]]
         # Batched where every wrapper is found or compiled now (the second time a graph is seen, as a
         # wrapper is compiled: the third runtime reads it whole), but for a disk store only once all are
         # found there: a cold run, which compiles them into it, does not write them twice.
         batched = batch is not None and (self.code.store is None or None not in codes)
-        scripts = [UNDEFINED] * len(requests) if batched else None
+        scripts = [UNDEFINED] * len(requests) if batched or completes else None
         # From the last, where wrappers are compiled ahead from the first (compile_ahead.py): they meet.
         order = range(len(requests)) if self.ahead is None else range(len(requests) - 1, -1, -1)
         for at in order:
@@ -232,28 +238,45 @@ class QuickJSCompiler:
                 if scripts is not None:
                     scripts[at] = api.dup_value(ctx, script)  # before running it, which takes it
                 wrappers[at] = self._run(script)
-        if scripts is not None and batch is not None:
+        if scripts is None:
+            return wrappers
+        holes = [at for at, ((_, source), code) in enumerate(zip(requests, codes, strict=True))
+                 if source is None and code is None]
+        if completes:
+            assert partial is not None
+            self._complete(partial, scripts)
+        elif holes and batch is not None and all(
+                script.tag == JS_TAG_FUNCTION_BYTECODE for at, script in enumerate(scripts) if at not in holes):
+            self._partial = batch, keys, holes
+            self._free(scripts)
+        elif batch is not None:
             self._keep_batch(batch, scripts)
+        else:
+            self._free(scripts)
         return wrappers
+
+    def _complete(self, partial: tuple[str, list[str], list[int]], scripts: list[JSValue]) -> None:
+        """Keep the batch `partial` lacked these scripts (taken) for, its others read again."""
+        batch, keys, holes = partial
+        if any(script.tag != JS_TAG_FUNCTION_BYTECODE for script in scripts):
+            self._free(scripts)
+            return
+        filled = dict(zip(holes, scripts, strict=True))
+        found = iter(self.code.find(self._build, [key for at, key in enumerate(keys) if at not in filled]))
+        self._keep_batch(batch, [filled[at] if at in filled else UNDEFINED if (code := next(found)) is None
+                                 else self._script(key, code) for at, key in enumerate(keys)])
+
+    def _free(self, values: list[JSValue]) -> None:
+        for value in values:
+            self.api.free_value(self.context_ptr, value)
 
     def _keep_batch(self, batch: str, scripts: list[JSValue]) -> None:
         """Keep these scripts (taken) as one object's bytecode under `batch`, where all are scripts."""
-        api, ctx = self.api, self.context_ptr
-        # No prototype: defining its entries runs no code of the runtime's (a setter a module put on
-        # Object.prototype would see a script).
-        holder = api.new_object_proto(ctx, NULL)
-        whole = holder.tag != JS_TAG_EXCEPTION and all(script.tag == JS_TAG_FUNCTION_BYTECODE for script in scripts)
-        for at, script in enumerate(scripts):
-            if whole and api.define_index(ctx, holder, at, script, JS_PROP_C_W_E) < 0:  # (takes the script)
-                whole = False
-            elif not whole:
-                api.free_value(ctx, script)
-        if whole and (code := write_bytecode(api, ctx, holder)) is not None:
+        from .quickjs_batch import write_batch  # (only a batch of wrappers needs it)
+
+        code = write_batch(self.api, self.context_ptr, scripts)
+        if code is not None:
             self.code.keep(self._build(), batch, code)
-        if holder.tag == JS_TAG_EXCEPTION:
-            api.free_value(ctx, api.get_exception(ctx))
-        else:
-            api.free_value(ctx, holder)
 
     def _from_batch(self, batch: str, count: int) -> list[JSValue] | None:
         """The `count` wrappers kept as one `batch`, or None where the cache has none or it does not hold
@@ -261,27 +284,10 @@ class QuickJSCompiler:
         code = self.code.find(self._build, [batch])[0]
         if code is None:
             return None
-        api, ctx = self.api, self.context_ptr
-        holder = api.read_object(ctx, code, len(code), JS_READ_OBJ_BYTECODE)
-        if holder.tag == JS_TAG_EXCEPTION:
-            api.free_value(ctx, api.get_exception(ctx))
-            return None
-        try:
-            # Read back, it has the context's Object.prototype: without one, an entry it lacks reads as
-            # undefined, and is not looked up where module code could have put a getter.
-            if api.set_prototype(ctx, holder, NULL) < 0:
-                api.free_value(ctx, api.get_exception(ctx))
-                return None
-            scripts = [api.get_index(ctx, holder, at) for at in range(count)]
-        finally:
-            api.free_value(ctx, holder)
-        if all(script.tag == JS_TAG_FUNCTION_BYTECODE for script in scripts):
-            return [self._run(script) for script in scripts]
-        for script in scripts:
-            api.free_value(ctx, script)
-        if any(script.tag == JS_TAG_EXCEPTION for script in scripts):
-            api.free_value(ctx, api.get_exception(ctx))
-        return None
+        from .quickjs_batch import read_batch
+
+        scripts = read_batch(self.api, self.context_ptr, code, count)
+        return None if scripts is None else [self._run(script) for script in scripts]
 
     def define(self, name: str, key: str, source: Callable[[], str | None]) -> bool:
         """Set the global `name` to the function that `source()` (a script whose value is a function:
