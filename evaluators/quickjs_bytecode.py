@@ -240,14 +240,15 @@ class QuickJSCompiler:
                 wrappers[at] = self._run(script)
         if scripts is None:
             return wrappers
-        holes = [at for at, ((_, source), code) in enumerate(zip(requests, codes, strict=True))
-                 if source is None and code is None]
+        holes = {at for at, ((_, source), code) in enumerate(zip(requests, codes, strict=True))
+                 if source is None and code is None}
         if completes:
             assert partial is not None
             self._complete(partial, scripts)
-        elif holes and batch is not None and all(
-                script.tag == JS_TAG_FUNCTION_BYTECODE for at, script in enumerate(scripts) if at not in holes):
-            self._partial = batch, keys, holes
+        elif holes and batched and batch is not None and all(
+                script.tag == JS_TAG_FUNCTION_BYTECODE or at in holes for at, script in enumerate(scripts)):
+            # (in memory only: batched with a store means every wrapper was found there)
+            self._partial = batch, keys, sorted(holes)
             self._free(scripts)
         elif batch is not None:
             self._keep_batch(batch, scripts)

@@ -154,3 +154,22 @@ def test_a_batch_is_kept_on_disk_and_read_by_the_next_process(tmp_path: Path) ->
         assert len(batches()) == 1 or _ == 0
     # the third process read the batch from the store (and the bundle): nothing else
     assert CODE_CACHE.hits == 0 and len(CODE_CACHE) == 2
+
+
+def test_with_a_store_a_changed_module_is_not_batched_until_all_are_found_there(tmp_path: Path) -> None:
+    root = write(tmp_path, files())
+    cache = tmp_path / "cache"
+    for _ in range(2):
+        CODE_CACHE.clear()
+        fresh_imports(root, 1, cache)
+    (root / "m00.js").write_text(files(value=41)["m00.js"])
+    expected = compiled(root)
+    # the changed module's wrapper is compiled into the store (its others found there): the run that
+    # compiles it does not read the others again to write a batch; the next one, which finds all, does
+    CODE_CACHE.clear()
+    assert fresh_imports(root, 1, cache)[0][0] == expected and batches() == []
+    CODE_CACHE.clear()
+    assert fresh_imports(root, 1, cache)[0][0] == expected and len(batches()) == 1
+    CODE_CACHE.clear()
+    assert fresh_imports(root, 1, cache)[0][0] == expected
+    assert CODE_CACHE.hits == 0 and len(CODE_CACHE) == 2  # the batch and the bundle, from the store
