@@ -30,25 +30,29 @@ from typing import TYPE_CHECKING, Any
 
 import _quickjs
 
-from .compiled_code import CODE_CACHE, CodeCache, CompiledCode, may_compile, split_request
+from .compiled_code import CODE_CACHE, CodeCache, CompiledCode, batch_key, may_compile, split_request
 from .quickjs_tracker import ContextData, JSValue, ObjectData
 
 if TYPE_CHECKING:
     from .compile_ahead import CompileAhead
     from .keyed_wrapper import WrapperShapes
 
+JS_TAG_FUNCTION_BYTECODE = -2
 JS_TAG_INT = 0
+JS_TAG_NULL = 2
 JS_TAG_UNDEFINED = 3
 JS_TAG_EXCEPTION = 6
 JS_EVAL_TYPE_GLOBAL = 0
 JS_EVAL_FLAG_COMPILE_ONLY = 1 << 5
 JS_WRITE_OBJ_BYTECODE = 1 << 0
 JS_READ_OBJ_BYTECODE = 1 << 0
+JS_PROP_C_W_E = 7
 FILENAME = b"<input>"
 CONTEXT_SIZE = 80
 OBJECT_SIZE = 40
 
 UNDEFINED = JSValue(0, JS_TAG_UNDEFINED)
+NULL = JSValue(0, JS_TAG_NULL)
 
 
 class Api:
@@ -73,6 +77,12 @@ class Api:
         self.eval_function = fn("JS_EvalFunction", JSValue, p, JSValue)
         self.call = fn("JS_Call", JSValue, p, JSValue, JSValue, ctypes.c_int, ctypes.POINTER(JSValue))
         self.free_value = fn("JS_FreeValue", None, p, JSValue)
+        self.dup_value = fn("JS_DupValue", JSValue, p, JSValue)
+        self.new_object_proto = fn("JS_NewObjectProto", JSValue, p, JSValue)
+        self.define_index = fn("JS_DefinePropertyValueUint32", ctypes.c_int, p, JSValue, ctypes.c_uint32, JSValue,
+                               ctypes.c_int)
+        self.get_index = fn("JS_GetPropertyUint32", JSValue, p, JSValue, ctypes.c_uint32)
+        self.set_prototype = fn("JS_SetPrototype", ctypes.c_int, p, JSValue, JSValue)
         self.get_exception = fn("JS_GetException", JSValue, p)
         self.to_cstring = fn("JS_ToCStringLen2", p, p, ctypes.POINTER(size_t), JSValue, ctypes.c_bool)
         self.free_cstring = fn("JS_FreeCString", None, p, p)
@@ -167,6 +177,9 @@ class QuickJSCompiler:
         self.build = ""
         #: wrappers compiled ahead from the host's transforms (compile_ahead.py), for a runtime sending code
         self.ahead: CompileAhead | None = None
+        #: a batch that lacked only wrappers asked for by key alone and not held, which the runner asks for
+        #: again next, with their code (host_compiler.js fetchCode): its key, its keys, and where those are
+        self._partial: tuple[str, list[str], list[int]] | None = None
 
     def connect(self, next_request: _quickjs.Object, deliver: _quickjs.Object) -> None:
         """The runtime's entry points (runtime.js: nextCompile, compiled)."""
@@ -183,17 +196,9 @@ class QuickJSCompiler:
             requests: list[tuple[str, str | None]] = []
             while (request := self.next_request()) is not None:
                 requests.append(split_request(str(request)))
-            # Looked up together: the disk store answers a batch in one query.
-            codes = self.code.find(self._build, [key for key, _ in requests])
-            wrappers = [UNDEFINED] * len(requests)
-            # From the last, where wrappers are compiled ahead from the first (compile_ahead.py): they meet.
-            order = range(len(requests)) if self.ahead is None else range(len(requests) - 1, -1, -1)
-            for at in order:
-                (key, source), code = requests[at], codes[at]
-                if code is None and self.ahead is not None and source is not None and key.startswith("K"):
-                    code = self._ahead(key, source)
-                if code is not None or source is not None:  # else a key not held: the runner brings the code
-                    wrappers[at] = self._wrapper(key, code, source)
+            batch = batch_key([key for key, _ in requests])
+            found = None if batch is None else self._from_batch(batch, len(requests))
+            wrappers = self._wrappers(requests, batch) if found is None else found
             self.code.flush()
         finally:
             # Always answered (undefined for what is not compiled): the runner waits for it.
@@ -207,6 +212,84 @@ class QuickJSCompiler:
             raise _quickjs.JSException(self._exception_text())
         api.free_value(ctx, result)
 
+    def _wrappers(self, requests: list[tuple[str, str | None]], batch: str | None) -> list[JSValue]:
+        """The wrapper of each request, one by one (undefined where there is none); kept as one `batch`
+        too where every one has bytecode (compiled_code.batch_key)."""
+        api, ctx = self.api, self.context_ptr
+        keys = [key for key, _ in requests]
+        # Looked up together: the disk store answers a batch in one query.
+        codes = self.code.find(self._build, keys)
+        wrappers = [UNDEFINED] * len(requests)
+        partial, self._partial = self._partial, None
+        completes = partial is not None and keys == [partial[1][at] for at in partial[2]]
+        # Batched where every wrapper is found or compiled now (the second time a graph is seen, as a
+        # wrapper is compiled: the third runtime reads it whole), but for a disk store only once all are
+        # found there: a cold run, which compiles them into it, does not write them twice.
+        batched = batch is not None and (self.code.store is None or None not in codes)
+        scripts = [UNDEFINED] * len(requests) if batched or completes else None
+        # From the last, where wrappers are compiled ahead from the first (compile_ahead.py): they meet.
+        order = range(len(requests)) if self.ahead is None else range(len(requests) - 1, -1, -1)
+        for at in order:
+            (key, source), code = requests[at], codes[at]
+            if code is None and self.ahead is not None and source is not None and key.startswith("K"):
+                code = self._ahead(key, source)
+            if code is not None or source is not None:  # else a key not held: the runner brings the code
+                script = self._script(key, code, source)
+                if scripts is not None:
+                    scripts[at] = api.dup_value(ctx, script)  # before running it, which takes it
+                wrappers[at] = self._run(script)
+        if scripts is None:
+            return wrappers
+        holes = {at for at, ((_, source), code) in enumerate(zip(requests, codes, strict=True))
+                 if source is None and code is None}
+        if completes:
+            assert partial is not None
+            self._complete(partial, scripts)
+        elif holes and batched and batch is not None and all(
+                script.tag == JS_TAG_FUNCTION_BYTECODE or at in holes for at, script in enumerate(scripts)):
+            # (in memory only: batched with a store means every wrapper was found there)
+            self._partial = batch, keys, sorted(holes)
+            self._free(scripts)
+        elif batch is not None:
+            self._keep_batch(batch, scripts)
+        else:
+            self._free(scripts)
+        return wrappers
+
+    def _complete(self, partial: tuple[str, list[str], list[int]], scripts: list[JSValue]) -> None:
+        """Keep the batch `partial` lacked these scripts (taken) for, its others read again."""
+        batch, keys, holes = partial
+        if any(script.tag != JS_TAG_FUNCTION_BYTECODE for script in scripts):
+            self._free(scripts)
+            return
+        filled = dict(zip(holes, scripts, strict=True))
+        found = iter(self.code.find(self._build, [key for at, key in enumerate(keys) if at not in filled]))
+        self._keep_batch(batch, [filled[at] if at in filled else UNDEFINED if (code := next(found)) is None
+                                 else self._script(key, code) for at, key in enumerate(keys)])
+
+    def _free(self, values: list[JSValue]) -> None:
+        for value in values:
+            self.api.free_value(self.context_ptr, value)
+
+    def _keep_batch(self, batch: str, scripts: list[JSValue]) -> None:
+        """Keep these scripts (taken) as one object's bytecode under `batch`, where all are scripts."""
+        from .quickjs_batch import write_batch  # (only a batch of wrappers needs it)
+
+        code = write_batch(self.api, self.context_ptr, scripts)
+        if code is not None:
+            self.code.keep(self._build(), batch, code)
+
+    def _from_batch(self, batch: str, count: int) -> list[JSValue] | None:
+        """The `count` wrappers kept as one `batch`, or None where the cache has none or it does not hold
+        `count` scripts (the wrappers are then read one by one)."""
+        code = self.code.find(self._build, [batch])[0]
+        if code is None:
+            return None
+        from .quickjs_batch import read_batch
+
+        scripts = read_batch(self.api, self.context_ptr, code, count)
+        return None if scripts is None else [self._run(script) for script in scripts]
+
     def define(self, name: str, key: str, source: Callable[[], str | None]) -> bool:
         """Set the global `name` to the function that `source()` (a script whose value is a function:
         the runner bundle, runner/js/bundle.py) evaluates to, from the code cache where it holds it
@@ -216,7 +299,7 @@ class QuickJSCompiler:
         called only when the code is compiled."""
         api, ctx = self.api, self.context_ptr
         api.update_stack_top(self.runtime_ptr)
-        function = self._wrapper(key, self.code.find_shared(self._build, key), source)
+        function = self._run(self._script(key, self.code.find_shared(self._build, key), source))
         self.code.flush()
         if function.tag == JS_TAG_UNDEFINED:
             return False
@@ -238,10 +321,11 @@ class QuickJSCompiler:
                 api.free_cstring(ctx, text)
             api.free_value(ctx, error)
 
-    def _wrapper(self, source: str, code: bytes | None,
-                 text_of: str | Callable[[], str | None] | None = None) -> JSValue:
-        """The wrapper function for this source (a new reference), or undefined. `text_of`: the text to
-        compile where `source` only names it (a wrapper key, or define's), or what gives it."""
+    def _script(self, source: str, code: bytes | None,
+                text_of: str | Callable[[], str | None] | None = None) -> JSValue:
+        """The compiled script whose value is the wrapper function for this source (a new reference), or
+        undefined. `text_of`: the text to compile where `source` only names it (a wrapper key, or define's),
+        or what gives it."""
         api, ctx = self.api, self.context_ptr
         if code is not None:
             script = api.read_object(ctx, code, len(code), JS_READ_OBJ_BYTECODE)
@@ -259,6 +343,13 @@ class QuickJSCompiler:
         if script.tag == JS_TAG_EXCEPTION:  # a syntax error, out of memory: the runner compiles it and reports
             api.free_value(ctx, api.get_exception(ctx))
             return UNDEFINED
+        return script
+
+    def _run(self, script: JSValue) -> JSValue:
+        """The wrapper function a script (taken) evaluates to, or undefined."""
+        if script.tag == JS_TAG_UNDEFINED:
+            return UNDEFINED
+        api, ctx = self.api, self.context_ptr
         wrapper = api.eval_function(ctx, script)  # runs the script (takes it): its value is the function
         if wrapper.tag == JS_TAG_EXCEPTION:
             api.free_value(ctx, api.get_exception(ctx))
