@@ -40,8 +40,8 @@ The interface (the same shape for every engine):
    its source is seen: a process that imports a graph once pays nothing for an in-memory cache.
 
 A runtime that asks for many wrappers by key at once (a graph's import) is answered, once they all have
-bytecode (in memory, from the second time; on disk, once all were found there), from one object
-holding them all, kept like a wrapper under `batch_key`:
+bytecode (from the second time), from one object holding them all, kept in memory like a wrapper under
+`batch_key` (never in a disk store: a command-line run would pay its write for the run after it):
 the wrappers' exact keys in order (quickjs_bytecode.py). Read whole, it costs about a third less than
 reading each wrapper (QuickJS reads the names they share once); any other request (a module changed,
 added or missing) is another key, and its wrappers are read one by one.

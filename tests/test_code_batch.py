@@ -143,33 +143,12 @@ def test_a_batch_that_does_not_hold_what_was_asked_is_not_used(tmp_path: Path,
     assert [hits for _, hits in runs] == [1 + MODULES + 2 + 1, 1 + 2 * (MODULES + 2) + 1, 2, 2]
 
 
-def test_a_batch_is_kept_on_disk_and_read_by_the_next_process(tmp_path: Path) -> None:
+def test_a_process_with_a_disk_store_keeps_no_batch(tmp_path: Path) -> None:
+    """A command-line run has a disk store: writing a batch there costs its run more than the next one gains."""
     root = write(tmp_path, files())
     expected = compiled(root)
     cache = tmp_path / "cache"
-    for _ in range(3):  # a process each: compiled into the store, then read one by one (and kept as a
-        # batch), then read as that batch
+    for _ in range(3):  # a process each: compiled into the store, then read from it one by one
         CODE_CACHE.clear()
-        assert fresh_imports(root, 1, cache)[0][0] == expected
-        assert len(batches()) == 1 or _ == 0
-    # the third process read the batch from the store (and the bundle): nothing else
-    assert CODE_CACHE.hits == 0 and len(CODE_CACHE) == 2
-
-
-def test_with_a_store_a_changed_module_is_not_batched_until_all_are_found_there(tmp_path: Path) -> None:
-    root = write(tmp_path, files())
-    cache = tmp_path / "cache"
-    for _ in range(2):
-        CODE_CACHE.clear()
-        fresh_imports(root, 1, cache)
-    (root / "m00.js").write_text(files(value=41)["m00.js"])
-    expected = compiled(root)
-    # the changed module's wrapper is compiled into the store (its others found there): the run that
-    # compiles it does not read the others again to write a batch; the next one, which finds all, does
-    CODE_CACHE.clear()
-    assert fresh_imports(root, 1, cache)[0][0] == expected and batches() == []
-    CODE_CACHE.clear()
-    assert fresh_imports(root, 1, cache)[0][0] == expected and len(batches()) == 1
-    CODE_CACHE.clear()
-    assert fresh_imports(root, 1, cache)[0][0] == expected
-    assert CODE_CACHE.hits == 0 and len(CODE_CACHE) == 2  # the batch and the bundle, from the store
+        assert fresh_imports(root, 2, cache)[0][0] == expected
+        assert batches() == []
