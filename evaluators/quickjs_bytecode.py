@@ -226,8 +226,7 @@ class QuickJSCompiler:
         completes = partial is not None and keys == [partial[1][at] for at in partial[2]]
         # Batched where every wrapper is found or compiled now (the second time a graph is seen, as a
         # wrapper is compiled: the third runtime reads it whole).
-        batched = batch is not None
-        scripts = [UNDEFINED] * len(requests) if batched or completes else None
+        scripts = [UNDEFINED] * len(requests) if batch is not None or completes else None
         # From the last, where wrappers are compiled ahead from the first (compile_ahead.py): they meet.
         order = range(len(requests)) if self.ahead is None else range(len(requests) - 1, -1, -1)
         for at in order:
@@ -246,7 +245,7 @@ class QuickJSCompiler:
         if completes:
             assert partial is not None
             self._complete(partial, scripts)
-        elif holes and batched and batch is not None and all(
+        elif holes and batch is not None and all(
                 script.tag == JS_TAG_FUNCTION_BYTECODE or at in holes for at, script in enumerate(scripts)):
             self._partial = batch, keys, sorted(holes)
             self._free(scripts)
