@@ -20,10 +20,9 @@ from .code_frame import code_frame
 from .errors import LoadError, ModrunError, ParseError
 from .import_sites import node_source
 from .transform.early_errors import parse_error
-from .transform.parser import parse_javascript
+from .transform.parser import nodes_of_type, parse_javascript
 
 if TYPE_CHECKING:
-    from tree_sitter import Node
 
     from .environment_resolve import Resolving
 
@@ -58,23 +57,10 @@ async def located_compile_error(error: LoadError, environment: Resolving, invoke
 async def _regexp_error(error: LoadError, source: str, file: str, invoke: Invoke) -> LoadError:
     """`error` at the module's first regular expression literal the runtime refuses alike; else as it is."""
     src = source.encode()
-    literals = _regex_literals(parse_javascript(src).root_node)
+    literals = nodes_of_type(parse_javascript(src).root_node, "regex")
     if not literals:
         return error
     found = await invoke("regExpError", [[src[n.start_byte:n.end_byte].decode() for n in literals]])
     if not isinstance(found, list) or len(found) != 2 or found[1] != error.message:
         return error
     return parse_error(source, src, literals[found[0]].start_byte, error.message, file)
-
-
-def _regex_literals(root: Node) -> list[Node]:
-    """The tree's regular expression literals, in source order."""
-    found: list[Node] = []
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if node.type == "regex":
-            found.append(node)
-        else:
-            stack.extend(reversed(node.children))
-    return found

@@ -11,7 +11,7 @@ import os
 import threading
 from typing import Any
 
-from tree_sitter import Language, Parser, Tree
+from tree_sitter import Language, Node, Parser, Tree
 
 
 def compiled_binding(package: str) -> Any:
@@ -57,6 +57,19 @@ def parse_javascript(source: bytes) -> Tree:
     if parser is None:
         parser = _local.parser = Parser(JAVASCRIPT)
     return parser.parse(source)
+
+
+def nodes_of_type(root: Node, kind: str) -> list[Node]:
+    """The nodes of type `kind` at or under `root`, in source order (none searched inside one found)."""
+    found: list[Node] = []
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.type == kind:
+            found.append(node)
+        else:
+            stack.extend(reversed(node.children))
+    return found
 
 
 @functools.cache

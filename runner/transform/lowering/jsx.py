@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from tree_sitter import Node, QueryCursor
 
 from ..early_errors import parse_error
+from ..parser import nodes_of_type
 from .edit_list import EditList, Moved
 from .grammars import query
 from .options import JsxOptions
@@ -236,7 +237,7 @@ class JsxLowering:
         inner = [c for c in value.named_children if c.type != "comment"]
         if not inner:
             raise self._error(value, "JSX attributes must only be assigned a non-empty expression")
-        for comment in _comments(value):
+        for comment in nodes_of_type(value, "comment"):
             self.edits.replace(comment.start_byte, comment.end_byte, "")
         self.edits.replace(value.start_byte, value.children[0].end_byte, "")
         self.edits.replace(value.children[-1].start_byte, value.end_byte, "")
@@ -347,18 +348,6 @@ def _attribute_string(value: Node) -> str:
     a line break and the indentation after it folded into one space (as Babel does)."""
     raw = _text(value)[1:-1]
     return re.sub(r"\n\s+", " ", decode_entities(raw))
-
-
-def _comments(node: Node) -> list[Node]:
-    out: list[Node] = []
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if current.type == "comment":
-            out.append(current)
-        else:
-            stack.extend(current.children)
-    return out
 
 
 def decode_entities(text: str) -> str:
