@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING, Any
 from .code_frame import code_frame
 from .errors import LoadError, ModrunError, ParseError
 from .import_sites import node_source
-from .transform.early_errors import parse_error
-from .transform.parser import nodes_of_type, parse_javascript
+from .transform.early_errors import parse_error, unexpected_token
+from .transform.parser import F_LEFT, nodes_of_type, parse_javascript
 
 if TYPE_CHECKING:
+    from tree_sitter import Node
 
     from .environment_resolve import Resolving
 
@@ -50,8 +51,51 @@ async def located_compile_error(error: LoadError, environment: Resolving, invoke
     loc = error.loc
     if loc.file != file:
         return error  # mapped to another source than the module's own (its map names it): no frame of it here
+    find = _NODE_PLACES.get(error.message)
+    src = source.encode()
+    found = find(parse_javascript(src).root_node, src, loc.line - 1) if find is not None else None
+    if found is not None:
+        return parse_error(source, src, found[0], found[1], file)
     return ParseError(f"{error.message} ({loc})", loc=loc, frame=code_frame(source, loc.line, loc.column),
                       id=error.id)
+
+
+def _try_without_handler(root: Node, src: bytes, row: int) -> tuple[int, str] | None:
+    """The last `try` with neither `catch` nor `finally` starting on or before `row`: its block's `}`."""
+    bare = [node for node in nodes_of_type(root, "try_statement", nested=True) if node.start_point[0] <= row
+            and not any(child.type in ("catch_clause", "finally_clause") for child in node.children)]
+    if not bare or bare[-1].children[-1].child_count == 0:
+        return None
+    return bare[-1].children[-1].children[-1].start_byte, "Missing catch or finally after try"
+
+
+def _nameless_class(root: Node, src: bytes, row: int) -> tuple[int, str] | None:
+    """A class with no name where a statement starts: the token after `class`, as a declaration wants a name."""
+    for node in nodes_of_type(root, "expression_statement", nested=True):
+        first = node.children[0]
+        if first.type == "class" and node.start_point[0] <= row and first.child_count > 1:
+            return unexpected_token(root, src, first.children[1].start_byte)
+    return None
+
+
+def _optional_chain_target(root: Node, src: bytes, row: int) -> tuple[int, str] | None:
+    """An assignment to an optional chain (`a?.b = 1`): its target."""
+    for kind in ("assignment_expression", "augmented_assignment_expression"):
+        for node in nodes_of_type(root, kind, nested=True):
+            target = node.child_by_field_id(F_LEFT)
+            if target is not None and target.start_point[0] <= row and nodes_of_type(target, "optional_chain"):
+                return target.start_byte, "Invalid left-hand side in assignment"
+    return None
+
+
+#: QuickJS's words for early errors it places or words otherwise than Node -> where Node places them, and
+#: Node's words (the module's tree, its source, the row QuickJS reported): the engine found the error, so
+#: the tree holds it; None (not found) leaves the engine's report as it is
+_NODE_PLACES: dict[str, Callable[[Node, bytes, int], tuple[int, str] | None]] = {
+    "expecting catch or finally": _try_without_handler,
+    "class statement requires a name": _nameless_class,
+    "invalid assignment left-hand side": _optional_chain_target,
+}
 
 
 async def _regexp_error(error: LoadError, source: str, file: str, invoke: Invoke) -> LoadError:

@@ -91,7 +91,7 @@ def test_commonjs_forms_in_cts_files() -> None:
     ("enum E { A = 'a', B }\n", "m.ts", ["enum member B needs an initializer"], 1),
     ("const x = <div a={} />;\n", "m.jsx", ["non-empty expression"], 1),
     ("const a = 1;\nconst x = <a>text</b>;\n", "m.tsx", ["Expected corresponding JSX closing tag for <a>"], 2),
-    ("const a = 1;\ninterface I { x: number\nconst b = 2;\n", "m.ts", ["Unexpected token 'b'"], 3),
+    ("const a = 1;\ninterface I { x: number\nconst b = 2;\n", "m.ts", ["Unexpected identifier 'b'"], 3),
     ("let x: number = ;\n", "m.ts", ["Unexpected"], 1),
 ])
 def test_what_cannot_be_lowered_is_a_located_load_error(tmp_path: Path, source: str, file: str, words: list[str],

@@ -708,7 +708,7 @@ def test_source_map_shape_and_line_preservation() -> None:
     ("function f() { await: 1 }", 1, 16, "'await'"),
     ("function f() { await g() }", 1, 16, "only valid in async functions"),
     ("return 1;", 1, 1, "Illegal return"),
-    ("const t = () => new.target;", 1, 17, "new.target"),
+    ("const t = () => new.target;", 1, 21, "new.target"),
     ("const s = super.x;", 1, 11, "'super'"),
     ("{ import x from 'y'; }", 1, 3, "top level"),
     ("function f() { export const a = 1 }", 1, 16, "top level"),

@@ -70,10 +70,10 @@ def _blame(root: Node, src: bytes, node: Node) -> tuple[int, str]:
     """The place and message Node gives for the error tree-sitter recovered from at `node`."""
     if node.is_missing:
         # Where the missing token should have been, the parser met the next one: blamed, as Node does.
-        return _unexpected(root, src, node.start_byte)
+        return unexpected_token(root, src, node.start_byte)
     binding = _declared_binding(node)
     if binding is not None:
-        return _unexpected(root, src, binding.start_byte)
+        return unexpected_token(root, src, binding.start_byte)
     known = _recovered_error(root, src, node)
     if known is not None:
         return known
@@ -84,13 +84,22 @@ def _blame(root: Node, src: bytes, node: Node) -> tuple[int, str]:
             return _blame(root, src, inner)
         # Recovery at statement level swallows a valid prefix, and one ending in an operator
         # (`const x = ;`) is valid up to there: blame the token after it, as Node does.
-        return _unexpected(root, src, node.end_byte)
-    return _unexpected(root, src, node.start_byte)
+        return unexpected_token(root, src, node.end_byte)
+    return unexpected_token(root, src, node.start_byte)
 
 
 _OPERATORS = frozenset(
     "= += -= *= /= %= **= <<= >>= >>>= &= |= ^= &&= ||= ??= + - * / % ** << >> >>> & | ^ && || ?? "
-    "== != === !== < > <= >= => ? : , . ( [ { ! ~ in instanceof new typeof void delete await".split())
+    "== != === !== < > <= >= => ? : , . ( [ { ! ~ in instanceof new typeof void delete await as default".split())
+# Tokens no statement can begin with: an ERROR of statements that starts with one is that token's fault.
+_NO_STATEMENT_START = frozenset(
+    "= += -= *= %= **= <<= >>= >>>= &= |= ^= &&= ||= ??= * % ** << >> >>> & | ^ && || ?? == != === !== "
+    "> <= >= => ? : , . in instanceof catch finally else case".split())
+# Leaves Node names as identifiers ("Unexpected identifier 'x'"): tree-sitter's, and the contextual keywords.
+_IDENTIFIERS = frozenset(("identifier", "property_identifier", "shorthand_property_identifier",
+                          "statement_identifier", "as", "of", "async", "get", "set", "from", "target", "meta"))
+# Expressions Node names by kind when one follows another ("Unexpected string").
+_PRIMARIES = frozenset(("string", "number", "identifier", "template_string", "true", "false", "null"))
 
 
 _OPENERS = {"(": ")", "[": "]", "{": "}"}
@@ -110,13 +119,33 @@ def _recovered_error(root: Node, src: bytes, node: Node) -> tuple[int, str] | No
     if not children:
         return None
     first = children[0]
+    parent = node.parent
+    if parent is not None and parent.type in _STATEMENT_LISTS and first.type in _NO_STATEMENT_START:
+        return unexpected_token(root, src, first.start_byte)  # `catch` with no `try`, a stray `=>`
+    glued = _glued_number(root, node)
+    if glued is not None:
+        return glued
+    if first.type == "?" and not any(child.type == ":" for child in children):
+        return unexpected_token(root, src, node.end_byte)  # a conditional with no `:`: blamed where it should be
+    follower = node.next_sibling
+    if len(children) == 1 and first.type in _PRIMARIES and follower is not None and follower.type in _PRIMARIES:
+        return unexpected_token(root, src, follower.start_byte)  # `'it''s'`: the second string
+    for i, child in enumerate(children[:-1]):
+        if child.type == "/" and children[i + 1].type == "regex_pattern" and children[-1].type != "/":
+            if src.startswith(b"/*", child.start_byte):
+                return unexpected_token(root, src, child.start_byte)  # a comment left open
+            return child.start_byte, "Invalid regular expression: missing /"  # a literal left open
+    if first.type == "object" and len(children) == 2 and children[1].type == "=":
+        bad = _not_a_target(first)  # `({a: 1} = 1)`
+        if bad is not None:
+            return bad.start_byte, "Invalid destructuring assignment target"
     closer = _unopened_closer(children)
     if closer is not None:
-        return _unexpected(root, src, closer.start_byte)
+        return unexpected_token(root, src, closer.start_byte)
     if node.parent is not None and node.parent.type == "string":  # a line break in a string
         return node.parent.start_byte, "Invalid or unexpected token"
     if first.type in _HEAD_KEYWORDS and len(children) > 1 and children[1].type != "(":
-        return _unexpected(root, src, children[1].start_byte)
+        return unexpected_token(root, src, children[1].start_byte)
     for i, child in enumerate(children):
         if child.type in _QUOTES and child.type not in (c.type for c in children[i + 1:]):
             return child.start_byte, "Invalid or unexpected token"
@@ -125,6 +154,34 @@ def _recovered_error(root: Node, src: bytes, node: Node) -> tuple[int, str] | No
     target = node.prev_sibling if first.type == "=" else first if assigns else None
     if target is not None and target.type in _NOT_TARGETS:
         return target.start_byte, "Invalid left-hand side in assignment"
+    return None
+
+
+def _glued_number(root: Node, node: Node) -> tuple[int, str] | None:
+    """A number with a name or number glued to it, which the tokenizer split (`0b12`, `1_`, `1__0`): where and
+    what Node says, which reads them as one bad literal."""
+    first = node.children[0]
+    before = root.descendant_for_byte_range(node.start_byte - 1, node.start_byte) if node.start_byte else None
+    after = root.descendant_for_byte_range(node.end_byte, node.end_byte + 1)
+    for number, rest in ((before, first), (first, after)):
+        if number is None or rest is None or number.type != "number" or number.end_byte != rest.start_byte \
+                or rest.type not in ("identifier", "number"):
+            continue
+        text = rest.text or b""
+        if text.startswith(b"__"):
+            return rest.start_byte + 1, "Only one underscore is allowed as numeric separator"
+        if text.startswith(b"_") and not text[1:2].isdigit():
+            return rest.start_byte + 1, "Numeric separators are not allowed at the end of numeric literals"
+        return number.start_byte, "Invalid or unexpected token"
+    return None
+
+
+def _not_a_target(pattern: Node) -> Node | None:
+    """The first property value of an object read as a pattern that cannot be assigned to."""
+    for pair in pattern.children:
+        value = pair.child_by_field_id(F_VALUE) if pair.type == "pair" else None
+        if value is not None and value.type in _NOT_TARGETS:
+            return value
     return None
 
 
@@ -196,7 +253,8 @@ def _declaration_semicolon(node: Node) -> bool:
     return value is not None and value.type in ("class", "function_expression", "generator_function")
 
 
-def _unexpected(root: Node, src: bytes, offset: int) -> tuple[int, str]:
+def unexpected_token(root: Node, src: bytes, offset: int) -> tuple[int, str]:
+    """The first token at or after `offset` (past blanks and comments), and Node's words for finding it there."""
     n = len(src)
     while True:
         while offset < n and src[offset] in b" \t\r\n\f\v":
@@ -206,7 +264,9 @@ def _unexpected(root: Node, src: bytes, offset: int) -> tuple[int, str]:
             offset = n if nl < 0 else nl + 1
         elif src.startswith(b"/*", offset):
             close = src.find(b"*/", offset + 2)
-            offset = n if close < 0 else close + 2
+            if close < 0:
+                return offset, "Invalid or unexpected token"  # a comment left open, blamed at its start
+            offset = close + 2
         else:
             break
     if offset >= n:
@@ -215,6 +275,16 @@ def _unexpected(root: Node, src: bytes, offset: int) -> tuple[int, str]:
     end = leaf.end_byte if leaf is not None and leaf.start_byte == offset else offset + 1
     text = src[offset:end]
     token = text[:30].decode("utf-8", "replace").split("\n")[0]
+    kind = leaf.type if leaf is not None and leaf.start_byte == offset else ""
+    holder = leaf.parent.type if leaf is not None and leaf.parent is not None else ""
+    if kind in _IDENTIFIERS:
+        return offset, f"Unexpected identifier '{token}'"
+    if kind == "number":
+        return offset, "Unexpected number"
+    if kind in _QUOTES and holder == "string":
+        return offset, "Unexpected string"
+    if kind == "`" and holder == "template_string":
+        return offset, "Unexpected template string"
     return offset, f"Unexpected token '{token}'"
 
 
@@ -241,7 +311,8 @@ def module_errors(analysis: ScopeAnalysis, entries: ModuleEntries, root: Node,
     """All early errors found, as (offset, message); the caller reports the first by offset."""
     errors: list[tuple[int, str]] = list(entries.errors)
     for offset, code in analysis.misplaced:
-        errors.append((offset, MESSAGES[code]))
+        # `await;` where await is an operator: its operand is missing, and the token there is blamed
+        errors.append(unexpected_token(root, src, offset) if code == "await-operand" else (offset, MESSAGES[code]))
     if b"yield" in src:
         errors.extend((offset, MESSAGES["yield"]) for offset in _misplaced_yields(root))
 
@@ -298,6 +369,6 @@ def module_errors(analysis: ScopeAnalysis, entries: ModuleEntries, root: Node,
         # What tree-sitter glued to the declaration must stand on its own as statements.
         rest = parse_javascript(src[head.end_byte:item.end_byte])
         if rest.root_node.has_error:
-            errors.append(_unexpected(root, src, head.end_byte))
+            errors.append(unexpected_token(root, src, head.end_byte))
     return errors
 

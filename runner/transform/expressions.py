@@ -78,6 +78,8 @@ def await_identifier(w: Walker, node: Node, start: int) -> None:
         if parent is not None and parent.start_byte == start and parent.type in _AWAIT_MISREAD:
             await_at(w, start)
             return
+        w.misplaced.append((node.end_byte, "await-operand"))  # the operator with no operand: what follows is blamed
+        return
     w.misplaced.append((start, "await-identifier"))
 
 
@@ -209,7 +211,7 @@ def meta_property(w: Walker, node: Node) -> None:
     if first is not None and first.type == "import":
         w.import_meta.append((node.start_byte, node.end_byte))
     elif w.this_ctx == THIS_MODULE:
-        w.misplaced.append((node.start_byte, "new.target"))
+        w.misplaced.append((node.children[-1].start_byte, "new.target"))  # Node blames `target`
 
 
 def await_at(w: Walker, start: int) -> None:

@@ -59,16 +59,17 @@ def parse_javascript(source: bytes) -> Tree:
     return parser.parse(source)
 
 
-def nodes_of_type(root: Node, kind: str) -> list[Node]:
-    """The nodes of type `kind` at or under `root`, in source order (none searched inside one found)."""
+def nodes_of_type(root: Node, kind: str, nested: bool = False) -> list[Node]:
+    """The nodes of type `kind` at or under `root`, in source order (those inside one found only if `nested`)."""
     found: list[Node] = []
     stack = [root]
     while stack:
         node = stack.pop()
         if node.type == kind:
             found.append(node)
-        else:
-            stack.extend(reversed(node.children))
+            if not nested:
+                continue
+        stack.extend(reversed(node.children))
     return found
 
 
