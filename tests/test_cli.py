@@ -121,6 +121,19 @@ def test_bad_input_has_clear_error_and_exit_code(args, code, kind, needle):
     assert needle in error["error"]["message"] + error["error"]["stack"]
 
 
+@pytest.mark.parametrize("command", ["run", "check"])
+def test_an_entry_that_is_no_file_is_a_load_error(tmp_path, command):
+    (tmp_path / "dir.js").mkdir()
+    (tmp_path / "a.js").symlink_to("b.js")
+    (tmp_path / "b.js").symlink_to("a.js")  # a loop: resolving the entry must not fail inside modrun
+    for entry, why in (("a.js", "(a symbolic link that loops or leads nowhere)"), ("dir.js", "(it is a directory)")):
+        result = modrun(command, entry, "--json", cwd=tmp_path)
+        assert result.returncode == 3, result.stdout + result.stderr
+        error = envelope(result)["error"]
+        assert error["kind"] == "load" and error["message"] == f"Cannot find module {tmp_path / entry} {why}"
+        assert_clean(result)
+
+
 def test_load_error_has_location_and_code_frame():
     error = envelope(modrun("run", "src/syntax.js", "--json"))["error"]
     assert error["name"] == "SyntaxError"

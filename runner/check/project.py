@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import LoadError
+from ..entry_file import check_entry, real_path
 from .analyze import analyze
 from .config import load_check_config
 from .findings import Report
@@ -43,9 +43,7 @@ async def check_project(path: Path, root: Path, *, profile: str = "edge",
     entry is missing or does not parse, UsageError for bad config or a bad `call`."""
     from ..server import Server
 
-    if not path.is_file():
-        raise LoadError(f"Cannot find module {path}" + (" (it is a directory)" if path.is_dir() else ""),
-                        code="ERR_MODULE_NOT_FOUND", id=str(path))
+    check_entry(path)
     config = load_check_config(root)
     environment_config = {"evaluator": evaluator, "profile": profile,
                           "limits": RUN_LIMITS if limits is None else limits}
@@ -106,8 +104,8 @@ def assert_edge_compatible(entry: str | Path, *, root: str | Path | None = None,
     from .render import render_text
 
     __tracebackhide__ = True  # pytest shows the failure at the test's line, with the report
-    base = Path(root if root is not None else Path.cwd()).resolve()
-    result = check_sync((base / entry).resolve(), base, profile=profile, evaluator=evaluator, run=run, call=call,
+    base = real_path(root if root is not None else Path.cwd())
+    result = check_sync(real_path(base / entry), base, profile=profile, evaluator=evaluator, run=run, call=call,
                         args=args)
     report = result.report
     failed = not report.compatible or (not allow_warnings and report.counts()["warning"] > 0)

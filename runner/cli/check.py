@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
+from ..entry_file import real_path
 from ..errors import ModrunError, UsageError
 from ..js.profiles import DEFAULT_PROFILE, PROFILES
 from .common import check_args, choose_root, report_error
@@ -50,7 +50,7 @@ def command(ns: argparse.Namespace) -> int:
         from ..check.project import RUN_LIMITS, RUN_TIMEOUT_S, check_project
         from ..check.render import render
 
-        entry = Path(ns.entry).resolve()
+        entry = real_path(ns.entry)
         root = choose_root(entry, ns.root)
 
         def on_console(level: str, text: str) -> None:

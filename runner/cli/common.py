@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..entry_file import real_path
 from ..errors import LimitError, LoadError, ModrunError, UsageError
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ def report_error(error: ModrunError, as_json: bool) -> int:
 
 def choose_root(entry: Path, root: str | None) -> Path:
     if root is not None:
-        path = Path(root).resolve()
+        path = real_path(root)
         if not path.is_dir():
             raise UsageError(f"--root {root}: not a directory")
         return path

@@ -22,6 +22,7 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
+from ..entry_file import real_path
 from ..errors import LoadError, ModrunError, UsageError
 from ..hmr.hot_update import HotUpdateResult
 from ..hmr.report import HotReport
@@ -42,7 +43,7 @@ def command(ns: argparse.Namespace) -> int:
         raise UsageError(f"--evaluator {ns.evaluator!r}: give evaluator names separated by commas, each once")
     for name in evaluators:
         args = check_args(argparse.Namespace(**{**vars(ns), "evaluator": name}))  # the same checks as `run`
-    entry = Path(ns.entry).resolve()
+    entry = real_path(ns.entry)
     root = choose_root(entry, ns.root)
     return asyncio.run(dev(ns, evaluators, args, root, entry_url(entry, root)))
 
@@ -216,7 +217,7 @@ class DevSession:
 
 
 async def dev(ns: argparse.Namespace, evaluators: list[str], args: list[Any], root: Path, url: str) -> int:
-    entry = Path(ns.entry).resolve()
+    entry = real_path(ns.entry)
     if not entry.is_file():
         raise LoadError(f"Cannot find module {entry}", code="ERR_MODULE_NOT_FOUND", id=str(entry))
     output = Output(ns.json, len(evaluators) > 1)

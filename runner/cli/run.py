@@ -8,12 +8,12 @@ import gc
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from ..config import MODES
-from ..errors import LimitError, LoadError, ModrunError, UsageError
+from ..entry_file import check_entry, real_path
+from ..errors import LimitError, ModrunError, UsageError
 from ..js.profiles import DEFAULT_PROFILE, PROFILES
 from .common import check_args, choose_root, entry_url, report_error
 
@@ -87,7 +87,7 @@ def _runtime_options(ns: argparse.Namespace) -> RuntimeOptions:
     # profile is one of the choices): its capabilities would load before the worker starts.
     limits = Limits.from_config(_environment_config(ns)["limits"])
     # The server's cache directory (Server: cache_dir), so the early worker matches its runtime.
-    directory = default_cache_dir(choose_root(Path(ns.entry).resolve(), ns.root))
+    directory = default_cache_dir(choose_root(real_path(ns.entry), ns.root))
     return RuntimeOptions(profile=ns.profile, limits=limits, mode=ns.mode, code_cache=str(directory))
 
 
@@ -150,7 +150,7 @@ async def _run(ns: argparse.Namespace, args: list[Any], console_stream: Any,
     from ..rpc.exports import JSFunction
     from ..server import Server
 
-    entry = Path(ns.entry).resolve()
+    entry = real_path(ns.entry)
     root = choose_root(entry, ns.root)
     deadline = time.monotonic() + ns.timeout if ns.timeout else None
 
@@ -160,9 +160,7 @@ async def _run(ns: argparse.Namespace, args: list[Any], console_stream: Any,
         stream.flush()
 
     environments = {"cli": _environment_config(ns)}
-    if not entry.is_file():
-        raise LoadError(f"Cannot find module {entry}" + (" (it is a directory)" if entry.is_dir() else ""),
-                        code="ERR_MODULE_NOT_FOUND", id=str(entry))
+    check_entry(entry)
     server = Server(root=root, environments=environments, on_console=on_console, mode=ns.mode)
     if held is not None:
         held.append(server)  # left open for the caller, which ends the process without teardown
