@@ -38,7 +38,7 @@ def node_frame(node: ModuleNode, line: int, column: int) -> str | None:
 def located_load_error(error: LoadError, environment: Resolving) -> LoadError:
     """A link error from the runner with its code frame and importer chain, a syntax error in a module
     imported by another with the chain; any other error as it is."""
-    if error.code == "ERR_PARSE":
+    if error.code in ("ERR_PARSE", "ERR_LOAD"):
         return _parse_error_chain(error, environment)
     if error.code != "ERR_LINK" or error.frame or not error.importer:
         return error
@@ -58,8 +58,14 @@ def located_load_error(error: LoadError, environment: Resolving) -> LoadError:
 
 
 def _parse_error_chain(error: LoadError, environment: Resolving) -> LoadError:
+    """A module that does not parse, or cannot be read, with the chain of importers that led to it."""
     chain = environment.importer_chain(error.id)
-    if len(chain) < 2 or error.loc is None or error.frame is None:
+    if len(chain) < 2 or "\n  importer chain: " in error.message:  # (a resolution's error has its importer's)
         return error
-    return ParseError(f"{error.message}\n  importer chain: {' -> '.join(chain)}", loc=error.loc, frame=error.frame,
-                      id=error.id, code=error.code)
+    message = f"{error.message}\n  importer chain: {' -> '.join(chain)}"
+    if error.code != "ERR_PARSE":
+        return LoadError(message, name=error.name, code=error.code, loc=error.loc, frame=error.frame,
+                         importer=error.importer, plugin=error.plugin, id=error.id)
+    if error.loc is None or error.frame is None:
+        return error
+    return ParseError(message, loc=error.loc, frame=error.frame, id=error.id, code=error.code)

@@ -257,7 +257,12 @@ def read_source(id: str) -> LoadResult:
         return LoadResult(text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text)
     except FileNotFoundError:
         raise LoadError(f"Cannot find module '{id}'", code="ERR_MODULE_NOT_FOUND", id=id) from None
-    except (OSError, UnicodeDecodeError) as error:
+    except UnicodeDecodeError as error:
+        data, at = error.object, error.start
+        line, column = data.count(b"\n", 0, at) + 1, at - data.rfind(b"\n", 0, at)
+        raise LoadError(f"cannot read {id}: it is not UTF-8 text (byte 0x{data[at]:02x} at line {line}, column "
+                        f"{column})", code="ERR_LOAD", id=id) from None
+    except OSError as error:
         raise LoadError(f"cannot read {id}: {error}", code="ERR_LOAD", id=id) from None
 
 
