@@ -22,6 +22,7 @@ from .js.profiles import get_profile
 from .module_graph import ModuleGraph, ModuleNode
 from .plugin_container import PluginContainer
 from .plugins import DefinePlugin, JsonPlugin, ResolvePlugin
+from .plugins.data_urls import DataUrls
 from .plugins.env_module import EnvModule
 from .plugins.fs_stamps import FileStamps, Stamp
 from .plugins.module_types import ModuleTypesPlugin, check_type, split_type, typed_id
@@ -77,7 +78,7 @@ class Environment(Resolving):
         self.resolutions = ResolveStore(server.transform_cache.directory, self)
         self._resolver = ResolvePlugin(self.packages, self.real_paths, self.stamps, self.resolutions)
         # TypeScript and JSX are lowered before user plugins see the code, as Vite's esbuild plugin is.
-        plugins = [EnvModule(self.bindings), ModuleTypesPlugin(),
+        plugins = [EnvModule(self.bindings), DataUrls(), ModuleTypesPlugin(),
                    TypeScriptJsxPlugin(server.jsx, server.mode, server.tsconfig), *server.plugins, *config.plugins,
                    JsonPlugin(), DefinePlugin(self.define), self._resolver]
         self.plugin_container = PluginContainer(self, plugins)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import file_identity
 from .plugins import DefinePlugin, JsonPlugin, ResolvePlugin
+from .plugins.data_urls import DataUrls
 from .plugins.env_module import EnvModule
 from .plugins.fs_stamps import Stamp
 from .plugins.module_types import ModuleTypesPlugin
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 
 #: files that no built-in plugin but define transforms (TypeScript, JSX and JSON are others')
 _PLAIN = (".js", ".mjs", ".cjs")
-_BUILT_IN = (EnvModule, ModuleTypesPlugin, TypeScriptJsxPlugin, JsonPlugin, DefinePlugin, ResolvePlugin)
+_BUILT_IN = (EnvModule, DataUrls, ModuleTypesPlugin, TypeScriptJsxPlugin, JsonPlugin, DefinePlugin, ResolvePlugin)
 
 
 def _sources() -> list[str]:

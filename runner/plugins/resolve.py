@@ -273,6 +273,11 @@ class _Resolution:
             browser = scope.data.get("browser") if scope is not None else None
             if isinstance(browser, dict) and specifier in browser and scope is not None:
                 return self._browser_target(browser[specifier], scope, specifier)
+        if specifier.startswith(("http://", "https://")):
+            raise LoadError(f"Cannot load '{specifier}'" + self._from() + ": modules are not fetched over the "
+                            "network (files, packages and data: URLs are imported); install the package with npm, or "
+                            "load the URL with a plugin", code="ERR_UNSUPPORTED_ESM_URL_SCHEME", importer=self.importer,
+                            id=specifier)
         name, subpath = _split_package(specifier)
         if name is None:
             raise LoadError(f"Invalid module specifier '{specifier}'" + self._from(),
