@@ -102,9 +102,18 @@ class Resolving:
         if not id.startswith("\0") and os.path.isabs(id) and not self._inside_root(id):
             raise self._located(LoadError(
                 f"'{specifier}' resolves to {id}, which is outside the root {self.root}: only modules inside "
-                "the root (and its node_modules) can be imported",
+                "the root (and its node_modules) can be imported" + self._wider_root(id),
                 code="ERR_OUTSIDE_ROOT", importer=importer, id=id), specifier, importer)
         return id
+
+    def _wider_root(self, id: str) -> str:
+        """For a package in the node_modules of a folder above the root (a project run from a subfolder),
+        the root that would take it in."""
+        folder, marker = file_of(id), os.sep + "node_modules" + os.sep
+        above = folder[:folder.find(marker)] if marker in folder else None
+        if above is None or not (str(self.root) + os.sep).startswith(above + os.sep):
+            return ""
+        return f" (it is in the node_modules of {above}: a root there, such as `--root {above}`, takes it in)"
 
     def _inside_root(self, id: str) -> bool:
         """Is the file behind `id` (links followed) inside the root? Remembered per id."""

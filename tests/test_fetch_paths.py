@@ -91,3 +91,23 @@ def test_links_out_of_the_root_are_refused(tmp_path, link):
             with pytest.raises((LoadError, JSError), match="outside the root"):
                 await env.import_module("/leak.js")
     run(main())
+
+
+def test_a_package_above_the_root_is_refused_naming_the_root_that_takes_it_in(tmp_path):
+    write(tmp_path, {"node_modules/pkg/package.json": '{"name": "pkg", "main": "index.js"}',
+                     "node_modules/pkg/index.js": "export default 'pkg';\n",
+                     "sub/main.js": 'import v from "pkg";\nexport default v;\n'})
+
+    async def main():
+        async with Server(root=tmp_path / "sub", cache_dir=False) as server:
+            with pytest.raises(LoadError) as caught:
+                await server.environments["ssr"].import_module("/main.js")
+            assert caught.value.code == "ERR_OUTSIDE_ROOT"
+            assert caught.value.message.startswith(
+                f"'pkg' resolves to {tmp_path.resolve() / 'node_modules/pkg/index.js'}, which is outside the root "
+                f"{tmp_path.resolve() / 'sub'}: only modules inside the root (and its node_modules) can be imported "
+                f"(it is in the node_modules of {tmp_path.resolve()}: a root there, such as `--root "
+                f"{tmp_path.resolve()}`, takes it in)")
+        async with Server(root=tmp_path, cache_dir=False) as server:
+            assert (await server.environments["ssr"].import_module("/sub/main.js")).default == "pkg"
+    run(main())
