@@ -317,6 +317,8 @@ def test_a_body_streamed_through_a_transform_stream(tmp_path, evaluator):
     ("export const data = Buffer.from('x');", "Buffer is not defined (Buffer is Node.js's"),
     ("export const fs = require('fs');", "require is not defined (require is Node.js's"),
     ("export const two = eval('1 + 1');", "EvalError: Code generation from strings disallowed for this context"),
+    ("export const n = new Intl.NumberFormat('en').format(1);", "Intl is not defined (Intl, the ECMAScript "
+                                                                "Internationalization API, is missing from modrun's"),
 ])
 def test_node_and_eval_under_edge_fail_clearly_on_the_command_line(tmp_path, line, needle):
     write(tmp_path, {"src/app.js": "// an edge handler\n" + line + "\n"})

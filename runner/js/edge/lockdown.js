@@ -1,12 +1,13 @@
-// provides: lockCodeGeneration, explainNodeGlobals
+// provides: lockCodeGeneration, explainMissingGlobals
 // uses: ERROR_HINTS
-// private: CODE_GENERATION_MESSAGE, NODE_GLOBALS
+// private: CODE_GENERATION_MESSAGE, NODE_GLOBALS, ENGINE_GAPS
 
 // What edge runtimes refuse, refused here first with their words. Code generation from strings:
 // `eval`, `new Function` and the other function constructors throw the EvalError workerd and
 // Vercel's edge runtime throw (the runner took its own references before this runs). Node's
 // globals stay absent (so `typeof process` feature checks keep working), and the ReferenceError a
-// program gets for using one says that it is Node's and what the edge has instead.
+// program gets for using one says that it is Node's and what the edge has instead. So does the one for
+// what edge runtimes have and QuickJS lacks: it is modrun's gap, not the program's.
 
 const CODE_GENERATION_MESSAGE = "Code generation from strings disallowed for this context";
 
@@ -21,6 +22,11 @@ const NODE_GLOBALS = {
   global: "use globalThis",
   setImmediate: "use setTimeout(callback, 0) or queueMicrotask",
   clearImmediate: "use clearTimeout",
+};
+
+const ENGINE_GAPS = {
+  Intl: "Intl, the ECMAScript Internationalization API, is missing from modrun's QuickJS runtimes, which have no " +
+    "ICU; edge runtimes have it, so code that formats with it runs there but cannot run here",
 };
 
 function lockCodeGeneration(global) {
@@ -46,13 +52,14 @@ function lockCodeGeneration(global) {
   Object.defineProperty(global, "eval", { value: evalStandIn, writable: true, enumerable: false, configurable: true });
 }
 
-function explainNodeGlobals(profileName) {
+function explainMissingGlobals(profileName) {
   ERROR_HINTS.push((payload) => {
     if (payload.name !== "ReferenceError") return;
     const match = /^'?([\w$]+)'? is not defined$/.exec(payload.message);
-    if (!match || !(match[1] in NODE_GLOBALS)) return;
+    if (!match || !(match[1] in NODE_GLOBALS || match[1] in ENGINE_GAPS)) return;
     const name = match[1];
-    const hint = ` (${name} is Node.js's, not available in the ${profileName} profile: ${NODE_GLOBALS[name]})`;
+    const hint = name in ENGINE_GAPS ? ` (${ENGINE_GAPS[name]})`
+      : ` (${name} is Node.js's, not available in the ${profileName} profile: ${NODE_GLOBALS[name]})`;
     const head = `${payload.name}: ${payload.message}`;
     payload.message += hint;
     if (typeof payload.stack === "string" && payload.stack.startsWith(head)) {

@@ -1,5 +1,5 @@
 // provides: installProfile
-// uses: PROTOCOL, installConsole, defineGlobalEvents, LIBRARIES, loadUnit, defineGlobal, defineLazyGlobals, defineEvents, defineAbort, defineBlob, defineFormData, defineHeaders, defineRequest, defineResponse, defineFetch, defineDispatch, defineCrypto, lockCodeGeneration, explainNodeGlobals
+// uses: PROTOCOL, installConsole, defineGlobalEvents, LIBRARIES, loadUnit, defineGlobal, defineLazyGlobals, defineEvents, defineAbort, defineBlob, defineFormData, defineHeaders, defineRequest, defineResponse, defineFetch, defineDispatch, defineCrypto, lockCodeGeneration, explainMissingGlobals
 // private: USER_AGENT, definePerformance, defineDOMException, completeEvents, cloneErrorsAsDataCloneError, withoutEmptyChunks
 
 // The `edge` profile: the WinterTC Minimum Common API (ECMA-429). Third-party libraries (the units
@@ -84,7 +84,7 @@ function installProfile(global, transport, config, loop) {
 
   lockCodeGeneration(global);
   loop.compileStrings = false; // a string given to setTimeout is code generation too
-  explainNodeGlobals(config.profile);
+  explainMissingGlobals(config.profile);
   if (config.preload) for (const settle of settlers) settle();
   // What the host API needs of the profile: fetch-handler dispatch (Request and Response).
   return { dispatch: defineDispatch(web) };
