@@ -190,7 +190,7 @@ def batch_key(keys: list[str]) -> str | None:
 def split_request(request: str) -> tuple[str, str | None]:
     """A compile request as what the code is kept under (the wrapper key, or the source itself) and
     the source to compile (None for a key alone)."""
-    if not request.startswith("K"):  # a source: "(" and the wrapper's text
+    if not request.startswith("K"):  # a source: "0," and the wrapper's text (keyed_wrapper.SCRIPT_LEAD)
         return request, request
     key, newline, source = request.partition("\n")
     return key, source if newline else None

@@ -34,6 +34,9 @@ CONTEXT_NAMES = (
 )
 FINISH = "__modrun_module_finished__"
 USE_STRICT = '"use strict";\n'
+#: what a compile request's wrapper source follows, to make it a script whose value is the function
+#: (host_compiler.js)
+SCRIPT_LEAD = "0,"
 _BODY = "/*code*/"
 _BLANK = "     "
 
@@ -52,11 +55,11 @@ class WrapperShapes:
         headers = json.loads(texts)
         at = headers[0].index(_BODY)
         # the runner takes the text after the body from the async function alone (esm_evaluator.js)
-        self.suffix = headers[0][at + len(_BODY):] + ")"
-        self.prefixes = ["(" + text[:text.index(_BODY)] + USE_STRICT for text in headers]
+        self.suffix = headers[0][at + len(_BODY):]
+        self.prefixes = [SCRIPT_LEAD + text[:text.index(_BODY)] + USE_STRICT for text in headers]
 
     def names(self, key: str, source: str) -> bool:
-        """Is `source` (a compile request's, in its parentheses) the wrapper of the code `key` names?"""
+        """Is `source` (a compile request's, after SCRIPT_LEAD) the wrapper of the code `key` names?"""
         parts = key.split(":")
         if len(parts) != 5 or parts[1] not in ("e", "l"):
             return False
@@ -86,7 +89,7 @@ class WrapperShapes:
         return code_digest(body) == digest
 
     def wrapper(self, code: str, sync: bool, early: bool, awaits: list[int]) -> str | None:
-        """The wrapper's source (a compile request's, in its parentheses) of `code` with top-level await
+        """The wrapper's source (a compile request's, after SCRIPT_LEAD) of `code` with top-level await
         or not (`sync`), started early or in its turn, its prologue's awaits at `awaits` (the code key's
         shape, the gate's last); None where those are not awaits of the code, in order."""
         prefix, end, gate = self._frame(sync, early, awaits)

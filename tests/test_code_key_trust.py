@@ -104,17 +104,17 @@ def test_a_keyed_source_is_the_wrapper_of_the_code_its_key_names(engine: str, ke
     if not keyed_here:
         monkeypatch.setattr(code_keys, "_codes", {})
     checked = shapes(engine)
-    head = "(function* anonymous(" + ",".join(
+    head = "0,function* anonymous(" + ",".join(
         ("__vite_ssr_exports__", "__vite_ssr_import_meta__", "__vite_ssr_import__", "__vite_ssr_dynamic_import__",
          "__vite_ssr_exportAll__", "__vite_ssr_exportName__")) + '\n) {\n"use strict";\n'
     body = code.replace("await __vite_ssr_import__", "      __vite_ssr_import__").replace(
         "await __vite_ssr_import_meta__", "yield __vite_ssr_import_meta__")
-    source = head + body + "\n})"
+    source = head + body + "\n}"
     assert checked.names(f"Kf00:l:{key}", source)
     # another body, the gate left an await, another kind, another key's digest, a mangled key: no
     assert not checked.names(f"Kf00:l:{key}", source.replace("f();", "g();"))
     assert not checked.names(f"Kf00:l:{key}", source.replace("yield __vite", "await __vite"))
-    assert not checked.names(f"Kf00:l:{key}", source.replace("(function*", "(async function"))
+    assert not checked.names(f"Kf00:l:{key}", source.replace("0,function*", "0,async function"))
     assert not checked.names(f"Kf00:l:{'0' * 40}{key[40:]}", source)
     assert not checked.names(f"Kf00:l:{key.replace(':s:', ':t:')}", source)
     assert not checked.names(f"Kf00:l:{key}:", source)
@@ -140,11 +140,11 @@ def test_the_wasm_check_takes_the_reactors_own_text_and_remembers_it(tmp_path: P
     texts = json.loads(remembered.read_text())
     assert [text.split("(")[0] for text in texts] == ["async function anonymous", "function* anonymous",
                                                       "async function* anonymous"]
-    assert made.prefixes == ["(" + text[:text.index("/*code*/")] + '"use strict";\n' for text in texts]
+    assert made.prefixes == ["0," + text[:text.index("/*code*/")] + '"use strict";\n' for text in texts]
     # a later process reads it (so marked here, to tell it from one made again)
     remembered.write_text(json.dumps([texts[0] + " ", *texts[1:]]))
     again = WasmCompiler(wasm, snapshot)._shapes()
-    assert (again.prefixes, again.suffix) == (made.prefixes, made.suffix[:-1] + " )")
+    assert (again.prefixes, again.suffix) == (made.prefixes, made.suffix + " ")
 
 
 def test_both_engines_compile_a_keyed_source_only_where_it_is_the_keys_wrapper() -> None:

@@ -140,7 +140,7 @@ def test_a_wrapper_made_ahead_is_the_runtimes_own_text_and_no_other(monkeypatch:
     source = wrapper_source(shapes, key, code)
     assert source is not None
     # the runner's shape: a generator whose prologue's awaits are blanked and whose gate yields
-    assert source.startswith("(function*") and "     __vite_ssr_import__" in source
+    assert source.startswith("0,function*") and "     __vite_ssr_import__" in source
     assert "yield __vite_ssr_import_meta__;" in source and "await" not in source
     assert shapes.names("Kformat:l:" + key, source)  # what the host's key check takes as the key's wrapper
     for other in ("Kformat:e:" + key, "Kformat:l:" + key):

@@ -65,7 +65,7 @@ def runtime_identity(profile: str) -> str | None:
     It keys the bundle's compiled code (evaluators/quickjs_bytecode.py), so that a start need not read and
     hash the text; None where the stamps do not stand for the contents (a file changed in the last seconds)."""
     taken = stamps([Path(__file__), *(JS_DIR / name for name in files(profile))])
-    # Starts with a NUL: no wrapper's source (they start with a parenthesis) is keyed the same.
+    # Starts with a NUL: no wrapper's source (they start with `0,`) is keyed the same.
     return None if taken is None else "\0runner bundle\0" + json.dumps([profile, constants(), taken])
 
 

@@ -6,9 +6,11 @@
 // link and waits. The host, when the runtime is idle (`drain` answers PROTOCOL.drainCompile),
 // takes the wrappers' sources one by one with `next()` (or all at once with `takeAll()`) and
 // answers them all, in order, with one `compiled(...)`: a function, or undefined where it has none (the runner then compiles the
-// module itself, which also reports its syntax errors). The host compiles the very text the
-// engine's Function constructor compiles: the wrapper's source (which is what the function's
-// toString shows) in parentheses, a script whose value is the function.
+// module itself, which also reports its syntax errors). The host compiles the wrapper's source (the
+// text the engine's Function constructor compiles, and the function's toString shows) after `0,`: a
+// script whose value is the function. Not in parentheses, as the constructor puts it: after a `(`,
+// QuickJS reads ahead to the matching `)` to tell an arrow function, which for a wrapper is the whole
+// module read twice (a sixth of its compile).
 //
 // With `keys` (an engine whose host keeps wrappers by key), the runner's graph fetches ask for keys
 // (runner/rpc/code_keys.py): "instead" of code, where the host holds wrappers by key, else
@@ -43,7 +45,7 @@ class HostCompiler {
         if (key === undefined) continue; // fetchCode brings its code
         record.hostSource = key;
       } else {
-        const source = "(" + this.evaluator.wrapperSource(record, started) + ")";
+        const source = "0," + this.evaluator.wrapperSource(record, started);
         record.hostSource = key === undefined ? source : key + "\n" + source;
       }
       record.hostEarly = started;
