@@ -12,3 +12,9 @@ def file_of(id: str) -> str:
 def split_query(specifier: str) -> tuple[str, str]:
     path, sep, query = specifier.partition("?")
     return path, sep + query
+
+
+def shown(id: str) -> str:
+    """How a module is named where people read it (error places, its source map's source): its id, a virtual
+    one without the `\\0` that marks it, which a terminal prints as nothing."""
+    return id[1:] if id.startswith("\0") else id

@@ -16,7 +16,7 @@ import orjson
 from .code_frame import code_frame
 from .errors import LoadError, Location, ParseError
 from .file_identity import Stamp, racy, stamp_of
-from .ids import file_of
+from .ids import file_of, shown
 from .plugin import LoadResult
 from .plugins.module_types import split_type
 from .resumed import resumed
@@ -150,14 +150,17 @@ def _import_in_source(entry: ImportEntry, map_: dict[str, Any]) -> ImportEntry:
     return {**entry, "line": line, "column": column}
 
 
-def _in_source(error: ParseError, map_: dict[str, Any] | None, source: str) -> ParseError:
-    """A syntax error in plugin output, located in the loaded source where the map says."""
-    point = original_point(map_, error.loc.line, error.loc.column - 1) if map_ is not None and error.loc else None
-    if point is None or error.loc is None:
+def _in_source(error: ParseError, map_: dict[str, Any] | None, source: str, id: str) -> ParseError:
+    """A syntax error of module `id` (the transform names it by its file, or a virtual id as it is shown),
+    located in the loaded source where the plugins' map says."""
+    if error.loc is None or error.frame is None:
         return error
+    point = original_point(map_, error.loc.line, error.loc.column - 1) if map_ is not None else None
+    if point is None:
+        return ParseError(error.message, loc=error.loc, frame=error.frame, id=id, code=error.code)
     line, column = point[0], point[1] + 1
     return ParseError(error.message, loc=Location(error.loc.file, line, column),
-                      frame=code_frame(source, line, column), id=error.id, code=error.code)
+                      frame=code_frame(source, line, column), id=id, code=error.code)
 
 
 def format_hint(environment: Environment, id: str) -> str:
@@ -323,7 +326,7 @@ async def transform_request(environment: Environment, node: ModuleNode) -> Trans
     return module
 
 
-async def _new_entry(environment: Environment, key: str, transformed: LoadResult, file: str, hint: str,
+async def _new_entry(environment: Environment, key: str, transformed: LoadResult, id: str, file: str, hint: str,
                      source: str) -> dict[str, Any]:
     """A module's runner format, made by the transform worker when it takes it (transform_worker.py),
     else here; stored in the transform cache."""
@@ -336,7 +339,7 @@ async def _new_entry(environment: Environment, key: str, transformed: LoadResult
     try:
         stored = runner_format(transformed.code, file, hint)
     except ParseError as error:
-        raise _in_source(error, transformed.map, source) from None
+        raise _in_source(error, transformed.map, source, id) from None
     cache.put(key, stored)
     return stored
 
@@ -378,7 +381,8 @@ async def _transform(environment: Environment, node: ModuleNode) -> TransformedM
     key = cache.key(f"{node.id}\0{hint}", transformed.code)
     stored = cache.get(key)
     if stored is None:
-        stored = await _new_entry(environment, key, transformed, node.file or node.id, hint, loaded.code)
+        stored = await _new_entry(environment, key, transformed, node.id, node.file or shown(node.id), hint,
+                                  loaded.code)
     if stamped is not None and transformed.map is None and transformed.code == loaded.code:
         environment.transform_stamps.keep(stamped, stamp, began, key, source_hash)
     map_ = stored["map"]

@@ -60,3 +60,16 @@ def test_what_cannot_be_imported_says_why(tmp_path: Path, source: str, code: str
     (tmp_path / "x.mjs").write_text("export {};\n")
     error = _load_error(tmp_path, source)
     assert error.code == code and words in error.message, (error.code, error.message)
+
+
+def test_a_data_module_is_named_by_its_url_in_errors(tmp_path: Path) -> None:
+    url = "data:text/javascript,export const a = 1; throw new Error('boom')"
+    (tmp_path / "throws.mjs").write_text(f'import "{url}";\n')
+    thrown = subprocess.run([sys.executable, "-m", "runner", "run", "throws.mjs"], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=60)
+    assert thrown.returncode == 1
+    assert f"at <module> ({url}:1:31)" in thrown.stderr
+    error = _load_error(tmp_path, 'import "data:text/javascript,export default (";\n')
+    assert error.loc is not None and error.loc.file == "data:text/javascript,export default ("  # no \0 in it
+    assert error.message.endswith("importer chain: /main.mjs -> /@id/__x00__data:text/javascript,export default (")
+    assert "\0" not in error.message + (error.stack or "")

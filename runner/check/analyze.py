@@ -64,9 +64,11 @@ class _Walk:
             self.findings[first:] = sorted(self.findings[first:], key=_position)
 
     def name(self, id: str) -> str:
-        """A module's root-relative posix path (its id, for a virtual module)."""
+        """A module's root-relative posix path (its id, for a virtual module: without the `\\0` that marks it)."""
         file = file_of(id)
-        if id.startswith("\0") or not os.path.isabs(file):
+        if id.startswith("\0"):
+            return id[1:]
+        if not os.path.isabs(file):
             return id
         try:
             return Path(file).relative_to(self.root).as_posix()
