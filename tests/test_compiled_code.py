@@ -5,12 +5,16 @@ keyed by the engine build and the exact source, and give the same results as com
 from __future__ import annotations
 
 import asyncio
+import os
+import re
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from evaluators.compiled_code import CODE_CACHE, CodeCache
+from evaluators.options import RuntimeOptions
 from evaluators.quickjs_bytecode import engine_build, unavailable
 from evaluators.wasm.guest import GuestTrap
 from evaluators.wasm.wrappers import split_sources
@@ -199,6 +203,52 @@ def test_the_wasm_hosts_requests_are_cut_at_their_utf16_lengths() -> None:
         if broken.isascii():
             with pytest.raises(GuestTrap):
                 split_sources(broken.encode(), False)
+
+
+def _anonymous_kb(start: int, size: int) -> int:
+    """The anonymous memory (this process's own pages, not a file's) of the mappings over [start, start + size),
+    in kB, as /proc/self/smaps counts it."""
+    total, inside = 0, False
+    with open("/proc/self/smaps") as smaps:
+        for line in smaps:
+            head = line.split(None, 1)[0]
+            if "-" in head and not head.endswith(":"):
+                low, high = (int(part, 16) for part in head.split("-"))
+                inside = low < start + size and high > start
+            elif inside and head == "Anonymous:":
+                total += int(line.split()[1])
+    return total
+
+
+def _linux(least: tuple[int, int]) -> bool:
+    return sys.platform.startswith("linux") and tuple(map(int, re.findall(r"\d+", os.uname().release)[:2])) >= least
+
+
+@pytest.mark.skipif(not _linux((5, 14)), reason="MADV_POPULATE_WRITE is Linux 5.14's")
+def test_a_wasm_compiler_guest_has_its_own_copy_of_its_memory_from_the_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    # written in when the guest is made, in one call, not page by page by its first compiles (two guests
+    # doing that at once slow each other down)
+    from evaluators.wasm.engine import shared_engine
+    from evaluators.wasm.evaluator import WasmTransport
+    from evaluators.wasm.guest import Guest
+    from evaluators.wasm.wrappers import WasmCompiler, _Slot
+
+    engine = shared_engine()
+    snapshot = engine.snapshot(WasmTransport.runtime_config(RuntimeOptions()))
+
+    def own_share() -> float:
+        slot = _Slot()
+        assert WasmCompiler(engine, snapshot)._compile(slot, ["(function () { return 1; })"])[0]
+        assert slot.guest is not None
+        try:
+            size = slot.guest.memory_size()
+            return _anonymous_kb(slot.guest.base, size) * 1024 / size
+        finally:
+            slot.guest.close()
+
+    assert own_share() >= 0.99
+    monkeypatch.setattr(Guest, "prefault", lambda guest: None)
+    assert own_share() < 0.5  # without it, only what its compile wrote
 
 
 def test_wasm_reads_the_bytecode_of_sources_beyond_ascii(tmp_path: Path) -> None:
