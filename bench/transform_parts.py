@@ -58,9 +58,9 @@ def collect(names: list[str], work: Path) -> dict[str, list[tuple[str, str]]]:
     for name, (root, entry) in bench_graphs(names, work).items():
         seen: list[tuple[str, str]] = []
 
-        def record(code: str, id: str, seen: list[tuple[str, str]] = seen) -> Any:
+        def record(code: str, id: str, parsed: Any = None, seen: list[tuple[str, str]] = seen) -> Any:
             seen.append((code, id))
-            return original(code, id)
+            return original(code, id, parsed)
 
         ssr.ssr_transform = record
         try:
