@@ -33,6 +33,7 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 
+from runner.cache_database import open_database
 from runner.empty_at_open import EmptyAtOpen
 from runner.exit_waits import leave
 
@@ -78,14 +79,9 @@ class CodeStore:
         self._writer: threading.Thread | None = None  # the last write left to a thread (`flush`)
         path.parent.mkdir(parents=True, exist_ok=True)
         # Another run writing: wait a little, then leave the rows uncached rather than hold this run up.
-        self._db = sqlite3.connect(path, timeout=0.5, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db = open_database(path, 0.5, ("code (key BLOB PRIMARY KEY, mac BLOB NOT NULL, code BLOB NOT NULL)",
+                                             "builds (file TEXT PRIMARY KEY, build TEXT NOT NULL, mac BLOB NOT NULL)"))
         self._db.execute(f"PRAGMA mmap_size={_MMAP_BYTES}")  # rows read in place: a warm run reads them all
-        self._db.execute("CREATE TABLE IF NOT EXISTS code (key BLOB PRIMARY KEY, mac BLOB NOT NULL, "
-                         "code BLOB NOT NULL)")
-        self._db.execute("CREATE TABLE IF NOT EXISTS builds (file TEXT PRIMARY KEY, build TEXT NOT NULL, "
-                         "mac BLOB NOT NULL)")
         # per build: did the table hold none of its rows when first asked (empty_at_open.py; keyed by source)
         self._fresh: dict[str, EmptyAtOpen | None] = {}
 

@@ -30,6 +30,7 @@ from typing import Any
 
 import orjson
 
+from .cache_database import open_database
 from .empty_at_open import EmptyAtOpen
 from .file_identity import stamps
 from .rpc import wire
@@ -130,12 +131,9 @@ class TransformCache:
             try:
                 assert self.directory is not None and self.path is not None
                 self.directory.mkdir(parents=True, exist_ok=True)
-                db = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
-                db.execute("PRAGMA journal_mode=WAL")
-                db.execute("PRAGMA synchronous=NORMAL")
-                db.execute("CREATE TABLE IF NOT EXISTS transforms (key TEXT PRIMARY KEY, value BLOB NOT NULL)")
-                # key -> an entry's key (64 hex digits) and the source's hash: transform_stamps.py
-                db.execute("CREATE TABLE IF NOT EXISTS stamped (key TEXT PRIMARY KEY, value BLOB NOT NULL)")
+                # stamped: key -> an entry's key (64 hex digits) and the source's hash (transform_stamps.py)
+                db = open_database(self.path, 10, ("transforms (key TEXT PRIMARY KEY, value BLOB NOT NULL)",
+                                                   "stamped (key TEXT PRIMARY KEY, value BLOB NOT NULL)"))
                 self._fresh = EmptyAtOpen(db, "transforms", _tag())
                 self._fresh.note(key for key, _ in self._pending)
                 self._fresh.note(key for key, _ in self._pending_stamped)

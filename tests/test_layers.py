@@ -1,10 +1,10 @@
 """The layer rule of evaluators/: a runtime backend knows the runner only through the transport
 contract (errors, limits, the protocol, the wire format, the transport base, the code keys whose
 wrappers an engine's host checks) and the bundle it boots (with the profiles it is built for), and
-the one storage helper its code store shares with the transform cache (empty_at_open), and the
-process's promise to wait for writes left to threads (exit_waits), and the machine's idle cores
-(cores: whether work beside the host's own pays); never the server side (environments, plugins,
-transforms, the module graph)."""
+the storage helpers its code store shares with the transform cache (empty_at_open, cache_database),
+and the process's promise to wait for writes left to threads (exit_waits), and the machine's idle
+cores (cores: whether work beside the host's own pays); never the server side (environments,
+plugins, transforms, the module graph)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 EVALUATORS = Path(__file__).resolve().parents[1] / "evaluators"
 ALLOWED = {"runner.errors", "runner.limits", "runner.rpc.protocol", "runner.rpc.wire", "runner.rpc.transport",
            "runner.rpc.code_keys", "runner.js.bundle", "runner.js.profiles", "runner.empty_at_open",
-           "runner.exit_waits", "runner.cores"}
+           "runner.cache_database", "runner.exit_waits", "runner.cores"}
 
 
 def _runner_imports(path: Path) -> set[str]:
