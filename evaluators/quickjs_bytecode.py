@@ -186,6 +186,11 @@ class QuickJSCompiler:
         self.next_request = next_request
         self.deliver = deliver
 
+    def close(self) -> None:
+        """Let go of the runtime's context (its engine is being freed)."""
+        self.next_request = self.deliver = None
+        self.__dict__.pop("context", None)
+
     def serve(self) -> None:
         """Answer the runtime's compile requests (runner/js/module_runner/host_compiler.js)."""
         assert self.next_request is not None and self.deliver is not None

@@ -221,10 +221,20 @@ class QuickJSEngine:
         return outbox
 
     def close(self) -> None:
+        """Discard the runtime, and let the engine go now: its context is freed here, where the host is
+        done with it, unless a handle on one of its values is still held elsewhere. Freeing a runtime
+        that holds a graph takes milliseconds (the 500-module tree: about 6), which were otherwise paid
+        wherever its last reference went: in a re-import, as the next runtime's proxy replaced this one's."""
         self.dead = True
         self._interrupt.disarm()
         if self._tracker is not None:
             self._tracker.remove()
+            self._tracker = None
+        if self._compiler is not None:
+            self._compiler.close()
+        # The handles on the context's values hold the context; nothing enters a dead engine (`enter`).
+        for name in ("_receive", "_drain", "_call_now", "_outbox", "context"):
+            self.__dict__.pop(name, None)
 
     def _stop(self, error: Exception, which: str) -> RuntimeStopped:
         stopped = self._stopped(self._classify(error, which))

@@ -5,12 +5,14 @@ whose evaluation failed fails again with the same error."""
 from __future__ import annotations
 
 import asyncio
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from runner import Server
+from runner.errors import CrashError
 from runner.rpc.exports import ModuleProxy
 from tests.project_files import write
 
@@ -69,3 +71,25 @@ def test_a_module_whose_evaluation_failed_fails_again_with_the_same_error(tmp_pa
     errors = run(root, steps)
     assert len(set(errors)) == 1, errors
     assert message in errors[0]
+
+
+def test_closing_an_in_process_runtime_frees_its_engine_then_and_a_closed_one_says_so(tmp_path: Path) -> None:
+    """The engine is let go by close(), not whenever the last reference to the runner goes (a fresh
+    runtime's import would pay for freeing the one before it): nothing of it holds the context after."""
+    root = write(tmp_path, PROJECT)
+
+    async def main() -> tuple[int, int, str]:
+        async with Server(root=root, cache_dir=False) as server:
+            runner = await server.environments["ssr"].create_runner()
+            await ModuleProxy.load(runner, "/entry.js")
+            context = runner.transport.quickjs.context  # type: ignore[attr-defined]
+            before = sys.getrefcount(context)
+            await runner.close()
+            after = sys.getrefcount(context)
+            with pytest.raises(CrashError) as closed:
+                await runner.call("/entry.js", ["bump"], [])
+            return before, after, str(closed.value)
+
+    before, after, message = asyncio.run(main())
+    assert after == 2 < before  # this test's own name and getrefcount's argument: freed once they go
+    assert "no longer available" in message
