@@ -16,6 +16,7 @@ from .capabilities import Bindings, FetchPolicy
 from .config import EnvironmentConfig, default_define, require_conditions, resolve_conditions
 from .environment_resolve import Resolving
 from .errors import LoadError, ModrunError, UsageError
+from .file_identity import stamp_of
 from .hmr.channel import HotChannel
 from .ids import file_of
 from .js.profiles import get_profile
@@ -40,7 +41,7 @@ from .rpc.protocol import BINDINGS_METHOD, Handler
 from .rpc.sent_module import sent_map, sent_meta
 from .runtimes.lifecycle import ManagedRuntime
 from .transform.sourcemap import shift_lines
-from .transform_request import TransformedModule, load_source, transform_request
+from .transform_request import TransformedModule, load_source, node_hint, transform_request
 from .transform_stamps import TransformStamps
 
 if TYPE_CHECKING:
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
     from evaluators import RuntimeOptions
 
     from .dispatch import DispatchRequest, DispatchResponse
+    from .kept_graph import KeptGraph
     from .rpc.payloads import FetchedModule, FetchOptions, FetchResult, LinkMeta, PendingTimer
     from .runtimes.pool import RuntimePool
     from .server import Server
@@ -101,6 +103,9 @@ class Environment(Resolving):
         self._inside: dict[str, bool] = {}
         # id -> the answer fetch_module built last for the module
         self._fetched: dict[str, _Answer] = {}
+        #: (root id, options' shape) -> the graph a fresh runner's graph fetch of it was sent (kept_graph.py);
+        #: None: walked once (runner/rpc/graph_fetch.py)
+        self.kept_graphs: dict[tuple[str, tuple[int, bool]], KeptGraph | None] = {}
         self._epoch = 0
         #: an import began by runner/prefetch.py: its runner's first request begins no other (begin_import)
         self.import_begun = False
@@ -229,6 +234,27 @@ class Environment(Resolving):
                                          None if checks is None else tuple(dict.fromkeys(checks)))
         return {**result, "invalidate": True} if stale else result
 
+    def kept_answer(self, node: ModuleNode, shape: tuple[int, bool]) -> FetchedModule | None:
+        """What `fetch_module` would answer now for `node` (a module of the graph, fetched by its url, with
+        options of this `shape`: startOffset and inlineSourceMap, without `cached`), where that is the
+        answer it built last: found without a coroutine or a new dict, where the module is one a runner
+        fetches by the hundred. The same checks as `fetch_module` (transform_request.py: `_transform`):
+        no transform under way, the same format, no plugin that may load it, its file's stamp unchanged
+        since it was read and settled, and the answer's resolutions current (_Answer). None where any
+        does not hold or cannot be told so: `fetch_module` then answers as always."""
+        module: TransformedModule | None = node.transform_result
+        if module is None or not module.settled or node.file is None or node.id in self._transforms_in_flight:
+            return None
+        previous = self._fetched.get(node.id)
+        if previous is None or previous.module is not module or previous.shape != shape:
+            return None
+        # A file's plain id, which no plugin's load answers for (else `_transform` asks them, and they may answer now).
+        if not self.plugin_container.files_load_as_read or node.id.startswith("\0") or split_type(node.id)[1]:
+            return None
+        if module.hint != node_hint(self, node) or stamp_of(node.file) != module.stamp:
+            return None
+        return previous.result if previous.current(self._epoch, self.stamps) else None
+
     async def _commonjs_meta(self, node: ModuleNode, module: TransformedModule, meta: LinkMeta,
                              unresolved: dict[str, Any]) -> None:
         """What the runner needs of a CommonJS module beyond its own transform: why requires did not
@@ -333,6 +359,7 @@ class Environment(Resolving):
         self.packages.forget_scopes()
         self._resolver.forget()
         self._fetched.clear()  # their dependencies are resolved again
+        self.kept_graphs.clear()
 
     def forget_module(self, node: ModuleNode) -> None:
         """A module whose file is gone leaves the graph."""

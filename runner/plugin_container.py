@@ -59,6 +59,10 @@ class PluginContainer:
         self._resolvers = [(plugin, hook, is_async, _takes_options(hook))
                            for plugin, hook, is_async in _hooks(self.plugins, "resolve_id")]
         self._loaders = _hooks(self.plugins, "load")
+        #: does every load hook answer None for a file's plain id (not `\0…`, no type query)? modrun's own
+        #: plugins' do (their LOADS_ONLY_OWN_IDS); a user's plugin's may answer for any id
+        #: (Environment.kept_answer then leaves each module to fetch_module)
+        self.files_load_as_read = all(_loads_only_own_ids(plugin) for plugin, _, _ in self._loaders)
         self._transformers = _hooks(self.plugins, "transform")
         self.hot_updaters = [p for p in self.plugins if hasattr(p, "hot_update")]
 
@@ -141,6 +145,15 @@ class PluginContainer:
             if step.map is not None:
                 map_ = compose(step.map, map_) if map_ is not None else step.map
         return LoadResult(code, map_)
+
+
+def _loads_only_own_ids(plugin: Any) -> bool:
+    """Whether the class that defines `plugin`'s load hook says that it answers only for ids of its own
+    (LOADS_ONLY_OWN_IDS): a subclass that changes the hook cannot inherit a word given for another."""
+    for cls in type(plugin).__mro__:
+        if "load" in cls.__dict__:
+            return cls.__dict__.get("LOADS_ONLY_OWN_IDS") is True
+    return False
 
 
 def _answers_for_its_hook(plugin: Any) -> bool:

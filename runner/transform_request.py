@@ -187,7 +187,7 @@ def _scope_hint(environment: Environment, file: str) -> str:
     return "module" if scope is not None and scope.type == "module" else "auto"
 
 
-def _node_hint(environment: Environment, node: ModuleNode) -> str:
+def node_hint(environment: Environment, node: ModuleNode) -> str:
     """format_hint of a node's id, the id's part found once per node."""
     fixed = node.id_hint
     if fixed is None:
@@ -346,7 +346,7 @@ async def _new_entry(environment: Environment, key: str, transformed: LoadResult
 
 async def _transform(environment: Environment, node: ModuleNode) -> TransformedModule:
     cached: TransformedModule | None = node.transform_result
-    hint = _node_hint(environment, node)
+    hint = node_hint(environment, node)
     if cached is not None and cached.hint != hint:
         cached = None
     plugin_loaded = await environment.plugin_container.load(node.id)

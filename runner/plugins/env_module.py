@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 class EnvModule(Plugin):
     name = "modrun:env"
     enforce = "pre"
+    LOADS_ONLY_OWN_IDS = True  # ENV_MODULE_ID (PluginContainer.files_load_as_read)
 
     def __init__(self, bindings: Bindings) -> None:
         self.bindings = bindings

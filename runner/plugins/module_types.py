@@ -43,6 +43,7 @@ def check_type(module_type: str | None, specifier: str) -> None:
 class ModuleTypesPlugin(Plugin):
     name = "modrun:module-types"
     enforce = "pre"
+    LOADS_ONLY_OWN_IDS = True  # typed ids (PluginContainer.files_load_as_read)
 
     def load(self, id: str, environment: Any) -> Coroutine[Any, Any, str] | None:
         # A plain function: most modules are untyped, and answer None without a coroutine.

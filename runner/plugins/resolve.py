@@ -47,6 +47,7 @@ EMPTY_MODULE = "\0modrun:empty.cjs"
 
 class ResolvePlugin(Plugin):
     name = "modrun:resolve"
+    LOADS_ONLY_OWN_IDS = True  # EMPTY_MODULE (PluginContainer.files_load_as_read)
 
     def __init__(self, packages: PackageCache | None = None, real_paths: RealPaths | None = None,
                  stamps: FileStamps | None = None, store: ResolveStore | None = None) -> None:

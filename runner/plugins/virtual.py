@@ -14,6 +14,7 @@ Source = str | Callable[[], str]
 class VirtualModules(Plugin):
     name = "modrun:virtual"
     enforce = "pre"
+    LOADS_ONLY_OWN_IDS = True  # `\0` ids (PluginContainer.files_load_as_read)
 
     def __init__(self, modules: dict[str, Source]) -> None:
         self.modules = dict(modules)

@@ -30,11 +30,15 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, cast
 
+from ..kept_graph import KeptGraph
 from ..resumed import resumed
 from .code_keys import code_key, keyed
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ..environment import Environment
+    from ..module_graph import ModuleNode
     from .payloads import FetchedModule, FetchOptions, FetchResult
 
 _OURS = ("graph", "codeKeys")  # the runner's options for this handler, not for fetch_module
@@ -60,6 +64,7 @@ class GraphFetch:
         forgotten = asked.get("forget")
         if isinstance(forgotten, list):
             self._sent.difference_update(id for id in forgotten if isinstance(id, str))
+        fresh = not self._sent  # a runner that holds nothing: its graph is the one kept for any such (kept_graph.py)
         own = cast("FetchOptions", {key: value for key, value in options.items() if key not in _OURS})
         # Asked for by the runner: never in another answer's batch meanwhile (the modules a batch left
         # out are fetched concurrently, and one may be transformed before its own answer is sent).
@@ -71,7 +76,10 @@ class GraphFetch:
             return result
         module = cast("FetchedModule", result)
         self._sent.add(module["id"])
-        graph = await self._dependencies(module, own)
+        shape = _shape(own)
+        graph = self._kept(module, shape) if fresh and shape is not None else None
+        if graph is None:
+            graph = await self._dependencies(module, own, shape if fresh else None)
         # What this batch transformed is written while the runtime compiles and runs it.
         self.environment.server.transform_cache.flush_soon()
         keys = options.get("codeKeys")
@@ -101,13 +109,24 @@ class GraphFetch:
             self._codes[key] = module["code"]
         return sent
 
-    async def _dependencies(self, root: FetchedModule, options: FetchOptions) -> list[FetchedModule]:
-        """The answers for the static dependencies of `root` this runner was not sent, level by level."""
+    def _kept(self, root: FetchedModule, shape: tuple[int, bool]) -> list[FetchedModule] | None:
+        """The answers `_dependencies` would find for `root`, from the graph kept for it, where that is current."""
+        kept = self.environment.kept_graphs.get((root["id"], shape))
+        if kept is None or kept.root is not root or not kept.current(self.environment):
+            return None
+        self._sent.update(node.id for node, _ in kept.modules)
+        return list(kept.answers)
+
+    async def _dependencies(self, root: FetchedModule, options: FetchOptions,
+                            keep: tuple[int, bool] | None = None) -> list[FetchedModule]:
+        """The answers for the static dependencies of `root` this runner was not sent, level by level;
+        kept for the next fresh runner (`keep`: the options' shape) where each was answered whole."""
         options = cast("FetchOptions", {key: value for key, value in options.items() if key != "attributes"})
         # Read once per edge of the graph (thousands in a package): the graph's own dict, no call.
         node_at = self.environment.module_graph.url_to_module.get
         sent = self._sent
         found: list[FetchedModule] = []
+        whole = True  # every module answered
         level = [root]
         while level:
             # The next level, in import order: as the runner would fetch it.
@@ -126,25 +145,49 @@ class GraphFetch:
                     sent.add(node.id)
                     wanted.append((url, importer["id"], node.id))
             level = []
-            for (_, _, id), answer in zip(wanted, await self._fetch_level(wanted, options), strict=True):
+            for (_, _, id), answer in zip(wanted, await self._fetch_level(wanted, options, node_at), strict=True):
                 if isinstance(answer, Exception):  # the runner fetches it itself, and reports the error where imported
                     self._sent.discard(id)
+                    whole = False
                 elif "code" in answer:
                     found.append(cast("FetchedModule", answer))
                     level.append(found[-1])
+                else:
+                    whole = False
+        if keep is not None:
+            self._keep(root, found if whole else None, keep)
         return found
 
-    async def _fetch_level(self, wanted: list[tuple[str, str, str]],
-                           options: FetchOptions) -> list[FetchResult | Exception]:
+    def _keep(self, root: FetchedModule, found: list[FetchedModule] | None, shape: tuple[int, bool]) -> None:
+        """Keep the graph found for `root` (None: not whole) for the next fresh runner, from the second time
+        it is walked: a process that imports it once (a command-line run) does not pay for checking it."""
+        graphs = self.environment.kept_graphs
+        key = (root["id"], shape)
+        if key not in graphs:
+            graphs[key] = None
+            return
+        graphs[key] = None if found is None else KeptGraph.of(self.environment, root, found, shape)
+
+    async def _fetch_level(self, wanted: list[tuple[str, str, str]], options: FetchOptions,
+                           node_at: Callable[[str], ModuleNode | None]) -> list[FetchResult | Exception]:
         """The answers for one level (or what each fetch raised), fetched concurrently as the runner's
         requests were, so that plugins' asynchronous loads overlap; but each fetch starts at once, in
         order, and one that does not suspend (a module the environment holds, or finds on disk) is
         answered without a task or a turn of the event loop, so a level's fetches run in the order,
-        and interleave with other requests as, they did one request each."""
-        fetch = self.environment.fetch_module
+        and interleave with other requests as, they did one request each. A module whose answer the
+        environment keeps, current, is answered without a fetch at all (Environment.kept_answer)."""
+        environment = self.environment
+        fetch, kept_answer = environment.fetch_module, environment.kept_answer
+        shape = _shape(options)
         results: list[FetchResult | Exception | None] = [None] * len(wanted)
         suspended: list[tuple[int, asyncio.Future[FetchResult]]] = []
         for index, (url, importer, _) in enumerate(wanted):
+            # (a url that does not start with "/" is resolved again by fetch_module, not looked up)
+            node = node_at(url) if shape is not None and url.startswith("/") else None
+            kept = kept_answer(node, shape) if node is not None and shape is not None else None
+            if kept is not None:
+                results[index] = kept
+                continue
             coroutine = fetch(url, importer, options)
             try:
                 waiting_on = coroutine.send(None)
@@ -162,3 +205,10 @@ class GraphFetch:
                 results[index] = error
         return cast("list[FetchResult | Exception]", results)
 
+
+def _shape(options: FetchOptions) -> tuple[int, bool] | None:
+    """What of a fetch's options shapes its answer, as fetch_module reads them (startOffset, inlineSourceMap);
+    None with `cached`, whose answer may not be the module's."""
+    if options.get("cached"):
+        return None
+    return int(options.get("startOffset") or 0), bool(options.get("inlineSourceMap", True))
