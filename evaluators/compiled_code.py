@@ -51,7 +51,8 @@ runtime is given a cache directory (the transform cache's: node_modules/.modrun,
 cache for a read-only root), on disk in that directory (code_store.py), so that a command-line run
 compiles nothing it compiled before. With a store, a wrapper is compiled to bytecode the first time
 it is seen, and the batch is written when the runtime's compile requests have been answered (in a
-thread where the process waits for it: code_store.py).
+thread where the process waits for it: code_store.py). The in-process cache also keeps, in memory
+only, the parse of large messages sent to runtimes again (quickjs_parsed.py: data, keyed by the text).
 
 The trust model. QuickJS does not check bytecode when it reads it: it trusts it as it trusts its
 own compiler, so bytecode that did not come from its compiler can do anything the host process

@@ -216,7 +216,7 @@ class QuickJSCompiler:
         if result.tag == JS_TAG_EXCEPTION:
             # The runner would wait for ever: the runtime stops with what stopped it (out of
             # memory, its time limit), as for any engine failure.
-            raise _quickjs.JSException(self._exception_text())
+            raise _quickjs.JSException(exception_text(api, ctx))
         api.free_value(ctx, result)
 
     def _wrappers(self, requests: list[tuple[str, str | None]], batch: str | None) -> list[JSValue]:
@@ -314,17 +314,6 @@ class QuickJSCompiler:
         finally:
             api.free_value(ctx, global_object)
 
-    def _exception_text(self) -> str:
-        api, ctx = self.api, self.context_ptr
-        error = api.get_exception(ctx)
-        text = api.to_cstring(ctx, None, error, False)
-        try:
-            return ctypes.string_at(text).decode("utf-8", "replace") if text else "an error in the runtime"
-        finally:
-            if text:
-                api.free_cstring(ctx, text)
-            api.free_value(ctx, error)
-
     def _script(self, source: str, code: bytes | None,
                 text_of: str | Callable[[], str | None] | None = None) -> JSValue:
         """The compiled script whose value is the wrapper function for this source (a new reference), or
@@ -384,10 +373,23 @@ def compile_script(api: Api, ctx: int, source: str) -> JSValue:
     return api.eval(ctx, text, len(text), FILENAME, JS_EVAL_TYPE_GLOBAL | JS_EVAL_FLAG_COMPILE_ONLY)
 
 
-def write_bytecode(api: Api, ctx: int, script: JSValue) -> bytes | None:
-    """A compiled script's bytecode, or None where it cannot be written (out of memory: not cached)."""
+def exception_text(api: Api, ctx: int) -> str:
+    """The pending exception, taken, as text (what the binding's JSException says of one)."""
+    error = api.get_exception(ctx)
+    text = api.to_cstring(ctx, None, error, False)
+    try:
+        return ctypes.string_at(text).decode("utf-8", "replace") if text else "an error in the runtime"
+    finally:
+        if text:
+            api.free_cstring(ctx, text)
+        api.free_value(ctx, error)
+
+
+def write_bytecode(api: Api, ctx: int, script: JSValue, flags: int = JS_WRITE_OBJ_BYTECODE) -> bytes | None:
+    """A compiled script's bytecode (or, with flags 0, a value that is data only), or None where it cannot be
+    written (out of memory: not cached)."""
     size = ctypes.c_size_t()
-    buffer = api.write_object(ctx, ctypes.byref(size), script, JS_WRITE_OBJ_BYTECODE)
+    buffer = api.write_object(ctx, ctypes.byref(size), script, flags)
     if not buffer:
         api.free_value(ctx, api.get_exception(ctx))
         return None

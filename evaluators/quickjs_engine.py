@@ -37,6 +37,7 @@ from .first_gc import first_gc_bytes
 from .options import RuntimeOptions
 from .quickjs_bytecode import QuickJSCompiler, _api, _pointers
 from .quickjs_interrupt import CPU, WALL, EngineInterrupt
+from .quickjs_parsed import ParsedMessages
 from .quickjs_tracker import RejectionTracker
 from .stops import SALVAGE_HEAP, SALVAGE_SECONDS, Interrupted, classify, discarded, limit_exceeded, salvage
 
@@ -68,7 +69,8 @@ class QuickJSEngine:
     def __init__(self, options: RuntimeOptions, *, ahead: bool = False) -> None:
         """Boot the runner bundle in a new context; raises what stopped it if it cannot. `ahead`: the
         engine runs in the process whose host transforms its modules, which may compile their wrappers
-        ahead of it (compile_ahead.py); elsewhere (the process worker) `use_ahead` once given some."""
+        ahead of it (compile_ahead.py), and whose later runtimes may be sent the same messages again
+        (quickjs_parsed.py); elsewhere (the process worker) `use_ahead` once given some."""
         self.limits = options.limits
         self.dead = False
         self._limited = False  # the running step has a deadline armed
@@ -102,7 +104,12 @@ class QuickJSEngine:
             runtime = "__modrun_runtime" if defined else None
             self.context.eval("globalThis.__modrun_boot = "
                               f"{boot_expression(config, lambda n: f'__modrun_unit_{n}', runtime)}")
-            self._receive = self.context.eval("__modrun_boot.receive")
+            #: delivers a message text to the runtime
+            self._receive: Callable[[str], object] = self.context.eval("__modrun_boot.receive")
+            if ahead and self._compiler is not None:
+                self._receive = ParsedMessages(self._compiler.api, self.context, self._compiler.code.cache,
+                                               self._compiler._build, self._receive,
+                                               self.context.eval("__modrun_boot.deliver"))
             self._drain = self.context.eval("__modrun_boot.drain")
             self._call_now = self.context.eval("__modrun_boot.callNow")
             self._outbox = self.context.eval("__modrun_boot.outbox")

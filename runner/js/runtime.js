@@ -26,6 +26,7 @@ function bootRuntime(global, config, runnerSource) {
   transport.connect(api);
   return {
     receive: (text) => transport.receive(text),
+    deliver: (messages) => transport.deliver(messages), // the messages receive would parse, parsed
     // With compile requests waiting the host serves them first (host_compiler.js).
     drain: compiler ? () => (compiler.pending ? PROTOCOL.drainCompile : loop.drain()) : () => loop.drain(),
     nextCompile: compiler ? () => compiler.next() : null,
