@@ -22,6 +22,7 @@ _JAVASCRIPT = frozenset(("text/javascript", "application/javascript"))
 class DataUrls(Plugin):
     name = "modrun:data-url"
     enforce = "pre"
+    LOADS_ONLY_OWN_IDS = True  # `\0data:` ids (PluginContainer.files_load_as_read)
 
     def resolve_id(self, source: str, importer: str | None, environment: Any) -> str | None:
         if source.startswith(PREFIX):
