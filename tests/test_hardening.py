@@ -203,3 +203,23 @@ def test_the_engine_interrupt_stops_on_its_own_clocks_only() -> None:
     assert interrupt.expired() is None
     interrupt.disarm()
 
+
+
+@pytest.mark.parametrize("evaluator", EVALUATORS)
+def test_setters_on_object_prototype_see_nothing_of_the_runners_requests(tmp_path: Path, evaluator: str) -> None:
+    # The runner's requests to its host are made after module code ran: a setter module code put on
+    # Object.prototype must not be handed their fields (the runner's own state among them), nor drop them.
+    (tmp_path / "lib.js").write_text("import { b } from './b.js';\nexport const v = b + 1;\n")
+    (tmp_path / "b.js").write_text("export const b = 41;\n")
+    (tmp_path / "data.json").write_text('{"a": [1, 2]}\n')
+    (tmp_path / "main.js").write_text("""
+const seen = [];
+for (const key of ["graph", "codeKeys", "attributes", "cached", "startOffset", "inlineSourceMap", "type"]) {
+  Object.defineProperty(Object.prototype, key, { set(value) { seen.push(key); }, configurable: true });
+}
+const lib = await import("./lib.js");
+const data = await import("./data.json", { with: { type: "json" } });
+export function get() { return [lib.v + data.default.a.length, seen]; }
+""")
+    code, out = modrun(tmp_path, "main.js", "--evaluator", evaluator, "--call", "get")
+    assert (code, out["ok"], out["result"]) == (0, True, [44, []]), out

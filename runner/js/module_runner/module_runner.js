@@ -140,8 +140,10 @@ class ModuleRunner {
     if (type) key += `\0${type}`;
     let pending = this.inflight.get(key);
     if (!pending) {
-      const options = { cached: false, startOffset: this.evaluator.startOffset, inlineSourceMap: false };
-      if (type) options.attributes = { type };
+      // Null-prototype: fields added below are the object's own, whatever setter module code put on
+      // Object.prototype (which would otherwise be handed the runner's state, and keep it from the host).
+      const options = { __proto__: null, cached: false, startOffset: this.evaluator.startOffset, inlineSourceMap: false };
+      if (type) options.attributes = { __proto__: null, type };
       if (batch) {
         options.graph = this.forgotten;
         this.forgotten = { forget: [] };
