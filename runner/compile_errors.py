@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 from .code_frame import code_frame
 from .errors import LoadError, ModrunError, ParseError
-from .ids import shown
 from .import_sites import node_source
 from .transform.early_errors import parse_error, unexpected_token
 from .transform.parser import F_LEFT, nodes_of_type, parse_javascript
@@ -40,7 +39,7 @@ async def located_compile_error(error: LoadError, environment: Resolving, invoke
     node = environment.module_graph.get_module_by_id(error.id)
     if node is None:
         return error
-    file = node.file or shown(node.id)
+    file = node.source_name
     source = node_source(node)
     if source is None:
         return error  # the source is gone: the error as the engine gave it

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .errors import LoadError, Location
-from .ids import file_of, shown
+from .ids import file_of
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -164,7 +164,7 @@ class Resolving:
         for entry in [*module.meta["imports"], *module.meta.get("requires", [])]:
             if entry["specifier"] == specifier and entry.get("line"):
                 line, column = entry["line"], entry["column"]
-                loc = Location(node.file or shown(node.id), line, column)  # type: ignore[union-attr]
+                loc = Location(node.source_name, line, column)  # type: ignore[union-attr]
                 frame = node_frame(node, line, column)  # type: ignore[arg-type]
                 return {"loc": loc} if frame is None else {"loc": loc, "frame": frame}
         return {}

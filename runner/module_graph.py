@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from .file_identity import Stamp
-from .ids import file_of
+from .ids import file_of, shown
 
 
 class ModuleNode:
@@ -35,6 +35,12 @@ class ModuleNode:
         self.last_hmr_invalidation_received = False
         # The file's stamp when a hot update last failed to transform it: a second event of that save is skipped.
         self.failed_stamp: Stamp = None
+
+    @property
+    def source_name(self) -> str:
+        """What its source is named where people read it, alike in its source map, its errors' places and the
+        check that an engine's error is in its own source (compile_errors.py): its file, else its id as shown."""
+        return self.file or shown(self.id)
 
     def __repr__(self) -> str:
         return f"ModuleNode({self.url!r})"

@@ -16,7 +16,7 @@ import orjson
 from .code_frame import code_frame
 from .errors import LoadError, Location, ParseError
 from .file_identity import Stamp, racy, stamp_of
-from .ids import file_of, shown
+from .ids import file_of
 from .plugin import LoadResult
 from .plugins.module_types import split_type
 from .resumed import resumed
@@ -151,7 +151,7 @@ def _import_in_source(entry: ImportEntry, map_: dict[str, Any]) -> ImportEntry:
 
 
 def _in_source(error: ParseError, map_: dict[str, Any] | None, source: str, id: str) -> ParseError:
-    """A syntax error of module `id` (the transform names it by its file, or a virtual id as it is shown),
+    """A syntax error of module `id` (the transform names it by its ModuleNode.source_name),
     located in the loaded source where the plugins' map says."""
     if error.loc is None or error.frame is None:
         return error
@@ -381,7 +381,7 @@ async def _transform(environment: Environment, node: ModuleNode) -> TransformedM
     key = cache.key(f"{node.id}\0{hint}", transformed.code)
     stored = cache.get(key)
     if stored is None:
-        stored = await _new_entry(environment, key, transformed, node.id, node.file or shown(node.id), hint,
+        stored = await _new_entry(environment, key, transformed, node.id, node.source_name, hint,
                                   loaded.code)
     if stamped is not None and transformed.map is None and transformed.code == loaded.code:
         environment.transform_stamps.keep(stamped, stamp, began, key, source_hash)

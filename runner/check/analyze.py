@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..code_frame import code_frame
 from ..errors import LoadError, ModrunError
-from ..ids import file_of
+from ..ids import file_of, shown
 from ..plugins.module_types import split_type
 from ..transform.sourcemap import original_point
 from ..transform_request import format_hint, load_source, transform_request
@@ -66,10 +66,8 @@ class _Walk:
     def name(self, id: str) -> str:
         """A module's root-relative posix path (its id, for a virtual module: without the `\\0` that marks it)."""
         file = file_of(id)
-        if id.startswith("\0"):
-            return id[1:]
-        if not os.path.isabs(file):
-            return id
+        if id.startswith("\0") or not os.path.isabs(file):
+            return shown(id)
         try:
             return Path(file).relative_to(self.root).as_posix()
         except ValueError:
