@@ -39,7 +39,7 @@ def located_load_error(error: LoadError, environment: Resolving) -> LoadError:
     """A link error from the runner with its code frame and importer chain, a syntax error in a module
     imported by another with the chain; any other error as it is."""
     if error.code in ("ERR_PARSE", "ERR_LOAD"):
-        return _parse_error_chain(error, environment)
+        return _with_importer_chain(error, environment)
     if error.code != "ERR_LINK" or error.frame or not error.importer:
         return error
     graph = environment.module_graph
@@ -57,7 +57,7 @@ def located_load_error(error: LoadError, environment: Resolving) -> LoadError:
                      id=error.id)
 
 
-def _parse_error_chain(error: LoadError, environment: Resolving) -> LoadError:
+def _with_importer_chain(error: LoadError, environment: Resolving) -> LoadError:
     """A module that does not parse, or cannot be read, with the chain of importers that led to it."""
     chain = environment.importer_chain(error.id)
     if len(chain) < 2 or "\n  importer chain: " in error.message:  # (a resolution's error has its importer's)

@@ -50,10 +50,10 @@ class DataUrls(Plugin):
         url = id[1:]
         match = re.fullmatch(_URL, url, re.DOTALL)
         if match is None:
-            raise LoadError(f"'{_shown(url)}' is not a data: URL (data:[<type>][;base64],<data>)", id=id)
+            raise LoadError(f"'{_abridged(url)}' is not a data: URL (data:[<type>][;base64],<data>)", id=id)
         kind, parameters, body = match.groups()
         if kind.strip().lower() not in _JAVASCRIPT:
-            raise LoadError(f"cannot import '{_shown(url)}': a data: URL of type '{kind or 'text/plain'}' is not a "
+            raise LoadError(f"cannot import '{_abridged(url)}': a data: URL of type '{kind or 'text/plain'}' is not a "
                             "module (text/javascript is)", id=id)
         try:
             if "base64" in (p.strip().lower() for p in parameters.split(";")):
@@ -61,8 +61,8 @@ class DataUrls(Plugin):
             return urllib.parse.unquote(body, errors="strict")
         except (binascii.Error, UnicodeDecodeError) as error:
             what = "base64 of UTF-8 text" if "base64" in parameters else "UTF-8 text"
-            raise LoadError(f"cannot import '{_shown(url)}': its data is not {what} ({error})", id=id) from None
+            raise LoadError(f"cannot import '{_abridged(url)}': its data is not {what} ({error})", id=id) from None
 
 
-def _shown(url: str) -> str:
+def _abridged(url: str) -> str:
     return url if len(url) <= 60 else url[:57] + "..."

@@ -142,8 +142,8 @@ def _recovered_error(root: Node, src: bytes, node: Node) -> tuple[int, str] | No
     closer = _unopened_closer(children)
     if closer is not None:
         return unexpected_token(root, src, closer.start_byte)
-    if node.parent is not None and node.parent.type == "string":  # a line break in a string
-        return node.parent.start_byte, "Invalid or unexpected token"
+    if parent is not None and parent.type == "string":  # a line break in a string
+        return parent.start_byte, "Invalid or unexpected token"
     if first.type in _HEAD_KEYWORDS and len(children) > 1 and children[1].type != "(":
         return unexpected_token(root, src, children[1].start_byte)
     for i, child in enumerate(children):
@@ -272,11 +272,12 @@ def unexpected_token(root: Node, src: bytes, offset: int) -> tuple[int, str]:
     if offset >= n:
         return n, "Unexpected end of input"
     leaf = root.descendant_for_byte_range(offset, offset + 1)
-    end = leaf.end_byte if leaf is not None and leaf.start_byte == offset else offset + 1
-    text = src[offset:end]
+    if leaf is not None and leaf.start_byte != offset:
+        leaf = None  # inside a token: the text from there on is blamed
+    text = src[offset:offset + 1 if leaf is None else leaf.end_byte]
     token = text[:30].decode("utf-8", "replace").split("\n")[0]
-    kind = leaf.type if leaf is not None and leaf.start_byte == offset else ""
-    holder = leaf.parent.type if leaf is not None and leaf.parent is not None else ""
+    kind = "" if leaf is None else leaf.type
+    holder = "" if leaf is None or leaf.parent is None else leaf.parent.type
     if kind in _IDENTIFIERS:
         return offset, f"Unexpected identifier '{token}'"
     if kind == "number":
