@@ -209,7 +209,8 @@ def test_a_plain_run_imports_only_what_it_uses(tmp_path):
     either. Nor what only an option, an error or the help needs: the fetch capability's types (until
     a runtime fetches), TLS (asyncio's, which the command never uses), shutil (the help formatter's
     terminal size), secrets (making the key of the code cache), the protocol's typed dicts (for type
-    checking only). A warm run of the wasm evaluator does not
+    checking only), base64 (source maps inline in the code, which Vite's runner asks for and modrun's
+    does not, and bytes modules). A warm run of the wasm evaluator does not
     load the WebAssembly binary format either (editing the reactor: only when its compiled module is
     built)."""
     (tmp_path / "main.js").write_text('import { n } from "./n.js";\nconsole.log(n);\n')
@@ -217,7 +218,7 @@ def test_a_plain_run_imports_only_what_it_uses(tmp_path):
     heavy = ("cryptography", "urllib.request", "http.client", "watchfiles", "asyncinotify", "rich", "tree_sitter",
              "runner.hmr.hot_update", "runner.hmr.propagate", "runner.hmr.accepts", "evaluators.process",
              "runner.runtimes.pool", "runner.dispatch", "runner.capabilities.fetch", "ssl", "shutil", "secrets",
-             "evaluators.wasm.binary", "runner.hmr.report", "runner.rpc.payloads")
+             "evaluators.wasm.binary", "runner.hmr.report", "runner.rpc.payloads", "base64")
 
     def loaded(evaluator: str = "inprocess") -> str:
         probe = ("import sys\nfrom runner.cli import run_command\n"
@@ -245,12 +246,14 @@ def _warm_probe(root: Path, probe: str) -> str:
     return done.stderr.strip()
 
 
-def test_a_warm_run_makes_no_dataclass(tmp_path):
-    """A class made with @dataclass costs every process that imports it a compile (about 0.8 ms each):
-    the classes a warm `modrun run` makes (the module graph's nodes, package.json records) are plain
-    classes or named tuples, and HMR's report loads with the first hot update."""
+@pytest.mark.parametrize("evaluator", ["inprocess", "wasm", "process"])
+def test_a_warm_run_makes_no_dataclass(tmp_path, evaluator):
+    """A class made with @dataclass costs every process that imports it a compile (about 0.5 ms each):
+    the classes a warm `modrun run` makes (the module graph's nodes, package.json records, the wasm
+    evaluator's snapshot and signatures) are plain classes or named tuples, and HMR's report loads with
+    the first hot update."""
     probe = ("import dataclasses, sys\nfrom runner.cli import run_command\n"
-             "code = run_command(['run', 'main.js'], held=[])\n"
+             f"code = run_command(['run', 'main.js', '--evaluator', {evaluator!r}], held=[])\n"
              "made = sorted(f'{name}.{key}' for name, module in list(sys.modules.items())\n"
              "              if name.split('.')[0] in ('runner', 'evaluators')\n"
              "              for key, value in vars(module).items()\n"
