@@ -263,6 +263,17 @@ def test_a_warm_run_makes_no_dataclass(tmp_path, evaluator):
     assert _warm_probe(tmp_path, probe) == "0 []"
 
 
+def test_a_warm_run_lists_no_directory_by_a_pattern(tmp_path):
+    """Path.glob compiles its pattern into a regular expression before it lists: what a run lists (the
+    sources a cache is keyed by, the engine binding's dist-info) it lists with os.scandir or os.listdir."""
+    probe = ("import pathlib, sys\nfrom runner.cli import run_command\n"
+             "globbed = []\nglob = pathlib.Path.glob\n"
+             "pathlib.Path.glob = lambda self, pattern: globbed.append(pattern) or glob(self, pattern)\n"
+             "code = run_command(['run', 'main.js'], held=[])\n"
+             "print(code, globbed, file=sys.stderr)\n")
+    assert _warm_probe(tmp_path, probe) == "0 []"
+
+
 def test_a_run_does_not_collect_garbage_while_it_loads(tmp_path):
     """The command's process collects cycles only every LOADING_COLLECT new objects while it loads (its
     imports, the runtime, the graph), which make tens of thousands of objects and free next to none in
