@@ -290,6 +290,23 @@ def test_a_run_does_not_collect_garbage_while_it_loads(tmp_path):
     assert int(collected) <= 5  # (the command's own modules load before the run starts; 30 or so without)
 
 
+def test_the_console_script_collects_nothing_before_the_run_begins_loading(tmp_path):
+    """`modrun run` raises the collector's threshold (cli/loading.py) before it imports the rest of modrun:
+    what is imported before `main` runs (the `runner` and `runner.cli` packages) imports no typing, which
+    alone took CPython's usual pace through six collections and a second-generation one."""
+    probe = ("import gc, sys\ncollections = []\n"
+             "gc.callbacks.append(lambda phase, info: collections.append(info) if phase == 'stop' else None)\n"
+             "import runner.cli.loading as loading\nbegin = loading.begin\n"
+             "def begun():\n"
+             "    print(len(collections), 'typing' in sys.modules, file=sys.stderr)\n"
+             "    begin()\n"
+             "loading.begin = begun\n"
+             "from runner.cli import main\nsys.argv = ['modrun', 'run', 'main.js']\nmain()\n")
+    collected, typing = _warm_probe(tmp_path, probe).splitlines()[0].split()  # (run.py begins again: no change)
+    assert typing == "False"
+    assert int(collected) <= 2  # (an editable install's import finder makes some objects; 5 with typing)
+
+
 def test_the_process_evaluator_starts_its_worker_before_the_host_loads_the_rest(tmp_path):
     """With --evaluator process the worker boots on another core while the host loads itself: it is
     spawned once the arguments are checked, before the host has loaded its JSON library (and with it
