@@ -20,8 +20,8 @@ QuickJS, not an error, so the job loop checks the deadline between jobs as well.
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 # The binding's C module: its Python package adds only a thread-pool helper, whose imports (concurrent.futures,
@@ -54,10 +54,11 @@ def engine_version() -> str:
     """The engine, as `quickjs-ng X.Y.Z`: the binding's version less its fourth component, which
     counts releases of the binding (0.17.0.2 runs QuickJS-ng 0.17.0). Read from the dist-info
     folder beside the binding's C module, which costs a directory listing where importlib.metadata
-    costs tens of milliseconds."""
-    found = sorted(Path(_quickjs.__file__).resolve().parent.glob("quickjs_ng-*.dist-info"))
+    costs tens of milliseconds (and Path.glob compiles a pattern)."""
+    found = sorted(name for name in os.listdir(os.path.dirname(os.path.realpath(_quickjs.__file__)))
+                   if name.startswith("quickjs_ng-") and name.endswith(".dist-info"))
     if found:
-        release = found[-1].name[len("quickjs_ng-"):-len(".dist-info")]
+        release = found[-1][len("quickjs_ng-"):-len(".dist-info")]
     else:  # installed some other way
         from importlib.metadata import version
 

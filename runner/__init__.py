@@ -8,8 +8,8 @@ process before anything else when it will need one) or a runtime's worker import
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False  # (not typing's: the console script runs before typing loads, cli/__init__.py)
 if TYPE_CHECKING:
     from .asgi import ModrunASGI
     from .capabilities import Bindings

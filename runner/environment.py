@@ -4,7 +4,6 @@ runtime its module runner lives in. `fetch_module` is what runners call over the
 from __future__ import annotations
 
 import asyncio
-import base64
 import os
 import re
 import time
@@ -219,6 +218,8 @@ class Environment(Resolving):
         if inline and map_ is not None:
             # As Vite's fetchModule does: its runner maps stack frames through the module that the
             # frame's sourceURL names.
+            import base64  # here: modrun's own runner asks for maps apart (inlineSourceMap false), Vite's inline
+
             encoded = base64.b64encode(wire.dumps_bytes(map_)).decode()
             source_url = re.sub(r"\s", lambda m: quote(m.group(0)), node.id)
             code += (f"\n//# sourceURL={source_url}"

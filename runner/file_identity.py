@@ -40,6 +40,14 @@ def racy(stamp: Stamp, began_ns: int) -> bool:
     return stamp is not None and max(stamp[0], stamp[1]) > began_ns - int(RACY_S * 1e9)
 
 
+def python_files(directory: str) -> list[str]:
+    """The paths of a directory's .py files, sorted: sources to stamp. (Listed with os.scandir: Path.glob,
+    which compiles a pattern, and sorting Paths cost a start five times as much.)"""
+    with os.scandir(directory) as entries:
+        names = sorted(entry.name for entry in entries if entry.name.endswith(".py"))
+    return [os.path.join(directory, name) for name in names]
+
+
 def stamps(paths: Iterable[str | os.PathLike[str]]) -> list[tuple[str, Stamp]] | None:
     """(path, stamp) of each file; None where one is missing or racy."""
     now = time.time_ns()

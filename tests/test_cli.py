@@ -209,7 +209,8 @@ def test_a_plain_run_imports_only_what_it_uses(tmp_path):
     either. Nor what only an option, an error or the help needs: the fetch capability's types (until
     a runtime fetches), TLS (asyncio's, which the command never uses), shutil (the help formatter's
     terminal size), secrets (making the key of the code cache), the protocol's typed dicts (for type
-    checking only). A warm run of the wasm evaluator does not
+    checking only), base64 (source maps inline in the code, which Vite's runner asks for and modrun's
+    does not, and bytes modules). A warm run of the wasm evaluator does not
     load the WebAssembly binary format either (editing the reactor: only when its compiled module is
     built)."""
     (tmp_path / "main.js").write_text('import { n } from "./n.js";\nconsole.log(n);\n')
@@ -217,7 +218,7 @@ def test_a_plain_run_imports_only_what_it_uses(tmp_path):
     heavy = ("cryptography", "urllib.request", "http.client", "watchfiles", "asyncinotify", "rich", "tree_sitter",
              "runner.hmr.hot_update", "runner.hmr.propagate", "runner.hmr.accepts", "evaluators.process",
              "runner.runtimes.pool", "runner.dispatch", "runner.capabilities.fetch", "ssl", "shutil", "secrets",
-             "evaluators.wasm.binary", "runner.hmr.report", "runner.rpc.payloads")
+             "evaluators.wasm.binary", "runner.hmr.report", "runner.rpc.payloads", "base64")
 
     def loaded(evaluator: str = "inprocess") -> str:
         probe = ("import sys\nfrom runner.cli import run_command\n"
@@ -245,18 +246,31 @@ def _warm_probe(root: Path, probe: str) -> str:
     return done.stderr.strip()
 
 
-def test_a_warm_run_makes_no_dataclass(tmp_path):
-    """A class made with @dataclass costs every process that imports it a compile (about 0.8 ms each):
-    the classes a warm `modrun run` makes (the module graph's nodes, package.json records) are plain
-    classes or named tuples, and HMR's report loads with the first hot update."""
+@pytest.mark.parametrize("evaluator", ["inprocess", "wasm", "process"])
+def test_a_warm_run_makes_no_dataclass(tmp_path, evaluator):
+    """A class made with @dataclass costs every process that imports it a compile (about 0.5 ms each):
+    the classes a warm `modrun run` makes (the module graph's nodes, package.json records, the wasm
+    evaluator's snapshot and signatures) are plain classes or named tuples, and HMR's report loads with
+    the first hot update."""
     probe = ("import dataclasses, sys\nfrom runner.cli import run_command\n"
-             "code = run_command(['run', 'main.js'], held=[])\n"
+             f"code = run_command(['run', 'main.js', '--evaluator', {evaluator!r}], held=[])\n"
              "made = sorted(f'{name}.{key}' for name, module in list(sys.modules.items())\n"
              "              if name.split('.')[0] in ('runner', 'evaluators')\n"
              "              for key, value in vars(module).items()\n"
              "              if isinstance(value, type) and value.__module__ == name\n"
              "              and dataclasses.is_dataclass(value))\n"
              "print(code, made, file=sys.stderr)\n")
+    assert _warm_probe(tmp_path, probe) == "0 []"
+
+
+def test_a_warm_run_lists_no_directory_by_a_pattern(tmp_path):
+    """Path.glob compiles its pattern into a regular expression before it lists: what a run lists (the
+    sources a cache is keyed by, the engine binding's dist-info) it lists with os.scandir or os.listdir."""
+    probe = ("import pathlib, sys\nfrom runner.cli import run_command\n"
+             "globbed = []\nglob = pathlib.Path.glob\n"
+             "pathlib.Path.glob = lambda self, pattern: globbed.append(pattern) or glob(self, pattern)\n"
+             "code = run_command(['run', 'main.js'], held=[])\n"
+             "print(code, globbed, file=sys.stderr)\n")
     assert _warm_probe(tmp_path, probe) == "0 []"
 
 
@@ -274,6 +288,23 @@ def test_a_run_does_not_collect_garbage_while_it_loads(tmp_path):
     code, collected, restored, frozen = _warm_probe(tmp_path, probe).split()
     assert (code, restored, frozen) == ("0", "True", "True")
     assert int(collected) <= 5  # (the command's own modules load before the run starts; 30 or so without)
+
+
+def test_the_console_script_collects_nothing_before_the_run_begins_loading(tmp_path):
+    """`modrun run` raises the collector's threshold (cli/loading.py) before it imports the rest of modrun:
+    what is imported before `main` runs (the `runner` and `runner.cli` packages) imports no typing, which
+    alone took CPython's usual pace through six collections and a second-generation one."""
+    probe = ("import gc, sys\ncollections = []\n"
+             "gc.callbacks.append(lambda phase, info: collections.append(info) if phase == 'stop' else None)\n"
+             "import runner.cli.loading as loading\nbegin = loading.begin\n"
+             "def begun():\n"
+             "    print(len(collections), 'typing' in sys.modules, file=sys.stderr)\n"
+             "    begin()\n"
+             "loading.begin = begun\n"
+             "from runner.cli import main\nsys.argv = ['modrun', 'run', 'main.js']\nmain()\n")
+    collected, typing = _warm_probe(tmp_path, probe).splitlines()[0].split()  # (run.py begins again: no change)
+    assert typing == "False"
+    assert int(collected) <= 2  # (an editable install's import finder makes some objects; 5 with typing)
 
 
 def test_the_process_evaluator_starts_its_worker_before_the_host_loads_the_rest(tmp_path):

@@ -26,9 +26,8 @@ import os
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from runner.js.bundle import boot_expression, boot_identity
 
@@ -61,8 +60,7 @@ def _new_engine(strategy: int) -> tuple[int, str]:
     return engine, f"strategy={strategy};stack={MAX_WASM_STACK};may_move=0;opt=speed;{machine}"
 
 
-@dataclass
-class Snapshot:
+class Snapshot(NamedTuple):  # not a dataclass: every wasm run makes this class, and a dataclass costs a compile
     """A booted runtime baked into a compiled module, ready to instantiate."""
 
     pre: int  # a wasmtime_instance_pre_t
@@ -71,7 +69,7 @@ class Snapshot:
     memory_size: int  # bytes of linear memory a new instance starts with
     stack_top: int  # where the shadow stack starts (it grows down to 0)
     source: str  # "disk" (the on-disk cache) or "built" (by this process)
-    timings: dict[str, float] = field(default_factory=dict)  # ms per step of its making (bench/wasm_start.py)
+    timings: dict[str, float]  # ms per step of its making (bench/wasm_start.py)
 
 
 class WasmEngine:
@@ -158,7 +156,7 @@ class WasmEngine:
         except (KeyError, TypeError, ValueError):
             return None  # written by another version: rebuilt and overwritten
         found = Snapshot(capi.instantiate_pre(self.linker, module), signatures(types), booted, memory_size, stack_top,
-                         "disk")
+                         "disk", {})
         found.timings.update({"load": (loaded - started) * 1000, "pre-link": (time.perf_counter() - loaded) * 1000})
         return found
 
@@ -171,7 +169,7 @@ class WasmEngine:
         meta = {"booted": booted.to_json(), "memory_size": len(image), "stack_top": stack_top, "functions": types}
         self.cache.store(key, capi.serialize(module), meta)
         return Snapshot(capi.instantiate_pre(self.linker, module), signatures(types), booted, len(image), stack_top,
-                        "built")
+                        "built", {})
 
     def new_guest(self, snapshot: Snapshot, memory_cap: int | None) -> Guest:
         """A new instance of a snapshot; `memory_cap` bounds its linear memory (bytes beyond the

@@ -16,8 +16,7 @@ import os
 import struct
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import capi
 from .stop_checks import EXPORT_CONTROL, INTERRUPT_WORD, STOP_WORD
@@ -110,8 +109,7 @@ class JsonText:
         self.raw = raw
 
 
-@dataclass(frozen=True)
-class Signature:
+class Signature(NamedTuple):  # not a dataclass: every wasm run makes this class, and a dataclass costs a compile
     pack: struct.Struct | None  # the arguments, one 16-byte slot each
     result: struct.Struct | None
 

@@ -17,8 +17,7 @@ performance.now() zero, the limits — is set on each new instance (Guest.reseed
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .guest import Guest
 
@@ -28,8 +27,7 @@ ENTRY_POINTS = ("receive", "drain", "callNow", "callDirect", "outbox", "track", 
 FILENAME = "<input>"  # what QuickJS-ng in-process names every source; runner/js relies on it
 
 
-@dataclass(frozen=True)
-class BootedRuntime:
+class BootedRuntime(NamedTuple):  # not a dataclass: every wasm run makes this class, and a dataclass costs a compile
     """What the host keeps about a booted runtime: the driver's state, the runner's entry points
     (JSValues the host owns a reference to) and the engine's version."""
 

@@ -4,7 +4,6 @@ output goes to stderr."""
 
 from __future__ import annotations
 
-import gc
 import sys
 import time
 from collections.abc import Callable
@@ -15,6 +14,7 @@ from ..config import MODES
 from ..entry_file import check_entry, real_path
 from ..errors import LimitError, ModrunError, UsageError
 from ..js.profiles import DEFAULT_PROFILE, PROFILES
+from . import loading
 from .common import check_args, choose_root, entry_url, report_error
 
 if TYPE_CHECKING:
@@ -27,13 +27,6 @@ if TYPE_CHECKING:
 
 # The rest of modrun (asyncio, the server, the engines) is imported once the arguments are checked
 # and a runtime that is slow to start has been started (see `_start_early`).
-
-#: While a run loads (modrun's imports, the runtime's boot, the import of the graph) it makes tens of
-#: thousands of objects that live to the end and frees next to none in cycles: CPython's collector,
-#: run at every 700 new objects, only rescans them (about 30 collections, 4.5 ms, in a 1-module run;
-#: 60 to 70, 9 to 25 ms, in date-fns' warm run). It runs at every LOADING_COLLECT instead, which still
-#: bounds what a long top-level await can leave uncollected.
-LOADING_COLLECT = 100_000
 
 
 #: `modrun run`'s options, as argparse's add_argument takes them: add_parser gives them to argparse, and
@@ -131,20 +124,6 @@ def _plain(value: Any, where: str = "the result") -> Any:
     return value
 
 
-def _collect_while_loading() -> Callable[[], None]:
-    """Collections at every LOADING_COLLECT new objects from now; answers what to call once the entry is
-    imported: what loading made is frozen out of later collections (as the process worker freezes its
-    boot's), and collections run as usual for what the module does from there (--call, timers)."""
-    usual = gc.get_threshold()
-    gc.set_threshold(LOADING_COLLECT, *usual[1:])
-
-    def loaded() -> None:
-        gc.freeze()
-        gc.set_threshold(*usual)
-
-    return loaded
-
-
 async def _run(ns: argparse.Namespace, args: list[Any], console_stream: Any,
                held: list[Server] | None, loaded: Callable[[], None] | None = None) -> dict[str, Any]:
     from ..rpc.exports import JSFunction
@@ -211,7 +190,10 @@ def command(ns: argparse.Namespace, held: list[Server] | None = None) -> int:
     ends the process right away (see `main` in __init__.py)."""
     as_json = bool(ns.json)
     # Only in a process that ends with the run (`held`, see main): collections resume after the import.
-    loaded = _collect_while_loading() if held is not None else None
+    loaded = None
+    if held is not None:
+        loading.begin()  # (begun already where the console script runs the command)
+        loaded = loading.loaded
     try:
         args = check_args(ns)
         _start_early(ns)

@@ -8,7 +8,6 @@ Uint8Array over an immutable ArrayBuffer, JSON modules the parsed value (and not
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 from collections.abc import Coroutine
 from pathlib import Path
@@ -58,6 +57,8 @@ class ModuleTypesPlugin(Plugin):
         except OSError as error:
             raise LoadError(f"cannot read {path}: {error.strerror}", code="ERR_LOAD", id=id) from None
         if module_type == "bytes":
+            import base64  # here: every run loads this plugin, few import bytes
+
             encoded = base64.b64encode(data).decode()
             return (f'const bytes = Uint8Array.from(atob("{encoded}"), (c) => c.charCodeAt(0));\n'
                     "export default new Uint8Array(bytes.buffer.transferToImmutable ? "

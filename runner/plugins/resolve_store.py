@@ -29,10 +29,10 @@ Entry = tuple[str, tuple[tuple[str, Stamp], ...]]  # (the id, the stamps of what
 _FORMAT = b"modrun-resolutions-v1"
 
 
-def _sources() -> list[Path]:
+def _sources() -> list[str]:
     """What the resolver's answers depend on besides the files: its own code."""
-    here = Path(__file__).parent
-    return [*sorted(here.glob("*.py")), here.parent / "ids.py"]
+    here = os.path.dirname(os.path.abspath(__file__))
+    return [*file_identity.python_files(here), os.path.join(os.path.dirname(here), "ids.py")]
 
 
 class ResolveStore:
