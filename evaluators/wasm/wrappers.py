@@ -12,6 +12,14 @@ time the sandbox that asked is charged as if it had compiled the batch itself. A
 wrapper key (runner/rpc/code_keys.py); a source it sends with a key is compiled and kept under the
 key only where it is the wrapper of the code the key names (keyed_wrapper.py), so a sandbox cannot
 file code under another module's key.
+
+A cold import's wrappers are compiled ahead too, where the in-process engine's are (compile_ahead.py:
+a runtime sent code, whose wrappers go to a store, with no limit of its own bounding its compiles, on a
+quiet machine): the host knows each wrapper's text from its own transforms, so once a sandbox is handed
+its graph the helper thread compiles them in its compiler guest while the sandbox parses the graph
+(20 to 35 ms of a cold import), and the sandbox's compile requests take what it made: a request whose
+key names the same code started the same way and whose source is the very text compiled (compared
+whole); any other is compiled as before. The calling thread compiles what the helper has not reached.
 """
 
 from __future__ import annotations
@@ -20,7 +28,8 @@ import itertools
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
 from ..compiled_code import CompiledCode, may_compile, split_request
@@ -42,6 +51,8 @@ PARALLEL_MIN = 16
 # Sources compiled in one call into a compiler guest: each call costs more than the work of packing a few
 # (date-fns's 305 wrappers: 50 ms one at a time, 43 ms eight at a time).
 CHUNK = 8
+#: wrappers compiled ahead and not asked for (a module started early, a runtime that stopped) kept at most
+KEPT_AHEAD = 20_000
 
 
 class _Slot:
@@ -68,6 +79,12 @@ class WasmCompiler:
         self._helper: Any = None  # the helper thread (native_stack.big_stack_pool), made when first needed
         self._helper_lock = threading.Lock()
         self._wrapper_shapes: WrapperShapes | None = None
+        self._ahead_lock = threading.Lock()  # `_ahead` and `_made`
+        #: the batch the helper compiles ahead (`ahead`) until a compile request finishes it: request tails,
+        #: sources, their bytecode as it is made, the chunks' counter, the helper's work
+        self._ahead: tuple[list[str], list[str], list[bytes | None], Iterator[int], Future[float]] | None = None
+        #: what was compiled ahead and not yet asked for: request tail -> (source, bytecode or None)
+        self._made: dict[str, tuple[str, bytes | None]] = {}
 
     def serve(self, guest: Guest, take_compiles: int, compiled: int, code: CompiledCode) -> float:
         """Answer `guest`'s compile requests (runner/js/module_runner/host_compiler.js) from `code`: each
@@ -93,6 +110,13 @@ class WasmCompiler:
         split = [split_request(request) for request in requests]
         keys = [key for key, _ in split]
         found = code.find(lambda: self.build, keys)
+        self._finish_ahead()
+        if self._made:
+            for index, (key, source) in enumerate(split):
+                if found[index] is None and source is not None and key.startswith("K") \
+                        and (made := self._take_made(key, source)) is not None:
+                    found[index] = made
+                    code.keep(self.build, key, made)
         wanted = [index for index, (key, source) in enumerate(split)
                   if found[index] is None and source is not None and code.wanted(key)
                   and may_compile(key, source, self._shapes)]
@@ -127,6 +151,57 @@ class WasmCompiler:
             self._wrapper_shapes = WrapperShapes(texts)
         return self._wrapper_shapes
 
+    def ahead(self, modules: Mapping[str, str]) -> None:
+        """Compile the wrappers of `modules` (code key -> code, the host's own transforms handed to a
+        sandbox with its graph) on the helper thread, from now until a compile request finishes them
+        (`_finish_ahead`); one batch at a time (another runtime's requests compile theirs as before)."""
+        if not modules or (os.cpu_count() or 1) < 2:
+            return
+        from ..keyed_wrapper import wrapper_source  # (a cold run's: a warm one never loads it)
+
+        shapes = self._shapes()
+        tails, sources = [], []
+        for key, code in modules.items():
+            source = wrapper_source(shapes, key, code)
+            if source is not None:
+                tails.append("l:" + key)  # started in its turn: the request's key after its format
+                sources.append(source)
+        with self._ahead_lock:
+            if self._ahead is not None or not sources:
+                return
+            compiled: list[bytes | None] = [None] * len(sources)
+            taken = itertools.count()
+            work = self._helper_pool().submit(self._compile_from, self._slots[1], sources, compiled, taken)
+            self._ahead = tails, sources, compiled, taken, work
+
+    def _finish_ahead(self) -> None:
+        """The batch compiled ahead finished: what the helper has not reached compiled on this thread
+        beside it, then its wrappers kept for their requests (`_take_made`). The helper's CPU time is the
+        host's, as its transforms' (only runtimes whose compiles no limit bounds have a batch)."""
+        with self._ahead_lock:
+            ahead, self._ahead = self._ahead, None
+        if ahead is None:
+            return
+        tails, sources, compiled, taken, work = ahead
+        self._compile_from(self._slots[0], sources, compiled, taken)
+        work.result()
+        with self._ahead_lock:
+            if len(self._made) + len(tails) > KEPT_AHEAD:
+                self._made.clear()
+            self._made.update(zip(tails, zip(sources, compiled, strict=True), strict=True))
+
+    def _take_made(self, key: str, source: str) -> bytes | None:
+        """The bytecode compiled ahead as this very request (its key after the format, its whole source), or None."""
+        with self._ahead_lock:
+            made = self._made.pop(key.partition(":")[2], None)
+        return made[1] if made is not None and made[0] == source else None
+
+    def _helper_pool(self) -> Any:
+        with self._helper_lock:
+            if self._helper is None:
+                self._helper = big_stack_pool("modrun-wasm-compile")
+            return self._helper
+
     def _compile_all(self, sources: list[str]) -> tuple[list[bytes | None], float]:
         """Each source compiled, in order, CHUNK at a time; a large batch on two threads at once, this one
         and the helper, each in a guest of its own (the calls into wasm let go of the GIL). Both take the
@@ -136,11 +211,8 @@ class WasmCompiler:
         if len(sources) < PARALLEL_MIN or (os.cpu_count() or 1) < 2:
             self._compile_from(self._slots[0], sources, compiled, itertools.count())
             return compiled, 0.0
-        with self._helper_lock:
-            if self._helper is None:
-                self._helper = big_stack_pool("modrun-wasm-compile")
         taken = itertools.count()  # next() on it is atomic: each chunk goes to one thread
-        helper = self._helper.submit(self._compile_from, self._slots[1], sources, compiled, taken)
+        helper = self._helper_pool().submit(self._compile_from, self._slots[1], sources, compiled, taken)
         try:
             self._compile_from(self._slots[0], sources, compiled, taken)
         finally:
