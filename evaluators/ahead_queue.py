@@ -8,8 +8,9 @@ Worth it where the graph has MIN_MODULES or more, and the machine was quiet whil
 work other than the host's used less than half a core on average from the first module queued to
 the hand-over (runner/cores.py `quiet`). On a busy machine a second thread only takes time from the
 runtime's, which compiles all, as before; the moment of the hand-over says little (the host's own
-transform worker may still be answering then). The wasm evaluator's compile service takes a second
-core whatever the load, so its queue is not asked whether the machine was quiet (`quiet_only`)."""
+transform worker may still be answering then). The wasm evaluator's queue hands over every module
+(`gated`): its sandbox asks for wrappers by key alone, and its compile service takes a second core
+whatever the load."""
 
 from __future__ import annotations
 
@@ -22,23 +23,22 @@ MIN_MODULES = 8
 class AheadQueue:
     """Modules queued by code key (runner/rpc/code_keys.py) since the last hand-over, with their code."""
 
-    def __init__(self, quiet_only: bool = True) -> None:
-        """`quiet_only`: handed over only where the machine was quiet (False: compiling ahead only starts the
-        second core's share sooner)."""
+    def __init__(self, gated: bool = True) -> None:
+        """`gated`: handed over only where it is worth it (above); else always."""
         self._queued: dict[str, str] = {}
-        self._quiet_only = quiet_only
+        self._gated = gated
         self._since: tuple[int, int, int] | None = None  # the machine's work_ticks() at the first queued
 
     def submit(self, key: str, code: str) -> None:
         """Queue a module (the environment's hook)."""
-        if not self._queued and self._quiet_only:  # the graph's first: the window the machine's load is judged over
+        if not self._queued and self._gated:  # the graph's first: the window the machine's load is judged over opens
             self._since = work_ticks()
         self._queued[key] = code
 
     def take(self) -> dict[str, str]:
-        """What was queued since the last hand-over (code key -> code), where compiling it ahead may pay;
-        else nothing. Either way the queue starts again empty."""
+        """What was queued since the last hand-over (code key -> code), where compiling it ahead may pay (or
+        always, ungated); else nothing. Either way the queue starts again empty."""
         queued, self._queued = self._queued, {}
-        if len(queued) < MIN_MODULES or (self._quiet_only and not quiet(self._since, work_ticks())):
+        if self._gated and (len(queued) < MIN_MODULES or not quiet(self._since, work_ticks())):
             return {}
         return queued

@@ -1,8 +1,8 @@
 """Wrappers compiled ahead for the wasm evaluator (evaluators/wasm/wrappers.py `WasmCompiler.ahead`): the
-helper thread compiles the host's own transforms, in its compiler guest, once a sandbox is handed its graph;
-the sandbox's requests take a wrapper made ahead only where it is their very text, a module started early or
-another text is compiled as before, errors are reported as before, and a runtime with limits of its own has
-none made ahead."""
+helper thread compiles the host's own transforms, in its compiler guest, once a cold sandbox is handed its
+graph, and the sandbox, sent keys instead of code, reads them by key; a module started early, or a request
+with another text, is compiled as before, errors are reported as before, and a warm run or a runtime with
+limits of its own has none made ahead."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from runner.limits import Limits
 from runner.rpc.code_keys import code_key
 from runner.rpc.exports import ModuleProxy
 from tests.project_files import write
-from tests.test_code_keys import compiled_result
+from tests.test_code_keys import KEYED_PROJECT, compiled_result, imports
 from tests.test_compile_ahead import PROJECT
 
 pytestmark = [pytest.mark.skipif(unavailable() is not None, reason=unavailable() or ""),
@@ -84,14 +84,29 @@ def test_the_sandbox_reads_the_wrappers_made_ahead_but_one_started_early(tmp_pat
     es_modules = [name for name in PROJECT if name.endswith(".js")]
     # every ES module's code was handed over with the graph, the CommonJS module's not
     assert len(spy.handed) == len(set(spy.handed)) == len(es_modules)
-    # each asked for once, with its source: all found made ahead but the module started early
-    assert len(spy.taken) == len(es_modules)
-    assert [key.split(":")[1] for key, found in spy.taken if not found] == ["e"]
-    # and a new process takes them all from the store by key, as after a compile of its own
+    # each asked for by key, all found made ahead but the module started early, whose code the runner then
+    # fetched and asked with (compiled as before)
+    assert len(spy.taken) == len(es_modules) + 1
+    assert [key.split(":")[1] for key, found in spy.taken if not found] == ["e", "e"]
+    # and a new process takes them all from the store by key, as after a compile of its own: none made ahead
     CODE_CACHE.clear()
     spy.taken.clear()
+    spy.handed.clear()
     assert import_entry(root, tmp_path / "cache") == expected
-    assert not spy.taken  # nothing compiled: every wrapper read by key
+    assert not spy.taken and not spy.handed
+
+
+def test_a_cold_sandbox_is_sent_keys_alone_and_fetches_only_the_code_of_a_module_started_early(
+        tmp_path: Path) -> None:
+    root = write(tmp_path / "app", KEYED_PROJECT)
+    expected = compiled_result(root)
+    [(result, answers, asked)] = imports(root, 1, "wasm", cache_dir=tmp_path / "cache")
+    assert result == expected
+    # code only for the CommonJS module, which has no key
+    assert [answer["url"] for answer in answers if "code" in answer] == ["/c.cjs"]
+    # and the module started early (top-level await in a cycle), whose wrapper is not the one made ahead
+    [[key]] = asked
+    assert key.split(":")[1] == "t"  # (its top-level await)
 
 
 def test_a_wrapper_made_ahead_answers_its_own_text_and_no_other(tmp_path: Path) -> None:
@@ -121,11 +136,15 @@ def test_a_wrapper_made_ahead_answers_its_own_text_and_no_other(tmp_path: Path) 
         [found], _ = compiler.bytecode([other], CompiledCode(CODE_CACHE, store))
         # started otherwise (an "e" key): compiled on request; another text is not the key's wrapper at all
         assert compiled.pop() == ([source] if ":e:" in other else []) and (found is not None) == (":e:" in other)
+    for request in (f"Kformat:l:{key}\n{source}", f"Kformat:l:{key}"):  # with its source, or by key alone
+        compiler.ahead({key: code})
+        CODE_CACHE.clear()
+        [found], _ = compiler.bytecode([request], CompiledCode(CODE_CACHE, store))
+        assert compiled.pop() == [] and found is not None and b"__vite_ssr_exportName__" in found
+        assert compiler._take_made(f"Kformat:l:{key}", source) is None  # handed out once
     compiler.ahead({key: code})
-    CODE_CACHE.clear()
-    [found], _ = compiler.bytecode([f"Kformat:l:{key}\n{source}"], CompiledCode(CODE_CACHE, store))
-    assert compiled.pop() == [] and found is not None and b"__vite_ssr_exportName__" in found
-    assert compiler._take_made(f"Kformat:l:{key}", source) is None  # handed out once
+    [found], _ = compiler.bytecode([f"Kformat:e:{key}"], CompiledCode(CODE_CACHE, None))
+    assert found is None  # started otherwise, by key alone: undefined (the runner fetches the code)
 
 
 def test_a_syntax_error_is_reported_as_without_wrappers_made_ahead(tmp_path: Path,
@@ -140,8 +159,9 @@ def test_a_syntax_error_is_reported_as_without_wrappers_made_ahead(tmp_path: Pat
         CODE_CACHE.clear()  # no wrapper of the run before is held: each run's are compiled
         root = write(tmp_path / name, project)
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(ahead_queue, "MIN_MODULES", 1 if ahead else 100)  # a graph of three
             spy = Spy(patch)
+            if not ahead:  # none made: every key answered undefined, and every wrapper compiled as before
+                patch.setattr(WasmCompiler, "ahead", lambda compiler, modules: None)
             with pytest.raises(ModrunError) as raised:
                 import_entry(root, tmp_path / name / "cache")
         assert len(spy.handed) == (3 if ahead else 0)
@@ -149,7 +169,8 @@ def test_a_syntax_error_is_reported_as_without_wrappers_made_ahead(tmp_path: Pat
 
     made_ahead, taken = error(True, "ahead")
     assert made_ahead == "invalid regular expression flags"
-    # the other two wrappers are read as the helper made them; bad.js's failed there and was compiled again
+    # the other two wrappers are read as the helper made them; bad.js's failed there, so its key was answered
+    # undefined and the runner asked with its code, compiled again and reported as without
     assert sorted(found for _, found in taken) == [False, True, True]
     assert error(False, "not")[0] == made_ahead
 
@@ -169,11 +190,13 @@ def test_a_sandbox_with_limits_of_its_own_or_no_store_has_no_wrappers_made_ahead
     assert ahead() and not ahead(**limits) and not ahead(cache=False)
 
 
-def test_only_a_queue_told_so_hands_over_on_a_busy_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("modules", (ahead_queue.MIN_MODULES, 1))
+def test_an_ungated_queue_hands_over_every_graph_on_a_busy_machine(monkeypatch: pytest.MonkeyPatch,
+                                                                   modules: int) -> None:
     monkeypatch.setattr(ahead_queue, "quiet", lambda before, after: False)
-    modules = {f"key{n}": f"code{n}" for n in range(ahead_queue.MIN_MODULES)}
-    for quiet_only, handed in ((True, {}), (False, modules)):
-        queue = AheadQueue(quiet_only)
-        for key, code in modules.items():
+    queued = {f"key{n}": f"code{n}" for n in range(modules)}
+    for gated, handed in ((True, {}), (False, queued)):
+        queue = AheadQueue(gated)
+        for key, code in queued.items():
             queue.submit(key, code)
         assert queue.take() == handed

@@ -72,18 +72,21 @@ class WasmTransport(PulledTransport):
         config = self.runtime_config(options)
         self._compiler: WasmCompiler | None = None
         self._code = CompiledCode(CODE_CACHE, options.code_cache) if config["hostCompiles"] else None
-        # keys in place of code once the cache holds this engine's wrappers by key (compiled_code.py)
-        if self._code is not None and self._code.holds_keys(wasm_build(engine)):
-            config["codeKeys"] = "instead"
-        #: the modules whose wrappers may be compiled ahead (wrappers.py), queued by the environment's hook
-        #: (runner/environment.py) as their answers are built: for a runtime sent code whose wrappers go to a
-        #: store, and whose compiles no limit of its own bounds (as the in-process engine's, compile_ahead.py)
+        #: the modules whose wrappers are compiled ahead (wrappers.py), queued by the environment's hook
+        #: (runner/environment.py) as their answers are built: where the store holds none of this engine's
+        #: wrappers yet (a cold run), for a runtime whose compiles no limit of its own bounds (as the in-process
+        #: engine's, compile_ahead.py)
         self._ahead: AheadQueue | None = None
-        if self._code is not None and self._code.store is not None and config["codeKeys"] == "alongside" \
-                and options.compiles_unbounded:
-            from ..ahead_queue import AheadQueue  # (a cold run's: a warm one never loads it)
+        if self._code is not None:
+            holds = self._code.holds_keys(wasm_build(engine))
+            if not holds and self._code.store is not None and options.compiles_unbounded:
+                from ..ahead_queue import AheadQueue  # (a cold run's: a warm one never loads it)
 
-            self._ahead = AheadQueue(quiet_only=False)  # its compiles take two threads on a busy machine too
+                self._ahead = AheadQueue(gated=False)  # every one: the sandbox asks by key alone
+            # keys in place of code once the cache holds this engine's wrappers by key (compiled_code.py), or
+            # where they are compiled ahead: the sandbox then neither parses the code nor sends it back
+            if holds or self._ahead is not None:
+                config["codeKeys"] = "instead"
         self.on_code = None if self._ahead is None else self._ahead.submit
         heap = self._heap = int(self.limits.memory_mb * MB) if self.limits.memory_mb is not None else None
 

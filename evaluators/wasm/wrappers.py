@@ -13,13 +13,16 @@ wrapper key (runner/rpc/code_keys.py); a source it sends with a key is compiled 
 key only where it is the wrapper of the code the key names (keyed_wrapper.py), so a sandbox cannot
 file code under another module's key.
 
-A cold import's wrappers are compiled ahead too, where the in-process engine's are (compile_ahead.py:
-a runtime sent code, whose wrappers go to a store, with no limit of its own bounding its compiles, on a
-quiet machine): the host knows each wrapper's text from its own transforms, so once a sandbox is handed
-its graph the helper thread compiles them in its compiler guest while the sandbox parses the graph
-(20 to 35 ms of a cold import), and the sandbox's compile requests take what it made: a request whose
-key names the same code started the same way and whose source is the very text compiled (compared
-whole); any other is compiled as before. The calling thread compiles what the helper has not reached.
+A cold import's wrappers are compiled ahead (a store that holds none of this engine's yet, a runtime
+with no limit of its own bounding its compiles, as for the in-process engine, compile_ahead.py): the
+host knows each wrapper's text from its own transforms, so once a sandbox is handed its graph the helper
+thread compiles them in its compiler guest while the sandbox reads the graph, and the calling thread
+compiles what the helper has not reached when the requests come. Such a sandbox is sent keys instead of
+code, as a warm one is (runner/rpc/code_keys.py): it parses no code and sends none back. A request takes
+a wrapper made ahead where its key names the same code started the same way (its format aside, as for
+any keyed source: keyed_wrapper.py), and, where it comes with a source, the source is the very text
+compiled (compared whole); any other key is answered as before (undefined, and the runner fetches the
+code and asks with it: a module started early, one whose compile failed).
 """
 
 from __future__ import annotations
@@ -113,8 +116,7 @@ class WasmCompiler:
         self._finish_ahead()
         if self._made:
             for index, (key, source) in enumerate(split):
-                if found[index] is None and source is not None and key.startswith("K") \
-                        and (made := self._take_made(key, source)) is not None:
+                if found[index] is None and key.startswith("K") and (made := self._take_made(key, source)) is not None:
                     found[index] = made
                     code.keep(self.build, key, made)
         wanted = [index for index, (key, source) in enumerate(split)
@@ -154,9 +156,10 @@ class WasmCompiler:
     def ahead(self, modules: Mapping[str, str]) -> None:
         """Compile the wrappers of `modules` (code key -> code, the host's own transforms handed to a
         sandbox with its graph) on the helper thread, from now until a compile request finishes them
-        (`_finish_ahead`); one batch at a time (another runtime's requests compile theirs as before)."""
-        if not modules or (os.cpu_count() or 1) < 2:
+        (`_finish_ahead`). One batch at a time: another runtime's, not yet asked for, is finished first."""
+        if not modules:
             return
+        self._finish_ahead()
         from ..keyed_wrapper import wrapper_source  # (a cold run's: a warm one never loads it)
 
         shapes = self._shapes()
@@ -167,7 +170,7 @@ class WasmCompiler:
                 tails.append("l:" + key)  # started in its turn: the request's key after its format
                 sources.append(source)
         with self._ahead_lock:
-            if self._ahead is not None or not sources:
+            if self._ahead is not None or not sources:  # (another hand-over's, meanwhile)
                 return
             compiled: list[bytes | None] = [None] * len(sources)
             taken = itertools.count()
@@ -190,11 +193,12 @@ class WasmCompiler:
                 self._made.clear()
             self._made.update(zip(tails, zip(sources, compiled, strict=True), strict=True))
 
-    def _take_made(self, key: str, source: str) -> bytes | None:
-        """The bytecode compiled ahead as this very request (its key after the format, its whole source), or None."""
+    def _take_made(self, key: str, source: str | None) -> bytes | None:
+        """The bytecode compiled ahead as this very request (its key after the format, and its whole source
+        where it comes with one), or None."""
         with self._ahead_lock:
             made = self._made.pop(key.partition(":")[2], None)
-        return made[1] if made is not None and made[0] == source else None
+        return made[1] if made is not None and (source is None or made[0] == source) else None
 
     def _helper_pool(self) -> Any:
         with self._helper_lock:
