@@ -47,9 +47,9 @@ class Spy:
         self.taken: list[tuple[str, bool]] = []  # (wrapper key, found)
         ahead, take_made = WasmCompiler.ahead, WasmCompiler._take_made
 
-        def spy_ahead(compiler: WasmCompiler, modules: Any) -> None:
+        def spy_ahead(compiler: WasmCompiler, sandbox: Any, modules: Any) -> None:
             self.handed += modules
-            ahead(compiler, modules)
+            ahead(compiler, sandbox, modules)
 
         def spy_take_made(compiler: WasmCompiler, key: str, source: str) -> bytes | None:
             made = take_made(compiler, key, source)
@@ -130,21 +130,30 @@ def test_a_wrapper_made_ahead_answers_its_own_text_and_no_other(tmp_path: Path) 
         return compile_all(sources)
 
     compiler._compile_all = spy_compile_all  # type: ignore[method-assign]
+    sandbox, other_sandbox = object(), object()  # (the sandboxes the batches are for: only compared)
     for other in (f"Kformat:e:{key}\n{source}", f"Kformat:l:{key}\n{source.replace('x = 1', 'x = 2')}"):
-        compiler.ahead({key: code})
+        compiler.ahead(sandbox, {key: code})  # type: ignore[arg-type]
         CODE_CACHE.clear()
         [found], _ = compiler.bytecode([other], CompiledCode(CODE_CACHE, store))
         # started otherwise (an "e" key): compiled on request; another text is not the key's wrapper at all
         assert compiled.pop() == ([source] if ":e:" in other else []) and (found is not None) == (":e:" in other)
     for request in (f"Kformat:l:{key}\n{source}", f"Kformat:l:{key}"):  # with its source, or by key alone
-        compiler.ahead({key: code})
+        compiler.ahead(sandbox, {key: code})  # type: ignore[arg-type]
         CODE_CACHE.clear()
         [found], _ = compiler.bytecode([request], CompiledCode(CODE_CACHE, store))
         assert compiled.pop() == [] and found is not None and b"__vite_ssr_exportName__" in found
         assert compiler._take_made(f"Kformat:l:{key}", source) is None  # handed out once
-    compiler.ahead({key: code})
+    compiler.ahead(sandbox, {key: code})  # type: ignore[arg-type]
     [found], _ = compiler.bytecode([f"Kformat:e:{key}"], CompiledCode(CODE_CACHE, None))
     assert found is None  # started otherwise, by key alone: undefined (the runner fetches the code)
+    # another sandbox's requests do not finish (nor compile) a batch made ahead for one
+    module["code"] = code = code.replace("x = 1", "x = 3")
+    request = f"Kformat:l:{code_key(module)}"  # type: ignore[arg-type]
+    compiler.ahead(sandbox, {request.partition(":l:")[2]: code})  # type: ignore[arg-type]
+    [found], _ = compiler.bytecode([request], CompiledCode(CODE_CACHE, None), other_sandbox)  # type: ignore[arg-type]
+    assert found is None and compiler._ahead is not None
+    [found], _ = compiler.bytecode([request], CompiledCode(CODE_CACHE, None), sandbox)  # type: ignore[arg-type]
+    assert found is not None and compiler._ahead is None
 
 
 def test_a_syntax_error_is_reported_as_without_wrappers_made_ahead(tmp_path: Path,
@@ -161,7 +170,7 @@ def test_a_syntax_error_is_reported_as_without_wrappers_made_ahead(tmp_path: Pat
         with pytest.MonkeyPatch.context() as patch:
             spy = Spy(patch)
             if not ahead:  # none made: every key answered undefined, and every wrapper compiled as before
-                patch.setattr(WasmCompiler, "ahead", lambda compiler, modules: None)
+                patch.setattr(WasmCompiler, "ahead", lambda compiler, sandbox, modules: None)
             with pytest.raises(ModrunError) as raised:
                 import_entry(root, tmp_path / name / "cache")
         assert len(spy.handed) == (3 if ahead else 0)

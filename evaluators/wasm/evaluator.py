@@ -158,7 +158,7 @@ class WasmTransport(PulledTransport):
         """Deliver the inbox, run every pending job and due task, and collect the outbox."""
         if self._inbox:
             if self._ahead is not None and self._compiler is not None:
-                self._compiler.ahead(self._ahead.take())  # the graph may be in it: its wrappers are wanted next
+                self._compiler.ahead(self.guest, self._ahead.take())  # the graph may be in it: its wrappers next
             payload = wire.dumps_bytes(self._inbox)
             self._inbox.clear()
             return self._tasks(self.guest.step(self._receive, [JsonText(payload)])[1])

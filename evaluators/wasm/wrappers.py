@@ -83,9 +83,9 @@ class WasmCompiler:
         self._helper_lock = threading.Lock()
         self._wrapper_shapes: WrapperShapes | None = None
         self._ahead_lock = threading.Lock()  # `_ahead` and `_made`
-        #: the batch the helper compiles ahead (`ahead`) until a compile request finishes it: request tails,
-        #: sources, their bytecode as it is made, the chunks' counter, the helper's work
-        self._ahead: tuple[list[str], list[str], list[bytes | None], Iterator[int], Future[float]] | None = None
+        #: the batch the helper compiles ahead (`ahead`) until its sandbox's compile request finishes it: the
+        #: sandbox, request tails, sources, their bytecode as it is made, the chunks' counter, the helper's work
+        self._ahead: tuple[Guest, list[str], list[str], list[bytes | None], Iterator[int], Future[float]] | None = None
         #: what was compiled ahead and not yet asked for: request tail -> (source, bytecode or None)
         self._made: dict[str, tuple[str, bytes | None]] = {}
 
@@ -99,21 +99,23 @@ class WasmCompiler:
         helper_seconds = 0.0
         try:
             sources = split_sources(*guest.take_chars(guest.call_function(take_compiles)))
-            bytecodes, helper_seconds = self.bytecode(sources, code)
+            bytecodes, helper_seconds = self.bytecode(sources, code, guest)
             code.flush()
         finally:
             guest.answer_compiled(compiled, bytecodes)  # always answered: the runner waits for it
         return helper_seconds
 
-    def bytecode(self, requests: list[str], code: CompiledCode) -> tuple[list[bytes | None], float]:
+    def bytecode(self, requests: list[str], code: CompiledCode,
+                 sandbox: Guest | None = None) -> tuple[list[bytes | None], float]:
         """The cached bytecode of the wrappers the requests name (a source, a wrapper key, or both:
         compiled_code.split_request), compiled when `code` wants them, and the CPU seconds the helper
         thread spent compiling them. A keyed source is compiled and kept under its key only where it
-        is the wrapper of the code the key names (keyed_wrapper.py): the request is the sandbox's word."""
+        is the wrapper of the code the key names (keyed_wrapper.py): the request is the sandbox's word.
+        The batch compiled ahead for `sandbox` (None: any) is finished first."""
         split = [split_request(request) for request in requests]
         keys = [key for key, _ in split]
         found = code.find(lambda: self.build, keys)
-        self._finish_ahead()
+        self._finish_ahead(sandbox)
         if self._made:
             for index, (key, source) in enumerate(split):
                 if found[index] is None and key.startswith("K") and (made := self._take_made(key, source)) is not None:
@@ -153,13 +155,13 @@ class WasmCompiler:
             self._wrapper_shapes = WrapperShapes(texts)
         return self._wrapper_shapes
 
-    def ahead(self, modules: Mapping[str, str]) -> None:
-        """Compile the wrappers of `modules` (code key -> code, the host's own transforms handed to a
-        sandbox with its graph) on the helper thread, from now until a compile request finishes them
-        (`_finish_ahead`). One batch at a time: another runtime's, not yet asked for, is finished first."""
+    def ahead(self, guest: Guest, modules: Mapping[str, str]) -> None:
+        """Compile the wrappers of `modules` (code key -> code, the host's own transforms handed to the
+        sandbox `guest` with its graph) on the helper thread, from now until its compile requests finish
+        them (`_finish_ahead`). One batch at a time: another sandbox's, not yet asked for, is finished first."""
         if not modules:
             return
-        self._finish_ahead()
+        self._finish_ahead(None)
         from ..keyed_wrapper import wrapper_source  # (a cold run's: a warm one never loads it)
 
         shapes = self._shapes()
@@ -175,17 +177,18 @@ class WasmCompiler:
             compiled: list[bytes | None] = [None] * len(sources)
             taken = itertools.count()
             work = self._helper_pool().submit(self._compile_from, self._slots[1], sources, compiled, taken)
-            self._ahead = tails, sources, compiled, taken, work
+            self._ahead = guest, tails, sources, compiled, taken, work
 
-    def _finish_ahead(self) -> None:
-        """The batch compiled ahead finished: what the helper has not reached compiled on this thread
-        beside it, then its wrappers kept for their requests (`_take_made`). The helper's CPU time is the
-        host's, as its transforms' (only runtimes whose compiles no limit bounds have a batch)."""
+    def _finish_ahead(self, guest: Guest | None) -> None:
+        """The batch compiled ahead for `guest` (None: for any) finished: what the helper has not reached
+        compiled on this thread beside it, then its wrappers kept for their requests (`_take_made`). Only
+        sandboxes whose compiles no limit bounds have a batch: another's requests never compile one."""
         with self._ahead_lock:
-            ahead, self._ahead = self._ahead, None
-        if ahead is None:
-            return
-        tails, sources, compiled, taken, work = ahead
+            ahead = self._ahead
+            if ahead is None or guest not in (None, ahead[0]):
+                return
+            self._ahead = None
+        _, tails, sources, compiled, taken, work = ahead
         self._compile_from(self._slots[0], sources, compiled, taken)
         work.result()
         with self._ahead_lock:
