@@ -37,24 +37,15 @@ from collections.abc import Mapping
 import _quickjs
 
 from runner.limits import DEFAULT_STACK_KB
-from runner.rpc.code_keys import key_shape
 
 from .ahead_queue import AheadQueue
-from .keyed_wrapper import WrapperShapes
+from .keyed_wrapper import WrapperShapes, wrapper_source
 from .quickjs_bytecode import JS_TAG_EXCEPTION, Api, _api, _pointers, _shapes, compile_script, write_bytecode
 
 #: wrappers compiled and not asked for (a module started early, a runtime that stopped) kept at most
 _KEPT = 20_000
 #: the thread's stack: room for the parser's bound (DEFAULT_STACK_KB) and what runs below it
 _STACK = 2 * DEFAULT_STACK_KB * 1024
-
-
-def wrapper_source(shapes: WrapperShapes, key: str, code: str) -> str | None:
-    """The compile request's source for `code` under its code key, started in its turn (the
-    runner's `shape` with `early` false); None where the key's awaits are not the code's."""
-    _, tla, shape = key.split(":")
-    parsed = key_shape(tla, shape)
-    return None if parsed is None else shapes.wrapper(code, parsed[0], False, parsed[1])
 
 
 class CompileAhead:

@@ -19,7 +19,8 @@ The interface (the same shape for every engine):
    does not hold is answered undefined (the runner then fetches the code and asks with it).
    `codeKeys` is "instead" (keys in place of code) where the cache or its store holds wrappers by key
    (`holds_keys`), else "alongside": a cache that holds none yet would only answer every key
-   undefined, and a round trip later be asked again with the code. The request is the runtime's
+   undefined, and a round trip later be asked again with the code (unless its host compiles them
+   ahead, as the wasm evaluator's does for a cold sandbox: wasm/wrappers.py). The request is the runtime's
    word, made by JavaScript that module code shares a realm with and can subvert (by replacing the
    built-ins it uses), so the host does not take it: it compiles a source sent with a key, and keeps
    it under the key, only where the source is the wrapper of the very code the key's digest names

@@ -104,6 +104,15 @@ class WrapperShapes:
         return self.prefixes[kind], end, "yield" if sync or early else _BLANK
 
 
+def wrapper_source(shapes: WrapperShapes, key: str, code: str) -> str | None:
+    """The compile request's source for `code` under its code key (runner/rpc/code_keys.py), started in its
+    turn (the runner's `shape` with `early` false), as the host compiles it ahead of the request
+    (compile_ahead.py, wasm/wrappers.py); None where the key's awaits are not the code's."""
+    _, tla, shape = key.split(":")
+    parsed = key_shape(tla, shape)
+    return None if parsed is None else shapes.wrapper(code, parsed[0], False, parsed[1])
+
+
 def _shaped(code: str, awaits: list[int], gate: str) -> str | None:
     """The wrapper's body of `code`: the prologue's awaits blanked, the gate's (the last) `gate`; None where
     `awaits` are not awaits of the code, in order. (A plain loop: a module has one per import.)"""

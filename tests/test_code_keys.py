@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from evaluators.compiled_code import CODE_CACHE, split_request
+from evaluators.options import RuntimeOptions
 from evaluators.quickjs_bytecode import unavailable
 from runner import Server
 from runner.rpc.code_keys import code_key, key_shape
@@ -142,6 +143,9 @@ def test_wrappers_of_another_engine_build_are_no_reason_for_keys_alone(
     """A store (or a process's cache) holding only the other evaluator's keyed wrappers: its runtimes
     would ask by key in vain and then fetch every module's code, so they are sent code alongside keys."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+    # a cold wasm sandbox whose host compiles its wrappers ahead is sent keys alone for that reason
+    # (test_wasm_ahead.py): here its compiles are bounded, so it has none made ahead
+    monkeypatch.setattr(RuntimeOptions, "compiles_unbounded", False)
     root = write(tmp_path / "app", KEYED_PROJECT)
     expected = compiled_result(root)
     for disk_only in (False, True):  # the other build's wrappers in this process's cache, then on disk only

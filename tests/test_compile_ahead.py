@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from evaluators import ahead_queue
-from evaluators.compile_ahead import CompileAhead, wrapper_source
+from evaluators.compile_ahead import CompileAhead
 from evaluators.compiled_code import CODE_CACHE
+from evaluators.keyed_wrapper import wrapper_source
 from evaluators.options import RuntimeOptions
 from evaluators.quickjs_bytecode import _shapes, unavailable
 from evaluators.quickjs_engine import QuickJSEngine

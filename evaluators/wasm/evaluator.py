@@ -24,7 +24,7 @@ import ctypes
 import time
 import weakref
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from runner.errors import CrashError, RuntimeStopped
 from runner.limits import Budget, Limits
@@ -53,6 +53,9 @@ from .native_stack import MAX_WASM_STACK, on_big_stack
 from .watchdog import WATCHDOG
 from .wrappers import WasmCompiler, shared_compiler, wasm_build
 
+if TYPE_CHECKING:
+    from ..ahead_queue import AheadQueue
+
 T = TypeVar("T")
 
 MB = 1024 * 1024
@@ -69,9 +72,22 @@ class WasmTransport(PulledTransport):
         config = self.runtime_config(options)
         self._compiler: WasmCompiler | None = None
         self._code = CompiledCode(CODE_CACHE, options.code_cache) if config["hostCompiles"] else None
-        # keys in place of code once the cache holds this engine's wrappers by key (compiled_code.py)
-        if self._code is not None and self._code.holds_keys(wasm_build(engine)):
-            config["codeKeys"] = "instead"
+        #: the modules whose wrappers are compiled ahead (wrappers.py), queued by the environment's hook
+        #: (runner/environment.py) as their answers are built: where the store holds none of this engine's
+        #: wrappers yet (a cold run), for a runtime whose compiles no limit of its own bounds (as the in-process
+        #: engine's, compile_ahead.py)
+        self._ahead: AheadQueue | None = None
+        if self._code is not None:
+            holds = self._code.holds_keys(wasm_build(engine))
+            if not holds and self._code.store is not None and options.compiles_unbounded:
+                from ..ahead_queue import AheadQueue  # (a cold run's: a warm one never loads it)
+
+                self._ahead = AheadQueue(gated=False)  # every one: the sandbox asks by key alone
+            # keys in place of code once the cache holds this engine's wrappers by key (compiled_code.py), or
+            # where they are compiled ahead: the sandbox then neither parses the code nor sends it back
+            if holds or self._ahead is not None:
+                config["codeKeys"] = "instead"
+        self.on_code = None if self._ahead is None else self._ahead.submit
         heap = self._heap = int(self.limits.memory_mb * MB) if self.limits.memory_mb is not None else None
 
         def create() -> Guest:
@@ -141,6 +157,8 @@ class WasmTransport(PulledTransport):
     def _turn(self) -> str:
         """Deliver the inbox, run every pending job and due task, and collect the outbox."""
         if self._inbox:
+            if self._ahead is not None and self._compiler is not None:
+                self._compiler.ahead(self.guest, self._ahead.take())  # the graph may be in it: its wrappers next
             payload = wire.dumps_bytes(self._inbox)
             self._inbox.clear()
             return self._tasks(self.guest.step(self._receive, [JsonText(payload)])[1])

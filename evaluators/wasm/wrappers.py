@@ -12,6 +12,17 @@ time the sandbox that asked is charged as if it had compiled the batch itself. A
 wrapper key (runner/rpc/code_keys.py); a source it sends with a key is compiled and kept under the
 key only where it is the wrapper of the code the key names (keyed_wrapper.py), so a sandbox cannot
 file code under another module's key.
+
+A cold import's wrappers are compiled ahead (a store that holds none of this engine's yet, a runtime
+with no limit of its own bounding its compiles, as for the in-process engine, compile_ahead.py): the
+host knows each wrapper's text from its own transforms, so once a sandbox is handed its graph the helper
+thread compiles them in its compiler guest while the sandbox reads the graph, and the calling thread
+compiles what the helper has not reached when the requests come. Such a sandbox is sent keys instead of
+code, as a warm one is (runner/rpc/code_keys.py): it parses no code and sends none back. A request takes
+a wrapper made ahead where its key names the same code started the same way (its format aside, as for
+any keyed source: keyed_wrapper.py), and, where it comes with a source, the source is the very text
+compiled (compared whole); any other key is answered as before (undefined, and the runner fetches the
+code and asks with it: a module started early, one whose compile failed).
 """
 
 from __future__ import annotations
@@ -20,7 +31,8 @@ import itertools
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
 from ..compiled_code import CompiledCode, may_compile, split_request
@@ -42,6 +54,8 @@ PARALLEL_MIN = 16
 # Sources compiled in one call into a compiler guest: each call costs more than the work of packing a few
 # (date-fns's 305 wrappers: 50 ms one at a time, 43 ms eight at a time).
 CHUNK = 8
+#: wrappers compiled ahead and not asked for (a module started early, a runtime that stopped) kept at most
+KEPT_AHEAD = 20_000
 
 
 class _Slot:
@@ -68,6 +82,12 @@ class WasmCompiler:
         self._helper: Any = None  # the helper thread (native_stack.big_stack_pool), made when first needed
         self._helper_lock = threading.Lock()
         self._wrapper_shapes: WrapperShapes | None = None
+        self._ahead_lock = threading.Lock()  # `_ahead` and `_made`
+        #: the batch the helper compiles ahead (`ahead`) until its sandbox's compile request finishes it: the
+        #: sandbox, request tails, sources, their bytecode as it is made, the chunks' counter, the helper's work
+        self._ahead: tuple[Guest, list[str], list[str], list[bytes | None], Iterator[int], Future[float]] | None = None
+        #: what was compiled ahead and not yet asked for: request tail -> (source, bytecode or None)
+        self._made: dict[str, tuple[str, bytes | None]] = {}
 
     def serve(self, guest: Guest, take_compiles: int, compiled: int, code: CompiledCode) -> float:
         """Answer `guest`'s compile requests (runner/js/module_runner/host_compiler.js) from `code`: each
@@ -79,20 +99,28 @@ class WasmCompiler:
         helper_seconds = 0.0
         try:
             sources = split_sources(*guest.take_chars(guest.call_function(take_compiles)))
-            bytecodes, helper_seconds = self.bytecode(sources, code)
+            bytecodes, helper_seconds = self.bytecode(sources, code, guest)
             code.flush()
         finally:
             guest.answer_compiled(compiled, bytecodes)  # always answered: the runner waits for it
         return helper_seconds
 
-    def bytecode(self, requests: list[str], code: CompiledCode) -> tuple[list[bytes | None], float]:
+    def bytecode(self, requests: list[str], code: CompiledCode,
+                 sandbox: Guest | None = None) -> tuple[list[bytes | None], float]:
         """The cached bytecode of the wrappers the requests name (a source, a wrapper key, or both:
         compiled_code.split_request), compiled when `code` wants them, and the CPU seconds the helper
         thread spent compiling them. A keyed source is compiled and kept under its key only where it
-        is the wrapper of the code the key names (keyed_wrapper.py): the request is the sandbox's word."""
+        is the wrapper of the code the key names (keyed_wrapper.py): the request is the sandbox's word.
+        The batch compiled ahead for `sandbox` (None: any) is finished first."""
         split = [split_request(request) for request in requests]
         keys = [key for key, _ in split]
         found = code.find(lambda: self.build, keys)
+        self._finish_ahead(sandbox)
+        if self._made:
+            for index, (key, source) in enumerate(split):
+                if found[index] is None and key.startswith("K") and (made := self._take_made(key, source)) is not None:
+                    found[index] = made
+                    code.keep(self.build, key, made)
         wanted = [index for index, (key, source) in enumerate(split)
                   if found[index] is None and source is not None and code.wanted(key)
                   and may_compile(key, source, self._shapes)]
@@ -127,6 +155,60 @@ class WasmCompiler:
             self._wrapper_shapes = WrapperShapes(texts)
         return self._wrapper_shapes
 
+    def ahead(self, guest: Guest, modules: Mapping[str, str]) -> None:
+        """Compile the wrappers of `modules` (code key -> code, the host's own transforms handed to the
+        sandbox `guest` with its graph) on the helper thread, from now until its compile requests finish
+        them (`_finish_ahead`). One batch at a time: another sandbox's, not yet asked for, is finished first."""
+        if not modules:
+            return
+        self._finish_ahead(None)
+        from ..keyed_wrapper import wrapper_source  # (a cold run's: a warm one never loads it)
+
+        shapes = self._shapes()
+        tails, sources = [], []
+        for key, code in modules.items():
+            source = wrapper_source(shapes, key, code)
+            if source is not None:
+                tails.append("l:" + key)  # started in its turn: the request's key after its format
+                sources.append(source)
+        with self._ahead_lock:
+            if self._ahead is not None or not sources:  # (another hand-over's, meanwhile)
+                return
+            compiled: list[bytes | None] = [None] * len(sources)
+            taken = itertools.count()
+            work = self._helper_pool().submit(self._compile_from, self._slots[1], sources, compiled, taken)
+            self._ahead = guest, tails, sources, compiled, taken, work
+
+    def _finish_ahead(self, guest: Guest | None) -> None:
+        """The batch compiled ahead for `guest` (None: for any) finished: what the helper has not reached
+        compiled on this thread beside it, then its wrappers kept for their requests (`_take_made`). Only
+        sandboxes whose compiles no limit bounds have a batch: another's requests never compile one."""
+        with self._ahead_lock:
+            ahead = self._ahead
+            if ahead is None or guest not in (None, ahead[0]):
+                return
+            self._ahead = None
+        _, tails, sources, compiled, taken, work = ahead
+        self._compile_from(self._slots[0], sources, compiled, taken)
+        work.result()
+        with self._ahead_lock:
+            if len(self._made) + len(tails) > KEPT_AHEAD:
+                self._made.clear()
+            self._made.update(zip(tails, zip(sources, compiled, strict=True), strict=True))
+
+    def _take_made(self, key: str, source: str | None) -> bytes | None:
+        """The bytecode compiled ahead as this very request (its key after the format, and its whole source
+        where it comes with one), or None."""
+        with self._ahead_lock:
+            made = self._made.pop(key.partition(":")[2], None)
+        return made[1] if made is not None and (source is None or made[0] == source) else None
+
+    def _helper_pool(self) -> Any:
+        with self._helper_lock:
+            if self._helper is None:
+                self._helper = big_stack_pool("modrun-wasm-compile")
+            return self._helper
+
     def _compile_all(self, sources: list[str]) -> tuple[list[bytes | None], float]:
         """Each source compiled, in order, CHUNK at a time; a large batch on two threads at once, this one
         and the helper, each in a guest of its own (the calls into wasm let go of the GIL). Both take the
@@ -136,11 +218,8 @@ class WasmCompiler:
         if len(sources) < PARALLEL_MIN or (os.cpu_count() or 1) < 2:
             self._compile_from(self._slots[0], sources, compiled, itertools.count())
             return compiled, 0.0
-        with self._helper_lock:
-            if self._helper is None:
-                self._helper = big_stack_pool("modrun-wasm-compile")
         taken = itertools.count()  # next() on it is atomic: each chunk goes to one thread
-        helper = self._helper.submit(self._compile_from, self._slots[1], sources, compiled, taken)
+        helper = self._helper_pool().submit(self._compile_from, self._slots[1], sources, compiled, taken)
         try:
             self._compile_from(self._slots[0], sources, compiled, taken)
         finally:

@@ -1,6 +1,6 @@
 // provides: MailboxTransport, HostFailure, errorToPayload, safeString, hostData, answer, toJsonText, nullMeansOutOfMemory, ERROR_HINTS
 // uses: PROTOCOL, Object, Array, JSON, Reflect, Promise, Error
-// private: nullPrototypes, fetchAnswer, sentMeta, dictionary, objectEntries, setPrototypeOf, isArray, errorFromPayload, ERROR_CONSTRUCTORS, safeGet, safeHas, describeThrown, errorPayload, fieldValue, own, hasOwn, parseJson, stringifyJson, withoutToJSON, ANSWER, OUT_OF_MEMORY
+// private: nullPrototypes, fetchAnswer, listAnswer, sentMeta, dictionary, objectEntries, setPrototypeOf, isArray, errorFromPayload, ERROR_CONSTRUCTORS, safeGet, safeHas, describeThrown, errorPayload, fieldValue, own, hasOwn, parseJson, stringifyJson, withoutToJSON, ANSWER, OUT_OF_MEMORY
 
 // The runtime's end of the RPC transport: a mailbox the host polls.
 //
@@ -110,6 +110,13 @@ function toJsonText(value) {
   return withoutToJSON(() => stringifyJson(value));
 }
 
+// fetchCode's answer, a list of strings, without a prototype: a promise settled with an array reads its
+// `then`, which module code may have put on Array.prototype or Object.prototype (and never settle).
+function listAnswer(value) {
+  if (isArray(value)) setPrototypeOf(value, null);
+  return value;
+}
+
 // What an async handler returns: its value in a null-prototype box, so that settling the handler's
 // promise cannot run a `then` that module code put on Object.prototype (or Array.prototype).
 const ANSWER = Symbol("answer");
@@ -204,7 +211,9 @@ class MailboxTransport {
       this.pending.delete(Number(id.slice(9)));
       const error = own(data, "error");
       if (error) call.reject(errorFromPayload(hostData(error)));
-      else call.resolve(call.name === "fetchModule" ? fetchAnswer(own(data, "result")) : hostData(own(data, "result")));
+      else if (call.name === "fetchModule") call.resolve(fetchAnswer(own(data, "result")));
+      else if (call.name === "fetchCode") call.resolve(listAnswer(own(data, "result")));
+      else call.resolve(hostData(own(data, "result")));
       return;
     }
     const reply = (body) => this.outbox.push({

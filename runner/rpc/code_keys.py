@@ -11,7 +11,9 @@ for the wrapper by that key (with how it starts the module, and its own wrapper 
 cache has none (another engine build, a damaged entry, one dropped) it fetches the code with
 `fetchCode` and compiles as before, its wrapper then kept under the key too. An engine that holds
 no wrappers by key yet (a first import, a new worker process) has its runtimes ask for keys
-"alongside" the code: they compile as before, and their wrappers are kept by key.
+"alongside" the code: they compile as before, and their wrappers are kept by key (a cold wasm
+sandbox, whose host compiles its wrappers ahead from its own transforms, asks "instead":
+evaluators/wasm/wrappers.py).
 
 Only what the runner can shape without the code is keyed: an ES module with link metadata whose
 prologue's awaits are where the metadata says (the runner, without the code, cannot check them),
