@@ -341,6 +341,8 @@ def test_a_fetch_whose_wait_is_over_goes_on_before_the_next_one_starts() -> None
         gates: dict[str, asyncio.Future[str]] = {name: loop.create_future() for name in ("a", "a again", "d")}
 
         class Environment:
+            server = Server(root=Path.cwd(), cache_dir=None)  # its transform worker is never forked here
+
             def kept_answer(self, node: Any, shape: Any) -> None:
                 return None
 

@@ -202,11 +202,28 @@ class GraphFetch:
             waiting_on = _step(coroutine, index, results)
             if waiting_on is not _DONE:
                 waiting.append((index, coroutine, waiting_on))
-            while waiting and isinstance(waiting[0][2], asyncio.Future) and waiting[0][2].done():
+            while waiting and _done(waiting[0]):
                 earlier, going_on, _ = waiting.popleft()
                 waiting_on = _step(going_on, earlier, results)
                 if waiting_on is not _DONE:
                     waiting.append((earlier, going_on, waiting_on))
+        # The last start made: what the worker has answered goes on (in the order it was asked, the oldest
+        # first, or the one last taken back); where it has answered nothing the host, with nothing else to
+        # do, takes back what the worker holds beyond the module it is at, and transforms it.
+        worker = environment.server.transform_worker
+        while waiting:
+            if _done(waiting[0]):
+                index, coroutine, _ = waiting.popleft()
+            elif _done(waiting[-1]):
+                index, coroutine, _ = waiting.pop()
+            else:
+                worker.read_answers()
+                if _done(waiting[0]) or _done(waiting[-1]) or worker.take_back():
+                    continue
+                break
+            waiting_on = _step(coroutine, index, results)
+            if waiting_on is not _DONE:
+                waiting.append((index, coroutine, waiting_on))
         suspended = [(index, asyncio.ensure_future(resumed(coroutine, waiting_on)))
                      for index, coroutine, waiting_on in waiting]
         for index, task in suspended:
@@ -218,6 +235,11 @@ class GraphFetch:
 
 
 _DONE = object()  # what _step answers for a fetch that finished
+
+
+def _done(waiting: tuple[int, Coroutine[Any, Any, FetchResult], Any]) -> bool:
+    """Has what a fetch waits on (a future, as a task would find it) finished?"""
+    return isinstance(waiting[2], asyncio.Future) and waiting[2].done()
 
 
 def _step(coroutine: Coroutine[Any, Any, FetchResult], index: int,
