@@ -16,7 +16,9 @@ Once forked, the worker serves every environment of the server until it closes.
 
 The host decides per module (`transform`): the worker gets it while fewer than BACKLOG are under way
 there, otherwise the host transforms it itself, so neither side waits on the other while both have
-work. Answers come back as the cache entry's JSON bytes, which the host stores as they are. A
+work; and a host left with nothing to do but wait for the worker takes back, one at a time, what the
+worker holds beyond the module it is at (`take_back`: runner/rpc/graph_fetch.py, at the end of a
+level). Answers come back as the cache entry's JSON bytes, which the host stores as they are. A
 module the worker could not transform (a syntax error, any failure, a worker that died) is
 transformed again by the host, which raises the error exactly as without a worker. A worker that
 answers nothing for STALL seconds while it holds modules is taken as hung (a fork copies locks other
@@ -29,9 +31,11 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
+import select
 import signal
 import struct
 import sys
+from collections import deque
 from typing import Any
 
 import orjson
@@ -43,7 +47,9 @@ RECHECK = 32  # the host's own transforms between two looks at a busy machine
 BACKLOG = 8  # modules under way in the worker at a time
 STALL = 10.0  # seconds with no answer at all while the host waits: the worker is hung
 _READ = 1 << 20  # bytes of answers read at a time
-_REQUEST = struct.Struct("<II")  # id, payload length
+_REQUEST = struct.Struct("<IBI")  # id, kind (_MODULE or _TAKEN_BACK), payload length
+_MODULE = 0  # a module to transform (the payload)
+_TAKEN_BACK = 1  # one asked for earlier that the host transforms itself, if the worker has not begun it
 _ANSWER = struct.Struct("<IBI")  # id, ok, payload length
 
 
@@ -117,9 +123,29 @@ class TransformWorker:
         self._next += 1
         future: asyncio.Future[bytes | None] = loop.create_future()
         self._waiting[self._next] = future
-        self._out += _REQUEST.pack(self._next, len(payload)) + payload
+        self._out += _REQUEST.pack(self._next, _MODULE, len(payload)) + payload
         self._write()
         return future
+
+    def read_answers(self) -> None:
+        """Read the answers the worker has sent (the loop's reader does, once the host yields to it)."""
+        if self._pid is not None and not self._closed:
+            self._read()
+
+    def take_back(self) -> bool:
+        """For a host with nothing else to do but wait for the worker: the newest module the worker holds
+        beyond the one it is at goes back to the host, which transforms it itself (its caller gets None)
+        rather than wait until the worker reaches it. The worker is told to skip it; one that began it
+        already answers, unheard. False where the worker holds one module or none."""
+        if self._closed or len(self._waiting) < 2:
+            return False
+        id = next(reversed(self._waiting))
+        future = self._waiting.pop(id)
+        self._out += _REQUEST.pack(id, _TAKEN_BACK, 0)
+        self._write()
+        if not future.done():
+            future.set_result(None)
+        return True
 
     def _start(self, loop: asyncio.AbstractEventLoop) -> bool:
         requests_r, requests_w = os.pipe()
@@ -221,7 +247,8 @@ class TransformWorker:
 
 
 def _serve(requests: int, answers: int) -> None:
-    """The worker's loop: read a request, answer it, until the host closes the pipe."""
+    """The worker's loop: take the requests the host has sent, answer the oldest not taken back, until the
+    host closes the pipe."""
     status = 0
     try:
         # Only its own two pipes stay open: a copy of another (a runtime's channel) would keep that
@@ -232,19 +259,50 @@ def _serve(requests: int, answers: int) -> None:
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the host's: it closes the pipe
         gc.freeze()  # the host's objects stay untouched (and shared with it)
-        while True:
-            header = _read_exactly(0, _REQUEST.size)
-            if header is None:
-                break
-            id, size = _REQUEST.unpack(header)
-            payload = _read_exactly(0, size)
-            if payload is None:
-                break
-            answer = _transform(payload)
-            _write_all(1, _ANSWER.pack(id, answer is not None, len(answer or b"")) + (answer or b""))
+        os.set_blocking(0, False)
+        pending: deque[tuple[int, bytes]] = deque()  # (id, payload), oldest first
+        received = bytearray()
+        while _receive(0, received, pending, wait=not pending):
+            if pending:
+                id, payload = pending.popleft()
+                answer = _transform(payload)
+                _write_all(1, _ANSWER.pack(id, answer is not None, len(answer or b"")) + (answer or b""))
     except BaseException:
         status = 1
     os._exit(status)
+
+
+def _receive(fd: int, received: bytearray, pending: deque[tuple[int, bytes]], wait: bool) -> bool:
+    """Read what the host has sent on `fd` (non-blocking; waiting for it if `wait`) into `pending`, less what
+    it took back; False once the host has closed the pipe."""
+    if wait:
+        select.select([fd], [], [])
+    while True:
+        try:
+            chunk = os.read(fd, _READ)
+        except BlockingIOError:
+            break
+        if not chunk:
+            return False
+        received += chunk
+        if len(chunk) < _READ:
+            break
+    start = 0
+    while len(received) - start >= _REQUEST.size:
+        id, kind, size = _REQUEST.unpack_from(received, start)
+        end = start + _REQUEST.size + size
+        if len(received) < end:
+            break
+        if kind == _MODULE:
+            pending.append((id, bytes(received[start + _REQUEST.size:end])))
+        else:  # taken back: sent after its request, so here already unless begun (then its answer goes unheard)
+            for index, (held, _) in enumerate(pending):
+                if held == id:
+                    del pending[index]
+                    break
+        start = end
+    del received[:start]
+    return True
 
 
 def _transform(payload: bytes) -> bytes | None:
@@ -256,16 +314,6 @@ def _transform(payload: bytes) -> bytes | None:
         return orjson.dumps(entry)
     except Exception:
         return None  # the host transforms it again and reports the error as it would
-
-
-def _read_exactly(fd: int, size: int) -> bytes | None:
-    data = bytearray()
-    while len(data) < size:
-        chunk = os.read(fd, size - len(data))
-        if not chunk:
-            return None
-        data += chunk
-    return bytes(data)
 
 
 def _write_all(fd: int, data: bytes) -> None:

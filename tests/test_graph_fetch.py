@@ -326,3 +326,53 @@ def test_a_fetch_that_suspends_is_resumed_by_a_task_and_can_be_cancelled() -> No
         assert seen == ["cancelled"]
 
     run(test)
+
+
+def test_a_fetch_whose_wait_is_over_goes_on_before_the_next_one_starts() -> None:
+    # The transform worker's answers are read as the host hands it later modules (transform_worker.py): a
+    # fetch of the level waiting on one goes on, and its answer is built, before the level's next fetch
+    # starts, not after its last. One that waits again, or on what is not done yet, goes on in a task.
+    # The answers (and what a fetch raised) stay in the level's order.
+    from runner.rpc.graph_fetch import GraphFetch
+
+    async def test() -> None:
+        loop = asyncio.get_running_loop()
+        log: list[str] = []
+        gates: dict[str, asyncio.Future[str]] = {name: loop.create_future() for name in ("a", "a again", "d")}
+
+        class Environment:
+            server = Server(root=Path.cwd(), cache_dir=None)  # its transform worker is never forked here
+
+            def kept_answer(self, node: Any, shape: Any) -> None:
+                return None
+
+            async def fetch_module(self, url: str, importer: str, options: FetchOptions) -> dict[str, str]:
+                log.append(f"start {url}")
+                if url == "/b":
+                    gates["a"].set_result("A")  # the worker's answer for /a, read as /b is handed to it
+                if url == "/c":
+                    raise LoadError("no /c")
+                value = url
+                if url == "/a":
+                    value = await gates["a"]
+                    log.append("a answered")
+                    value += await gates["a again"]
+                elif url == "/d":
+                    value = await gates["d"]
+                log.append(f"end {url}")
+                return {"code": value}
+
+        wanted = [(url, "/importer.js", url) for url in ("/a", "/b", "/c", "/d")]
+        fetch = GraphFetch(Environment())  # type: ignore[arg-type]
+        level = asyncio.ensure_future(fetch._fetch_level(wanted, {}, lambda url: None))
+        while "start /d" not in log:
+            await asyncio.sleep(0)
+        assert log == ["start /a", "start /b", "end /b", "a answered", "start /c", "start /d"]
+        gates["d"].set_result("D")
+        gates["a again"].set_result("2")
+        results = await level
+        assert sorted(log[6:]) == ["end /a", "end /d"]
+        assert results[:2] == [{"code": "A2"}, {"code": "/b"}] and results[3] == {"code": "D"}
+        assert isinstance(results[2], LoadError) and results[2].message == "no /c"
+
+    run(test)

@@ -9,6 +9,7 @@ import os
 import signal
 import sqlite3
 import time
+from collections import deque
 from pathlib import Path
 
 import pytest
@@ -186,6 +187,8 @@ def test_a_slow_worker_that_keeps_answering_is_not_taken_as_hung(tmp_path, monke
     monkeypatch.setattr(transform_worker, "STALL", 0.5)  # longer than one answer takes, shorter than all
     monkeypatch.setattr(transform_worker, "_transform", _slow)
     monkeypatch.setattr(transform_worker, "BACKLOG", 4)  # the last four: answered over 1.2 s
+    # waited for, not taken back by the host (which would leave the worker one at a time)
+    monkeypatch.setattr(transform_worker.TransformWorker, "take_back", lambda self: False)
     _graph(tmp_path)
 
     async def main() -> tuple[object, int, int | None]:
@@ -196,3 +199,47 @@ def test_a_slow_worker_that_keeps_answering_is_not_taken_as_hung(tmp_path, monke
 
     total, answered, pid = asyncio.run(main())
     assert total == sum(range(MODULES)) and answered >= 4 and pid is not None  # alive while it answered
+
+
+def test_the_worker_skips_what_the_host_took_back():
+    # The worker reads all that was sent before it begins the next module: a module taken back by then
+    # is not transformed (transform_worker._receive).
+    requests, sent = os.pipe()
+    os.set_blocking(requests, False)
+    try:
+        for id in (1, 2, 3):
+            payload = f"module {id}".encode()
+            os.write(sent, transform_worker._REQUEST.pack(id, transform_worker._MODULE, len(payload)) + payload)
+        os.write(sent, transform_worker._REQUEST.pack(2, transform_worker._TAKEN_BACK, 0))
+        os.write(sent, transform_worker._REQUEST.pack(7, transform_worker._TAKEN_BACK, 0))  # one answered already
+        pending: deque[tuple[int, bytes]] = deque()
+        received = bytearray()
+        assert transform_worker._receive(requests, received, pending, wait=True)
+        assert list(pending) == [(1, b"module 1"), (3, b"module 3")] and not received
+    finally:
+        os.close(requests)
+        os.close(sent)
+
+
+def test_a_host_left_waiting_takes_modules_back(tmp_path, monkeypatch):
+    # At the end of a level the host, with nothing else to do, transforms itself what the slow worker
+    # holds beyond the module it is at, one at a time; the worker skips those, and the answers are the same.
+    monkeypatch.setattr(transform_worker, "START_AFTER", 0)
+    monkeypatch.setattr(transform_worker, "_transform", _slow)
+    monkeypatch.setattr(transform_worker, "BACKLOG", 4)
+    taken: list[bool] = []
+    take_back = transform_worker.TransformWorker.take_back
+    monkeypatch.setattr(transform_worker.TransformWorker, "take_back",
+                        lambda self: taken.append(take_back(self)) or taken[-1])
+    _graph(tmp_path)
+
+    async def main() -> tuple[object, int, int]:
+        async with Server(root=tmp_path, cache_dir=False) as server:
+            total = (await server.environments["ssr"].import_module("/m.js")).total
+            worker = server.transform_worker
+            return total, worker._next, worker._answered
+
+    total, sent, answered = asyncio.run(main())
+    assert total == sum(range(MODULES))
+    assert taken.count(True) >= 3  # of the level's four held at its end, all but the one begun
+    assert answered + taken.count(True) <= sent + 1  # taken back before it was begun, all but a race's one

@@ -28,7 +28,9 @@ holds wrappers by key, or "alongside" it, so that the engine keeps the wrappers 
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, cast
+from collections import deque
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any, cast
 
 from ..kept_graph import KeptGraph
 from ..resumed import resumed
@@ -175,12 +177,20 @@ class GraphFetch:
         order, and one that does not suspend (a module the environment holds, or finds on disk) is
         answered without a task or a turn of the event loop, so a level's fetches run in the order,
         and interleave with other requests as, they did one request each. A module whose answer the
-        environment keeps, current, is answered without a fetch at all (Environment.kept_answer)."""
+        environment keeps, current, is answered without a fetch at all (Environment.kept_answer).
+
+        A fetch that suspended on a future already done by the time the next one starts (the transform
+        worker's answer, read as it took a later module: transform_worker.py) goes on at once, in this
+        task, rather than after the level's last start: the host then builds the answers the worker made
+        while the worker transforms what it holds, where it would otherwise have started the whole level
+        first, transforming itself each module the worker had no room for, and built those answers only
+        once the worker had run dry."""
         environment = self.environment
         fetch, kept_answer = environment.fetch_module, environment.kept_answer
         shape = _shape(options)
         results: list[FetchResult | Exception | None] = [None] * len(wanted)
-        suspended: list[tuple[int, asyncio.Future[FetchResult]]] = []
+        # (index, fetch, what it waits on), in the order they suspended: the worker answers in the order it was asked
+        waiting: deque[tuple[int, Coroutine[Any, Any, FetchResult], Any]] = deque()
         for index, (url, importer, _) in enumerate(wanted):
             # (a url that does not start with "/" is resolved again by fetch_module, not looked up)
             node = node_at(url) if shape is not None and url.startswith("/") else None
@@ -189,21 +199,60 @@ class GraphFetch:
                 results[index] = kept
                 continue
             coroutine = fetch(url, importer, options)
-            try:
-                waiting_on = coroutine.send(None)
-            except StopIteration as done:
-                results[index] = done.value
-                continue
-            except Exception as error:
-                results[index] = error
-                continue
-            suspended.append((index, asyncio.ensure_future(resumed(coroutine, waiting_on))))
+            waiting_on = _step(coroutine, index, results)
+            if waiting_on is not _DONE:
+                waiting.append((index, coroutine, waiting_on))
+            while waiting and _done(waiting[0]):
+                earlier, going_on, _ = waiting.popleft()
+                waiting_on = _step(going_on, earlier, results)
+                if waiting_on is not _DONE:
+                    waiting.append((earlier, going_on, waiting_on))
+        # The last start made: what the worker has answered goes on (in the order it was asked, the oldest
+        # first, or the one last taken back); where it has answered nothing the host, with nothing else to
+        # do, takes back what the worker holds beyond the module it is at, and transforms it.
+        worker = environment.server.transform_worker
+        while waiting:
+            if _done(waiting[0]):
+                index, coroutine, _ = waiting.popleft()
+            elif _done(waiting[-1]):
+                index, coroutine, _ = waiting.pop()
+            else:
+                worker.read_answers()
+                if _done(waiting[0]) or _done(waiting[-1]) or worker.take_back():
+                    continue
+                break
+            waiting_on = _step(coroutine, index, results)
+            if waiting_on is not _DONE:
+                waiting.append((index, coroutine, waiting_on))
+        suspended = [(index, asyncio.ensure_future(resumed(coroutine, waiting_on)))
+                     for index, coroutine, waiting_on in waiting]
         for index, task in suspended:
             try:
                 results[index] = await task
             except Exception as error:
                 results[index] = error
         return cast("list[FetchResult | Exception]", results)
+
+
+_DONE = object()  # what _step answers for a fetch that finished
+
+
+def _done(waiting: tuple[int, Coroutine[Any, Any, FetchResult], Any]) -> bool:
+    """Has what a fetch waits on (a future, as a task would find it) finished?"""
+    return isinstance(waiting[2], asyncio.Future) and waiting[2].done()
+
+
+def _step(coroutine: Coroutine[Any, Any, FetchResult], index: int,
+          results: list[FetchResult | Exception | None]) -> Any:
+    """Step a fetch by hand (its first step, or the next once what it waited on is done, as a task would):
+    what it waits on now, or _DONE with its answer, or what it raised, in `results[index]`."""
+    try:
+        return coroutine.send(None)
+    except StopIteration as done:
+        results[index] = done.value
+    except Exception as error:
+        results[index] = error
+    return _DONE
 
 
 def _shape(options: FetchOptions) -> tuple[int, bool] | None:
