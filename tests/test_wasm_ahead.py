@@ -21,14 +21,13 @@ from evaluators.quickjs_bytecode import unavailable
 from evaluators.wasm import wrappers
 from evaluators.wasm.evaluator import WasmTransport
 from evaluators.wasm.wrappers import WasmCompiler
-from runner import Server
 from runner.errors import ModrunError
 from runner.limits import Limits
 from runner.rpc.code_keys import code_key
-from runner.rpc.exports import ModuleProxy
 from tests.project_files import write
 from tests.test_code_keys import KEYED_PROJECT, compiled_result, imports
 from tests.test_compile_ahead import PROJECT
+from tests.test_process_ahead import import_entry
 
 pytestmark = [pytest.mark.skipif(unavailable() is not None, reason=unavailable() or ""),
               pytest.mark.usefixtures("empty_code_cache", "user_cache")]
@@ -61,18 +60,6 @@ class Spy:
         monkeypatch.setattr(wrappers, "_compilers", {})  # a compiler of its own: nothing made by another test
 
 
-def import_entry(root: Path, store: Path) -> Any:
-    async def main() -> Any:
-        async with Server(root=root, cache_dir=store, environments={"ssr": {"evaluator": "wasm"}}) as server:
-            runner = await server.environments["ssr"].create_runner()
-            try:
-                return (await ModuleProxy.load(runner, "/entry.js")).result
-            finally:
-                await runner.close()
-
-    return asyncio.run(main())
-
-
 def test_the_sandbox_reads_the_wrappers_made_ahead_but_one_started_early(tmp_path: Path,
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     root = write(tmp_path / "app", PROJECT)
@@ -80,7 +67,7 @@ def test_the_sandbox_reads_the_wrappers_made_ahead_but_one_started_early(tmp_pat
     spy = Spy(monkeypatch)
     # made ahead on a busy machine too: the compile service takes a second core whatever the load
     monkeypatch.setattr(ahead_queue, "quiet", lambda before, after: False)
-    assert import_entry(root, tmp_path / "cache") == expected
+    assert import_entry(root, tmp_path / "cache", "wasm") == expected
     es_modules = [name for name in PROJECT if name.endswith(".js")]
     # every ES module's code was handed over with the graph, the CommonJS module's not
     assert len(spy.handed) == len(set(spy.handed)) == len(es_modules)
@@ -92,7 +79,7 @@ def test_the_sandbox_reads_the_wrappers_made_ahead_but_one_started_early(tmp_pat
     CODE_CACHE.clear()
     spy.taken.clear()
     spy.handed.clear()
-    assert import_entry(root, tmp_path / "cache") == expected
+    assert import_entry(root, tmp_path / "cache", "wasm") == expected
     assert not spy.taken and not spy.handed
 
 
@@ -172,7 +159,7 @@ def test_a_syntax_error_is_reported_as_without_wrappers_made_ahead(tmp_path: Pat
             if not ahead:  # none made: every key answered undefined, and every wrapper compiled as before
                 patch.setattr(WasmCompiler, "ahead", lambda compiler, sandbox, modules: None)
             with pytest.raises(ModrunError) as raised:
-                import_entry(root, tmp_path / name / "cache")
+                import_entry(root, tmp_path / name / "cache", "wasm")
         assert len(spy.handed) == (3 if ahead else 0)
         return str(raised.value).replace(str(root), "ROOT"), spy.taken
 
