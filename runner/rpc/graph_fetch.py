@@ -198,15 +198,10 @@ class GraphFetch:
             if kept is not None:
                 results[index] = kept
                 continue
-            coroutine = fetch(url, importer, options)
-            waiting_on = _step(coroutine, index, results)
-            if waiting_on is not _DONE:
-                waiting.append((index, coroutine, waiting_on))
+            _step(index, fetch(url, importer, options), results, waiting)
             while waiting and _done(waiting[0]):
                 earlier, going_on, _ = waiting.popleft()
-                waiting_on = _step(going_on, earlier, results)
-                if waiting_on is not _DONE:
-                    waiting.append((earlier, going_on, waiting_on))
+                _step(earlier, going_on, results, waiting)
         # The last start made: what the worker has answered goes on (in the order it was asked, the oldest
         # first, or the one last taken back); where it has answered nothing the host, with nothing else to
         # do, takes back what the worker holds beyond the module it is at, and transforms it.
@@ -221,9 +216,7 @@ class GraphFetch:
                 if _done(waiting[0]) or _done(waiting[-1]) or worker.take_back():
                     continue
                 break
-            waiting_on = _step(coroutine, index, results)
-            if waiting_on is not _DONE:
-                waiting.append((index, coroutine, waiting_on))
+            _step(index, coroutine, results, waiting)
         suspended = [(index, asyncio.ensure_future(resumed(coroutine, waiting_on)))
                      for index, coroutine, waiting_on in waiting]
         for index, task in suspended:
@@ -234,25 +227,22 @@ class GraphFetch:
         return cast("list[FetchResult | Exception]", results)
 
 
-_DONE = object()  # what _step answers for a fetch that finished
-
-
 def _done(waiting: tuple[int, Coroutine[Any, Any, FetchResult], Any]) -> bool:
     """Has what a fetch waits on (a future, as a task would find it) finished?"""
     return isinstance(waiting[2], asyncio.Future) and waiting[2].done()
 
 
-def _step(coroutine: Coroutine[Any, Any, FetchResult], index: int,
-          results: list[FetchResult | Exception | None]) -> Any:
+def _step(index: int, coroutine: Coroutine[Any, Any, FetchResult], results: list[FetchResult | Exception | None],
+          waiting: deque[tuple[int, Coroutine[Any, Any, FetchResult], Any]]) -> None:
     """Step a fetch by hand (its first step, or the next once what it waited on is done, as a task would):
-    what it waits on now, or _DONE with its answer, or what it raised, in `results[index]`."""
+    its answer, or what it raised, goes in `results[index]`; a fetch that suspends again joins the end of
+    `waiting` with what it waits on now."""
     try:
-        return coroutine.send(None)
+        waiting.append((index, coroutine, coroutine.send(None)))
     except StopIteration as done:
         results[index] = done.value
     except Exception as error:
         results[index] = error
-    return _DONE
 
 
 def _shape(options: FetchOptions) -> tuple[int, bool] | None:
