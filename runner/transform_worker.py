@@ -47,10 +47,11 @@ RECHECK = 32  # the host's own transforms between two looks at a busy machine
 BACKLOG = 8  # modules under way in the worker at a time
 STALL = 10.0  # seconds with no answer at all while the host waits: the worker is hung
 _READ = 1 << 20  # bytes of answers read at a time
-_REQUEST = struct.Struct("<IBI")  # id, kind (_MODULE or _TAKEN_BACK), payload length
+# Requests and answers alike: id, then a request's kind (_MODULE or _TAKEN_BACK) or whether an answer is ok,
+# then the payload's length
+_FRAME = struct.Struct("<IBI")
 _MODULE = 0  # a module to transform (the payload)
 _TAKEN_BACK = 1  # one asked for earlier that the host transforms itself, if the worker has not begun it
-_ANSWER = struct.Struct("<IBI")  # id, ok, payload length
 
 
 class TransformWorker:
@@ -123,7 +124,7 @@ class TransformWorker:
         self._next += 1
         future: asyncio.Future[bytes | None] = loop.create_future()
         self._waiting[self._next] = future
-        self._out += _REQUEST.pack(self._next, _MODULE, len(payload)) + payload
+        self._out += _FRAME.pack(self._next, _MODULE, len(payload)) + payload
         self._write()
         return future
 
@@ -141,7 +142,7 @@ class TransformWorker:
             return False
         id = next(reversed(self._waiting))
         future = self._waiting.pop(id)
-        self._out += _REQUEST.pack(id, _TAKEN_BACK, 0)
+        self._out += _FRAME.pack(id, _TAKEN_BACK, 0)
         self._write()
         if not future.done():
             future.set_result(None)
@@ -199,19 +200,11 @@ class TransformWorker:
             self._in += chunk
             if len(chunk) < _READ:
                 break  # the pipe is drained: more that comes wakes the loop's reader
-        view = self._in
-        start = 0
-        while len(view) - start >= _ANSWER.size:
-            id, ok, size = _ANSWER.unpack_from(view, start)
-            end = start + _ANSWER.size + size
-            if len(view) < end:
-                break
+        for id, ok, answer in _frames(self._in):
             self._answered += 1
             future = self._waiting.pop(id, None)
             if future is not None and not future.done():
-                future.set_result(bytes(view[start + _ANSWER.size:end]) if ok else None)
-            start = end
-        del self._in[:start]
+                future.set_result(answer if ok else None)
 
     def _fail(self) -> None:
         for future in self._waiting.values():
@@ -266,7 +259,7 @@ def _serve(requests: int, answers: int) -> None:
             if pending:
                 id, payload = pending.popleft()
                 answer = _transform(payload)
-                _write_all(1, _ANSWER.pack(id, answer is not None, len(answer or b"")) + (answer or b""))
+                _write_all(1, _FRAME.pack(id, answer is not None, len(answer or b"")) + (answer or b""))
     except BaseException:
         status = 1
     os._exit(status)
@@ -287,22 +280,31 @@ def _receive(fd: int, received: bytearray, pending: deque[tuple[int, bytes]], wa
         received += chunk
         if len(chunk) < _READ:
             break
-    start = 0
-    while len(received) - start >= _REQUEST.size:
-        id, kind, size = _REQUEST.unpack_from(received, start)
-        end = start + _REQUEST.size + size
-        if len(received) < end:
-            break
+    for id, kind, payload in _frames(received):
         if kind == _MODULE:
-            pending.append((id, bytes(received[start + _REQUEST.size:end])))
+            pending.append((id, payload))
         else:  # taken back: sent after its request, so here already unless begun (then its answer goes unheard)
             for index, (held, _) in enumerate(pending):
                 if held == id:
                     del pending[index]
                     break
-        start = end
-    del received[:start]
     return True
+
+
+def _frames(buffer: bytearray) -> list[tuple[int, int, bytes]]:
+    """The whole frames at the start of `buffer` (id, kind or ok, payload), taken out of it; a frame not
+    wholly read yet stays for the next read."""
+    frames = []
+    start = 0
+    while len(buffer) - start >= _FRAME.size:
+        id, flag, size = _FRAME.unpack_from(buffer, start)
+        end = start + _FRAME.size + size
+        if len(buffer) < end:
+            break
+        frames.append((id, flag, bytes(buffer[start + _FRAME.size:end])))
+        start = end
+    del buffer[:start]
+    return frames
 
 
 def _transform(payload: bytes) -> bytes | None:

@@ -209,9 +209,9 @@ def test_the_worker_skips_what_the_host_took_back():
     try:
         for id in (1, 2, 3):
             payload = f"module {id}".encode()
-            os.write(sent, transform_worker._REQUEST.pack(id, transform_worker._MODULE, len(payload)) + payload)
-        os.write(sent, transform_worker._REQUEST.pack(2, transform_worker._TAKEN_BACK, 0))
-        os.write(sent, transform_worker._REQUEST.pack(7, transform_worker._TAKEN_BACK, 0))  # one answered already
+            os.write(sent, transform_worker._FRAME.pack(id, transform_worker._MODULE, len(payload)) + payload)
+        os.write(sent, transform_worker._FRAME.pack(2, transform_worker._TAKEN_BACK, 0))
+        os.write(sent, transform_worker._FRAME.pack(7, transform_worker._TAKEN_BACK, 0))  # one answered already
         pending: deque[tuple[int, bytes]] = deque()
         received = bytearray()
         assert transform_worker._receive(requests, received, pending, wait=True)
